@@ -1,0 +1,3 @@
+// `npm start`: build if the sources are newer than dist/, then serve.
+import "./ensure-built.mjs";
+await import("../dist/src/main.js");

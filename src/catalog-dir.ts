@@ -1,0 +1,75 @@
+// The shipped policy catalogue: JSON files under CATALOG_DIR, published at start when not yet in the ledger.
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Purpose } from "./domain/catalog.js";
+import type { PublishCommand } from "./domain/decide.js";
+import { badInput } from "./domain/errors.js";
+import type { Actor } from "./domain/events.js";
+import { parseRfc3339 } from "./domain/time.js";
+import type { Ledger } from "./ledger.js";
+import { sha256Hex } from "./store/canonical.js";
+
+interface CatalogFile {
+  policyId: string;
+  version: number;
+  title: string;
+  overrides?: string | null;
+  effectiveAt: string;
+  requiresConsent: boolean;
+  documentUrl?: string | null;
+  /** The policy text, relative to the JSON file; its SHA-256 is the version's digest. */
+  document: string;
+  changeSummary?: string | null;
+  purposes: (Omit<Purpose, "description" | "consentTtlDays" | "recipients"> & Partial<Purpose>)[];
+}
+
+const SYSTEM: Actor = { kind: "SYSTEM", id: "catalog" };
+
+/** Reads every `*.json` under `dir`, ordered by policy (bases first) and version. */
+export function readCatalogDir(dir: string): PublishCommand[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  const specs = files.map((f) => {
+    const path = join(dir, f);
+    const raw = JSON.parse(readFileSync(path, "utf8")) as CatalogFile;
+    const effectiveAt = parseRfc3339(raw.effectiveAt);
+    if (effectiveAt === undefined) throw badInput(`${path}: effectiveAt is not an RFC 3339 date-time`);
+    const document = readFileSync(resolve(dirname(path), raw.document));
+    return {
+      order: [raw.overrides ? 1 : 0, raw.policyId, raw.version] as const,
+      cmd: {
+        policyId: raw.policyId,
+        title: raw.title,
+        overrides: raw.overrides ?? null,
+        effectiveAt,
+        requiresConsent: raw.requiresConsent,
+        documentUrl: raw.documentUrl ?? null,
+        digest: sha256Hex(document),
+        changeSummary: raw.changeSummary ?? null,
+        purposes: raw.purposes.map((p) => ({
+          id: p.id,
+          title: p.title,
+          description: p.description ?? null,
+          mode: p.mode,
+          basis: p.basis,
+          dataCategories: p.dataCategories,
+          recipients: (p.recipients ?? []).map((r) => ({ ...r, country: r.country ?? null, privacyPolicyUrl: r.privacyPolicyUrl ?? null })),
+          consentTtlDays: p.consentTtlDays ?? null,
+        })),
+      } satisfies PublishCommand,
+    };
+  });
+  specs.sort((a, b) => a.order[0] - b.order[0] || a.order[1].localeCompare(b.order[1]) || a.order[2] - b.order[2]);
+  return specs.map((s) => s.cmd);
+}
+
+/** Publishes the versions whose digest the ledger does not hold yet; returns how many it published. */
+export async function publishCatalogDir(ledger: Ledger, dir: string): Promise<number> {
+  let published = 0;
+  for (const cmd of readCatalogDir(dir)) {
+    const known = ledger.catalog.get(cmd.policyId)?.versions.some((v) => v.digest === cmd.digest);
+    if (known) continue;
+    await ledger.publishPolicyVersion(cmd, SYSTEM);
+    published++;
+  }
+  return published;
+}

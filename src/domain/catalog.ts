@@ -1,0 +1,188 @@
+// Policies, their versions and purposes; the applicable-version rule of contract §4.
+import { LedgerError } from "./errors.js";
+import type { Instant } from "./time.js";
+
+export const CONSENT_MODES = ["OPT_IN", "OPT_OUT", "REQUIRED"] as const;
+export type ConsentMode = (typeof CONSENT_MODES)[number];
+export const LEGAL_BASES = [
+  "CONSENT",
+  "CONTRACT",
+  "LEGAL_OBLIGATION",
+  "LEGITIMATE_INTEREST",
+  "VITAL_INTEREST",
+  "PUBLIC_TASK",
+] as const;
+export type LegalBasis = (typeof LEGAL_BASES)[number];
+export const RECIPIENT_KINDS = ["PROCESSOR", "THIRD_PARTY", "EXTERNAL_MODULE"] as const;
+export type RecipientKind = (typeof RECIPIENT_KINDS)[number];
+
+export interface Recipient {
+  id: string;
+  name: string;
+  kind: RecipientKind;
+  country: string | null;
+  privacyPolicyUrl: string | null;
+}
+
+export interface Purpose {
+  id: string;
+  title: string;
+  description: string | null;
+  mode: ConsentMode;
+  basis: LegalBasis;
+  dataCategories: string[];
+  recipients: Recipient[];
+  consentTtlDays: number | null;
+}
+
+/** What a publication says; the payload of a PolicyVersionPublished event. */
+export interface PolicyVersionSpec {
+  policyId: string;
+  number: number;
+  title: string;
+  overrides: string | null;
+  effectiveAt: Instant;
+  requiresConsent: boolean;
+  documentUrl: string | null;
+  digest: string;
+  changeSummary: string | null;
+  purposes: Purpose[];
+}
+
+export interface PolicyVersion extends PolicyVersionSpec {
+  /** Transaction time of the publication. */
+  publishedAt: Instant;
+}
+
+export interface Policy {
+  id: string;
+  title: string;
+  overrides: string | null;
+  /** Ordered by number: versions[i].number === i + 1. */
+  versions: PolicyVersion[];
+}
+
+/** The instants a read is evaluated at: valid time and transaction time. */
+export interface AsOf {
+  at: Instant;
+  knownAt: Instant;
+}
+
+/** Where a subject stands with one policy (contract §4, Policies). */
+export interface Standing {
+  acceptedVersion: number;
+  applicable: PolicyVersion | null;
+  pending: PolicyVersion | null;
+  /** The first effective version above the accepted one that requires consent. */
+  reconsentVersion: PolicyVersion | null;
+}
+
+/** Versions published by `knownAt` and in effect at `at`, oldest first. */
+export function effectiveVersions(policy: Policy, asOf: AsOf): PolicyVersion[] {
+  return policy.versions.filter((v) => v.publishedAt <= asOf.knownAt && v.effectiveAt <= asOf.at);
+}
+
+/**
+ * The applicable-version rule: with `a` the latest accepted version, `r` the first effective
+ * version above `a` that requires consent, the applicable version is the latest effective one
+ * below `r`; pending is the latest effective one when it is not the applicable one.
+ */
+export function standingOf(policy: Policy, acceptedVersion: number, asOf: AsOf): Standing {
+  const effective = effectiveVersions(policy, asOf);
+  const reconsent = effective.find((v) => v.number > acceptedVersion && v.requiresConsent) ?? null;
+  const below = reconsent ? effective.filter((v) => v.number < reconsent.number) : effective;
+  const applicable = below.at(-1) ?? null;
+  const latest = effective.at(-1) ?? null;
+  return {
+    acceptedVersion,
+    applicable,
+    pending: latest && latest !== applicable ? latest : null,
+    reconsentVersion: reconsent,
+  };
+}
+
+/** The highest effective version that requires consent: accepted below it means re-consent is due. */
+export function reconsentThreshold(policy: Policy, asOf: AsOf): number {
+  let threshold = 0;
+  for (const v of effectiveVersions(policy, asOf)) if (v.requiresConsent) threshold = v.number;
+  return threshold;
+}
+
+/** The policies in force, built from publications; immutable snapshots are cheap to share. */
+export class Catalog {
+  private readonly byId = new Map<string, Policy>();
+
+  static of(versions: Iterable<PolicyVersion>): Catalog {
+    const c = new Catalog();
+    for (const v of versions) c.add(v);
+    return c;
+  }
+
+  /** Adds a publication; versions must arrive in number order. */
+  add(v: PolicyVersion): void {
+    const existing = this.byId.get(v.policyId);
+    const versions = existing ? [...existing.versions, v] : [v];
+    this.byId.set(v.policyId, { id: v.policyId, title: v.title, overrides: v.overrides, versions });
+  }
+
+  policies(): Policy[] {
+    return [...this.byId.values()];
+  }
+
+  get(policyId: string): Policy | undefined {
+    return this.byId.get(policyId);
+  }
+
+  /** The policy as it was known at `knownAt` (versions published later are left out). */
+  knownAt(policyId: string, knownAt: Instant): Policy | undefined {
+    const p = this.byId.get(policyId);
+    if (!p) return undefined;
+    const versions = p.versions.filter((v) => v.publishedAt <= knownAt);
+    if (versions.length === 0) return undefined;
+    if (versions.length === p.versions.length) return p;
+    const last = versions.at(-1)!;
+    return { id: p.id, title: last.title, overrides: last.overrides, versions };
+  }
+
+  /** `policyId` left out means the one policy that overrides nothing. */
+  resolvePolicyId(policyId: string | null | undefined): string {
+    if (policyId != null) {
+      if (!this.byId.has(policyId)) throw new LedgerError("UNKNOWN_POLICY", `policy ${policyId} is not published`);
+      return policyId;
+    }
+    const roots = this.policies().filter((p) => p.overrides === null);
+    if (roots.length === 1) return roots[0]!.id;
+    if (roots.length === 0) throw new LedgerError("UNKNOWN_POLICY", "no policy is published");
+    throw new LedgerError("BAD_USER_INPUT", "several base policies are published: name one with policyId", {
+      policyIds: roots.map((p) => p.id),
+    });
+  }
+
+  /** The policy and those it overrides, most specific first. */
+  chain(policyId: string): Policy[] {
+    const out: Policy[] = [];
+    const seen = new Set<string>();
+    let id: string | null = policyId;
+    while (id !== null && !seen.has(id)) {
+      seen.add(id);
+      const p = this.byId.get(id);
+      if (!p) break;
+      out.push(p);
+      id = p.overrides;
+    }
+    return out;
+  }
+
+  /** The version number a policy would get next. */
+  nextNumber(policyId: string): number {
+    return (this.byId.get(policyId)?.versions.length ?? 0) + 1;
+  }
+}
+
+/** Whether any published version of the policy defines the purpose. */
+export function definesPurpose(policy: Policy, purposeId: string): boolean {
+  return policy.versions.some((v) => v.purposes.some((p) => p.id === purposeId));
+}
+
+export const findPurpose = (v: PolicyVersion | null, purposeId: string): Purpose | undefined =>
+  v?.purposes.find((p) => p.id === purposeId);

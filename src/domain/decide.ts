@@ -1,0 +1,250 @@
+// decide(command, state) -> events: one function per command of the contract, raising its codes.
+import {
+  type Catalog,
+  CONSENT_MODES,
+  LEGAL_BASES,
+  type PolicyVersionSpec,
+  type Purpose,
+  RECIPIENT_KINDS,
+} from "./catalog.js";
+import { LedgerError, badInput } from "./errors.js";
+import type { DataRequestKind, DomainEvent, Evidence } from "./events.js";
+import type { SubjectState } from "./subject.js";
+import { DAY_MS, type Instant } from "./time.js";
+
+/** How far ahead of the server clock an occurredAt may lie (clock skew of the caller). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+export const LIMITS = {
+  idLength: 128,
+  textLength: 4_096,
+  listLength: 200,
+} as const;
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
+
+/** Checks an identifier the caller chose; ids appear in stream names and logs, so keep them tame. */
+export function checkId(kind: string, id: string): void {
+  if (id.length === 0 || id.length > LIMITS.idLength || !ID_PATTERN.test(id))
+    throw badInput(`${kind} must be 1–${LIMITS.idLength} characters of letters, digits and . _ : @ -`, { field: kind });
+}
+
+export function checkText(field: string, s: string | null | undefined, max: number = LIMITS.textLength): void {
+  if (s != null && s.length > max) throw badInput(`${field} is longer than ${max} characters`, { field });
+}
+
+function checkList(field: string, xs: readonly unknown[]): void {
+  if (xs.length > LIMITS.listLength) throw badInput(`${field} has more than ${LIMITS.listLength} items`, { field });
+}
+
+export interface RecordConsentCommand {
+  policyId: string | null;
+  policyVersion: number;
+  acceptPolicy: boolean;
+  grant: readonly string[];
+  withdraw: readonly string[];
+  occurredAt: Instant;
+  evidence: Evidence | null;
+  expectedVersion: number | null;
+}
+
+const EVIDENCE_FIELDS = ["channel", "formId", "locale", "ipAddress", "userAgent"] as const;
+
+function checkEvidence(e: Evidence | null): void {
+  if (!e) return;
+  for (const f of EVIDENCE_FIELDS) checkText(`evidence.${f}`, e[f], f === "userAgent" ? 1_024 : 256);
+}
+
+/** Refuses commands for a subject that has left or been erased. */
+function requireActive(state: SubjectState): void {
+  if (state.status === "LEFT" || state.status === "ERASED")
+    throw new LedgerError("SUBJECT_INACTIVE", `the subject has ${state.status === "LEFT" ? "left the service" : "been erased"}`);
+}
+
+export function checkExpectedVersion(state: SubjectState, expected: number | null): void {
+  if (expected !== null && expected !== state.version)
+    throw new LedgerError("VERSION_CONFLICT", `expected version ${expected}, the subject is at ${state.version}`, {
+      expectedVersion: expected,
+      actualVersion: state.version,
+    });
+}
+
+/** recordConsent: a policy acceptance and per-purpose grants and withdrawals, as one call. */
+export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectState, catalog: Catalog, now: Instant): DomainEvent[] {
+  checkList("grant", cmd.grant);
+  checkList("withdraw", cmd.withdraw);
+  for (const id of [...cmd.grant, ...cmd.withdraw]) checkId("purpose id", id);
+  checkEvidence(cmd.evidence);
+  if (!cmd.acceptPolicy && cmd.grant.length === 0 && cmd.withdraw.length === 0)
+    throw badInput("nothing to record: accept the policy, grant or withdraw at least one purpose");
+  const both = cmd.grant.filter((p) => cmd.withdraw.includes(p));
+  if (both.length > 0) throw badInput("a purpose cannot be granted and withdrawn in one call", { purposeIds: both });
+  if (new Set(cmd.grant).size !== cmd.grant.length || new Set(cmd.withdraw).size !== cmd.withdraw.length)
+    throw badInput("a purpose is named twice");
+  if (!Number.isInteger(cmd.policyVersion) || cmd.policyVersion < 1) throw badInput("policyVersion must be a positive integer");
+  if (cmd.occurredAt > now + MAX_FUTURE_SKEW_MS) throw badInput("occurredAt lies more than 5 minutes in the future");
+
+  const policyId = catalog.resolvePolicyId(cmd.policyId);
+  const policy = catalog.get(policyId)!;
+  const version = policy.versions[cmd.policyVersion - 1];
+  if (!version) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${policyId} has no version ${cmd.policyVersion}`);
+  const purposes = new Map(version.purposes.map((p) => [p.id, p]));
+  const unknown = [...cmd.grant, ...cmd.withdraw].filter((id) => !purposes.has(id));
+  if (unknown.length > 0)
+    throw new LedgerError("UNKNOWN_PURPOSE", `not a purpose of ${policyId} version ${version.number}: ${unknown.join(", ")}`, {
+      purposeIds: unknown,
+    });
+
+  requireActive(state);
+  checkExpectedVersion(state, cmd.expectedVersion);
+
+  const required = cmd.withdraw.filter((id) => purposes.get(id)!.mode === "REQUIRED");
+  if (required.length > 0)
+    throw new LedgerError("REQUIRED_PURPOSE", `required purposes cannot be withdrawn (leaving the service is the way): ${required.join(", ")}`, {
+      purposeIds: required,
+    });
+  const accepted = state.acceptances.get(policyId)?.version ?? 0;
+  if (cmd.grant.length > 0 && version.requiresConsent && !cmd.acceptPolicy && accepted < version.number)
+    throw new LedgerError("POLICY_NOT_ACCEPTED", `version ${version.number} of ${policyId} requires consent: accept it first or in this call`);
+
+  const base = { policyId, version: version.number };
+  const evidence = cmd.evidence ? { evidence: { plain: cmd.evidence } } : {};
+  const events: DomainEvent[] = [];
+  if (cmd.acceptPolicy) events.push({ type: "PolicyAccepted", occurredAt: cmd.occurredAt, data: { ...base, ...evidence } });
+  for (const purposeId of cmd.grant) {
+    const ttl = purposes.get(purposeId)!.consentTtlDays;
+    events.push({
+      type: "ConsentGranted",
+      occurredAt: cmd.occurredAt,
+      data: { ...base, purposeId, expiresAt: ttl === null ? null : cmd.occurredAt + ttl * DAY_MS, ...evidence },
+    });
+  }
+  for (const purposeId of cmd.withdraw)
+    events.push({ type: "ConsentWithdrawn", occurredAt: cmd.occurredAt, data: { ...base, purposeId, ...evidence } });
+  return events;
+}
+
+export type PublishCommand = Omit<PolicyVersionSpec, "number">;
+
+function checkPurpose(p: Purpose): void {
+  checkId("purpose id", p.id);
+  if (p.title.trim() === "") throw badInput(`purpose ${p.id} needs a title`);
+  checkText(`purpose ${p.id} title`, p.title, 512);
+  checkText(`purpose ${p.id} description`, p.description);
+  if (!CONSENT_MODES.includes(p.mode)) throw badInput(`purpose ${p.id}: unknown mode`);
+  if (!LEGAL_BASES.includes(p.basis)) throw badInput(`purpose ${p.id}: unknown basis`);
+  checkList(`purpose ${p.id} dataCategories`, p.dataCategories);
+  for (const c of p.dataCategories) checkId("data category", c);
+  checkList(`purpose ${p.id} recipients`, p.recipients);
+  const rids = new Set<string>();
+  for (const r of p.recipients) {
+    checkId("recipient id", r.id);
+    if (rids.has(r.id)) throw badInput(`purpose ${p.id} names recipient ${r.id} twice`);
+    rids.add(r.id);
+    if (!RECIPIENT_KINDS.includes(r.kind)) throw badInput(`recipient ${r.id}: unknown kind`);
+    checkText(`recipient ${r.id} name`, r.name, 512);
+    if (r.country !== null && !/^[A-Z]{2}$/.test(r.country)) throw badInput(`recipient ${r.id}: country must be an ISO 3166-1 alpha-2 code`);
+    checkText(`recipient ${r.id} privacyPolicyUrl`, r.privacyPolicyUrl, 2_048);
+  }
+  if (p.consentTtlDays !== null && (!Number.isInteger(p.consentTtlDays) || p.consentTtlDays < 1 || p.consentTtlDays > 36_500))
+    throw badInput(`purpose ${p.id}: consentTtlDays must be a whole number of days from 1 to 36500`);
+}
+
+/** publishPolicyVersion: the next version of a policy, numbered in publication order. */
+export function decidePublish(cmd: PublishCommand, catalog: Catalog): DomainEvent {
+  checkId("policy id", cmd.policyId);
+  if (cmd.title.trim() === "") throw badInput("a policy version needs a title");
+  checkText("title", cmd.title, 512);
+  checkText("changeSummary", cmd.changeSummary);
+  checkText("documentUrl", cmd.documentUrl, 2_048);
+  if (!/^[0-9a-f]{64}$/.test(cmd.digest)) throw badInput("documentDigest must be the SHA-256 of the document, as 64 lowercase hex digits");
+  if (cmd.purposes.length === 0) throw badInput("a policy version needs at least one purpose");
+  checkList("purposes", cmd.purposes);
+  const ids = new Set<string>();
+  for (const p of cmd.purposes) {
+    checkPurpose(p);
+    if (ids.has(p.id)) throw badInput(`purpose ${p.id} is named twice`);
+    ids.add(p.id);
+  }
+  if (cmd.overrides !== null) {
+    if (cmd.overrides === cmd.policyId) throw badInput("a policy cannot override itself");
+    if (!catalog.get(cmd.overrides)) throw new LedgerError("UNKNOWN_POLICY", `policy ${cmd.overrides} is not published`);
+    if (catalog.chain(cmd.overrides).some((p) => p.id === cmd.policyId)) throw badInput("overrides would form a cycle");
+  }
+  const existing = catalog.get(cmd.policyId);
+  if (existing && existing.overrides !== cmd.overrides)
+    throw badInput(`policy ${cmd.policyId} ${existing.overrides ? `overrides ${existing.overrides}` : "overrides nothing"}; a later version cannot change that`);
+  return { type: "PolicyVersionPublished", occurredAt: Number.NaN, data: { ...cmd, number: catalog.nextNumber(cmd.policyId) } };
+}
+
+export function decideSuspend(state: SubjectState, reason: string | null, now: Instant, dataRequestId?: string): DomainEvent[] {
+  requireActive(state);
+  checkText("reason", reason);
+  if (state.status === "SUSPENDED") return [];
+  return [{ type: "ProcessingSuspended", occurredAt: now, data: { ...(reason ? { reason: { plain: reason } } : {}), ...(dataRequestId ? { dataRequestId } : {}) } }];
+}
+
+export function decideResume(state: SubjectState, now: Instant): DomainEvent[] {
+  requireActive(state);
+  return state.status === "SUSPENDED" ? [{ type: "ProcessingResumed", occurredAt: now, data: {} }] : [];
+}
+
+export function decideLeave(state: SubjectState, now: Instant): DomainEvent[] {
+  if (state.status === "ERASED") throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
+  return state.status === "LEFT" ? [] : [{ type: "SubjectLeft", occurredAt: now, data: {} }];
+}
+
+export function decideErase(state: SubjectState, reason: string | null, now: Instant, dataRequestId?: string): DomainEvent[] {
+  checkText("reason", reason);
+  if (state.status === "ERASED") return [];
+  return [{ type: "SubjectErased", occurredAt: now, data: { ...(reason ? { reason: { plain: reason } } : {}), ...(dataRequestId ? { dataRequestId } : {}) } }];
+}
+
+export interface OpenDataRequestCommand {
+  requestId: string;
+  kind: DataRequestKind;
+  note: string | null;
+  dueDays: number;
+}
+
+export function decideOpenDataRequest(cmd: OpenDataRequestCommand, state: SubjectState, now: Instant): DomainEvent[] {
+  if (state.status === "ERASED") throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
+  checkText("note", cmd.note);
+  return [
+    {
+      type: "DataRequestOpened",
+      occurredAt: now,
+      data: { requestId: cmd.requestId, kind: cmd.kind, dueAt: now + cmd.dueDays * DAY_MS, ...(cmd.note ? { note: { plain: cmd.note } } : {}) },
+    },
+  ];
+}
+
+function openRequest(state: SubjectState, requestId: string) {
+  const r = state.dataRequests.get(requestId);
+  if (!r) throw new LedgerError("NOT_FOUND", `no data request ${requestId}`);
+  if (r.status === "FULFILLED" || r.status === "REJECTED") throw new LedgerError("INVALID_STATE", `data request ${requestId} is already closed`);
+  return r;
+}
+
+export function decideVerifyIdentity(state: SubjectState, requestId: string, method: string, now: Instant): DomainEvent[] {
+  const r = openRequest(state, requestId);
+  if (method.trim() === "") throw badInput("method must say how identity was verified");
+  checkText("method", method, 256);
+  if (r.status === "IDENTITY_VERIFIED") throw new LedgerError("INVALID_STATE", `identity for data request ${requestId} is already verified`);
+  return [{ type: "DataRequestIdentityVerified", occurredAt: now, data: { requestId, method } }];
+}
+
+/** Closing a request; fulfilling DELETION erases the subject and SUSPENSION suspends processing. */
+export function decideCloseDataRequest(state: SubjectState, requestId: string, fulfilled: boolean, note: string | null, now: Instant): DomainEvent[] {
+  const r = openRequest(state, requestId);
+  checkText("note", note);
+  if (fulfilled && r.status !== "IDENTITY_VERIFIED")
+    throw new LedgerError("IDENTITY_NOT_VERIFIED", `data request ${requestId} cannot be fulfilled before the requester's identity is verified`);
+  const closed: DomainEvent = { type: "DataRequestClosed", occurredAt: now, data: { requestId, fulfilled, ...(note ? { note: { plain: note } } : {}) } };
+  if (!fulfilled) return [closed];
+  if (r.kind === "DELETION") return [closed, ...decideErase(state, null, now, requestId)];
+  if (r.kind === "SUSPENSION") {
+    if (state.status === "LEFT" || state.status === "ERASED") return [closed];
+    return [closed, ...decideSuspend(state, null, now, requestId)];
+  }
+  return [closed];
+}

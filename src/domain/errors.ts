@@ -1,0 +1,37 @@
+// Errors are values with the contract's code; raised in the domain and mapped once at the edge.
+
+/** The error codes a client may see in `extensions.code`. */
+export type ErrorCode =
+  | "BAD_USER_INPUT"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "UNKNOWN_POLICY"
+  | "UNKNOWN_POLICY_VERSION"
+  | "UNKNOWN_PURPOSE"
+  | "REQUIRED_PURPOSE"
+  | "POLICY_NOT_ACCEPTED"
+  | "SUBJECT_INACTIVE"
+  | "VERSION_CONFLICT"
+  | "IDEMPOTENCY_CONFLICT"
+  | "IDENTITY_NOT_VERIFIED"
+  | "INVALID_STATE"
+  | "STORE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR";
+
+/** A refusal the client can act on; its message never names another subject's data. */
+export class LedgerError extends Error {
+  override readonly name = "LedgerError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new LedgerError("BAD_USER_INPUT", message, details);
+
+export const isLedgerError = (e: unknown): e is LedgerError => e instanceof LedgerError;

@@ -1,0 +1,136 @@
+// The permission rule of contract §4: may this subject's data be processed for this purpose?
+import { type AsOf, type Catalog, type Policy, type Purpose, definesPurpose, findPurpose, standingOf, type Standing } from "./catalog.js";
+import { LedgerError } from "./errors.js";
+import type { ConsentRecord, SubjectStatus } from "./subject.js";
+import type { Instant } from "./time.js";
+
+export const CONSENT_STATUSES = ["GRANTED", "WITHDRAWN", "EXPIRED", "NOT_ASKED", "REQUIRED"] as const;
+export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+export const DECISION_REASONS = [
+  "GRANTED",
+  "DEFAULT_OPT_OUT",
+  "REQUIRED_FOR_SERVICE",
+  "NOT_GRANTED",
+  "WITHDRAWN",
+  "EXPIRED",
+  "NOT_IN_APPLICABLE_POLICY",
+  "POLICY_NOT_ACCEPTED",
+  "SUBJECT_SUSPENDED",
+  "SUBJECT_LEFT",
+  "SUBJECT_ERASED",
+] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+/** What the rule needs to know of a subject; served by the projections (now) or by a fold (past). */
+export interface SubjectView {
+  status: SubjectStatus;
+  acceptedVersion(policyId: string): number;
+  consent(policyId: string, purposeId: string): ConsentRecord | undefined;
+}
+
+export interface Decision {
+  policyId: string;
+  purposeId: string;
+  /** The purpose as the applicable version defines it, else as the latest version that does. */
+  purpose: Purpose;
+  permitted: boolean;
+  status: ConsentStatus;
+  reason: DecisionReason;
+  policyVersion: number | null;
+  since: Instant | null;
+  expiresAt: Instant | null;
+  eventId: string | null;
+}
+
+/** The subject's own choice, with expiry evaluated at read time. */
+export function choiceStatus(rec: ConsentRecord | undefined, at: Instant): "GRANTED" | "WITHDRAWN" | "EXPIRED" | "NOT_ASKED" {
+  if (!rec) return "NOT_ASKED";
+  if (!rec.granted) return "WITHDRAWN";
+  return rec.expiresAt !== null && at >= rec.expiresAt ? "EXPIRED" : "GRANTED";
+}
+
+function latestDefinition(policy: Policy, purposeId: string): Purpose | undefined {
+  for (let i = policy.versions.length - 1; i >= 0; i--) {
+    const p = findPurpose(policy.versions[i]!, purposeId);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Evaluates one purpose under the policy that governs it, in the contract's order:
+ * subject status, applicable version, purpose membership, then the purpose's mode.
+ */
+export function decideUnder(policy: Policy, standing: Standing, view: SubjectView, purposeId: string, asOf: AsOf): Decision {
+  const applicable = findPurpose(standing.applicable, purposeId);
+  const purpose = applicable ?? latestDefinition(policy, purposeId);
+  if (!purpose) throw new LedgerError("UNKNOWN_PURPOSE", `purpose ${purposeId} is not defined by policy ${policy.id}`);
+  const rec = view.consent(policy.id, purposeId);
+  const choice = choiceStatus(rec, asOf.at);
+  const out = (permitted: boolean, reason: DecisionReason): Decision => ({
+    policyId: policy.id,
+    purposeId,
+    purpose,
+    permitted,
+    status: purpose.mode === "REQUIRED" ? "REQUIRED" : choice,
+    reason,
+    policyVersion: standing.applicable?.number ?? null,
+    since: rec?.occurredAt ?? null,
+    expiresAt: rec?.granted ? rec.expiresAt : null,
+    eventId: rec?.eventId ?? null,
+  });
+
+  if (view.status === "ERASED") return out(false, "SUBJECT_ERASED");
+  if (view.status === "LEFT") return out(false, "SUBJECT_LEFT");
+  if (view.status === "SUSPENDED" && purpose.basis !== "LEGAL_OBLIGATION") return out(false, "SUBJECT_SUSPENDED");
+  if (!standing.applicable) return out(false, "POLICY_NOT_ACCEPTED");
+  if (!applicable) return out(false, "NOT_IN_APPLICABLE_POLICY");
+  switch (purpose.mode) {
+    case "REQUIRED":
+      return out(true, "REQUIRED_FOR_SERVICE");
+    case "OPT_IN":
+      return choice === "GRANTED" ? out(true, "GRANTED") : out(false, choice === "NOT_ASKED" ? "NOT_GRANTED" : choice);
+    case "OPT_OUT":
+      if (choice === "WITHDRAWN") return out(false, "WITHDRAWN");
+      return choice === "GRANTED" ? out(true, "GRANTED") : out(true, "DEFAULT_OPT_OUT");
+  }
+}
+
+/** The policy that governs a purpose: the most specific one in the override chain that defines it. */
+export function governingPolicy(catalog: Catalog, policyId: string, purposeId: string, knownAt: Instant): Policy {
+  for (const p of catalog.chain(policyId)) {
+    const known = catalog.knownAt(p.id, knownAt);
+    if (known && definesPurpose(known, purposeId)) return known;
+  }
+  throw new LedgerError("UNKNOWN_PURPOSE", `purpose ${purposeId} is not defined by policy ${policyId}`);
+}
+
+/** permission(subject, purpose, policy?) as of an instant. */
+export function decidePermission(catalog: Catalog, view: SubjectView, policyId: string, purposeId: string, asOf: AsOf): Decision {
+  const policy = governingPolicy(catalog, policyId, purposeId, asOf.knownAt);
+  return decideUnder(policy, standingOf(policy, view.acceptedVersion(policy.id), asOf), view, purposeId, asOf);
+}
+
+/**
+ * Every purpose a subject is asked about under a policy: the policy's own purposes first, then
+ * those of the policies it overrides that it does not redefine.
+ */
+export function decideAll(catalog: Catalog, view: SubjectView, policyId: string, asOf: AsOf): Decision[] {
+  const out: Decision[] = [];
+  const seen = new Set<string>();
+  for (const p of catalog.chain(policyId)) {
+    const policy = catalog.knownAt(p.id, asOf.knownAt);
+    if (!policy) continue;
+    const standing = standingOf(policy, view.acceptedVersion(policy.id), asOf);
+    const shown = standing.pending ?? standing.applicable ?? policy.versions.at(-1)!;
+    const ids = new Set([...(standing.applicable?.purposes ?? []), ...shown.purposes].map((x) => x.id));
+    // A purpose a more specific policy defines in any version is that policy's, not the base's.
+    for (const id of ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(decideUnder(policy, standing, view, id, asOf));
+    }
+    for (const v of policy.versions) for (const x of v.purposes) seen.add(x.id);
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+// Read models kept in step with the log, inside the append's transaction; rebuildable from it.
+import type Database from "better-sqlite3";
+import type { DataRequestKind, LedgerEvent, Personal } from "../domain/events.js";
+import {
+  type Acceptance,
+  type ConsentRecord,
+  type DataRequestState,
+  type DataRequestStatus,
+  type SubjectState,
+  type SubjectStatus,
+  consentKey,
+  initialSubject,
+  nextStatus,
+} from "../domain/subject.js";
+import type { Instant } from "../domain/time.js";
+import { PROJECTION_TABLES } from "../store/sqlite/schema.js";
+import type { SqliteEventStore } from "../store/sqlite/sqlite-event-store.js";
+
+interface ConsentRow {
+  policy_id: string;
+  purpose_id: string;
+  granted: number;
+  occurred_at: number;
+  expires_at: number | null;
+  policy_version: number;
+  event_id: string;
+  position: number;
+}
+interface StandingRow {
+  policy_id: string;
+  accepted_version: number;
+  accepted_at: number;
+  position: number;
+}
+interface DataRequestRow {
+  id: string;
+  subject_id: string;
+  kind: string;
+  status: string;
+  opened_at: number;
+  due_at: number;
+  closed_at: number | null;
+  note: string | null;
+}
+
+const toDataRequest = (r: DataRequestRow): DataRequestState => ({
+  id: r.id,
+  subjectId: r.subject_id,
+  kind: r.kind as DataRequestKind,
+  status: r.status as DataRequestStatus,
+  openedAt: r.opened_at,
+  dueAt: r.due_at,
+  closedAt: r.closed_at,
+  note: r.note === null ? null : (JSON.parse(r.note) as Personal<string>),
+});
+
+export class SqliteProjections {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      subjectGet: db.prepare("SELECT status, version FROM subjects WHERE subject_id = ?"),
+      subjectPut: db.prepare(
+        `INSERT INTO subjects (subject_id, status, version, position) VALUES (?, ?, ?, ?)
+         ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = excluded.version, position = excluded.position`,
+      ),
+      // Last writer wins by valid time, then by position: the same order as the domain's evolve.
+      consentPut: db.prepare(
+        `INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
+         VALUES (@subject_id, @policy_id, @purpose_id, @granted, @occurred_at, @expires_at, @policy_version, @event_id, @position)
+         ON CONFLICT (subject_id, policy_id, purpose_id) DO UPDATE SET
+           granted = excluded.granted, occurred_at = excluded.occurred_at, expires_at = excluded.expires_at,
+           policy_version = excluded.policy_version, event_id = excluded.event_id, position = excluded.position
+         WHERE excluded.occurred_at > consents.occurred_at
+            OR (excluded.occurred_at = consents.occurred_at AND excluded.position > consents.position)`,
+      ),
+      // The highest accepted version wins; for the same version, the first acceptance in valid time.
+      standingPut: db.prepare(
+        `INSERT INTO standings (subject_id, policy_id, accepted_version, accepted_at, position) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (subject_id, policy_id) DO UPDATE SET
+           accepted_version = excluded.accepted_version, accepted_at = excluded.accepted_at, position = excluded.position
+         WHERE excluded.accepted_version > standings.accepted_version
+            OR (excluded.accepted_version = standings.accepted_version
+                AND (standings.accepted_at > excluded.accepted_at
+                     OR (standings.accepted_at = excluded.accepted_at AND standings.position > excluded.position)))`,
+      ),
+      requestOpen: db.prepare(
+        `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position)
+         VALUES (?, ?, ?, 'OPEN', ?, ?, NULL, ?, ?)`,
+      ),
+      requestVerify: db.prepare("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', position = ? WHERE id = ?"),
+      requestClose: db.prepare("UPDATE data_requests SET status = ?, closed_at = ?, note = COALESCE(?, note), position = ? WHERE id = ?"),
+      consentsOf: db.prepare("SELECT * FROM consents WHERE subject_id = ?"),
+      consentOne: db.prepare("SELECT * FROM consents WHERE subject_id = ? AND policy_id = ? AND purpose_id = ?"),
+      standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
+      requestsOf: db.prepare("SELECT * FROM data_requests WHERE subject_id = ? ORDER BY opened_at, id"),
+      requestById: db.prepare("SELECT * FROM data_requests WHERE id = ?"),
+      requestsAll: db.prepare("SELECT * FROM data_requests ORDER BY due_at, id"),
+      requestsByStatus: db.prepare("SELECT * FROM data_requests WHERE status = ? ORDER BY due_at, id"),
+      pending: db.prepare(
+        `SELECT s.subject_id FROM subjects s
+         LEFT JOIN standings st ON st.subject_id = s.subject_id AND st.policy_id = @policy
+         WHERE s.status IN ('ACTIVE', 'SUSPENDED') AND COALESCE(st.accepted_version, 0) < @threshold AND s.subject_id > @after
+         ORDER BY s.subject_id LIMIT @limit`,
+      ),
+    };
+  }
+
+  /** Keeps the read models in step; the store calls it inside the append's transaction. */
+  apply(e: LedgerEvent): void {
+    const subjectId = e.subjectId;
+    if (subjectId === null) return;
+    const cur = this.s.subjectGet.get(subjectId) as { status: SubjectStatus; version: number } | undefined;
+    const status = nextStatus(cur?.status ?? "ACTIVE", e.type);
+    this.s.subjectPut.run(subjectId, status, Math.max(cur?.version ?? 0, e.streamVersion), e.position);
+    switch (e.type) {
+      case "PolicyAccepted":
+        this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
+        return;
+      case "ConsentGranted":
+      case "ConsentWithdrawn":
+        this.s.consentPut.run({
+          subject_id: subjectId,
+          policy_id: e.data.policyId,
+          purpose_id: e.data.purposeId,
+          granted: e.type === "ConsentGranted" ? 1 : 0,
+          occurred_at: e.occurredAt,
+          expires_at: e.type === "ConsentGranted" ? e.data.expiresAt : null,
+          policy_version: e.data.version,
+          event_id: e.id,
+          position: e.position,
+        });
+        return;
+      case "DataRequestOpened":
+        this.s.requestOpen.run(e.data.requestId, subjectId, e.data.kind, e.occurredAt, e.data.dueAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position);
+        return;
+      case "DataRequestIdentityVerified":
+        this.s.requestVerify.run(e.position, e.data.requestId);
+        return;
+      case "DataRequestClosed":
+        this.s.requestClose.run(e.data.fulfilled ? "FULFILLED" : "REJECTED", e.occurredAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position, e.data.requestId);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A subject's current state from the read models: what decisions and "now" reads use. */
+  subject(subjectId: string): SubjectState {
+    const row = this.s.subjectGet.get(subjectId) as { status: SubjectStatus; version: number } | undefined;
+    if (!row) return initialSubject(subjectId);
+    const consents = new Map<string, ConsentRecord>();
+    for (const r of this.s.consentsOf.all(subjectId) as ConsentRow[])
+      consents.set(consentKey(r.policy_id, r.purpose_id), {
+        policyId: r.policy_id,
+        purposeId: r.purpose_id,
+        granted: r.granted === 1,
+        occurredAt: r.occurred_at,
+        expiresAt: r.expires_at,
+        version: r.policy_version,
+        eventId: r.event_id,
+        position: r.position,
+      });
+    const acceptances = new Map<string, Acceptance>();
+    for (const r of this.s.standingsOf.all(subjectId) as StandingRow[])
+      acceptances.set(r.policy_id, { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position });
+    const dataRequests = new Map<string, DataRequestState>();
+    for (const r of this.s.requestsOf.all(subjectId) as DataRequestRow[]) dataRequests.set(r.id, toDataRequest(r));
+    return { id: subjectId, version: row.version, status: row.status, acceptances, consents, dataRequests };
+  }
+
+  dataRequest(id: string): DataRequestState | undefined {
+    const r = this.s.requestById.get(id) as DataRequestRow | undefined;
+    return r && toDataRequest(r);
+  }
+
+  /** The officer's queue; overdue = still open (or verified) past its due date. */
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): DataRequestState[] {
+    const rows = (status ? this.s.requestsByStatus.all(status) : this.s.requestsAll.all()) as DataRequestRow[];
+    return rows.map(toDataRequest).filter((r) => {
+      if (overdue === null) return true;
+      const late = (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now;
+      return late === overdue;
+    });
+  }
+
+  /** Active subjects whose accepted version is below `threshold`, in id order after `after`. */
+  pendingReconsent(policyId: string, threshold: number, after: string, limit: number): string[] {
+    if (threshold === 0) return [];
+    return this.s.pending.pluck().all({ policy: policyId, threshold, after, limit }) as string[];
+  }
+
+  /** Every projection row, in a stable order: what tests compare against a fold or a rebuild. */
+  dump(): Record<string, unknown[]> {
+    const out: Record<string, unknown[]> = {};
+    for (const t of PROJECTION_TABLES) out[t] = this.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all();
+    return out;
+  }
+}
+
+/** Recomputes every projection from the log, in one transaction; returns the events replayed. */
+export function rebuildProjections(store: SqliteEventStore, projections: SqliteProjections, chunk = 10_000): number {
+  return store.exclusive(() => {
+    for (const t of PROJECTION_TABLES) store.db.exec(`DELETE FROM ${t}`);
+    let after = 0;
+    let n = 0;
+    for (;;) {
+      const events = store.readAll(after, chunk);
+      for (const e of events) projections.apply(e);
+      n += events.length;
+      if (events.length < chunk) return n;
+      after = events.at(-1)!.position;
+    }
+  });
+}

@@ -1,0 +1,106 @@
+// The SQLite schema, as numbered migrations that run at open; each runs once, in its own transaction.
+import type Database from "better-sqlite3";
+
+const MIGRATIONS: readonly string[] = [
+  // 1: the log, its guards, idempotency keys, evidence keys.
+  `
+  CREATE TABLE events (
+    position       INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    stream_id      TEXT    NOT NULL,
+    stream_version INTEGER NOT NULL,
+    type           TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    subject_id     TEXT,
+    occurred_at    INTEGER NOT NULL,
+    recorded_at    INTEGER NOT NULL,
+    actor_kind     TEXT    NOT NULL,
+    actor_id       TEXT    NOT NULL,
+    data           TEXT    NOT NULL,
+    prev_hash      BLOB    NOT NULL,
+    hash           BLOB    NOT NULL,
+    UNIQUE (stream_id, stream_version)
+  ) STRICT;
+  CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
+  CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+
+  CREATE TABLE idempotency (
+    stream_id      TEXT    NOT NULL,
+    key            TEXT    NOT NULL,
+    request_hash   TEXT    NOT NULL,
+    first_position INTEGER NOT NULL,
+    last_position  INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, key)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE subject_keys (
+    subject_id TEXT PRIMARY KEY,
+    key        BLOB NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
+  // 2: read models (see src/projections); rebuildable from the log at any time.
+  `
+  CREATE TABLE subjects (
+    subject_id TEXT PRIMARY KEY,
+    status     TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    position   INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE consents (
+    subject_id     TEXT    NOT NULL,
+    policy_id      TEXT    NOT NULL,
+    purpose_id     TEXT    NOT NULL,
+    granted        INTEGER NOT NULL,
+    occurred_at    INTEGER NOT NULL,
+    expires_at     INTEGER,
+    policy_version INTEGER NOT NULL,
+    event_id       TEXT    NOT NULL,
+    position       INTEGER NOT NULL,
+    PRIMARY KEY (subject_id, policy_id, purpose_id)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE standings (
+    subject_id       TEXT    NOT NULL,
+    policy_id        TEXT    NOT NULL,
+    accepted_version INTEGER NOT NULL,
+    accepted_at      INTEGER NOT NULL,
+    position         INTEGER NOT NULL,
+    PRIMARY KEY (subject_id, policy_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX standings_by_policy ON standings (policy_id, accepted_version, subject_id);
+
+  CREATE TABLE data_requests (
+    id          TEXT PRIMARY KEY,
+    subject_id  TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    opened_at   INTEGER NOT NULL,
+    due_at      INTEGER NOT NULL,
+    closed_at   INTEGER,
+    note        TEXT,
+    position    INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX data_requests_by_subject ON data_requests (subject_id, opened_at);
+  CREATE INDEX data_requests_by_status ON data_requests (status, due_at);
+  `,
+];
+
+export const PROJECTION_TABLES = ["subjects", "consents", "standings", "data_requests"] as const;
+
+/** Brings the database to the newest schema; safe to call on every start. */
+export function migrate(db: Database.Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT");
+  const done = (db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number }).v;
+  if (done > MIGRATIONS.length) throw new Error(`the database schema (${done}) is newer than this build knows (${MIGRATIONS.length})`);
+  MIGRATIONS.forEach((sql, i) => {
+    const version = i + 1;
+    if (version <= done) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, Date.now());
+    }).immediate();
+  });
+}

@@ -1,0 +1,369 @@
+// The SQLite adapter of the event store: WAL + synchronous=FULL, guarded table, chain, group commit.
+import { randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
+import { LedgerError } from "../../domain/errors.js";
+import type { EventType, LedgerEvent } from "../../domain/events.js";
+import { GENESIS_HASH, canonicalJson, chainHash, sha256Hex } from "../canonical.js";
+import type { ChainHead, EventStore, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
+import { migrate } from "./schema.js";
+
+export const SCHEMA_VERSION = 1;
+/** Most commands one group commit takes; the rest wait for the next. */
+const MAX_BATCH = 512;
+
+interface EventRow {
+  position: number;
+  id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  subject_id: string | null;
+  occurred_at: number;
+  recorded_at: number;
+  actor_kind: string;
+  actor_id: string;
+  data: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+/**
+ * The canonical content of a stored row, written without re-encoding `data` (stored canonical).
+ * Equal to canonicalJson(hashedContent(event)); a test holds the two together.
+ */
+export function canonicalRowContent(r: EventRow): string {
+  return (
+    `{"actor":{"id":${JSON.stringify(r.actor_id)},"kind":${JSON.stringify(r.actor_kind)}},"data":${r.data},` +
+    `"id":${JSON.stringify(r.id)},"occurredAt":${r.occurred_at},"position":${r.position},"recordedAt":${r.recorded_at},` +
+    `"schemaVersion":${r.schema_version},"streamId":${JSON.stringify(r.stream_id)},"streamVersion":${r.stream_version},` +
+    `"subjectId":${r.subject_id === null ? "null" : JSON.stringify(r.subject_id)},"type":${JSON.stringify(r.type)}}`
+  );
+}
+
+export function rowToEvent(r: EventRow): LedgerEvent {
+  return {
+    id: r.id,
+    position: r.position,
+    streamId: r.stream_id,
+    streamVersion: r.stream_version,
+    type: r.type as EventType,
+    schemaVersion: r.schema_version,
+    subjectId: r.subject_id,
+    occurredAt: r.occurred_at,
+    recordedAt: r.recorded_at,
+    actor: { kind: r.actor_kind as LedgerEvent["actor"]["kind"], id: r.actor_id },
+    data: JSON.parse(r.data),
+    prevHash: r.prev_hash.toString("hex"),
+    hash: r.hash.toString("hex"),
+  } as LedgerEvent;
+}
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:". */
+  path: string;
+  /** Injected for tests; defaults to Date.now. */
+  clock?: () => number;
+  readonly?: boolean;
+}
+
+interface Pending<T> {
+  work: (tx: WriteTx) => T;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+/** The write path's failure when the database cannot commit (disk full, read-only file, closed). */
+export class StoreUnavailableError extends LedgerError {
+  constructor(cause: unknown) {
+    super("STORE_UNAVAILABLE", "the ledger cannot store this right now; nothing was recorded, try again later");
+    this.cause = cause;
+  }
+}
+
+export class SqliteEventStore implements EventStore {
+  readonly db: Database.Database;
+  private readonly clock: () => number;
+  private readonly queue: Pending<unknown>[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  private lastCommitFailed = false;
+  private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
+  /** Hooks run inside the transaction for every appended event (projections). */
+  private readonly appliers: ((e: LedgerEvent) => void)[] = [];
+
+  private readonly stmts;
+  private tip: { position: number; hash: string } = { position: 0, hash: GENESIS_HASH };
+  private batchEvents: LedgerEvent[] = [];
+
+  constructor(opts: SqliteStoreOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.db = new Database(opts.path, { readonly: opts.readonly ?? false });
+    if (!opts.readonly) {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("secure_delete = ON");
+      this.db.pragma("foreign_keys = ON");
+      this.db.pragma("busy_timeout = 5000");
+      migrate(this.db);
+    }
+    const db = this.db;
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO events (position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at, actor_kind, actor_id, data, prev_hash, hash)
+         VALUES (@position, @id, @stream_id, @stream_version, @type, @schema_version, @subject_id, @occurred_at, @recorded_at, @actor_kind, @actor_id, @data, @prev_hash, @hash)`,
+      ),
+      tip: db.prepare("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"),
+      streamVersion: db.prepare("SELECT MAX(stream_version) AS v FROM events WHERE stream_id = ?").pluck(),
+      readStream: db.prepare("SELECT * FROM events WHERE stream_id = ? ORDER BY stream_version"),
+      readAll: db.prepare("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?"),
+      readRange: db.prepare("SELECT * FROM events WHERE position BETWEEN ? AND ? ORDER BY position"),
+      readAllStream: db.prepare("SELECT * FROM events WHERE stream_id = ? AND position > ? ORDER BY position LIMIT ?"),
+      idemGet: db.prepare("SELECT request_hash, first_position, last_position FROM idempotency WHERE stream_id = ? AND key = ?"),
+      idemPut: db.prepare("INSERT INTO idempotency (stream_id, key, request_hash, first_position, last_position) VALUES (?, ?, ?, ?, ?)"),
+      count: db.prepare("SELECT COUNT(*) FROM events").pluck(),
+      iterate: db.prepare("SELECT * FROM events ORDER BY position"),
+    };
+    this.tip = this.readTip();
+  }
+
+  private readTip(): { position: number; hash: string } {
+    const r = this.stmts.tip.get() as { position: number; hash: Buffer } | undefined;
+    return r ? { position: r.position, hash: r.hash.toString("hex") } : { position: 0, hash: GENESIS_HASH };
+  }
+
+  /** Registers a hook run inside the write transaction for each appended event. */
+  addApplier(apply: (e: LedgerEvent) => void): void {
+    this.appliers.push(apply);
+  }
+
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  isWritable(): boolean {
+    return !this.closed && !this.lastCommitFailed && !this.db.readonly;
+  }
+
+  transact<T>(work: (tx: WriteTx) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(new Error("store closed")));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve, reject } as Pending<unknown>);
+      this.scheduleFlush();
+    });
+  }
+
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], idem?: IdempotencyOptions): Promise<LedgerEvent[]> {
+    return this.transact((tx) => {
+      if (idem) {
+        const replayed = tx.replay(streamId, idem);
+        if (replayed) return replayed;
+      }
+      const out = tx.append(streamId, expectedVersion, events);
+      if (idem) tx.remember(streamId, idem, out);
+      return out;
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate runs after the I/O phase: requests parsed in the same turn share a commit.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushing = Promise.resolve().then(() => this.flush());
+    });
+  }
+
+  /** One group commit: every queued command in its own savepoint, one COMMIT (one fsync) for all. */
+  private flush(): void {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (this.queue.length > 0) this.scheduleFlush();
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const committed: LedgerEvent[] = [];
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (e) {
+      this.lastCommitFailed = true;
+      for (const p of batch) p.reject(new StoreUnavailableError(e));
+      return;
+    }
+    try {
+      // Another process may have appended since we last looked; the chain continues from the file.
+      this.tip = this.readTip();
+      const tx = this.writeTx();
+      for (const p of batch) {
+        const tipBefore = this.tip;
+        this.batchEvents = [];
+        try {
+          const value = this.db.transaction(() => p.work(tx))();
+          outcomes.push({ ok: true, value });
+          committed.push(...this.batchEvents);
+        } catch (error) {
+          this.tip = tipBefore;
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.db.exec("COMMIT");
+      this.lastCommitFailed = false;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      this.tip = this.readTip();
+      this.lastCommitFailed = true;
+      for (const p of batch) p.reject(new StoreUnavailableError(e));
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+    if (committed.length > 0) for (const l of this.listeners) l(committed);
+  }
+
+  private writeTx(): WriteTx {
+    return {
+      streamVersion: (streamId) => (this.stmts.streamVersion.get(streamId) as number | null) ?? 0,
+      append: (streamId, expectedVersion, events) => this.appendInTx(streamId, expectedVersion, events),
+      replay: (streamId, idem) => {
+        const r = this.stmts.idemGet.get(streamId, idem.key) as { request_hash: string; first_position: number; last_position: number } | undefined;
+        if (!r) return undefined;
+        if (r.request_hash !== idem.requestHash)
+          throw new LedgerError("IDEMPOTENCY_CONFLICT", "this idempotency key was used before with other input");
+        return (this.stmts.readRange.all(r.first_position, r.last_position) as EventRow[]).map(rowToEvent);
+      },
+      remember: (streamId, idem, events) => {
+        if (events.length === 0) return;
+        this.stmts.idemPut.run(streamId, idem.key, idem.requestHash, events[0]!.position, events.at(-1)!.position);
+      },
+    };
+  }
+
+  private appendInTx(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): LedgerEvent[] {
+    const current = (this.stmts.streamVersion.get(streamId) as number | null) ?? 0;
+    if (expectedVersion !== null && expectedVersion !== current)
+      throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, {
+        expectedVersion,
+        actualVersion: current,
+      });
+    const recordedAt = this.clock();
+    const out: LedgerEvent[] = [];
+    let version = current;
+    for (const ne of events) {
+      const occurredAt = Number.isNaN(ne.occurredAt) ? recordedAt : ne.occurredAt;
+      const row: EventRow = {
+        position: this.tip.position + 1,
+        id: randomUUID(),
+        stream_id: streamId,
+        stream_version: ++version,
+        type: ne.type,
+        schema_version: SCHEMA_VERSION,
+        subject_id: ne.subjectId,
+        occurred_at: occurredAt,
+        recorded_at: recordedAt,
+        actor_kind: ne.actor.kind,
+        actor_id: ne.actor.id,
+        data: canonicalJson(ne.data),
+        prev_hash: Buffer.from(this.tip.hash, "hex"),
+        hash: Buffer.alloc(0),
+      };
+      const hash = chainHash(this.tip.hash, canonicalRowContent(row));
+      row.hash = Buffer.from(hash, "hex");
+      this.stmts.insert.run(row);
+      const event = rowToEvent(row);
+      this.tip = { position: row.position, hash };
+      for (const apply of this.appliers) apply(event);
+      out.push(event);
+      this.batchEvents.push(event);
+    }
+    return out;
+  }
+
+  readStream(streamId: string): LedgerEvent[] {
+    return (this.stmts.readStream.all(streamId) as EventRow[]).map(rowToEvent);
+  }
+
+  readAll(afterPosition: number, limit: number, filter?: ReadFilter): LedgerEvent[] {
+    const types = filter?.types && filter.types.length > 0 ? new Set<string>(filter.types) : null;
+    const out: LedgerEvent[] = [];
+    let cursor = afterPosition;
+    const chunk = Math.max(limit, 256);
+    // Filtering by type is done while scanning forward in chunks: the log is read in order anyway.
+    for (;;) {
+      const rows = (
+        filter?.subjectId !== undefined
+          ? this.stmts.readAllStream.all(`subject:${filter.subjectId}`, cursor, chunk)
+          : this.stmts.readAll.all(cursor, chunk)
+      ) as EventRow[];
+      for (const r of rows) {
+        cursor = r.position;
+        if (types && !types.has(r.type)) continue;
+        out.push(rowToEvent(r));
+        if (out.length >= limit) return out;
+      }
+      if (rows.length < chunk) return out;
+    }
+  }
+
+  head(): ChainHead | null {
+    const t = this.readTip();
+    return t.position === 0 ? null : t;
+  }
+
+  /** Walks the whole chain; names the first position whose link or hash does not hold. */
+  verify(): IntegrityReport {
+    return verifyChain(this.stmts.iterate.iterate() as IterableIterator<EventRow>);
+  }
+
+  /** Runs `fn` in one plain transaction (used by rebuild and maintenance, not by appends). */
+  exclusive<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Waits for queued commands to commit, then closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushScheduled || this.queue.length > 0 || this.flushing) {
+      const f = this.flushing;
+      this.flushing = null;
+      await (f ?? new Promise((r) => setImmediate(r)));
+    }
+    this.db.close();
+  }
+
+  eventCount(): number {
+    return this.stmts.count.get() as number;
+  }
+}
+
+/** The chain check over rows in position order; shared by the store and the offline `verify`. */
+export function verifyChain(rows: Iterable<EventRow>): IntegrityReport {
+  const it = rows[Symbol.iterator]();
+  let prev = GENESIS_HASH;
+  let expectedPosition = 0;
+  let count = 0;
+  let head: ChainHead | null = null;
+  let firstInvalidPosition: number | null = null;
+  for (let n = it.next(); !n.done; n = it.next()) {
+    count++;
+    if (firstInvalidPosition !== null) continue; // keep counting so the report says how long the log is
+    const r = n.value;
+    const prevHex = r.prev_hash.toString("hex");
+    const hashHex = r.hash.toString("hex");
+    const valid =
+      r.position === ++expectedPosition && prevHex === prev && chainHash(prevHex, canonicalRowContent(r)) === hashHex;
+    if (!valid) {
+      firstInvalidPosition = r.position;
+      continue;
+    }
+    prev = hashHex;
+    head = { position: r.position, hash: hashHex };
+  }
+  return { ok: firstInvalidPosition === null, eventCount: count, head, firstInvalidPosition };
+}
+
+export const requestHash = (input: unknown) => sha256Hex(canonicalJson(input));
