@@ -73,8 +73,13 @@ export class Ledger {
     this.projections = new SqliteProjections(this.store.db);
     this.vault = new KeyVault(this.store.db);
     this.store.addApplier((e) => this.projections.apply(e));
-    this.catalogNow = Catalog.of(this.store.readAll(0, Number.MAX_SAFE_INTEGER, { types: ["PolicyVersionPublished"] }).map(toPolicyVersion));
+    this.catalogNow = this.loadCatalog();
     this.store.onCommit((events) => this.afterCommit(events));
+  }
+
+  /** The catalogue as the log holds it (inside a write transaction: including its uncommitted publications). */
+  private loadCatalog(): Catalog {
+    return Catalog.of(this.store.readAll(0, Number.MAX_SAFE_INTEGER, { types: ["PolicyVersionPublished"] }).map(toPolicyVersion));
   }
 
   get catalog(): Catalog {
@@ -135,8 +140,13 @@ export class Ledger {
 
   async publishPolicyVersion(cmd: PublishCommand, actor: Actor): Promise<PolicyVersion> {
     const [event] = await this.store.transact((tx) => {
-      const e = decidePublish(cmd, this.catalogNow);
-      return tx.append(policyStream(cmd.policyId), tx.streamVersion(policyStream(cmd.policyId)), [{ ...e, actor, subjectId: null }]);
+      const stream = policyStream(cmd.policyId);
+      // catalogNow learns of publications only after their commit; another publication of this
+      // policy earlier in the same group commit makes it stale, so decide against the log as it stands.
+      const stale = tx.streamVersion(stream) !== (this.catalogNow.get(cmd.policyId)?.versions.length ?? 0);
+      const catalog = stale ? this.loadCatalog() : this.catalogNow;
+      const e = decidePublish(cmd, catalog);
+      return tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
     });
     return toPolicyVersion(event!);
   }

@@ -1,0 +1,71 @@
+// Composition root: config -> store -> ledger -> server. main.ts runs it; tests start it in-process.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { pino, type Logger, type DestinationStream } from "pino";
+import { createTokenVerifier } from "./auth/token-verifier.js";
+import { publishCatalogDir } from "./catalog-dir.js";
+import type { Config } from "./config.js";
+import type { Services } from "./graphql/context.js";
+import { buildLedgerSchema } from "./graphql/schema.js";
+import { Metrics } from "./http/metrics.js";
+import { type RunningServer, startHttpServer } from "./http/server.js";
+import { Ledger } from "./ledger.js";
+import { ReceiptSigner } from "./receipts/signer.js";
+
+export interface App {
+  url: string;
+  port: number;
+  services: Services;
+  server: RunningServer;
+  /** Graceful stop: drain requests and subscriptions, then close the store cleanly. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "consent-ledger" },
+      redact: { paths: ["authorization", "*.authorization", "req.headers.authorization", "headers.authorization"], censor: "[redacted]" },
+    },
+    destination,
+  );
+}
+
+export async function startApp(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  if (config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true });
+  const ledger = new Ledger({ databasePath: config.database.path, dataRequestDueDays: config.dataRequestDueDays, ...(opts.clock ? { clock: opts.clock } : {}) });
+  try {
+    const published = await publishCatalogDir(ledger, config.catalogDir);
+    const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
+    const verifier = await createTokenVerifier(config.auth, config.dataDir);
+    const metrics = new Metrics();
+    ledger.store.onCommit((events) => {
+      for (const e of events) metrics.eventsAppended.inc({ type: e.type });
+    });
+    const services: Services = { config, ledger, receipts, logger };
+    const schema = await buildLedgerSchema();
+    const server = await startHttpServer({ services, schema, verifier, metrics }, { port: config.port, host: config.host });
+    logger.info({ url: server.url, port: server.port }, `listening on ${server.url}`);
+    if (config.auth.mode === "dev")
+      logger.warn({ mode: "dev" }, "DEV MODE: access tokens are signed by a local key under the data folder (npm run token); never use this in production");
+    if (published > 0) logger.info({ published, catalogDir: config.catalogDir }, "published policy versions from the catalogue");
+    let closing: Promise<void> | null = null;
+    return {
+      url: server.url,
+      port: server.port,
+      services,
+      server,
+      close: () =>
+        (closing ??= (async () => {
+          await server.close();
+          await ledger.close();
+        })()),
+    };
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
+}

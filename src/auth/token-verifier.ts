@@ -1,0 +1,179 @@
+// Access-token verification (contract §2): a JWT checked against a JWKS, read into a Caller, cached.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+} from "jose";
+import type { Config } from "../config.js";
+import { LedgerError } from "../domain/errors.js";
+import { ensureDevAuthKey } from "./dev-keys.js";
+import { scopesFromClaims, type Caller } from "./scopes.js";
+
+/** Longer tokens are refused before any parsing: no honest access token comes near this. */
+export const MAX_TOKEN_LENGTH = 8192;
+export const DEFAULT_CACHE_SIZE = 10_000;
+
+export interface TokenVerifier {
+  /** The caller a token speaks for; LedgerError UNAUTHENTICATED for any token that is not good. */
+  verify(token: string): Promise<Caller>;
+}
+
+export interface TokenVerifierOptions {
+  /** How many verified tokens to remember; 0 turns the cache off. */
+  cacheSize?: number;
+  /** The clock, epoch ms; tests move it. */
+  now?: () => number;
+}
+
+/** Builds the verifier for the configured key source: a JWKS file (read once), a JWKS URL, or the dev key. */
+export async function createTokenVerifier(
+  auth: Config["auth"],
+  dataDir: string,
+  opts: TokenVerifierOptions = {},
+): Promise<TokenVerifier> {
+  const keys = await keySource(auth, dataDir);
+  const now = opts.now ?? Date.now;
+  const cache = new CallerCache(opts.cacheSize ?? DEFAULT_CACHE_SIZE);
+  // Config already refuses these; refusing again here keeps a hand-built config from opening the door.
+  const algorithms = auth.algorithms.filter((a) => a.toLowerCase() !== "none" && !/^HS/i.test(a));
+  if (algorithms.length === 0) throw new Error("no acceptable token algorithm is configured");
+  if (!auth.issuer || !auth.audience) throw new Error("token verification needs an issuer and an audience");
+  const { issuer, audience } = auth;
+
+  return {
+    async verify(token: string): Promise<Caller> {
+      if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid("too long");
+      const cacheKey = createHash("sha256").update(token).digest("base64url");
+      const t = now();
+      const hit = cache.get(cacheKey);
+      // A cached caller past its exp is dropped and the token re-verified, so expiry (with the
+      // configured clock tolerance) is decided in one place only.
+      if (hit && hit.expiresAt !== null && hit.expiresAt > t) return hit;
+      if (hit) cache.delete(cacheKey);
+
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer,
+          audience,
+          algorithms,
+          clockTolerance: auth.clockToleranceSeconds,
+          requiredClaims: ["sub", "exp"],
+          currentDate: new Date(t),
+        }));
+      } catch (e) {
+        if (e instanceof errors.JWTExpired) throw unauthenticated("token expired", e.code);
+        throw invalid(e instanceof errors.JOSEError ? e.code : "unexpected");
+      }
+      if (typeof payload.sub !== "string" || payload.sub === "" || typeof payload.exp !== "number") {
+        throw invalid("claims");
+      }
+      const caller: Caller = Object.freeze({
+        subject: payload.sub,
+        scopes: scopesFromClaims(payload),
+        expiresAt: payload.exp * 1000,
+      });
+      // Not cached when only the clock tolerance lets it through: the next call re-checks it anyway.
+      if (caller.expiresAt! > t) cache.set(cacheKey, caller);
+      return caller;
+    },
+  };
+}
+
+/**
+ * The token in an `Authorization: Bearer <token>` header (scheme case-insensitive); null when the
+ * header is absent or empty; UNAUTHENTICATED when it is there but is not a bearer token.
+ */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (header === undefined || header === null || header.trim() === "") return null;
+  // RFC 6750 b64token; a JWT is three base64url parts joined by dots.
+  const m = /^\s*Bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
+  if (!m) throw new LedgerError("UNAUTHENTICATED", "malformed Authorization header: expected Bearer <token>");
+  return m[1]!;
+}
+
+async function keySource(auth: Config["auth"], dataDir: string): Promise<JWTVerifyGetKey> {
+  if (auth.mode === "dev") {
+    const { publicJwk } = await ensureDevAuthKey(dataDir);
+    return createLocalJWKSet({ keys: [publicJwk] });
+  }
+  if (auth.jwksFile) return createLocalJWKSet(await readJwksFile(auth.jwksFile));
+  if (auth.jwksUrl) {
+    return createRemoteJWKSet(new URL(auth.jwksUrl), {
+      timeoutDuration: 5_000,
+      // Refetch on an unknown kid at most every 30 s, so junk tokens cannot hammer the issuer.
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+  }
+  throw new Error("AUTH_MODE=jwks needs AUTH_JWKS_URL or AUTH_JWKS_FILE");
+}
+
+/** A JWKS file `{ "keys": [...] }` with its public keys; secret (`oct`) and private members are dropped. */
+export async function readJwksFile(path: string): Promise<JSONWebKeySet> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, "utf8"));
+  } catch (e) {
+    throw new Error(`AUTH_JWKS_FILE ${path} cannot be read as JSON: ${(e as Error).message}`);
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error(`AUTH_JWKS_FILE ${path} must hold {"keys": [...]}`);
+  const usable = (keys as unknown[])
+    .filter((k): k is JWK => typeof k === "object" && k !== null && typeof (k as JWK).kty === "string")
+    // A shared secret in a key set would make HMAC tokens forgeable by anyone who reads the file.
+    .filter((k) => k.kty !== "oct")
+    .map(publicPart);
+  if (usable.length === 0) throw new Error(`AUTH_JWKS_FILE ${path} holds no public signing key`);
+  return { keys: usable };
+}
+
+/** The key without private members, in case a private JWK was pasted into the public set. */
+function publicPart(k: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, k: _k, ...pub } = k;
+  return pub;
+}
+
+/** UNAUTHENTICATED with one generic message; `reason` stays server-side in `cause` for logs. */
+function invalid(reason: string): LedgerError {
+  return unauthenticated("invalid or expired token", reason);
+}
+
+function unauthenticated(message: string, reason: string): LedgerError {
+  const err = new LedgerError("UNAUTHENTICATED", message);
+  // Never a claim value: only the kind of failure, for operators reading logs.
+  Object.defineProperty(err, "cause", { value: reason, enumerable: false });
+  return err;
+}
+
+/** A bounded least-recently-used map of verified callers; Map keeps insertion order, so the first key is the oldest. */
+class CallerCache {
+  private readonly map = new Map<string, Caller>();
+  constructor(private readonly max: number) {}
+
+  get(key: string): Caller | undefined {
+    const v = this.map.get(key);
+    if (v) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: Caller): void {
+    if (this.max <= 0) return;
+    this.map.delete(key);
+    this.map.set(key, v);
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+}

@@ -1,0 +1,19 @@
+// What every resolver receives: the caller and the application's services.
+import type { Logger } from "pino";
+import type { Caller } from "../auth/scopes.js";
+import type { Config } from "../config.js";
+import type { Ledger } from "../ledger.js";
+import type { ReceiptSigner } from "../receipts/signer.js";
+
+export interface Services {
+  config: Config;
+  ledger: Ledger;
+  receipts: ReceiptSigner;
+  logger: Logger;
+}
+
+export interface GraphQLContext {
+  caller: Caller | null;
+  services: Services;
+  requestId: string;
+}

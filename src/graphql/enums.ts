@@ -1,0 +1,28 @@
+// The contract's enums, registered once for type-graphql.
+import { registerEnumType } from "type-graphql";
+import { CONSENT_MODES, LEGAL_BASES, RECIPIENT_KINDS } from "../domain/catalog.js";
+import { ACTOR_KINDS, DATA_REQUEST_KINDS } from "../domain/events.js";
+import { CONSENT_STATUSES, DECISION_REASONS } from "../domain/permission.js";
+import { DATA_REQUEST_STATUSES, SUBJECT_STATUSES } from "../domain/subject.js";
+
+const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
+
+export const ConsentModeEnum = asEnum(CONSENT_MODES);
+export const LegalBasisEnum = asEnum(LEGAL_BASES);
+export const RecipientKindEnum = asEnum(RECIPIENT_KINDS);
+export const ConsentStatusEnum = asEnum(CONSENT_STATUSES);
+export const SubjectStatusEnum = asEnum(SUBJECT_STATUSES);
+export const DecisionReasonEnum = asEnum(DECISION_REASONS);
+export const ActorKindEnum = asEnum(ACTOR_KINDS);
+export const DataRequestKindEnum = asEnum(DATA_REQUEST_KINDS);
+export const DataRequestStatusEnum = asEnum(DATA_REQUEST_STATUSES);
+
+registerEnumType(ConsentModeEnum, { name: "ConsentMode" });
+registerEnumType(LegalBasisEnum, { name: "LegalBasis" });
+registerEnumType(RecipientKindEnum, { name: "RecipientKind" });
+registerEnumType(ConsentStatusEnum, { name: "ConsentStatus" });
+registerEnumType(SubjectStatusEnum, { name: "SubjectStatus" });
+registerEnumType(DecisionReasonEnum, { name: "DecisionReason" });
+registerEnumType(ActorKindEnum, { name: "ActorKind" });
+registerEnumType(DataRequestKindEnum, { name: "DataRequestKind" });
+registerEnumType(DataRequestStatusEnum, { name: "DataRequestStatus" });

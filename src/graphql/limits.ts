@@ -1,0 +1,83 @@
+// Depth and cost limits for an operation; applied on HTTP (an Apollo plugin) and on WebSocket alike.
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  getOperationAST,
+  isListType,
+  getNullableType,
+} from "graphql";
+import { type ComplexityEstimator, getComplexity, simpleEstimator } from "graphql-query-complexity";
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxCost: number;
+}
+
+function depthOf(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
+  if (!set) return 0;
+  let max = 0;
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) {
+      if (sel.name.value.startsWith("__")) continue; // introspection's own depth is fixed and harmless
+      max = Math.max(max, 1 + depthOf(sel.selectionSet, fragments, seen));
+    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+      max = Math.max(max, depthOf(sel.selectionSet, fragments, seen));
+    } else {
+      const name = sel.name.value;
+      const frag = fragments.get(name);
+      if (!frag || seen.has(name)) continue;
+      max = Math.max(max, depthOf(frag.selectionSet, fragments, new Set(seen).add(name)));
+    }
+  }
+  return max;
+}
+
+/** The depth of the operation's deepest field path. */
+export function operationDepth(document: DocumentNode, op: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  return depthOf(op.selectionSet, fragments, new Set());
+}
+
+/** A list field costs its children times the page it asks for (`first`, the checks given), else 20. */
+const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  if (!isListType(getNullableType(field.type))) return undefined;
+  const n = typeof args.first === "number" ? args.first : Array.isArray(args.checks) ? args.checks.length : 20;
+  return 1 + Math.max(n, 1) * Math.max(childComplexity, 1);
+};
+const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field }) => {
+  if (!/Connection$/.test(String(getNullableType(field.type)))) return undefined;
+  const n = typeof args.first === "number" ? args.first : 100;
+  return 1 + Math.max(n, 1) * Math.max(childComplexity, 1) / 2;
+};
+
+/** Throws a GraphQLError when the operation is too deep or too costly. */
+export function checkOperationLimits(args: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  variables?: Record<string, unknown> | undefined;
+  operationName?: string | null | undefined;
+  limits: OperationLimits;
+}): void {
+  const op = getOperationAST(args.document, args.operationName ?? undefined);
+  if (!op) return; // Apollo and graphql-ws report an unknown operation themselves
+  const depth = operationDepth(args.document, op);
+  if (depth > args.limits.maxDepth)
+    throw new GraphQLError(`query depth ${depth} exceeds the limit of ${args.limits.maxDepth}`, { extensions: { code: "QUERY_TOO_DEEP", http: { status: 400 } } });
+  const cost = getComplexity({
+    schema: args.schema,
+    query: args.document,
+    variables: args.variables ?? {},
+    ...(args.operationName ? { operationName: args.operationName } : {}),
+    estimators: [connectionEstimator, listEstimator, simpleEstimator({ defaultComplexity: 1 })],
+  });
+  if (cost > args.limits.maxCost)
+    throw new GraphQLError(`query cost ${Math.round(cost)} exceeds the limit of ${args.limits.maxCost}`, {
+      extensions: { code: "QUERY_TOO_COMPLEX", http: { status: 400 } },
+    });
+}

@@ -1,0 +1,64 @@
+// permission, permissions and recordConsent.
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { LedgerError, badInput } from "../../domain/errors.js";
+import { issueConsentReceipt } from "../../receipts/issue-receipt.js";
+import { actorFor, requireAny, subjectFor } from "../access.js";
+import type { GraphQLContext } from "../context.js";
+import { presentDecision, presentEvent, presentSubject } from "../present.js";
+import { DateTimeScalar } from "../scalars.js";
+import { PermissionDecisionType } from "../types/consent-types.js";
+import { PermissionCheckInput, RecordConsentInput } from "../types/inputs.js";
+import { RecordConsentPayloadType } from "../types/subject-types.js";
+
+const MAX_CHECKS = 500;
+
+@Resolver()
+export class ConsentResolver {
+  @Query(() => PermissionDecisionType, { description: "May this subject's data be processed for this purpose, now or at `at`?" })
+  permission(
+    @Arg("subjectId", () => ID) subjectId: string,
+    @Arg("purposeId", () => ID) purposeId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg("policyId", () => ID, { nullable: true }) policyId?: string | null,
+    @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
+  ): PermissionDecisionType {
+    const id = subjectFor(ctx.caller, subjectId, ["consent:read"]);
+    return presentDecision(id, ctx.services.ledger.permission(id, purposeId, policyId ?? null, at));
+  }
+
+  @Query(() => [PermissionDecisionType], { description: `A batch of checks answered from one read (at most ${MAX_CHECKS}).` })
+  permissions(@Arg("checks", () => [PermissionCheckInput]) checks: PermissionCheckInput[], @Ctx() ctx: GraphQLContext): PermissionDecisionType[] {
+    if (checks.length > MAX_CHECKS) throw badInput(`checks has more than ${MAX_CHECKS} items`);
+    const resolved = checks.map((c) => ({ subjectId: subjectFor(ctx.caller, c.subjectId, ["consent:read"]), purposeId: c.purposeId, policyId: c.policyId ?? null }));
+    return ctx.services.ledger.permissions(resolved).map((d, i) => presentDecision(resolved[i]!.subjectId, d));
+  }
+
+  @Mutation(() => RecordConsentPayloadType, { description: "Records a policy acceptance and grants/withdrawals as one atomic call, with a signed receipt." })
+  async recordConsent(@Arg("input", () => RecordConsentInput) input: RecordConsentInput, @Ctx() ctx: GraphQLContext): Promise<RecordConsentPayloadType> {
+    const subjectId = subjectFor(ctx.caller, input.subjectId, ["consent:write"]);
+    const caller = requireAny(ctx.caller, ["consent:self", "consent:write"]);
+    if (input.occurredAt != null && !caller.scopes.has("consent:write"))
+      throw new LedgerError("FORBIDDEN", "only consent:write may set occurredAt");
+    const { ledger, receipts } = ctx.services;
+    const result = await ledger.recordConsent(
+      subjectId,
+      {
+        policyId: input.policyId ?? null,
+        policyVersion: input.policyVersion,
+        acceptPolicy: input.acceptPolicy ?? false,
+        grant: input.grant ?? [],
+        withdraw: input.withdraw ?? [],
+        occurredAt: input.occurredAt ?? null,
+        evidence: input.evidence ? { ...input.evidence } : null,
+        expectedVersion: input.expectedVersion ?? null,
+      },
+      actorFor(caller, subjectId),
+      input.idempotencyKey,
+    );
+    return {
+      subject: presentSubject(result.subject),
+      events: result.events.map((e) => presentEvent(ledger, e)),
+      receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events),
+    };
+  }
+}

@@ -1,0 +1,82 @@
+// The officer's reads: the event feed, integrity, the signed head, exports, queues.
+import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
+import { signHead } from "../../receipts/signed-head.js";
+import { buildSubjectExport } from "../../rights/subject-export.js";
+import type { DataRequestStatus } from "../../domain/subject.js";
+import { checkId } from "../../domain/decide.js";
+import { requireAny, subjectFor } from "../access.js";
+import type { GraphQLContext } from "../context.js";
+import { decodeCursor, encodePosition } from "../cursor.js";
+import { DataRequestStatusEnum } from "../enums.js";
+import { pageSize, typeFilter } from "../paging.js";
+import { presentDataRequest, presentPage } from "../present.js";
+import { JSONScalar } from "../scalars.js";
+import { EventConnectionType } from "../types/event-types.js";
+import { DataRequestType, LedgerIntegrityType, SignedHeadType } from "../types/subject-types.js";
+
+@Resolver()
+export class LedgerResolver {
+  @Query(() => EventConnectionType, { description: "The global event feed, oldest first (ledger:read)." })
+  events(
+    @Ctx() ctx: GraphQLContext,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+    @Arg("types", () => [String], { nullable: true }) types?: string[] | null,
+    @Arg("subjectId", () => ID, { nullable: true }) subjectId?: string | null,
+  ): EventConnectionType {
+    requireAny(ctx.caller, ["ledger:read"]);
+    const n = pageSize(first, 100);
+    const filter = { ...(subjectId != null ? { subjectId } : {}), ...(typeFilter(types) ? { types: typeFilter(types)! } : {}) };
+    const { ledger } = ctx.services;
+    return presentPage(ledger, ledger.events(decodeCursor(after), n + 1, filter), n);
+  }
+
+  @Query(() => LedgerIntegrityType, { description: "Walks the whole hash chain (ledger:read)." })
+  ledgerIntegrity(@Ctx() ctx: GraphQLContext): LedgerIntegrityType {
+    requireAny(ctx.caller, ["ledger:read"]);
+    const r = ctx.services.ledger.integrity();
+    return {
+      ok: r.ok,
+      eventCount: r.eventCount,
+      headPosition: r.head ? encodePosition(r.head.position) : null,
+      headHash: r.head?.hash ?? null,
+      firstInvalidPosition: r.firstInvalidPosition === null ? null : encodePosition(r.firstInvalidPosition),
+    };
+  }
+
+  @Query(() => SignedHeadType, { description: "The chain's current head, signed (ledger:read)." })
+  async ledgerHead(@Ctx() ctx: GraphQLContext): Promise<SignedHeadType> {
+    requireAny(ctx.caller, ["ledger:read"]);
+    const { ledger, receipts } = ctx.services;
+    return signHead(receipts, ledger.store.head(), ledger.now());
+  }
+
+  @Query(() => JSONScalar, { description: "A subject's whole record as one JSON document (ledger:read, or oneself)." })
+  subjectExport(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
+    const id = subjectFor(ctx.caller, subjectId, ["ledger:read"]);
+    return buildSubjectExport(ctx.services.ledger, id);
+  }
+
+  @Query(() => [ID], { description: "Subjects who still have to accept the policy's latest version that requires consent, by id." })
+  reconsentPending(
+    @Arg("policyId", () => ID) policyId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+  ): string[] {
+    requireAny(ctx.caller, ["ledger:read", "consent:read"]);
+    if (after != null) checkId("after", after);
+    return ctx.services.ledger.reconsentPending(policyId, after ?? "", pageSize(first, 100));
+  }
+
+  @Query(() => [DataRequestType], { description: "The data-request queue (subject:admin or ledger:read)." })
+  dataRequests(
+    @Ctx() ctx: GraphQLContext,
+    @Arg("status", () => DataRequestStatusEnum, { nullable: true }) status?: DataRequestStatus | null,
+    @Arg("overdue", () => Boolean, { nullable: true }) overdue?: boolean | null,
+  ): DataRequestType[] {
+    requireAny(ctx.caller, ["subject:admin", "ledger:read"]);
+    const { ledger } = ctx.services;
+    return ledger.dataRequests(status ?? null, overdue ?? null).map((r) => presentDataRequest(ledger, r));
+  }
+}

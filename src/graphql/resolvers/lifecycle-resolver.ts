@@ -1,0 +1,62 @@
+// Suspension, resumption, leaving, erasure and the data-request steps.
+import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
+import { actorFor, requireAny, subjectFor } from "../access.js";
+import type { GraphQLContext } from "../context.js";
+import { presentDataRequest, presentSubject } from "../present.js";
+import { OpenDataRequestInput } from "../types/inputs.js";
+import { DataRequestType, SubjectType } from "../types/subject-types.js";
+
+
+@Resolver()
+export class LifecycleResolver {
+  @Mutation(() => SubjectType, { description: "Stops all processing but that required by law (subject:admin)." })
+  async suspendProcessing(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext, @Arg("reason", () => String, { nullable: true }) reason?: string | null) {
+    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    return presentSubject((await ctx.services.ledger.suspendProcessing(subjectId, reason ?? null, actorFor(caller, subjectId))).subject);
+  }
+
+  @Mutation(() => SubjectType, { description: "Ends a suspension (subject:admin)." })
+  async resumeProcessing(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext) {
+    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    return presentSubject((await ctx.services.ledger.resumeProcessing(subjectId, actorFor(caller, subjectId))).subject);
+  }
+
+  @Mutation(() => SubjectType, { description: "Leaves the service (退会): every purpose stops, required ones too. Oneself, or subject:admin." })
+  async leaveService(@Ctx() ctx: GraphQLContext, @Arg("subjectId", () => ID, { nullable: true }) subjectId?: string | null) {
+    const id = subjectFor(ctx.caller, subjectId, ["subject:admin"]);
+    return presentSubject((await ctx.services.ledger.leaveService(id, actorFor(ctx.caller!, id))).subject);
+  }
+
+  @Mutation(() => SubjectType, { description: "Erases the subject's personal evidence for good; consent facts and the chain stay verifiable (subject:admin)." })
+  async eraseSubject(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext, @Arg("reason", () => String, { nullable: true }) reason?: string | null) {
+    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    return presentSubject((await ctx.services.ledger.eraseSubject(subjectId, reason ?? null, actorFor(caller, subjectId))).subject);
+  }
+
+  @Mutation(() => DataRequestType, { description: "Opens a disclosure, correction, deletion or suspension request (oneself, or subject:admin)." })
+  async openDataRequest(@Arg("input", () => OpenDataRequestInput) input: OpenDataRequestInput, @Ctx() ctx: GraphQLContext) {
+    const id = subjectFor(ctx.caller, input.subjectId, ["subject:admin"]);
+    const { ledger } = ctx.services;
+    const r = await ledger.openDataRequest(id, { kind: input.kind, note: input.note ?? null }, actorFor(ctx.caller!, id));
+    return presentDataRequest(ledger, r);
+  }
+
+  @Mutation(() => DataRequestType, { description: "Records how the requester's identity was verified (subject:admin)." })
+  async verifyDataRequestIdentity(@Arg("id", () => ID) id: string, @Arg("method", () => String) method: string, @Ctx() ctx: GraphQLContext) {
+    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const { ledger } = ctx.services;
+    return presentDataRequest(ledger, await ledger.verifyDataRequestIdentity(id, method, actorFor(caller, null)));
+  }
+
+  @Mutation(() => DataRequestType, { description: "Closes a request; fulfilling DELETION erases, SUSPENSION suspends (subject:admin)." })
+  async closeDataRequest(
+    @Arg("id", () => ID) id: string,
+    @Arg("fulfilled", () => Boolean) fulfilled: boolean,
+    @Ctx() ctx: GraphQLContext,
+    @Arg("note", () => String, { nullable: true }) note?: string | null,
+  ) {
+    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const { ledger } = ctx.services;
+    return presentDataRequest(ledger, await ledger.closeDataRequest(id, fulfilled, note ?? null, actorFor(caller, null)));
+  }
+}

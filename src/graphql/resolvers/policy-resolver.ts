@@ -1,0 +1,65 @@
+// policies, policy, publishPolicyVersion, and the Policy type's fields.
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { type Policy, effectiveVersions } from "../../domain/catalog.js";
+import { authenticated, actorFor, requireAny } from "../access.js";
+import type { GraphQLContext } from "../context.js";
+import { PublishPolicyVersionInput } from "../types/inputs.js";
+import { PolicyType, PolicyVersionType } from "../types/catalog-types.js";
+
+@Resolver(() => PolicyType)
+export class PolicyResolver {
+  @Query(() => [PolicyType], { description: "Every published policy." })
+  policies(@Ctx() ctx: GraphQLContext): Policy[] {
+    authenticated(ctx.caller);
+    return ctx.services.ledger.catalog.policies();
+  }
+
+  @Query(() => PolicyType, { nullable: true })
+  policy(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Policy | null {
+    authenticated(ctx.caller);
+    return ctx.services.ledger.catalog.get(id) ?? null;
+  }
+
+  @FieldResolver(() => PolicyType, { nullable: true, description: "The policy this one takes precedence over." })
+  overrides(@Root() p: Policy, @Ctx() ctx: GraphQLContext): Policy | null {
+    return p.overrides === null ? null : (ctx.services.ledger.catalog.get(p.overrides) ?? null);
+  }
+
+  @FieldResolver(() => PolicyVersionType, { nullable: true, description: "The latest version in effect now." })
+  currentVersion(@Root() p: Policy, @Ctx() ctx: GraphQLContext) {
+    return effectiveVersions(p, ctx.services.ledger.asOf()).at(-1) ?? null;
+  }
+
+  @FieldResolver(() => [PolicyVersionType])
+  versions(@Root() p: Policy) {
+    return p.versions;
+  }
+
+  @Mutation(() => PolicyVersionType, { description: "Publishes the next version of a policy (policy:write)." })
+  async publishPolicyVersion(@Arg("input", () => PublishPolicyVersionInput) input: PublishPolicyVersionInput, @Ctx() ctx: GraphQLContext) {
+    const caller = requireAny(ctx.caller, ["policy:write"]);
+    return ctx.services.ledger.publishPolicyVersion(
+      {
+        policyId: input.policyId,
+        title: input.title,
+        overrides: input.overrides ?? null,
+        effectiveAt: input.effectiveAt,
+        requiresConsent: input.requiresConsent,
+        documentUrl: input.documentUrl ?? null,
+        digest: input.documentDigest,
+        changeSummary: input.changeSummary ?? null,
+        purposes: input.purposes.map((p) => ({
+          id: p.id,
+          title: p.title,
+          description: p.description ?? null,
+          mode: p.mode,
+          basis: p.basis,
+          dataCategories: p.dataCategories,
+          recipients: (p.recipients ?? []).map((r) => ({ id: r.id, name: r.name, kind: r.kind, country: r.country ?? null, privacyPolicyUrl: r.privacyPolicyUrl ?? null })),
+          consentTtlDays: p.consentTtlDays ?? null,
+        })),
+      },
+      actorFor(caller, null),
+    );
+  }
+}

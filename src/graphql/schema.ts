@@ -1,0 +1,17 @@
+// Builds the executable schema from the type-graphql classes, and prints it for schema.graphql.
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
+import { buildSchema } from "type-graphql";
+import { ConsentResolver } from "./resolvers/consent-resolver.js";
+import { LedgerResolver } from "./resolvers/ledger-resolver.js";
+import { LifecycleResolver } from "./resolvers/lifecycle-resolver.js";
+import { PolicyResolver } from "./resolvers/policy-resolver.js";
+import { SubjectResolver } from "./resolvers/subject-resolver.js";
+
+export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LifecycleResolver] as const;
+
+export function buildLedgerSchema(): Promise<GraphQLSchema> {
+  return buildSchema({ resolvers: [...RESOLVERS], validate: false });
+}
+
+/** The SDL checked in as schema.graphql: sorted, so that it changes only when the API does. */
+export const printLedgerSchema = (schema: GraphQLSchema) => `${printSchema(lexicographicSortSchema(schema))}\n`;

@@ -1,0 +1,50 @@
+// Policies, versions, purposes and recipients as the contract shows them.
+import { Field, ID, Int, ObjectType } from "type-graphql";
+import type { ConsentMode, LegalBasis, RecipientKind } from "../../domain/catalog.js";
+import { ConsentModeEnum, LegalBasisEnum, RecipientKindEnum } from "../enums.js";
+import { DateTimeScalar } from "../scalars.js";
+
+@ObjectType("Recipient", { description: "Who receives data for a purpose: a processor, a third party or an external module." })
+export class RecipientType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => RecipientKindEnum) kind!: RecipientKind;
+  @Field(() => String, { nullable: true, description: "ISO 3166-1 alpha-2 country where the recipient holds the data." })
+  country!: string | null;
+  @Field(() => String, { nullable: true }) privacyPolicyUrl!: string | null;
+}
+
+@ObjectType("Purpose", { description: "A purpose of use, with how consent to it works." })
+export class PurposeType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) title!: string;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => ConsentModeEnum) mode!: ConsentMode;
+  @Field(() => LegalBasisEnum) basis!: LegalBasis;
+  @Field(() => [String]) dataCategories!: string[];
+  @Field(() => [RecipientType]) recipients!: RecipientType[];
+  @Field(() => Int, { nullable: true, description: "Days a grant lasts; none means until withdrawn." })
+  consentTtlDays!: number | null;
+}
+
+@ObjectType("PolicyVersion", { description: "One published version of a policy." })
+export class PolicyVersionType {
+  @Field(() => ID) policyId!: string;
+  @Field(() => Int) number!: number;
+  @Field(() => String, { description: "The policy's title as of this version." }) title!: string;
+  @Field(() => DateTimeScalar) effectiveAt!: number;
+  @Field(() => DateTimeScalar, { description: "When the ledger recorded the publication." }) publishedAt!: number;
+  @Field(() => Boolean, { description: "Whether this version applies to a subject only after they accept it." })
+  requiresConsent!: boolean;
+  @Field(() => String, { nullable: true }) documentUrl!: string | null;
+  @Field(() => String, { description: "SHA-256 of the policy document, lowercase hex." }) digest!: string;
+  @Field(() => String, { nullable: true }) changeSummary!: string | null;
+  @Field(() => [PurposeType]) purposes!: PurposeType[];
+}
+
+@ObjectType("Policy", { description: "A privacy policy and its versions." })
+export class PolicyType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) title!: string;
+  // overrides, currentVersion and versions are resolved in PolicyResolver.
+}

@@ -1,0 +1,183 @@
+// node:http serving Apollo on /graphql, plus health, readiness, metrics and the receipt JWKS.
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, HeaderMap } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { GraphQLError, type GraphQLSchema } from "graphql";
+import type { Caller } from "../auth/scopes.js";
+import { type TokenVerifier, bearerToken } from "../auth/token-verifier.js";
+import { LedgerError } from "../domain/errors.js";
+import type { GraphQLContext, Services } from "../graphql/context.js";
+import { errorCodes, formatError } from "../graphql/errors.js";
+import { checkOperationLimits } from "../graphql/limits.js";
+import type { Metrics } from "./metrics.js";
+import { BodyTooLargeError, readBody } from "./read-body.js";
+
+export interface WebSocketAttachment {
+  /** Closes every subscription (clients may resume with their cursors) and the WebSocket server. */
+  dispose(): Promise<void>;
+}
+
+export interface ServerDeps {
+  services: Services;
+  schema: GraphQLSchema;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  /** Attaches the WebSocket transport to the same HTTP server (graphql-ws). */
+  attachWebSocket?: (httpServer: Server, authenticate: (authorization: unknown) => Promise<Caller>) => WebSocketAttachment;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  httpServer: Server;
+  /** Graceful: readiness turns 503, in-flight requests finish, subscriptions end, then the port closes. */
+  close(): Promise<void>;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+};
+
+const clientError = (res: ServerResponse, status: number, code: string, message: string) =>
+  json(res, status, { errors: [{ message, extensions: { code } }] });
+
+export async function startHttpServer(deps: ServerDeps, listen: { port: number; host: string }): Promise<RunningServer> {
+  const { services, schema, verifier, metrics } = deps;
+  const { config, logger, ledger, receipts } = services;
+  let draining = false;
+
+  /** The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. */
+  const authenticate = async (authorization: unknown): Promise<Caller> => {
+    const token = bearerToken(typeof authorization === "string" ? authorization : null);
+    if (!token) throw new LedgerError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token>");
+    return verifier.verify(token);
+  };
+
+  const httpServer = createServer();
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    // Every operation needs a valid token (see the context), so introspection is for authenticated callers only.
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatError(logger, formatted, error),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async requestDidStart() {
+          const started = process.hrtime.bigint();
+          return {
+            async didResolveOperation({ document, request, operationName }) {
+              checkOperationLimits({ schema, document, variables: request.variables, operationName, limits: config.limits });
+            },
+            async willSendResponse({ response, operationName, operation }) {
+              const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+              metrics.operationDuration.observe({ operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" }, seconds);
+              if (response.body.kind === "single") for (const code of errorCodes(response.body.singleResult.errors)) metrics.errors.inc({ code });
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const contextFor = (req: IncomingMessage) => async (): Promise<GraphQLContext> => {
+    try {
+      return { caller: await authenticate(req.headers.authorization), services, requestId: randomUUID() };
+    } catch (e) {
+      const code = e instanceof LedgerError ? e.code : "UNAUTHENTICATED";
+      throw new GraphQLError(e instanceof LedgerError ? e.message : "invalid token", { extensions: { code, http: { status: 401 } } });
+    }
+  };
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    let body: unknown;
+    if (req.method === "POST") {
+      const raw = await readBody(req, config.limits.bodyBytes);
+      const type = String(req.headers["content-type"] ?? "");
+      if (type.includes("json")) {
+        try {
+          body = raw.length > 0 ? JSON.parse(raw) : undefined;
+        } catch {
+          clientError(res, 400, "BAD_REQUEST", "the request body is not valid JSON");
+          return;
+        }
+      } else body = raw;
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body },
+      context: contextFor(req),
+    });
+    for (const [k, v] of response.headers) res.setHeader(k, v);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === "complete") {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const route = async () => {
+      switch (url.pathname) {
+        case "/healthz":
+          return json(res, 200, { status: "ok" });
+        case "/readyz": {
+          const ready = !draining && ledger.store.isWritable();
+          return json(res, ready ? 200 : 503, { status: ready ? "ready" : draining ? "draining" : "store not writable" });
+        }
+        case "/metrics":
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          return res.end(await metrics.registry.metrics());
+        case "/.well-known/jwks.json":
+          res.writeHead(200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" });
+          return res.end(JSON.stringify(receipts.jwks()));
+        case "/graphql":
+          return graphql(req, res, url);
+        default:
+          return clientError(res, 404, "NOT_FOUND", "not found: the API is at /graphql");
+      }
+    };
+    route().catch((e: unknown) => {
+      if (e instanceof BodyTooLargeError) {
+        res.setHeader("connection", "close");
+        return clientError(res, 413, "BAD_USER_INPUT", e.message);
+      }
+      const errorId = randomUUID();
+      logger.error({ err: e, errorId }, "request failed");
+      if (!res.headersSent) clientError(res, 500, "INTERNAL_SERVER_ERROR", `Internal server error (error id ${errorId})`);
+      else res.destroy();
+    });
+  });
+
+  const ws = deps.attachWebSocket?.(httpServer, authenticate);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(listen.port, listen.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    port,
+    httpServer,
+    close: () =>
+      (closing ??= (async () => {
+        draining = true;
+        await ws?.dispose();
+        await apollo.stop();
+      })()),
+  };
+}

@@ -1,0 +1,107 @@
+// The payload of a consent receipt: Kantara Consent Receipt v1.1 fields plus the ledger's own.
+import type { Purpose, PolicyVersion } from "../domain/catalog.js";
+
+export const KANTARA_VERSION = "KI-CR-v1.1.0";
+
+/** The JWS `typ` header of a signed consent receipt. */
+export const CONSENT_RECEIPT_TYP = "consent-receipt+jwt";
+
+export interface ConsentReceiptInput {
+  receiptId: string;
+  subjectId: string;
+  /** Epoch ms. */
+  issuedAt: number;
+  language: string;
+  jurisdiction: string;
+  collectionMethod: string;
+  controller: { name: string; contact: string; address: string; email: string; phone: string; url: string };
+  policyVersion: PolicyVersion;
+  accepted: boolean;
+  granted: Purpose[];
+  withdrawn: Purpose[];
+  ledger: { positions: string[]; eventIds: string[]; headPosition: string; headHash: string };
+}
+
+/**
+ * A Kantara CR v1.1 payload for one recordConsent call. The Kantara fields keep their names and
+ * types; the ledger adds `policy`, `ledger`, `grants`, `withdrawals`, `acceptedPolicyVersion` (only
+ * when the call accepted the version) and, on each purpose, `purposeId` and `withdrawn` (true for
+ * a purpose withdrawn in this call: Kantara has no field for withdrawal, so such purposes are listed
+ * with that marker rather than left out). `publicKey` is omitted: the JWS header's `kid` names the key.
+ */
+export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, unknown> {
+  const v = input.policyVersion;
+  const receipt: Record<string, unknown> = {
+    version: KANTARA_VERSION,
+    jurisdiction: input.jurisdiction,
+    consentTimestamp: Math.floor(input.issuedAt / 1000),
+    collectionMethod: input.collectionMethod,
+    consentReceiptID: input.receiptId,
+    language: input.language,
+    piiPrincipalId: input.subjectId,
+    piiControllers: [
+      {
+        piiController: input.controller.name,
+        contact: input.controller.contact,
+        address: input.controller.address,
+        email: input.controller.email,
+        phone: input.controller.phone,
+        piiControllerUrl: input.controller.url,
+      },
+    ],
+    // Kantara requires a string; a version published without a document URL yields "".
+    policyUrl: v.documentUrl ?? "",
+    services: [
+      {
+        service: v.title,
+        purposes: [
+          ...input.granted.map((p) => kantaraPurpose(p, false)),
+          ...input.withdrawn.map((p) => kantaraPurpose(p, true)),
+        ],
+      },
+    ],
+    sensitive: false,
+    spiCat: [],
+    policy: { policyId: v.policyId, version: v.number, digest: v.digest },
+    grants: input.granted.map((p) => p.id),
+    withdrawals: input.withdrawn.map((p) => p.id),
+    ledger: {
+      positions: [...input.ledger.positions],
+      headPosition: input.ledger.headPosition,
+      headHash: input.ledger.headHash,
+      eventIds: [...input.ledger.eventIds],
+    },
+  };
+  if (input.accepted) receipt["acceptedPolicyVersion"] = v.number;
+  return receipt;
+}
+
+const CONSENT_TYPE: Record<Purpose["mode"], string> = {
+  OPT_IN: "EXPLICIT",
+  OPT_OUT: "IMPLIED",
+  REQUIRED: "NOT_APPLICABLE",
+};
+
+function kantaraPurpose(p: Purpose, withdrawn: boolean): Record<string, unknown> {
+  const thirdParties = p.recipients.filter((r) => r.kind === "THIRD_PARTY" || r.kind === "EXTERNAL_MODULE");
+  const out: Record<string, unknown> = {
+    purpose: p.title,
+    purposeId: p.id,
+    purposeCategory: [p.id, p.basis],
+    consentType: CONSENT_TYPE[p.mode],
+    piiCategory: [...p.dataCategories],
+    // A REQUIRED purpose is the service itself; the optional ones are secondary to it.
+    primaryPurpose: p.mode === "REQUIRED",
+    termination: terminationOf(p),
+    thirdPartyDisclosure: thirdParties.length > 0,
+    withdrawn,
+  };
+  if (thirdParties.length > 0) out["thirdPartyName"] = thirdParties.map((r) => r.name).join(", ");
+  return out;
+}
+
+function terminationOf(p: Purpose): string {
+  if (p.mode === "REQUIRED") return "on leaving the service";
+  if (p.consentTtlDays !== null) return `consent expires after ${p.consentTtlDays} days or on withdrawal`;
+  return "on withdrawal";
+}

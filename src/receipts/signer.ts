@@ -1,0 +1,117 @@
+// The key that signs consent receipts and ledger heads, and the JWKS that lets anyone verify them.
+import { join } from "node:path";
+import {
+  calculateJwkThumbprint,
+  CompactSign,
+  compactVerify,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CompactJWSHeaderParameters,
+  type CryptoKey,
+  type JWK,
+} from "jose";
+import { loadOrCreateJwkFile, readJwkFile } from "../keys/jwk-file.js";
+
+export type ReceiptAlg = "EdDSA" | "ES256";
+
+export interface ReceiptSignerOptions {
+  /** RECEIPT_KEY_FILE: a private JWK (EC P-256 or OKP Ed25519); null to use a generated key. */
+  keyFile: string | null;
+  dataDir: string;
+}
+
+/** Where the generated receipt key lives under the data folder. */
+export const receiptKeyPath = (dataDir: string): string => join(dataDir, "keys", "receipt.jwk.json");
+
+export class ReceiptSigner {
+  private constructor(
+    private readonly privateKey: CryptoKey,
+    private readonly publicJwk: JWK,
+    readonly kid: string,
+    private readonly algorithm: ReceiptAlg,
+  ) {}
+
+  /**
+   * The signer for RECEIPT_KEY_FILE when given; otherwise an Ed25519 key generated once under
+   * `<dataDir>/keys/receipt.jwk.json` (0600). Ed25519 by default because its signatures are
+   * deterministic: the same receipt always yields the same JWS.
+   */
+  static async load(opts: ReceiptSignerOptions): Promise<ReceiptSigner> {
+    let jwk: JWK;
+    let source: string;
+    if (opts.keyFile) {
+      source = `RECEIPT_KEY_FILE ${opts.keyFile}`;
+      let read: JWK | undefined;
+      try {
+        read = await readJwkFile(opts.keyFile);
+      } catch (e) {
+        throw new Error(`${source}: ${(e as Error).message}`);
+      }
+      if (!read) throw new Error(`${source} does not exist`);
+      jwk = read;
+    } else {
+      const path = receiptKeyPath(opts.dataDir);
+      source = `receipt key file ${path}`;
+      jwk = await loadOrCreateJwkFile(path, async () => {
+        const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+        return exportJWK(privateKey);
+      });
+    }
+    const alg = receiptAlgOf(jwk);
+    if (!alg) throw new Error(`${source} must hold an EC P-256 or OKP Ed25519 private JWK (with "d")`);
+    const publicJwk: JWK =
+      alg === "ES256" ? { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! } : { kty: "OKP", crv: "Ed25519", x: jwk.x! };
+    let privateKey: CryptoKey;
+    try {
+      const imported = await importJWK({ ...publicJwk, d: jwk.d!, ext: false }, alg);
+      if (imported instanceof Uint8Array) throw new Error("not an asymmetric key");
+      privateKey = imported;
+    } catch (e) {
+      throw new Error(`${source} holds a key that cannot be imported: ${(e as Error).message}`);
+    }
+    const signer = new ReceiptSigner(privateKey, publicJwk, await calculateJwkThumbprint(publicJwk), alg);
+    // A private part that does not match its public part would sign receipts nobody can verify.
+    try {
+      await signer.verify(await signer.sign({ probe: true }, "probe"));
+    } catch {
+      throw new Error(`${source}: the private key does not match its public key`);
+    }
+    return signer;
+  }
+
+  /** "EdDSA" for Ed25519 keys, "ES256" for P-256 keys. */
+  get alg(): ReceiptAlg {
+    return this.algorithm;
+  }
+
+  /** The public key set served at /.well-known/jwks.json; never carries private members. */
+  jwks(): { keys: JWK[] } {
+    return { keys: [{ ...this.publicJwk, kid: this.kid, alg: this.algorithm, use: "sig" }] };
+  }
+
+  /** A compact JWS over the JSON payload, header `{ alg, kid, typ }`. */
+  async sign(payload: Record<string, unknown>, typ: string): Promise<string> {
+    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: this.algorithm, kid: this.kid, typ })
+      .sign(this.privateKey);
+  }
+
+  /** Checks a JWS made by this signer's key (e.g. for `cli verify`); throws when it does not verify. */
+  async verify(jws: string): Promise<{ payload: Record<string, unknown>; header: CompactJWSHeaderParameters }> {
+    const { payload, protectedHeader } = await compactVerify(jws, createLocalJWKSet(this.jwks()), {
+      algorithms: [this.algorithm],
+    });
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(payload));
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("JWS payload is not a JSON object");
+    return { payload: parsed as Record<string, unknown>, header: protectedHeader };
+  }
+}
+
+function receiptAlgOf(jwk: JWK): ReceiptAlg | undefined {
+  if (typeof jwk.d !== "string" || typeof jwk.x !== "string") return undefined;
+  if (jwk.kty === "EC" && jwk.crv === "P-256" && typeof jwk.y === "string") return "ES256";
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
+  return undefined;
+}

@@ -1,0 +1,77 @@
+// requireScope and subjectFor: the who-may-do-what rules of contract §2.
+import { describe, expect, it } from "vitest";
+import { hasScope, requireScope, subjectFor } from "../../src/auth/authorize.js";
+import type { Caller } from "../../src/auth/scopes.js";
+import { LedgerError } from "../../src/domain/errors.js";
+
+const caller = (subject: string, ...scopes: string[]): Caller => ({ subject, scopes: new Set(scopes), expiresAt: null });
+
+function refusal(fn: () => unknown): LedgerError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LedgerError);
+    return e as LedgerError;
+  }
+  throw new Error("expected a LedgerError");
+}
+
+describe("requireScope", () => {
+  it("refuses no caller as UNAUTHENTICATED", () => {
+    const e = refusal(() => requireScope(null, "ledger:read"));
+    expect(e.code).toBe("UNAUTHENTICATED");
+    expect(e.message).toBe("authentication required");
+  });
+  it("returns the caller holding any one of the scopes", () => {
+    const c = caller("alice", "consent:read");
+    expect(requireScope(c, "ledger:read", "consent:read")).toBe(c);
+  });
+  it("refuses a caller without the scope as FORBIDDEN, naming the scopes needed", () => {
+    const e = refusal(() => requireScope(caller("alice", "consent:self"), "ledger:read", "subject:admin"));
+    expect(e.code).toBe("FORBIDDEN");
+    expect(e.message).toContain("ledger:read or subject:admin");
+  });
+  it("hasScope is false for no caller", () => {
+    expect(hasScope(null, "consent:self")).toBe(false);
+    expect(hasScope(caller("a", "consent:self"), "consent:self")).toBe(true);
+  });
+});
+
+describe("subjectFor", () => {
+  it("refuses no caller as UNAUTHENTICATED", () => {
+    expect(refusal(() => subjectFor(null, "alice", "consent:read")).code).toBe("UNAUTHENTICATED");
+  });
+  it("gives a consent:self caller its own id when subjectId is omitted", () => {
+    expect(subjectFor(caller("alice", "consent:self"), undefined, "consent:read")).toBe("alice");
+    expect(subjectFor(caller("alice", "consent:self"), null, "consent:read")).toBe("alice");
+  });
+  it("lets a consent:self caller name itself", () => {
+    expect(subjectFor(caller("alice", "consent:self"), "alice", "consent:read")).toBe("alice");
+  });
+  it("lets a caller with the others-scope name itself", () => {
+    expect(subjectFor(caller("svc", "consent:read"), "svc", "consent:read")).toBe("svc");
+  });
+  it("lets a caller with the others-scope name another subject", () => {
+    expect(subjectFor(caller("svc", "consent:read"), "bob", "consent:read")).toBe("bob");
+  });
+  it("refuses a consent:self caller naming another subject, without revealing anything about it", () => {
+    const e = refusal(() => subjectFor(caller("alice", "consent:self"), "bob-secret-id", "consent:read"));
+    expect(e.code).toBe("FORBIDDEN");
+    expect(e.message).not.toContain("bob");
+    expect(e.message).toContain("consent:read");
+    expect(e.details).toBeUndefined();
+  });
+  it("asks a caller with only the others-scope to name the subject", () => {
+    const e = refusal(() => subjectFor(caller("svc", "subject:admin"), undefined, "subject:admin"));
+    expect(e.code).toBe("BAD_USER_INPUT");
+    expect(e.message).toBe("subjectId is required");
+  });
+  it("refuses a caller with neither scope as FORBIDDEN, whether or not it names a subject", () => {
+    expect(refusal(() => subjectFor(caller("x", "ledger:read"), undefined, "consent:read")).code).toBe("FORBIDDEN");
+    expect(refusal(() => subjectFor(caller("x", "ledger:read"), "x", "consent:read")).code).toBe("FORBIDDEN");
+    expect(refusal(() => subjectFor(caller("x", "ledger:read"), "y", "consent:read")).code).toBe("FORBIDDEN");
+  });
+  it("refuses an empty subjectId as BAD_USER_INPUT", () => {
+    expect(refusal(() => subjectFor(caller("alice", "consent:self"), "", "consent:read")).code).toBe("BAD_USER_INPUT");
+  });
+});

@@ -1,0 +1,29 @@
+// scopesFromClaims reads `scope` and `scp` and ignores junk.
+import { describe, expect, it } from "vitest";
+import { isScope, SCOPES, scopesFromClaims } from "../../src/auth/scopes.js";
+
+describe("scopesFromClaims", () => {
+  it("reads a space-separated scope string", () => {
+    expect([...scopesFromClaims({ scope: " consent:self  ledger:read " })]).toEqual(["consent:self", "ledger:read"]);
+  });
+  it("reads scp as an array and as a string", () => {
+    expect([...scopesFromClaims({ scp: ["consent:read", "policy:write"] })]).toEqual(["consent:read", "policy:write"]);
+    expect([...scopesFromClaims({ scp: "consent:read policy:write" })]).toEqual(["consent:read", "policy:write"]);
+  });
+  it("unions scope and scp", () => {
+    expect(scopesFromClaims({ scope: "consent:self", scp: ["ledger:read"] })).toEqual(new Set(["consent:self", "ledger:read"]));
+  });
+  it("ignores values of other types", () => {
+    expect(scopesFromClaims({ scope: 42, scp: [1, null, { a: 1 }, "subject:admin"] })).toEqual(new Set(["subject:admin"]));
+    expect(scopesFromClaims({ scope: null, scp: { x: "consent:self" } }).size).toBe(0);
+    expect(scopesFromClaims({}).size).toBe(0);
+  });
+});
+
+describe("SCOPES", () => {
+  it("are the six scopes of the contract", () => {
+    expect(SCOPES).toEqual(["consent:self", "consent:read", "consent:write", "ledger:read", "policy:write", "subject:admin"]);
+    expect(isScope("consent:self")).toBe(true);
+    expect(isScope("admin")).toBe(false);
+  });
+});

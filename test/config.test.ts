@@ -1,0 +1,186 @@
+// loadConfig: defaults, validation, and the production refusals of contract §1.
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const jwks = { AUTH_JWKS_FILE: "/etc/jwks.json", AUTH_ISSUER: "https://idp", AUTH_AUDIENCE: "ledger" };
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as Error).message).not.toContain("\n");
+    return e as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("has the contract's defaults with an empty environment", () => {
+    const c = loadConfig({});
+    expect(c).toEqual({
+      port: 4000,
+      host: "127.0.0.1",
+      database: { kind: "sqlite", path: "data/ledger.db" },
+      dataDir: "data",
+      catalogDir: "data/policies",
+      auth: {
+        mode: "dev",
+        jwksUrl: null,
+        jwksFile: null,
+        issuer: "consent-ledger-dev",
+        audience: "consent-ledger",
+        algorithms: ["RS256", "ES256", "EdDSA"],
+        clockToleranceSeconds: 30,
+      },
+      receiptKeyFile: null,
+      dataRequestDueDays: 14,
+      production: false,
+      logLevel: "info",
+      limits: { bodyBytes: 1_000_000, maxDepth: 12, maxCost: 5000, maxSubscriptionsPerConnection: 100 },
+    });
+  });
+
+  it("reads every setting", () => {
+    const c = loadConfig({
+      ...jwks,
+      PORT: "0",
+      HOST: "0.0.0.0",
+      DATABASE_URL: "sqlite:/var/lib/ledger.db",
+      DATA_DIR: "/var/lib/ledger",
+      CATALOG_DIR: "/etc/policies",
+      AUTH_ALGORITHMS: "ES256, EdDSA",
+      AUTH_CLOCK_TOLERANCE_SECONDS: "5",
+      RECEIPT_KEY_FILE: "/etc/receipt.jwk",
+      DATA_REQUEST_DUE_DAYS: "30",
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      BODY_LIMIT_BYTES: "2048",
+      MAX_QUERY_DEPTH: "8",
+      MAX_QUERY_COST: "100",
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: "3",
+    });
+    expect(c.port).toBe(0);
+    expect(c.host).toBe("0.0.0.0");
+    expect(c.database.path).toBe("/var/lib/ledger.db");
+    expect(c.dataDir).toBe("/var/lib/ledger");
+    expect(c.catalogDir).toBe("/etc/policies");
+    expect(c.auth).toEqual({
+      mode: "jwks",
+      jwksUrl: null,
+      jwksFile: "/etc/jwks.json",
+      issuer: "https://idp",
+      audience: "ledger",
+      algorithms: ["ES256", "EdDSA"],
+      clockToleranceSeconds: 5,
+    });
+    expect(c.receiptKeyFile).toBe("/etc/receipt.jwk");
+    expect(c.dataRequestDueDays).toBe(30);
+    expect(c.production).toBe(true);
+    expect(c.logLevel).toBe("warn");
+    expect(c.limits).toEqual({ bodyBytes: 2048, maxDepth: 8, maxCost: 100, maxSubscriptionsPerConnection: 3 });
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ PORT: "", AUTH_JWKS_URL: "" }).port).toBe(4000);
+    expect(loadConfig({ AUTH_JWKS_URL: " " }).auth.mode).toBe("dev");
+  });
+
+  describe("DATABASE_URL", () => {
+    it("maps sqlite::memory: to :memory:", () => {
+      expect(loadConfig({ DATABASE_URL: "sqlite::memory:" }).database).toEqual({ kind: "sqlite", path: ":memory:" });
+    });
+    it("accepts sqlite:///absolute paths", () => {
+      expect(loadConfig({ DATABASE_URL: "sqlite:///app/data/x.db" }).database.path).toBe("/app/data/x.db");
+    });
+    it("refuses postgres as not available in this build", () => {
+      expect(configError({ DATABASE_URL: "postgres://u@h/db" }).message).toMatch(/postgres backend is not available/);
+      expect(configError({ DATABASE_URL: "postgresql://u@h/db" }).message).toMatch(/postgres/);
+    });
+    it("refuses other schemes and an empty path", () => {
+      expect(configError({ DATABASE_URL: "mysql://x" }).message).toMatch(/DATABASE_URL/);
+      expect(configError({ DATABASE_URL: "sqlite:" }).message).toMatch(/DATABASE_URL/);
+    });
+  });
+
+  describe("auth mode", () => {
+    it("is jwks when a JWKS URL or file is set", () => {
+      const c = loadConfig({ AUTH_JWKS_URL: "https://idp/jwks", AUTH_ISSUER: "i", AUTH_AUDIENCE: "a" });
+      expect(c.auth.mode).toBe("jwks");
+      expect(c.auth.jwksUrl).toBe("https://idp/jwks");
+    });
+    it("requires issuer and audience with a JWKS", () => {
+      expect(configError({ AUTH_JWKS_FILE: "/x", AUTH_AUDIENCE: "a" }).message).toMatch(/AUTH_ISSUER/);
+      expect(configError({ AUTH_JWKS_FILE: "/x", AUTH_ISSUER: "i" }).message).toMatch(/AUTH_AUDIENCE/);
+    });
+    it("requires a JWKS when AUTH_MODE=jwks", () => {
+      expect(configError({ AUTH_MODE: "jwks", AUTH_ISSUER: "i", AUTH_AUDIENCE: "a" }).message).toMatch(/AUTH_JWKS_URL/);
+    });
+    it("refuses both a JWKS URL and a file", () => {
+      expect(configError({ ...jwks, AUTH_JWKS_URL: "https://idp/jwks" }).message).toMatch(/not both/);
+    });
+    it("refuses an unknown AUTH_MODE", () => {
+      expect(configError({ AUTH_MODE: "none" }).message).toMatch(/AUTH_MODE/);
+    });
+    it("refuses a JWKS URL that is not http(s), and plain http to another host in production", () => {
+      expect(configError({ ...jwks, AUTH_JWKS_FILE: "", AUTH_JWKS_URL: "file:///etc/jwks" }).message).toMatch(/AUTH_JWKS_URL/);
+      expect(
+        configError({ ...jwks, AUTH_JWKS_FILE: "", AUTH_JWKS_URL: "http://idp.example/jwks", NODE_ENV: "production" }).message,
+      ).toMatch(/https/);
+      expect(loadConfig({ ...jwks, AUTH_JWKS_FILE: "", AUTH_JWKS_URL: "http://127.0.0.1:9/jwks", NODE_ENV: "production" }).auth.jwksUrl).toBe(
+        "http://127.0.0.1:9/jwks",
+      );
+    });
+    it("lets dev mode override the dev issuer and audience", () => {
+      const c = loadConfig({ AUTH_ISSUER: "me", AUTH_AUDIENCE: "you" });
+      expect(c.auth).toMatchObject({ mode: "dev", issuer: "me", audience: "you" });
+    });
+  });
+
+  describe("production", () => {
+    it("refuses to start without a JWKS, in one line", () => {
+      const e = configError({ NODE_ENV: "production" });
+      expect(e.message).toMatch(/^refusing to start: NODE_ENV=production needs AUTH_JWKS_URL or AUTH_JWKS_FILE/);
+    });
+    it("refuses AUTH_MODE=dev", () => {
+      expect(configError({ NODE_ENV: "production", AUTH_MODE: "dev", ...jwks }).message).toMatch(/AUTH_MODE=dev/);
+    });
+  });
+
+  describe("AUTH_ALGORITHMS", () => {
+    it.each(["none", "NONE", "HS256", "RS256,HS512", "hs384"])("refuses %s", (algs) => {
+      expect(configError({ AUTH_ALGORITHMS: algs }).message).toMatch(/AUTH_ALGORITHMS/);
+    });
+    it("refuses unknown and empty lists", () => {
+      expect(configError({ AUTH_ALGORITHMS: "RS257" }).message).toMatch(/unknown algorithm/);
+      expect(configError({ AUTH_ALGORITHMS: " , " }).message).toMatch(/AUTH_ALGORITHMS/);
+    });
+  });
+
+  describe("numbers", () => {
+    it.each([
+      ["PORT", "abc"],
+      ["PORT", "-1"],
+      ["PORT", "65536"],
+      ["PORT", "80.5"],
+      ["PORT", "1e3"],
+      ["DATA_REQUEST_DUE_DAYS", "0"],
+      ["DATA_REQUEST_DUE_DAYS", "seven"],
+      ["AUTH_CLOCK_TOLERANCE_SECONDS", "-5"],
+      ["BODY_LIMIT_BYTES", "0"],
+      ["MAX_QUERY_DEPTH", "x"],
+      ["MAX_QUERY_COST", "0"],
+      ["MAX_SUBSCRIPTIONS_PER_CONNECTION", "1.5"],
+    ])("refuses %s=%s, naming the variable", (name, value) => {
+      expect(configError({ [name]: value }).message).toContain(name);
+    });
+  });
+
+  it("refuses an unknown LOG_LEVEL", () => {
+    expect(configError({ LOG_LEVEL: "verbose" }).message).toMatch(/LOG_LEVEL/);
+  });
+
+  it("keeps ConfigError messages on one line", () => {
+    expect(new ConfigError("a\nb").message).toBe("a b");
+  });
+});

@@ -1,0 +1,133 @@
+// ReceiptSigner: one key kept under the data folder (or RECEIPT_KEY_FILE), a public JWKS, verifiable JWS.
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import { receiptKeyPath, ReceiptSigner } from "../../src/receipts/signer.js";
+
+const tempDir = () => mkdtempSync(join(tmpdir(), "receipts-"));
+const payload = { consentReceiptID: "r-1", piiPrincipalId: "alice", consentTimestamp: 1_700_000_000 };
+
+describe("ReceiptSigner.load without RECEIPT_KEY_FILE", () => {
+  it("generates an Ed25519 key in a 0600 file and reuses it", async () => {
+    const dir = tempDir();
+    const first = await ReceiptSigner.load({ keyFile: null, dataDir: dir });
+    const path = receiptKeyPath(dir);
+    expect(path).toBe(join(dir, "keys", "receipt.jwk.json"));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ kty: "OKP", crv: "Ed25519" });
+    expect(first.alg).toBe("EdDSA");
+    const again = await ReceiptSigner.load({ keyFile: null, dataDir: dir });
+    expect(again.kid).toBe(first.kid);
+    expect(again.jwks()).toEqual(first.jwks());
+  });
+
+  it("publishes only the public key, with kid (RFC 7638 thumbprint), alg and use", async () => {
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const { keys } = signer.jwks();
+    expect(keys).toHaveLength(1);
+    const key = keys[0]!;
+    expect(key).not.toHaveProperty("d");
+    expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x"]);
+    expect(key).toMatchObject({ alg: "EdDSA", use: "sig", kid: signer.kid });
+    expect(await calculateJwkThumbprint(key)).toBe(signer.kid);
+  });
+
+  it("signs a compact JWS that verifies against its JWKS", async () => {
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const jws = await signer.sign(payload, "consent-receipt+jwt");
+    const jwks = createLocalJWKSet(signer.jwks());
+    const { protectedHeader, payload: bytes } = await compactVerify(jws, jwks);
+    expect(protectedHeader).toEqual({ alg: "EdDSA", kid: signer.kid, typ: "consent-receipt+jwt" });
+    expect(JSON.parse(new TextDecoder().decode(bytes))).toEqual(payload);
+    expect((await jwtVerify(jws, jwks)).payload).toEqual(payload);
+    expect((await signer.verify(jws)).payload).toEqual(payload);
+  });
+
+  it("yields the identical JWS when signing the same payload twice", async () => {
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    expect(await signer.sign(payload, "x")).toBe(await signer.sign({ ...payload }, "x"));
+  });
+
+  it("has a tampered JWS fail verification", async () => {
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const [h, , s] = (await signer.sign(payload, "x")).split(".");
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, piiPrincipalId: "bob" })).toString("base64url")}.${s}`;
+    await expect(compactVerify(forged, createLocalJWKSet(signer.jwks()))).rejects.toThrow();
+    await expect(signer.verify(forged)).rejects.toThrow();
+  });
+
+  it("refuses a JWS from another signer", async () => {
+    const a = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const b = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    await expect(a.verify(await b.sign(payload, "x"))).rejects.toThrow();
+  });
+});
+
+describe("ReceiptSigner.load with RECEIPT_KEY_FILE", () => {
+  async function keyFile(jwk: object): Promise<string> {
+    const file = join(tempDir(), "receipt-key.json");
+    writeFileSync(file, JSON.stringify(jwk));
+    return file;
+  }
+
+  it("signs ES256 with an EC P-256 private JWK, and writes no key of its own", async () => {
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const dir = tempDir();
+    const signer = await ReceiptSigner.load({ keyFile: await keyFile(await exportJWK(privateKey)), dataDir: dir });
+    expect(signer.alg).toBe("ES256");
+    const key = signer.jwks().keys[0]!;
+    expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+    expect(key).not.toHaveProperty("d");
+    const jws = await signer.sign(payload, "ledger-head+jwt");
+    const { protectedHeader } = await compactVerify(jws, createLocalJWKSet(signer.jwks()));
+    expect(protectedHeader.alg).toBe("ES256");
+    expect(() => statSync(receiptKeyPath(dir))).toThrow();
+  });
+
+  it("accepts an OKP Ed25519 private JWK", async () => {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const signer = await ReceiptSigner.load({ keyFile: await keyFile(await exportJWK(privateKey)), dataDir: tempDir() });
+    expect(signer.alg).toBe("EdDSA");
+  });
+
+  it.each([
+    ["a public key only", async () => exportJWK((await generateKeyPair("ES256")).publicKey)],
+    ["an RSA key", async () => exportJWK((await generateKeyPair("RS256", { extractable: true })).privateKey)],
+    ["a P-384 key", async () => exportJWK((await generateKeyPair("ES384", { extractable: true })).privateKey)],
+    ["a secret", async () => ({ kty: "oct", k: "c2VjcmV0" })],
+  ])("refuses %s clearly", async (_name, make) => {
+    const file = await keyFile(await make());
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(
+      /RECEIPT_KEY_FILE .* must hold an EC P-256 or OKP Ed25519 private JWK/,
+    );
+  });
+
+  it("refuses a missing, unreadable or non-JSON file, naming RECEIPT_KEY_FILE", async () => {
+    await expect(ReceiptSigner.load({ keyFile: join(tempDir(), "nope.json"), dataDir: tempDir() })).rejects.toThrow(
+      /RECEIPT_KEY_FILE .* does not exist/,
+    );
+    const file = join(tempDir(), "bad.json");
+    writeFileSync(file, "-----BEGIN PRIVATE KEY-----");
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE .*not JSON/);
+    if (process.getuid?.() !== 0) {
+      chmodSync(file, 0o000);
+      await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE/);
+    }
+  });
+
+  it("refuses a corrupt private key", async () => {
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const file = await keyFile({ ...jwk, x: jwk.y, y: jwk.x });
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE/);
+  });
+
+  it("refuses a private key that does not match its public key", async () => {
+    const a = await exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey);
+    const b = await exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey);
+    const file = await keyFile({ ...a, x: b.x });
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE .*(cannot be imported|does not match)/);
+  });
+});

@@ -1,0 +1,63 @@
+// Starts the whole service in-process on a free port, in dev mode, with its data in a temp folder.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { type App, startApp } from "../../src/app.js";
+import { issueDevToken } from "../../src/auth/dev-keys.js";
+import { type Config, loadConfig } from "../../src/config.js";
+
+export interface TestServer {
+  app: App;
+  url: string;
+  dataDir: string;
+  config: Config;
+  /** A dev token for `sub` with the given scopes (space separated). */
+  token(sub: string, scope: string, ttlSeconds?: number): Promise<string>;
+  /** POSTs a GraphQL request; returns the HTTP status and the parsed body. */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>>;
+  close(): Promise<void>;
+}
+
+export interface GqlResult<T> {
+  status: number;
+  data: T | null | undefined;
+  errors: { message: string; extensions?: { code?: string; [k: string]: unknown } }[] | undefined;
+  /** The first error's code, for terse assertions. */
+  code: string | undefined;
+}
+
+export async function startTestServer(opts: { env?: Record<string, string>; clock?: () => number; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ledger-test-"));
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, "ledger.db")}`,
+    CATALOG_DIR: "data/policies",
+    LOG_LEVEL: "silent",
+    ...opts.env,
+  });
+  const app = await startApp(config, { logger: pino({ level: "silent" }), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const gql = async <T>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>> => {
+    const res = await fetch(app.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { data?: T | null; errors?: GqlResult<T>["errors"] };
+    return { status: res.status, data: body.data, errors: body.errors, code: body.errors?.[0]?.extensions?.code };
+  };
+  return {
+    app,
+    url: app.url,
+    dataDir,
+    config,
+    token: (sub, scope, ttlSeconds) => issueDevToken({ dataDir, sub, scope, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) }),
+    gql,
+    close: async () => {
+      await app.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

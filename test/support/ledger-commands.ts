@@ -1,0 +1,165 @@
+// Random command sequences against a Ledger with a controllable clock, shared by the property tests.
+import fc from "fast-check";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { publishCatalogDir } from "../../src/catalog-dir.js";
+import type { PublishCommand } from "../../src/domain/decide.js";
+import { isLedgerError } from "../../src/domain/errors.js";
+import type { Actor } from "../../src/domain/events.js";
+import { DAY_MS } from "../../src/domain/time.js";
+import { Ledger } from "../../src/ledger.js";
+
+export const SUBJECTS = ["alice", "bob", "carol"] as const;
+export const START = Date.parse("2025-03-01T00:00:00.000Z");
+export const OFFICER: Actor = { kind: "OFFICER", id: "officer" };
+export const SYSTEM: Actor = { kind: "SYSTEM", id: "test" };
+export const subjectActor = (id: string): Actor => ({ kind: "SUBJECT", id });
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(public t: number = START) {}
+  readonly now = () => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export const newLedger = (clock: TestClock, databasePath = ":memory:") => new Ledger({ databasePath, clock: clock.now });
+
+export async function ledgerWithCatalog(clock: TestClock = new TestClock(), databasePath = ":memory:") {
+  const ledger = newLedger(clock, databasePath);
+  await publishCatalogDir(ledger, "data/policies");
+  return { ledger, clock };
+}
+
+/** A temporary folder for file-backed databases, removed by `cleanup`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "ledger-test-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Purposes of the shipped policy (v1), with one REQUIRED so that some withdrawals are refused. */
+const V1_PURPOSES = ["location", "linked-accounts", "access-analytics", "traffic-analysis", "service-provision"] as const;
+/** v2 drops linked-accounts and adds newsletter. */
+const V2_PURPOSES = ["location", "newsletter", "access-analytics", "traffic-analysis"] as const;
+
+/** A second version of the shipped policy, built from the first. */
+export function secondVersion(ledger: Ledger, requiresConsent: boolean, effectiveAt: number): PublishCommand {
+  const v1 = ledger.catalog.get("clavis-privacy")!.versions[0]!;
+  return {
+    policyId: v1.policyId,
+    title: v1.title,
+    overrides: null,
+    effectiveAt,
+    requiresConsent,
+    documentUrl: null,
+    digest: "b".repeat(64),
+    changeSummary: "v2",
+    purposes: [
+      ...v1.purposes.filter((p) => p.id !== "linked-accounts"),
+      { id: "newsletter", title: "Newsletter", description: null, mode: "OPT_IN", basis: "CONSENT", dataCategories: ["contact"], recipients: [], consentTtlDays: 30 },
+    ],
+  };
+}
+
+export type Command =
+  | { kind: "consent"; subject: number; version: 1 | 2; accept: boolean; grant: string[]; withdraw: string[]; backdateMs: number; ip: boolean }
+  | { kind: "suspend" | "resume" | "leave" | "erase"; subject: number }
+  | { kind: "openRequest"; subject: number; requestKind: "DISCLOSURE" | "CORRECTION" | "DELETION" | "SUSPENSION" }
+  | { kind: "verifyRequest"; subject: number; nth: number }
+  | { kind: "closeRequest"; subject: number; nth: number; fulfilled: boolean }
+  | { kind: "publishV2"; requiresConsent: boolean; effectiveInDays: number };
+
+const subject = fc.nat({ max: SUBJECTS.length - 1 });
+const consent = fc.record({
+  kind: fc.constant("consent" as const),
+  subject,
+  version: fc.constantFrom(1 as const, 1 as const, 2 as const),
+  accept: fc.boolean(),
+  grant: fc.subarray([...new Set([...V1_PURPOSES, ...V2_PURPOSES])], { maxLength: 3 }),
+  withdraw: fc.subarray([...new Set([...V1_PURPOSES, ...V2_PURPOSES])], { maxLength: 2 }),
+  // Mostly now, sometimes back-dated within the past year, rarely a little ahead (clock skew).
+  backdateMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 365 * DAY_MS }) }, { weight: 1, arbitrary: fc.integer({ min: -4 * 60_000, max: -1 }) }),
+  ip: fc.boolean(),
+});
+export const command: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 8, arbitrary: consent },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom("suspend" as const, "resume" as const, "leave" as const, "erase" as const), subject }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("openRequest" as const), subject, requestKind: fc.constantFrom("DISCLOSURE" as const, "CORRECTION" as const, "DELETION" as const, "SUSPENSION" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("verifyRequest" as const), subject, nth: fc.nat(3) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("closeRequest" as const), subject, nth: fc.nat(3), fulfilled: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("publishV2" as const), requiresConsent: fc.boolean(), effectiveInDays: fc.integer({ min: -30, max: 30 }) }) },
+);
+
+/** Batches of commands; the commands of a batch start in the same tick and share a group commit. */
+export const commandBatches = fc.array(fc.record({ advanceMs: fc.integer({ min: 0, max: 3 * DAY_MS }), commands: fc.array(command, { minLength: 1, maxLength: 4 }) }), {
+  minLength: 1,
+  maxLength: 10,
+});
+
+function start(ledger: Ledger, clock: TestClock, c: Command): Promise<unknown> {
+  if (c.kind === "publishV2") {
+    if (ledger.catalog.get("clavis-privacy")!.versions.length > 1) return Promise.resolve();
+    return ledger.publishPolicyVersion(secondVersion(ledger, c.requiresConsent, clock.t + c.effectiveInDays * DAY_MS), SYSTEM);
+  }
+  const id = SUBJECTS[c.subject]!;
+  switch (c.kind) {
+    case "consent":
+      return ledger.recordConsent(
+        id,
+        {
+          policyId: null,
+          policyVersion: c.version,
+          acceptPolicy: c.accept,
+          grant: c.grant,
+          withdraw: c.withdraw.filter((p) => !c.grant.includes(p)),
+          occurredAt: c.backdateMs === 0 ? null : clock.t - c.backdateMs,
+          evidence: c.ip ? { ipAddress: "192.0.2.1", userAgent: "test" } : null,
+          expectedVersion: null,
+        },
+        subjectActor(id),
+      );
+    case "suspend":
+      return ledger.suspendProcessing(id, "asked", OFFICER);
+    case "resume":
+      return ledger.resumeProcessing(id, OFFICER);
+    case "leave":
+      return ledger.leaveService(id, subjectActor(id));
+    case "erase":
+      return ledger.eraseSubject(id, "asked", OFFICER);
+    case "openRequest":
+      return ledger.openDataRequest(id, { kind: c.requestKind, note: "a note" }, subjectActor(id));
+    case "verifyRequest":
+    case "closeRequest": {
+      const requests = [...ledger.projections.subject(id).dataRequests.values()];
+      const r = requests[c.nth % Math.max(1, requests.length)];
+      if (!r) return Promise.resolve();
+      return c.kind === "verifyRequest" ? ledger.verifyDataRequestIdentity(r.id, "passport", OFFICER) : ledger.closeDataRequest(r.id, c.fulfilled, null, OFFICER);
+    }
+  }
+}
+
+/** Runs the batches; refusals (LedgerError) are expected and ignored, anything else is a failure. */
+export async function run(ledger: Ledger, clock: TestClock, batches: readonly { advanceMs: number; commands: readonly Command[] }[]): Promise<{ accepted: number; refused: number }> {
+  let accepted = 0;
+  let refused = 0;
+  for (const b of batches) {
+    clock.advance(b.advanceMs);
+    const outcomes = await Promise.allSettled(
+      b.commands.map((c) => {
+        try {
+          return start(ledger, clock, c);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      }),
+    );
+    for (const o of outcomes) {
+      if (o.status === "fulfilled") accepted++;
+      else if (isLedgerError(o.reason) && o.reason.code !== "STORE_UNAVAILABLE") refused++;
+      else throw o.reason;
+    }
+  }
+  return { accepted, refused };
+}
