@@ -9,8 +9,10 @@ import type { Services } from "./graphql/context.js";
 import { buildLedgerSchema } from "./graphql/schema.js";
 import { Metrics } from "./http/metrics.js";
 import { type RunningServer, startHttpServer } from "./http/server.js";
+import { webSocketTransport } from "./http/ws.js";
 import { Ledger } from "./ledger.js";
 import { ReceiptSigner } from "./receipts/signer.js";
+import { ChangeFeed } from "./subscriptions/change-feed.js";
 
 export interface App {
   url: string;
@@ -45,9 +47,11 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     ledger.store.onCommit((events) => {
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
-    const services: Services = { config, ledger, receipts, logger };
+    const changes = new ChangeFeed(ledger, { logger });
+    const services: Services = { config, ledger, receipts, logger, changes };
     const schema = await buildLedgerSchema();
-    const server = await startHttpServer({ services, schema, verifier, metrics }, { port: config.port, host: config.host });
+    const attachWebSocket = webSocketTransport({ schema, services });
+    const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket }, { port: config.port, host: config.host });
     logger.info({ url: server.url, port: server.port }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")
       logger.warn({ mode: "dev" }, "DEV MODE: access tokens are signed by a local key under the data folder (npm run token); never use this in production");
@@ -61,6 +65,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       close: () =>
         (closing ??= (async () => {
           await server.close();
+          services.changes.close();
           await ledger.close();
         })()),
     };

@@ -1,15 +1,48 @@
-// The command line: token | rebuild | emit-schema (and the officer's tools as they land).
+// The command line: token | rebuild | emit-schema | verify | backup | export.
 import "reflect-metadata";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
 import { loadConfig } from "./config.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
+import { backupDatabase } from "./rights/backup.js";
+import { buildSubjectExport } from "./rights/subject-export.js";
+import { formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 
 const USAGE = `usage: consent-ledger <command>
   token --sub <id> --scope "<scopes>" [--ttl <seconds>]   print a dev-mode access token
   rebuild [<database file>]                                recompute the projections from the log
-  emit-schema [<file>]                                     write the GraphQL SDL (default schema.graphql)`;
+  emit-schema [<file>]                                     write the GraphQL SDL (default schema.graphql)
+  verify [<database file>] [--head <jws or file> (--jwks <file> | --key <receipt key file>)] [--json]
+                                                           walk the hash chain offline (read-only); with --head,
+                                                           prove the signed head still holds; exit 0 ok, 1 not
+  backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy
+  export <subjectId> [--db <database file>]                print the subject's record (disclosure) as JSON
+
+  The database defaults to DATABASE_URL (sqlite:<path>).`;
+
+/** `--name value` options and positional arguments; flags listed in `booleans` take no value. */
+function parseArgs(args: readonly string[], booleans: readonly string[] = []): { options: Map<string, string>; positional: string[] } {
+  const options = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("--")) {
+      positional.push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (booleans.includes(name)) options.set(name, "true");
+    else {
+      const value = args[++i];
+      if (value === undefined) throw new Error(`${a} needs a value`);
+      options.set(name, value);
+    }
+  }
+  return { options, positional };
+}
+
+const databasePath = (given: string | undefined): string => given ?? loadConfig().database.path;
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,6 +67,40 @@ async function run(argv: string[]): Promise<number> {
       const file = rest[0] ?? "schema.graphql";
       writeFileSync(file, printLedgerSchema(await buildLedgerSchema()));
       process.stdout.write(`wrote ${file}\n`);
+      return 0;
+    }
+    case "verify": {
+      const { options, positional } = parseArgs(rest, ["json"]);
+      const head = options.get("head");
+      const report = await verifyOffline(databasePath(positional[0] ?? options.get("db")), {
+        // A JWS has no path separators and is rarely a file name: read it from a file only when one exists.
+        ...(head !== undefined ? { headJws: existsSync(head) ? readFileSync(head, "utf8").trim() : head } : {}),
+        ...(options.has("jwks") ? { jwksFile: options.get("jwks")! } : {}),
+        ...(options.has("key") ? { keyFile: options.get("key")! } : {}),
+      });
+      process.stdout.write(`${options.has("json") ? JSON.stringify(report, null, 2) : formatOfflineReport(report)}\n`);
+      return report.ok ? 0 : 1;
+    }
+    case "backup": {
+      const { options, positional } = parseArgs(rest, ["force"]);
+      const file = positional[0];
+      if (!file) throw new Error("usage: backup <file> [--db <database file>] [--force]");
+      const r = await backupDatabase(databasePath(options.get("db")), file, { overwrite: options.has("force") });
+      process.stdout.write(
+        `backed up ${r.source} to ${r.destination} (${r.pages} pages); the copy's chain: ${r.chain.ok ? `ok, ${r.chain.eventCount} events, head ${r.chain.headPosition ?? "(empty)"}` : `BROKEN at ${r.chain.firstInvalidPosition}`}\n`,
+      );
+      return r.chain.ok ? 0 : 1;
+    }
+    case "export": {
+      const { options, positional } = parseArgs(rest);
+      const subjectId = positional[0];
+      if (!subjectId) throw new Error("usage: export <subjectId> [--db <database file>]");
+      const ledger = new Ledger({ databasePath: databasePath(options.get("db")), readonly: true });
+      try {
+        process.stdout.write(`${JSON.stringify(buildSubjectExport(ledger, subjectId), null, 2)}\n`);
+      } finally {
+        await ledger.close();
+      }
       return 0;
     }
     default:

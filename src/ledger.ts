@@ -31,6 +31,8 @@ export interface LedgerOptions {
   databasePath: string;
   clock?: () => number;
   dataRequestDueDays?: number;
+  /** Open the database read-only (offline tools: export, verify); no migrations, no writes. */
+  readonly?: boolean;
 }
 
 export interface RecordConsentResult {
@@ -65,11 +67,14 @@ export class Ledger {
   private readonly clock: () => number;
   private readonly dueDays: number;
   private catalogNow: Catalog;
+  /** An erasure's WAL checkpoint could not complete (a reader held a snapshot): retry until it does. */
+  private shredTimer: NodeJS.Timeout | null = null;
+  private shredPending = false;
 
   constructor(opts: LedgerOptions) {
     this.clock = opts.clock ?? Date.now;
     this.dueDays = opts.dataRequestDueDays ?? 14;
-    this.store = new SqliteEventStore({ path: opts.databasePath, clock: this.clock });
+    this.store = new SqliteEventStore({ path: opts.databasePath, clock: this.clock, ...(opts.readonly ? { readonly: true } : {}) });
     this.projections = new SqliteProjections(this.store.db);
     this.vault = new KeyVault(this.store.db);
     this.store.addApplier((e) => this.projections.apply(e));
@@ -96,24 +101,54 @@ export class Ledger {
       if (e.type === "PolicyVersionPublished") this.catalogNow.add(toPolicyVersion(e));
       if (e.type === "SubjectErased") erased = true;
     }
-    // The destroyed key's old page image may still sit in the WAL: fold it into the file and truncate.
-    if (erased) this.store.db.pragma("wal_checkpoint(TRUNCATE)");
+    if (erased || this.shredPending) this.shred();
   }
 
-  private appendFor(tx: WriteTx, subjectId: string, expectedVersion: number, actor: Actor, events: DomainEvent[]): LedgerEvent[] {
+  /**
+   * The destroyed key's old page images may still sit in the WAL: fold them into the file (where
+   * secure_delete has zeroed the key) and truncate. A reader holding an older snapshot (a backup, an
+   * offline verify) makes the checkpoint stop short; then it is retried until it completes.
+   */
+  private shred(): void {
+    const db = this.store.db;
+    if (db.memory || !db.open) return;
+    // A TRUNCATE checkpoint waits for readers through the busy handler, which would block the event
+    // loop for the whole busy_timeout: try without waiting, and retry from a timer instead.
+    const timeout = db.pragma("busy_timeout", { simple: true }) as number;
+    db.pragma("busy_timeout = 0");
+    let r: { busy: number } | undefined;
+    try {
+      [r] = db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
+    } finally {
+      db.pragma(`busy_timeout = ${timeout}`);
+    }
+    this.shredPending = r !== undefined && r.busy !== 0;
+    if (this.shredPending && !this.shredTimer) {
+      this.shredTimer = setTimeout(() => {
+        this.shredTimer = null;
+        if (this.store.isWritable()) this.shred();
+      }, 250);
+      this.shredTimer.unref();
+    }
+  }
+
+  private appendFor(tx: WriteTx, state: SubjectState, actor: Actor, events: DomainEvent[]): LedgerEvent[] {
     if (events.length === 0) return [];
-    const seal = (v: unknown) => this.vault.seal(subjectId, v);
+    const subjectId = state.id;
+    // An erased subject's key is gone for good: sealing would mint a new one, so personal values are dropped.
+    const seal = (v: unknown): Personal<unknown> => (state.status === "ERASED" ? { erased: true } : this.vault.seal(subjectId, v));
+    const expectedVersion = state.version;
     const out: NewEvent[] = events.map((e) => ({ ...sealed(e, seal), actor, subjectId }));
     return tx.append(subjectStream(subjectId), expectedVersion, out);
   }
 
   /** Runs a subject command: read the subject's state in the write transaction, decide, append. */
-  private subjectCommand(subjectId: string, actor: Actor, decide: (s: SubjectState, now: Instant) => DomainEvent[], after?: (s: SubjectState) => void) {
+  private subjectCommand(subjectId: string, actor: Actor, decide: (s: SubjectState, now: Instant) => DomainEvent[], after?: (s: SubjectState, tx: WriteTx) => void) {
     checkId("subjectId", subjectId);
     return this.store.transact((tx) => {
       const state = this.projections.subject(subjectId);
-      const events = this.appendFor(tx, subjectId, state.version, actor, decide(state, this.clock()));
-      after?.(state);
+      const events = this.appendFor(tx, state, actor, decide(state, this.clock()));
+      after?.(state, tx);
       return { events, subject: this.projections.subject(subjectId) };
     });
   }
@@ -127,12 +162,17 @@ export class Ledger {
       const stream = subjectStream(subjectId);
       if (idem) {
         const replayed = tx.replay(stream, idem);
-        if (replayed) return { subject: this.projections.subject(subjectId), events: replayed, replayed: true };
+        if (replayed) {
+          // The first call's payload: the subject as that call left it, not as later calls changed it.
+          const upTo = replayed.at(-1)!.position;
+          const history = this.store.readStream(stream).filter((e) => e.position <= upTo);
+          return { subject: foldSubject(subjectId, history), events: replayed, replayed: true };
+        }
       }
       const now = this.clock();
       const state = this.projections.subject(subjectId);
       const decided = decideRecordConsent({ ...cmd, occurredAt: cmd.occurredAt ?? now }, state, this.catalogNow, now);
-      const events = this.appendFor(tx, subjectId, state.version, actor, decided);
+      const events = this.appendFor(tx, state, actor, decided);
       if (idem) tx.remember(stream, idem, events);
       return { subject: this.projections.subject(subjectId), events, replayed: false };
     });
@@ -169,8 +209,14 @@ export class Ledger {
       subjectId,
       actor,
       (s, now) => decideErase(s, reason, now),
-      () => this.vault.destroy(subjectId),
+      (_, tx) => this.destroyEvidence(tx, subjectId),
     );
+  }
+
+  /** Crypto-shredding, inside the erasing transaction: the evidence key and the idempotency digests go. */
+  private destroyEvidence(tx: WriteTx, subjectId: string): void {
+    this.vault.destroy(subjectId);
+    tx.forget(subjectStream(subjectId));
   }
 
   async openDataRequest(subjectId: string, cmd: Omit<OpenDataRequestCommand, "requestId" | "dueDays">, actor: Actor): Promise<DataRequestState> {
@@ -198,8 +244,8 @@ export class Ledger {
       subjectId,
       actor,
       (s, now) => decideCloseDataRequest(s, requestId, fulfilled, note, now),
-      (s) => {
-        if (fulfilled && s.dataRequests.get(requestId)?.kind === "DELETION") this.vault.destroy(subjectId);
+      (s, tx) => {
+        if (fulfilled && s.dataRequests.get(requestId)?.kind === "DELETION") this.destroyEvidence(tx, subjectId);
       },
     );
     return this.dataRequest(requestId);
@@ -303,6 +349,8 @@ export class Ledger {
   }
 
   close(): Promise<void> {
+    if (this.shredTimer) clearTimeout(this.shredTimer);
+    this.shredTimer = null;
     return this.store.close();
   }
 }

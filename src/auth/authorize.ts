@@ -1,11 +1,18 @@
 // Contract §2 as pure functions: which scope an operation needs and whose data a caller may touch.
 import { LedgerError } from "../domain/errors.js";
+import type { Actor } from "../domain/events.js";
 import type { Caller, Scope } from "./scopes.js";
+
+/** The caller; UNAUTHENTICATED without one. */
+export function authenticated(caller: Caller | null): Caller {
+  if (!caller) throw new LedgerError("UNAUTHENTICATED", "authentication required");
+  return caller;
+}
 
 /** The caller when it holds any one of `anyOf`; UNAUTHENTICATED without a caller, FORBIDDEN without the scope. */
 export function requireScope(caller: Caller | null, ...anyOf: Scope[]): Caller {
-  if (!caller) throw new LedgerError("UNAUTHENTICATED", "authentication required");
-  if (anyOf.length === 0 || anyOf.some((s) => caller.scopes.has(s))) return caller;
+  const c = authenticated(caller);
+  if (anyOf.length === 0 || anyOf.some((s) => c.scopes.has(s))) return c;
   throw new LedgerError("FORBIDDEN", `this operation needs the scope ${anyOf.join(" or ")}`);
 }
 
@@ -13,27 +20,38 @@ export function requireScope(caller: Caller | null, ...anyOf: Scope[]): Caller {
 export const hasScope = (caller: Caller | null, scope: Scope): boolean => caller?.scopes.has(scope) ?? false;
 
 /**
- * The subject an operation acts on (contract §2):
+ * The subject an operation acts on (contract §2), `othersScopes` being the scopes that reach any subject:
  * - omitted, with `consent:self`: the caller itself;
- * - omitted, without `consent:self` but with `othersScope`: BAD_USER_INPUT "subjectId is required";
- * - the caller's own id: allowed with `consent:self` or `othersScope`;
- * - another subject: allowed only with `othersScope`, else FORBIDDEN saying nothing about that subject.
+ * - omitted, without `consent:self` but with one of `othersScopes`: BAD_USER_INPUT "subjectId is required";
+ * - the caller's own id: allowed with `consent:self` or one of `othersScopes`;
+ * - another subject: allowed only with one of `othersScopes`, else FORBIDDEN saying nothing about that subject.
  */
-export function subjectFor(caller: Caller | null, subjectId: string | null | undefined, othersScope: Scope): string {
-  if (!caller) throw new LedgerError("UNAUTHENTICATED", "authentication required");
-  const self = caller.scopes.has("consent:self");
-  const others = caller.scopes.has(othersScope);
+export function subjectFor(caller: Caller | null, subjectId: string | null | undefined, othersScopes: readonly Scope[]): string {
+  const c = authenticated(caller);
+  const self = c.scopes.has("consent:self");
+  const others = othersScopes.some((s) => c.scopes.has(s));
+  const needed = ["consent:self", ...othersScopes].join(" or ");
   if (subjectId === null || subjectId === undefined) {
-    if (self) return caller.subject;
+    if (self) return c.subject;
     if (others) throw new LedgerError("BAD_USER_INPUT", "subjectId is required");
-    throw new LedgerError("FORBIDDEN", `this operation needs the scope consent:self or ${othersScope}`);
+    throw new LedgerError("FORBIDDEN", `this operation needs the scope ${needed}`);
   }
   if (subjectId === "") throw new LedgerError("BAD_USER_INPUT", "subjectId must not be empty");
-  if (subjectId === caller.subject) {
-    if (self || others) return caller.subject;
-    throw new LedgerError("FORBIDDEN", `this operation needs the scope consent:self or ${othersScope}`);
+  if (subjectId === c.subject) {
+    if (self || others) return c.subject;
+    throw new LedgerError("FORBIDDEN", `this operation needs the scope ${needed}`);
   }
   if (others) return subjectId;
   // The same words whether or not that subject exists, so the refusal reveals nothing about it.
-  throw new LedgerError("FORBIDDEN", `acting on another subject needs the scope ${othersScope}`);
+  throw new LedgerError(
+    "FORBIDDEN",
+    othersScopes.length > 0 ? `acting on another subject needs the scope ${othersScopes.join(" or ")}` : "a caller may act only on itself here",
+  );
+}
+
+/** The actor recorded on events: the subject itself, an officer, or a service acting for it. */
+export function actorFor(caller: Caller, subjectId: string | null, officerScopes: readonly Scope[] = ["subject:admin", "policy:write"]): Actor {
+  if (subjectId !== null && subjectId === caller.subject && caller.scopes.has("consent:self")) return { kind: "SUBJECT", id: caller.subject };
+  if (officerScopes.some((s) => caller.scopes.has(s))) return { kind: "OFFICER", id: caller.subject };
+  return { kind: "SERVICE", id: caller.subject };
 }

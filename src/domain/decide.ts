@@ -230,7 +230,8 @@ export function decideVerifyIdentity(state: SubjectState, requestId: string, met
   if (method.trim() === "") throw badInput("method must say how identity was verified");
   checkText("method", method, 256);
   if (r.status === "IDENTITY_VERIFIED") throw new LedgerError("INVALID_STATE", `identity for data request ${requestId} is already verified`);
-  return [{ type: "DataRequestIdentityVerified", occurredAt: now, data: { requestId, method } }];
+  // How identity was checked is free text that may name documents or numbers: personal, so sealed.
+  return [{ type: "DataRequestIdentityVerified", occurredAt: now, data: { requestId, method: { plain: method } } }];
 }
 
 /** Closing a request; fulfilling DELETION erases the subject and SUSPENSION suspends processing. */

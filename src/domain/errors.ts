@@ -17,6 +17,8 @@ export type ErrorCode =
   | "IDENTITY_NOT_VERIFIED"
   | "INVALID_STATE"
   | "STORE_UNAVAILABLE"
+  | "SLOW_SUBSCRIBER"
+  | "TOO_MANY_SUBSCRIPTIONS"
   | "INTERNAL_SERVER_ERROR";
 
 /** A refusal the client can act on; its message never names another subject's data. */

@@ -43,7 +43,7 @@ export interface EventDataByType {
   SubjectLeft: Record<string, never>;
   SubjectErased: { reason?: Personal<string>; dataRequestId?: string };
   DataRequestOpened: { requestId: string; kind: DataRequestKind; dueAt: Instant; note?: Personal<string> };
-  DataRequestIdentityVerified: { requestId: string; method: string };
+  DataRequestIdentityVerified: { requestId: string; method: Personal<string> };
   DataRequestClosed: { requestId: string; fulfilled: boolean; note?: Personal<string> };
 }
 

@@ -4,12 +4,15 @@ import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config.js";
 import type { Ledger } from "../ledger.js";
 import type { ReceiptSigner } from "../receipts/signer.js";
+import type { ChangeFeed } from "../subscriptions/change-feed.js";
 
 export interface Services {
   config: Config;
   ledger: Ledger;
   receipts: ReceiptSigner;
   logger: Logger;
+  /** The live feed behind the subscriptions. */
+  changes: ChangeFeed;
 }
 
 export interface GraphQLContext {

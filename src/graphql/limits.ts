@@ -44,12 +44,28 @@ export function operationDepth(document: DocumentNode, op: OperationDefinitionNo
   return depthOf(op.selectionSet, fragments, new Set());
 }
 
-/** A list field costs its children times the page it asks for (`first`, the checks given), else 20. */
-const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+/**
+ * The size assumed for a list without `first`: such lists are the catalogue's (policies, versions,
+ * purposes, recipients) and one subject's (consents, standings, requests), all small. A larger guess
+ * priced an ordinary catalogue query (policies → versions → purposes → recipients) over the limit.
+ */
+const UNPAGED_LIST_SIZE = 5;
+
+/** A list field costs its children times the page it asks for (`first`, the checks given), else UNPAGED_LIST_SIZE. */
+const listEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   if (!isListType(getNullableType(field.type))) return undefined;
-  const n = typeof args.first === "number" ? args.first : Array.isArray(args.checks) ? args.checks.length : 20;
+  // A connection's `edges` are the page its `first` already paid for: counting them again priced
+  // the feed's default page (100 events with a few fields) above the limit.
+  if (type.name.endsWith("Connection")) return 1 + childComplexity;
+  const n = typeof args.first === "number" ? args.first : Array.isArray(args.checks) ? args.checks.length : UNPAGED_LIST_SIZE;
   return 1 + Math.max(n, 1) * Math.max(childComplexity, 1);
 };
+/**
+ * Introspection costs 1 whatever it selects: its size is the schema's, not the data's, and graphql's
+ * own MaxIntrospectionDepthRule refuses the circular `fields { type { fields ... } }` queries.
+ * Without this, the standard introspection query of codegen tools and IDEs was priced far over the limit.
+ */
+const introspectionEstimator: ComplexityEstimator = ({ field }) => (field.name.startsWith("__") ? 1 : undefined);
 const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field }) => {
   if (!/Connection$/.test(String(getNullableType(field.type)))) return undefined;
   const n = typeof args.first === "number" ? args.first : 100;
@@ -69,13 +85,21 @@ export function checkOperationLimits(args: {
   const depth = operationDepth(args.document, op);
   if (depth > args.limits.maxDepth)
     throw new GraphQLError(`query depth ${depth} exceeds the limit of ${args.limits.maxDepth}`, { extensions: { code: "QUERY_TOO_DEEP", http: { status: 400 } } });
-  const cost = getComplexity({
-    schema: args.schema,
-    query: args.document,
-    variables: args.variables ?? {},
-    ...(args.operationName ? { operationName: args.operationName } : {}),
-    estimators: [connectionEstimator, listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-  });
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema: args.schema,
+      query: args.document,
+      variables: args.variables ?? {},
+      ...(args.operationName ? { operationName: args.operationName } : {}),
+      estimators: [introspectionEstimator, connectionEstimator, listEstimator, simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch (e) {
+    // getComplexity coerces the variables before execution does: a variable of the wrong type is the
+    // client's mistake (BAD_USER_INPUT), not an internal error.
+    if (e instanceof GraphQLError) throw new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
+    throw e;
+  }
   if (cost > args.limits.maxCost)
     throw new GraphQLError(`query cost ${Math.round(cost)} exceeds the limit of ${args.limits.maxCost}`, {
       extensions: { code: "QUERY_TOO_COMPLEX", http: { status: 400 } },

@@ -6,11 +6,13 @@ import { LedgerResolver } from "./resolvers/ledger-resolver.js";
 import { LifecycleResolver } from "./resolvers/lifecycle-resolver.js";
 import { PolicyResolver } from "./resolvers/policy-resolver.js";
 import { SubjectResolver } from "./resolvers/subject-resolver.js";
+import { SubscriptionResolver } from "./resolvers/subscription-resolver.js";
+import { NO_PUB_SUB } from "../subscriptions/no-pub-sub.js";
 
-export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LifecycleResolver] as const;
+export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LifecycleResolver, SubscriptionResolver] as const;
 
 export function buildLedgerSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [...RESOLVERS], validate: false });
+  return buildSchema({ resolvers: [...RESOLVERS], validate: false, pubSub: NO_PUB_SUB });
 }
 
 /** The SDL checked in as schema.graphql: sorted, so that it changes only when the API does. */

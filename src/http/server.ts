@@ -62,6 +62,9 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     schema,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handler would re-raise the signal once Apollo has
+    // stopped, killing the process before the store is closed and "stopped cleanly" is logged.
+    stopOnTerminationSignals: false,
     // Every operation needs a valid token (see the context), so introspection is for authenticated callers only.
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -93,6 +96,8 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
       return { caller: await authenticate(req.headers.authorization), services, requestId: randomUUID() };
     } catch (e) {
       const code = e instanceof LedgerError ? e.code : "UNAUTHENTICATED";
+      // A refused token never reaches the request plugins that count errors: count it here.
+      metrics.errors.inc({ code });
       throw new GraphQLError(e instanceof LedgerError ? e.message : "invalid token", { extensions: { code, http: { status: 401 } } });
     }
   };

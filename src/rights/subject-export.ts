@@ -1,26 +1,172 @@
-// A subject's whole record as one JSON document: the answer to a disclosure request.
-import type { Ledger } from "../ledger.js";
+// A subject's whole record as one JSON document, shaped as an ISO/IEC TS 27560 consent record: the answer to a disclosure request.
+import type { PolicyVersion, Purpose, RecipientKind } from "../domain/catalog.js";
+import type { LedgerEvent } from "../domain/events.js";
+import type { Decision } from "../domain/permission.js";
+import type { DataRequestState } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
 import { encodePosition } from "../graphql/cursor.js";
+import type { Ledger } from "../ledger.js";
 
-export function buildSubjectExport(ledger: Ledger, subjectId: string): Record<string, unknown> {
+/** Names this document's layout; bump it when a member changes meaning. */
+export const SUBJECT_EXPORT_SCHEMA = "consent-ledger/subject-export/1 (ISO/IEC TS 27560)";
+
+/** Event data members that hold instants (epoch ms inside), shown as RFC 3339 like every other time here. */
+const INSTANT_KEYS = new Set(["expiresAt", "effectiveAt", "dueAt"]);
+
+const iso = (t: number | null): string | null => (t === null ? null : toIso(t));
+
+function isoInstants(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = INSTANT_KEYS.has(k) && typeof v === "number" ? toIso(v) : v;
+  return out;
+}
+
+/** The version of a policy an event names, as the catalogue knows it. */
+function versionOf(ledger: Ledger, policyId: string, number: number): PolicyVersion | undefined {
+  return ledger.catalog.get(policyId)?.versions[number - 1];
+}
+
+/** The notice the subject saw (27560 "notice"): a policy version with its document's digest and URL. */
+function notice(v: PolicyVersion) {
+  return {
+    policyId: v.policyId,
+    version: v.number,
+    title: v.title,
+    documentUrl: v.documentUrl,
+    digest: { algorithm: "SHA-256", value: v.digest },
+    effectiveAt: toIso(v.effectiveAt),
+    publishedAt: toIso(v.publishedAt),
+    requiresConsent: v.requiresConsent,
+    changeSummary: v.changeSummary,
+  };
+}
+
+function processing(policyId: string, d: Decision) {
+  const p: Purpose = d.purpose;
+  return {
+    policyId,
+    purposeId: p.id,
+    purpose: p.title,
+    description: p.description,
+    mode: p.mode,
+    legalBasis: p.basis,
+    dataCategories: p.dataCategories,
+    recipients: p.recipients.map((r) => r.id),
+    consentTtlDays: p.consentTtlDays,
+    state: { status: d.status, permitted: d.permitted, reason: d.reason, policyVersion: d.policyVersion, since: iso(d.since), expiresAt: iso(d.expiresAt) },
+  };
+}
+
+interface RecipientEntry {
+  id: string;
+  name: string;
+  kind: RecipientKind;
+  country: string | null;
+  privacyPolicyUrl: string | null;
+  /** Purposes that send the subject's data to this recipient and are permitted now (granted, or opt-out not objected to). */
+  grantedPurposes: { policyId: string; purposeId: string; purpose: string; status: string }[];
+  /** Purposes naming this recipient that are not permitted now. */
+  otherPurposes: { policyId: string; purposeId: string; purpose: string; status: string; reason: string }[];
+}
+
+function recipients(decisions: readonly { policyId: string; d: Decision }[]): RecipientEntry[] {
+  const byId = new Map<string, RecipientEntry>();
+  for (const { policyId, d } of decisions)
+    for (const r of d.purpose.recipients) {
+      let entry = byId.get(r.id);
+      if (!entry) byId.set(r.id, (entry = { ...r, grantedPurposes: [], otherPurposes: [] }));
+      const ref = { policyId, purposeId: d.purposeId, purpose: d.purpose.title, status: d.status };
+      if (d.permitted) entry.grantedPurposes.push(ref);
+      else entry.otherPurposes.push({ ...ref, reason: d.reason });
+    }
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+function event(ledger: Ledger, e: LedgerEvent) {
+  return {
+    id: e.id,
+    position: encodePosition(e.position),
+    type: e.type,
+    occurredAt: toIso(e.occurredAt),
+    recordedAt: toIso(e.recordedAt),
+    actor: e.actor,
+    // Sealed members are opened while the subject's key exists; `{ erased: true }` after erasure.
+    data: isoInstants(ledger.reveal(e)),
+    prevHash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
+function dataRequest(ledger: Ledger, r: DataRequestState) {
   const now = ledger.now();
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    openedAt: toIso(r.openedAt),
+    dueAt: toIso(r.dueAt),
+    closedAt: iso(r.closedAt),
+    overdue: (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now,
+    note: ledger.openPersonal(r.subjectId, r.note),
+  };
+}
+
+/**
+ * The subject's record: header (who, when, which ledger head), the notices (policy versions) the
+ * subject saw, processing (every purpose with its current state), parties (the subject and every
+ * recipient with the purposes granted to it), every event with its evidence, and the data requests.
+ */
+export function buildSubjectExport(ledger: Ledger, subjectId: string): Record<string, unknown> {
+  const asOf = ledger.asOf();
   const state = ledger.subject(subjectId);
   const events = ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER);
+  const head = ledger.store.head();
+
+  // Policy versions the subject saw: those its events name, and the ones applicable or pending now.
+  const seen = new Map<string, PolicyVersion>();
+  const see = (v: PolicyVersion | null | undefined) => {
+    if (v) seen.set(`${v.policyId}\u0000${String(v.number).padStart(9, "0")}`, v);
+  };
+  for (const e of events)
+    if (e.type === "PolicyAccepted") see(versionOf(ledger, e.data.policyId, e.data.version));
+    else if (e.type === "ConsentGranted" || e.type === "ConsentWithdrawn") see(versionOf(ledger, e.data.policyId, e.data.version));
+  const standings = ledger.standings(subjectId, asOf);
+  for (const s of standings) {
+    see(s.applicable);
+    see(s.pending);
+  }
+
+  // Each policy's view includes the purposes it inherits; keep each (governing policy, purpose) once.
+  const decided = new Map<string, { policyId: string; d: Decision }>();
+  for (const p of ledger.catalog.policies())
+    for (const d of ledger.consents(subjectId, p.id, asOf)) decided.set(`${d.policyId}\u0000${d.purposeId}`, { policyId: d.policyId, d });
+  const decisions = [...decided.values()];
+
   return {
-    subjectId,
-    generatedAt: toIso(now),
-    status: state.status,
-    version: state.version,
-    events: events.map((e) => ({
-      id: e.id,
-      position: encodePosition(e.position),
-      type: e.type,
-      occurredAt: toIso(e.occurredAt),
-      recordedAt: toIso(e.recordedAt),
-      actor: e.actor,
-      data: ledger.reveal(e),
-      hash: e.hash,
+    header: {
+      schema: SUBJECT_EXPORT_SCHEMA,
+      recordId: `${subjectId}@${encodePosition(head?.position ?? 0)}`,
+      piiPrincipalId: subjectId,
+      generatedAt: toIso(asOf.at),
+      subjectStatus: state.status,
+      subjectVersion: state.version,
+      ledgerHead: head ? { position: encodePosition(head.position), hash: head.hash } : null,
+    },
+    notices: [...seen.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => notice(v)),
+    standings: standings.map((s) => ({
+      policyId: s.policy.id,
+      acceptedVersion: s.acceptedVersion || null,
+      acceptedAt: iso(s.acceptedAt),
+      applicableVersion: s.applicable?.number ?? null,
+      pendingVersion: s.pending?.number ?? null,
+      needsReconsent: s.reconsentVersion !== null,
     })),
+    processing: decisions.map(({ policyId, d }) => processing(policyId, d)),
+    parties: {
+      piiPrincipal: { id: subjectId, status: state.status },
+      recipients: recipients(decisions),
+    },
+    events: events.map((e) => event(ledger, e)),
+    dataRequests: [...state.dataRequests.values()].map((r) => dataRequest(ledger, r)),
   };
 }

@@ -18,6 +18,8 @@ export interface WriteTx {
   /** Events an earlier call with this key appended, or undefined; throws IDEMPOTENCY_CONFLICT on other input. */
   replay(streamId: string, idem: IdempotencyOptions): LedgerEvent[] | undefined;
   remember(streamId: string, idem: IdempotencyOptions, events: readonly LedgerEvent[]): void;
+  /** Drops a stream's idempotency records: their request digests cover personal input, so erasure removes them. */
+  forget(streamId: string): void;
 }
 
 export interface ReadFilter {

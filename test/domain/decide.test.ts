@@ -209,7 +209,7 @@ describe("the data-request decisions", () => {
   it("refuses to verify twice, or to touch a closed request", () => {
     const s = open("DISCLOSURE");
     const twice = verified(s);
-    expect(twice._e).toMatchObject({ type: "DataRequestIdentityVerified", data: { requestId: "r1", method: "passport" } });
+    expect(twice._e).toMatchObject({ type: "DataRequestIdentityVerified", data: { requestId: "r1", method: { plain: "passport" } } });
     expect(() => decideVerifyIdentity(twice, "r1", "again", NOW)).toThrow(expect.objectContaining({ code: "INVALID_STATE" }));
     expect(() => decideVerifyIdentity(s, "r1", "  ", NOW)).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT" }));
     const closed = { ...s, dataRequests: new Map(s.dataRequests).set("r1", { ...s.dataRequests.get("r1")!, status: "REJECTED" as const }) };

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { type App, startApp } from "../../src/app.js";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { type Config, loadConfig } from "../../src/config.js";
@@ -27,7 +27,15 @@ export interface GqlResult<T> {
   code: string | undefined;
 }
 
-export async function startTestServer(opts: { env?: Record<string, string>; clock?: () => number; dataDir?: string } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  clock?: () => number;
+  dataDir?: string;
+  /** The service's logger; silent unless given (tests that read the log pass one with a stream destination). */
+  logger?: Logger;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ledger-test-"));
   const config = loadConfig({
     PORT: "0",
@@ -38,7 +46,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; cloc
     LOG_LEVEL: "silent",
     ...opts.env,
   });
-  const app = await startApp(config, { logger: pino({ level: "silent" }), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const app = await startApp(config, { logger: opts.logger ?? pino({ level: "silent" }), ...(opts.clock ? { clock: opts.clock } : {}) });
   const gql = async <T>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>> => {
     const res = await fetch(app.url, {
       method: "POST",

@@ -2,7 +2,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { LedgerError, badInput } from "../../domain/errors.js";
 import { issueConsentReceipt } from "../../receipts/issue-receipt.js";
-import { actorFor, requireAny, subjectFor } from "../access.js";
+import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { presentDecision, presentEvent, presentSubject } from "../present.js";
 import { DateTimeScalar } from "../scalars.js";
@@ -36,7 +36,7 @@ export class ConsentResolver {
   @Mutation(() => RecordConsentPayloadType, { description: "Records a policy acceptance and grants/withdrawals as one atomic call, with a signed receipt." })
   async recordConsent(@Arg("input", () => RecordConsentInput) input: RecordConsentInput, @Ctx() ctx: GraphQLContext): Promise<RecordConsentPayloadType> {
     const subjectId = subjectFor(ctx.caller, input.subjectId, ["consent:write"]);
-    const caller = requireAny(ctx.caller, ["consent:self", "consent:write"]);
+    const caller = requireScope(ctx.caller, "consent:self", "consent:write");
     if (input.occurredAt != null && !caller.scopes.has("consent:write"))
       throw new LedgerError("FORBIDDEN", "only consent:write may set occurredAt");
     const { ledger, receipts } = ctx.services;

@@ -4,7 +4,7 @@ import { signHead } from "../../receipts/signed-head.js";
 import { buildSubjectExport } from "../../rights/subject-export.js";
 import type { DataRequestStatus } from "../../domain/subject.js";
 import { checkId } from "../../domain/decide.js";
-import { requireAny, subjectFor } from "../access.js";
+import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { decodeCursor, encodePosition } from "../cursor.js";
 import { DataRequestStatusEnum } from "../enums.js";
@@ -24,7 +24,7 @@ export class LedgerResolver {
     @Arg("types", () => [String], { nullable: true }) types?: string[] | null,
     @Arg("subjectId", () => ID, { nullable: true }) subjectId?: string | null,
   ): EventConnectionType {
-    requireAny(ctx.caller, ["ledger:read"]);
+    requireScope(ctx.caller, "ledger:read");
     const n = pageSize(first, 100);
     const filter = { ...(subjectId != null ? { subjectId } : {}), ...(typeFilter(types) ? { types: typeFilter(types)! } : {}) };
     const { ledger } = ctx.services;
@@ -33,7 +33,7 @@ export class LedgerResolver {
 
   @Query(() => LedgerIntegrityType, { description: "Walks the whole hash chain (ledger:read)." })
   ledgerIntegrity(@Ctx() ctx: GraphQLContext): LedgerIntegrityType {
-    requireAny(ctx.caller, ["ledger:read"]);
+    requireScope(ctx.caller, "ledger:read");
     const r = ctx.services.ledger.integrity();
     return {
       ok: r.ok,
@@ -46,7 +46,7 @@ export class LedgerResolver {
 
   @Query(() => SignedHeadType, { description: "The chain's current head, signed (ledger:read)." })
   async ledgerHead(@Ctx() ctx: GraphQLContext): Promise<SignedHeadType> {
-    requireAny(ctx.caller, ["ledger:read"]);
+    requireScope(ctx.caller, "ledger:read");
     const { ledger, receipts } = ctx.services;
     return signHead(receipts, ledger.store.head(), ledger.now());
   }
@@ -64,7 +64,7 @@ export class LedgerResolver {
     @Arg("first", () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
   ): string[] {
-    requireAny(ctx.caller, ["ledger:read", "consent:read"]);
+    requireScope(ctx.caller, "ledger:read", "consent:read");
     if (after != null) checkId("after", after);
     return ctx.services.ledger.reconsentPending(policyId, after ?? "", pageSize(first, 100));
   }
@@ -75,7 +75,7 @@ export class LedgerResolver {
     @Arg("status", () => DataRequestStatusEnum, { nullable: true }) status?: DataRequestStatus | null,
     @Arg("overdue", () => Boolean, { nullable: true }) overdue?: boolean | null,
   ): DataRequestType[] {
-    requireAny(ctx.caller, ["subject:admin", "ledger:read"]);
+    requireScope(ctx.caller, "subject:admin", "ledger:read");
     const { ledger } = ctx.services;
     return ledger.dataRequests(status ?? null, overdue ?? null).map((r) => presentDataRequest(ledger, r));
   }

@@ -1,6 +1,6 @@
 // Suspension, resumption, leaving, erasure and the data-request steps.
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
-import { actorFor, requireAny, subjectFor } from "../access.js";
+import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { presentDataRequest, presentSubject } from "../present.js";
 import { OpenDataRequestInput } from "../types/inputs.js";
@@ -11,13 +11,13 @@ import { DataRequestType, SubjectType } from "../types/subject-types.js";
 export class LifecycleResolver {
   @Mutation(() => SubjectType, { description: "Stops all processing but that required by law (subject:admin)." })
   async suspendProcessing(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext, @Arg("reason", () => String, { nullable: true }) reason?: string | null) {
-    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const caller = requireScope(ctx.caller, "subject:admin");
     return presentSubject((await ctx.services.ledger.suspendProcessing(subjectId, reason ?? null, actorFor(caller, subjectId))).subject);
   }
 
   @Mutation(() => SubjectType, { description: "Ends a suspension (subject:admin)." })
   async resumeProcessing(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext) {
-    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const caller = requireScope(ctx.caller, "subject:admin");
     return presentSubject((await ctx.services.ledger.resumeProcessing(subjectId, actorFor(caller, subjectId))).subject);
   }
 
@@ -29,7 +29,7 @@ export class LifecycleResolver {
 
   @Mutation(() => SubjectType, { description: "Erases the subject's personal evidence for good; consent facts and the chain stay verifiable (subject:admin)." })
   async eraseSubject(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext, @Arg("reason", () => String, { nullable: true }) reason?: string | null) {
-    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const caller = requireScope(ctx.caller, "subject:admin");
     return presentSubject((await ctx.services.ledger.eraseSubject(subjectId, reason ?? null, actorFor(caller, subjectId))).subject);
   }
 
@@ -43,7 +43,7 @@ export class LifecycleResolver {
 
   @Mutation(() => DataRequestType, { description: "Records how the requester's identity was verified (subject:admin)." })
   async verifyDataRequestIdentity(@Arg("id", () => ID) id: string, @Arg("method", () => String) method: string, @Ctx() ctx: GraphQLContext) {
-    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const caller = requireScope(ctx.caller, "subject:admin");
     const { ledger } = ctx.services;
     return presentDataRequest(ledger, await ledger.verifyDataRequestIdentity(id, method, actorFor(caller, null)));
   }
@@ -55,7 +55,7 @@ export class LifecycleResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg("note", () => String, { nullable: true }) note?: string | null,
   ) {
-    const caller = requireAny(ctx.caller, ["subject:admin"]);
+    const caller = requireScope(ctx.caller, "subject:admin");
     const { ledger } = ctx.services;
     return presentDataRequest(ledger, await ledger.closeDataRequest(id, fulfilled, note ?? null, actorFor(caller, null)));
   }

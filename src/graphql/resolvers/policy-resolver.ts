@@ -1,7 +1,7 @@
 // policies, policy, publishPolicyVersion, and the Policy type's fields.
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { type Policy, effectiveVersions } from "../../domain/catalog.js";
-import { authenticated, actorFor, requireAny } from "../access.js";
+import { actorFor, authenticated, requireScope } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { PublishPolicyVersionInput } from "../types/inputs.js";
 import { PolicyType, PolicyVersionType } from "../types/catalog-types.js";
@@ -37,7 +37,7 @@ export class PolicyResolver {
 
   @Mutation(() => PolicyVersionType, { description: "Publishes the next version of a policy (policy:write)." })
   async publishPolicyVersion(@Arg("input", () => PublishPolicyVersionInput) input: PublishPolicyVersionInput, @Ctx() ctx: GraphQLContext) {
-    const caller = requireAny(ctx.caller, ["policy:write"]);
+    const caller = requireScope(ctx.caller, "policy:write");
     return ctx.services.ledger.publishPolicyVersion(
       {
         policyId: input.policyId,

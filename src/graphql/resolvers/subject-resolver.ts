@@ -1,7 +1,7 @@
 // me, subject, and the Subject type's fields: consents, standings, history, data requests.
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import type { Scope } from "../../auth/scopes.js";
-import { subjectFor } from "../access.js";
+import { subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { decodeCursor } from "../cursor.js";
 import { pageSize, typeFilter } from "../paging.js";

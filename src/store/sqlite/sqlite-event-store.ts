@@ -1,5 +1,7 @@
 // The SQLite adapter of the event store: WAL + synchronous=FULL, guarded table, chain, group commit.
 import { randomUUID } from "node:crypto";
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LedgerError } from "../../domain/errors.js";
 import type { EventType, LedgerEvent } from "../../domain/events.js";
@@ -10,6 +12,8 @@ import { migrate } from "./schema.js";
 export const SCHEMA_VERSION = 1;
 /** Most commands one group commit takes; the rest wait for the next. */
 const MAX_BATCH = 512;
+/** Free space below which a store that has failed a commit does not call itself writable again. */
+const MIN_FREE_BYTES = 1 << 20;
 
 interface EventRow {
   position: number;
@@ -74,6 +78,12 @@ interface Pending<T> {
 }
 
 /** The write path's failure when the database cannot commit (disk full, read-only file, closed). */
+interface Tip {
+  position: number;
+  hash: string;
+  recordedAt: number;
+}
+
 export class StoreUnavailableError extends LedgerError {
   constructor(cause: unknown) {
     super("STORE_UNAVAILABLE", "the ledger cannot store this right now; nothing was recorded, try again later");
@@ -81,8 +91,15 @@ export class StoreUnavailableError extends LedgerError {
   }
 }
 
+/** SQLite result codes that say the database cannot take writes now, not that the command was wrong. */
+const STORAGE_FAILURE = /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|NOMEM|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+const isStorageFailure = (e: unknown): boolean =>
+  e instanceof Database.SqliteError && STORAGE_FAILURE.test(e.code);
+
 export class SqliteEventStore implements EventStore {
   readonly db: Database.Database;
+  private readonly path: string;
   private readonly clock: () => number;
   private readonly queue: Pending<unknown>[] = [];
   private flushScheduled = false;
@@ -94,11 +111,13 @@ export class SqliteEventStore implements EventStore {
   private readonly appliers: ((e: LedgerEvent) => void)[] = [];
 
   private readonly stmts;
-  private tip: { position: number; hash: string } = { position: 0, hash: GENESIS_HASH };
+  /** The chain's last link; recordedAt never goes back, so transaction time follows log order even if the clock steps back. */
+  private tip: Tip = { position: 0, hash: GENESIS_HASH, recordedAt: 0 };
   private batchEvents: LedgerEvent[] = [];
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.path = opts.path;
     this.db = new Database(opts.path, { readonly: opts.readonly ?? false });
     if (!opts.readonly) {
       this.db.pragma("journal_mode = WAL");
@@ -114,13 +133,14 @@ export class SqliteEventStore implements EventStore {
         `INSERT INTO events (position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at, actor_kind, actor_id, data, prev_hash, hash)
          VALUES (@position, @id, @stream_id, @stream_version, @type, @schema_version, @subject_id, @occurred_at, @recorded_at, @actor_kind, @actor_id, @data, @prev_hash, @hash)`,
       ),
-      tip: db.prepare("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"),
+      tip: db.prepare("SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"),
       streamVersion: db.prepare("SELECT MAX(stream_version) AS v FROM events WHERE stream_id = ?").pluck(),
       readStream: db.prepare("SELECT * FROM events WHERE stream_id = ? ORDER BY stream_version"),
       readAll: db.prepare("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?"),
       readRange: db.prepare("SELECT * FROM events WHERE position BETWEEN ? AND ? ORDER BY position"),
       readAllStream: db.prepare("SELECT * FROM events WHERE stream_id = ? AND position > ? ORDER BY position LIMIT ?"),
       idemGet: db.prepare("SELECT request_hash, first_position, last_position FROM idempotency WHERE stream_id = ? AND key = ?"),
+      idemForget: db.prepare("DELETE FROM idempotency WHERE stream_id = ?"),
       idemPut: db.prepare("INSERT INTO idempotency (stream_id, key, request_hash, first_position, last_position) VALUES (?, ?, ?, ?, ?)"),
       count: db.prepare("SELECT COUNT(*) FROM events").pluck(),
       iterate: db.prepare("SELECT * FROM events ORDER BY position"),
@@ -128,9 +148,9 @@ export class SqliteEventStore implements EventStore {
     this.tip = this.readTip();
   }
 
-  private readTip(): { position: number; hash: string } {
-    const r = this.stmts.tip.get() as { position: number; hash: Buffer } | undefined;
-    return r ? { position: r.position, hash: r.hash.toString("hex") } : { position: 0, hash: GENESIS_HASH };
+  private readTip(): Tip {
+    const r = this.stmts.tip.get() as { position: number; hash: Buffer; recorded_at: number } | undefined;
+    return r ? { position: r.position, hash: r.hash.toString("hex"), recordedAt: r.recorded_at } : { position: 0, hash: GENESIS_HASH, recordedAt: 0 };
   }
 
   /** Registers a hook run inside the write transaction for each appended event. */
@@ -144,7 +164,27 @@ export class SqliteEventStore implements EventStore {
   }
 
   isWritable(): boolean {
-    return !this.closed && !this.lastCommitFailed && !this.db.readonly;
+    if (this.closed || this.db.readonly) return false;
+    // A failed commit makes /readyz 503, which keeps writes away; so readiness asks the database
+    // whether the cause has passed instead of waiting for a write that would prove it.
+    if (this.lastCommitFailed) this.lastCommitFailed = !this.probeWritable();
+    return !this.lastCommitFailed;
+  }
+
+  /** Cheap checks for the causes of a failed commit: query_only, max_page_count, a full file system. */
+  private probeWritable(): boolean {
+    try {
+      if (this.db.pragma("query_only", { simple: true }) !== 0) return false;
+      const pages = this.db.pragma("page_count", { simple: true }) as number;
+      if (pages >= (this.db.pragma("max_page_count", { simple: true }) as number)) return false;
+      if (this.path !== ":memory:" && this.path !== "") {
+        const fs = statfsSync(dirname(this.path));
+        if (fs.bavail * fs.bsize < MIN_FREE_BYTES) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   transact<T>(work: (tx: WriteTx) => T): Promise<T> {
@@ -203,6 +243,9 @@ export class SqliteEventStore implements EventStore {
           outcomes.push({ ok: true, value });
           committed.push(...this.batchEvents);
         } catch (error) {
+          // SQLITE_FULL, an I/O error and the like can roll back the whole group commit behind our
+          // back; the commands after it would then each autocommit while told they failed. Abort all.
+          if (isStorageFailure(error) || !this.db.inTransaction) throw error;
           this.tip = tipBefore;
           outcomes.push({ ok: false, error });
         }
@@ -210,7 +253,11 @@ export class SqliteEventStore implements EventStore {
       this.db.exec("COMMIT");
       this.lastCommitFailed = false;
     } catch (e) {
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      try {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      } catch {
+        // the transaction is gone either way; the rejection below is what matters
+      }
       this.tip = this.readTip();
       this.lastCommitFailed = true;
       for (const p of batch) p.reject(new StoreUnavailableError(e));
@@ -239,6 +286,9 @@ export class SqliteEventStore implements EventStore {
         if (events.length === 0) return;
         this.stmts.idemPut.run(streamId, idem.key, idem.requestHash, events[0]!.position, events.at(-1)!.position);
       },
+      forget: (streamId) => {
+        this.stmts.idemForget.run(streamId);
+      },
     };
   }
 
@@ -249,7 +299,7 @@ export class SqliteEventStore implements EventStore {
         expectedVersion,
         actualVersion: current,
       });
-    const recordedAt = this.clock();
+    const recordedAt = Math.max(this.clock(), this.tip.recordedAt);
     const out: LedgerEvent[] = [];
     let version = current;
     for (const ne of events) {
@@ -274,7 +324,7 @@ export class SqliteEventStore implements EventStore {
       row.hash = Buffer.from(hash, "hex");
       this.stmts.insert.run(row);
       const event = rowToEvent(row);
-      this.tip = { position: row.position, hash };
+      this.tip = { position: row.position, hash, recordedAt };
       for (const apply of this.appliers) apply(event);
       out.push(event);
       this.batchEvents.push(event);
@@ -310,7 +360,7 @@ export class SqliteEventStore implements EventStore {
 
   head(): ChainHead | null {
     const t = this.readTip();
-    return t.position === 0 ? null : t;
+    return t.position === 0 ? null : { position: t.position, hash: t.hash };
   }
 
   /** Walks the whole chain; names the first position whose link or hash does not hold. */

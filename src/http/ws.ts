@@ -1,0 +1,149 @@
+// graphql-ws on /graphql: authentication, limits and error masking repeated here, since Apollo's plugins do not run on WebSocket.
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { type DocumentNode, type ExecutionArgs, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, getOperationAST, parse, validate } from "graphql";
+import { CloseCode } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { Caller } from "../auth/scopes.js";
+import { LedgerError } from "../domain/errors.js";
+import type { GraphQLContext, Services } from "../graphql/context.js";
+import { formatError } from "../graphql/errors.js";
+import { checkOperationLimits } from "../graphql/limits.js";
+import type { WebSocketAttachment } from "./server.js";
+
+/** Close codes of this transport; 44xx follow graphql-ws (4401 is final for its client, 4403 is retried). */
+export const WS_CLOSE = {
+  /** No token, or one that is not good: the client should not retry with it. */
+  unauthenticated: CloseCode.Unauthorized,
+  /** The token expired: reconnect with a fresh one (graphql-ws calls connectionParams again). */
+  tokenExpired: CloseCode.Forbidden,
+  /** Shutdown or restart: reconnect and resubscribe with the last cursor. */
+  goingAway: 1001,
+  /** The token could not be checked right now (e.g. the JWKS is unreachable). */
+  tryAgainLater: 1013,
+} as const;
+
+/** How long a shutdown waits for clients to answer the close handshake before cutting them off. */
+const CLOSE_GRACE_MS = 2_000;
+/** setTimeout's ceiling; a longer token life is re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type ConnectionState = {
+  caller?: Caller;
+  expiry?: NodeJS.Timeout;
+};
+
+export interface WebSocketOptions {
+  schema: GraphQLSchema;
+  services: Services;
+  /** The clock token expiry is measured against; defaults to Date.now. */
+  now?: () => number;
+}
+
+/** Builds the `attachWebSocket` hook startHttpServer expects. */
+export function webSocketTransport(opts: WebSocketOptions) {
+  return (httpServer: Server, authenticate: (authorization: unknown) => Promise<Caller>): WebSocketAttachment =>
+    attachGraphQLWebSocket(httpServer, authenticate, opts);
+}
+
+function attachGraphQLWebSocket(httpServer: Server, authenticate: (authorization: unknown) => Promise<Caller>, opts: WebSocketOptions): WebSocketAttachment {
+  const { schema, services } = opts;
+  const { config, logger } = services;
+  const now = opts.now ?? Date.now;
+  const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.bodyBytes });
+
+  /** Masks one error as the HTTP path does; an error ending a stream carries the LedgerError that ended it. */
+  const mask = (e: GraphQLError): GraphQLFormattedError =>
+    formatError(logger, e.toJSON(), e.path === undefined && e.originalError instanceof LedgerError ? e.originalError : e);
+
+  const clientError = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
+
+  const armExpiry = (state: ConnectionState, expiresAt: number, close: () => void) => {
+    const wait = Math.max(0, expiresAt - now());
+    state.expiry = setTimeout(() => (expiresAt <= now() ? close() : armExpiry(state, expiresAt, close)), Math.min(wait, MAX_TIMER_MS));
+    state.expiry.unref();
+  };
+
+  const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
+    {
+      isProd: true,
+      async onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const socket = ctx.extra.socket;
+        try {
+          const caller = await authenticate(params["authorization"] ?? params["Authorization"]);
+          ctx.extra.caller = caller;
+          if (caller.expiresAt !== null)
+            armExpiry(ctx.extra, caller.expiresAt, () => socket.close(WS_CLOSE.tokenExpired, "token expired: reconnect with a fresh token"));
+          return true;
+        } catch (e) {
+          if (e instanceof LedgerError) socket.close(WS_CLOSE.unauthenticated, "Unauthorized: send connection_init with { authorization: \"Bearer <token>\" }");
+          else {
+            logger.error({ err: e }, "websocket authentication failed");
+            socket.close(WS_CLOSE.tryAgainLater, "authentication is unavailable, try again later");
+          }
+          return false;
+        }
+      },
+      onClose(ctx) {
+        if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
+      },
+      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+        const caller = ctx.extra.caller;
+        if (!caller) return clientError("authentication required", "UNAUTHENTICATED");
+        const max = config.limits.maxSubscriptionsPerConnection;
+        // graphql-ws has already registered this operation, so the count includes it.
+        if (Object.keys(ctx.subscriptions).length > max)
+          return [new GraphQLError(`at most ${max} operations may run on one connection`, { originalError: new LedgerError("TOO_MANY_SUBSCRIPTIONS", `at most ${max} operations may run on one connection`) })];
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: 10_000 });
+        } catch (e) {
+          return clientError(e instanceof GraphQLError ? e.message : "the query could not be parsed", "GRAPHQL_PARSE_FAILED");
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+        if (!getOperationAST(document, payload.operationName ?? undefined))
+          return clientError("name one operation of the document with operationName", "OPERATION_RESOLUTION_FAILURE");
+        try {
+          checkOperationLimits({ schema, document, variables: payload.variables ?? undefined, operationName: payload.operationName, limits: config.limits });
+        } catch (e) {
+          if (e instanceof GraphQLError) return [e];
+          throw e;
+        }
+        const contextValue: GraphQLContext = { caller, services, requestId: randomUUID() };
+        return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
+      },
+      onNext(_ctx, _id, _payload, _args, result) {
+        if (!result.errors) return undefined;
+        return { ...result, errors: result.errors.map(mask) };
+      },
+      onError(_ctx, _id, _payload, errors) {
+        return errors.map(mask);
+      },
+    },
+    wss,
+  );
+
+  // graphql-ws reports socket errors (an oversized message, a broken frame) with console.error; ws has
+  // already closed such a socket with the right code, so say it once in our own log instead.
+  wss.on("connection", (socket) => {
+    socket.removeAllListeners("error");
+    socket.on("error", (err) => logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, "websocket closed on a protocol error"));
+  });
+
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(WS_CLOSE.goingAway, "server restarting: resubscribe with your last cursor");
+      const force = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, CLOSE_GRACE_MS);
+      try {
+        await server.dispose();
+      } finally {
+        clearTimeout(force);
+      }
+    },
+  };
+}

@@ -1,0 +1,207 @@
+// The live feed behind the subscriptions: each commit read, decoded and presented once, then fanned out.
+import type { Logger } from "pino";
+import { LedgerError } from "../domain/errors.js";
+import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
+import { presentConsent, presentEvent } from "../graphql/present.js";
+import type { LedgerEventType } from "../graphql/types/event-types.js";
+import type { ConsentChangeType } from "../graphql/types/subject-types.js";
+import type { Ledger } from "../ledger.js";
+import { type ConsentChangeFact, consentChangesOf } from "./consent-changes.js";
+import { type FeedCursor, encodeChangeCursor } from "./feed-cursor.js";
+import { type FeedItem, FeedSubscription } from "./feed-subscription.js";
+
+export interface ChangeFeedOptions {
+  /** Live messages a subscriber may have waiting before it is ended as too slow. */
+  maxQueue?: number;
+  /** Events read per replay step. */
+  pageSize?: number;
+  logger?: Logger;
+}
+
+export interface LedgerEventsFilter {
+  types: readonly string[] | null;
+}
+
+export interface ConsentChangesFilter {
+  /** null: every subject. */
+  subjectId: string | null;
+  policyId: string | null;
+  purposeIds: readonly string[] | null;
+}
+
+const CONSENT_TYPES: readonly string[] = [...CONSENT_AFFECTING];
+
+export class ChangeFeed {
+  private readonly eventSubs = new Set<FeedSubscription<LedgerEventType>>();
+  /** Consent subscribers that follow every subject, and those that follow one (indexed, so fan-out skips the rest). */
+  private readonly changeSubsAll = new Set<FeedSubscription<ConsentChangeType>>();
+  private readonly changeSubsBySubject = new Map<string, Set<FeedSubscription<ConsentChangeType>>>();
+  private changeSubCount = 0;
+  private readonly maxQueue: number;
+  private readonly pageSize: number;
+  private readonly unlisten: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly opts: ChangeFeedOptions = {},
+  ) {
+    this.maxQueue = opts.maxQueue ?? 1_000;
+    this.pageSize = opts.pageSize ?? 200;
+    this.unlisten = ledger.store.onCommit((events) => this.publish(events));
+  }
+
+  /** How many subscriptions are open (for metrics and tests). */
+  get size(): number {
+    return this.eventSubs.size + this.changeSubCount;
+  }
+
+  /** The global event feed, optionally by type, from `after` (or from now on). */
+  ledgerEvents(filter: LedgerEventsFilter, after: FeedCursor | null): AsyncIterableIterator<LedgerEventType> {
+    this.requireOpen();
+    const types = filter.types && filter.types.length > 0 ? new Set(filter.types) : null;
+    const sub: FeedSubscription<LedgerEventType> = new FeedSubscription<LedgerEventType>({
+      after,
+      head: () => this.head(),
+      maxQueue: this.maxQueue,
+      matches: (item) => !types || types.has(item.value.type),
+      replay: (cursor) => {
+        const events = this.ledger.events(cursor.position, this.pageSize, types ? { types: [...types] } : undefined);
+        return {
+          items: events.map((e) => this.eventItem(e)),
+          scannedTo: events.at(-1)?.position ?? cursor.position,
+          caughtUp: events.length < this.pageSize,
+        };
+      },
+      onEnd: () => this.eventSubs.delete(sub),
+    });
+    this.eventSubs.add(sub);
+    return sub;
+  }
+
+  /** Consent changes of one subject or all, optionally of one policy and some purposes, from `after`. */
+  consentChanges(filter: ConsentChangesFilter, after: FeedCursor | null): AsyncIterableIterator<ConsentChangeType> {
+    this.requireOpen();
+    const purposes = filter.purposeIds && filter.purposeIds.length > 0 ? new Set(filter.purposeIds) : null;
+    const sub: FeedSubscription<ConsentChangeType> = new FeedSubscription<ConsentChangeType>({
+      after,
+      head: () => this.head(),
+      maxQueue: this.maxQueue,
+      matches: ({ value: c }) =>
+        (filter.subjectId === null || c.subjectId === filter.subjectId) &&
+        (filter.policyId === null || c.policyId === filter.policyId) &&
+        (!purposes || purposes.has(c.purposeId)),
+      replay: (cursor) => {
+        // A cursor inside an event (some of its changes seen) re-reads that event; the rest are skipped.
+        const from = Number.isFinite(cursor.index) ? cursor.position - 1 : cursor.position;
+        const events = this.ledger.events(from, this.pageSize, {
+          types: CONSENT_TYPES,
+          ...(filter.subjectId !== null ? { subjectId: filter.subjectId } : {}),
+        });
+        return {
+          items: consentChangesOf(this.ledger, events).map((f) => this.changeItem(f)),
+          scannedTo: events.at(-1)?.position ?? cursor.position,
+          caughtUp: events.length < this.pageSize,
+        };
+      },
+      onEnd: () => {
+        this.changeSubCount--;
+        if (filter.subjectId === null) this.changeSubsAll.delete(sub);
+        else {
+          const set = this.changeSubsBySubject.get(filter.subjectId);
+          set?.delete(sub);
+          if (set?.size === 0) this.changeSubsBySubject.delete(filter.subjectId);
+        }
+      },
+    });
+    this.changeSubCount++;
+    if (filter.subjectId === null) this.changeSubsAll.add(sub);
+    else {
+      let set = this.changeSubsBySubject.get(filter.subjectId);
+      if (!set) this.changeSubsBySubject.set(filter.subjectId, (set = new Set()));
+      set.add(sub);
+    }
+    return sub;
+  }
+
+  /** Ends every subscription cleanly (clients resume with their cursors) and stops listening. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unlisten();
+    for (const s of this.all()) s.end();
+  }
+
+  private all(): { end(): void; fail(e: Error): void }[] {
+    const subs: { end(): void; fail(e: Error): void }[] = [...this.eventSubs, ...this.changeSubsAll];
+    for (const set of this.changeSubsBySubject.values()) subs.push(...set);
+    return subs;
+  }
+
+  private requireOpen(): void {
+    if (this.closed) throw new LedgerError("STORE_UNAVAILABLE", "the server is shutting down; subscribe again with your last cursor");
+  }
+
+  private head(): number {
+    return this.ledger.store.head()?.position ?? 0;
+  }
+
+  private eventItem(e: LedgerEvent): FeedItem<LedgerEventType> {
+    return { position: e.position, index: 0, value: presentEvent(this.ledger, e) };
+  }
+
+  private changeItem(f: ConsentChangeFact, presented?: Map<number, LedgerEventType>): FeedItem<ConsentChangeType> {
+    let event = presented?.get(f.event.position);
+    if (!event) {
+      event = presentEvent(this.ledger, f.event);
+      presented?.set(f.event.position, event);
+    }
+    return {
+      position: f.event.position,
+      index: f.index,
+      value: {
+        cursor: encodeChangeCursor(f.event.position, f.index),
+        subjectId: f.subjectId,
+        policyId: f.current.policyId,
+        purposeId: f.current.purposeId,
+        previous: f.previous?.status ?? null,
+        current: presentConsent(f.current),
+        event,
+      },
+    };
+  }
+
+  /** One commit: decoded, presented and diffed once, whatever the number of subscribers. */
+  private publish(events: readonly LedgerEvent[]): void {
+    try {
+      const presented = new Map<number, LedgerEventType>();
+      if (this.eventSubs.size > 0) {
+        const items = events.map((e) => {
+          const item = this.eventItem(e);
+          presented.set(e.position, item.value);
+          return item;
+        });
+        for (const s of [...this.eventSubs]) s.offer(items);
+      }
+      if (this.changeSubCount > 0 && events.some((e) => CONSENT_AFFECTING.has(e.type))) {
+        const wanted = this.changeSubsAll.size > 0 ? undefined : (id: string) => this.changeSubsBySubject.has(id);
+        const items = consentChangesOf(this.ledger, events, wanted).map((f) => this.changeItem(f, presented));
+        if (items.length > 0) {
+          for (const s of [...this.changeSubsAll]) s.offer(items);
+          const bySubject = new Map<string, FeedItem<ConsentChangeType>[]>();
+          for (const item of items) {
+            const list = bySubject.get(item.value.subjectId);
+            if (list) list.push(item);
+            else bySubject.set(item.value.subjectId, [item]);
+          }
+          for (const [subjectId, list] of bySubject) for (const s of [...(this.changeSubsBySubject.get(subjectId) ?? [])]) s.offer(list);
+        }
+      }
+    } catch (e) {
+      // A listener must not throw into the store's commit; the subscribers resume from their cursors instead.
+      this.opts.logger?.error({ err: e }, "change feed failed to publish a commit");
+      const error = new LedgerError("STORE_UNAVAILABLE", "the live feed failed; subscribe again with your last cursor");
+      for (const s of this.all()) s.fail(error);
+    }
+  }
+}

@@ -1,0 +1,149 @@
+// One subscriber of the change feed: replays the log from its cursor, then takes live items into a bounded queue.
+import { LedgerError } from "../domain/errors.js";
+import { type FeedCursor, isAfter } from "./feed-cursor.js";
+
+/** A message of a feed with its place in the log. */
+export interface FeedItem<T> {
+  position: number;
+  /** 0 for whole events; the change's index for consent changes. */
+  index: number;
+  value: T;
+}
+
+/** Reads the next page of matching items after `cursor`; `caughtUp` once the read reached the log's head. */
+export type ReplayPage<T> = (cursor: FeedCursor) => { items: FeedItem<T>[]; scannedTo: number; caughtUp: boolean };
+
+export interface FeedSubscriptionOptions<T> {
+  /** null: only what is committed from now on. */
+  after: FeedCursor | null;
+  /** The log's head position, read synchronously. */
+  head: () => number;
+  replay: ReplayPage<T>;
+  matches: (item: FeedItem<T>) => boolean;
+  /** Live items waiting for a slow client beyond this end the subscription with SLOW_SUBSCRIBER. */
+  maxQueue: number;
+  onEnd: () => void;
+}
+
+/**
+ * The gap-free switch from replay to live works because the store tells its listeners about a
+ * commit in the same synchronous step that makes it visible: a page read that reaches the head
+ * sees every event no listener call has yet announced, and every later announcement is above it.
+ * So live items are simply ignored while replaying, and replay is pulled page by page as the
+ * client consumes, which keeps replay memory to one page however long the history.
+ */
+export class FeedSubscription<T> implements AsyncIterableIterator<T> {
+  private readonly queue: FeedItem<T>[] = [];
+  private cursor: FeedCursor;
+  private live: boolean;
+  private ended = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly opts: FeedSubscriptionOptions<T>) {
+    this.live = opts.after === null;
+    this.cursor = opts.after ?? { position: opts.head(), index: Number.POSITIVE_INFINITY };
+  }
+
+  /** Offers live items (in log order); ignored while replaying, since the replay will read them. */
+  offer(items: readonly FeedItem<T>[]): void {
+    if (!this.live || this.ended) return;
+    let added = false;
+    for (const item of items) {
+      if (!isAfter(this.cursor, item.position, item.index) || !this.opts.matches(item)) continue;
+      if (this.queue.length >= this.opts.maxQueue) {
+        this.fail(
+          new LedgerError(
+            "SLOW_SUBSCRIBER",
+            `this subscription fell more than ${this.opts.maxQueue} messages behind and was ended; subscribe again with after set to the last cursor you received`,
+          ),
+        );
+        return;
+      }
+      this.queue.push(item);
+      this.cursor = { position: item.position, index: item.index };
+      added = true;
+    }
+    if (added) this.notify();
+  }
+
+  /** Ends the subscription with an error the client sees (after the items already queued). */
+  fail(error: Error): void {
+    if (this.ended) return;
+    this.failure = error;
+    this.finish();
+  }
+
+  /** Ends the subscription cleanly. */
+  end(): void {
+    this.finish();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.opts.onEnd();
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    for (;;) {
+      const item = this.queue.shift();
+      if (item) return { value: item.value, done: false };
+      if (this.failure) {
+        const f = this.failure;
+        this.failure = null;
+        throw f;
+      }
+      if (this.ended) return { value: undefined, done: true };
+      if (!this.live) {
+        this.replayPage();
+        continue;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private replayPage(): void {
+    const page = this.opts.replay(this.cursor);
+    for (const item of page.items) {
+      if (!isAfter(this.cursor, item.position, item.index) || !this.opts.matches(item)) continue;
+      this.queue.push(item);
+      this.cursor = { position: item.position, index: item.index };
+    }
+    if (page.caughtUp) {
+      // Same synchronous step as the read: nothing was committed in between.
+      this.live = true;
+      const head = this.opts.head();
+      if (head > this.cursor.position) this.cursor = { position: head, index: Number.POSITIVE_INFINITY };
+    } else if (page.scannedTo > this.cursor.position) {
+      this.cursor = { position: page.scannedTo, index: Number.POSITIVE_INFINITY };
+    }
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.queue.length = 0;
+    this.failure = null;
+    this.finish();
+    return { value: undefined, done: true };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

@@ -1,0 +1,168 @@
+// The real server process (`node <build>/src/main.js`): start-up log, SIGTERM shutdown, production refusal; and the README's promise.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { issueDevToken } from "../../src/auth/dev-keys.js";
+import { Ledger } from "../../src/ledger.js";
+import { RECORD_CONSENT, freshId } from "./helpers.js";
+
+const dirs: string[] = [];
+let MAIN = "";
+
+beforeAll(() => {
+  // Build once, as `npm start` would, into a folder of its own so that no other build swaps files under
+  // the running server. tsc emits despite type errors: an error in the server's own sources fails this
+  // file loudly, one elsewhere (bench/) does not stop the server from being tested.
+  const build = mkdtempSync(join(tmpdir(), "ledger-proc-build-"));
+  dirs.push(build);
+  writeFileSync(join(build, "package.json"), JSON.stringify({ type: "module" }));
+  symlinkSync(resolve("node_modules"), join(build, "node_modules"), "dir");
+  const r = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json", "--outDir", join(build, "dist")], { encoding: "utf8" });
+  const srcErrors = `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.startsWith("src/"));
+  if (srcErrors.length > 0) throw new Error(`the server does not compile:\n${srcErrors.join("\n")}`);
+  MAIN = join(build, "dist", "src", "main.js");
+  if (!existsSync(MAIN)) throw new Error(`tsc did not emit ${MAIN}: ${r.stdout}${r.stderr}`);
+}, 180_000);
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "ledger-proc-"));
+  dirs.push(d);
+  return d;
+}
+
+/** The environment of a spawned server: this process's, minus anything that would change auth or mode. */
+function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(AUTH_|VITEST|NODE_ENV$|PORT$|HOST$|DATABASE_URL$|DATA_DIR$|CATALOG_DIR$|RECEIPT_KEY_FILE$|LOG_LEVEL$)/.test(k)) delete env[k];
+  return { ...env, ...extra };
+}
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(env: NodeJS.ProcessEnv): Run {
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const logLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("the server process", () => {
+  it("logs its URL first, serves, and on SIGTERM drains, closes the database cleanly and exits 0", async () => {
+    const dir = tempDir();
+    const db = join(dir, "ledger.db");
+    const p = run(serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${db}`, CATALOG_DIR: "data/policies", LOG_LEVEL: "info" }));
+    try {
+      const first = await waitFor(() => (p.stdout().includes("\n") ? logLines(p.stdout())[0] : undefined), "the first log line");
+      expect(first["url"]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+      expect(String(first["msg"])).toContain(String(first["url"]));
+      const url = String(first["url"]);
+
+      const me = freshId();
+      const token = await issueDevToken({ dataDir: dir, sub: me, scope: "consent:self" });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: RECORD_CONSENT, variables: { input: { policyVersion: 1, acceptPolicy: true, grant: ["location"] } } }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: { recordConsent: { events: { id: string }[] } } };
+      const ids = body.data.recordConsent.events.map((e) => e.id);
+      expect(ids).toHaveLength(2);
+
+      p.child.kill("SIGTERM");
+      const { code, signal } = await p.exit;
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+      const msgs = logLines(p.stdout()).map((l) => String(l["msg"]));
+      expect(msgs.some((m) => m.includes("shutting down"))).toBe(true);
+      expect(msgs.at(-1)).toBe("stopped cleanly");
+      expect(p.stderr()).toBe("");
+
+      // Closed cleanly: the WAL was folded in and removed, the file passes SQLite's own check, the chain verifies.
+      expect(existsSync(`${db}-wal`)).toBe(false);
+      const raw = new Database(db, { readonly: true });
+      try {
+        expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
+      } finally {
+        raw.close();
+      }
+      const ledger = new Ledger({ databasePath: db });
+      try {
+        expect(ledger.integrity().ok).toBe(true);
+        expect(ledger.history(me, 0, 10).map((e) => e.id)).toEqual(ids);
+      } finally {
+        await ledger.close();
+      }
+    } finally {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    }
+  });
+
+  it("with NODE_ENV=production and no JWKS, refuses to start: exit 1 and one line on stderr", async () => {
+    const dir = tempDir();
+    const p = run(serverEnv({ NODE_ENV: "production", PORT: "0", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies" }));
+    const { code } = await p.exit;
+    expect(code).toBe(1);
+    const lines = p.stderr().split("\n").filter((l) => l !== "");
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { msg: string; level: number };
+    expect(line.msg).toMatch(/NODE_ENV=production/);
+    expect(line.msg).toMatch(/AUTH_JWKS_URL|AUTH_JWKS_FILE/);
+    expect(p.stdout()).toBe("");
+    // Nothing was created: it refused before touching the data folder.
+    expect(existsSync(join(dir, "ledger.db"))).toBe(false);
+    expect(existsSync(join(dir, "keys"))).toBe(false);
+  });
+
+  it("with NODE_ENV=production and AUTH_MODE=dev, refuses to start the same way", async () => {
+    const dir = tempDir();
+    const p = run(serverEnv({ NODE_ENV: "production", AUTH_MODE: "dev", PORT: "0", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}` }));
+    expect((await p.exit).code).toBe(1);
+    expect(p.stderr().trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("the README", () => {
+  const readme = readFileSync("README.md", "utf8");
+  const firstSection = readme.split(/^## /m)[0]!;
+
+  it("says how to set up, run and test in its first section", () => {
+    expect(firstSection).toContain("npm ci && npm start");
+    expect(firstSection).toMatch(/^npm test\b/m);
+  });
+
+  it("names the test command CI runs", () => {
+    const ci = readFileSync(".ci/run", "utf8");
+    expect(ci).toMatch(/^npm test$/m);
+  });
+});

@@ -1,0 +1,71 @@
+// A graceful shutdown ends subscriptions cleanly; a client reconnecting to the restarted service resumes with its cursor.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer } from "../support/harness.js";
+import { Collected, sleep, wsClient } from "./ws-client.js";
+
+const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
+  consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) { cursor purposeId current { status } event { type } }
+}`;
+
+interface Change {
+  cursor: string;
+  purposeId: string;
+  current: { status: string };
+}
+
+const RECORD = `mutation R($input: RecordConsentInput!) { recordConsent(input: $input) { events { position } } }`;
+
+async function record(srv: TestServer, subjectId: string, input: Record<string, unknown>): Promise<void> {
+  const r = await srv.gql(RECORD, { input: { subjectId, policyVersion: 1, ...input } }, await srv.token("service", "consent:write"));
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "ledger-shutdown-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe("graceful shutdown", () => {
+  it("closes subscriptions with 1001, and the client resumes on the restarted service without gap or duplicate", async () => {
+    let srv = await startTestServer({ dataDir });
+    const token = await srv.token("svc", "consent:read");
+    await record(srv, "alice", { acceptPolicy: true, grant: ["location"] });
+
+    const closes: number[] = [];
+    const client = wsClient(srv.url, token, {
+      url: () => srv.url.replace(/^http/, "ws"),
+      retryAttempts: 20,
+      retryWait: () => sleep(200),
+      on: { closed: (e) => void closes.push((e as { code: number }).code) },
+    });
+    const variables: Record<string, unknown> = { subjectId: "alice", purposeIds: ["location"], after: "0000000000000000" };
+    const sub = new Collected<Change>(client, CONSENT_CHANGED, variables, "consentChanged", (c) => void (variables["after"] = c.cursor));
+    await sub.count(1); // the replayed grant
+    await record(srv, "alice", { withdraw: ["location"] });
+    await sub.count(2); // live
+    const feed = srv.app.services.changes;
+    await srv.close();
+    expect(feed.size).toBe(0);
+    expect(closes).toContain(1001);
+    expect(sub.ended).toBe(false); // not completed: the client is reconnecting
+
+    srv = await startTestServer({ dataDir });
+    await record(srv, "alice", { grant: ["location"] });
+    await record(srv, "alice", { withdraw: ["location"] });
+    await sub.count(4);
+    await sleep(200);
+
+    const cursors = sub.items.map((c) => c.cursor);
+    expect(new Set(cursors).size).toBe(cursors.length);
+    expect(cursors).toEqual([...cursors].sort());
+    expect(sub.items.map((c) => [c.purposeId, c.current.status])).toEqual([
+      ["location", "GRANTED"],
+      ["location", "WITHDRAWN"],
+      ["location", "GRANTED"],
+      ["location", "WITHDRAWN"],
+    ]);
+    await client.dispose();
+    await srv.close();
+  });
+});

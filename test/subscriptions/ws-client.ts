@@ -1,0 +1,87 @@
+// A real graphql-ws client (with the ws package) and a collector that awaits messages, for the subscription tests.
+import { type Client, type ClientOptions, createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+export interface WsError {
+  message: string;
+  extensions?: { code?: string; [k: string]: unknown };
+}
+
+export function wsClient(url: string, token: string | null, opts: Partial<ClientOptions> = {}): Client {
+  return createClient({
+    url: url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    connectionParams: token === null ? {} : { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: true,
+    ...opts,
+  });
+}
+
+/** One subscription's messages as they arrive, with ways to wait for them. */
+export class Collected<T> {
+  readonly items: T[] = [];
+  errors: WsError[] | null = null;
+  closeError: unknown = null;
+  completed = false;
+  private waiters: (() => void)[] = [];
+  readonly unsubscribe: () => void;
+
+  /** `onItem` sees each message as it arrives (e.g. to keep `variables.after` at the last cursor, so a reconnect resumes there). */
+  constructor(client: Client, query: string, variables: Record<string, unknown>, field: string, onItem?: (item: T) => void) {
+    this.unsubscribe = client.subscribe<Record<string, T>>(
+      { query, variables },
+      {
+        next: (r) => {
+          if (r.errors) this.errors = r.errors as WsError[];
+          else if (r.data) {
+            this.items.push(r.data[field]!);
+            onItem?.(r.data[field]!);
+          }
+          this.poke();
+        },
+        error: (e) => {
+          if (Array.isArray(e)) this.errors = e as WsError[];
+          else this.closeError = e;
+          this.poke();
+        },
+        complete: () => {
+          this.completed = true;
+          this.poke();
+        },
+      },
+    );
+  }
+
+  private poke(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w();
+  }
+
+  get ended(): boolean {
+    return this.completed || this.errors !== null || this.closeError !== null;
+  }
+
+  /** Resolves once `done()` holds; rejects after `ms`, naming what was waited for. */
+  async until(done: (c: this) => boolean, what: string, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!done(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what} (have ${this.items.length} items, errors ${JSON.stringify(this.errors)}, closed ${String(this.closeError)})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  count(n: number, ms?: number): Promise<void> {
+    return this.until((c) => c.items.length >= n, `${n} messages`, ms);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
