@@ -47,10 +47,10 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     ledger.store.onCommit((events) => {
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
-    const changes = new ChangeFeed(ledger, { logger });
+    const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue });
     const services: Services = { config, ledger, receipts, logger, changes };
     const schema = await buildLedgerSchema();
-    const attachWebSocket = webSocketTransport({ schema, services });
+    const attachWebSocket = webSocketTransport({ schema, services, metrics });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket }, { port: config.port, host: config.host });
     logger.info({ url: server.url, port: server.port }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")

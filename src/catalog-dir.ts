@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Purpose } from "./domain/catalog.js";
-import type { PublishCommand } from "./domain/decide.js";
+import { type PublishCommand, toPublishCommand } from "./domain/decide.js";
 import { badInput } from "./domain/errors.js";
 import type { Actor } from "./domain/events.js";
 import { parseRfc3339 } from "./domain/time.js";
@@ -36,26 +36,7 @@ export function readCatalogDir(dir: string): PublishCommand[] {
     const document = readFileSync(resolve(dirname(path), raw.document));
     return {
       order: [raw.overrides ? 1 : 0, raw.policyId, raw.version] as const,
-      cmd: {
-        policyId: raw.policyId,
-        title: raw.title,
-        overrides: raw.overrides ?? null,
-        effectiveAt,
-        requiresConsent: raw.requiresConsent,
-        documentUrl: raw.documentUrl ?? null,
-        digest: sha256Hex(document),
-        changeSummary: raw.changeSummary ?? null,
-        purposes: raw.purposes.map((p) => ({
-          id: p.id,
-          title: p.title,
-          description: p.description ?? null,
-          mode: p.mode,
-          basis: p.basis,
-          dataCategories: p.dataCategories,
-          recipients: (p.recipients ?? []).map((r) => ({ ...r, country: r.country ?? null, privacyPolicyUrl: r.privacyPolicyUrl ?? null })),
-          consentTtlDays: p.consentTtlDays ?? null,
-        })),
-      } satisfies PublishCommand,
+      cmd: toPublishCommand({ ...raw, effectiveAt, digest: sha256Hex(document) }),
     };
   });
   specs.sort((a, b) => a.order[0] - b.order[0] || a.order[1].localeCompare(b.order[1]) || a.order[2] - b.order[2]);

@@ -20,7 +20,7 @@ export interface Config {
   dataRequestDueDays: number;
   production: boolean;
   logLevel: string;
-  limits: { bodyBytes: number; maxDepth: number; maxCost: number; maxSubscriptionsPerConnection: number };
+  limits: { bodyBytes: number; maxDepth: number; maxCost: number; maxSubscriptionsPerConnection: number; subscriberQueue: number };
 }
 
 /** A setting the service cannot start with; the message is one line, fit for a start-up log. */
@@ -112,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDepth: intSetting(get, "MAX_QUERY_DEPTH", 12, 1, 1_000),
       maxCost: intSetting(get, "MAX_QUERY_COST", 5_000, 1, 100_000_000),
       maxSubscriptionsPerConnection: intSetting(get, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 1, 100_000),
+      // Messages a subscriber may fall behind before it is ended (SLOW_SUBSCRIBER) and must resume.
+      subscriberQueue: intSetting(get, "SUBSCRIBER_QUEUE_LIMIT", 1_000, 1, 1_000_000),
     },
   };
 }

@@ -18,7 +18,7 @@ import {
 } from "./domain/decide.js";
 import { LedgerError } from "./domain/errors.js";
 import { type Actor, type DomainEvent, type LedgerEvent, type Personal, policyStream, subjectStream } from "./domain/events.js";
-import { type Decision, type SubjectView, decideAll, decidePermission } from "./domain/permission.js";
+import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "./domain/permission.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, consentKey, foldSubject } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
 import { KeyVault } from "./evidence/key-vault.js";
@@ -46,12 +46,6 @@ export interface PolicyStandingView extends Standing {
   policy: Policy;
   acceptedAt: Instant | null;
 }
-
-export const viewOf = (s: SubjectState): SubjectView => ({
-  status: s.status,
-  acceptedVersion: (policyId) => s.acceptances.get(policyId)?.version ?? 0,
-  consent: (policyId, purposeId) => s.consents.get(consentKey(policyId, purposeId)),
-});
 
 /** Seals every `{ plain }` member of an event's data with the subject's key. */
 function sealed(e: DomainEvent, seal: (value: unknown) => Personal<unknown>): DomainEvent {

@@ -37,7 +37,7 @@ describe("loadConfig", () => {
       dataRequestDueDays: 14,
       production: false,
       logLevel: "info",
-      limits: { bodyBytes: 1_000_000, maxDepth: 12, maxCost: 5000, maxSubscriptionsPerConnection: 100 },
+      limits: { bodyBytes: 1_000_000, maxDepth: 12, maxCost: 5000, maxSubscriptionsPerConnection: 100, subscriberQueue: 1_000 },
     });
   });
 
@@ -59,6 +59,7 @@ describe("loadConfig", () => {
       MAX_QUERY_DEPTH: "8",
       MAX_QUERY_COST: "100",
       MAX_SUBSCRIPTIONS_PER_CONNECTION: "3",
+      SUBSCRIBER_QUEUE_LIMIT: "50",
     });
     expect(c.port).toBe(0);
     expect(c.host).toBe("0.0.0.0");
@@ -78,7 +79,7 @@ describe("loadConfig", () => {
     expect(c.dataRequestDueDays).toBe(30);
     expect(c.production).toBe(true);
     expect(c.logLevel).toBe("warn");
-    expect(c.limits).toEqual({ bodyBytes: 2048, maxDepth: 8, maxCost: 100, maxSubscriptionsPerConnection: 3 });
+    expect(c.limits).toEqual({ bodyBytes: 2048, maxDepth: 8, maxCost: 100, maxSubscriptionsPerConnection: 3, subscriberQueue: 50 });
   });
 
   it("treats empty variables as unset", () => {

@@ -108,7 +108,7 @@ export function reconsentThreshold(policy: Policy, asOf: AsOf): number {
   return threshold;
 }
 
-/** The policies in force, built from publications; immutable snapshots are cheap to share. */
+/** The policies in force, built from publications. The ledger adds to its catalog only after a commit; past views come from `knownAt`. */
 export class Catalog {
   private readonly byId = new Map<string, Policy>();
 

@@ -6,6 +6,7 @@ import {
   type PolicyVersionSpec,
   type Purpose,
   RECIPIENT_KINDS,
+  type Recipient,
 } from "./catalog.js";
 import { LedgerError, badInput } from "./errors.js";
 import type { DataRequestKind, DomainEvent, Evidence } from "./events.js";
@@ -124,6 +125,39 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
 }
 
 export type PublishCommand = Omit<PolicyVersionSpec, "number">;
+
+type Loose<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null | undefined };
+
+/** A publication as clients and catalogue files write it: optional members may be left out. */
+export type PublicationInput = Loose<Omit<PublishCommand, "purposes">, "overrides" | "documentUrl" | "changeSummary"> & {
+  purposes: readonly (Loose<Omit<Purpose, "recipients">, "description" | "consentTtlDays"> & {
+    recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl">[] | null | undefined;
+  })[];
+};
+
+/** Fills a publication's left-out members with their defaults (null, no recipients). */
+export function toPublishCommand(i: PublicationInput): PublishCommand {
+  return {
+    policyId: i.policyId,
+    title: i.title,
+    overrides: i.overrides ?? null,
+    effectiveAt: i.effectiveAt,
+    requiresConsent: i.requiresConsent,
+    documentUrl: i.documentUrl ?? null,
+    digest: i.digest,
+    changeSummary: i.changeSummary ?? null,
+    purposes: i.purposes.map((p) => ({
+      id: p.id,
+      title: p.title,
+      description: p.description ?? null,
+      mode: p.mode,
+      basis: p.basis,
+      dataCategories: [...p.dataCategories],
+      recipients: (p.recipients ?? []).map((r) => ({ id: r.id, name: r.name, kind: r.kind, country: r.country ?? null, privacyPolicyUrl: r.privacyPolicyUrl ?? null })),
+      consentTtlDays: p.consentTtlDays ?? null,
+    })),
+  };
+}
 
 function checkPurpose(p: Purpose): void {
   checkId("purpose id", p.id);

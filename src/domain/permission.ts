@@ -1,7 +1,7 @@
 // The permission rule of contract §4: may this subject's data be processed for this purpose?
 import { type AsOf, type Catalog, type Policy, type Purpose, definesPurpose, findPurpose, standingOf, type Standing } from "./catalog.js";
 import { LedgerError } from "./errors.js";
-import type { ConsentRecord, SubjectStatus } from "./subject.js";
+import { type ConsentRecord, type SubjectState, type SubjectStatus, consentKey } from "./subject.js";
 import type { Instant } from "./time.js";
 
 export const CONSENT_STATUSES = ["GRANTED", "WITHDRAWN", "EXPIRED", "NOT_ASKED", "REQUIRED"] as const;
@@ -27,6 +27,13 @@ export interface SubjectView {
   acceptedVersion(policyId: string): number;
   consent(policyId: string, purposeId: string): ConsentRecord | undefined;
 }
+
+/** The view of a folded (or projected) subject state. */
+export const viewOf = (s: SubjectState): SubjectView => ({
+  status: s.status,
+  acceptedVersion: (policyId) => s.acceptances.get(policyId)?.version ?? 0,
+  consent: (policyId, purposeId) => s.consents.get(consentKey(policyId, purposeId)),
+});
 
 export interface Decision {
   policyId: string;

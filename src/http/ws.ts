@@ -8,7 +8,8 @@ import { WebSocketServer } from "ws";
 import type { Caller } from "../auth/scopes.js";
 import { LedgerError } from "../domain/errors.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
-import { formatError } from "../graphql/errors.js";
+import { errorCodes, formatError } from "../graphql/errors.js";
+import type { Metrics } from "./metrics.js";
 import { checkOperationLimits } from "../graphql/limits.js";
 import type { WebSocketAttachment } from "./server.js";
 
@@ -37,6 +38,8 @@ type ConnectionState = {
 export interface WebSocketOptions {
   schema: GraphQLSchema;
   services: Services;
+  /** Counts subscriptions started and errors sent, as the HTTP path counts operations. */
+  metrics?: Metrics;
   /** The clock token expiry is measured against; defaults to Date.now. */
   now?: () => number;
 }
@@ -113,6 +116,7 @@ function attachGraphQLWebSocket(httpServer: Server, authenticate: (authorization
           throw e;
         }
         const contextValue: GraphQLContext = { caller, services, requestId: randomUUID() };
+        opts.metrics?.subscriptions.inc();
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext(_ctx, _id, _payload, _args, result) {
@@ -120,7 +124,9 @@ function attachGraphQLWebSocket(httpServer: Server, authenticate: (authorization
         return { ...result, errors: result.errors.map(mask) };
       },
       onError(_ctx, _id, _payload, errors) {
-        return errors.map(mask);
+        const masked = errors.map(mask);
+        for (const code of errorCodes(masked)) opts.metrics?.errors.inc({ code });
+        return masked;
       },
     },
     wss,

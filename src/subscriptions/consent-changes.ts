@@ -3,7 +3,8 @@ import type { AsOf } from "../domain/catalog.js";
 import { CONSENT_AFFECTING, type LedgerEvent, subjectStream } from "../domain/events.js";
 import { type Decision, decideAll } from "../domain/permission.js";
 import { type SubjectState, consentKey, evolve, initialSubject } from "../domain/subject.js";
-import { type Ledger, viewOf } from "../ledger.js";
+import { viewOf } from "../domain/permission.js";
+import type { Ledger } from "../ledger.js";
 
 /** One (subject, policy, purpose) whose status or `permitted` an event changed. */
 export interface ConsentChangeFact {

@@ -1,7 +1,6 @@
 // Hand-built catalogues and histories for the pure domain tests: no database involved.
 import { Catalog, type ConsentMode, type LegalBasis, type PolicyVersion, type Purpose } from "../../src/domain/catalog.js";
 import type { Actor, DomainEvent, LedgerEvent } from "../../src/domain/events.js";
-import type { SubjectView } from "../../src/domain/permission.js";
 import { type SubjectState, consentKey, foldSubject } from "../../src/domain/subject.js";
 import { DAY_MS, type Instant } from "../../src/domain/time.js";
 
@@ -99,8 +98,4 @@ export function history(subjectId: string, facts: readonly Fact[]): LedgerEvent[
 export const subjectOf = (facts: readonly Fact[], asOf?: { at: Instant; knownAt: Instant }): SubjectState =>
   foldSubject("s", history("s", facts), asOf);
 
-export const viewOf = (s: SubjectState): SubjectView => ({
-  status: s.status,
-  acceptedVersion: (policyId) => s.acceptances.get(policyId)?.version ?? 0,
-  consent: (policyId, purposeId) => s.consents.get(consentKey(policyId, purposeId)),
-});
+export { viewOf } from "../../src/domain/permission.js";

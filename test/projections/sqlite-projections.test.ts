@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decideAll } from "../../src/domain/permission.js";
 import { foldSubject, type SubjectState } from "../../src/domain/subject.js";
-import { viewOf } from "../../src/ledger.js";
+import { viewOf } from "../../src/domain/permission.js";
 import { DAY_MS } from "../../src/domain/time.js";
 import { SUBJECTS, TestClock, commandBatches, ledgerWithCatalog, run, subjectActor, OFFICER } from "../support/ledger-commands.js";
 

@@ -287,6 +287,25 @@ describe("the same limits as HTTP", () => {
     await client.dispose();
   });
 
+  it("counts subscriptions started and refusals in /metrics, as HTTP counts operations", async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(srv.url.replace("/graphql", "/metrics"))).text();
+      return Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+    };
+    const started = await metric("graphql_subscriptions_started_total");
+    const deep = await metric('graphql_errors_total\\{code="QUERY_TOO_DEEP"\\}');
+    const client = wsClient(srv.url, await srv.token("svc", "consent:read"));
+    const before = srv.app.services.changes.size;
+    const live = new Collected<Change>(client, CONSENT_CHANGED, { subjectId: fresh("m") }, "consentChanged");
+    await subscribed(before);
+    const refused = new Collected<Change>(client, `subscription { consentChanged { current { purpose { id } } } }`, {}, "consentChanged");
+    await refused.until((c) => c.ended, "the refusal");
+    expect(await metric("graphql_subscriptions_started_total")).toBe(started + 1);
+    expect(await metric('graphql_errors_total\\{code="QUERY_TOO_DEEP"\\}')).toBe(deep + 1);
+    void live;
+    await client.dispose();
+  });
+
   it("caps the subscriptions one connection may hold", async () => {
     const client = wsClient(srv.url, await srv.token("svc", "consent:read"));
     const open = [1, 2, 3].map(() => new Collected<Change>(client, CONSENT_CHANGED, {}, "consentChanged"));

@@ -3,6 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "ty
 import { type Policy, effectiveVersions } from "../../domain/catalog.js";
 import { actorFor, authenticated, requireScope } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
+import { toPublishCommand } from "../../domain/decide.js";
 import { PublishPolicyVersionInput } from "../types/inputs.js";
 import { PolicyType, PolicyVersionType } from "../types/catalog-types.js";
 
@@ -39,26 +40,7 @@ export class PolicyResolver {
   async publishPolicyVersion(@Arg("input", () => PublishPolicyVersionInput) input: PublishPolicyVersionInput, @Ctx() ctx: GraphQLContext) {
     const caller = requireScope(ctx.caller, "policy:write");
     return ctx.services.ledger.publishPolicyVersion(
-      {
-        policyId: input.policyId,
-        title: input.title,
-        overrides: input.overrides ?? null,
-        effectiveAt: input.effectiveAt,
-        requiresConsent: input.requiresConsent,
-        documentUrl: input.documentUrl ?? null,
-        digest: input.documentDigest,
-        changeSummary: input.changeSummary ?? null,
-        purposes: input.purposes.map((p) => ({
-          id: p.id,
-          title: p.title,
-          description: p.description ?? null,
-          mode: p.mode,
-          basis: p.basis,
-          dataCategories: p.dataCategories,
-          recipients: (p.recipients ?? []).map((r) => ({ id: r.id, name: r.name, kind: r.kind, country: r.country ?? null, privacyPolicyUrl: r.privacyPolicyUrl ?? null })),
-          consentTtlDays: p.consentTtlDays ?? null,
-        })),
-      },
+      toPublishCommand({ ...input, digest: input.documentDigest }),
       actorFor(caller, null),
     );
   }

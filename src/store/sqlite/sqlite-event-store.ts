@@ -77,13 +77,14 @@ interface Pending<T> {
   reject: (e: unknown) => void;
 }
 
-/** The write path's failure when the database cannot commit (disk full, read-only file, closed). */
+/** The chain's last link, as the next append continues it. */
 interface Tip {
   position: number;
   hash: string;
   recordedAt: number;
 }
 
+/** The write path's failure when the database cannot commit (disk full, read-only file, closed). */
 export class StoreUnavailableError extends LedgerError {
   constructor(cause: unknown) {
     super("STORE_UNAVAILABLE", "the ledger cannot store this right now; nothing was recorded, try again later");

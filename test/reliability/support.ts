@@ -1,0 +1,117 @@
+// Shared pieces of the reliability suite: an HTTP GraphQL client with a deadline, and reading the log's state back.
+import { SCOPES } from "../../src/auth/scopes.js";
+
+export const ALL_SCOPES = SCOPES.join(" ");
+
+export interface GqlError {
+  message: string;
+  extensions?: { code?: string; [k: string]: unknown };
+}
+
+export interface Answer<T> {
+  status: number;
+  data: T | null | undefined;
+  errors: GqlError[] | undefined;
+  /** The first error's code. */
+  code: string | undefined;
+}
+
+/** A request that takes longer than this is a hang as far as these tests are concerned. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** POSTs one GraphQL request to `url`; rejects when no answer comes within the deadline. */
+export async function post<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  token: string | null,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<Answer<T>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let body: { data?: T | null; errors?: GqlError[] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new Error(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, data: body.data, errors: body.errors, code: body.errors?.[0]?.extensions?.code };
+}
+
+export const RECORD = `mutation Record($input: RecordConsentInput!) {
+  recordConsent(input: $input) { subject { id version } events { id position hash type } receipt }
+}`;
+
+export interface RecordAnswer {
+  recordConsent: { subject: { id: string; version: number }; events: { id: string; position: string; hash: string; type: string }[]; receipt: string };
+}
+
+export const INTEGRITY = `{ ledgerIntegrity { ok eventCount headPosition headHash firstInvalidPosition } }`;
+
+export interface Integrity {
+  ok: boolean;
+  eventCount: number;
+  headPosition: string | null;
+  headHash: string | null;
+  firstInvalidPosition: string | null;
+}
+
+export async function integrity(url: string, token: string): Promise<Integrity> {
+  const r = await post<{ ledgerIntegrity: Integrity }>(url, INTEGRITY, undefined, token);
+  if (!r.data) throw new Error(`ledgerIntegrity failed: ${JSON.stringify(r.errors)}`);
+  return r.data.ledgerIntegrity;
+}
+
+export interface FeedEvent {
+  id: string;
+  position: string;
+  hash: string;
+  type: string;
+  subjectId: string | null;
+}
+
+/** The whole log through the `events` feed, page by page (ledger:read). */
+export async function allEvents(url: string, token: string): Promise<FeedEvent[]> {
+  const out: FeedEvent[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const r: Answer<{ events: { edges: { node: FeedEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }> = await post(
+      url,
+      `query Feed($after: String) { events(first: 75, after: $after) { edges { node { id position hash type subjectId } } pageInfo { hasNextPage endCursor } } }`,
+      { after },
+      token,
+    );
+    if (!r.data) throw new Error(`events failed: ${JSON.stringify(r.errors)}`);
+    out.push(...r.data.events.edges.map((e) => e.node));
+    if (!r.data.events.pageInfo.hasNextPage) return out;
+    after = r.data.events.pageInfo.endCursor;
+  }
+}
+
+export const CONSENTS = `query Consents($id: ID!) {
+  subject(id: $id) { id status version consents { policyId purpose { id } status permitted reason since expiresAt policyVersion eventId } }
+}`;
+
+/** Each subject's `subject { consents }` answer, as comparable JSON. */
+export async function consentAnswers(url: string, token: string, subjectIds: Iterable<string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const id of subjectIds) {
+    const r = await post(url, CONSENTS, { id }, token);
+    if (!r.data) throw new Error(`subject(${id}) failed: ${JSON.stringify(r.errors)}`);
+    out.set(id, JSON.stringify(r.data));
+  }
+  return out;
+}
+
+export async function readyz(url: string): Promise<number> {
+  const res = await fetch(new URL("/readyz", url), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
