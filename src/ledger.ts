@@ -18,11 +18,11 @@ import {
 } from "./domain/decide.js";
 import { LedgerError } from "./domain/errors.js";
 import { type Actor, type DomainEvent, type LedgerEvent, type Personal, policyStream, subjectStream } from "./domain/events.js";
-import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "./domain/permission.js";
+import { type Decision, type SubjectView, decideAll, decidePermission } from "./domain/permission.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, consentKey, foldSubject } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
 import { KeyVault } from "./evidence/key-vault.js";
-import { SqliteProjections, rebuildProjections } from "./projections/sqlite-projections.js";
+import { type ProjectedView, SqliteProjections, rebuildProjections } from "./projections/sqlite-projections.js";
 import type { IntegrityReport, NewEvent, ReadFilter, WriteTx } from "./store/event-store.js";
 import { SqliteEventStore, requestHash } from "./store/sqlite/sqlite-event-store.js";
 
@@ -130,7 +130,14 @@ export class Ledger {
     if (events.length === 0) return [];
     const subjectId = state.id;
     // An erased subject's key is gone for good: sealing would mint a new one, so personal values are dropped.
-    const seal = (v: unknown): Personal<unknown> => (state.status === "ERASED" ? { erased: true } : this.vault.seal(subjectId, v));
+    // One call's events share its evidence: seal each value once, not once per event.
+    const sealedOnce = new Map<unknown, Personal<unknown>>();
+    const seal = (v: unknown): Personal<unknown> => {
+      if (state.status === "ERASED") return { erased: true };
+      let p = sealedOnce.get(v);
+      if (!p) sealedOnce.set(v, (p = this.vault.seal(subjectId, v)));
+      return p;
+    };
     const expectedVersion = state.version;
     const out: NewEvent[] = events.map((e) => ({ ...sealed(e, seal), actor, subjectId }));
     return tx.append(subjectStream(subjectId), expectedVersion, out);
@@ -270,18 +277,27 @@ export class Ledger {
     return versions.length === c.policies().reduce((n, p) => n + p.versions.length, 0) ? c : Catalog.of(versions.sort((a, b) => a.publishedAt - b.publishedAt || a.number - b.number));
   }
 
+  /**
+   * What the permission rule needs of a subject as of an instant: "now" reads the current
+   * projections, a past instant the bitemporal ones; neither replays the history.
+   */
+  view(subjectId: string, asOf: AsOf): ProjectedView {
+    const now = this.clock();
+    return asOf.at >= now && asOf.knownAt >= now ? this.projections.currentView(subjectId, asOf.at) : this.projections.viewAt(subjectId, asOf);
+  }
+
   consents(subjectId: string, policyId: string | null, asOf: AsOf): Decision[] {
     const catalog = this.catalogAt(asOf.knownAt);
     const pid = catalog.resolvePolicyId(policyId);
-    return decideAll(catalog, viewOf(this.subject(subjectId, asOf)), pid, asOf);
+    return decideAll(catalog, this.view(subjectId, asOf), pid, asOf);
   }
 
   standings(subjectId: string, asOf: AsOf): PolicyStandingView[] {
-    const s = this.subject(subjectId, asOf);
+    const view = this.view(subjectId, asOf);
     return this.catalogAt(asOf.knownAt)
       .policies()
       .map((policy) => {
-        const a = s.acceptances.get(policy.id);
+        const a = view.acceptance(policy.id);
         return { policy, acceptedAt: a?.acceptedAt ?? null, ...standingOf(policy, a?.version ?? 0, asOf) };
       });
   }
@@ -297,7 +313,7 @@ export class Ledger {
     const views = new Map<string, SubjectView>();
     return checks.map((c) => {
       let view = views.get(c.subjectId);
-      if (!view) views.set(c.subjectId, (view = viewOf(this.subject(c.subjectId, asOf))));
+      if (!view) views.set(c.subjectId, (view = this.view(c.subjectId, asOf)));
       return decidePermission(catalog, view, catalog.resolvePolicyId(c.policyId), c.purposeId, asOf);
     });
   }

@@ -72,14 +72,37 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field
   return 1 + Math.max(n, 1) * Math.max(childComplexity, 1) / 2;
 };
 
-/** Throws a GraphQLError when the operation is too deep or too costly. */
-export function checkOperationLimits(args: {
+type LimitArgs = {
   schema: GraphQLSchema;
   document: DocumentNode;
   variables?: Record<string, unknown> | undefined;
   operationName?: string | null | undefined;
   limits: OperationLimits;
-}): void {
+};
+
+/**
+ * Operations already found within the limits, by document (Apollo and graphql-ws hand back the same
+ * parsed document for the same query text) and then by operation name and variables, which the cost
+ * depends on. A service asking the same question thousands of times a second pays for the walk once.
+ */
+const withinLimits = new WeakMap<DocumentNode, Map<string, OperationLimits>>();
+const MAX_REMEMBERED_PER_DOCUMENT = 256;
+const MAX_REMEMBERED_KEY = 4_096;
+
+/** Throws a GraphQLError when the operation is too deep or too costly. */
+export function checkOperationLimits(args: LimitArgs): void {
+  const key = `${args.operationName ?? ""}\u0000${JSON.stringify(args.variables ?? {})}`;
+  const remembered = withinLimits.get(args.document);
+  if (remembered?.get(key) === args.limits) return;
+  computeOperationLimits(args);
+  if (key.length > MAX_REMEMBERED_KEY) return;
+  const map = remembered ?? new Map<string, OperationLimits>();
+  if (map.size >= MAX_REMEMBERED_PER_DOCUMENT) map.clear();
+  map.set(key, args.limits);
+  withinLimits.set(args.document, map);
+}
+
+function computeOperationLimits(args: LimitArgs): void {
   const op = getOperationAST(args.document, args.operationName ?? undefined);
   if (!op) return; // Apollo and graphql-ws report an unknown operation themselves
   const depth = operationDepth(args.document, op);

@@ -12,6 +12,8 @@ import {
   initialSubject,
   nextStatus,
 } from "../domain/subject.js";
+import type { AsOf } from "../domain/catalog.js";
+import type { SubjectView } from "../domain/permission.js";
 import type { Instant } from "../domain/time.js";
 import { PROJECTION_TABLES } from "../store/sqlite/schema.js";
 import type { SqliteEventStore } from "../store/sqlite/sqlite-event-store.js";
@@ -53,6 +55,49 @@ const toDataRequest = (r: DataRequestRow): DataRequestState => ({
   closedAt: r.closed_at,
   note: r.note === null ? null : (JSON.parse(r.note) as Personal<string>),
 });
+
+const toConsentRecord = (r: ConsentRow): ConsentRecord => ({
+  policyId: r.policy_id,
+  purposeId: r.purpose_id,
+  granted: r.granted === 1,
+  occurredAt: r.occurred_at,
+  expiresAt: r.expires_at,
+  version: r.policy_version,
+  eventId: r.event_id,
+  position: r.position,
+});
+
+/** A SubjectView read from the projections, which also tells when the accepted version was accepted. */
+export interface ProjectedView extends SubjectView {
+  acceptance(policyId: string): Acceptance | undefined;
+}
+
+/** Each lookup runs once per view: a batch of checks for one subject reads each row once. */
+function memoView(get: {
+  status: () => SubjectStatus;
+  acceptance: (policyId: string) => Acceptance | undefined;
+  consent: (policyId: string, purposeId: string) => ConsentRecord | undefined;
+}): ProjectedView {
+  let status: SubjectStatus | undefined;
+  const acceptances = new Map<string, Acceptance | undefined>();
+  const consents = new Map<string, ConsentRecord | undefined>();
+  const acceptance = (policyId: string) => {
+    if (!acceptances.has(policyId)) acceptances.set(policyId, get.acceptance(policyId));
+    return acceptances.get(policyId);
+  };
+  return {
+    get status() {
+      return (status ??= get.status());
+    },
+    acceptance,
+    acceptedVersion: (policyId) => acceptance(policyId)?.version ?? 0,
+    consent: (policyId, purposeId) => {
+      const k = consentKey(policyId, purposeId);
+      if (!consents.has(k)) consents.set(k, get.consent(policyId, purposeId));
+      return consents.get(k);
+    },
+  };
+}
 
 export class SqliteProjections {
   private readonly s;
@@ -97,6 +142,33 @@ export class SqliteProjections {
       requestById: db.prepare("SELECT * FROM data_requests WHERE id = ?"),
       requestsAll: db.prepare("SELECT * FROM data_requests ORDER BY due_at, id"),
       requestsByStatus: db.prepare("SELECT * FROM data_requests WHERE status = ? ORDER BY due_at, id"),
+      consentHistoryPut: db.prepare(
+        `INSERT INTO consent_history (subject_id, policy_id, purpose_id, occurred_at, position, recorded_at, granted, expires_at, policy_version, event_id)
+         VALUES (@subject_id, @policy_id, @purpose_id, @occurred_at, @position, @recorded_at, @granted, @expires_at, @policy_version, @event_id)`,
+      ),
+      acceptanceHistoryPut: db.prepare(
+        "INSERT INTO acceptance_history (subject_id, policy_id, version, occurred_at, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      statusHistoryPut: db.prepare("INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status) VALUES (?, ?, ?, ?, ?)"),
+      // "As of" lookups: the same winners as the domain's evolve, among the facts visible at (at, knownAt).
+      consentAt: db.prepare(
+        `SELECT * FROM consent_history
+         WHERE subject_id = ? AND policy_id = ? AND purpose_id = ? AND occurred_at <= ? AND recorded_at <= ?
+         ORDER BY occurred_at DESC, position DESC LIMIT 1`,
+      ),
+      acceptanceAt: db.prepare(
+        `SELECT version, occurred_at, position FROM acceptance_history
+         WHERE subject_id = ? AND policy_id = ? AND occurred_at <= ? AND recorded_at <= ?
+         ORDER BY version DESC, occurred_at ASC, position ASC LIMIT 1`,
+      ),
+      statusAt: db
+        .prepare(
+          `SELECT status FROM status_history WHERE subject_id = ? AND occurred_at <= ? AND recorded_at <= ?
+           ORDER BY position DESC LIMIT 1`,
+        )
+        .pluck(),
+      subjectStatus: db.prepare("SELECT status FROM subjects WHERE subject_id = ?").pluck(),
+      standingOne: db.prepare("SELECT accepted_version, accepted_at, position FROM standings WHERE subject_id = ? AND policy_id = ?"),
       pending: db.prepare(
         `SELECT s.subject_id FROM subjects s
          LEFT JOIN standings st ON st.subject_id = s.subject_id AND st.policy_id = @policy
@@ -116,9 +188,28 @@ export class SqliteProjections {
     switch (e.type) {
       case "PolicyAccepted":
         this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
+        this.s.acceptanceHistoryPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position, e.recordedAt);
+        return;
+      case "ProcessingSuspended":
+      case "ProcessingResumed":
+      case "SubjectLeft":
+      case "SubjectErased":
+        this.s.statusHistoryPut.run(subjectId, e.position, e.occurredAt, e.recordedAt, status);
         return;
       case "ConsentGranted":
       case "ConsentWithdrawn":
+        this.s.consentHistoryPut.run({
+          subject_id: subjectId,
+          policy_id: e.data.policyId,
+          purpose_id: e.data.purposeId,
+          occurred_at: e.occurredAt,
+          position: e.position,
+          recorded_at: e.recordedAt,
+          granted: e.type === "ConsentGranted" ? 1 : 0,
+          expires_at: e.type === "ConsentGranted" ? e.data.expiresAt : null,
+          policy_version: e.data.version,
+          event_id: e.id,
+        });
         this.s.consentPut.run({
           subject_id: subjectId,
           policy_id: e.data.policyId,
@@ -167,6 +258,48 @@ export class SqliteProjections {
     const dataRequests = new Map<string, DataRequestState>();
     for (const r of this.s.requestsOf.all(subjectId) as DataRequestRow[]) dataRequests.set(r.id, toDataRequest(r));
     return { id: subjectId, version: row.version, status: row.status, acceptances, consents, dataRequests };
+  }
+
+  /**
+   * The subject as the permission rule sees it as of (at, knownAt): a few indexed lookups in the
+   * bitemporal tables, whatever the length of the subject's history.
+   */
+  viewAt(subjectId: string, asOf: AsOf): ProjectedView {
+    return memoView({
+      status: () => (this.s.statusAt.get(subjectId, asOf.at, asOf.knownAt) as SubjectStatus | undefined) ?? "ACTIVE",
+      acceptance: (policyId) => this.acceptanceAt(subjectId, policyId, asOf.at, asOf.knownAt),
+      consent: (policyId, purposeId) => this.consentAt(subjectId, policyId, purposeId, asOf.at, asOf.knownAt),
+    });
+  }
+
+  /**
+   * The subject now, from the current tables; a fact dated after `at` (a grant a few minutes ahead)
+   * is looked up in the history instead, so the answer is the same as viewAt's.
+   */
+  currentView(subjectId: string, at: Instant): ProjectedView {
+    return memoView({
+      status: () => (this.s.subjectStatus.get(subjectId) as SubjectStatus | undefined) ?? "ACTIVE",
+      acceptance: (policyId) => {
+        const r = this.s.standingOne.get(subjectId, policyId) as { accepted_version: number; accepted_at: number; position: number } | undefined;
+        if (r && r.accepted_at > at) return this.acceptanceAt(subjectId, policyId, at, Number.MAX_SAFE_INTEGER);
+        return r && { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position };
+      },
+      consent: (policyId, purposeId) => {
+        const r = this.s.consentOne.get(subjectId, policyId, purposeId) as ConsentRow | undefined;
+        if (r && r.occurred_at > at) return this.consentAt(subjectId, policyId, purposeId, at, Number.MAX_SAFE_INTEGER);
+        return r && toConsentRecord(r);
+      },
+    });
+  }
+
+  private acceptanceAt(subjectId: string, policyId: string, at: Instant, knownAt: Instant): Acceptance | undefined {
+    const r = this.s.acceptanceAt.get(subjectId, policyId, at, knownAt) as { version: number; occurred_at: number; position: number } | undefined;
+    return r && { version: r.version, acceptedAt: r.occurred_at, position: r.position };
+  }
+
+  private consentAt(subjectId: string, policyId: string, purposeId: string, at: Instant, knownAt: Instant): ConsentRecord | undefined {
+    const r = this.s.consentAt.get(subjectId, policyId, purposeId, at, knownAt) as ConsentRow | undefined;
+    return r && toConsentRecord(r);
   }
 
   dataRequest(id: string): DataRequestState | undefined {

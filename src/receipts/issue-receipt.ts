@@ -16,7 +16,17 @@ export const CONTROLLER = {
   url: "",
 };
 
-export async function issueConsentReceipt(ledger: Ledger, signer: ReceiptSigner, subjectId: string, events: readonly LedgerEvent[]): Promise<string> {
+/**
+ * Signs the receipt of one recordConsent call. `evidence` is the call's own input (the same on an
+ * idempotent replay), so the receipt needs no decryption and a replay signs the same payload.
+ */
+export async function issueConsentReceipt(
+  ledger: Ledger,
+  signer: ReceiptSigner,
+  subjectId: string,
+  events: readonly LedgerEvent[],
+  evidence: Evidence | null,
+): Promise<string> {
   const first = events[0]!;
   const last = events.at(-1)!;
   const ref = first.type === "PolicyAccepted" || first.type === "ConsentGranted" || first.type === "ConsentWithdrawn" ? first.data : null;
@@ -24,7 +34,6 @@ export async function issueConsentReceipt(ledger: Ledger, signer: ReceiptSigner,
   const version: PolicyVersion = ledger.catalog.get(ref.policyId)!.versions[ref.version - 1]!;
   const purposesOf = (type: LedgerEvent["type"]) =>
     events.flatMap((e) => (e.type === type && "purposeId" in e.data ? [findPurpose(version, e.data.purposeId)!] : []));
-  const evidence = ledger.reveal(first).evidence as Evidence | null | undefined;
   const payload = buildConsentReceipt({
     receiptId: first.id,
     subjectId,

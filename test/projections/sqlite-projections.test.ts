@@ -5,7 +5,7 @@ import { decideAll } from "../../src/domain/permission.js";
 import { foldSubject, type SubjectState } from "../../src/domain/subject.js";
 import { viewOf } from "../../src/domain/permission.js";
 import { DAY_MS } from "../../src/domain/time.js";
-import { SUBJECTS, TestClock, commandBatches, ledgerWithCatalog, run, subjectActor, OFFICER } from "../support/ledger-commands.js";
+import { START, SUBJECTS, TestClock, commandBatches, ledgerWithCatalog, run, subjectActor, OFFICER } from "../support/ledger-commands.js";
 
 const sorted = <V>(m: ReadonlyMap<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const plain = (s: SubjectState) => ({
@@ -41,6 +41,30 @@ describe("projections", () => {
     // The generator exercises both paths; a generator that only produced refusals would prove nothing.
     expect(acceptedSomewhere).toBeGreaterThan(50);
     expect(refusedSomewhere).toBeGreaterThan(0);
+  });
+
+  it("decide, as of any valid and transaction time, as the fold of the history as of then does", async () => {
+    const instant = fc.integer({ min: START - 400 * DAY_MS, max: START + 60 * DAY_MS });
+    await fc.assert(
+      fc.asyncProperty(commandBatches, fc.array(fc.tuple(instant, instant), { minLength: 1, maxLength: 6 }), async (batches, instants) => {
+        const { ledger, clock } = await ledgerWithCatalog(new TestClock());
+        await run(ledger, clock, batches);
+        for (const [at, known] of instants) {
+          const asOf = { at, knownAt: Math.min(known, clock.t) };
+          const catalog = ledger.catalogAt(asOf.knownAt);
+          if (catalog.policies().length === 0) continue;
+          for (const id of SUBJECTS) {
+            const folded = foldSubject(id, ledger.store.readStream(`subject:${id}`), asOf);
+            expect(ledger.consents(id, null, asOf)).toEqual(decideAll(catalog, viewOf(folded), "clavis-privacy", asOf));
+            const view = ledger.view(id, asOf);
+            expect(view.status).toBe(folded.status);
+            expect(view.acceptance("clavis-privacy")).toEqual(folded.acceptances.get("clavis-privacy"));
+          }
+        }
+        await ledger.close();
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it("are the same after a rebuild from the log", async () => {

@@ -40,6 +40,7 @@ export class ConsentResolver {
     if (input.occurredAt != null && !caller.scopes.has("consent:write"))
       throw new LedgerError("FORBIDDEN", "only consent:write may set occurredAt");
     const { ledger, receipts } = ctx.services;
+    const evidence = input.evidence ? { ...input.evidence } : null;
     const result = await ledger.recordConsent(
       subjectId,
       {
@@ -49,7 +50,7 @@ export class ConsentResolver {
         grant: input.grant ?? [],
         withdraw: input.withdraw ?? [],
         occurredAt: input.occurredAt ?? null,
-        evidence: input.evidence ? { ...input.evidence } : null,
+        evidence,
         expectedVersion: input.expectedVersion ?? null,
       },
       actorFor(caller, subjectId),
@@ -57,8 +58,11 @@ export class ConsentResolver {
     );
     return {
       subject: presentSubject(result.subject),
-      events: result.events.map((e) => presentEvent(ledger, e)),
-      receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events),
+      // Presented (and its evidence opened) only when the client selects it.
+      get events() {
+        return result.events.map((e) => presentEvent(ledger, e));
+      },
+      receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events, evidence),
     };
   }
 }

@@ -86,9 +86,53 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX data_requests_by_subject ON data_requests (subject_id, opened_at);
   CREATE INDEX data_requests_by_status ON data_requests (status, due_at);
   `,
+  // 3: bitemporal read models: every consent, acceptance and status change with its valid and
+  // transaction time, so a read "as of" any instant is a few indexed lookups, not a replay.
+  `
+  CREATE TABLE consent_history (
+    subject_id     TEXT    NOT NULL,
+    policy_id      TEXT    NOT NULL,
+    purpose_id     TEXT    NOT NULL,
+    occurred_at    INTEGER NOT NULL,
+    position       INTEGER NOT NULL,
+    recorded_at    INTEGER NOT NULL,
+    granted        INTEGER NOT NULL,
+    expires_at     INTEGER,
+    policy_version INTEGER NOT NULL,
+    event_id       TEXT    NOT NULL,
+    PRIMARY KEY (subject_id, policy_id, purpose_id, occurred_at, position)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE acceptance_history (
+    subject_id  TEXT    NOT NULL,
+    policy_id   TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (subject_id, policy_id, version, occurred_at, position)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE status_history (
+    subject_id  TEXT    NOT NULL,
+    position    INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    PRIMARY KEY (subject_id, position)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
-export const PROJECTION_TABLES = ["subjects", "consents", "standings", "data_requests"] as const;
+export const PROJECTION_TABLES = [
+  "subjects",
+  "consents",
+  "standings",
+  "data_requests",
+  "consent_history",
+  "acceptance_history",
+  "status_history",
+] as const;
 
 /** Brings the database to the newest schema; safe to call on every start. */
 export function migrate(db: Database.Database): void {
