@@ -56,6 +56,13 @@ const toDataRequest = (r: DataRequestRow): DataRequestState => ({
   note: r.note === null ? null : (JSON.parse(r.note) as Personal<string>),
 });
 
+interface SubjectRow {
+  status: SubjectStatus;
+  version: number;
+  position?: number;
+}
+type SubjectRows = Map<string, SubjectRow & { position: number }>;
+
 const toConsentRecord = (r: ConsentRow): ConsentRecord => ({
   policyId: r.policy_id,
   purposeId: r.purpose_id,
@@ -178,13 +185,21 @@ export class SqliteProjections {
     };
   }
 
+  /** Writes the subjects table a rebuild kept in memory. */
+  writeSubjects(subjects: SubjectRows): void {
+    for (const [id, r] of subjects) this.s.subjectPut.run(id, r.status, r.version, r.position);
+  }
+
   /** Keeps the read models in step; the store calls it inside the append's transaction. */
-  apply(e: LedgerEvent): void {
+  apply(e: LedgerEvent, subjects?: SubjectRows): void {
     const subjectId = e.subjectId;
     if (subjectId === null) return;
-    const cur = this.s.subjectGet.get(subjectId) as { status: SubjectStatus; version: number } | undefined;
+    // A rebuild keeps the subjects table in memory and writes it once at the end (see rebuildProjections).
+    const cur = subjects ? subjects.get(subjectId) : (this.s.subjectGet.get(subjectId) as SubjectRow | undefined);
     const status = nextStatus(cur?.status ?? "ACTIVE", e.type);
-    this.s.subjectPut.run(subjectId, status, Math.max(cur?.version ?? 0, e.streamVersion), e.position);
+    const version = Math.max(cur?.version ?? 0, e.streamVersion);
+    if (subjects) subjects.set(subjectId, { status, version, position: e.position });
+    else this.s.subjectPut.run(subjectId, status, version, e.position);
     switch (e.type) {
       case "PolicyAccepted":
         this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
@@ -337,12 +352,15 @@ export function rebuildProjections(store: SqliteEventStore, projections: SqliteP
     for (const t of PROJECTION_TABLES) store.db.exec(`DELETE FROM ${t}`);
     let after = 0;
     let n = 0;
+    const subjects: SubjectRows = new Map();
     for (;;) {
       const events = store.readAll(after, chunk);
-      for (const e of events) projections.apply(e);
+      for (const e of events) projections.apply(e, subjects);
       n += events.length;
-      if (events.length < chunk) return n;
+      if (events.length < chunk) break;
       after = events.at(-1)!.position;
     }
+    projections.writeSubjects(subjects);
+    return n;
   });
 }
