@@ -20,13 +20,15 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \
     DATA_DIR=/app/data \
-    DATABASE_URL=sqlite:/app/data/ledger.db
+    DATABASE_URL=sqlite:/app/data/ledger.db \
+    CATALOG_DIR=/app/catalog/policies
 # Same base image as the build stage, so the compiled addon in node_modules matches this Node ABI.
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
-COPY --chown=node:node data/policies ./data/policies
-COPY --chown=node:node data/privacy-policy.ja.txt ./data/privacy-policy.ja.txt
+# The shipped catalogue lives outside the data volume, so a bind mount on /app/data cannot hide it.
+COPY --chown=node:node data/policies ./catalog/policies
+COPY --chown=node:node data/privacy-policy.ja.txt ./catalog/privacy-policy.ja.txt
 # The ledger, its receipt key and dev keys are written here; it must belong to the runtime user.
 RUN mkdir -p /app/data/keys && chown -R node:node /app/data && chmod 700 /app/data/keys
 USER node
