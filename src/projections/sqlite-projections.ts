@@ -174,6 +174,16 @@ export class SqliteProjections {
            ORDER BY position DESC LIMIT 1`,
         )
         .pluck(),
+      // "Through" lookups: the state right after the event at a log position (the change feed's before/after).
+      consentThrough: db.prepare(
+        `SELECT * FROM consent_history WHERE subject_id = ? AND policy_id = ? AND purpose_id = ? AND position <= ?
+         ORDER BY occurred_at DESC, position DESC LIMIT 1`,
+      ),
+      acceptanceThrough: db.prepare(
+        `SELECT version, occurred_at, position FROM acceptance_history WHERE subject_id = ? AND policy_id = ? AND position <= ?
+         ORDER BY version DESC, occurred_at ASC, position ASC LIMIT 1`,
+      ),
+      statusThrough: db.prepare("SELECT status FROM status_history WHERE subject_id = ? AND position <= ? ORDER BY position DESC LIMIT 1").pluck(),
       subjectStatus: db.prepare("SELECT status FROM subjects WHERE subject_id = ?").pluck(),
       standingOne: db.prepare("SELECT accepted_version, accepted_at, position FROM standings WHERE subject_id = ? AND policy_id = ?"),
       pending: db.prepare(
@@ -302,6 +312,24 @@ export class SqliteProjections {
       consent: (policyId, purposeId) => {
         const r = this.s.consentOne.get(subjectId, policyId, purposeId) as ConsentRow | undefined;
         if (r && r.occurred_at > at) return this.consentAt(subjectId, policyId, purposeId, at, Number.MAX_SAFE_INTEGER);
+        return r && toConsentRecord(r);
+      },
+    });
+  }
+
+  /**
+   * The subject as the fold of its events up to and including log position `position` leaves it
+   * (whatever their valid time): what the change feed compares before and after each event.
+   */
+  viewThrough(subjectId: string, position: number): ProjectedView {
+    return memoView({
+      status: () => (this.s.statusThrough.get(subjectId, position) as SubjectStatus | undefined) ?? "ACTIVE",
+      acceptance: (policyId) => {
+        const r = this.s.acceptanceThrough.get(subjectId, policyId, position) as { version: number; occurred_at: number; position: number } | undefined;
+        return r && { version: r.version, acceptedAt: r.occurred_at, position: r.position };
+      },
+      consent: (policyId, purposeId) => {
+        const r = this.s.consentThrough.get(subjectId, policyId, purposeId, position) as ConsentRow | undefined;
         return r && toConsentRecord(r);
       },
     });

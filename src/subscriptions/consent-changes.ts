@@ -1,9 +1,8 @@
 // Which purposes' status or permission each consent-affecting event changed, from the domain rules.
 import type { AsOf } from "../domain/catalog.js";
-import { CONSENT_AFFECTING, type LedgerEvent, subjectStream } from "../domain/events.js";
-import { type Decision, decideAll } from "../domain/permission.js";
-import { type SubjectState, consentKey, evolve, initialSubject } from "../domain/subject.js";
-import { viewOf } from "../domain/permission.js";
+import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
+import { type Decision, type SubjectView, decideAll } from "../domain/permission.js";
+import { consentKey } from "../domain/subject.js";
 import type { Ledger } from "../ledger.js";
 
 /** One (subject, policy, purpose) whose status or `permitted` an event changed. */
@@ -24,10 +23,9 @@ export const isConsentAffecting = (e: LedgerEvent): boolean => e.subjectId !== n
  * event's own, not the reader's clock, so replaying the log later yields the very same changes
  * (and the same cursors) as the live feed did.
  */
-function decisionsAt(ledger: Ledger, state: SubjectState, e: LedgerEvent): Map<string, Decision> {
+function decisionsAt(ledger: Ledger, view: SubjectView, e: LedgerEvent): Map<string, Decision> {
   const asOf: AsOf = { at: e.recordedAt, knownAt: e.recordedAt };
   const catalog = ledger.catalogAt(asOf.knownAt);
-  const view = viewOf(state);
   const out = new Map<string, Decision>();
   for (const policy of catalog.policies())
     for (const d of decideAll(catalog, view, policy.id, asOf)) {
@@ -38,40 +36,25 @@ function decisionsAt(ledger: Ledger, state: SubjectState, e: LedgerEvent): Map<s
 }
 
 /**
- * The consent changes `events` (in log order, already committed) caused. Each subject's stream is
- * read once and folded up to each event, so the state "before" is exact even when one commit holds
- * several events of the same subject. `wanted` skips subjects nobody follows.
+ * The consent changes `events` (in log order, already committed) caused. The state just before and
+ * just after each event comes from the bitemporal read models bounded by log position, so the cost
+ * does not grow with the subject's history, and is exact even when one commit holds several events
+ * of the same subject. `wanted` skips subjects nobody follows.
  */
 export function consentChangesOf(ledger: Ledger, events: readonly LedgerEvent[], wanted?: (subjectId: string) => boolean): ConsentChangeFact[] {
-  const bySubject = new Map<string, Set<number>>();
+  const out: ConsentChangeFact[] = [];
   for (const e of events) {
     if (!isConsentAffecting(e) || (wanted && !wanted(e.subjectId!))) continue;
-    const id = e.subjectId!;
-    let positions = bySubject.get(id);
-    if (!positions) bySubject.set(id, (positions = new Set()));
-    positions.add(e.position);
+    const subjectId = e.subjectId!;
+    const before = decisionsAt(ledger, ledger.projections.viewThrough(subjectId, e.position - 1), e);
+    const after = decisionsAt(ledger, ledger.projections.viewThrough(subjectId, e.position), e);
+    const changed = [...after]
+      .filter(([k, d]) => {
+        const p = before.get(k);
+        return !p || p.status !== d.status || p.permitted !== d.permitted;
+      })
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    changed.forEach(([k, d], index) => out.push({ event: e, index, subjectId, previous: before.get(k) ?? null, current: d }));
   }
-  const out: ConsentChangeFact[] = [];
-  for (const [subjectId, positions] of bySubject) {
-    const last = Math.max(...positions);
-    let state = initialSubject(subjectId);
-    for (const e of ledger.store.readStream(subjectStream(subjectId))) {
-      if (e.position > last) break;
-      if (!positions.has(e.position)) {
-        state = evolve(state, e);
-        continue;
-      }
-      const before = decisionsAt(ledger, state, e);
-      state = evolve(state, e);
-      const after = decisionsAt(ledger, state, e);
-      const changed = [...after]
-        .filter(([k, d]) => {
-          const p = before.get(k);
-          return !p || p.status !== d.status || p.permitted !== d.permitted;
-        })
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      changed.forEach(([k, d], index) => out.push({ event: e, index, subjectId, previous: before.get(k) ?? null, current: d }));
-    }
-  }
-  return out.sort((a, b) => a.event.position - b.event.position || a.index - b.index);
+  return out;
 }
