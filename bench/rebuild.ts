@@ -69,7 +69,7 @@ export async function benchRebuild(o: BenchOptions): Promise<BenchRow[]> {
     ];
     if (rebuild < 200_000)
       rows[0]!.note =
-        "Per event the rebuild goes through store.readAll (rowToEvent: JSON.parse of the data, two Buffer-to-hex conversions, a fresh object) and SqliteProjections.apply, which reads the subject row (SELECT) and upserts it before the per-type upsert: two or three statements per event on top of the read. Applying in memory per chunk (a Map of subject status/version, written once per subject at the end) and reading rows without hex-encoding hashes the rebuild never uses would move it.";
+        "The raw read of every column alone runs at about 200k rows/s on this machine, so the aim leaves no room for decoding and writing. Per event the rebuild decodes the row (store.readAll: JSON.parse of the data, hex of two hashes) and writes one or two rows (the current projection and, since the bitemporal read models, its history row); the subjects table is kept in memory and written once. What would move it: reading only the columns the projections use without hex-encoding hashes, deriving the current consents and standings from the history tables with one INSERT … SELECT at the end instead of an upsert per event, and a larger page cache during the rebuild.";
     return rows;
   } finally {
     t.cleanup();

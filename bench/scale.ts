@@ -42,7 +42,7 @@ export async function benchScale(o: BenchOptions): Promise<BenchRow[]> {
     notes.push("RSS: better-sqlite3's page cache is bounded (cache_size default 2 MB), so a high RSS comes from the JS heap: check the process with --heap-prof; the write path keeps each commit's events in memory only until listeners run.");
   if (perEvent > 400)
     notes.push(
-      "Size: each row stores a UUID as text (36 B), the stream id, two 32-byte hashes, and the data as canonical JSON with the sealed evidence as base64url (AES-GCM: 28 B overhead + the JSON of the evidence, x4/3), repeated on every event of a recordConsent call; the UNIQUE indexes on id and (stream_id, stream_version) repeat the id and stream id. Sealing one evidence record per call (events pointing to it), storing ids and hashes as BLOBs, and dropping the separate id index (the position is the key) would move it.",
+      "Size: each row stores a UUID as text (36 B), the stream id, two 32-byte hashes, and the data as canonical JSON with the sealed evidence as base64url (AES-GCM: 28 B overhead + the JSON of the evidence, x4/3), repeated on every event of a recordConsent call (the same ciphertext since a call seals its evidence once); the UNIQUE indexes on id and (stream_id, stream_version) repeat the id and stream id; the bitemporal read models (consent, acceptance and status history, which make as-of reads indexed lookups) add a row per event. Storing a call's evidence once (its events pointing to it, the chain covering its digest), ids and hashes as BLOBs, and dropping the separate id index (the position is the key) would move it.",
     );
   if (notes.length > 0) row.note = notes.join(" ");
   return [row];

@@ -3,7 +3,7 @@ import { Arg, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import { checkId } from "../../domain/decide.js";
 import { decodeFeedCursor } from "../../subscriptions/feed-cursor.js";
-import { requireAny, subjectFor } from "../access.js";
+import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { typeFilter } from "../paging.js";
 import { LedgerEventType } from "../types/event-types.js";
@@ -24,7 +24,7 @@ interface LedgerEventsArgs {
 type Data<A> = SubscribeResolverData<unknown, A, GraphQLContext>;
 
 function subscribeConsentChanged({ args, context }: Data<ConsentChangedArgs>) {
-  const caller = requireAny(context.caller, ["consent:self", "consent:read"]);
+  const caller = requireScope(context.caller, "consent:self", "consent:read");
   // Omitting subjectId follows everyone with consent:read, oneself with only consent:self.
   const subjectId = args.subjectId == null && caller.scopes.has("consent:read") ? null : subjectFor(caller, args.subjectId, ["consent:read"]);
   if (subjectId !== null) checkId("subjectId", subjectId);
@@ -38,7 +38,7 @@ function subscribeConsentChanged({ args, context }: Data<ConsentChangedArgs>) {
 }
 
 function subscribeLedgerEvents({ args, context }: Data<LedgerEventsArgs>) {
-  requireAny(context.caller, ["ledger:read"]);
+  requireScope(context.caller, "ledger:read");
   const after = args.after != null ? decodeFeedCursor(args.after, false) : null;
   return context.services.changes.ledgerEvents({ types: typeFilter(args.types) ?? null }, after);
 }
