@@ -186,7 +186,7 @@ export class Ledger {
       // policy earlier in the same group commit makes it stale, so decide against the log as it stands.
       const stale = tx.streamVersion(stream) !== (this.catalogNow.get(cmd.policyId)?.versions.length ?? 0);
       const catalog = stale ? this.loadCatalog() : this.catalogNow;
-      const e = decidePublish(cmd, catalog);
+      const e = decidePublish(cmd, catalog, this.clock());
       return tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
     });
     return toPolicyVersion(event!);

@@ -184,7 +184,7 @@ function checkPurpose(p: Purpose): void {
 }
 
 /** publishPolicyVersion: the next version of a policy, numbered in publication order. */
-export function decidePublish(cmd: PublishCommand, catalog: Catalog): DomainEvent {
+export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instant): DomainEvent {
   checkId("policy id", cmd.policyId);
   if (cmd.title.trim() === "") throw badInput("a policy version needs a title");
   checkText("title", cmd.title, 512);
@@ -207,7 +207,7 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog): DomainEven
   const existing = catalog.get(cmd.policyId);
   if (existing && existing.overrides !== cmd.overrides)
     throw badInput(`policy ${cmd.policyId} ${existing.overrides ? `overrides ${existing.overrides}` : "overrides nothing"}; a later version cannot change that`);
-  return { type: "PolicyVersionPublished", occurredAt: Number.NaN, data: { ...cmd, number: catalog.nextNumber(cmd.policyId) } };
+  return { type: "PolicyVersionPublished", occurredAt: now, data: { ...cmd, number: catalog.nextNumber(cmd.policyId) } };
 }
 
 export function decideSuspend(state: SubjectState, reason: string | null, now: Instant, dataRequestId?: string): DomainEvent[] {

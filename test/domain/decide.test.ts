@@ -252,8 +252,8 @@ describe("decidePublish", () => {
   };
 
   it("numbers versions in publication order", () => {
-    expect(decidePublish(spec, Catalog.of([])).data).toMatchObject({ number: 1 });
-    expect(decidePublish(spec, baseCatalog()).data).toMatchObject({ number: 3 });
+    expect(decidePublish(spec, Catalog.of([]), 0).data).toMatchObject({ number: 1 });
+    expect(decidePublish(spec, baseCatalog(), 0).data).toMatchObject({ number: 3 });
   });
 
   it.each([
@@ -266,6 +266,6 @@ describe("decidePublish", () => {
     ["a ttl of zero days", { purposes: [{ ...P.location, consentTtlDays: 0 }] }, "BAD_USER_INPUT"],
   ] as const)("refuses %s", (_why, over, code) => {
     const catalog = Catalog.of([...baseCatalog().get("base")!.versions, version("other", 1, { requiresConsent: false, effectiveAt: day(0), purposes: [P.service] })]);
-    expect(() => decidePublish({ ...spec, ...over } as typeof spec, catalog)).toThrow(expect.objectContaining({ code }));
+    expect(() => decidePublish({ ...spec, ...over } as typeof spec, catalog, 0)).toThrow(expect.objectContaining({ code }));
   });
 });

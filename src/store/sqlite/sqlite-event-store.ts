@@ -303,7 +303,6 @@ export class SqliteEventStore implements EventStore {
     const out: LedgerEvent[] = [];
     let version = current;
     for (const ne of events) {
-      const occurredAt = Number.isNaN(ne.occurredAt) ? recordedAt : ne.occurredAt;
       const row: EventRow = {
         position: this.tip.position + 1,
         id: randomUUID(),
@@ -312,7 +311,7 @@ export class SqliteEventStore implements EventStore {
         type: ne.type,
         schema_version: SCHEMA_VERSION,
         subject_id: ne.subjectId,
-        occurred_at: occurredAt,
+        occurred_at: ne.occurredAt,
         recorded_at: recordedAt,
         actor_kind: ne.actor.kind,
         actor_id: ne.actor.id,
