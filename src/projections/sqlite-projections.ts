@@ -266,17 +266,7 @@ export class SqliteProjections {
     const row = this.s.subjectGet.get(subjectId) as { status: SubjectStatus; version: number } | undefined;
     if (!row) return initialSubject(subjectId);
     const consents = new Map<string, ConsentRecord>();
-    for (const r of this.s.consentsOf.all(subjectId) as ConsentRow[])
-      consents.set(consentKey(r.policy_id, r.purpose_id), {
-        policyId: r.policy_id,
-        purposeId: r.purpose_id,
-        granted: r.granted === 1,
-        occurredAt: r.occurred_at,
-        expiresAt: r.expires_at,
-        version: r.policy_version,
-        eventId: r.event_id,
-        position: r.position,
-      });
+    for (const r of this.s.consentsOf.all(subjectId) as ConsentRow[]) consents.set(consentKey(r.policy_id, r.purpose_id), toConsentRecord(r));
     const acceptances = new Map<string, Acceptance>();
     for (const r of this.s.standingsOf.all(subjectId) as StandingRow[])
       acceptances.set(r.policy_id, { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position });
