@@ -195,16 +195,30 @@ export class SqliteProjections {
     };
   }
 
-  /** Writes the subjects table a rebuild kept in memory. */
-  writeSubjects(subjects: SubjectRows): void {
+  /**
+   * Ends a rebuild: writes the subjects it kept in memory, and the current consents and standings
+   * as the winners of their histories, chosen in the same order as the inline upserts (and evolve).
+   */
+  finishRebuild(subjects: SubjectRows): void {
     for (const [id, r] of subjects) this.s.subjectPut.run(id, r.status, r.version, r.position);
+    this.db.exec(`
+      INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
+      SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position FROM (
+        SELECT *, ROW_NUMBER() OVER (PARTITION BY subject_id, policy_id, purpose_id ORDER BY occurred_at DESC, position DESC) AS rank
+        FROM consent_history) WHERE rank = 1;
+      INSERT INTO standings (subject_id, policy_id, accepted_version, accepted_at, position)
+      SELECT subject_id, policy_id, version, occurred_at, position FROM (
+        SELECT *, ROW_NUMBER() OVER (PARTITION BY subject_id, policy_id ORDER BY version DESC, occurred_at ASC, position ASC) AS rank
+        FROM acceptance_history) WHERE rank = 1;
+    `);
   }
 
   /** Keeps the read models in step; the store calls it inside the append's transaction. */
   apply(e: LedgerEvent, subjects?: SubjectRows): void {
     const subjectId = e.subjectId;
     if (subjectId === null) return;
-    // A rebuild keeps the subjects table in memory and writes it once at the end (see rebuildProjections).
+    // A rebuild keeps the subjects table in memory and derives the current consents and standings
+    // from the history tables once at the end (see rebuildProjections), instead of an upsert per event.
     const cur = subjects ? subjects.get(subjectId) : (this.s.subjectGet.get(subjectId) as SubjectRow | undefined);
     const status = nextStatus(cur?.status ?? "ACTIVE", e.type);
     const version = Math.max(cur?.version ?? 0, e.streamVersion);
@@ -212,7 +226,7 @@ export class SqliteProjections {
     else this.s.subjectPut.run(subjectId, status, version, e.position);
     switch (e.type) {
       case "PolicyAccepted":
-        this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
+        if (!subjects) this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
         this.s.acceptanceHistoryPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position, e.recordedAt);
         return;
       case "ProcessingSuspended":
@@ -222,8 +236,8 @@ export class SqliteProjections {
         this.s.statusHistoryPut.run(subjectId, e.position, e.occurredAt, e.recordedAt, status);
         return;
       case "ConsentGranted":
-      case "ConsentWithdrawn":
-        this.s.consentHistoryPut.run({
+      case "ConsentWithdrawn": {
+        const row = {
           subject_id: subjectId,
           policy_id: e.data.policyId,
           purpose_id: e.data.purposeId,
@@ -234,19 +248,11 @@ export class SqliteProjections {
           expires_at: e.type === "ConsentGranted" ? e.data.expiresAt : null,
           policy_version: e.data.version,
           event_id: e.id,
-        });
-        this.s.consentPut.run({
-          subject_id: subjectId,
-          policy_id: e.data.policyId,
-          purpose_id: e.data.purposeId,
-          granted: e.type === "ConsentGranted" ? 1 : 0,
-          occurred_at: e.occurredAt,
-          expires_at: e.type === "ConsentGranted" ? e.data.expiresAt : null,
-          policy_version: e.data.version,
-          event_id: e.id,
-          position: e.position,
-        });
+        };
+        this.s.consentHistoryPut.run(row);
+        if (!subjects) this.s.consentPut.run(row);
         return;
+      }
       case "DataRequestOpened":
         this.s.requestOpen.run(e.data.requestId, subjectId, e.data.kind, e.occurredAt, e.data.dueAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position);
         return;
@@ -378,7 +384,7 @@ export function rebuildProjections(store: SqliteEventStore, projections: SqliteP
       if (events.length < chunk) break;
       after = events.at(-1)!.position;
     }
-    projections.writeSubjects(subjects);
+    projections.finishRebuild(subjects);
     return n;
   });
 }
