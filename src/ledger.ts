@@ -260,14 +260,16 @@ export class Ledger {
     return { at: at ?? now, knownAt: Math.min(knownAt ?? now, now) };
   }
 
-  /** The subject now (from the projections) or as of a past instant (a fold of its stream). */
-  subject(subjectId: string, asOf?: AsOf): SubjectState {
+  /**
+   * The subject's whole state now, from the projections; past instants are read through `view`.
+   * A choice dated a few minutes ahead is in the projections already but not yet in force, so
+   * then (rarely) the state is the fold of the stream as of now.
+   */
+  subject(subjectId: string): SubjectState {
     const now = this.clock();
-    if (!asOf || (asOf.at >= now && asOf.knownAt >= now)) {
-      const s = this.projections.subject(subjectId);
-      if (!hasFutureFacts(s, asOf?.at ?? now)) return s;
-    }
-    return foldSubject(subjectId, this.store.readStream(subjectStream(subjectId)), asOf ?? { at: now, knownAt: now });
+    const s = this.projections.subject(subjectId);
+    if (!hasFutureFacts(s, now)) return s;
+    return foldSubject(subjectId, this.store.readStream(subjectStream(subjectId)), { at: now, knownAt: now });
   }
 
   /** The catalog as it was known at `knownAt`. */
