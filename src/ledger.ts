@@ -289,7 +289,10 @@ export class Ledger {
   }
 
   consents(subjectId: string, policyId: string | null, asOf: AsOf): Decision[] {
+    if (policyId !== null) this.catalogNow.resolvePolicyId(policyId); // UNKNOWN_POLICY only for a policy never published
     const catalog = this.catalogAt(asOf.knownAt);
+    // As known before the policy was published, there was nothing to consent to: no states, not an error.
+    if (catalog.policies().length === 0 || (policyId !== null && !catalog.get(policyId))) return [];
     const pid = catalog.resolvePolicyId(policyId);
     return decideAll(catalog, this.view(subjectId, asOf), pid, asOf);
   }

@@ -110,10 +110,18 @@ describe("knownAt (transaction time)", () => {
     expect(await consentOf(s, "location", { at: when })).toMatchObject({ permitted: false, reason: "WITHDRAWN" });
   });
 
-  it("as known before any policy was published, there is no policy to read consents under", async () => {
+  it("as known before any policy was published, there was nothing to consent to: no states, and no error", async () => {
     const s = freshId();
     await onboard(srv, s);
-    const r = await srv.gql(`query($s: ID!, $k: DateTime) { subject(id: $s) { consents(knownAt: $k) { purpose { id } } } }`, { s, k: "2020-01-01T00:00:00Z" }, reader);
+    const q = `query($s: ID!, $k: DateTime, $p: ID) { subject(id: $s) { consents(knownAt: $k, policyId: $p) { purpose { id } } } }`;
+    const before = ok(await srv.gql<{ subject: { consents: unknown[] } }>(q, { s, k: "2020-01-01T00:00:00Z" }, reader));
+    expect(before.subject.consents).toEqual([]);
+    const named = ok(await srv.gql<{ subject: { consents: unknown[] } }>(q, { s, k: "2020-01-01T00:00:00Z", p: "clavis-privacy" }, reader));
+    expect(named.subject.consents).toEqual([]);
+    const now = ok(await srv.gql<{ subject: { consents: unknown[] } }>(q, { s }, reader));
+    expect(now.subject.consents.length).toBeGreaterThan(0);
+    // A policy that was never published is still the client's mistake.
+    const r = await srv.gql(q, { s, k: "2020-01-01T00:00:00Z", p: "no-such-policy" }, reader);
     expect(r.code).toBe("UNKNOWN_POLICY");
   });
 });
