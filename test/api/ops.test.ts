@@ -3,6 +3,7 @@ import { compactVerify, createRemoteJWKSet, decodeProtectedHeader } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent, sleep } from "./helpers.js";
+import { KANTARA_CR_FIELDS } from "../support/kantara.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -144,20 +145,7 @@ describe("/.well-known/jwks.json and consent receipts", () => {
     const body = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
 
     // Kantara Consent Receipt v1.1 field names.
-    for (const field of [
-      "version",
-      "jurisdiction",
-      "consentTimestamp",
-      "collectionMethod",
-      "consentReceiptID",
-      "language",
-      "piiPrincipalId",
-      "piiControllers",
-      "policyUrl",
-      "services",
-      "sensitive",
-      "spiCat",
-    ])
+    for (const field of KANTARA_CR_FIELDS)
       expect(body, field).toHaveProperty(field);
     expect(body["version"]).toBe("KI-CR-v1.1.0");
     expect(body["piiPrincipalId"]).toBe(me);

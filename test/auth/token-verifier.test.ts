@@ -19,7 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { bearerToken, createTokenVerifier, MAX_TOKEN_LENGTH, type TokenVerifier } from "../../src/auth/token-verifier.js";
-import type { Config } from "../../src/config.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import { LedgerError } from "../../src/domain/errors.js";
 
 const ISSUER = "https://idp.test";
@@ -262,15 +262,8 @@ describe("a remote JWKS", () => {
 });
 
 describe("dev mode", () => {
-  const devAuth: Config["auth"] = {
-    mode: "dev",
-    jwksUrl: null,
-    jwksFile: null,
-    issuer: "consent-ledger-dev",
-    audience: "consent-ledger",
-    algorithms: ["RS256", "ES256", "EdDSA"],
-    clockToleranceSeconds: 30,
-  };
+  // Dev mode exactly as an empty environment configures it.
+  const devAuth: Config["auth"] = loadConfig({}).auth;
 
   it("accepts tokens from issueDevToken and refuses those of another data folder", async () => {
     const dir = tempDir();

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { PolicyVersion, Purpose } from "../../src/domain/catalog.js";
 import { buildConsentReceipt, CONSENT_RECEIPT_TYP, type ConsentReceiptInput } from "../../src/receipts/consent-receipt.js";
 import { ReceiptSigner } from "../../src/receipts/signer.js";
+import { KANTARA_CR_FIELDS } from "../support/kantara.js";
 
 const purpose = (over: Partial<Purpose> & Pick<Purpose, "id" | "mode">): Purpose => ({
   title: `Title of ${over.id}`,
@@ -72,20 +73,7 @@ describe("buildConsentReceipt", () => {
   const receipt = buildConsentReceipt(input());
 
   it("has every Kantara CR v1.1 field", () => {
-    for (const field of [
-      "version",
-      "jurisdiction",
-      "consentTimestamp",
-      "collectionMethod",
-      "consentReceiptID",
-      "language",
-      "piiPrincipalId",
-      "piiControllers",
-      "policyUrl",
-      "services",
-      "sensitive",
-      "spiCat",
-    ]) {
+    for (const field of KANTARA_CR_FIELDS) {
       expect(receipt).toHaveProperty(field);
     }
     expect(receipt).not.toHaveProperty("publicKey");
