@@ -61,9 +61,6 @@ export class Ledger {
   private readonly clock: () => number;
   private readonly dueDays: number;
   private catalogNow: Catalog;
-  /** An erasure's WAL checkpoint could not complete (a reader held a snapshot): retry until it does. */
-  private shredTimer: NodeJS.Timeout | null = null;
-  private shredPending = false;
 
   constructor(opts: LedgerOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -95,35 +92,8 @@ export class Ledger {
       if (e.type === "PolicyVersionPublished") this.catalogNow.add(toPolicyVersion(e));
       if (e.type === "SubjectErased") erased = true;
     }
-    if (erased || this.shredPending) this.shred();
-  }
-
-  /**
-   * The destroyed key's old page images may still sit in the WAL: fold them into the file (where
-   * secure_delete has zeroed the key) and truncate. A reader holding an older snapshot (a backup, an
-   * offline verify) makes the checkpoint stop short; then it is retried until it completes.
-   */
-  private shred(): void {
-    const db = this.store.db;
-    if (db.memory || !db.open) return;
-    // A TRUNCATE checkpoint waits for readers through the busy handler, which would block the event
-    // loop for the whole busy_timeout: try without waiting, and retry from a timer instead.
-    const timeout = db.pragma("busy_timeout", { simple: true }) as number;
-    db.pragma("busy_timeout = 0");
-    let r: { busy: number } | undefined;
-    try {
-      [r] = db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
-    } finally {
-      db.pragma(`busy_timeout = ${timeout}`);
-    }
-    this.shredPending = r !== undefined && r.busy !== 0;
-    if (this.shredPending && !this.shredTimer) {
-      this.shredTimer = setTimeout(() => {
-        this.shredTimer = null;
-        if (this.store.isWritable()) this.shred();
-      }, 250);
-      this.shredTimer.unref();
-    }
+    // The destroyed key's old page images may still sit in the WAL: fold them into the file.
+    if (erased) this.store.scrubWal();
   }
 
   private appendFor(tx: WriteTx, state: SubjectState, actor: Actor, events: DomainEvent[]): LedgerEvent[] {
@@ -364,8 +334,6 @@ export class Ledger {
   }
 
   close(): Promise<void> {
-    if (this.shredTimer) clearTimeout(this.shredTimer);
-    this.shredTimer = null;
     return this.store.close();
   }
 }

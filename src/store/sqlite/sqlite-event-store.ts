@@ -107,6 +107,8 @@ export class SqliteEventStore implements EventStore {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private lastCommitFailed = false;
+  /** A WAL scrub that a reader's snapshot cut short, to be retried. */
+  private scrubTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
   /** Hooks run inside the transaction for every appended event (projections). */
   private readonly appliers: ((e: LedgerEvent) => void)[] = [];
@@ -372,10 +374,39 @@ export class SqliteEventStore implements EventStore {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * Folds the WAL into the file (where secure_delete has zeroed deleted bytes) and truncates it, so
+   * that deleted data (an erased subject's key) survives in no old page image. A reader holding an
+   * older snapshot (a backup, an offline verify) makes the checkpoint stop short; it is then retried
+   * from a timer until it completes, never by blocking the event loop in the busy handler.
+   */
+  scrubWal(): void {
+    const db = this.db;
+    if (db.memory || !db.open || this.closed) return;
+    const timeout = db.pragma("busy_timeout", { simple: true }) as number;
+    db.pragma("busy_timeout = 0");
+    let r: { busy: number } | undefined;
+    try {
+      [r] = db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
+    } finally {
+      db.pragma(`busy_timeout = ${timeout}`);
+    }
+    const pending = r !== undefined && r.busy !== 0;
+    if (pending && !this.scrubTimer) {
+      this.scrubTimer = setTimeout(() => {
+        this.scrubTimer = null;
+        if (this.isWritable()) this.scrubWal();
+      }, 250);
+      this.scrubTimer.unref();
+    }
+  }
+
   /** Waits for queued commands to commit, then closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.scrubTimer) clearTimeout(this.scrubTimer);
+    this.scrubTimer = null;
     while (this.flushScheduled || this.queue.length > 0 || this.flushing) {
       const f = this.flushing;
       this.flushing = null;
