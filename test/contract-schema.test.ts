@@ -1,4 +1,4 @@
-// The emitted schema carries every type, field, argument and default that CONTRACT.md §3 fixes.
+// The emitted schema carries every type, field, argument and default that CONTRACT.md §3 and CONTRACT-2.md fix.
 import { readFileSync } from "node:fs";
 import {
   type GraphQLArgument,
@@ -13,9 +13,54 @@ import {
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildLedgerSchema } from "../src/graphql/schema.js";
 
-const contract = readFileSync(new URL("../../shared/spec/CONTRACT.md", import.meta.url), "utf8");
-const sdl = /```graphql\n([\s\S]*?)```/.exec(contract)![1]!;
-const fixed = buildSdl(sdl);
+// Copies of the contracts' SDL blocks, kept in the repository so that a bare clone passes.
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/contract/${name}`, import.meta.url), "utf8");
+// CONTRACT-2.md's prose adds `recipientId` to `permission` and `PermissionCheckInput`, and new enum values.
+const withRecipient = (sdl: string) => {
+  const before = "permission(subjectId: ID!, purposeId: ID!, policyId: ID, at: DateTime)";
+  expect(sdl).toContain(before);
+  return sdl.replace(before, "permission(subjectId: ID!, purposeId: ID!, policyId: ID, at: DateTime, recipientId: ID)");
+};
+const prose = `
+extend input PermissionCheckInput { recipientId: ID }
+extend enum DecisionReason { RECIPIENT_NOT_COVERED }
+extend enum SubjectStatus { MERGED }
+`;
+const fixed = buildSdl(`${withRecipient(fixture("contract.graphql"))}\n${fixture("contract-2.graphql")}\n${prose}`);
+
+/**
+ * Second-edition names not built yet, as `Type` or `Type.member`. The list can only shrink: a name
+ * listed here that the schema already has fails the test below.
+ */
+const PENDING = new Set<string>([
+  "Checkpoint",
+  "InclusionProof",
+  "ConsistencyProof",
+  "Query.ledgerCheckpoint",
+  "Query.inclusionProof",
+  "Query.consistencyProof",
+  "LedgerEvent.canonical",
+  "TransferDirection",
+  "TransferBasis",
+  "ThirdPartyTransfer",
+  "ThirdPartyTransferInput",
+  "ExternalTransmission",
+  "Recipient.countryProtectionSystem",
+  "Recipient.measures",
+  "Recipient.recipientPurpose",
+  "ConsentState.coveredRecipients",
+  "Query.thirdPartyTransfers",
+  "Query.externalTransmissions",
+  "Query.permission",
+  "OpenDataRequestInput.purposeIds",
+  "PermissionCheckInput.recipientId",
+  "Mutation.recordThirdPartyTransfer",
+  "Mutation.mergeSubjects",
+  "Mutation.extendDataRequest",
+  "DecisionReason",
+  "SubjectStatus",
+]);
+
 const contractTypes = Object.values(fixed.getTypeMap()).filter((t) => !t.name.startsWith("__") && !["String", "Boolean", "Int", "Float", "ID"].includes(t.name));
 
 const argShape = (a: GraphQLArgument | GraphQLInputField) => `${a.name}: ${String(a.type)}${a.defaultValue === undefined ? "" : ` = ${JSON.stringify(a.defaultValue)}`}`;
@@ -27,10 +72,29 @@ describe("the emitted schema against the contract", () => {
   });
 
   it("has every contract type", () => {
-    expect(contractTypes.map((t) => t.name).filter((n) => !ours[n])).toEqual([]);
+    expect(contractTypes.map((t) => t.name).filter((n) => !ours[n] && !PENDING.has(n))).toEqual([]);
   });
 
-  it.each(contractTypes.map((t) => [t.name, t] as const))("%s has the contract's fields, arguments and values", (name, t) => {
+  it("lists as pending only what is still missing or different", () => {
+    const built = [...PENDING].filter((name) => {
+      const [type, member] = name.split(".") as [string, string | undefined];
+      const mine = ours[type];
+      const theirs = fixed.getType(type);
+      if (!mine || !theirs) return false;
+      if (member === undefined) return isEnumType(mine) && isEnumType(theirs)
+        ? theirs.getValues().every((v) => mine.getValue(v.name))
+        : true;
+      const fields = isObjectType(mine) || isInputObjectType(mine) ? mine.getFields() : {};
+      const f = fields[member];
+      const t = (isObjectType(theirs) || isInputObjectType(theirs) ? theirs.getFields() : {})[member];
+      if (!f || !t) return false;
+      const args = (x: GraphQLField<unknown, unknown> | GraphQLInputField) => ("args" in x ? x.args.map(argShape).sort().join() : argShape(x));
+      return String(f.type) === String(t.type) && args(f) === args(t);
+    });
+    expect(built, "built: remove these from PENDING").toEqual([]);
+  });
+
+  it.each(contractTypes.filter((t) => !PENDING.has(t.name)).map((t) => [t.name, t] as const))("%s has the contract's fields, arguments and values", (name, t) => {
     const mine = ours[name]!;
     if (isEnumType(t)) {
       expect(isEnumType(mine) && mine.getValues().map((v) => v.name).sort()).toEqual(t.getValues().map((v) => v.name).sort());
@@ -38,6 +102,7 @@ describe("the emitted schema against the contract", () => {
       expect(isObjectType(mine)).toBe(true);
       const fields = isObjectType(mine) ? mine.getFields() : {};
       for (const f of Object.values(t.getFields()) as GraphQLField<unknown, unknown>[]) {
+        if (PENDING.has(`${name}.${f.name}`)) continue;
         const m = fields[f.name];
         expect(m ? String(m.type) : "missing", `${name}.${f.name}`).toBe(String(f.type));
         expect(m?.args.map(argShape).sort(), `${name}.${f.name} arguments`).toEqual(f.args.map(argShape).sort());
@@ -46,6 +111,7 @@ describe("the emitted schema against the contract", () => {
       expect(isInputObjectType(mine)).toBe(true);
       const fields = isInputObjectType(mine) ? mine.getFields() : {};
       for (const f of Object.values(t.getFields())) {
+        if (PENDING.has(`${name}.${f.name}`)) continue;
         const m = fields[f.name];
         expect(m ? argShape(m) : "missing", `${name}.${f.name}`).toBe(argShape(f));
       }
