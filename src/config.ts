@@ -15,7 +15,13 @@ export interface Config {
     audience: string | null;
     algorithms: string[];
     clockToleranceSeconds: number;
+    /** How long a fetched remote JWKS is trusted before it is fetched again (a removed key stops working by then). */
+    jwksMaxAgeSeconds: number;
   };
+  /** Origins whose browser front ends may call /graphql (CORS); "*" for any, [] for none. */
+  corsOrigins: "*" | string[];
+  /** The built preference centre and officer console (`npm run build`), served at /preferences and /console. */
+  webDir: string;
   receiptKeyFile: string | null;
   dataRequestDueDays: number;
   production: boolean;
@@ -102,7 +108,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience,
       algorithms: parseAlgorithms(get("AUTH_ALGORITHMS") ?? "RS256,ES256,EdDSA"),
       clockToleranceSeconds: intSetting(get, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0, 3_600),
+      jwksMaxAgeSeconds: intSetting(get, "AUTH_JWKS_MAX_AGE_SECONDS", 300, 1, 86_400),
     },
+    corsOrigins: parseCorsOrigins(get("CORS_ORIGINS") ?? ""),
+    webDir: get("WEB_DIR") ?? "dist/web",
     receiptKeyFile: get("RECEIPT_KEY_FILE") ?? null,
     dataRequestDueDays: intSetting(get, "DATA_REQUEST_DUE_DAYS", 14, 1, 3_650),
     production,
@@ -143,6 +152,25 @@ export function parseAlgorithms(raw: string): string[] {
     }
   }
   return algs;
+}
+
+/** `*`, or a comma-separated list of origins (`https://www.example.jp`); each must be a bare origin, no path. */
+export function parseCorsOrigins(raw: string): "*" | string[] {
+  const items = [...new Set(raw.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  if (items.length === 1 && items[0] === "*") return "*";
+  return items.map((item) => {
+    let origin: string;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS: "${item}" is not an origin (expected e.g. https://www.example.jp, or * alone)`);
+    }
+    // A browser sends the origin without a trailing slash or path; anything else would never match.
+    if (origin === "null" || origin !== item.replace(/\/$/, "")) {
+      throw new ConfigError(`CORS_ORIGINS: "${item}" is not a bare origin (scheme://host[:port], no path)`);
+    }
+    return origin;
+  });
 }
 
 function checkJwksUrl(raw: string, production: boolean): void {

@@ -32,7 +32,10 @@ describe("loadConfig", () => {
         audience: "consent-ledger",
         algorithms: ["RS256", "ES256", "EdDSA"],
         clockToleranceSeconds: 30,
+        jwksMaxAgeSeconds: 300,
       },
+      corsOrigins: [],
+      webDir: "dist/web",
       receiptKeyFile: null,
       dataRequestDueDays: 14,
       production: false,
@@ -60,6 +63,9 @@ describe("loadConfig", () => {
       MAX_QUERY_COST: "100",
       MAX_SUBSCRIPTIONS_PER_CONNECTION: "3",
       SUBSCRIBER_QUEUE_LIMIT: "50",
+      AUTH_JWKS_MAX_AGE_SECONDS: "60",
+      CORS_ORIGINS: "https://www.example.jp, http://localhost:5173",
+      WEB_DIR: "/srv/web",
     });
     expect(c.port).toBe(0);
     expect(c.host).toBe("0.0.0.0");
@@ -74,7 +80,10 @@ describe("loadConfig", () => {
       audience: "ledger",
       algorithms: ["ES256", "EdDSA"],
       clockToleranceSeconds: 5,
+      jwksMaxAgeSeconds: 60,
     });
+    expect(c.corsOrigins).toEqual(["https://www.example.jp", "http://localhost:5173"]);
+    expect(c.webDir).toBe("/srv/web");
     expect(c.receiptKeyFile).toBe("/etc/receipt.jwk");
     expect(c.dataRequestDueDays).toBe(30);
     expect(c.production).toBe(true);
@@ -85,6 +94,19 @@ describe("loadConfig", () => {
   it("treats empty variables as unset", () => {
     expect(loadConfig({ PORT: "", AUTH_JWKS_URL: "" }).port).toBe(4000);
     expect(loadConfig({ AUTH_JWKS_URL: " " }).auth.mode).toBe("dev");
+  });
+
+  describe("CORS_ORIGINS", () => {
+    it("is none by default, * alone means any origin, and a trailing slash is forgiven", () => {
+      expect(loadConfig({}).corsOrigins).toEqual([]);
+      expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toBe("*");
+      expect(loadConfig({ CORS_ORIGINS: "https://a.example.jp/" }).corsOrigins).toEqual(["https://a.example.jp"]);
+    });
+    it("refuses what a browser would never send as an Origin", () => {
+      expect(configError({ CORS_ORIGINS: "www.example.jp" }).message).toMatch(/CORS_ORIGINS: "www.example.jp" is not an origin/);
+      expect(configError({ CORS_ORIGINS: "https://a.example.jp/app" }).message).toMatch(/not a bare origin/);
+      expect(configError({ CORS_ORIGINS: "*, https://a.example.jp" }).message).toMatch(/CORS_ORIGINS/);
+    });
   });
 
   describe("DATABASE_URL", () => {

@@ -22,7 +22,12 @@ export const DEFAULT_CACHE_SIZE = 10_000;
 export interface TokenVerifier {
   /** The caller a token speaks for; LedgerError UNAUTHENTICATED for any token that is not good. */
   verify(token: string): Promise<Caller>;
+  /** Null when tokens can be checked now; else why not (a remote JWKS that cannot be fetched), for /readyz. */
+  readiness(): Promise<string | null>;
 }
+
+/** An unknown `kid` makes the service fetch a remote JWKS again at most this often (contract: within 5 s). */
+export const JWKS_REFETCH_COOLDOWN_MS = 5_000;
 
 export interface TokenVerifierOptions {
   /** How many verified tokens to remember; 0 turns the cache off. */
@@ -37,9 +42,10 @@ export async function createTokenVerifier(
   dataDir: string,
   opts: TokenVerifierOptions = {},
 ): Promise<TokenVerifier> {
-  const keys = await keySource(auth, dataDir);
+  const { keys, readiness } = await keySource(auth, dataDir);
   const now = opts.now ?? Date.now;
   const cache = new CallerCache(opts.cacheSize ?? DEFAULT_CACHE_SIZE);
+  const trustMs = auth.jwksMaxAgeSeconds * 1000;
   // Config already refuses these; refusing again here keeps a hand-built config from opening the door.
   const algorithms = auth.algorithms.filter((a) => a.toLowerCase() !== "none" && !/^HS/i.test(a));
   if (algorithms.length === 0) throw new Error("no acceptable token algorithm is configured");
@@ -47,14 +53,15 @@ export async function createTokenVerifier(
   const { issuer, audience } = auth;
 
   return {
+    readiness,
     async verify(token: string): Promise<Caller> {
       if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid("too long");
       const cacheKey = createHash("sha256").update(token).digest("base64url");
       const t = now();
       const hit = cache.get(cacheKey);
-      // A cached caller past its exp is dropped and the token re-verified, so expiry (with the
-      // configured clock tolerance) is decided in one place only.
-      if (hit && hit.expiresAt !== null && hit.expiresAt > t) return hit;
+      // A cached caller past its exp (or past the key set's max age) is dropped and the token
+      // re-verified, so expiry and key removal are decided in one place only.
+      if (hit && hit.until > t) return hit.caller;
       if (hit) cache.delete(cacheKey);
 
       let payload;
@@ -69,7 +76,10 @@ export async function createTokenVerifier(
         }));
       } catch (e) {
         if (e instanceof errors.JWTExpired) throw unauthenticated("token expired", e.code);
-        throw invalid(e instanceof errors.JOSEError ? e.code : "unexpected");
+        if (e instanceof errors.JWTClaimValidationFailed) throw invalid(`${e.code} (${e.claim}: ${e.reason})`);
+        if (e instanceof errors.JOSEError) throw invalid(e.code === "ERR_JOSE_GENERIC" ? `JWKS unusable: ${e.message}` : e.code);
+        // Only the remote key set's fetch throws anything else (connection refused, DNS, TLS).
+        throw invalid(`JWKS unreachable: ${describe(e)}`);
       }
       if (typeof payload.sub !== "string" || payload.sub === "" || typeof payload.exp !== "number") {
         throw invalid("claims");
@@ -80,7 +90,8 @@ export async function createTokenVerifier(
         expiresAt: payload.exp * 1000,
       });
       // Not cached when only the clock tolerance lets it through: the next call re-checks it anyway.
-      if (caller.expiresAt! > t) cache.set(cacheKey, caller);
+      // A token whose key the issuer removes must stop working within the JWKS max age, cache or not.
+      if (caller.expiresAt! > t) cache.set(cacheKey, { caller, until: Math.min(caller.expiresAt!, t + trustMs) });
       return caller;
     },
   };
@@ -98,21 +109,67 @@ export function bearerToken(header: string | undefined | null): string | null {
   return m[1]!;
 }
 
-async function keySource(auth: Config["auth"], dataDir: string): Promise<JWTVerifyGetKey> {
+/**
+ * Why a token was refused, for the log: the kind of failure (a JOSE code, the claim at fault, a JWKS
+ * that cannot be fetched), never the token or a claim value.
+ */
+export function refusalReason(e: unknown): string {
+  if (e instanceof LedgerError) return typeof e.cause === "string" ? e.cause : e.message;
+  return "unexpected";
+}
+
+interface KeySource {
+  keys: JWTVerifyGetKey;
+  readiness(): Promise<string | null>;
+}
+
+const alwaysReady = async (): Promise<string | null> => null;
+
+async function keySource(auth: Config["auth"], dataDir: string): Promise<KeySource> {
   if (auth.mode === "dev") {
     const { publicJwk } = await ensureDevAuthKey(dataDir);
-    return createLocalJWKSet({ keys: [publicJwk] });
+    return { keys: createLocalJWKSet({ keys: [publicJwk] }), readiness: alwaysReady };
   }
-  if (auth.jwksFile) return createLocalJWKSet(await readJwksFile(auth.jwksFile));
-  if (auth.jwksUrl) {
-    return createRemoteJWKSet(new URL(auth.jwksUrl), {
-      timeoutDuration: 5_000,
-      // Refetch on an unknown kid at most every 30 s, so junk tokens cannot hammer the issuer.
-      cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
-    });
-  }
+  if (auth.jwksFile) return { keys: createLocalJWKSet(await readJwksFile(auth.jwksFile)), readiness: alwaysReady };
+  if (auth.jwksUrl) return remoteKeySource(new URL(auth.jwksUrl), auth.jwksMaxAgeSeconds);
   throw new Error("AUTH_MODE=jwks needs AUTH_JWKS_URL or AUTH_JWKS_FILE");
+}
+
+/**
+ * The identity provider's JWKS over HTTP. An unknown `kid` refetches it (at most every 5 s, so junk
+ * tokens cannot hammer the issuer); a fetched set is kept at most `maxAgeSeconds`, so a key the
+ * issuer removed stops being trusted by then.
+ */
+function remoteKeySource(url: URL, maxAgeSeconds: number): KeySource {
+  const jwks = createRemoteJWKSet(url, {
+    timeoutDuration: 5_000,
+    cooldownDuration: JWKS_REFETCH_COOLDOWN_MS,
+    cacheMaxAge: maxAgeSeconds * 1000,
+  });
+  let lastFailure: { at: number; reason: string } | null = null;
+  return {
+    keys: jwks,
+    async readiness() {
+      if (jwks.fresh) return null;
+      // A readiness probe every second must not become a fetch every second against a failing issuer.
+      if (lastFailure && Date.now() - lastFailure.at < JWKS_REFETCH_COOLDOWN_MS) return lastFailure.reason;
+      try {
+        await jwks.reload();
+        lastFailure = null;
+        return null;
+      } catch (e) {
+        lastFailure = { at: Date.now(), reason: `the JWKS at ${url.href} cannot be fetched: ${describe(e)}` };
+        return lastFailure.reason;
+      }
+    },
+  };
+}
+
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  // fetch() says only "fetch failed"; the cause names the socket error (ECONNREFUSED, ENOTFOUND, ...).
+  const cause = e.cause instanceof Error ? `: ${(e.cause as NodeJS.ErrnoException).code ?? e.cause.message}` : "";
+  return `${e.message}${cause}`;
 }
 
 /** A JWKS file `{ "keys": [...] }` with its public keys; secret (`oct`) and private members are dropped. */
@@ -153,11 +210,17 @@ function unauthenticated(message: string, reason: string): LedgerError {
 }
 
 /** A bounded least-recently-used map of verified callers; Map keeps insertion order, so the first key is the oldest. */
+interface CachedCaller {
+  caller: Caller;
+  /** Epoch ms after which the token is verified again. */
+  until: number;
+}
+
 class CallerCache {
-  private readonly map = new Map<string, Caller>();
+  private readonly map = new Map<string, CachedCaller>();
   constructor(private readonly max: number) {}
 
-  get(key: string): Caller | undefined {
+  get(key: string): CachedCaller | undefined {
     const v = this.map.get(key);
     if (v) {
       this.map.delete(key);
@@ -166,7 +229,7 @@ class CallerCache {
     return v;
   }
 
-  set(key: string, v: Caller): void {
+  set(key: string, v: CachedCaller): void {
     if (this.max <= 0) return;
     this.map.delete(key);
     this.map.set(key, v);

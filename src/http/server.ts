@@ -7,13 +7,15 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import type { Caller } from "../auth/scopes.js";
-import { type TokenVerifier, bearerToken } from "../auth/token-verifier.js";
+import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
 import { LedgerError } from "../domain/errors.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
 import { errorCodes, formatError } from "../graphql/errors.js";
 import { checkOperationLimits } from "../graphql/limits.js";
+import { applyCors } from "./cors.js";
 import type { Metrics } from "./metrics.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
+import { isWebPath, serveWeb } from "./static-web.js";
 
 export interface WebSocketAttachment {
   /** Closes every subscription (clients may resume with their cursors) and the WebSocket server. */
@@ -52,15 +54,23 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
 
   /** The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. */
   const authenticate = async (authorization: unknown): Promise<Caller> => {
-    const token = bearerToken(typeof authorization === "string" ? authorization : null);
-    if (!token) throw new LedgerError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token>");
-    return verifier.verify(token);
+    try {
+      const token = bearerToken(typeof authorization === "string" ? authorization : null);
+      if (!token) throw new LedgerError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token>");
+      return await verifier.verify(token);
+    } catch (e) {
+      // Operators need to see why tokens fail (wrong audience, unknown key, JWKS down); never the token itself.
+      if (typeof authorization === "string" && authorization.trim() !== "") logger.info({ reason: refusalReason(e) }, "access token refused");
+      throw e;
+    }
   };
 
   const httpServer = createServer();
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    csrfPrevention: true,
+    // A request carrying Authorization cannot be a "simple" cross-site request (the browser must
+    // preflight it, and CORS decides), so such a GET query is let through like a JSON POST.
+    csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", "authorization"] },
     allowBatchedHttpRequests: false,
     // main.ts owns SIGTERM/SIGINT: Apollo's own handler would re-raise the signal once Apollo has
     // stopped, killing the process before the store is closed and "stopped cleanly" is logged.
@@ -139,8 +149,11 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         case "/healthz":
           return json(res, 200, { status: "ok" });
         case "/readyz": {
-          const ready = !draining && ledger.store.isWritable();
-          return json(res, ready ? 200 : 503, { status: ready ? "ready" : draining ? "draining" : "store not writable" });
+          if (draining) return json(res, 503, { status: "draining" });
+          if (!ledger.store.isWritable()) return json(res, 503, { status: "store not writable" });
+          const tokensUncheckable = await verifier.readiness();
+          if (tokensUncheckable !== null) return json(res, 503, { status: "access tokens cannot be checked", reason: tokensUncheckable });
+          return json(res, 200, { status: "ready" });
         }
         case "/metrics":
           res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -149,8 +162,10 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           res.writeHead(200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" });
           return res.end(JSON.stringify(receipts.jwks()));
         case "/graphql":
+          if (applyCors(config.corsOrigins, req, res)) return;
           return graphql(req, res, url);
         default:
+          if (isWebPath(url.pathname)) return serveWeb(config.webDir, req.method, url.pathname, res);
           return clientError(res, 404, "NOT_FOUND", "not found: the API is at /graphql");
       }
     };
