@@ -2,7 +2,7 @@
 // AUTH_JWKS_MAX_AGE_SECONDS, refusals are logged with their reason, and /readyz says when keys cannot be fetched.
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type JWK, SignJWT, exportJWK, generateKeyPair } from "jose";
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger, sleep } from "../api/helpers.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
