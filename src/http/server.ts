@@ -68,9 +68,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   const httpServer = createServer();
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    // A request carrying Authorization cannot be a "simple" cross-site request (the browser must
-    // preflight it, and CORS decides), so such a GET query is let through like a JSON POST.
-    csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", "authorization"] },
+    csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // main.ts owns SIGTERM/SIGINT: Apollo's own handler would re-raise the signal once Apollo has
     // stopped, killing the process before the store is closed and "stopped cleanly" is logged.
@@ -128,6 +126,10 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    // A GET carrying Authorization cannot be a "simple" cross-site request: the browser must preflight
+    // it, and CORS decides. So such a query (urql's default) passes the CSRF check like a JSON POST;
+    // Apollo still refuses a mutation over GET.
+    if (req.method === "GET" && req.headers.authorization) headers.set("apollo-require-preflight", "get-with-authorization");
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body },
       context: contextFor(req),
