@@ -12,7 +12,7 @@ import { type RunningServer, startHttpServer } from "./http/server.js";
 import { webSocketTransport } from "./http/ws.js";
 import { Ledger } from "./ledger.js";
 import { ReceiptSigner } from "./receipts/signer.js";
-import { ChangeFeed } from "./subscriptions/change-feed.js";
+import { ChangeFeed } from "./feed/change-feed.js";
 
 export interface App {
   url: string;

@@ -7,7 +7,7 @@ import { badInput } from "./domain/errors.js";
 import type { Actor } from "./domain/events.js";
 import { parseRfc3339 } from "./domain/time.js";
 import type { Ledger } from "./ledger.js";
-import { sha256Hex } from "./store/canonical.js";
+import { sha256Hex } from "./log/canonical.js";
 
 interface CatalogFile {
   policyId: string;

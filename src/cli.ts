@@ -5,7 +5,7 @@ import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
 import { loadConfig } from "./config.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
-import { backupDatabase } from "./rights/backup.js";
+import { backupDatabase } from "./storage/sqlite/backup.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 

@@ -21,10 +21,10 @@ import { type Actor, type DomainEvent, type LedgerEvent, type Personal, policySt
 import { type Decision, type SubjectView, decideAll, decidePermission } from "./domain/permission.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, consentKey, foldSubject } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
-import { KeyVault } from "./evidence/key-vault.js";
-import { type ProjectedView, SqliteProjections, rebuildProjections } from "./projections/sqlite-projections.js";
-import type { IntegrityReport, NewEvent, ReadFilter, WriteTx } from "./store/event-store.js";
-import { SqliteEventStore, requestHash } from "./store/sqlite/sqlite-event-store.js";
+import { KeyVault } from "./storage/sqlite/key-vault.js";
+import { type ProjectedView, SqliteProjections, rebuildProjections } from "./storage/sqlite/projections.js";
+import type { IntegrityReport, NewEvent, ReadFilter, WriteTx } from "./storage/event-store.js";
+import { SqliteEventStore, requestHash } from "./storage/sqlite/sqlite-event-store.js";
 
 export interface LedgerOptions {
   /** `:memory:` or a file path. */

@@ -4,7 +4,7 @@ import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config.js";
 import type { Ledger } from "../ledger.js";
 import type { ReceiptSigner } from "../receipts/signer.js";
-import type { ChangeFeed } from "../subscriptions/change-feed.js";
+import type { ChangeFeed } from "../feed/change-feed.js";
 
 export interface Services {
   config: Config;

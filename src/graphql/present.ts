@@ -5,7 +5,7 @@ import type { Decision } from "../domain/permission.js";
 import type { DataRequestState, SubjectState } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
 import type { Ledger } from "../ledger.js";
-import { encodePosition } from "./cursor.js";
+import { encodePosition } from "../log/position.js";
 import type { ConsentStateType, PermissionDecisionType } from "./types/consent-types.js";
 import type { EventConnectionType, LedgerEventType } from "./types/event-types.js";
 import type { DataRequestType, SubjectType } from "./types/subject-types.js";

@@ -7,7 +7,7 @@ import { LifecycleResolver } from "./resolvers/lifecycle-resolver.js";
 import { PolicyResolver } from "./resolvers/policy-resolver.js";
 import { SubjectResolver } from "./resolvers/subject-resolver.js";
 import { SubscriptionResolver } from "./resolvers/subscription-resolver.js";
-import { NO_PUB_SUB } from "../subscriptions/no-pub-sub.js";
+import { NO_PUB_SUB } from "./no-pub-sub.js";
 
 export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LifecycleResolver, SubscriptionResolver] as const;
 

@@ -1,7 +1,7 @@
 // The receipt of one recordConsent call: built from its events alone, so a replay signs the same bytes.
 import { type PolicyVersion, findPurpose } from "../domain/catalog.js";
 import type { Evidence, LedgerEvent } from "../domain/events.js";
-import { encodePosition } from "../graphql/cursor.js";
+import { encodePosition } from "../log/position.js";
 import type { Ledger } from "../ledger.js";
 import { CONSENT_RECEIPT_TYP, buildConsentReceipt } from "./consent-receipt.js";
 import type { ReceiptSigner } from "./signer.js";

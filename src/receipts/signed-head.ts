@@ -1,7 +1,7 @@
 // A signed statement of the chain's head: whoever holds it can later prove nothing before it changed.
-import type { ChainHead } from "../store/event-store.js";
-import { GENESIS_HASH } from "../store/canonical.js";
-import { encodePosition } from "../graphql/cursor.js";
+import type { ChainHead } from "../storage/event-store.js";
+import { GENESIS_HASH } from "../log/canonical.js";
+import { encodePosition } from "../log/position.js";
 import { toIso } from "../domain/time.js";
 import type { ReceiptSigner } from "./signer.js";
 

@@ -4,7 +4,7 @@ import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
 import type { DataRequestState } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
-import { encodePosition } from "../graphql/cursor.js";
+import { encodePosition } from "../log/position.js";
 import type { Ledger } from "../ledger.js";
 
 /** Names this document's layout; bump it when a member changes meaning. */

@@ -1,11 +1,11 @@
 // The auditor's check, offline on a database file: walk the hash chain, and prove a signed head still holds.
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, type JSONWebKeySet, type JWK } from "jose";
-import { GENESIS_HASH } from "../store/canonical.js";
-import type { IntegrityReport } from "../store/event-store.js";
-import { SqliteEventStore } from "../store/sqlite/sqlite-event-store.js";
+import { GENESIS_HASH } from "../log/canonical.js";
+import type { IntegrityReport } from "../storage/event-store.js";
+import { SqliteEventStore } from "../storage/sqlite/sqlite-event-store.js";
 import { SIGNED_HEAD_TYP } from "../receipts/signed-head.js";
-import { encodePosition } from "../graphql/cursor.js";
+import { encodePosition } from "../log/position.js";
 
 /** Algorithms a receipt key signs with (src/receipts/signer.ts); nothing else is accepted. */
 const HEAD_ALGORITHMS = ["EdDSA", "ES256"];

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { backupDatabase } from "../../src/rights/backup.js";
+import { backupDatabase } from "../../src/storage/sqlite/backup.js";
 import { verifyOffline } from "../../src/rights/verify-offline.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD, tokens } from "./support.js";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, createLogger, startApp } from "../../src/app.js";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { loadConfig } from "../../src/config.js";
-import { backupDatabase } from "../../src/rights/backup.js";
+import { backupDatabase } from "../../src/storage/sqlite/backup.js";
 import { OFFICER, ledgerWithCatalog, subjectActor, tempDir } from "../support/ledger-commands.js";
 import { CLOSE_REQUEST, ERASE, EXPORT, OPEN_REQUEST, RECORD, SUSPEND, RESUME, VERIFY_REQUEST, contains, databaseBytes } from "./support.js";
 

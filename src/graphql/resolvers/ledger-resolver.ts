@@ -6,7 +6,7 @@ import type { DataRequestStatus } from "../../domain/subject.js";
 import { checkId } from "../../domain/decide.js";
 import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { decodeCursor, encodePosition } from "../cursor.js";
+import { decodeCursor, encodePosition } from "../../log/position.js";
 import { DataRequestStatusEnum } from "../enums.js";
 import { pageSize, typeFilter } from "../paging.js";
 import { presentDataRequest, presentPage } from "../present.js";

@@ -3,7 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-gr
 import type { Scope } from "../../auth/scopes.js";
 import { subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { decodeCursor } from "../cursor.js";
+import { decodeCursor } from "../../log/position.js";
 import { pageSize, typeFilter } from "../paging.js";
 import { presentConsent, presentDataRequest, presentPage, presentSubject } from "../present.js";
 import { DateTimeScalar } from "../scalars.js";

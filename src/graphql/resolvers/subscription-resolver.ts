@@ -2,7 +2,7 @@
 import { Arg, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import { checkId } from "../../domain/decide.js";
-import { decodeFeedCursor } from "../../subscriptions/feed-cursor.js";
+import { decodeFeedCursor } from "../../feed/feed-cursor.js";
 import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { typeFilter } from "../paging.js";

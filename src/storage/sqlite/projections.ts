@@ -1,6 +1,6 @@
 // Read models kept in step with the log, inside the append's transaction; rebuildable from it.
 import type Database from "better-sqlite3";
-import type { DataRequestKind, LedgerEvent, Personal } from "../domain/events.js";
+import type { DataRequestKind, LedgerEvent, Personal } from "../../domain/events.js";
 import {
   type Acceptance,
   type ConsentRecord,
@@ -11,12 +11,12 @@ import {
   consentKey,
   initialSubject,
   nextStatus,
-} from "../domain/subject.js";
-import type { AsOf } from "../domain/catalog.js";
-import type { SubjectView } from "../domain/permission.js";
-import type { Instant } from "../domain/time.js";
-import { PROJECTION_TABLES } from "../store/sqlite/schema.js";
-import type { SqliteEventStore } from "../store/sqlite/sqlite-event-store.js";
+} from "../../domain/subject.js";
+import type { AsOf } from "../../domain/catalog.js";
+import type { SubjectView } from "../../domain/permission.js";
+import type { Instant } from "../../domain/time.js";
+import { PROJECTION_TABLES } from "./schema.js";
+import type { SqliteEventStore } from "./sqlite-event-store.js";
 
 interface ConsentRow {
   policy_id: string;

@@ -1,8 +1,8 @@
 // An online backup of the ledger's database (SQLite's backup API), safe while the server writes.
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
-import { SqliteEventStore } from "../store/sqlite/sqlite-event-store.js";
-import { type ChainReport, chainReport } from "./verify-offline.js";
+import { SqliteEventStore } from "./sqlite-event-store.js";
+import { type ChainReport, chainReport } from "../../rights/verify-offline.js";
 
 export interface BackupReport {
   source: string;

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LedgerError } from "../../domain/errors.js";
 import type { EventType, LedgerEvent } from "../../domain/events.js";
-import { GENESIS_HASH, canonicalJson, chainHash, sha256Hex } from "../canonical.js";
+import { GENESIS_HASH, canonicalJson, chainHash, sha256Hex } from "../../log/canonical.js";
 import type { ChainHead, EventStore, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
 import { migrate } from "./schema.js";
 

@@ -2,9 +2,9 @@
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { GENESIS_HASH, canonicalJson, chainHash } from "../../src/store/canonical.js";
-import { migrate } from "../../src/store/sqlite/schema.js";
-import { CANONICAL_ROW_SQL, canonicalRowContent, verifyChain, verifyStoredChain } from "../../src/store/sqlite/sqlite-event-store.js";
+import { GENESIS_HASH, canonicalJson, chainHash } from "../../../src/log/canonical.js";
+import { migrate } from "../../../src/storage/sqlite/schema.js";
+import { CANONICAL_ROW_SQL, canonicalRowContent, verifyChain, verifyStoredChain } from "../../../src/storage/sqlite/sqlite-event-store.js";
 
 type Row = Parameters<typeof canonicalRowContent>[0];
 type Fields = Omit<Row, "position" | "prev_hash" | "hash">;

@@ -1,11 +1,11 @@
 // The read models stay equal to the fold of the log, and a rebuild reproduces them exactly.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decideAll } from "../../src/domain/permission.js";
-import { foldSubject, type SubjectState } from "../../src/domain/subject.js";
-import { viewOf } from "../../src/domain/permission.js";
-import { DAY_MS } from "../../src/domain/time.js";
-import { START, SUBJECTS, TestClock, commandBatches, ledgerWithCatalog, run, subjectActor, OFFICER } from "../support/ledger-commands.js";
+import { decideAll } from "../../../src/domain/permission.js";
+import { foldSubject, type SubjectState } from "../../../src/domain/subject.js";
+import { viewOf } from "../../../src/domain/permission.js";
+import { DAY_MS } from "../../../src/domain/time.js";
+import { START, SUBJECTS, TestClock, commandBatches, ledgerWithCatalog, run, subjectActor, OFFICER } from "../../support/ledger-commands.js";
 
 const sorted = <V>(m: ReadonlyMap<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const plain = (s: SubjectState) => ({

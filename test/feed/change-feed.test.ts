@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DAY_MS } from "../../src/domain/time.js";
 import type { Ledger } from "../../src/ledger.js";
-import { ChangeFeed } from "../../src/subscriptions/change-feed.js";
+import { ChangeFeed } from "../../src/feed/change-feed.js";
 import { OFFICER, TestClock, ledgerWithCatalog, subjectActor } from "../support/ledger-commands.js";
 
 const ZERO = { position: 0, index: Number.POSITIVE_INFINITY };

@@ -1,8 +1,8 @@
 // The canonical encoding the hash chain covers: key-order independent, and one definition for rows and events.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH, canonicalJson, chainHash, hashedContent, sha256Hex } from "../../src/store/canonical.js";
-import { canonicalRowContent, rowToEvent } from "../../src/store/sqlite/sqlite-event-store.js";
+import { GENESIS_HASH, canonicalJson, chainHash, hashedContent, sha256Hex } from "../../src/log/canonical.js";
+import { canonicalRowContent, rowToEvent } from "../../src/storage/sqlite/sqlite-event-store.js";
 
 type Row = Parameters<typeof canonicalRowContent>[0];
 

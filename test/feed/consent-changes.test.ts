@@ -5,7 +5,7 @@ import { decideAll, viewOf } from "../../src/domain/permission.js";
 import { type SubjectState, consentKey, evolve, initialSubject } from "../../src/domain/subject.js";
 import type { LedgerEvent } from "../../src/domain/events.js";
 import type { Ledger } from "../../src/ledger.js";
-import { consentChangesOf, isConsentAffecting } from "../../src/subscriptions/consent-changes.js";
+import { consentChangesOf, isConsentAffecting } from "../../src/feed/consent-changes.js";
 import { TestClock, commandBatches, ledgerWithCatalog, run } from "../support/ledger-commands.js";
 
 /** The reference: fold the subject's stream up to each event and compare every decision before and after. */

@@ -1,6 +1,6 @@
 // Cursors of the live feeds: a log position, and for consent changes an index within that event.
 import { badInput } from "../domain/errors.js";
-import { encodePosition } from "../graphql/cursor.js";
+import { encodePosition } from "../log/position.js";
 
 /**
  * Where a subscriber stands: everything up to `position` is seen, and of the changes derived from

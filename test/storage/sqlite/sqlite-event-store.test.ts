@@ -3,11 +3,11 @@ import Database from "better-sqlite3";
 import fc from "fast-check";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { NewEvent } from "../../src/store/event-store.js";
-import { GENESIS_HASH, chainHash } from "../../src/store/canonical.js";
-import { migrate } from "../../src/store/sqlite/schema.js";
-import { SqliteEventStore, canonicalRowContent } from "../../src/store/sqlite/sqlite-event-store.js";
-import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir } from "../support/ledger-commands.js";
+import type { NewEvent } from "../../../src/storage/event-store.js";
+import { GENESIS_HASH, chainHash } from "../../../src/log/canonical.js";
+import { migrate } from "../../../src/storage/sqlite/schema.js";
+import { SqliteEventStore, canonicalRowContent } from "../../../src/storage/sqlite/sqlite-event-store.js";
+import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir } from "../../support/ledger-commands.js";
 
 const actor = { kind: "SUBJECT" as const, id: "alice" };
 const accepted = (subjectId: string, v = 1): NewEvent => ({ type: "PolicyAccepted", occurredAt: 1_000, data: { policyId: "p", version: v }, actor, subjectId });

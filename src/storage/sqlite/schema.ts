@@ -40,7 +40,7 @@ const MIGRATIONS: readonly string[] = [
     key        BLOB NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
-  // 2: read models (see src/projections); rebuildable from the log at any time.
+  // 2: read models (see projections.ts); rebuildable from the log at any time.
   `
   CREATE TABLE subjects (
     subject_id TEXT PRIMARY KEY,

@@ -2,7 +2,7 @@
 // destroying the key (erasure) makes every sealed value of that subject unreadable for good.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
-import type { Personal } from "../domain/events.js";
+import type { Personal } from "../../domain/events.js";
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
