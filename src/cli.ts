@@ -7,7 +7,7 @@ import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
 import { backupDatabase } from "./storage/sqlite/backup.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
-import { formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
+import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 
 const USAGE = `usage: consent-ledger <command>
   token --sub <id> --scope "<scopes>" [--ttl <seconds>]   print a dev-mode access token
@@ -86,8 +86,9 @@ async function run(argv: string[]): Promise<number> {
       const file = positional[0];
       if (!file) throw new Error("usage: backup <file> [--db <database file>] [--force]");
       const r = await backupDatabase(databasePath(options.get("db")), file, { overwrite: options.has("force") });
+      const chain = chainReport(r.chain);
       process.stdout.write(
-        `backed up ${r.source} to ${r.destination} (${r.pages} pages); the copy's chain: ${r.chain.ok ? `ok, ${r.chain.eventCount} events, head ${r.chain.headPosition ?? "(empty)"}` : `BROKEN at ${r.chain.firstInvalidPosition}`}\n`,
+        `backed up ${r.source} to ${r.destination} (${r.pages} pages); the copy's chain: ${chain.ok ? `ok, ${chain.eventCount} events, head ${chain.headPosition ?? "(empty)"}` : `BROKEN at ${chain.firstInvalidPosition}`}\n`,
       );
       return r.chain.ok ? 0 : 1;
     }

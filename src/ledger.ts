@@ -22,7 +22,8 @@ import { type Decision, type SubjectView, decideAll, decidePermission } from "./
 import { type DataRequestState, type DataRequestStatus, type SubjectState, consentKey, foldSubject } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
 import { KeyVault } from "./storage/sqlite/key-vault.js";
-import { type ProjectedView, SqliteProjections, rebuildProjections } from "./storage/sqlite/projections.js";
+import { type ProjectedView, SqliteProjections } from "./storage/sqlite/projections.js";
+import { rebuildProjections } from "./storage/sqlite/rebuild.js";
 import type { IntegrityReport, NewEvent, ReadFilter, WriteTx } from "./storage/event-store.js";
 import { SqliteEventStore, requestHash } from "./storage/sqlite/sqlite-event-store.js";
 
@@ -75,7 +76,7 @@ export class Ledger {
 
   /** The catalogue as the log holds it (inside a write transaction: including its uncommitted publications). */
   private loadCatalog(): Catalog {
-    return Catalog.of(this.store.readAll(0, Number.MAX_SAFE_INTEGER, { types: ["PolicyVersionPublished"] }).map(toPolicyVersion));
+    return Catalog.of(this.store.publications().map(toPolicyVersion));
   }
 
   get catalog(): Catalog {

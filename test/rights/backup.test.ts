@@ -49,8 +49,8 @@ describe("backupDatabase", () => {
       // The live ledger went on; the backup is a prefix of it.
       const live = srv.app.services.ledger;
       expect(live.integrity().eventCount).toBeGreaterThan(report.chain.eventCount);
-      const atBackup = live.events(Number(report.chain.headPosition) - 1, 1)[0]!;
-      expect(atBackup.hash).toBe(report.chain.headHash);
+      const atBackup = live.events(report.chain.head!.position - 1, 1)[0]!;
+      expect(atBackup.hash).toBe(report.chain.head!.hash);
     } finally {
       stop = true;
       await srv.close().catch(() => undefined);

@@ -2,15 +2,7 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { SqliteEventStore } from "./sqlite-event-store.js";
-import { type ChainReport, chainReport } from "../../rights/verify-offline.js";
-
-export interface BackupReport {
-  source: string;
-  destination: string;
-  pages: number;
-  /** The copy's own chain check: a backup that does not verify is no backup. */
-  chain: ChainReport;
-}
+import type { BackupReport } from "../storage-port.js";
 
 /**
  * Copies `sourcePath` to `destinationPath` through a second, read-only connection. With WAL the
@@ -38,7 +30,7 @@ export async function backupDatabase(sourcePath: string, destinationPath: string
   }
   const copy = new SqliteEventStore({ path: destinationPath, readonly: true });
   try {
-    return { source: sourcePath, destination: destinationPath, pages, chain: chainReport(copy.verify()) };
+    return { source: sourcePath, destination: destinationPath, pages, chain: copy.verify() };
   } finally {
     await copy.close();
   }

@@ -16,7 +16,6 @@ import type { AsOf } from "../../domain/catalog.js";
 import type { SubjectView } from "../../domain/permission.js";
 import type { Instant } from "../../domain/time.js";
 import { PROJECTION_TABLES } from "./schema.js";
-import type { SqliteEventStore } from "./sqlite-event-store.js";
 
 interface ConsentRow {
   policy_id: string;
@@ -61,7 +60,7 @@ interface SubjectRow {
   version: number;
   position?: number;
 }
-type SubjectRows = Map<string, SubjectRow & { position: number }>;
+export type SubjectRows = Map<string, SubjectRow & { position: number }>;
 
 const toConsentRecord = (r: ConsentRow): ConsentRecord => ({
   policyId: r.policy_id,
@@ -368,23 +367,4 @@ export class SqliteProjections {
     for (const t of PROJECTION_TABLES) out[t] = this.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all();
     return out;
   }
-}
-
-/** Recomputes every projection from the log, in one transaction; returns the events replayed. */
-export function rebuildProjections(store: SqliteEventStore, projections: SqliteProjections, chunk = 10_000): number {
-  return store.exclusive(() => {
-    for (const t of PROJECTION_TABLES) store.db.exec(`DELETE FROM ${t}`);
-    let after = 0;
-    let n = 0;
-    const subjects: SubjectRows = new Map();
-    for (;;) {
-      const events = store.readAll(after, chunk);
-      for (const e of events) projections.apply(e, subjects);
-      n += events.length;
-      if (events.length < chunk) break;
-      after = events.at(-1)!.position;
-    }
-    projections.finishRebuild(subjects);
-    return n;
-  });
 }

@@ -122,6 +122,10 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subject_id, position)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 4: the catalogue's publications found without reading the log (opening a ledger reads only these).
+  `
+  CREATE INDEX events_publications ON events (position) WHERE type = 'PolicyVersionPublished';
+  `,
 ];
 
 export const PROJECTION_TABLES = [

@@ -1,11 +1,15 @@
 // The SQLite adapter of the event store: WAL + synchronous=FULL, guarded table, chain, group commit.
-import { hash as oneShotHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LedgerError } from "../../domain/errors.js";
-import type { EventType, LedgerEvent } from "../../domain/events.js";
+import type { LedgerEvent } from "../../domain/events.js";
 import { GENESIS_HASH, canonicalJson, chainHash, sha256Hex } from "../../log/canonical.js";
+import { StoreUnavailableError } from "../store-unavailable.js";
+import { type EventRow, canonicalRowContent, rowToEvent } from "./rows.js";
+import { scrubWal } from "./scrub-wal.js";
+import { verifyStoredChain } from "./verify-chain.js";
 import type { ChainHead, EventStore, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
 import { migrate } from "./schema.js";
 
@@ -14,54 +18,6 @@ export const SCHEMA_VERSION = 1;
 const MAX_BATCH = 512;
 /** Free space below which a store that has failed a commit does not call itself writable again. */
 const MIN_FREE_BYTES = 1 << 20;
-
-interface EventRow {
-  position: number;
-  id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  subject_id: string | null;
-  occurred_at: number;
-  recorded_at: number;
-  actor_kind: string;
-  actor_id: string;
-  data: string;
-  prev_hash: Buffer;
-  hash: Buffer;
-}
-
-/**
- * The canonical content of a stored row, written without re-encoding `data` (stored canonical).
- * Equal to canonicalJson(hashedContent(event)); a test holds the two together.
- */
-export function canonicalRowContent(r: EventRow): string {
-  return (
-    `{"actor":{"id":${JSON.stringify(r.actor_id)},"kind":${JSON.stringify(r.actor_kind)}},"data":${r.data},` +
-    `"id":${JSON.stringify(r.id)},"occurredAt":${r.occurred_at},"position":${r.position},"recordedAt":${r.recorded_at},` +
-    `"schemaVersion":${r.schema_version},"streamId":${JSON.stringify(r.stream_id)},"streamVersion":${r.stream_version},` +
-    `"subjectId":${r.subject_id === null ? "null" : JSON.stringify(r.subject_id)},"type":${JSON.stringify(r.type)}}`
-  );
-}
-
-export function rowToEvent(r: EventRow): LedgerEvent {
-  return {
-    id: r.id,
-    position: r.position,
-    streamId: r.stream_id,
-    streamVersion: r.stream_version,
-    type: r.type as EventType,
-    schemaVersion: r.schema_version,
-    subjectId: r.subject_id,
-    occurredAt: r.occurred_at,
-    recordedAt: r.recorded_at,
-    actor: { kind: r.actor_kind as LedgerEvent["actor"]["kind"], id: r.actor_id },
-    data: JSON.parse(r.data),
-    prevHash: r.prev_hash.toString("hex"),
-    hash: r.hash.toString("hex"),
-  } as LedgerEvent;
-}
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -82,14 +38,6 @@ interface Tip {
   position: number;
   hash: string;
   recordedAt: number;
-}
-
-/** The write path's failure when the database cannot commit (disk full, read-only file, closed). */
-export class StoreUnavailableError extends LedgerError {
-  constructor(cause: unknown) {
-    super("STORE_UNAVAILABLE", "the ledger cannot store this right now; nothing was recorded, try again later");
-    this.cause = cause;
-  }
 }
 
 /** SQLite result codes that say the database cannot take writes now, not that the command was wrong. */
@@ -146,6 +94,7 @@ export class SqliteEventStore implements EventStore {
       idemForget: db.prepare("DELETE FROM idempotency WHERE stream_id = ?"),
       idemPut: db.prepare("INSERT INTO idempotency (stream_id, key, request_hash, first_position, last_position) VALUES (?, ?, ?, ?, ?)"),
       count: db.prepare("SELECT COUNT(*) FROM events").pluck(),
+      publications: db.prepare("SELECT * FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position"),
     };
     this.tip = this.readTip();
   }
@@ -359,6 +308,11 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /** Every policy publication, in log order, through their partial index: no scan of the log. */
+  publications(): LedgerEvent[] {
+    return (this.stmts.publications.all() as EventRow[]).map(rowToEvent);
+  }
+
   head(): ChainHead | null {
     const t = this.readTip();
     return t.position === 0 ? null : { position: t.position, hash: t.hash };
@@ -374,31 +328,15 @@ export class SqliteEventStore implements EventStore {
     return this.db.transaction(fn).immediate();
   }
 
-  /**
-   * Folds the WAL into the file (where secure_delete has zeroed deleted bytes) and truncates it, so
-   * that deleted data (an erased subject's key) survives in no old page image. A reader holding an
-   * older snapshot (a backup, an offline verify) makes the checkpoint stop short; it is then retried
-   * from a timer until it completes, never by blocking the event loop in the busy handler.
-   */
+  /** See scrubWal in scrub-wal.ts; a checkpoint a reader cut short is retried from a timer. */
   scrubWal(): void {
-    const db = this.db;
-    if (db.memory || !db.open || this.closed) return;
-    const timeout = db.pragma("busy_timeout", { simple: true }) as number;
-    db.pragma("busy_timeout = 0");
-    let r: { busy: number } | undefined;
-    try {
-      [r] = db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
-    } finally {
-      db.pragma(`busy_timeout = ${timeout}`);
-    }
-    const pending = r !== undefined && r.busy !== 0;
-    if (pending && !this.scrubTimer) {
-      this.scrubTimer = setTimeout(() => {
-        this.scrubTimer = null;
-        if (this.isWritable()) this.scrubWal();
-      }, 250);
-      this.scrubTimer.unref();
-    }
+    if (this.db.memory || !this.db.open || this.closed) return;
+    if (scrubWal(this.db) || this.scrubTimer) return;
+    this.scrubTimer = setTimeout(() => {
+      this.scrubTimer = null;
+      if (this.isWritable()) this.scrubWal();
+    }, 250);
+    this.scrubTimer.unref();
   }
 
   /** Waits for queued commands to commit, then closes the database. */
@@ -418,122 +356,6 @@ export class SqliteEventStore implements EventStore {
   eventCount(): number {
     return this.stmts.count.get() as number;
   }
-}
-
-/** Whether row `r` continues a chain whose last hash is `prevHex`, judged on the row as stored: the reference check. */
-function linkHolds(r: EventRow, prevHex: string): boolean {
-  return r.prev_hash.toString("hex") === prevHex && chainHash(prevHex, canonicalRowContent(r)) === r.hash.toString("hex");
-}
-
-/** The chain check over rows in position order: the reference that the store's walk, verifyStoredChain, must agree with. */
-export function verifyChain(rows: Iterable<EventRow>): IntegrityReport {
-  let prev = GENESIS_HASH;
-  let expectedPosition = 0;
-  let count = 0;
-  let head: ChainHead | null = null;
-  let firstInvalidPosition: number | null = null;
-  for (const r of rows) {
-    count++;
-    if (firstInvalidPosition !== null) continue; // keep counting so the report says how long the log is
-    if (r.position !== ++expectedPosition || !linkHolds(r, prev)) {
-      firstInvalidPosition = r.position;
-      continue;
-    }
-    prev = r.hash.toString("hex");
-    head = { position: r.position, hash: prev };
-  }
-  return { ok: firstInvalidPosition === null, eventCount: count, head, firstInvalidPosition };
-}
-
-/**
- * canonicalRowContent written by SQLite, so the walk gets one string per row instead of twelve values.
- * Byte for byte the same for rows of a STRICT events table: json_quote escapes exactly what JSON.stringify
- * does (`"`, `\`, U+0000-U+001F, the same short forms, lowercase \u00xx; invalid UTF-8 reads back as U+FFFD
- * either way) and NULL as `null`; integers print the same digits as long as a double holds them, which
- * CANONICAL_ROW_EXACT checks. A test holds this and canonicalRowContent together on generated rows.
- */
-export const CANONICAL_ROW_SQL = `concat('{"actor":{"id":', json_quote(actor_id), ',"kind":', json_quote(actor_kind), '},"data":', data,
-  ',"id":', json_quote(id), ',"occurredAt":', occurred_at, ',"position":', position, ',"recordedAt":', recorded_at,
-  ',"schemaVersion":', schema_version, ',"streamId":', json_quote(stream_id), ',"streamVersion":', stream_version,
-  ',"subjectId":', json_quote(subject_id), ',"type":', json_quote(type), '}')`;
-
-/** Beyond 2^53 better-sqlite3 hands JS a rounded number, so canonicalRowContent and SQLite would print different digits. */
-const CANONICAL_ROW_EXACT = ["position", "stream_version", "schema_version", "occurred_at", "recorded_at"]
-  .map((c) => `${c} BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER}`)
-  .join(" AND ");
-
-/**
- * Each row of a position range, in order, as one string: its hash and its prev_hash in lower-case hex, then
- * its canonical content; from character 64 on, that is the input of its hash whenever the link holds.
- * NULL when SQLite may not write the content as canonicalRowContent would, or a hash is not 32 bytes long.
- * One string per row, not an array of columns, because building rows is much of better-sqlite3's cost.
- */
-const walkSql = (link: string) => `SELECT ${link} FROM events WHERE position BETWEEN ? AND ? ORDER BY position`;
-const WALK_SQL = walkSql(
-  `CASE WHEN length(hash) = 32 AND length(prev_hash) = 32 AND ${CANONICAL_ROW_EXACT}
-   THEN lower(hex(hash) || hex(prev_hash)) || ${CANONICAL_ROW_SQL} END`,
-);
-/** Without STRICT a column may hold any type (json_quote refuses BLOBs, REALs print otherwise): every row takes the reference check. */
-const WALK_SQL_LOOSE = walkSql("NULL");
-/** Positions per read: enough to amortise the statement, small enough to stay in cache. */
-const WALK_CHUNK = 512;
-
-/**
- * verifyChain over the events table, without a row object per event: SQLite writes each row's hashes and
- * canonical content as one string, JS hashes and compares strings. A row this cannot vouch for (SQLite
- * declined to write it, or its link does not hold) is read whole and judged by the reference check, so
- * every verdict is the reference one. One read transaction, so the count and the walk see the same log.
- */
-export function verifyStoredChain(db: Database.Database): IntegrityReport {
-  const strict = db.prepare("SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = 'events'").pluck().get() === 1;
-  const walk = db.prepare(strict ? WALK_SQL : WALK_SQL_LOOSE).pluck();
-  const positionsIn = db.prepare("SELECT position FROM events WHERE position BETWEEN ? AND ? ORDER BY position").pluck();
-  const least = db.prepare("SELECT MIN(position) FROM events").pluck();
-  const firstAfter = db.prepare("SELECT MIN(position) FROM events WHERE position > ?").pluck();
-  const rowAt = db.prepare("SELECT * FROM events WHERE position = ?");
-  const count = db.prepare("SELECT COUNT(*) FROM events").pluck();
-  return db.transaction((): IntegrityReport => {
-    const eventCount = count.get() as number;
-    let prev = GENESIS_HASH;
-    let at = 0;
-    const report = (firstInvalidPosition: number | null): IntegrityReport => ({
-      ok: firstInvalidPosition === null,
-      eventCount,
-      head: at === 0 ? null : { position: at, hash: prev },
-      firstInvalidPosition,
-    });
-    // Rows come in position order, so the first one not at 1 (moved to 0 or below, or 1 missing) is the first invalid.
-    const first = least.get() as number | null;
-    if (first !== null && first !== 1) return report(first);
-    for (;;) {
-      const links = walk.all(at + 1, at + WALK_CHUNK) as (string | null)[];
-      // A full range holds every position in it (positions are unique integers); a short one may have gaps.
-      const positions = links.length === WALK_CHUNK ? null : (positionsIn.all(at + 1, at + WALK_CHUNK) as number[]);
-      for (let i = 0; i < links.length; i++) {
-        const position = positions === null ? at + 1 : positions[i]!;
-        if (position !== at + 1) return report(position);
-        const link = links[i]!;
-        let hash: string | null = null;
-        if (link !== null && link.startsWith(prev, 64)) {
-          // crypto.hash, not createHash: no Hash object per row, which costs about as much as SHA-256 itself here.
-          const computed = oneShotHash("sha256", link.slice(64));
-          if (link.startsWith(computed)) hash = computed;
-        }
-        if (hash === null) {
-          const r = rowAt.get(position) as EventRow;
-          if (!linkHolds(r, prev)) return report(position);
-          hash = r.hash.toString("hex");
-        }
-        prev = hash;
-        at = position;
-      }
-      if (links.length < WALK_CHUNK) {
-        if (at === eventCount) return report(null);
-        // Rows remain past a gap: the next of them is the first out of sequence.
-        return report(firstAfter.get(at) as number);
-      }
-    }
-  })();
 }
 
 export const requestHash = (input: unknown) => sha256Hex(canonicalJson(input));

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { NewEvent } from "../../../src/storage/event-store.js";
 import { GENESIS_HASH, chainHash } from "../../../src/log/canonical.js";
 import { migrate } from "../../../src/storage/sqlite/schema.js";
-import { SqliteEventStore, canonicalRowContent } from "../../../src/storage/sqlite/sqlite-event-store.js";
+import { canonicalRowContent } from "../../../src/storage/sqlite/rows.js";
+import { SqliteEventStore } from "../../../src/storage/sqlite/sqlite-event-store.js";
 import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir } from "../../support/ledger-commands.js";
 
 const actor = { kind: "SUBJECT" as const, id: "alice" };
@@ -249,9 +250,19 @@ describe("a durable store", () => {
     await store.close();
     const again = new SqliteEventStore({ path });
     cleanups.push(() => again.close());
-    expect(again.db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
+    expect(again.db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all()).toEqual([1, 2, 3, 4]);
     expect(again.eventCount()).toBe(1);
     expect(() => again.db.prepare("DELETE FROM events").run()).toThrow("append-only");
+  });
+
+  it("finds the catalogue's publications through their index, not by scanning the log", async () => {
+    const store = memoryStore();
+    await store.append("subject:alice", 0, [accepted("alice")]);
+    await store.append("policy:p", 0, [{ type: "PolicyVersionPublished", occurredAt: 1_000, data: { policyId: "p", number: 1 } as never, actor, subjectId: null }]);
+    await store.append("subject:bob", 0, [accepted("bob")]);
+    expect(store.publications().map((e) => [e.position, e.type])).toEqual([[2, "PolicyVersionPublished"]]);
+    const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT * FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position").all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join("\n")).toMatch(/USING INDEX events_publications/);
   });
 
   it("refuses a database from a newer build", () => {

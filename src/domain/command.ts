@@ -1,0 +1,71 @@
+// Commands as plain data, and the one decide step that answers each: what a storage adapter runs
+// inside its write transaction (on whichever thread or server holds it), so expectedVersion is exact.
+import type { Catalog } from "./catalog.js";
+import {
+  type OpenDataRequestCommand,
+  type PublishCommand,
+  type RecordConsentCommand,
+  decideCloseDataRequest,
+  decideErase,
+  decideLeave,
+  decideOpenDataRequest,
+  decidePublish,
+  decideRecordConsent,
+  decideResume,
+  decideSuspend,
+  decideVerifyIdentity,
+} from "./decide.js";
+import type { DomainEvent } from "./events.js";
+import type { SubjectState } from "./subject.js";
+import type { Instant } from "./time.js";
+
+/** A command on one subject's stream. */
+export type SubjectCommand =
+  | { kind: "recordConsent"; subjectId: string; input: RecordConsentCommand }
+  | { kind: "suspendProcessing"; subjectId: string; reason: string | null }
+  | { kind: "resumeProcessing"; subjectId: string }
+  | { kind: "leaveService"; subjectId: string }
+  | { kind: "eraseSubject"; subjectId: string; reason: string | null }
+  | { kind: "openDataRequest"; subjectId: string; input: OpenDataRequestCommand }
+  | { kind: "verifyDataRequestIdentity"; subjectId: string; requestId: string; method: string }
+  | { kind: "closeDataRequest"; subjectId: string; requestId: string; fulfilled: boolean; note: string | null };
+
+/** A command on a policy's stream. */
+export interface PublishPolicyVersion {
+  kind: "publishPolicyVersion";
+  input: PublishCommand;
+}
+
+export type LedgerCommand = SubjectCommand | PublishPolicyVersion;
+
+/** The events a subject command decides, given the subject's state and the catalogue as the log holds them. */
+export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, catalog: Catalog, now: Instant): DomainEvent[] {
+  switch (cmd.kind) {
+    case "recordConsent":
+      return decideRecordConsent(cmd.input, state, catalog, now);
+    case "suspendProcessing":
+      return decideSuspend(state, cmd.reason, now);
+    case "resumeProcessing":
+      return decideResume(state, now);
+    case "leaveService":
+      return decideLeave(state, now);
+    case "eraseSubject":
+      return decideErase(state, cmd.reason, now);
+    case "openDataRequest":
+      return decideOpenDataRequest(cmd.input, state, now);
+    case "verifyDataRequestIdentity":
+      return decideVerifyIdentity(state, cmd.requestId, cmd.method, now);
+    case "closeDataRequest":
+      return decideCloseDataRequest(state, cmd.requestId, cmd.fulfilled, cmd.note, now);
+  }
+}
+
+/** The publication a publish command decides against the catalogue as the log holds it. */
+export const decidePublication = (cmd: PublishPolicyVersion, catalog: Catalog, now: Instant): DomainEvent => decidePublish(cmd.input, catalog, now);
+
+/**
+ * Whether the events a command appended destroy the subject's evidence (crypto-shredding): an
+ * erasure, whether asked for directly or as a fulfilled DELETION request. The key and the
+ * idempotency digests go in the same transaction as the events.
+ */
+export const shredsEvidence = (events: readonly DomainEvent[]): boolean => events.some((e) => e.type === "SubjectErased");

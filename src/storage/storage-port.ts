@@ -1,0 +1,109 @@
+// The storage port: everything the ledger needs from a database, asynchronous so that a network
+// driver can implement it. Adapters live in subfolders (sqlite/, postgres/); all pass one
+// conformance suite (test/storage/conformance). Nothing above this port knows which one runs.
+import type { AsOf } from "../domain/catalog.js";
+import type { LedgerCommand } from "../domain/command.js";
+import type { Actor, LedgerEvent } from "../domain/events.js";
+import type { Acceptance, ConsentRecord, DataRequestState, DataRequestStatus, SubjectState, SubjectStatus } from "../domain/subject.js";
+import type { Instant } from "../domain/time.js";
+import type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
+
+export type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
+
+export interface IdempotencyKey {
+  key: string;
+  /** A digest of the caller's input: the same key with another input is IDEMPOTENCY_CONFLICT. */
+  requestHash: string;
+}
+
+/** A command with what the storage needs to run it: who asks, when, and an optional idempotency key. */
+export interface CommandRequest {
+  command: LedgerCommand;
+  actor: Actor;
+  /** The instant the command is decided at; recordedAt is never earlier than the log's last one. */
+  now: Instant;
+  idempotency?: IdempotencyKey | null;
+}
+
+export interface CommandOutcome {
+  /** The events the command appended (or, on a replay, those the first call appended). */
+  events: LedgerEvent[];
+  /** The subject as the command left it (on a replay: as the first call left it); null for a publication. */
+  subject: SubjectState | null;
+  /** True when an idempotency key replayed an earlier call. */
+  replayed: boolean;
+}
+
+/**
+ * What the permission rule needs of a subject at one instant, read in one go: its status, the
+ * winning acceptance per policy and the winning choice per (policy, purpose).
+ */
+export interface SubjectSnapshot {
+  status: SubjectStatus;
+  /** By policy id. */
+  acceptances: ReadonlyMap<string, Acceptance>;
+  /** By consentKey(policyId, purposeId). */
+  consents: ReadonlyMap<string, ConsentRecord>;
+}
+
+export interface StoragePort {
+  /**
+   * Runs a command in one write transaction: reads the subject's (or policy's) state there, decides
+   * with the domain, seals personal values under the subject's evidence key, appends with the
+   * chain, updates the read models and the idempotency record, and on erasure destroys the
+   * subject's key and idempotency digests (leaving no copy in the adapter's journals). Resolves
+   * once the transaction is durable and visible to this port's reads; rejects with the domain's
+   * LedgerError, or STORE_UNAVAILABLE when nothing could be stored.
+   */
+  execute(request: CommandRequest): Promise<CommandOutcome>;
+
+  // ---- the log ----
+  /** Events after a position, in log order, optionally by type and subject; whole-log scans run in bounded chunks. */
+  readAll(afterPosition: number, limit: number, filter?: ReadFilter): Promise<LedgerEvent[]>;
+  /** One stream's events in stream order. */
+  readStream(streamId: string): Promise<LedgerEvent[]>;
+  /** Every PolicyVersionPublished event, in log order, without reading the rest of the log. */
+  publications(): Promise<LedgerEvent[]>;
+  head(): Promise<ChainHead | null>;
+  /** Walks the whole chain in bounded chunks that leave the event loop free between them. */
+  verify(): Promise<IntegrityReport>;
+  /** Called after each durable commit with the events it made visible, in log order. */
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void;
+
+  // ---- read models ----
+  /** A subject's current state (a fresh SubjectState for one never seen). */
+  subject(subjectId: string): Promise<SubjectState>;
+  /** The subject now, from the current read models; a fact dated after `at` yields to the one in force at `at`. */
+  currentView(subjectId: string, at: Instant): Promise<SubjectSnapshot>;
+  /** The subject as of (at, knownAt), from the bitemporal read models. */
+  viewAt(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot>;
+  /** The subject as its events up to and including log position `position` leave it (the change feed's before/after). */
+  viewThrough(subjectId: string, position: number): Promise<SubjectSnapshot>;
+  dataRequest(requestId: string): Promise<DataRequestState | undefined>;
+  /** The officer's queue by due date; overdue = still open or verified past its due date at `now`. */
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]>;
+  /** Active or suspended subjects whose accepted version of the policy is below `threshold`, in id order after `after`. */
+  pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]>;
+
+  // ---- evidence ----
+  /** The subject's evidence key while it exists; null once erased (or never made). */
+  evidenceKey(subjectId: string): Promise<Uint8Array | null>;
+
+  // ---- maintenance ----
+  /** Recomputes every read model from the log; returns the number of events replayed. */
+  rebuild(): Promise<number>;
+  /** A consistent copy of the whole store taken while it serves; the copy's own chain walk included. */
+  backup(destination: string, opts?: { overwrite?: boolean }): Promise<BackupReport>;
+  /** Whether a write could be stored now (readiness). */
+  isWritable(): boolean;
+  /** Waits for accepted commands to finish, then releases every resource. */
+  close(): Promise<void>;
+}
+
+export interface BackupReport {
+  source: string;
+  destination: string;
+  pages: number;
+  /** The copy's own chain check: a backup that does not verify is no backup. */
+  chain: IntegrityReport;
+}
