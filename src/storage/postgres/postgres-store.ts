@@ -9,6 +9,7 @@ import type { ChainHead, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilt
 import { ChangePump } from "./change-pump.js";
 import { StoreUnavailableError, connectionConfig, describeUrl, isUnavailable } from "./connection.js";
 import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
+import { projectEvents } from "./projections.js";
 import { migrate } from "./schema.js";
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -24,7 +25,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Named in pg_stat_activity. */
   applicationName?: string;
-  /** Called with every event appended inside the transaction, before commit (the read models). */
+  /** Told of failures no caller waits for (the change pump's reads, a listener that threw). */
   onError?: (e: unknown) => void;
 }
 
@@ -34,7 +35,7 @@ export interface PgWriteTx {
   /** Locks the stream (creating its head row) and returns its version. */
   lockStream(streamId: string): Promise<number>;
   /** Appends after checking the stream's version (null skips the check); continues the one chain. */
-  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Promise<LedgerEvent[]>;
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], project?: Projector): Promise<LedgerEvent[]>;
   /** Events an earlier call with this key appended, or undefined; IDEMPOTENCY_CONFLICT on other input. */
   replay(streamId: string, idem: IdempotencyOptions): Promise<LedgerEvent[] | undefined>;
   remember(streamId: string, idem: IdempotencyOptions, events: readonly LedgerEvent[]): Promise<void>;
@@ -42,7 +43,7 @@ export interface PgWriteTx {
   forget(streamId: string): Promise<void>;
 }
 
-/** Writes that run after the events are inserted, in the same transaction (read models, key vault). */
+/** Read-model writes run after the events are inserted, in the same transaction. */
 export type Projector = (client: pg.PoolClient, events: readonly LedgerEvent[]) => Promise<void>;
 
 interface TipRow {
@@ -55,7 +56,6 @@ export class PostgresStore {
   readonly pool: pg.Pool;
   private readonly clock: () => number;
   private readonly pump: ChangePump;
-  private readonly projectors: Projector[] = [];
   private closed = false;
   /** False from a failed connection until a probe reaches the server again. */
   private reachable = true;
@@ -101,11 +101,6 @@ export class PostgresStore {
       throw new Error(`cannot open the PostgreSQL ledger at ${describeUrl(opts.url)}: ${reason}`.replace(/\s*\n\s*/g, " "));
     }
     return store;
-  }
-
-  /** Registers writes run for each append inside its transaction (read models). */
-  addProjector(p: Projector): void {
-    this.projectors.push(p);
   }
 
   /**
@@ -240,7 +235,7 @@ export class PostgresStore {
     return {
       client,
       lockStream,
-      append: async (streamId, expectedVersion, events) => {
+      append: async (streamId, expectedVersion, events, project = projectEvents) => {
         const current = await lockStream(streamId);
         if (expectedVersion !== null && expectedVersion !== current)
           throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, {
@@ -249,6 +244,7 @@ export class PostgresStore {
           });
         if (events.length === 0) return [];
         const out = await this.appendLocked(client, streamId, current, events);
+        await project(client, out);
         locked.set(streamId, current + out.length);
         appended(out.at(-1)!.position);
         return out;
@@ -286,8 +282,7 @@ export class PostgresStore {
 
   /**
    * Takes the chain tip (the one lock every append shares, held from here to commit), links the
-   * events after it, and writes them, the new tip and the stream head in one statement; then the
-   * read models.
+   * events after it, and writes them, the new tip and the stream head in one statement.
    */
   private async appendLocked(client: pg.PoolClient, streamId: string, version: number, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
     const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at FROM chain_tip FOR UPDATE")).rows[0]!;
@@ -347,7 +342,6 @@ export class PostgresStore {
        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM head)`,
       [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId],
     );
-    for (const p of this.projectors) await p(client, out);
     return out;
   }
 

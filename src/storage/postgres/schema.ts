@@ -11,17 +11,17 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE events (
     position       BIGINT   PRIMARY KEY CHECK (position > 0),
-    id             TEXT     NOT NULL UNIQUE,
-    stream_id      TEXT     NOT NULL,
+    id             TEXT COLLATE "C"     NOT NULL UNIQUE,
+    stream_id      TEXT COLLATE "C"     NOT NULL,
     stream_version BIGINT   NOT NULL,
-    type           TEXT     NOT NULL,
+    type           TEXT COLLATE "C"     NOT NULL,
     schema_version INTEGER  NOT NULL,
-    subject_id     TEXT,
+    subject_id     TEXT COLLATE "C",
     occurred_at    BIGINT   NOT NULL,
     recorded_at    BIGINT   NOT NULL,
-    actor_kind     TEXT     NOT NULL,
-    actor_id       TEXT     NOT NULL,
-    data           TEXT     NOT NULL,
+    actor_kind     TEXT COLLATE "C"     NOT NULL,
+    actor_id       TEXT COLLATE "C"     NOT NULL,
+    data           TEXT COLLATE "C"     NOT NULL,
     prev_hash      BYTEA    NOT NULL,
     hash           BYTEA    NOT NULL,
     UNIQUE (stream_id, stream_version)
@@ -46,47 +46,47 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO chain_tip (position, hash, recorded_at) VALUES (0, decode(repeat('00', 32), 'hex'), 0);
 
   CREATE TABLE streams (
-    stream_id TEXT   PRIMARY KEY,
+    stream_id TEXT COLLATE "C"   PRIMARY KEY,
     version   BIGINT NOT NULL
   );
 
   CREATE TABLE idempotency (
-    stream_id      TEXT   NOT NULL,
-    key            TEXT   NOT NULL,
-    request_hash   TEXT   NOT NULL,
+    stream_id      TEXT COLLATE "C"   NOT NULL,
+    key            TEXT COLLATE "C"   NOT NULL,
+    request_hash   TEXT COLLATE "C"   NOT NULL,
     first_position BIGINT NOT NULL,
     last_position  BIGINT NOT NULL,
     PRIMARY KEY (stream_id, key)
   );
 
   CREATE TABLE subject_keys (
-    subject_id TEXT  PRIMARY KEY,
+    subject_id TEXT COLLATE "C"  PRIMARY KEY,
     key        BYTEA NOT NULL
   );
   `,
   // 2: read models, kept in the append's transaction; rebuildable from the log.
   `
   CREATE TABLE subjects (
-    subject_id TEXT   PRIMARY KEY,
-    status     TEXT   NOT NULL,
+    subject_id TEXT COLLATE "C"   PRIMARY KEY,
+    status     TEXT COLLATE "C"   NOT NULL,
     version    BIGINT NOT NULL,
     position   BIGINT NOT NULL
   );
   CREATE TABLE consents (
-    subject_id     TEXT    NOT NULL,
-    policy_id      TEXT    NOT NULL,
-    purpose_id     TEXT    NOT NULL,
+    subject_id     TEXT COLLATE "C"    NOT NULL,
+    policy_id      TEXT COLLATE "C"    NOT NULL,
+    purpose_id     TEXT COLLATE "C"    NOT NULL,
     granted        BOOLEAN NOT NULL,
     occurred_at    BIGINT  NOT NULL,
     expires_at     BIGINT,
     policy_version INTEGER NOT NULL,
-    event_id       TEXT    NOT NULL,
+    event_id       TEXT COLLATE "C"    NOT NULL,
     position       BIGINT  NOT NULL,
     PRIMARY KEY (subject_id, policy_id, purpose_id)
   );
   CREATE TABLE standings (
-    subject_id       TEXT    NOT NULL,
-    policy_id        TEXT    NOT NULL,
+    subject_id       TEXT COLLATE "C"    NOT NULL,
+    policy_id        TEXT COLLATE "C"    NOT NULL,
     accepted_version INTEGER NOT NULL,
     accepted_at      BIGINT  NOT NULL,
     position         BIGINT  NOT NULL,
@@ -94,34 +94,34 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX standings_by_policy ON standings (policy_id, accepted_version, subject_id);
   CREATE TABLE data_requests (
-    id          TEXT   PRIMARY KEY,
-    subject_id  TEXT   NOT NULL,
-    kind        TEXT   NOT NULL,
-    status      TEXT   NOT NULL,
+    id          TEXT COLLATE "C"   PRIMARY KEY,
+    subject_id  TEXT COLLATE "C"   NOT NULL,
+    kind        TEXT COLLATE "C"   NOT NULL,
+    status      TEXT COLLATE "C"   NOT NULL,
     opened_at   BIGINT NOT NULL,
     due_at      BIGINT NOT NULL,
     closed_at   BIGINT,
-    note        TEXT,
+    note        TEXT COLLATE "C",
     position    BIGINT NOT NULL
   );
   CREATE INDEX data_requests_by_subject ON data_requests (subject_id, opened_at);
   CREATE INDEX data_requests_by_status ON data_requests (status, due_at);
   CREATE TABLE consent_history (
-    subject_id     TEXT    NOT NULL,
-    policy_id      TEXT    NOT NULL,
-    purpose_id     TEXT    NOT NULL,
+    subject_id     TEXT COLLATE "C"    NOT NULL,
+    policy_id      TEXT COLLATE "C"    NOT NULL,
+    purpose_id     TEXT COLLATE "C"    NOT NULL,
     occurred_at    BIGINT  NOT NULL,
     position       BIGINT  NOT NULL,
     recorded_at    BIGINT  NOT NULL,
     granted        BOOLEAN NOT NULL,
     expires_at     BIGINT,
     policy_version INTEGER NOT NULL,
-    event_id       TEXT    NOT NULL,
+    event_id       TEXT COLLATE "C"    NOT NULL,
     PRIMARY KEY (subject_id, policy_id, purpose_id, occurred_at, position)
   );
   CREATE TABLE acceptance_history (
-    subject_id  TEXT    NOT NULL,
-    policy_id   TEXT    NOT NULL,
+    subject_id  TEXT COLLATE "C"    NOT NULL,
+    policy_id   TEXT COLLATE "C"    NOT NULL,
     version     INTEGER NOT NULL,
     occurred_at BIGINT  NOT NULL,
     position    BIGINT  NOT NULL,
@@ -129,11 +129,11 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subject_id, policy_id, version, occurred_at, position)
   );
   CREATE TABLE status_history (
-    subject_id  TEXT   NOT NULL,
+    subject_id  TEXT COLLATE "C"   NOT NULL,
     position    BIGINT NOT NULL,
     occurred_at BIGINT NOT NULL,
     recorded_at BIGINT NOT NULL,
-    status      TEXT   NOT NULL,
+    status      TEXT COLLATE "C"   NOT NULL,
     PRIMARY KEY (subject_id, position)
   );
   `,

@@ -1,0 +1,201 @@
+// The PostgreSQL storage: commands run in one transaction each (lock the stream, read the state,
+// decide, seal, append, project, commit), reads come from the read models, on any replica.
+import { Catalog, type PolicyVersion } from "../../domain/catalog.js";
+import type { AsOf } from "../../domain/catalog.js";
+import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/events.js";
+import { policyStream, subjectStream } from "../../domain/events.js";
+import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "../../domain/subject.js";
+import type { Instant } from "../../domain/time.js";
+import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../../store/event-store.js";
+import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
+import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
+import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
+import {
+  type SubjectSnapshot,
+  projectEvents,
+  readCurrentView,
+  readDataRequest,
+  readDataRequests,
+  readPendingReconsent,
+  readSubject,
+  readViewAt,
+  readViewThrough,
+} from "./projections.js";
+import { PROJECTION_TABLES } from "./schema.js";
+
+export interface CommandResult {
+  events: LedgerEvent[];
+  subject: SubjectState | null;
+  replayed: boolean;
+}
+
+/** A publication as the catalogue knows it: its spec, published at its transaction time. */
+const toPolicyVersion = (e: LedgerEvent): PolicyVersion => {
+  if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
+  return { ...e.data, publishedAt: e.recordedAt };
+};
+
+export class PostgresStorage {
+  private constructor(readonly store: PostgresStore) {}
+
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStorage> {
+    const store = await PostgresStore.open(opts);
+    const storage = new PostgresStorage(store);
+    // Projections of a plain append (a command projects its own, knowing the status before).
+    return storage;
+  }
+
+  /**
+   * Runs a subject command: with the stream locked, replays an idempotency key or reads the state
+   * and the catalogue as the log holds them, decides, seals personal values, appends and projects;
+   * erasure destroys the evidence key and idempotency digests in the same transaction.
+   */
+  subjectCommand(
+    subjectId: string,
+    actor: Actor,
+    idem: IdempotencyOptions | null,
+    decide: (state: SubjectState, catalog: Catalog) => DomainEvent[],
+  ): Promise<CommandResult> {
+    const stream = subjectStream(subjectId);
+    return this.store.transact(async (tx) => {
+      await tx.lockStream(stream);
+      if (idem) {
+        const replayed = await tx.replay(stream, idem);
+        if (replayed) {
+          // The first call's answer: the subject as that call left it, not as later calls changed it.
+          const upTo = replayed.at(-1)!.position;
+          const { rows } = await tx.client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND position <= $2 ORDER BY stream_version`, [stream, upTo]);
+          return { events: replayed, subject: foldSubject(subjectId, rows.map(rowToEvent)), replayed: true };
+        }
+      }
+      const state = await readSubject(tx.client, subjectId);
+      const decided = decide(state, await this.catalogIn(tx.client));
+      let key: Buffer | null = null;
+      const sealedOnce = new Map<unknown, Personal<unknown>>();
+      const sealed: DomainEvent[] = [];
+      for (const e of decided) {
+        if (hasPlain(e) && state.status !== "ERASED" && key === null) key = await evidenceKeyFor(tx.client, subjectId);
+        sealed.push(
+          sealEvent(e, (v) => {
+            // An erased subject's key is gone for good: personal values are dropped, never sealed under a new key.
+            if (key === null) return { erased: true };
+            let p = sealedOnce.get(v);
+            if (!p) sealedOnce.set(v, (p = sealWithKey(key, subjectId, v)));
+            return p;
+          }),
+        );
+      }
+      const events = await tx.append(
+        stream,
+        state.version,
+        sealed.map((e) => ({ ...e, actor, subjectId })),
+        (client, appended) => projectEvents(client, appended, new Map([[subjectId, state.status]])),
+      );
+      if (decided.some((e) => e.type === "SubjectErased")) {
+        await tx.client.query("DELETE FROM subject_keys WHERE subject_id = $1", [subjectId]);
+        await tx.forget(stream);
+      } else if (idem) await tx.remember(stream, idem, events);
+      return { events, subject: await readSubject(tx.client, subjectId), replayed: false };
+    });
+  }
+
+  /** Publishes a policy version, decided against every publication committed so far. */
+  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent): Promise<CommandResult> {
+    const stream = policyStream(policyId);
+    return this.store.transact(async (tx) => {
+      const version = await tx.lockStream(stream);
+      const e = decide(await this.catalogIn(tx.client));
+      const events = await tx.append(stream, version, [{ ...e, actor, subjectId: null }]);
+      return { events, subject: null, replayed: false };
+    });
+  }
+
+  private cachedCatalog: { lastPosition: number; publications: LedgerEvent[] } = { lastPosition: 0, publications: [] };
+
+  /** The catalogue as the log holds it, read again only when a publication committed since. */
+  private async catalogIn(client: Pick<PostgresStore["pool"], "query">): Promise<Catalog> {
+    const last = (await client.query<{ p: number | null }>("SELECT max(position) AS p FROM events WHERE type = 'PolicyVersionPublished'")).rows[0]!.p ?? 0;
+    if (last !== this.cachedCatalog.lastPosition) {
+      const { rows } = await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
+      this.cachedCatalog = { lastPosition: last, publications: rows.map(rowToEvent) };
+    }
+    return Catalog.of(this.cachedCatalog.publications.map(toPolicyVersion));
+  }
+
+  // ---- the log ----
+  readAll(afterPosition: number, limit: number, filter?: ReadFilter): Promise<LedgerEvent[]> {
+    return this.store.readAll(afterPosition, limit, filter);
+  }
+  readStream(streamId: string): Promise<LedgerEvent[]> {
+    return this.store.readStream(streamId);
+  }
+  async publications(): Promise<LedgerEvent[]> {
+    const { rows } = await this.store.read<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
+    return rows.map(rowToEvent);
+  }
+  head(): Promise<ChainHead | null> {
+    return this.store.head();
+  }
+  verify(): Promise<IntegrityReport> {
+    return this.store.verify();
+  }
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
+    return this.store.onCommit(listener);
+  }
+
+  // ---- read models ----
+  subject(subjectId: string): Promise<SubjectState> {
+    return readSubject(this.store.pool, subjectId);
+  }
+  currentView(subjectId: string, at: Instant): Promise<SubjectSnapshot> {
+    return readCurrentView(this.store.pool, subjectId, at);
+  }
+  viewAt(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
+    return readViewAt(this.store.pool, subjectId, asOf);
+  }
+  viewThrough(subjectId: string, position: number): Promise<SubjectSnapshot> {
+    return readViewThrough(this.store.pool, subjectId, position);
+  }
+  dataRequest(requestId: string): Promise<DataRequestState | undefined> {
+    return readDataRequest(this.store.pool, requestId);
+  }
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]> {
+    return readDataRequests(this.store.pool, status, overdue, now);
+  }
+  pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]> {
+    return readPendingReconsent(this.store.pool, policyId, threshold, after, limit);
+  }
+
+  // ---- evidence ----
+  async evidenceKey(subjectId: string): Promise<Uint8Array | null> {
+    const { rows } = await this.store.read<{ key: Buffer }>("SELECT key FROM subject_keys WHERE subject_id = $1", [subjectId]);
+    return rows[0]?.key ?? null;
+  }
+
+  // ---- maintenance ----
+  /** Recomputes every read model from the log in one transaction that holds the chain tip. */
+  rebuild(): Promise<number> {
+    return this.store.exclusive(async (client) => {
+      await client.query(`TRUNCATE ${PROJECTION_TABLES.join(", ")}`);
+      let after = 0;
+      let n = 0;
+      for (;;) {
+        const { rows } = await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT 5000`, [after]);
+        if (rows.length === 0) break;
+        const events = rows.map(rowToEvent);
+        await projectEvents(client, events);
+        n += events.length;
+        after = events.at(-1)!.position;
+      }
+      return n;
+    });
+  }
+
+  isWritable(): boolean {
+    return this.store.isWritable();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}

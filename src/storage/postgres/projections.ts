@@ -1,0 +1,331 @@
+// The read models on PostgreSQL: written in the append's transaction, one statement per append,
+// and read in one query per question (a subject now, as of an instant, through a position).
+import type pg from "pg";
+import type { AsOf } from "../../domain/catalog.js";
+import type { DataRequestKind, LedgerEvent, Personal } from "../../domain/events.js";
+import {
+  type Acceptance,
+  type ConsentRecord,
+  type DataRequestState,
+  type DataRequestStatus,
+  type SubjectState,
+  type SubjectStatus,
+  consentKey,
+  initialSubject,
+  nextStatus,
+} from "../../domain/subject.js";
+import type { Instant } from "../../domain/time.js";
+
+/** What the permission rule needs of a subject at one instant. */
+export interface SubjectSnapshot {
+  status: SubjectStatus;
+  acceptances: ReadonlyMap<string, Acceptance>;
+  consents: ReadonlyMap<string, ConsentRecord>;
+}
+
+type Queryable = Pick<pg.ClientBase, "query">;
+
+interface ConsentJson {
+  policy_id: string;
+  purpose_id: string;
+  granted: boolean;
+  occurred_at: number;
+  expires_at: number | null;
+  policy_version: number;
+  event_id: string;
+  position: number;
+}
+interface AcceptanceJson {
+  policy_id: string;
+  version: number;
+  occurred_at: number;
+  position: number;
+}
+interface DataRequestRow {
+  id: string;
+  subject_id: string;
+  kind: string;
+  status: string;
+  opened_at: number;
+  due_at: number;
+  closed_at: number | null;
+  note: string | null;
+}
+
+const toConsent = (r: ConsentJson): ConsentRecord => ({
+  policyId: r.policy_id,
+  purposeId: r.purpose_id,
+  granted: r.granted,
+  occurredAt: r.occurred_at,
+  expiresAt: r.expires_at,
+  version: r.policy_version,
+  eventId: r.event_id,
+  position: r.position,
+});
+
+const toDataRequest = (r: DataRequestRow): DataRequestState => ({
+  id: r.id,
+  subjectId: r.subject_id,
+  kind: r.kind as DataRequestKind,
+  status: r.status as DataRequestStatus,
+  openedAt: r.opened_at,
+  dueAt: r.due_at,
+  closedAt: r.closed_at,
+  note: r.note === null ? null : (JSON.parse(r.note) as Personal<string>),
+});
+
+function snapshot(status: SubjectStatus | null, acceptances: AcceptanceJson[], consents: ConsentJson[]): SubjectSnapshot {
+  return {
+    status: status ?? "ACTIVE",
+    acceptances: new Map(acceptances.map((a) => [a.policy_id, { version: a.version, acceptedAt: a.occurred_at, position: a.position }])),
+    consents: new Map(consents.map((c) => [consentKey(c.policy_id, c.purpose_id), toConsent(c)])),
+  };
+}
+
+/** Later in valid time wins, then the later position: the domain's evolve order. */
+const laterConsent = (a: LedgerEvent, b: LedgerEvent) => a.occurredAt > b.occurredAt || (a.occurredAt === b.occurredAt && a.position > b.position);
+
+/**
+ * Writes the read models for events just appended (all in one transaction, positions ascending).
+ * `statusBefore` is each subject's status before them, when the caller has it at hand.
+ */
+export async function projectEvents(client: Queryable, events: readonly LedgerEvent[], statusBefore?: ReadonlyMap<string, SubjectStatus>): Promise<void> {
+  const subjectIds = [...new Set(events.map((e) => e.subjectId).filter((s): s is string => s !== null))];
+  if (subjectIds.length === 0) return;
+  const status = new Map<string, SubjectStatus>();
+  const unknown = subjectIds.filter((id) => !statusBefore?.has(id));
+  for (const id of subjectIds) if (statusBefore?.has(id)) status.set(id, statusBefore.get(id)!);
+  if (unknown.length > 0) {
+    const { rows } = await client.query<{ subject_id: string; status: SubjectStatus }>("SELECT subject_id, status FROM subjects WHERE subject_id = ANY($1::text[])", [unknown]);
+    for (const r of rows) status.set(r.subject_id, r.status);
+  }
+  const subjects = new Map<string, { status: SubjectStatus; version: number; position: number }>();
+  const consentHistory: Record<string, unknown>[] = [];
+  const consentWinners = new Map<string, LedgerEvent>();
+  const acceptanceHistory: Record<string, unknown>[] = [];
+  const statusHistory: Record<string, unknown>[] = [];
+  const requestWrites: LedgerEvent[] = [];
+  for (const e of events) {
+    const sid = e.subjectId;
+    if (sid === null) continue;
+    const next = nextStatus(status.get(sid) ?? "ACTIVE", e.type);
+    status.set(sid, next);
+    subjects.set(sid, { status: next, version: e.streamVersion, position: e.position });
+    switch (e.type) {
+      case "PolicyAccepted":
+        acceptanceHistory.push({ subject_id: sid, policy_id: e.data.policyId, version: e.data.version, occurred_at: e.occurredAt, position: e.position, recorded_at: e.recordedAt });
+        break;
+      case "ProcessingSuspended":
+      case "ProcessingResumed":
+      case "SubjectLeft":
+      case "SubjectErased":
+        statusHistory.push({ subject_id: sid, position: e.position, occurred_at: e.occurredAt, recorded_at: e.recordedAt, status: next });
+        break;
+      case "ConsentGranted":
+      case "ConsentWithdrawn": {
+        consentHistory.push({
+          subject_id: sid,
+          policy_id: e.data.policyId,
+          purpose_id: e.data.purposeId,
+          occurred_at: e.occurredAt,
+          position: e.position,
+          recorded_at: e.recordedAt,
+          granted: e.type === "ConsentGranted",
+          expires_at: e.type === "ConsentGranted" ? e.data.expiresAt : null,
+          policy_version: e.data.version,
+          event_id: e.id,
+        });
+        const k = `${sid}\u0000${consentKey(e.data.policyId, e.data.purposeId)}`;
+        const cur = consentWinners.get(k);
+        if (!cur || laterConsent(e, cur)) consentWinners.set(k, e);
+        break;
+      }
+      case "DataRequestOpened":
+      case "DataRequestIdentityVerified":
+      case "DataRequestClosed":
+        requestWrites.push(e);
+        break;
+      default:
+        break;
+    }
+  }
+  const consents = consentHistory.filter((c) => {
+    const k = `${c.subject_id as string}\u0000${consentKey(c.policy_id as string, c.purpose_id as string)}`;
+    return consentWinners.get(k)?.position === c.position;
+  });
+  // Each upsert guards with the domain's winner order, so an older fact never replaces a newer one.
+  await client.query(
+    `WITH
+     s AS (
+       INSERT INTO subjects (subject_id, status, version, position)
+       SELECT subject_id, status, version, position FROM json_to_recordset($1::json) AS r(subject_id text, status text, version bigint, position bigint)
+       ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = GREATEST(subjects.version, excluded.version), position = excluded.position
+       RETURNING 1),
+     ch AS (
+       INSERT INTO consent_history (subject_id, policy_id, purpose_id, occurred_at, position, recorded_at, granted, expires_at, policy_version, event_id)
+       SELECT * FROM json_to_recordset($2::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
+         recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text)
+       RETURNING 1),
+     c AS (
+       INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
+       SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position
+       FROM json_to_recordset($3::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
+         recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text)
+       ON CONFLICT (subject_id, policy_id, purpose_id) DO UPDATE SET
+         granted = excluded.granted, occurred_at = excluded.occurred_at, expires_at = excluded.expires_at,
+         policy_version = excluded.policy_version, event_id = excluded.event_id, position = excluded.position
+       WHERE excluded.occurred_at > consents.occurred_at
+          OR (excluded.occurred_at = consents.occurred_at AND excluded.position > consents.position)
+       RETURNING 1),
+     ah AS (
+       INSERT INTO acceptance_history (subject_id, policy_id, version, occurred_at, position, recorded_at)
+       SELECT * FROM json_to_recordset($4::json) AS r(subject_id text, policy_id text, version integer, occurred_at bigint, position bigint, recorded_at bigint)
+       RETURNING 1),
+     sh AS (
+       INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status)
+       SELECT * FROM json_to_recordset($5::json) AS r(subject_id text, position bigint, occurred_at bigint, recorded_at bigint, status text)
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM ch), (SELECT count(*) FROM c), (SELECT count(*) FROM ah), (SELECT count(*) FROM sh)`,
+    [
+      JSON.stringify([...subjects].map(([subject_id, r]) => ({ subject_id, ...r }))),
+      JSON.stringify(consentHistory),
+      JSON.stringify(consents),
+      JSON.stringify(acceptanceHistory),
+      JSON.stringify(statusHistory),
+    ],
+  );
+  // Standings are derived from the acceptance history in the same transaction: the highest version
+  // wins, and for one version the first acceptance in valid time.
+  const touched = [...new Set(acceptanceHistory.map((a) => `${a.subject_id as string}\u0000${a.policy_id as string}`))];
+  if (touched.length > 0) {
+    await client.query(
+      `INSERT INTO standings (subject_id, policy_id, accepted_version, accepted_at, position)
+       SELECT DISTINCT ON (h.subject_id, h.policy_id) h.subject_id, h.policy_id, h.version, h.occurred_at, h.position
+       FROM acceptance_history h
+       JOIN unnest($1::text[], $2::text[]) AS t(subject_id, policy_id) ON t.subject_id = h.subject_id AND t.policy_id = h.policy_id
+       ORDER BY h.subject_id, h.policy_id, h.version DESC, h.occurred_at ASC, h.position ASC
+       ON CONFLICT (subject_id, policy_id) DO UPDATE SET
+         accepted_version = excluded.accepted_version, accepted_at = excluded.accepted_at, position = excluded.position`,
+      [touched.map((k) => k.split("\u0000")[0]!), touched.map((k) => k.split("\u0000")[1]!)],
+    );
+  }
+  for (const e of requestWrites) {
+    if (e.type === "DataRequestOpened")
+      await client.query(
+        `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position) VALUES ($1, $2, $3, 'OPEN', $4, $5, NULL, $6, $7)`,
+        [e.data.requestId, e.subjectId, e.data.kind, e.occurredAt, e.data.dueAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position],
+      );
+    else if (e.type === "DataRequestIdentityVerified")
+      await client.query("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', position = $1 WHERE id = $2", [e.position, e.data.requestId]);
+    else if (e.type === "DataRequestClosed")
+      await client.query("UPDATE data_requests SET status = $1, closed_at = $2, note = COALESCE($3, note), position = $4 WHERE id = $5", [
+        e.data.fulfilled ? "FULFILLED" : "REJECTED",
+        e.occurredAt,
+        e.data.note ? JSON.stringify(e.data.note) : null,
+        e.position,
+        e.data.requestId,
+      ]);
+  }
+}
+
+/** A subject's current state from the read models (a fresh one for a subject never seen). */
+export async function readSubject(client: Queryable, subjectId: string): Promise<SubjectState> {
+  const { rows } = await client.query<{
+    status: SubjectStatus | null;
+    version: number | null;
+    consents: ConsentJson[];
+    standings: { policy_id: string; accepted_version: number; accepted_at: number; position: number }[];
+    requests: DataRequestRow[];
+  }>(
+    `SELECT s.status, s.version,
+       (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE c.subject_id = $1) AS consents,
+       (SELECT COALESCE(json_agg(st), '[]') FROM standings st WHERE st.subject_id = $1) AS standings,
+       (SELECT COALESCE(json_agg(d ORDER BY d.opened_at, d.id), '[]') FROM data_requests d WHERE d.subject_id = $1) AS requests
+     FROM (SELECT $1::text AS id) x LEFT JOIN subjects s ON s.subject_id = x.id`,
+    [subjectId],
+  );
+  const r = rows[0]!;
+  if (r.status === null || r.version === null) return initialSubject(subjectId);
+  return {
+    id: subjectId,
+    version: r.version,
+    status: r.status,
+    consents: new Map(r.consents.map((c) => [consentKey(c.policy_id, c.purpose_id), toConsent(c)])),
+    acceptances: new Map(r.standings.map((s) => [s.policy_id, { version: s.accepted_version, acceptedAt: s.accepted_at, position: s.position }])),
+    dataRequests: new Map(r.requests.map((d) => [d.id, toDataRequest(d)])),
+  };
+}
+
+/** The filter a bitemporal lookup uses: facts valid at `at` and known at `knownAt`, or up to a position. */
+type Bound = { kind: "asOf"; at: Instant; knownAt: Instant } | { kind: "through"; position: number };
+
+async function boundedView(client: Queryable, subjectId: string, bound: Bound): Promise<SubjectSnapshot> {
+  const where = bound.kind === "asOf" ? "occurred_at <= $2 AND recorded_at <= $3" : "position <= $2";
+  const params = bound.kind === "asOf" ? [subjectId, bound.at, bound.knownAt] : [subjectId, bound.position];
+  const { rows } = await client.query<{ status: SubjectStatus | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
+    `SELECT
+       (SELECT status FROM status_history WHERE subject_id = $1 AND ${where} ORDER BY position DESC LIMIT 1) AS status,
+       (SELECT COALESCE(json_agg(a), '[]') FROM (
+          SELECT DISTINCT ON (policy_id) policy_id, version, occurred_at, position FROM acceptance_history
+          WHERE subject_id = $1 AND ${where} ORDER BY policy_id, version DESC, occurred_at ASC, position ASC) a) AS acceptances,
+       (SELECT COALESCE(json_agg(c), '[]') FROM (
+          SELECT DISTINCT ON (policy_id, purpose_id) policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position
+          FROM consent_history WHERE subject_id = $1 AND ${where}
+          ORDER BY policy_id, purpose_id, occurred_at DESC, position DESC) c) AS consents`,
+    params,
+  );
+  const r = rows[0]!;
+  return snapshot(r.status, r.acceptances, r.consents);
+}
+
+/** The subject as of (at, knownAt), from the bitemporal tables. */
+export const readViewAt = (client: Queryable, subjectId: string, asOf: AsOf) => boundedView(client, subjectId, { kind: "asOf", at: asOf.at, knownAt: asOf.knownAt });
+
+/** The subject as its events up to and including `position` leave it. */
+export const readViewThrough = (client: Queryable, subjectId: string, position: number) => boundedView(client, subjectId, { kind: "through", position });
+
+/**
+ * The subject now, from the current tables; when one of its facts is dated after `at` (a grant a
+ * few minutes ahead), the choices come from the history as of `at` instead, as viewAt would give.
+ */
+export async function readCurrentView(client: Queryable, subjectId: string, at: Instant): Promise<SubjectSnapshot> {
+  const { rows } = await client.query<{ status: SubjectStatus | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
+    `SELECT
+       (SELECT status FROM subjects WHERE subject_id = $1) AS status,
+       (SELECT COALESCE(json_agg(json_build_object('policy_id', policy_id, 'version', accepted_version, 'occurred_at', accepted_at, 'position', position)), '[]')
+          FROM standings WHERE subject_id = $1) AS acceptances,
+       (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE subject_id = $1) AS consents`,
+    [subjectId],
+  );
+  const r = rows[0]!;
+  const future = r.acceptances.some((a) => a.occurred_at > at) || r.consents.some((c) => c.occurred_at > at);
+  if (!future) return snapshot(r.status, r.acceptances, r.consents);
+  const past = await readViewAt(client, subjectId, { at, knownAt: Number.MAX_SAFE_INTEGER });
+  return { status: r.status ?? "ACTIVE", acceptances: past.acceptances, consents: past.consents };
+}
+
+export async function readDataRequest(client: Queryable, id: string): Promise<DataRequestState | undefined> {
+  const { rows } = await client.query<DataRequestRow>("SELECT * FROM data_requests WHERE id = $1", [id]);
+  return rows[0] && toDataRequest(rows[0]);
+}
+
+/** The officer's queue by due date; overdue = still open (or verified) past its due date. */
+export async function readDataRequests(client: Queryable, status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]> {
+  const open = "status IN ('OPEN', 'IDENTITY_VERIFIED') AND due_at < $2";
+  const where = [status ? "status = $1" : "$1::text IS NULL", overdue === null ? "$2::bigint IS NOT NULL" : overdue ? `(${open})` : `NOT (${open})`];
+  const { rows } = await client.query<DataRequestRow>(`SELECT * FROM data_requests WHERE ${where.join(" AND ")} ORDER BY due_at, id`, [status, now]);
+  return rows.map(toDataRequest);
+}
+
+/** Active or suspended subjects whose accepted version is below `threshold`, in id order after `after`. */
+export async function readPendingReconsent(client: Queryable, policyId: string, threshold: number, after: string, limit: number): Promise<string[]> {
+  if (threshold === 0) return [];
+  const { rows } = await client.query<{ subject_id: string }>(
+    `SELECT s.subject_id FROM subjects s
+     LEFT JOIN standings st ON st.subject_id = s.subject_id AND st.policy_id = $1
+     WHERE s.status IN ('ACTIVE', 'SUSPENDED') AND COALESCE(st.accepted_version, 0) < $2 AND s.subject_id > $3
+     ORDER BY s.subject_id LIMIT $4`,
+    [policyId, threshold, after, limit],
+  );
+  return rows.map((r) => r.subject_id);
+}
