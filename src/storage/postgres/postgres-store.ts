@@ -140,13 +140,7 @@ export class PostgresStore {
    */
   async transact<T>(work: (tx: PgWriteTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(new Error("store closed"));
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      this.markUnreachable(e);
-      throw new StoreUnavailableError(e);
-    }
+    const client = await this.connectForRead();
     let lastPosition = 0;
     let broken = false;
     try {
@@ -425,13 +419,27 @@ export class PostgresStore {
     }
   }
 
+  /**
+   * A client from the pool that does not crash the process when its connection dies while checked
+   * out (node-postgres emits 'error' on it then): the query in flight rejects, and readiness drops.
+   */
   private async connectForRead(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (e) {
       this.markUnreachable(e);
       throw new StoreUnavailableError(e);
     }
+    const onError = (e: unknown) => this.markUnreachable(e);
+    client.on("error", onError);
+    const release = client.release.bind(client);
+    client.release = (err?: Error | boolean) => {
+      client.off("error", onError);
+      client.release = release;
+      release(err);
+    };
+    return client;
   }
 
   /** Runs `fn` in one plain transaction holding the chain tip (rebuild and maintenance). */
