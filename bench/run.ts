@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { benchHttp } from "./http.js";
 import { benchIntegrity } from "./integrity.js";
+import { benchPostgres } from "./postgres.js";
 import { benchC15t } from "./peers/c15t.js";
 import { benchEmmett } from "./peers/emmett.js";
 import { benchRebuild } from "./rebuild.js";
@@ -67,6 +68,7 @@ export const BENCHES: Bench[] = [
   { name: "integrity", run: benchIntegrity },
   { name: "subscriptions", run: benchSubscriptions },
   { name: "scale", run: benchScale },
+  { name: "postgres", run: benchPostgres },
 ];
 
 interface Args {

@@ -37,6 +37,8 @@ export interface ServiceProcess {
 export interface ServiceEnv {
   dataDir: string;
   dbPath: string;
+  /** A DATABASE_URL that overrides `sqlite:<dbPath>` (a PostgreSQL database, say). */
+  databaseUrl?: string;
 }
 
 export const serviceEnv = (env: ServiceEnv): NodeJS.ProcessEnv => {
@@ -45,7 +47,7 @@ export const serviceEnv = (env: ServiceEnv): NodeJS.ProcessEnv => {
     PORT: "0",
     HOST: "127.0.0.1",
     DATA_DIR: env.dataDir,
-    DATABASE_URL: `sqlite:${env.dbPath}`,
+    DATABASE_URL: env.databaseUrl ?? `sqlite:${env.dbPath}`,
     CATALOG_DIR: join(REPO_ROOT, "data", "policies"),
     LOG_LEVEL: "info",
   };

@@ -31,10 +31,10 @@ export function freePort(): Promise<number> {
 
 /**
  * Initialises and starts a server. As root, initdb and postgres run as the `postgres` user (created
- * when missing), so the folder holding the data directory is made writable by everyone. fsync is off:
- * the tests crash service processes, never the database server.
+ * when missing), so the folder holding the data directory is made writable by everyone. fsync is off
+ * unless asked for: the tests crash service processes, never the database server; benchmarks keep it.
  */
-export async function startPostgresServer(): Promise<PostgresServer> {
+export async function startPostgresServer(opts: { fsync?: boolean } = {}): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), "ledger-pg-"));
   chmodSync(dir, 0o777);
   const port = await freePort();
@@ -47,7 +47,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     persistent: false,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-k", dir, "-c", "fsync=off", "-c", "max_connections=300"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-k", dir, "-c", `fsync=${opts.fsync ? "on" : "off"}`, "-c", "max_connections=300"],
     onLog: (m) => {
       log = (log + m).slice(-8_000);
     },
