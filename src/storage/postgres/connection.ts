@@ -49,6 +49,19 @@ export function isUnavailable(e: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Client was closed/i.test(e.message);
 }
 
+/**
+ * The failures that say the server cannot be reached at all (not merely busy): these make the replica
+ * not ready until a probe gets through. A full pool, a lock or statement timeout, or a serialisation
+ * failure answer STORE_UNAVAILABLE for the one command but leave readiness alone, so that a loaded
+ * replica is not taken out of the load balancer for being loaded.
+ */
+export function isConnectionLoss(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && (/^(08|57P0[123])/.test(code) || (UNAVAILABLE_ERRNO.has(code) && code !== "ETIMEDOUT"))) return true;
+  return /Connection terminated|Client has encountered a connection error|Client was closed/i.test(e.message);
+}
+
 /** A safe, one-line description of a connection URL for logs and errors: no password. */
 export function describeUrl(url: string): string {
   try {

@@ -7,7 +7,7 @@ import type { LedgerEvent } from "../../domain/events.js";
 import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../store/canonical.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter } from "../../store/event-store.js";
 import { ChangePump } from "./change-pump.js";
-import { StoreUnavailableError, connectionConfig, describeUrl, isUnavailable } from "./connection.js";
+import { StoreUnavailableError, connectionConfig, describeUrl, isConnectionLoss, isUnavailable } from "./connection.js";
 import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
 import { projectEvents } from "./projections.js";
 import { migrate } from "./schema.js";
@@ -68,7 +68,8 @@ export class PostgresStore {
     opts: PostgresStoreOptions,
   ) {
     this.clock = opts.clock ?? Date.now;
-    this.pool = new pg.Pool({ ...connectionConfig(url, opts.applicationName ?? "consent-ledger"), max: opts.poolSize ?? 10 });
+    // A command waits at most 10 s for a free connection (then STORE_UNAVAILABLE): back-pressure, not a queue without end.
+    this.pool = new pg.Pool({ ...connectionConfig(url, opts.applicationName ?? "consent-ledger"), max: opts.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
     // An idle client whose connection dies emits here; without a listener the process would crash.
     this.pool.on("error", (e) => this.markUnreachable(e));
     this.pump = new ChangePump({
@@ -115,8 +116,8 @@ export class PostgresStore {
     return !this.closed && this.reachable;
   }
 
-  private markUnreachable(_e: unknown): void {
-    if (this.closed) return;
+  private markUnreachable(e: unknown): void {
+    if (this.closed || !isConnectionLoss(e)) return;
     this.reachable = false;
     if (this.probe) return;
     // Readiness asks the server whether it is back, instead of waiting for a write to prove it.
