@@ -139,14 +139,14 @@ export class PostgresStore {
    * is the server's, on by default) and every replica's listeners, this one's included, have seen
    * the events it appended. A throw from `work` rolls everything back.
    */
-  async transact<T>(work: (tx: PgWriteTx) => Promise<T>): Promise<T> {
+  async transact<T>(work: (tx: PgWriteTx) => Promise<T>, now?: number): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(new Error("store closed"));
     const client = await this.connectForRead();
     let lastPosition = 0;
     let broken = false;
     try {
       await client.query("BEGIN");
-      const tx = this.writeTx(client, (p) => (lastPosition = Math.max(lastPosition, p)));
+      const tx = this.writeTx(client, now ?? this.clock(), (p) => (lastPosition = Math.max(lastPosition, p)));
       const value = await work(tx);
       await client.query("COMMIT");
       if (lastPosition > 0) {
@@ -204,7 +204,8 @@ export class PostgresStore {
     send();
   }
 
-  private writeTx(client: pg.PoolClient, appended: (position: number) => void): PgWriteTx {
+  /** `now`: the command's instant, which the chain records as transaction time (never going back). */
+  private writeTx(client: pg.PoolClient, now: number, appended: (position: number) => void): PgWriteTx {
     const locked = new Map<string, number>();
     const lockStream = async (streamId: string): Promise<number> => {
       const known = locked.get(streamId);
@@ -238,7 +239,7 @@ export class PostgresStore {
             actualVersion: current,
           });
         if (events.length === 0) return [];
-        const out = await this.appendLocked(client, streamId, current, events);
+        const out = await this.appendLocked(client, streamId, current, events, now);
         await project(client, out);
         locked.set(streamId, current + out.length);
         appended(out.at(-1)!.position);
@@ -279,10 +280,10 @@ export class PostgresStore {
    * Takes the chain tip (the one lock every append shares, held from here to commit), links the
    * events after it, and writes them, the new tip and the stream head in one statement.
    */
-  private async appendLocked(client: pg.PoolClient, streamId: string, version: number, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
+  private async appendLocked(client: pg.PoolClient, streamId: string, version: number, events: readonly NewEvent[], now: number): Promise<LedgerEvent[]> {
     const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at FROM chain_tip FOR UPDATE")).rows[0]!;
     // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
-    const recordedAt = Math.max(this.clock(), tip.recorded_at);
+    const recordedAt = Math.max(now, tip.recorded_at);
     let prev = tip.position === 0 ? GENESIS_HASH : tip.hash.toString("hex");
     let position = tip.position;
     let streamVersion = version;
