@@ -89,7 +89,7 @@ export class PostgresStorage {
         stream,
         state.version,
         sealed.map((e) => ({ ...e, actor, subjectId })),
-        (client, appended) => projectEvents(client, appended, new Map([[subjectId, state.status]])),
+        new Map([[subjectId, state.status]]),
       );
       if (decided.some((e) => e.type === "SubjectErased")) {
         await tx.client.query("DELETE FROM subject_keys WHERE subject_id = $1", [subjectId]);

@@ -4,12 +4,13 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { LedgerError } from "../../domain/errors.js";
 import type { LedgerEvent } from "../../domain/events.js";
+import type { SubjectStatus } from "../../domain/subject.js";
 import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../store/canonical.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter } from "../../store/event-store.js";
 import { ChangePump } from "./change-pump.js";
 import { StoreUnavailableError, connectionConfig, describeUrl, isConnectionLoss, isUnavailable } from "./connection.js";
 import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
-import { projectEvents } from "./projections.js";
+import { PROJECTION_COUNTS, projectionWrites, statusesBefore, writeRequests } from "./projections.js";
 import { migrate } from "./schema.js";
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -35,16 +36,14 @@ export interface PgWriteTx {
   /** Locks the stream (creating its head row) and returns its version. */
   lockStream(streamId: string): Promise<number>;
   /** Appends after checking the stream's version (null skips the check); continues the one chain. */
-  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], project?: Projector): Promise<LedgerEvent[]>;
+  /** `statusBefore`: the subjects' statuses before these events, when the caller has read them already. */
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], statusBefore?: ReadonlyMap<string, SubjectStatus>): Promise<LedgerEvent[]>;
   /** Events an earlier call with this key appended, or undefined; IDEMPOTENCY_CONFLICT on other input. */
   replay(streamId: string, idem: IdempotencyOptions): Promise<LedgerEvent[] | undefined>;
   remember(streamId: string, idem: IdempotencyOptions, events: readonly LedgerEvent[]): Promise<void>;
   /** Drops a stream's idempotency records (their digests cover personal input). */
   forget(streamId: string): Promise<void>;
 }
-
-/** Read-model writes run after the events are inserted, in the same transaction. */
-export type Projector = (client: pg.PoolClient, events: readonly LedgerEvent[]) => Promise<void>;
 
 interface TipRow {
   position: number;
@@ -231,7 +230,7 @@ export class PostgresStore {
     return {
       client,
       lockStream,
-      append: async (streamId, expectedVersion, events, project = projectEvents) => {
+      append: async (streamId, expectedVersion, events, statusBefore) => {
         const current = await lockStream(streamId);
         if (expectedVersion !== null && expectedVersion !== current)
           throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, {
@@ -239,8 +238,10 @@ export class PostgresStore {
             actualVersion: current,
           });
         if (events.length === 0) return [];
-        const out = await this.appendLocked(client, streamId, current, events, now);
-        await project(client, out);
+        const subjects = [...new Set(events.map((e) => e.subjectId).filter((id): id is string => id !== null))];
+        // Read before the chain tip is taken: every lock-holding round trip counts against every writer.
+        const statuses = subjects.every((id) => statusBefore?.has(id)) ? new Map(statusBefore) : await statusesBefore(client, subjects);
+        const out = await this.appendLocked(client, streamId, current, events, now, statuses);
         locked.set(streamId, current + out.length);
         appended(out.at(-1)!.position);
         return out;
@@ -278,9 +279,17 @@ export class PostgresStore {
 
   /**
    * Takes the chain tip (the one lock every append shares, held from here to commit), links the
-   * events after it, and writes them, the new tip and the stream head in one statement.
+   * events after it, and writes them, the new tip, the stream head and the read models in one
+   * statement: the tip is held for two round trips and the commit.
    */
-  private async appendLocked(client: pg.PoolClient, streamId: string, version: number, events: readonly NewEvent[], now: number): Promise<LedgerEvent[]> {
+  private async appendLocked(
+    client: pg.PoolClient,
+    streamId: string,
+    version: number,
+    events: readonly NewEvent[],
+    now: number,
+    statuses: ReadonlyMap<string, SubjectStatus>,
+  ): Promise<LedgerEvent[]> {
     const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at FROM chain_tip FOR UPDATE")).rows[0]!;
     // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
     const recordedAt = Math.max(now, tip.recorded_at);
@@ -324,6 +333,7 @@ export class PostgresStore {
       hash: e.hash,
     }));
     const last = out.at(-1)!;
+    const w = projectionWrites(out, statuses);
     await client.query(
       `WITH inserted AS (
          INSERT INTO events (${EVENT_COLUMNS})
@@ -334,10 +344,12 @@ export class PostgresStore {
            data text, prev_hash text, hash text)
          RETURNING 1),
        tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4 RETURNING 1),
-       head AS (UPDATE streams SET version = $5 WHERE stream_id = $6 RETURNING 1)
-       SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM head)`,
-      [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId],
+       head AS (UPDATE streams SET version = $5 WHERE stream_id = $6 RETURNING 1),
+       ${w.ctes(7)}
+       SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM head), ${PROJECTION_COUNTS}`,
+      [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId, ...w.params],
     );
+    await writeRequests(client, w.requests);
     return out;
   }
 

@@ -85,26 +85,39 @@ function snapshot(status: SubjectStatus | null, acceptances: AcceptanceJson[], c
 /** Later in valid time wins, then the later position: the domain's evolve order. */
 const laterConsent = (a: LedgerEvent, b: LedgerEvent) => a.occurredAt > b.occurredAt || (a.occurredAt === b.occurredAt && a.position > b.position);
 
-/**
- * Writes the read models for events just appended (all in one transaction, positions ascending).
- * `statusBefore` is each subject's status before them, when the caller has it at hand.
- */
-export async function projectEvents(client: Queryable, events: readonly LedgerEvent[], statusBefore?: ReadonlyMap<string, SubjectStatus>): Promise<void> {
-  const subjectIds = [...new Set(events.map((e) => e.subjectId).filter((s): s is string => s !== null))];
-  if (subjectIds.length === 0) return;
+/** Each subject's status before `events` (the read models' word; ACTIVE for one never seen). */
+export async function statusesBefore(client: Queryable, subjectIds: readonly string[]): Promise<Map<string, SubjectStatus>> {
   const status = new Map<string, SubjectStatus>();
-  const unknown = subjectIds.filter((id) => !statusBefore?.has(id));
-  for (const id of subjectIds) if (statusBefore?.has(id)) status.set(id, statusBefore.get(id)!);
-  if (unknown.length > 0) {
-    const { rows } = await client.query<{ subject_id: string; status: SubjectStatus }>("SELECT subject_id, status FROM subjects WHERE subject_id = ANY($1::text[])", [unknown]);
-    for (const r of rows) status.set(r.subject_id, r.status);
-  }
+  if (subjectIds.length === 0) return status;
+  const { rows } = await client.query<{ subject_id: string; status: SubjectStatus }>("SELECT subject_id, status FROM subjects WHERE subject_id = ANY($1::text[])", [
+    [...subjectIds],
+  ]);
+  for (const r of rows) status.set(r.subject_id, r.status);
+  return status;
+}
+
+/** The read-model writes for appended events: SQL common table expressions and their parameters. */
+export interface ProjectionWrites {
+  /** `WITH` members (no leading comma) numbering their parameters from `first`. */
+  ctes(first: number): string;
+  params: string[];
+  /** Data request events, written one statement each after the rest (they are rare). */
+  requests: LedgerEvent[];
+}
+
+/**
+ * Plans the read-model writes for events just appended (positions ascending), given each subject's
+ * status before them. Each upsert guards with the domain's winner order, so an older fact never
+ * replaces a newer one; standings are chosen among the stored and the new acceptances at once.
+ */
+export function projectionWrites(events: readonly LedgerEvent[], statusBefore: ReadonlyMap<string, SubjectStatus>): ProjectionWrites {
+  const status = new Map(statusBefore);
   const subjects = new Map<string, { status: SubjectStatus; version: number; position: number }>();
   const consentHistory: Record<string, unknown>[] = [];
   const consentWinners = new Map<string, LedgerEvent>();
   const acceptanceHistory: Record<string, unknown>[] = [];
   const statusHistory: Record<string, unknown>[] = [];
-  const requestWrites: LedgerEvent[] = [];
+  const requests: LedgerEvent[] = [];
   for (const e of events) {
     const sid = e.subjectId;
     if (sid === null) continue;
@@ -143,33 +156,36 @@ export async function projectEvents(client: Queryable, events: readonly LedgerEv
       case "DataRequestOpened":
       case "DataRequestIdentityVerified":
       case "DataRequestClosed":
-        requestWrites.push(e);
+        requests.push(e);
         break;
       default:
         break;
     }
   }
-  const consents = consentHistory.filter((c) => {
-    const k = `${c.subject_id as string}\u0000${consentKey(c.policy_id as string, c.purpose_id as string)}`;
-    return consentWinners.get(k)?.position === c.position;
-  });
-  // Each upsert guards with the domain's winner order, so an older fact never replaces a newer one.
-  await client.query(
-    `WITH
-     s AS (
+  // One upsert per row: the winner among this batch's choices for each purpose.
+  const consents = consentHistory.filter((c) => consentWinners.get(`${c.subject_id as string}\u0000${consentKey(c.policy_id as string, c.purpose_id as string)}`)?.position === c.position);
+  const params = [
+    JSON.stringify([...subjects].map(([subject_id, r]) => ({ subject_id, ...r }))),
+    JSON.stringify(consentHistory),
+    JSON.stringify(consents),
+    JSON.stringify(acceptanceHistory),
+    JSON.stringify(statusHistory),
+  ];
+  const ctes = (f: number) => `
+     p_subjects AS (
        INSERT INTO subjects (subject_id, status, version, position)
-       SELECT subject_id, status, version, position FROM json_to_recordset($1::json) AS r(subject_id text, status text, version bigint, position bigint)
+       SELECT subject_id, status, version, position FROM json_to_recordset($${f}::json) AS r(subject_id text, status text, version bigint, position bigint)
        ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = GREATEST(subjects.version, excluded.version), position = excluded.position
        RETURNING 1),
-     ch AS (
+     p_consent_history AS (
        INSERT INTO consent_history (subject_id, policy_id, purpose_id, occurred_at, position, recorded_at, granted, expires_at, policy_version, event_id)
-       SELECT * FROM json_to_recordset($2::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
+       SELECT * FROM json_to_recordset($${f + 1}::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
          recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text)
        RETURNING 1),
-     c AS (
+     p_consents AS (
        INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
        SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position
-       FROM json_to_recordset($3::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
+       FROM json_to_recordset($${f + 2}::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
          recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text)
        ON CONFLICT (subject_id, policy_id, purpose_id) DO UPDATE SET
          granted = excluded.granted, occurred_at = excluded.occurred_at, expires_at = excluded.expires_at,
@@ -177,39 +193,36 @@ export async function projectEvents(client: Queryable, events: readonly LedgerEv
        WHERE excluded.occurred_at > consents.occurred_at
           OR (excluded.occurred_at = consents.occurred_at AND excluded.position > consents.position)
        RETURNING 1),
-     ah AS (
-       INSERT INTO acceptance_history (subject_id, policy_id, version, occurred_at, position, recorded_at)
-       SELECT * FROM json_to_recordset($4::json) AS r(subject_id text, policy_id text, version integer, occurred_at bigint, position bigint, recorded_at bigint)
+     p_new_acceptances AS (
+       SELECT * FROM json_to_recordset($${f + 3}::json) AS r(subject_id text, policy_id text, version integer, occurred_at bigint, position bigint, recorded_at bigint)),
+     p_acceptance_history AS (
+       INSERT INTO acceptance_history (subject_id, policy_id, version, occurred_at, position, recorded_at) SELECT * FROM p_new_acceptances
        RETURNING 1),
-     sh AS (
-       INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status)
-       SELECT * FROM json_to_recordset($5::json) AS r(subject_id text, position bigint, occurred_at bigint, recorded_at bigint, status text)
-       RETURNING 1)
-     SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM ch), (SELECT count(*) FROM c), (SELECT count(*) FROM ah), (SELECT count(*) FROM sh)`,
-    [
-      JSON.stringify([...subjects].map(([subject_id, r]) => ({ subject_id, ...r }))),
-      JSON.stringify(consentHistory),
-      JSON.stringify(consents),
-      JSON.stringify(acceptanceHistory),
-      JSON.stringify(statusHistory),
-    ],
-  );
-  // Standings are derived from the acceptance history in the same transaction: the highest version
-  // wins, and for one version the first acceptance in valid time.
-  const touched = [...new Set(acceptanceHistory.map((a) => `${a.subject_id as string}\u0000${a.policy_id as string}`))];
-  if (touched.length > 0) {
-    await client.query(
-      `INSERT INTO standings (subject_id, policy_id, accepted_version, accepted_at, position)
-       SELECT DISTINCT ON (h.subject_id, h.policy_id) h.subject_id, h.policy_id, h.version, h.occurred_at, h.position
-       FROM acceptance_history h
-       JOIN unnest($1::text[], $2::text[]) AS t(subject_id, policy_id) ON t.subject_id = h.subject_id AND t.policy_id = h.policy_id
-       ORDER BY h.subject_id, h.policy_id, h.version DESC, h.occurred_at ASC, h.position ASC
+     p_standings AS (
+       INSERT INTO standings (subject_id, policy_id, accepted_version, accepted_at, position)
+       SELECT DISTINCT ON (subject_id, policy_id) subject_id, policy_id, version, occurred_at, position FROM (
+         SELECT h.subject_id, h.policy_id, h.version, h.occurred_at, h.position FROM acceptance_history h
+         WHERE (h.subject_id, h.policy_id) IN (SELECT subject_id, policy_id FROM p_new_acceptances)
+         UNION ALL SELECT subject_id, policy_id, version, occurred_at, position FROM p_new_acceptances) candidates
+       ORDER BY subject_id, policy_id, version DESC, occurred_at ASC, position ASC
        ON CONFLICT (subject_id, policy_id) DO UPDATE SET
-         accepted_version = excluded.accepted_version, accepted_at = excluded.accepted_at, position = excluded.position`,
-      [touched.map((k) => k.split("\u0000")[0]!), touched.map((k) => k.split("\u0000")[1]!)],
-    );
-  }
-  for (const e of requestWrites) {
+         accepted_version = excluded.accepted_version, accepted_at = excluded.accepted_at, position = excluded.position
+       RETURNING 1),
+     p_status_history AS (
+       INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status)
+       SELECT * FROM json_to_recordset($${f + 4}::json) AS r(subject_id text, position bigint, occurred_at bigint, recorded_at bigint, status text)
+       RETURNING 1)`;
+  return { ctes, params, requests };
+}
+
+/** The count expressions that make PostgreSQL run every projection CTE (an unreferenced one may be skipped). */
+export const PROJECTION_COUNTS =
+  "(SELECT count(*) FROM p_subjects), (SELECT count(*) FROM p_consent_history), (SELECT count(*) FROM p_consents), " +
+  "(SELECT count(*) FROM p_acceptance_history), (SELECT count(*) FROM p_standings), (SELECT count(*) FROM p_status_history)";
+
+/** Writes the data request rows for their events, in order. */
+export async function writeRequests(client: Queryable, events: readonly LedgerEvent[]): Promise<void> {
+  for (const e of events) {
     if (e.type === "DataRequestOpened")
       await client.query(
         `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position) VALUES ($1, $2, $3, 'OPEN', $4, $5, NULL, $6, $7)`,
@@ -226,6 +239,15 @@ export async function projectEvents(client: Queryable, events: readonly LedgerEv
         e.data.requestId,
       ]);
   }
+}
+
+/** Writes the read models for events already in the log (rebuild, copy): statuses read, then one statement. */
+export async function projectEvents(client: Queryable, events: readonly LedgerEvent[]): Promise<void> {
+  const ids = [...new Set(events.map((e) => e.subjectId).filter((s): s is string => s !== null))];
+  if (ids.length === 0) return;
+  const w = projectionWrites(events, await statusesBefore(client, ids));
+  await client.query(`WITH ${w.ctes(1)} SELECT ${PROJECTION_COUNTS}`, w.params);
+  await writeRequests(client, w.requests);
 }
 
 /** A subject's current state from the read models (a fresh one for a subject never seen). */
