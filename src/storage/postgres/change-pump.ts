@@ -8,6 +8,8 @@ export interface ChangePumpOptions {
   url: string;
   channel: string;
   read: (afterPosition: number, limit: number) => Promise<LedgerEvent[]>;
+  /** The same read on a given connection (the listening one). */
+  readWith?: (client: pg.ClientBase, afterPosition: number, limit: number) => Promise<LedgerEvent[]>;
   onError: (e: unknown) => void;
   /** A read even without a wake-up, in case a notification was lost with a connection (ms). */
   pollMs?: number;
@@ -116,7 +118,7 @@ export class ChangePump {
   private async drain(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.opts.read(this.position, PAGE);
+        const events = await this.read(this.position, PAGE);
         if (events.length === 0 || this.stopped) break;
         // Positions are dense and become visible in order: a page always continues the last one.
         this.position = events.at(-1)!.position;
@@ -134,6 +136,16 @@ export class ChangePump {
       this.opts.onError(e);
     }
     this.release();
+  }
+
+  /**
+   * Reads through the listening connection while it is up, so the pump never queues for a pooled
+   * connection behind the writers that are waiting for it; through the pool otherwise.
+   */
+  private async read(after: number, limit: number): Promise<LedgerEvent[]> {
+    const l = this.listener;
+    if (l && this.opts.readWith) return this.opts.readWith(l, after, limit);
+    return this.opts.read(after, limit);
   }
 
   private release(): void {

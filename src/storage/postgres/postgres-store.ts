@@ -75,6 +75,8 @@ export class PostgresStore {
       url,
       channel: NOTIFY_CHANNEL,
       read: (after, limit) => this.readAll(after, limit),
+      readWith: async (client, after, limit) =>
+        (await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`, [after, limit])).rows.map(rowToEvent),
       onError: (e) => (isUnavailable(e) ? this.markUnreachable(e) : opts.onError?.(e)),
     });
   }
@@ -143,16 +145,12 @@ export class PostgresStore {
     const client = await this.connectForRead();
     let lastPosition = 0;
     let broken = false;
+    let value: T;
     try {
       await client.query("BEGIN");
       const tx = this.writeTx(client, now ?? this.clock(), (p) => (lastPosition = Math.max(lastPosition, p)));
-      const value = await work(tx);
+      value = await work(tx);
       await client.query("COMMIT");
-      if (lastPosition > 0) {
-        this.notifyOthers(lastPosition);
-        await this.pump.caughtUpTo(lastPosition);
-      }
-      return value;
     } catch (e) {
       if (isUnavailable(e)) {
         broken = true;
@@ -164,6 +162,12 @@ export class PostgresStore {
     } finally {
       client.release(broken ? true : undefined);
     }
+    // The connection goes back to the pool first: the pump may need one to read these events.
+    if (lastPosition > 0) {
+      this.notifyOthers(lastPosition);
+      await this.pump.caughtUpTo(lastPosition);
+    }
+    return value;
   }
 
   append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], idem?: IdempotencyOptions): Promise<LedgerEvent[]> {
