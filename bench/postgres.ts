@@ -2,7 +2,7 @@
 // the one chain tip, against plain INSERTs of the same rows without it, and two replicas against one.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import type { NewEvent } from "../src/store/event-store.js";
+import type { NewEvent } from "../src/storage/event-store.js";
 import { PostgresStore } from "../src/storage/postgres/postgres-store.js";
 import { startPostgresServer } from "../test/support/postgres-server.js";
 import { type BenchOptions, type BenchRow, fmt, grantData, median, pool, since } from "./util.js";

@@ -1,7 +1,7 @@
 // Connection settings shared by the adapter's pool and listener, and which failures mean "the
 // database is unreachable now" (STORE_UNAVAILABLE, retry) rather than "the command was wrong".
 import pg from "pg";
-import { LedgerError } from "../../domain/errors.js";
+export { StoreUnavailableError } from "../store-unavailable.js";
 
 /** BIGINT columns (positions, instants) fit a double here: PostgreSQL hands them over as numbers. */
 const INT8_OID = 20;
@@ -28,14 +28,6 @@ export function connectionConfig(url: string, applicationName: string): pg.Clien
     keepAlive: true,
     options: `-c lock_timeout=${LOCK_TIMEOUT_MS} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
   };
-}
-
-/** The write path's failure when the database cannot take the command now; nothing was recorded. */
-export class StoreUnavailableError extends LedgerError {
-  constructor(cause: unknown) {
-    super("STORE_UNAVAILABLE", "the ledger cannot store this right now; nothing was recorded, try again later");
-    this.cause = cause;
-  }
 }
 
 /** SQLSTATE classes and codes that say the server or the connection is gone or refusing, not the command. */

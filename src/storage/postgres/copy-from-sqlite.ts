@@ -1,7 +1,7 @@
 // Copies a SQLite ledger into an empty PostgreSQL database, keeping every event, position and hash,
 // the evidence keys and the idempotency records; the read models are rebuilt there from the log.
 import Database from "better-sqlite3";
-import type { IntegrityReport } from "../../store/event-store.js";
+import type { IntegrityReport } from "../event-store.js";
 import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
 import { PostgresStore } from "./postgres-store.js";
 import { projectEvents } from "./projections.js";

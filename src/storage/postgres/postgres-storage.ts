@@ -6,7 +6,10 @@ import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/eve
 import { policyStream, subjectStream } from "../../domain/events.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
-import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../../store/event-store.js";
+import { decidePublication, decideSubjectCommand } from "../../domain/command.js";
+import { checkId } from "../../domain/decide.js";
+import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
+import type { BackupReport, CommandOutcome, CommandRequest, StoragePort } from "../storage-port.js";
 import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
 import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
 import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
@@ -23,11 +26,7 @@ import {
 } from "./projections.js";
 import { PROJECTION_TABLES } from "./schema.js";
 
-export interface CommandResult {
-  events: LedgerEvent[];
-  subject: SubjectState | null;
-  replayed: boolean;
-}
+export type CommandResult = CommandOutcome;
 
 /** A publication as the catalogue knows it: its spec, published at its transaction time. */
 const toPolicyVersion = (e: LedgerEvent): PolicyVersion => {
@@ -35,7 +34,11 @@ const toPolicyVersion = (e: LedgerEvent): PolicyVersion => {
   return { ...e.data, publishedAt: e.recordedAt };
 };
 
-export class PostgresStorage {
+/** Why `backup` is refused on PostgreSQL, and what to use instead. */
+export const POSTGRES_BACKUP_ADVICE =
+  "backup copies SQLite files; back up a PostgreSQL ledger with the server's tools: pg_basebackup (or your physical backup / PITR set-up), or pg_dump; see README \"Running on PostgreSQL\"";
+
+export class PostgresStorage implements StoragePort {
   private constructor(readonly store: PostgresStore) {}
 
   static async open(opts: PostgresStoreOptions): Promise<PostgresStorage> {
@@ -43,6 +46,14 @@ export class PostgresStorage {
     const storage = new PostgresStorage(store);
     // Projections of a plain append (a command projects its own, knowing the status before).
     return storage;
+  }
+
+  /** Runs a command in one transaction on this replica; exact across replicas (see subjectCommand). */
+  execute(request: CommandRequest): Promise<CommandOutcome> {
+    const { command, actor, now } = request;
+    if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
+    checkId("subjectId", command.subjectId);
+    return this.subjectCommand(command.subjectId, actor, request.idempotency ?? null, (state, catalog) => decideSubjectCommand(command, state, catalog, now), now);
   }
 
   /**
@@ -55,6 +66,7 @@ export class PostgresStorage {
     actor: Actor,
     idem: IdempotencyOptions | null,
     decide: (state: SubjectState, catalog: Catalog) => DomainEvent[],
+    now?: Instant,
   ): Promise<CommandResult> {
     const stream = subjectStream(subjectId);
     return this.store.transact(async (tx) => {
@@ -96,18 +108,18 @@ export class PostgresStorage {
         await tx.forget(stream);
       } else if (idem) await tx.remember(stream, idem, events);
       return { events, subject: await readSubject(tx.client, subjectId), replayed: false };
-    });
+    }, now);
   }
 
   /** Publishes a policy version, decided against every publication committed so far. */
-  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent): Promise<CommandResult> {
+  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent, now?: Instant): Promise<CommandResult> {
     const stream = policyStream(policyId);
     return this.store.transact(async (tx) => {
       const version = await tx.lockStream(stream);
       const e = decide(await this.catalogIn(tx.client));
       const events = await tx.append(stream, version, [{ ...e, actor, subjectId: null }]);
       return { events, subject: null, replayed: false };
-    });
+    }, now);
   }
 
   private cachedCatalog: { lastPosition: number; publications: LedgerEvent[] } = { lastPosition: 0, publications: [] };
@@ -189,6 +201,11 @@ export class PostgresStorage {
       }
       return n;
     });
+  }
+
+  /** Refused: PostgreSQL is backed up with its own tools (the message names them). */
+  async backup(_destination: string): Promise<BackupReport> {
+    throw new Error(POSTGRES_BACKUP_ADVICE);
   }
 
   isWritable(): boolean {

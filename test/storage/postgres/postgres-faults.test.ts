@@ -1,7 +1,7 @@
 // Bad URLs and a lost database: a one-line refusal at start, STORE_UNAVAILABLE while it is gone,
 // and a replica that finds its way back by itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NewEvent } from "../../../src/store/event-store.js";
+import type { NewEvent } from "../../../src/storage/event-store.js";
 import { PostgresStore } from "../../../src/storage/postgres/postgres-store.js";
 import { freePort } from "../../support/postgres-server.js";
 import { freshDatabase } from "../../support/postgres.js";

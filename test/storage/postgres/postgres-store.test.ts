@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LedgerEvent } from "../../../src/domain/events.js";
 import { PostgresStore } from "../../../src/storage/postgres/postgres-store.js";
-import type { NewEvent } from "../../../src/store/event-store.js";
+import type { NewEvent } from "../../../src/storage/event-store.js";
 import { freshDatabase } from "../../support/postgres.js";
 
 const grant = (subjectId: string, purposeId = "analytics"): NewEvent => ({
