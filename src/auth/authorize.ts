@@ -51,7 +51,7 @@ export function subjectFor(caller: Caller | null, subjectId: string | null | und
 
 /** The actor recorded on events: the subject itself, an officer, or a service acting for it. */
 export function actorFor(caller: Caller, subjectId: string | null, officerScopes: readonly Scope[] = ["subject:admin", "policy:write"]): Actor {
-  if (subjectId !== null && subjectId === caller.subject && caller.scopes.has("consent:self")) return { kind: "SUBJECT", id: caller.subject };
+  if (subjectId === caller.subject && caller.scopes.has("consent:self")) return { kind: "SUBJECT", id: caller.subject };
   if (officerScopes.some((s) => caller.scopes.has(s))) return { kind: "OFFICER", id: caller.subject };
   return { kind: "SERVICE", id: caller.subject };
 }

@@ -219,6 +219,10 @@ describe("recordConsent accepts", () => {
     expect(record({ acceptPolicy: false, withdraw: ["ads"] }).map((e) => e.type)).toEqual(["ConsentWithdrawn"]);
   });
 
+  it("an occurredAt exactly 5 minutes ahead of the clock", () => {
+    expect(record({ occurredAt: NOW + 5 * 60_000 })[0]!.occurredAt).toBe(NOW + 5 * 60_000);
+  });
+
   it("policy version 1, the first", () => {
     expect(record({ policyVersion: 1 })[0]!.data).toMatchObject({ version: 1 });
   });
