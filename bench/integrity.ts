@@ -4,13 +4,13 @@ import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
 import { canonicalRowContent } from "../src/storage/sqlite/rows.js";
 import { openLedger, populate } from "./populate.js";
-import { type BenchOptions, type BenchRow, fmt, median, since, tempDir } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
 
 type Row = Parameters<typeof canonicalRowContent>[0];
 
 /** The exact inputs of each link's hash (prevHash hex, canonical content), read before timing. */
 export function chainInputs(ledger: Ledger): [string, string][] {
-  const rows = ledger.store.db.prepare("SELECT * FROM events ORDER BY position").all() as Row[];
+  const rows = sqlite(ledger).store.db.prepare("SELECT * FROM events ORDER BY position").all() as Row[];
   return rows.map((r) => [r.prev_hash.toString("hex"), canonicalRowContent(r)]);
 }
 
@@ -24,9 +24,9 @@ export function rawHash(inputs: readonly [string, string][]): number {
   return (inputs.length / ms) * 1000;
 }
 
-export function timedIntegrity(ledger: Ledger): { perSecond: number; events: number; ok: boolean } {
+export async function timedIntegrity(ledger: Ledger): Promise<{ perSecond: number; events: number; ok: boolean }> {
   const start = performance.now();
-  const r = ledger.integrity();
+  const r = (await ledger.integrity());
   return { perSecond: (r.eventCount / since(start)) * 1000, events: r.eventCount, ok: r.ok };
 }
 
@@ -37,12 +37,12 @@ export async function benchIntegrity(o: BenchOptions): Promise<BenchRow[]> {
     const ledger = await openLedger(join(t.dir, "ledger.db"));
     await populate(ledger, target);
     const inputs = chainInputs(ledger);
-    timedIntegrity(ledger);
+    await timedIntegrity(ledger);
     rawHash(inputs);
     const runs: { verify: number; raw: number }[] = [];
     let events = 0;
     for (let r = 0; r < o.runs; r++) {
-      const v = timedIntegrity(ledger);
+      const v = await timedIntegrity(ledger);
       if (!v.ok) throw new Error("the chain does not verify");
       events = v.events;
       runs.push({ verify: v.perSecond, raw: rawHash(inputs) });
@@ -59,7 +59,7 @@ export async function benchIntegrity(o: BenchOptions): Promise<BenchRow[]> {
       ratio,
       aim: ">= 0.5x",
       met: ratio >= 0.5,
-      how: `ledger.integrity() (the resolver's call: SQLite writes each row's canonical content as one string in 512-row pages, JS hashes it with the previous hash and compares; rows the fast path cannot vouch for are checked the reference way) over ${events.toLocaleString("en-US")} events in a file DB; baseline: createHash("sha256") over the same (prevHash, canonical row) strings held in memory, nothing else; median of ${o.runs} runs.`,
+      how: `(await ledger.integrity()) (the resolver's call: SQLite writes each row's canonical content as one string in 512-row pages, JS hashes it with the previous hash and compares; rows the fast path cannot vouch for are checked the reference way) over ${events.toLocaleString("en-US")} events in a file DB; baseline: createHash("sha256") over the same (prevHash, canonical row) strings held in memory, nothing else; median of ${o.runs} runs.`,
       values: { verify, raw, ratio, events },
     };
     if (ratio < 0.5)

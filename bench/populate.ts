@@ -1,8 +1,8 @@
 // Fills a Ledger with realistic consent traffic through its own write path (recordConsent, group commit).
 import { publishCatalogDir } from "../src/catalog-dir.js";
 import type { Evidence } from "../src/domain/events.js";
-import { Ledger } from "../src/ledger.js";
-import { pool } from "./util.js";
+import type { Ledger } from "../src/ledger.js";
+import { openSqliteLedger, pool } from "./util.js";
 
 export const EVIDENCE: Evidence = {
   channel: "web",
@@ -29,7 +29,7 @@ export function consentCall(j: number, occurredAt: number | null = null) {
 }
 
 export async function openLedger(path: string): Promise<Ledger> {
-  const ledger = new Ledger({ databasePath: path });
+  const ledger = await openSqliteLedger(path);
   await publishCatalogDir(ledger, "data/policies");
   return ledger;
 }

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
 import { openLedger, populate } from "./populate.js";
 import { rawInsertLoop } from "./store-append.js";
-import { type BenchOptions, type BenchRow, fmt, median, since, tempDir } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
 
 /** Reads every row of the events table in position order, as a plain better-sqlite3 loop would; returns rows/s. */
 export function rawRead(ledger: Ledger): { perSecond: number; rows: number } {
-  const stmt = ledger.store.db.prepare("SELECT * FROM events ORDER BY position");
+  const stmt = sqlite(ledger).store.db.prepare("SELECT * FROM events ORDER BY position");
   const start = performance.now();
   let rows = 0;
   for (const r of stmt.iterate()) if (r) rows++;
@@ -15,9 +15,9 @@ export function rawRead(ledger: Ledger): { perSecond: number; rows: number } {
 }
 
 /** Rebuilds the projections; returns events/s and the count the rebuild reports. */
-export function timedRebuild(ledger: Ledger): { perSecond: number; events: number } {
+export async function timedRebuild(ledger: Ledger): Promise<{ perSecond: number; events: number }> {
   const start = performance.now();
-  const events = ledger.rebuild();
+  const events = (await ledger.rebuild());
   return { perSecond: (events / since(start)) * 1000, events };
 }
 
@@ -28,10 +28,10 @@ export async function benchRebuild(o: BenchOptions): Promise<BenchRow[]> {
     const ledger = await openLedger(join(t.dir, "ledger.db"));
     await populate(ledger, target);
     const runs: { rebuild: number; raw: number; insert: number; events: number }[] = [];
-    timedRebuild(ledger); // warm-up
+    await timedRebuild(ledger); // warm-up
     for (let r = 0; r < o.runs; r++) {
       const raw = rawRead(ledger);
-      const rebuild = timedRebuild(ledger);
+      const rebuild = await timedRebuild(ledger);
       // Issue 2: the same run's raw better-sqlite3 insert loop with the same hashing, large batches.
       const insert = rawInsertLoop(join(t.dir, `raw-insert-${r}.db`), o.quick ? 2_000 : 50_000, 1_000);
       runs.push({ rebuild: rebuild.perSecond, raw: raw.perSecond, insert, events: rebuild.events });
@@ -42,7 +42,7 @@ export async function benchRebuild(o: BenchOptions): Promise<BenchRow[]> {
     const vsRead = median(runs.map((x) => x.rebuild / x.raw));
     const vsInsert = median(runs.map((x) => x.rebuild / x.insert));
     const events = runs[0]!.events;
-    const how = `ledger.rebuild() (DELETE every projection table, replay the log in chunks of 10,000 through the projection appliers, one transaction) over ${events.toLocaleString("en-US")} events written by recordConsent (accept + grants + withdrawals, sealed evidence) in a file DB; baseline: iterating \`SELECT * FROM events ORDER BY position\` with better-sqlite3 on the same file, same run; median of ${o.runs} runs.`;
+    const how = `(await ledger.rebuild()) (DELETE every projection table, replay the log in chunks of 10,000 through the projection appliers, one transaction) over ${events.toLocaleString("en-US")} events written by recordConsent (accept + grants + withdrawals, sealed evidence) in a file DB; baseline: iterating \`SELECT * FROM events ORDER BY position\` with better-sqlite3 on the same file, same run; median of ${o.runs} runs.`;
     const rows: BenchRow[] = [
       {
         bench: "rebuild",

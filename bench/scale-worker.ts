@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import { join } from "node:path";
 import { openLedger, populate } from "./populate.js";
-import { dbFileBytes, tempDir } from "./util.js";
+import { dbFileBytes, tempDir, sqlite } from "./util.js";
 
 export interface ScaleReport {
   events: number;
@@ -26,11 +26,11 @@ async function main(): Promise<void> {
     });
     const appendSeconds = (performance.now() - started) / 1000;
     const v0 = performance.now();
-    const report = ledger.integrity(); // a whole-log read at full size, the worst a running service does
+    const report = (await ledger.integrity()); // a whole-log read at full size, the worst a running service does
     const verifySeconds = (performance.now() - v0) / 1000;
     if (!report.ok || report.eventCount < events) throw new Error("the chain does not verify");
     peak = Math.max(peak, process.memoryUsage.rss());
-    ledger.store.db.pragma("wal_checkpoint(TRUNCATE)");
+    sqlite(ledger).store.db.pragma("wal_checkpoint(TRUNCATE)");
     const endRssBytes = process.memoryUsage.rss();
     // maxRSS is the kernel's high-water mark, in KiB: it also catches peaks between samples.
     const peakRssBytes = Math.max(peak, process.resourceUsage().maxRSS * 1024);

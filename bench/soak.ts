@@ -13,7 +13,7 @@ import { startApp } from "../src/app.js";
 import { issueDevToken } from "../src/auth/dev-keys.js";
 import { SCOPES } from "../src/auth/scopes.js";
 import { loadConfig } from "../src/config.js";
-import { Ledger } from "../src/ledger.js";
+import { openSqliteLedger, sqlite } from "./util.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root: dist/bench/ when compiled, bench/ under vitest. */
@@ -309,11 +309,11 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     stopped = true;
 
     // ---- the checks, on the file the server left ----
-    const ledger = new Ledger({ databasePath: dbPath });
+    const ledger = await openSqliteLedger(dbPath);
     try {
-      const integrity = ledger.integrity();
+      const integrity = (await ledger.integrity());
       if (!integrity.ok) violations.push(`the hash chain breaks at position ${integrity.firstInvalidPosition}`);
-      const stored = ledger.store.readAll(0, Number.MAX_SAFE_INTEGER);
+      const stored = sqlite(ledger).store.readAll(0, Number.MAX_SAFE_INTEGER);
       const byId = new Map(stored.map((e) => [e.id, e]));
       if (byId.size !== stored.length) violations.push(`${stored.length - byId.size} duplicate event ids in the log`);
       // No lost update: every acknowledged write is stored, identical.
@@ -328,7 +328,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
       const ackedBySubject = new Map<string, number>();
       for (const a of acked) ackedBySubject.set(a.subjectId, (ackedBySubject.get(a.subjectId) ?? 0) + 1);
       for (const id of subjects) {
-        const stream = ledger.store.readStream(`subject:${id}`).slice(2);
+        const stream = sqlite(ledger).store.readStream(`subject:${id}`).slice(2);
         let due = "ConsentWithdrawn";
         for (const e of stream) {
           if (e.type !== due) {
@@ -355,9 +355,9 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
         }
       }
       // Projections equal a rebuild from the log.
-      const live = JSON.stringify(ledger.projections.dump());
-      ledger.rebuild();
-      if (JSON.stringify(ledger.projections.dump()) !== live) violations.push("the projections differ from a rebuild of the log");
+      const live = JSON.stringify(sqlite(ledger).projections.dump());
+      (await ledger.rebuild());
+      if (JSON.stringify(sqlite(ledger).projections.dump()) !== live) violations.push("the projections differ from a rebuild of the log");
 
       // Memory flat: the last quarter of the run against the second (after warm-up).
       const mib = rss.filter((b) => Number.isFinite(b)).map((b) => b / MIB);

@@ -23,11 +23,11 @@ export async function longHistory(ledger: Ledger, events: number): Promise<[numb
 }
 
 /** Latencies (ms) of `n` calls of `fn`. */
-function latencies(n: number, fn: () => unknown): number[] {
+async function latencies(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
-    fn();
+    await fn();
     out.push(since(start));
   }
   return out;
@@ -40,17 +40,17 @@ export async function benchTimeTravel(o: BenchOptions): Promise<BenchRow[]> {
   try {
     const ledger = await openLedger(join(t.dir, "ledger.db"));
     const [first, last] = await longHistory(ledger, events);
-    const version = ledger.subject(SUBJECT).version;
+    const version = (await ledger.subject(SUBJECT)).version;
     if (version !== events) throw new Error(`the subject has ${version} events, expected ${events}`);
     const mid = Math.round((first + last) / 2);
     const past = () => ledger.consents(SUBJECT, null, ledger.asOf(mid));
     const now = () => ledger.consents(SUBJECT, null, ledger.asOf());
-    latencies(5, past);
-    latencies(5, now);
+    await latencies(5, past);
+    await latencies(5, now);
     const runs: { p50: number; p99: number; now50: number }[] = [];
     for (let r = 0; r < o.runs; r++) {
-      const a = latencies(calls, past);
-      const b = latencies(calls, now);
+      const a = await latencies(calls, past);
+      const b = await latencies(calls, now);
       runs.push({ p50: percentile(a, 50), p99: percentile(a, 99), now50: percentile(b, 50) });
     }
     await ledger.close();

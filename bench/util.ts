@@ -2,6 +2,8 @@
 import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ledger } from "../src/ledger.js";
+import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 
 /** How a bench is asked to run: `quick` shrinks sizes and run counts to a smoke test. */
 export interface BenchOptions {
@@ -99,3 +101,11 @@ export function grantData(i: number): Record<string, unknown> {
     evidence: { sealed: SEALED_EVIDENCE },
   };
 }
+
+/** A ledger on the SQLite adapter at `path`. */
+export async function openSqliteLedger(path: string): Promise<Ledger> {
+  return Ledger.open(await SqliteStorage.open({ path }));
+}
+
+/** The SQLite adapter's parts under a ledger (benchmarks that measure the adapter itself). */
+export const sqlite = (ledger: Ledger) => (ledger.storage as SqliteStorage).internals;

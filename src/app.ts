@@ -1,4 +1,4 @@
-// Composition root: config -> store -> ledger -> server. main.ts runs it; tests start it in-process.
+// Composition root: config -> storage adapter -> ledger -> server. main.ts runs it; tests start it in-process.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { pino, type Logger, type DestinationStream } from "pino";
@@ -11,6 +11,7 @@ import { Metrics } from "./http/metrics.js";
 import { type RunningServer, startHttpServer } from "./http/server.js";
 import { webSocketTransport } from "./http/ws.js";
 import { Ledger } from "./ledger.js";
+import { openStorage } from "./open-storage.js";
 import { ReceiptSigner } from "./receipts/signer.js";
 import { ChangeFeed } from "./feed/change-feed.js";
 
@@ -38,13 +39,20 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
   const logger = opts.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   if (config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true });
-  const ledger = new Ledger({ databasePath: config.database.path, dataRequestDueDays: config.dataRequestDueDays, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const storage = await openStorage(config.database);
+  let ledger: Ledger;
+  try {
+    ledger = await Ledger.open(storage, { dataRequestDueDays: config.dataRequestDueDays, ...(opts.clock ? { clock: opts.clock } : {}) });
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
   try {
     const published = await publishCatalogDir(ledger, config.catalogDir);
     const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
     const verifier = await createTokenVerifier(config.auth, config.dataDir);
     const metrics = new Metrics();
-    ledger.store.onCommit((events) => {
+    ledger.onCommit((events) => {
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
     const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue });

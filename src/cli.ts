@@ -2,10 +2,11 @@
 import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
-import { loadConfig } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
-import { backupDatabase } from "./storage/sqlite/backup.js";
+import type { BackupReport } from "./storage/storage-port.js";
+import { openStorage } from "./open-storage.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 
@@ -43,6 +44,8 @@ function parseArgs(args: readonly string[], booleans: readonly string[] = []): {
 }
 
 const databasePath = (given: string | undefined): string => given ?? loadConfig().database.path;
+/** The database a command names (a file path), or DATABASE_URL's. */
+const databaseAt = (given: string | undefined): Config["database"] => (given !== undefined ? { kind: "sqlite", path: given } : loadConfig().database);
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -55,11 +58,14 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case "rebuild": {
-      const path = rest[0] ?? loadConfig().database.path;
-      const ledger = new Ledger({ databasePath: path });
+      const storage = await openStorage(databaseAt(rest[0]));
       const started = performance.now();
-      const n = ledger.rebuild();
-      await ledger.close();
+      let n: number;
+      try {
+        n = await storage.rebuild();
+      } finally {
+        await storage.close();
+      }
       process.stdout.write(`rebuilt projections from ${n} events in ${Math.round(performance.now() - started)} ms\n`);
       return 0;
     }
@@ -72,12 +78,15 @@ async function run(argv: string[]): Promise<number> {
     case "verify": {
       const { options, positional } = parseArgs(rest, ["json"]);
       const head = options.get("head");
-      const report = await verifyOffline(databasePath(positional[0] ?? options.get("db")), {
+      const database = databaseAt(positional[0] ?? options.get("db"));
+      const storage = await openStorage(database, { readonly: true });
+      const report = await verifyOffline(storage, database.kind === "sqlite" ? database.path : database.kind, {
         // A JWS has no path separators and is rarely a file name: read it from a file only when one exists.
         ...(head !== undefined ? { headJws: existsSync(head) ? readFileSync(head, "utf8").trim() : head } : {}),
         ...(options.has("jwks") ? { jwksFile: options.get("jwks")! } : {}),
         ...(options.has("key") ? { keyFile: options.get("key")! } : {}),
       });
+      await storage.close();
       process.stdout.write(`${options.has("json") ? JSON.stringify(report, null, 2) : formatOfflineReport(report)}\n`);
       return report.ok ? 0 : 1;
     }
@@ -85,7 +94,13 @@ async function run(argv: string[]): Promise<number> {
       const { options, positional } = parseArgs(rest, ["force"]);
       const file = positional[0];
       if (!file) throw new Error("usage: backup <file> [--db <database file>] [--force]");
-      const r = await backupDatabase(databasePath(options.get("db")), file, { overwrite: options.has("force") });
+      const storage = await openStorage(databaseAt(options.get("db")), { readonly: true });
+      let r: BackupReport;
+      try {
+        r = await storage.backup(file, { overwrite: options.has("force") });
+      } finally {
+        await storage.close();
+      }
       const chain = chainReport(r.chain);
       process.stdout.write(
         `backed up ${r.source} to ${r.destination} (${r.pages} pages); the copy's chain: ${chain.ok ? `ok, ${chain.eventCount} events, head ${chain.headPosition ?? "(empty)"}` : `BROKEN at ${chain.firstInvalidPosition}`}\n`,
@@ -96,9 +111,9 @@ async function run(argv: string[]): Promise<number> {
       const { options, positional } = parseArgs(rest);
       const subjectId = positional[0];
       if (!subjectId) throw new Error("usage: export <subjectId> [--db <database file>]");
-      const ledger = new Ledger({ databasePath: databasePath(options.get("db")), readonly: true });
+      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true }));
       try {
-        process.stdout.write(`${JSON.stringify(buildSubjectExport(ledger, subjectId), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(await buildSubjectExport(ledger, subjectId), null, 2)}\n`);
       } finally {
         await ledger.close();
       }

@@ -1,39 +1,21 @@
-// The application service: load -> decide -> append -> project -> publish, one group commit per call.
+// The application service: load -> decide -> append -> project -> publish, all through the storage port.
 import { randomUUID } from "node:crypto";
-import { type AsOf, Catalog, type Policy, type PolicyVersion, type Standing, standingOf, reconsentThreshold } from "./domain/catalog.js";
-import {
-  type OpenDataRequestCommand,
-  type PublishCommand,
-  type RecordConsentCommand,
-  decideCloseDataRequest,
-  decideErase,
-  decideLeave,
-  decideOpenDataRequest,
-  decidePublish,
-  decideRecordConsent,
-  decideResume,
-  decideSuspend,
-  decideVerifyIdentity,
-  checkId,
-} from "./domain/decide.js";
+import { type AsOf, Catalog, type Policy, type PolicyVersion, type Standing, reconsentThreshold, standingOf, toPolicyVersion } from "./domain/catalog.js";
+import type { SubjectCommand } from "./domain/command.js";
+import { type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, checkId } from "./domain/decide.js";
 import { LedgerError } from "./domain/errors.js";
-import { type Actor, type DomainEvent, type LedgerEvent, type Personal, policyStream, subjectStream } from "./domain/events.js";
-import { type Decision, type SubjectView, decideAll, decidePermission } from "./domain/permission.js";
-import { type DataRequestState, type DataRequestStatus, type SubjectState, consentKey, foldSubject } from "./domain/subject.js";
+import type { Actor, LedgerEvent, Personal } from "./domain/events.js";
+import { subjectStream } from "./domain/events.js";
+import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "./domain/permission.js";
+import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
-import { KeyVault } from "./storage/sqlite/key-vault.js";
-import { type ProjectedView, SqliteProjections } from "./storage/sqlite/projections.js";
-import { rebuildProjections } from "./storage/sqlite/rebuild.js";
-import type { IntegrityReport, NewEvent, ReadFilter, WriteTx } from "./storage/event-store.js";
-import { SqliteEventStore, requestHash } from "./storage/sqlite/sqlite-event-store.js";
+import { openEventData, openWith } from "./evidence/seal.js";
+import { requestHash } from "./log/canonical.js";
+import type { ChainHead, CommandOutcome, IntegrityReport, ReadFilter, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 
 export interface LedgerOptions {
-  /** `:memory:` or a file path. */
-  databasePath: string;
   clock?: () => number;
   dataRequestDueDays?: number;
-  /** Open the database read-only (offline tools: export, verify); no migrations, no writes. */
-  readonly?: boolean;
 }
 
 export interface RecordConsentResult {
@@ -43,40 +25,40 @@ export interface RecordConsentResult {
   replayed: boolean;
 }
 
+export interface SubjectCommandResult {
+  subject: SubjectState;
+  events: LedgerEvent[];
+}
+
 export interface PolicyStandingView extends Standing {
   policy: Policy;
   acceptedAt: Instant | null;
 }
 
-/** Seals every `{ plain }` member of an event's data with the subject's key. */
-function sealed(e: DomainEvent, seal: (value: unknown) => Personal<unknown>): DomainEvent {
-  const data: Record<string, unknown> = { ...(e.data as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(data)) if (v && typeof v === "object" && "plain" in v) data[k] = seal((v as { plain: unknown }).plain);
-  return { ...e, data } as DomainEvent;
-}
-
 export class Ledger {
-  readonly store: SqliteEventStore;
-  readonly projections: SqliteProjections;
-  readonly vault: KeyVault;
   private readonly clock: () => number;
   private readonly dueDays: number;
-  private catalogNow: Catalog;
+  private readonly catalogNow: Catalog;
+  private lastPosition: number;
 
-  constructor(opts: LedgerOptions) {
+  private constructor(
+    /** The storage port this ledger runs on. */
+    readonly storage: StoragePort,
+    catalog: Catalog,
+    head: ChainHead | null,
+    opts: LedgerOptions,
+  ) {
     this.clock = opts.clock ?? Date.now;
     this.dueDays = opts.dataRequestDueDays ?? 14;
-    this.store = new SqliteEventStore({ path: opts.databasePath, clock: this.clock, ...(opts.readonly ? { readonly: true } : {}) });
-    this.projections = new SqliteProjections(this.store.db);
-    this.vault = new KeyVault(this.store.db);
-    this.store.addApplier((e) => this.projections.apply(e));
-    this.catalogNow = this.loadCatalog();
-    this.store.onCommit((events) => this.afterCommit(events));
+    this.catalogNow = catalog;
+    this.lastPosition = head?.position ?? 0;
+    this.storage.onCommit((events) => this.afterCommit(events));
   }
 
-  /** The catalogue as the log holds it (inside a write transaction: including its uncommitted publications). */
-  private loadCatalog(): Catalog {
-    return Catalog.of(this.store.publications().map(toPolicyVersion));
+  /** A ledger over `storage`: reads the catalogue's publications (not the log) and the chain's head. */
+  static async open(storage: StoragePort, opts: LedgerOptions = {}): Promise<Ledger> {
+    const [publications, head] = await Promise.all([storage.publications(), storage.head()]);
+    return new Ledger(storage, Catalog.of(publications.map(toPolicyVersion)), head, opts);
   }
 
   get catalog(): Catalog {
@@ -87,42 +69,27 @@ export class Ledger {
     return this.clock();
   }
 
+  /** The log position of the last commit this ledger has announced (its listeners have seen everything up to it). */
+  get headPosition(): number {
+    return this.lastPosition;
+  }
+
   private afterCommit(events: readonly LedgerEvent[]): void {
-    let erased = false;
-    for (const e of events) {
-      if (e.type === "PolicyVersionPublished") this.catalogNow.add(toPolicyVersion(e));
-      if (e.type === "SubjectErased") erased = true;
-    }
-    // The destroyed key's old page images may still sit in the WAL: fold them into the file.
-    if (erased) this.store.scrubWal();
+    for (const e of events) if (e.type === "PolicyVersionPublished") this.catalogNow.add(toPolicyVersion(e));
+    const last = events.at(-1);
+    if (last && last.position > this.lastPosition) this.lastPosition = last.position;
   }
 
-  private appendFor(tx: WriteTx, state: SubjectState, actor: Actor, events: DomainEvent[]): LedgerEvent[] {
-    if (events.length === 0) return [];
-    const subjectId = state.id;
-    // An erased subject's key is gone for good: sealing would mint a new one, so personal values are dropped.
-    // One call's events share its evidence: seal each value once, not once per event.
-    const sealedOnce = new Map<unknown, Personal<unknown>>();
-    const seal = (v: unknown): Personal<unknown> => {
-      if (state.status === "ERASED") return { erased: true };
-      let p = sealedOnce.get(v);
-      if (!p) sealedOnce.set(v, (p = this.vault.seal(subjectId, v)));
-      return p;
-    };
-    const expectedVersion = state.version;
-    const out: NewEvent[] = events.map((e) => ({ ...sealed(e, seal), actor, subjectId }));
-    return tx.append(subjectStream(subjectId), expectedVersion, out);
+  /** Called after each durable commit with the events it made visible, in log order. */
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
+    return this.storage.onCommit(listener);
   }
 
-  /** Runs a subject command: read the subject's state in the write transaction, decide, append. */
-  private subjectCommand(subjectId: string, actor: Actor, decide: (s: SubjectState, now: Instant) => DomainEvent[], after?: (s: SubjectState, tx: WriteTx) => void) {
-    checkId("subjectId", subjectId);
-    return this.store.transact((tx) => {
-      const state = this.projections.subject(subjectId);
-      const events = this.appendFor(tx, state, actor, decide(state, this.clock()));
-      after?.(state, tx);
-      return { events, subject: this.projections.subject(subjectId) };
-    });
+  /** Runs a subject command through the storage, which decides it inside its write transaction. */
+  private async run(command: SubjectCommand, actor: Actor, now = this.clock(), idempotency: { key: string; requestHash: string } | null = null): Promise<CommandOutcome & { subject: SubjectState }> {
+    checkId("subjectId", command.subjectId);
+    const outcome = await this.storage.execute({ command, actor, now, idempotency });
+    return outcome as CommandOutcome & { subject: SubjectState };
   }
 
   async recordConsent(subjectId: string, cmd: Omit<RecordConsentCommand, "occurredAt"> & { occurredAt: Instant | null }, actor: Actor, idempotencyKey?: string | null): Promise<RecordConsentResult> {
@@ -130,97 +97,57 @@ export class Ledger {
     if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > 200))
       throw new LedgerError("BAD_USER_INPUT", "idempotencyKey must be 1–200 characters");
     const idem = idempotencyKey != null ? { key: idempotencyKey, requestHash: requestHash({ cmd, actor }) } : null;
-    return this.store.transact((tx) => {
-      const stream = subjectStream(subjectId);
-      if (idem) {
-        const replayed = tx.replay(stream, idem);
-        if (replayed) {
-          // The first call's payload: the subject as that call left it, not as later calls changed it.
-          const upTo = replayed.at(-1)!.position;
-          const history = this.store.readStream(stream).filter((e) => e.position <= upTo);
-          return { subject: foldSubject(subjectId, history), events: replayed, replayed: true };
-        }
-      }
-      const now = this.clock();
-      const state = this.projections.subject(subjectId);
-      const decided = decideRecordConsent({ ...cmd, occurredAt: cmd.occurredAt ?? now }, state, this.catalogNow, now);
-      const events = this.appendFor(tx, state, actor, decided);
-      if (idem) tx.remember(stream, idem, events);
-      return { subject: this.projections.subject(subjectId), events, replayed: false };
-    });
+    const now = this.clock();
+    const { subject, events, replayed } = await this.run({ kind: "recordConsent", subjectId, input: { ...cmd, occurredAt: cmd.occurredAt ?? now } }, actor, now, idem);
+    return { subject, events, replayed };
   }
 
   async publishPolicyVersion(cmd: PublishCommand, actor: Actor): Promise<PolicyVersion> {
-    const [event] = await this.store.transact((tx) => {
-      const stream = policyStream(cmd.policyId);
-      // catalogNow learns of publications only after their commit; another publication of this
-      // policy earlier in the same group commit makes it stale, so decide against the log as it stands.
-      const stale = tx.streamVersion(stream) !== (this.catalogNow.get(cmd.policyId)?.versions.length ?? 0);
-      const catalog = stale ? this.loadCatalog() : this.catalogNow;
-      const e = decidePublish(cmd, catalog, this.clock());
-      return tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
-    });
-    return toPolicyVersion(event!);
+    const { events } = await this.storage.execute({ command: { kind: "publishPolicyVersion", input: cmd }, actor, now: this.clock() });
+    return toPolicyVersion(events[0]!);
   }
 
-  suspendProcessing(subjectId: string, reason: string | null, actor: Actor) {
-    return this.subjectCommand(subjectId, actor, (s, now) => decideSuspend(s, reason, now));
+  async suspendProcessing(subjectId: string, reason: string | null, actor: Actor): Promise<SubjectCommandResult> {
+    return this.run({ kind: "suspendProcessing", subjectId, reason }, actor);
   }
 
-  resumeProcessing(subjectId: string, actor: Actor) {
-    return this.subjectCommand(subjectId, actor, (s, now) => decideResume(s, now));
+  async resumeProcessing(subjectId: string, actor: Actor): Promise<SubjectCommandResult> {
+    return this.run({ kind: "resumeProcessing", subjectId }, actor);
   }
 
-  leaveService(subjectId: string, actor: Actor) {
-    return this.subjectCommand(subjectId, actor, (s, now) => decideLeave(s, now));
+  async leaveService(subjectId: string, actor: Actor): Promise<SubjectCommandResult> {
+    return this.run({ kind: "leaveService", subjectId }, actor);
   }
 
   /** Erasure by crypto-shredding: the SubjectErased event and the key's destruction commit together. */
-  eraseSubject(subjectId: string, reason: string | null, actor: Actor) {
-    return this.subjectCommand(
-      subjectId,
-      actor,
-      (s, now) => decideErase(s, reason, now),
-      (_, tx) => this.destroyEvidence(tx, subjectId),
-    );
-  }
-
-  /** Crypto-shredding, inside the erasing transaction: the evidence key and the idempotency digests go. */
-  private destroyEvidence(tx: WriteTx, subjectId: string): void {
-    this.vault.destroy(subjectId);
-    tx.forget(subjectStream(subjectId));
+  async eraseSubject(subjectId: string, reason: string | null, actor: Actor): Promise<SubjectCommandResult> {
+    return this.run({ kind: "eraseSubject", subjectId, reason }, actor);
   }
 
   async openDataRequest(subjectId: string, cmd: Omit<OpenDataRequestCommand, "requestId" | "dueDays">, actor: Actor): Promise<DataRequestState> {
     const requestId = randomUUID();
-    await this.subjectCommand(subjectId, actor, (s, now) => decideOpenDataRequest({ ...cmd, requestId, dueDays: this.dueDays }, s, now));
-    return this.projections.dataRequest(requestId)!;
+    const { subject } = await this.run({ kind: "openDataRequest", subjectId, input: { ...cmd, requestId, dueDays: this.dueDays } }, actor);
+    return subject.dataRequests.get(requestId)!;
   }
 
-  /** The subject a data request belongs to; NOT_FOUND for an unknown id. */
-  dataRequest(requestId: string): DataRequestState {
-    const r = this.projections.dataRequest(requestId);
+  /** A data request by id; NOT_FOUND for an unknown id. */
+  async dataRequest(requestId: string): Promise<DataRequestState> {
+    const r = await this.storage.dataRequest(requestId);
     if (!r) throw new LedgerError("NOT_FOUND", "no such data request");
     return r;
   }
 
   async verifyDataRequestIdentity(requestId: string, method: string, actor: Actor): Promise<DataRequestState> {
-    const { subjectId } = this.dataRequest(requestId);
-    await this.subjectCommand(subjectId, actor, (s, now) => decideVerifyIdentity(s, requestId, method, now));
-    return this.dataRequest(requestId);
+    const { subjectId } = await this.dataRequest(requestId);
+    const { subject } = await this.run({ kind: "verifyDataRequestIdentity", subjectId, requestId, method }, actor);
+    return subject.dataRequests.get(requestId)!;
   }
 
+  /** Closing a request; fulfilling a DELETION request erases the subject (and shreds its evidence) in the same commit. */
   async closeDataRequest(requestId: string, fulfilled: boolean, note: string | null, actor: Actor): Promise<DataRequestState> {
-    const { subjectId } = this.dataRequest(requestId);
-    await this.subjectCommand(
-      subjectId,
-      actor,
-      (s, now) => decideCloseDataRequest(s, requestId, fulfilled, note, now),
-      (s, tx) => {
-        if (fulfilled && s.dataRequests.get(requestId)?.kind === "DELETION") this.destroyEvidence(tx, subjectId);
-      },
-    );
-    return this.dataRequest(requestId);
+    const { subjectId } = await this.dataRequest(requestId);
+    const { subject } = await this.run({ kind: "closeDataRequest", subjectId, requestId, fulfilled, note }, actor);
+    return subject.dataRequests.get(requestId)!;
   }
 
   // ---- reads ----
@@ -232,15 +159,15 @@ export class Ledger {
   }
 
   /**
-   * The subject's whole state now, from the projections; past instants are read through `view`.
-   * A choice dated a few minutes ahead is in the projections already but not yet in force, so
+   * The subject's whole state now, from the read models; past instants are read through `view`.
+   * A choice dated a few minutes ahead is in the read models already but not yet in force, so
    * then (rarely) the state is the fold of the stream as of now.
    */
-  subject(subjectId: string): SubjectState {
+  async subject(subjectId: string): Promise<SubjectState> {
     const now = this.clock();
-    const s = this.projections.subject(subjectId);
+    const s = await this.storage.subject(subjectId);
     if (!hasFutureFacts(s, now)) return s;
-    return foldSubject(subjectId, this.store.readStream(subjectStream(subjectId)), { at: now, knownAt: now });
+    return foldSubject(subjectId, await this.storage.readStream(subjectStream(subjectId)), { at: now, knownAt: now });
   }
 
   /** The catalog as it was known at `knownAt`. */
@@ -251,91 +178,119 @@ export class Ledger {
   }
 
   /**
-   * What the permission rule needs of a subject as of an instant: "now" reads the current
-   * projections, a past instant the bitemporal ones; neither replays the history.
+   * What the permission rule needs of a subject as of an instant: "now" reads the current read
+   * models, a past instant the bitemporal ones; neither replays the history.
    */
-  view(subjectId: string, asOf: AsOf): ProjectedView {
+  async view(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
     const now = this.clock();
-    return asOf.at >= now && asOf.knownAt >= now ? this.projections.currentView(subjectId, asOf.at) : this.projections.viewAt(subjectId, asOf);
+    return asOf.at >= now && asOf.knownAt >= now ? this.storage.currentView(subjectId, asOf.at) : this.storage.viewAt(subjectId, asOf);
   }
 
-  consents(subjectId: string, policyId: string | null, asOf: AsOf): Decision[] {
+  /** The subject as its events up to and including log position `position` leave it. */
+  viewThrough(subjectId: string, position: number): Promise<SubjectSnapshot> {
+    return this.storage.viewThrough(subjectId, position);
+  }
+
+  async consents(subjectId: string, policyId: string | null, asOf: AsOf): Promise<Decision[]> {
     if (policyId !== null) this.catalogNow.resolvePolicyId(policyId); // UNKNOWN_POLICY only for a policy never published
     const catalog = this.catalogAt(asOf.knownAt);
     // As known before the policy was published, there was nothing to consent to: no states, not an error.
     if (catalog.policies().length === 0 || (policyId !== null && !catalog.get(policyId))) return [];
     const pid = catalog.resolvePolicyId(policyId);
-    return decideAll(catalog, this.view(subjectId, asOf), pid, asOf);
+    return decideAll(catalog, viewOf(await this.view(subjectId, asOf)), pid, asOf);
   }
 
-  standings(subjectId: string, asOf: AsOf): PolicyStandingView[] {
-    const view = this.view(subjectId, asOf);
+  async standings(subjectId: string, asOf: AsOf): Promise<PolicyStandingView[]> {
+    const view = await this.view(subjectId, asOf);
     return this.catalogAt(asOf.knownAt)
       .policies()
       .map((policy) => {
-        const a = view.acceptance(policy.id);
+        const a = view.acceptances.get(policy.id);
         return { policy, acceptedAt: a?.acceptedAt ?? null, ...standingOf(policy, a?.version ?? 0, asOf) };
       });
   }
 
-  permission(subjectId: string, purposeId: string, policyId: string | null, at?: Instant | null): Decision {
-    return this.permissions([{ subjectId, purposeId, policyId }], at)[0]!;
+  async permission(subjectId: string, purposeId: string, policyId: string | null, at?: Instant | null): Promise<Decision> {
+    return (await this.permissions([{ subjectId, purposeId, policyId }], at))[0]!;
   }
 
   /** A batch of checks; each subject is read once. */
-  permissions(checks: readonly { subjectId: string; purposeId: string; policyId: string | null }[], at?: Instant | null): Decision[] {
+  async permissions(checks: readonly { subjectId: string; purposeId: string; policyId: string | null }[], at?: Instant | null): Promise<Decision[]> {
     const asOf = this.asOf(at);
     const catalog = this.catalogAt(asOf.knownAt);
-    const views = new Map<string, SubjectView>();
-    return checks.map((c) => {
-      let view = views.get(c.subjectId);
-      if (!view) views.set(c.subjectId, (view = this.view(c.subjectId, asOf)));
-      return decidePermission(catalog, view, catalog.resolvePolicyId(c.policyId), c.purposeId, asOf);
-    });
+    // Unknown policies are refused before any read.
+    const policyIds = checks.map((c) => catalog.resolvePolicyId(c.policyId));
+    const views = new Map<string, Promise<SubjectView>>();
+    for (const c of checks) if (!views.has(c.subjectId)) views.set(c.subjectId, this.view(c.subjectId, asOf).then(viewOf));
+    const out: Decision[] = [];
+    for (const [i, c] of checks.entries()) out.push(decidePermission(catalog, await views.get(c.subjectId)!, policyIds[i]!, c.purposeId, asOf));
+    return out;
   }
 
-  history(subjectId: string, after: number, first: number, types?: readonly string[]): LedgerEvent[] {
-    return this.store.readAll(after, first, { subjectId, ...(types ? { types } : {}) });
+  history(subjectId: string, after: number, first: number, types?: readonly string[]): Promise<LedgerEvent[]> {
+    return this.storage.readAll(after, first, { subjectId, ...(types ? { types } : {}) });
   }
 
-  events(after: number, first: number, filter?: ReadFilter): LedgerEvent[] {
-    return this.store.readAll(after, first, filter);
+  events(after: number, first: number, filter?: ReadFilter): Promise<LedgerEvent[]> {
+    return this.storage.readAll(after, first, filter);
   }
 
   /** Event data with sealed members opened while the subject's key exists, `{ erased: true }` after. */
-  reveal(e: LedgerEvent): Record<string, unknown> {
-    const data = { ...(e.data as Record<string, unknown>) };
-    if (e.subjectId === null) return data;
-    for (const [k, v] of Object.entries(data))
-      if (v && typeof v === "object" && ("sealed" in v || "erased" in v)) data[k] = this.vault.open(e.subjectId, v as Personal<unknown>);
-    return data;
+  async reveal(e: LedgerEvent): Promise<Record<string, unknown>> {
+    return (await this.revealAll([e]))[0]!;
   }
 
-  openPersonal<T>(subjectId: string, p: Personal<T> | null): T | { erased: true } | null {
-    return this.vault.open(subjectId, p);
+  /** reveal for many events, each subject's key read once. */
+  async revealAll(events: readonly LedgerEvent[]): Promise<Record<string, unknown>[]> {
+    const keys = new Map<string, Promise<Uint8Array | null>>();
+    const keyOf = (subjectId: string) => {
+      let k = keys.get(subjectId);
+      if (!k) keys.set(subjectId, (k = this.storage.evidenceKey(subjectId)));
+      return k;
+    };
+    return Promise.all(
+      events.map(async (e) => {
+        const data = e.data as Record<string, unknown>;
+        if (e.subjectId === null || !hasPersonal(data)) return { ...data };
+        return openEventData(data, await keyOf(e.subjectId), e.subjectId);
+      }),
+    );
   }
 
-  reconsentPending(policyId: string, after: string, first: number): string[] {
+  async openPersonal<T>(subjectId: string, p: Personal<T> | null): Promise<T | { erased: true } | null> {
+    return openWith(p && "sealed" in p ? await this.storage.evidenceKey(subjectId) : null, subjectId, p);
+  }
+
+  reconsentPending(policyId: string, after: string, first: number): Promise<string[]> {
     const policy = this.catalogNow.get(policyId);
     if (!policy) throw new LedgerError("UNKNOWN_POLICY", `policy ${policyId} is not published`);
-    return this.projections.pendingReconsent(policyId, reconsentThreshold(policy, this.asOf()), after, first);
+    return this.storage.pendingReconsent(policyId, reconsentThreshold(policy, this.asOf()), after, first);
   }
 
-  dataRequests(status: DataRequestStatus | null, overdue: boolean | null): DataRequestState[] {
-    return this.projections.dataRequests(status, overdue, this.clock());
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null): Promise<DataRequestState[]> {
+    return this.storage.dataRequests(status, overdue, this.clock());
   }
 
-  integrity(): IntegrityReport {
-    return this.store.verify();
+  head(): Promise<ChainHead | null> {
+    return this.storage.head();
+  }
+
+  integrity(): Promise<IntegrityReport> {
+    return this.storage.verify();
   }
 
   /** Recomputes the read models from the log. */
-  rebuild(): number {
-    return rebuildProjections(this.store, this.projections);
+  rebuild(): Promise<number> {
+    return this.storage.rebuild();
+  }
+
+  /** Whether a write could be stored now (readiness). */
+  isWritable(): boolean {
+    return this.storage.isWritable();
   }
 
   close(): Promise<void> {
-    return this.store.close();
+    return this.storage.close();
   }
 }
 
@@ -346,7 +301,5 @@ function hasFutureFacts(s: SubjectState, at: Instant): boolean {
   return false;
 }
 
-export function toPolicyVersion(e: LedgerEvent): PolicyVersion {
-  if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
-  return { ...e.data, publishedAt: e.recordedAt };
-}
+const hasPersonal = (data: Record<string, unknown>): boolean =>
+  Object.values(data).some((v) => v !== null && typeof v === "object" && ("sealed" in v || "erased" in v));

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { publishCatalogDir, readCatalogDir } from "../src/catalog-dir.js";
 import { DAY_MS } from "../src/domain/time.js";
 import type { Ledger } from "../src/ledger.js";
-import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, tempDir } from "./support/ledger-commands.js";
+import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, tempDir, sqlite } from "./support/ledger-commands.js";
 
 type ConsentInput = Parameters<Ledger["recordConsent"]>[1];
 const input = (over: Partial<ConsentInput> = {}): ConsentInput => ({
@@ -40,7 +40,7 @@ function dbPath(): string {
 describe("writers racing on one subject with expectedVersion", () => {
   it("50 writers in the same tick: one wins version 0, the others get VERSION_CONFLICT", async () => {
     const ledger = await memoryLedger();
-    const before = ledger.store.eventCount();
+    const before = sqlite(ledger).store.eventCount();
     const outcomes = await Promise.allSettled(
       Array.from({ length: 50 }, (_, i) => ledger.recordConsent("alice", input({ acceptPolicy: true, grant: i % 2 ? ["location"] : [], expectedVersion: 0 }), alice)),
     );
@@ -50,20 +50,20 @@ describe("writers racing on one subject with expectedVersion", () => {
     expect(lost).toHaveLength(49);
     for (const l of lost) expect(l.reason).toMatchObject({ code: "VERSION_CONFLICT" });
     const winnerEvents = won[0]!.value.events;
-    expect(ledger.store.eventCount() - before).toBe(winnerEvents.length);
-    expect(ledger.store.readStream("subject:alice")).toEqual(winnerEvents);
-    expect(ledger.projections.subject("alice").version).toBe(winnerEvents.length);
+    expect(sqlite(ledger).store.eventCount() - before).toBe(winnerEvents.length);
+    expect(sqlite(ledger).store.readStream("subject:alice")).toEqual(winnerEvents);
+    expect(sqlite(ledger).projections.subject("alice").version).toBe(winnerEvents.length);
   });
 
   it("writers spread over several ticks on a file database: exactly one winner per version", async () => {
-    const ledger = newLedger(new TestClock(), dbPath());
+    const ledger = await newLedger(new TestClock(), dbPath());
     cleanups.push(() => ledger.close());
     await publishCatalogDir(ledger, "data/policies");
-    const before = ledger.store.eventCount();
+    const before = sqlite(ledger).store.eventCount();
     const attempts = await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
         await ticks(i % 7);
-        const expectedVersion = ledger.projections.subject("alice").version;
+        const expectedVersion = sqlite(ledger).projections.subject("alice").version;
         try {
           const r = await ledger.recordConsent("alice", input({ acceptPolicy: true, expectedVersion }), alice);
           return { expectedVersion, events: r.events };
@@ -74,21 +74,21 @@ describe("writers racing on one subject with expectedVersion", () => {
       }),
     );
     const winners = attempts.filter((a) => a.events !== null);
-    const final = ledger.projections.subject("alice").version;
+    const final = sqlite(ledger).projections.subject("alice").version;
     expect(winners.length).toBeGreaterThan(1);
     expect(winners.length).toBeLessThan(60);
     // Each version was won once, and each winner's events continue from the version it expected.
     expect(winners.map((w) => w.expectedVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: final }, (_, v) => v));
     for (const w of winners) expect(w.events!.map((e) => e.streamVersion)).toEqual([w.expectedVersion + 1]);
-    expect(ledger.store.eventCount() - before).toBe(winners.reduce((n, w) => n + w.events!.length, 0));
-    expect(ledger.store.readStream("subject:alice").map((e) => e.streamVersion)).toEqual(Array.from({ length: final }, (_, v) => v + 1));
-    expect(ledger.integrity().ok).toBe(true);
+    expect(sqlite(ledger).store.eventCount() - before).toBe(winners.reduce((n, w) => n + w.events!.length, 0));
+    expect(sqlite(ledger).store.readStream("subject:alice").map((e) => e.streamVersion)).toEqual(Array.from({ length: final }, (_, v) => v + 1));
+    expect((await ledger.integrity()).ok).toBe(true);
   });
 
   it("one refused command in a group commit does not fail the others", async () => {
     const ledger = await memoryLedger();
-    const exec = vi.spyOn(ledger.store.db, "exec");
-    const before = ledger.store.eventCount();
+    const exec = vi.spyOn(sqlite(ledger).store.db, "exec");
+    const before = sqlite(ledger).store.eventCount();
     const outcomes = await Promise.allSettled([
       ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"] }), alice),
       ledger.recordConsent("bob", input({ acceptPolicy: true, grant: ["location", "telepathy"] }), subjectActor("bob")),
@@ -97,12 +97,12 @@ describe("writers racing on one subject with expectedVersion", () => {
     ]);
     expect(outcomes.map((o) => (o.status === "fulfilled" ? "ok" : (o.reason as { code: string }).code))).toEqual(["ok", "UNKNOWN_PURPOSE", "ok", "POLICY_NOT_ACCEPTED"]);
     expect(exec.mock.calls.filter(([sql]) => sql === "COMMIT")).toHaveLength(1);
-    expect(ledger.store.eventCount() - before).toBe(3);
-    expect(ledger.store.readStream("subject:bob")).toEqual([]);
-    expect(ledger.store.readStream("subject:dave")).toEqual([]);
-    expect(ledger.projections.subject("bob").version).toBe(0);
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: true });
-    expect(ledger.integrity().ok).toBe(true);
+    expect(sqlite(ledger).store.eventCount() - before).toBe(3);
+    expect(sqlite(ledger).store.readStream("subject:bob")).toEqual([]);
+    expect(sqlite(ledger).store.readStream("subject:dave")).toEqual([]);
+    expect(sqlite(ledger).projections.subject("bob").version).toBe(0);
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: true });
+    expect((await ledger.integrity()).ok).toBe(true);
   });
 
   it("concurrent publications of one policy get consecutive version numbers", async () => {
@@ -112,7 +112,7 @@ describe("writers racing on one subject with expectedVersion", () => {
     const published = await Promise.all([ledger.publishPolicyVersion(v2, SYSTEM), ledger.publishPolicyVersion({ ...v2, digest: "c".repeat(64) }, SYSTEM)]);
     expect(published.map((v) => v.number)).toEqual([2, 3]);
     expect(ledger.catalog.get("clavis-privacy")!.versions.map((v) => v.number)).toEqual([1, 2, 3]);
-    expect(ledger.store.readStream("policy:clavis-privacy").map((e) => (e.data as { number: number }).number)).toEqual([1, 2, 3]);
+    expect(sqlite(ledger).store.readStream("policy:clavis-privacy").map((e) => (e.data as { number: number }).number)).toEqual([1, 2, 3]);
   });
 });
 
@@ -120,21 +120,21 @@ describe("idempotency keys", () => {
   it("the same key with the same input returns the first call's events and appends nothing", async () => {
     const ledger = await memoryLedger();
     const first = await ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"] }), alice, "k1");
-    const count = ledger.store.eventCount();
+    const count = sqlite(ledger).store.eventCount();
     const again = await ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"] }), alice, "k1");
     expect(again.replayed).toBe(true);
     expect(first.replayed).toBe(false);
     expect(again.events).toEqual(first.events);
-    expect(ledger.store.eventCount()).toBe(count);
+    expect(sqlite(ledger).store.eventCount()).toBe(count);
   });
 
   it("the same key with other input is IDEMPOTENCY_CONFLICT and appends nothing", async () => {
     const ledger = await memoryLedger();
     await ledger.recordConsent("alice", input({ acceptPolicy: true }), alice, "k1");
-    const count = ledger.store.eventCount();
+    const count = sqlite(ledger).store.eventCount();
     await expect(ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"] }), alice, "k1")).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT" });
     await expect(ledger.recordConsent("alice", input({ acceptPolicy: true }), { kind: "SERVICE", id: "import" }, "k1")).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT" });
-    expect(ledger.store.eventCount()).toBe(count);
+    expect(sqlite(ledger).store.eventCount()).toBe(count);
   });
 
   it("a replay works after the subject's version moved on", async () => {
@@ -142,24 +142,24 @@ describe("idempotency keys", () => {
     const call = input({ acceptPolicy: true, grant: ["location"], expectedVersion: 0 });
     const first = await ledger.recordConsent("alice", call, alice, "k1");
     await ledger.recordConsent("alice", input({ withdraw: ["location"] }), alice);
-    const count = ledger.store.eventCount();
+    const count = sqlite(ledger).store.eventCount();
     const again = await ledger.recordConsent("alice", call, alice, "k1");
     expect(again.events).toEqual(first.events);
     // The first call's payload: the subject as that call left it (version 2), not as it is now (3).
     expect(again.subject.version).toBe(2);
     expect(again.subject).toEqual(first.subject);
-    expect(ledger.store.eventCount()).toBe(count);
+    expect(sqlite(ledger).store.eventCount()).toBe(count);
   });
 
   it("the same key sent twice in one tick is recorded once", async () => {
     const ledger = await memoryLedger();
-    const count = ledger.store.eventCount();
+    const count = sqlite(ledger).store.eventCount();
     const [a, b] = await Promise.all([
       ledger.recordConsent("alice", input({ acceptPolicy: true }), alice, "k1"),
       ledger.recordConsent("alice", input({ acceptPolicy: true }), alice, "k1"),
     ]);
     expect(b.events).toEqual(a.events);
-    expect(ledger.store.eventCount()).toBe(count + 1);
+    expect(sqlite(ledger).store.eventCount()).toBe(count + 1);
   });
 
   it("a key belongs to one subject", async () => {
@@ -185,13 +185,13 @@ describe("reads in time", () => {
     const clock = new TestClock();
     const ledger = await memoryLedger(clock);
     await ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"] }), alice);
-    const count = ledger.store.eventCount();
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: true, reason: "GRANTED", expiresAt: clock.t + 365 * DAY_MS });
+    const count = sqlite(ledger).store.eventCount();
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: true, reason: "GRANTED", expiresAt: clock.t + 365 * DAY_MS });
     clock.advance(365 * DAY_MS - 1);
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: true, reason: "GRANTED" });
     clock.advance(1);
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: false, reason: "EXPIRED", status: "EXPIRED" });
-    expect(ledger.store.eventCount()).toBe(count);
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: false, reason: "EXPIRED", status: "EXPIRED" });
+    expect(sqlite(ledger).store.eventCount()).toBe(count);
   });
 
   it("a back-dated import neither overrides a later withdrawal nor shows before it was recorded", async () => {
@@ -202,12 +202,12 @@ describe("reads in time", () => {
     await ledger.recordConsent("alice", input({ withdraw: ["location"] }), alice);
     clock.advance(DAY_MS);
     await ledger.recordConsent("alice", input({ grant: ["location"], occurredAt: t0 - 5 * DAY_MS }), { kind: "SERVICE", id: "import" });
-    const location = (at: number, knownAt: number) => ledger.consents("alice", null, ledger.asOf(at, knownAt)).find((d) => d.purposeId === "location")!;
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: false, reason: "WITHDRAWN" });
-    expect(location(t0 - DAY_MS, clock.t)).toMatchObject({ permitted: true, reason: "GRANTED", since: t0 - 5 * DAY_MS });
-    expect(ledger.permission("alice", "location", null, t0 - DAY_MS)).toMatchObject({ permitted: true, reason: "GRANTED" });
-    expect(location(t0 - DAY_MS, t0)).toMatchObject({ permitted: false, reason: "NOT_GRANTED" });
-    expect(location(t0 - 20 * DAY_MS, clock.t)).toMatchObject({ permitted: false, reason: "POLICY_NOT_ACCEPTED" });
+    const location = async (at: number, knownAt: number) => (await ledger.consents("alice", null, ledger.asOf(at, knownAt))).find((d) => d.purposeId === "location")!;
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: false, reason: "WITHDRAWN" });
+    expect(await location(t0 - DAY_MS, clock.t)).toMatchObject({ permitted: true, reason: "GRANTED", since: t0 - 5 * DAY_MS });
+    expect((await ledger.permission("alice", "location", null, t0 - DAY_MS))).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect(await location(t0 - DAY_MS, t0)).toMatchObject({ permitted: false, reason: "NOT_GRANTED" });
+    expect(await location(t0 - 20 * DAY_MS, clock.t)).toMatchObject({ permitted: false, reason: "POLICY_NOT_ACCEPTED" });
   });
 
   it("a grant dated a few minutes ahead counts only from then", async () => {
@@ -215,9 +215,9 @@ describe("reads in time", () => {
     const ledger = await memoryLedger(clock);
     await ledger.recordConsent("alice", input({ acceptPolicy: true }), alice);
     await ledger.recordConsent("alice", input({ grant: ["location"], occurredAt: clock.t + 4 * 60_000 }), alice);
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: false, reason: "NOT_GRANTED" });
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: false, reason: "NOT_GRANTED" });
     clock.advance(4 * 60_000);
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: true, reason: "GRANTED" });
     await expect(ledger.recordConsent("alice", input({ grant: ["location"], occurredAt: clock.t + 5 * 60_000 + 1 }), alice)).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
   });
 
@@ -226,17 +226,17 @@ describe("reads in time", () => {
     const ledger = await memoryLedger(clock);
     await ledger.recordConsent("alice", input({ acceptPolicy: true }), alice);
     await ledger.publishPolicyVersion(secondVersion(ledger, true, clock.t + DAY_MS), SYSTEM);
-    const standing = () => ledger.standings("alice", ledger.asOf())[0]!;
-    expect(standing()).toMatchObject({ acceptedVersion: 1, applicable: { number: 1 }, pending: null });
-    expect(ledger.reconsentPending("clavis-privacy", "", 10)).toEqual([]);
+    const standing = async () => (await ledger.standings("alice", ledger.asOf()))[0]!;
+    expect(await standing()).toMatchObject({ acceptedVersion: 1, applicable: { number: 1 }, pending: null });
+    expect((await ledger.reconsentPending("clavis-privacy", "", 10))).toEqual([]);
     clock.advance(DAY_MS);
-    expect(standing()).toMatchObject({ applicable: { number: 1 }, pending: { number: 2 }, reconsentVersion: { number: 2 } });
-    expect(ledger.reconsentPending("clavis-privacy", "", 10)).toEqual(["alice"]);
+    expect(await standing()).toMatchObject({ applicable: { number: 1 }, pending: { number: 2 }, reconsentVersion: { number: 2 } });
+    expect((await ledger.reconsentPending("clavis-privacy", "", 10))).toEqual(["alice"]);
     await expect(ledger.recordConsent("alice", input({ policyVersion: 2, grant: ["newsletter"] }), alice)).rejects.toMatchObject({ code: "POLICY_NOT_ACCEPTED" });
     await ledger.recordConsent("alice", input({ policyVersion: 2, acceptPolicy: true, grant: ["newsletter"] }), alice);
-    expect(standing()).toMatchObject({ acceptedVersion: 2, applicable: { number: 2 }, pending: null });
-    expect(ledger.permission("alice", "linked-accounts", null)).toMatchObject({ reason: "NOT_IN_APPLICABLE_POLICY" });
-    expect(ledger.permission("alice", "newsletter", null)).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect(await standing()).toMatchObject({ acceptedVersion: 2, applicable: { number: 2 }, pending: null });
+    expect((await ledger.permission("alice", "linked-accounts", null))).toMatchObject({ reason: "NOT_IN_APPLICABLE_POLICY" });
+    expect((await ledger.permission("alice", "newsletter", null))).toMatchObject({ permitted: true, reason: "GRANTED" });
   });
 });
 
@@ -244,14 +244,14 @@ describe("erasure and data requests", () => {
   it("erasure makes evidence unreadable while the consent facts and the chain stay", async () => {
     const ledger = await memoryLedger();
     const r = await ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"], evidence: { ipAddress: "203.0.113.9", userAgent: "UA" } }), alice);
-    expect(JSON.stringify(ledger.store.readStream("subject:alice"))).not.toContain("203.0.113.9");
-    expect(ledger.reveal(r.events[1]!).evidence).toEqual({ ipAddress: "203.0.113.9", userAgent: "UA" });
+    expect(JSON.stringify(sqlite(ledger).store.readStream("subject:alice"))).not.toContain("203.0.113.9");
+    expect((await ledger.reveal(r.events[1]!)).evidence).toEqual({ ipAddress: "203.0.113.9", userAgent: "UA" });
     await ledger.eraseSubject("alice", "asked", OFFICER);
-    expect(ledger.reveal(r.events[1]!)).toMatchObject({ purposeId: "location", version: 1, evidence: { erased: true } });
-    expect(ledger.vault.hasKey("alice")).toBe(false);
-    expect(ledger.permission("alice", "location", null)).toMatchObject({ permitted: false, reason: "SUBJECT_ERASED" });
+    expect((await ledger.reveal(r.events[1]!))).toMatchObject({ purposeId: "location", version: 1, evidence: { erased: true } });
+    expect(sqlite(ledger).vault.hasKey("alice")).toBe(false);
+    expect((await ledger.permission("alice", "location", null))).toMatchObject({ permitted: false, reason: "SUBJECT_ERASED" });
     await expect(ledger.recordConsent("alice", input({ acceptPolicy: true }), alice)).rejects.toMatchObject({ code: "SUBJECT_INACTIVE" });
-    expect(ledger.integrity().ok).toBe(true);
+    expect((await ledger.integrity()).ok).toBe(true);
   });
 
   it("erasure drops the subject's idempotency digests (they cover its evidence) and no one else's", async () => {
@@ -259,7 +259,7 @@ describe("erasure and data requests", () => {
     const ev = { evidence: { ipAddress: "198.51.100.4" } };
     await ledger.recordConsent("alice", input({ acceptPolicy: true, ...ev }), alice, "k-alice");
     await ledger.recordConsent("bob", input({ acceptPolicy: true, ...ev }), subjectActor("bob"), "k-bob");
-    const keys = () => ledger.store.db.prepare("SELECT stream_id FROM idempotency ORDER BY stream_id").pluck().all();
+    const keys = () => sqlite(ledger).store.db.prepare("SELECT stream_id FROM idempotency ORDER BY stream_id").pluck().all();
     expect(keys()).toEqual(["subject:alice", "subject:bob"]);
     await ledger.eraseSubject("alice", null, OFFICER);
     expect(keys()).toEqual(["subject:bob"]);
@@ -269,14 +269,14 @@ describe("erasure and data requests", () => {
     const ledger = await memoryLedger();
     await ledger.recordConsent("alice", input({ acceptPolicy: true, evidence: { ipAddress: "203.0.113.9" } }), alice);
     const req = await ledger.openDataRequest("alice", { kind: "DELETION", note: "please" }, alice);
-    const count = ledger.store.eventCount();
+    const count = sqlite(ledger).store.eventCount();
     await expect(ledger.closeDataRequest(req.id, true, null, OFFICER)).rejects.toMatchObject({ code: "IDENTITY_NOT_VERIFIED" });
-    expect(ledger.store.eventCount()).toBe(count);
+    expect(sqlite(ledger).store.eventCount()).toBe(count);
     await ledger.verifyDataRequestIdentity(req.id, "passport", OFFICER);
     const closed = await ledger.closeDataRequest(req.id, true, "done", OFFICER);
     expect(closed).toMatchObject({ status: "FULFILLED" });
-    expect(ledger.projections.subject("alice").status).toBe("ERASED");
-    expect(ledger.vault.hasKey("alice")).toBe(false);
+    expect(sqlite(ledger).projections.subject("alice").status).toBe("ERASED");
+    expect(sqlite(ledger).vault.hasKey("alice")).toBe(false);
     await expect(ledger.closeDataRequest("nope", true, null, OFFICER)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
@@ -286,21 +286,21 @@ describe("erasure and data requests", () => {
     const req = await ledger.openDataRequest("alice", { kind: "SUSPENSION", note: null }, alice);
     await ledger.verifyDataRequestIdentity(req.id, "email", OFFICER);
     await ledger.closeDataRequest(req.id, true, null, OFFICER);
-    expect(ledger.store.readStream("subject:alice").map((e) => e.type).slice(-2)).toEqual(["DataRequestClosed", "ProcessingSuspended"]);
-    expect(ledger.permission("alice", "service-provision", null)).toMatchObject({ permitted: false, reason: "SUBJECT_SUSPENDED" });
-    expect(ledger.permission("alice", "policy-notices", null)).toMatchObject({ permitted: true, reason: "REQUIRED_FOR_SERVICE" });
+    expect(sqlite(ledger).store.readStream("subject:alice").map((e) => e.type).slice(-2)).toEqual(["DataRequestClosed", "ProcessingSuspended"]);
+    expect((await ledger.permission("alice", "service-provision", null))).toMatchObject({ permitted: false, reason: "SUBJECT_SUSPENDED" });
+    expect((await ledger.permission("alice", "policy-notices", null))).toMatchObject({ permitted: true, reason: "REQUIRED_FOR_SERVICE" });
   });
 
   it("no-op lifecycle commands append nothing", async () => {
     const ledger = await memoryLedger();
     await ledger.suspendProcessing("alice", null, OFFICER);
-    const count = ledger.store.eventCount();
+    const count = sqlite(ledger).store.eventCount();
     await ledger.suspendProcessing("alice", null, OFFICER);
     await ledger.leaveService("bob", subjectActor("bob"));
-    const afterLeave = ledger.store.eventCount();
+    const afterLeave = sqlite(ledger).store.eventCount();
     await ledger.leaveService("bob", subjectActor("bob"));
     expect(afterLeave).toBe(count + 1);
-    expect(ledger.store.eventCount()).toBe(afterLeave);
+    expect(sqlite(ledger).store.eventCount()).toBe(afterLeave);
     await expect(ledger.resumeProcessing("bob", OFFICER)).rejects.toMatchObject({ code: "SUBJECT_INACTIVE" });
   });
 });
@@ -309,29 +309,29 @@ describe("a ledger on a file, across restarts", () => {
   it("keeps events, head, projections and catalogue; publishes the catalogue once", async () => {
     const path = dbPath();
     const clock = new TestClock();
-    const first = newLedger(clock, path);
+    const first = await newLedger(clock, path);
     expect(await publishCatalogDir(first, "data/policies")).toBe(1);
     await first.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"], evidence: { ipAddress: "203.0.113.9" } }), alice);
     const req = await first.openDataRequest("alice", { kind: "DISCLOSURE", note: "n" }, alice);
-    const events = first.store.readAll(0, 100);
-    const head = first.store.head();
-    const subject = first.projections.subject("alice");
-    const dump = first.projections.dump();
+    const events = sqlite(first).store.readAll(0, 100);
+    const head = sqlite(first).store.head();
+    const subject = sqlite(first).projections.subject("alice");
+    const dump = sqlite(first).projections.dump();
     await first.close();
 
     clock.advance(DAY_MS);
-    const second = newLedger(clock, path);
+    const second = await newLedger(clock, path);
     cleanups.push(() => second.close());
     expect(await publishCatalogDir(second, "data/policies")).toBe(0);
-    expect(second.store.readAll(0, 100)).toEqual(events);
-    expect(second.store.head()).toEqual(head);
-    expect(second.projections.subject("alice")).toEqual(subject);
-    expect(second.projections.dump()).toEqual(dump);
-    expect(second.dataRequest(req.id)).toEqual(req);
+    expect(sqlite(second).store.readAll(0, 100)).toEqual(events);
+    expect(sqlite(second).store.head()).toEqual(head);
+    expect(sqlite(second).projections.subject("alice")).toEqual(subject);
+    expect(sqlite(second).projections.dump()).toEqual(dump);
+    expect((await second.dataRequest(req.id))).toEqual(req);
     expect(second.catalog.get("clavis-privacy")!.versions.map((v) => v.number)).toEqual([1]);
-    expect(second.permission("alice", "location", null)).toMatchObject({ permitted: true, reason: "GRANTED" });
-    expect(second.reveal(events.find((e) => e.type === "ConsentGranted")!).evidence).toEqual({ ipAddress: "203.0.113.9" });
-    expect(second.integrity()).toMatchObject({ ok: true, eventCount: events.length });
+    expect((await second.permission("alice", "location", null))).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect((await second.reveal(events.find((e) => e.type === "ConsentGranted")!)).evidence).toEqual({ ipAddress: "203.0.113.9" });
+    expect((await second.integrity())).toMatchObject({ ok: true, eventCount: events.length });
   });
 
   it("publishes a catalogue file whose document changed as the next version, once", async () => {

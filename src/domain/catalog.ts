@@ -1,5 +1,6 @@
 // Policies, their versions and purposes; the applicable-version rule of contract §4.
 import { LedgerError } from "./errors.js";
+import type { LedgerEvent } from "./events.js";
 import type { Instant } from "./time.js";
 
 export const CONSENT_MODES = ["OPT_IN", "OPT_OUT", "REQUIRED"] as const;
@@ -186,3 +187,9 @@ export function definesPurpose(policy: Policy, purposeId: string): boolean {
 
 export const findPurpose = (v: PolicyVersion | null, purposeId: string): Purpose | undefined =>
   v?.purposes.find((p) => p.id === purposeId);
+
+/** The policy version a PolicyVersionPublished event published; its publishedAt is the event's transaction time. */
+export function toPolicyVersion(e: LedgerEvent): PolicyVersion {
+  if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
+  return { ...e.data, publishedAt: e.recordedAt };
+}

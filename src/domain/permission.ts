@@ -28,8 +28,8 @@ export interface SubjectView {
   consent(policyId: string, purposeId: string): ConsentRecord | undefined;
 }
 
-/** The view of a folded (or projected) subject state. */
-export const viewOf = (s: SubjectState): SubjectView => ({
+/** The view of a folded subject state or of a snapshot read from the read models. */
+export const viewOf = (s: Pick<SubjectState, "status" | "acceptances" | "consents">): SubjectView => ({
   status: s.status,
   acceptedVersion: (policyId) => s.acceptances.get(policyId)?.version ?? 0,
   consent: (policyId, purposeId) => s.consents.get(consentKey(policyId, purposeId)),

@@ -1,13 +1,11 @@
-// The live feed behind the subscriptions: each commit read, decoded and presented once, then fanned out.
+// The live feed behind the subscriptions, transport-neutral: ledger events and consent-change facts,
+// each commit read and diffed once, then fanned out; the transports shape what they send.
 import type { Logger } from "pino";
 import { LedgerError } from "../domain/errors.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
-import { presentConsent, presentEvent } from "../graphql/present.js";
-import type { LedgerEventType } from "../graphql/types/event-types.js";
-import type { ConsentChangeType } from "../graphql/types/subject-types.js";
 import type { Ledger } from "../ledger.js";
 import { type ConsentChangeFact, consentChangesOf } from "./consent-changes.js";
-import { type FeedCursor, encodeChangeCursor } from "./feed-cursor.js";
+import type { FeedCursor } from "./feed-cursor.js";
 import { type FeedItem, FeedSubscription } from "./feed-subscription.js";
 
 export interface ChangeFeedOptions {
@@ -32,15 +30,19 @@ export interface ConsentChangesFilter {
 const CONSENT_TYPES: readonly string[] = [...CONSENT_AFFECTING];
 
 export class ChangeFeed {
-  private readonly eventSubs = new Set<FeedSubscription<LedgerEventType>>();
+  private readonly eventSubs = new Set<FeedSubscription<LedgerEvent>>();
   /** Consent subscribers that follow every subject, and those that follow one (indexed, so fan-out skips the rest). */
-  private readonly changeSubsAll = new Set<FeedSubscription<ConsentChangeType>>();
-  private readonly changeSubsBySubject = new Map<string, Set<FeedSubscription<ConsentChangeType>>>();
+  private readonly changeSubsAll = new Set<FeedSubscription<ConsentChangeFact>>();
+  private readonly changeSubsBySubject = new Map<string, Set<FeedSubscription<ConsentChangeFact>>>();
   private changeSubCount = 0;
   private readonly maxQueue: number;
   private readonly pageSize: number;
   private readonly unlisten: () => void;
   private closed = false;
+  /** Commits are diffed in order, one after another. */
+  private publishing: Promise<void> = Promise.resolve();
+  /** The last log position whose items have been offered to the subscribers. */
+  private offeredTo: number;
 
   constructor(
     private readonly ledger: Ledger,
@@ -48,7 +50,10 @@ export class ChangeFeed {
   ) {
     this.maxQueue = opts.maxQueue ?? 1_000;
     this.pageSize = opts.pageSize ?? 200;
-    this.unlisten = ledger.store.onCommit((events) => this.publish(events));
+    this.offeredTo = ledger.headPosition;
+    this.unlisten = ledger.onCommit((events) => {
+      this.publishing = this.publishing.then(() => this.publish(events));
+    });
   }
 
   /** How many subscriptions are open (for metrics and tests). */
@@ -57,18 +62,18 @@ export class ChangeFeed {
   }
 
   /** The global event feed, optionally by type, from `after` (or from now on). */
-  ledgerEvents(filter: LedgerEventsFilter, after: FeedCursor | null): AsyncIterableIterator<LedgerEventType> {
+  ledgerEvents(filter: LedgerEventsFilter, after: FeedCursor | null): AsyncIterableIterator<LedgerEvent> {
     this.requireOpen();
     const types = filter.types && filter.types.length > 0 ? new Set(filter.types) : null;
-    const sub: FeedSubscription<LedgerEventType> = new FeedSubscription<LedgerEventType>({
+    const sub: FeedSubscription<LedgerEvent> = new FeedSubscription<LedgerEvent>({
       after,
-      head: () => this.head(),
+      head: () => this.offeredTo,
       maxQueue: this.maxQueue,
       matches: (item) => !types || types.has(item.value.type),
-      replay: (cursor) => {
-        const events = this.ledger.events(cursor.position, this.pageSize, types ? { types: [...types] } : undefined);
+      replay: async (cursor) => {
+        const events = await this.ledger.events(cursor.position, this.pageSize, types ? { types: [...types] } : undefined);
         return {
-          items: events.map((e) => this.eventItem(e)),
+          items: events.map(eventItem),
           scannedTo: events.at(-1)?.position ?? cursor.position,
           caughtUp: events.length < this.pageSize,
         };
@@ -80,26 +85,26 @@ export class ChangeFeed {
   }
 
   /** Consent changes of one subject or all, optionally of one policy and some purposes, from `after`. */
-  consentChanges(filter: ConsentChangesFilter, after: FeedCursor | null): AsyncIterableIterator<ConsentChangeType> {
+  consentChanges(filter: ConsentChangesFilter, after: FeedCursor | null): AsyncIterableIterator<ConsentChangeFact> {
     this.requireOpen();
     const purposes = filter.purposeIds && filter.purposeIds.length > 0 ? new Set(filter.purposeIds) : null;
-    const sub: FeedSubscription<ConsentChangeType> = new FeedSubscription<ConsentChangeType>({
+    const sub: FeedSubscription<ConsentChangeFact> = new FeedSubscription<ConsentChangeFact>({
       after,
-      head: () => this.head(),
+      head: () => this.offeredTo,
       maxQueue: this.maxQueue,
       matches: ({ value: c }) =>
         (filter.subjectId === null || c.subjectId === filter.subjectId) &&
-        (filter.policyId === null || c.policyId === filter.policyId) &&
-        (!purposes || purposes.has(c.purposeId)),
-      replay: (cursor) => {
+        (filter.policyId === null || c.current.policyId === filter.policyId) &&
+        (!purposes || purposes.has(c.current.purposeId)),
+      replay: async (cursor) => {
         // A cursor inside an event (some of its changes seen) re-reads that event; the rest are skipped.
         const from = Number.isFinite(cursor.index) ? cursor.position - 1 : cursor.position;
-        const events = this.ledger.events(from, this.pageSize, {
+        const events = await this.ledger.events(from, this.pageSize, {
           types: CONSENT_TYPES,
           ...(filter.subjectId !== null ? { subjectId: filter.subjectId } : {}),
         });
         return {
-          items: consentChangesOf(this.ledger, events).map((f) => this.changeItem(f)),
+          items: (await consentChangesOf(this.ledger, events)).map(changeItem),
           scannedTo: events.at(-1)?.position ?? cursor.position,
           caughtUp: events.length < this.pageSize,
         };
@@ -142,53 +147,19 @@ export class ChangeFeed {
     if (this.closed) throw new LedgerError("STORE_UNAVAILABLE", "the server is shutting down; subscribe again with your last cursor");
   }
 
-  private head(): number {
-    return this.ledger.store.head()?.position ?? 0;
-  }
-
-  private eventItem(e: LedgerEvent): FeedItem<LedgerEventType> {
-    return { position: e.position, index: 0, value: presentEvent(this.ledger, e) };
-  }
-
-  private changeItem(f: ConsentChangeFact, presented?: Map<number, LedgerEventType>): FeedItem<ConsentChangeType> {
-    let event = presented?.get(f.event.position);
-    if (!event) {
-      event = presentEvent(this.ledger, f.event);
-      presented?.set(f.event.position, event);
-    }
-    return {
-      position: f.event.position,
-      index: f.index,
-      value: {
-        cursor: encodeChangeCursor(f.event.position, f.index),
-        subjectId: f.subjectId,
-        policyId: f.current.policyId,
-        purposeId: f.current.purposeId,
-        previous: f.previous?.status ?? null,
-        current: presentConsent(f.current),
-        event,
-      },
-    };
-  }
-
-  /** One commit: decoded, presented and diffed once, whatever the number of subscribers. */
-  private publish(events: readonly LedgerEvent[]): void {
+  /** One commit: diffed once, whatever the number of subscribers. */
+  private async publish(events: readonly LedgerEvent[]): Promise<void> {
     try {
-      const presented = new Map<number, LedgerEventType>();
       if (this.eventSubs.size > 0) {
-        const items = events.map((e) => {
-          const item = this.eventItem(e);
-          presented.set(e.position, item.value);
-          return item;
-        });
+        const items = events.map(eventItem);
         for (const s of [...this.eventSubs]) s.offer(items);
       }
       if (this.changeSubCount > 0 && events.some((e) => CONSENT_AFFECTING.has(e.type))) {
         const wanted = this.changeSubsAll.size > 0 ? undefined : (id: string) => this.changeSubsBySubject.has(id);
-        const items = consentChangesOf(this.ledger, events, wanted).map((f) => this.changeItem(f, presented));
+        const items = (await consentChangesOf(this.ledger, events, wanted)).map(changeItem);
         if (items.length > 0) {
           for (const s of [...this.changeSubsAll]) s.offer(items);
-          const bySubject = new Map<string, FeedItem<ConsentChangeType>[]>();
+          const bySubject = new Map<string, FeedItem<ConsentChangeFact>[]>();
           for (const item of items) {
             const list = bySubject.get(item.value.subjectId);
             if (list) list.push(item);
@@ -198,10 +169,17 @@ export class ChangeFeed {
         }
       }
     } catch (e) {
-      // A listener must not throw into the store's commit; the subscribers resume from their cursors instead.
+      // A failed diff must not stop the feed; the subscribers resume from their cursors instead.
       this.opts.logger?.error({ err: e }, "change feed failed to publish a commit");
       const error = new LedgerError("STORE_UNAVAILABLE", "the live feed failed; subscribe again with your last cursor");
       for (const s of this.all()) s.fail(error);
+    } finally {
+      const last = events.at(-1);
+      if (last && last.position > this.offeredTo) this.offeredTo = last.position;
     }
   }
 }
+
+const eventItem = (e: LedgerEvent): FeedItem<LedgerEvent> => ({ position: e.position, index: 0, value: e });
+
+const changeItem = (f: ConsentChangeFact): FeedItem<ConsentChangeFact> => ({ position: f.event.position, index: f.index, value: f });

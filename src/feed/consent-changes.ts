@@ -1,7 +1,7 @@
 // Which purposes' status or permission each consent-affecting event changed, from the domain rules.
 import type { AsOf } from "../domain/catalog.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
-import { type Decision, type SubjectView, decideAll } from "../domain/permission.js";
+import { type Decision, type SubjectView, decideAll, viewOf } from "../domain/permission.js";
 import { consentKey } from "../domain/subject.js";
 import type { Ledger } from "../ledger.js";
 
@@ -41,13 +41,14 @@ function decisionsAt(ledger: Ledger, view: SubjectView, e: LedgerEvent): Map<str
  * does not grow with the subject's history, and is exact even when one commit holds several events
  * of the same subject. `wanted` skips subjects nobody follows.
  */
-export function consentChangesOf(ledger: Ledger, events: readonly LedgerEvent[], wanted?: (subjectId: string) => boolean): ConsentChangeFact[] {
+export async function consentChangesOf(ledger: Ledger, events: readonly LedgerEvent[], wanted?: (subjectId: string) => boolean): Promise<ConsentChangeFact[]> {
   const out: ConsentChangeFact[] = [];
   for (const e of events) {
     if (!isConsentAffecting(e) || (wanted && !wanted(e.subjectId!))) continue;
     const subjectId = e.subjectId!;
-    const before = decisionsAt(ledger, ledger.projections.viewThrough(subjectId, e.position - 1), e);
-    const after = decisionsAt(ledger, ledger.projections.viewThrough(subjectId, e.position), e);
+    const [viewBefore, viewAfter] = await Promise.all([ledger.viewThrough(subjectId, e.position - 1), ledger.viewThrough(subjectId, e.position)]);
+    const before = decisionsAt(ledger, viewOf(viewBefore), e);
+    const after = decisionsAt(ledger, viewOf(viewAfter), e);
     const changed = [...after]
       .filter(([k, d]) => {
         const p = before.get(k);

@@ -11,12 +11,12 @@ export interface FeedItem<T> {
 }
 
 /** Reads the next page of matching items after `cursor`; `caughtUp` once the read reached the log's head. */
-export type ReplayPage<T> = (cursor: FeedCursor) => { items: FeedItem<T>[]; scannedTo: number; caughtUp: boolean };
+export type ReplayPage<T> = (cursor: FeedCursor) => Promise<{ items: FeedItem<T>[]; scannedTo: number; caughtUp: boolean }>;
 
 export interface FeedSubscriptionOptions<T> {
   /** null: only what is committed from now on. */
   after: FeedCursor | null;
-  /** The log's head position, read synchronously. */
+  /** The position of the last commit announced to the feed. */
   head: () => number;
   replay: ReplayPage<T>;
   matches: (item: FeedItem<T>) => boolean;
@@ -26,11 +26,11 @@ export interface FeedSubscriptionOptions<T> {
 }
 
 /**
- * The gap-free switch from replay to live works because the store tells its listeners about a
- * commit in the same synchronous step that makes it visible: a page read that reaches the head
- * sees every event no listener call has yet announced, and every later announcement is above it.
- * So live items are simply ignored while replaying, and replay is pulled page by page as the
- * client consumes, which keeps replay memory to one page however long the history.
+ * The gap-free switch from replay to live: a commit is offered only after it is visible to reads.
+ * So while a page is read, the items offered meanwhile are kept: whatever the read missed was
+ * offered after it began, and whatever both saw is dropped by the cursor. Between page reads live
+ * items are ignored (the next read sees them), and replay is pulled page by page as the client
+ * consumes, which keeps replay memory to one page however long the history.
  */
 export class FeedSubscription<T> implements AsyncIterableIterator<T> {
   private readonly queue: FeedItem<T>[] = [];
@@ -39,6 +39,8 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
   private ended = false;
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
+  /** Items offered while a replay page is being read; null when no read is in flight. */
+  private offeredDuringRead: FeedItem<T>[] | null = null;
 
   constructor(private readonly opts: FeedSubscriptionOptions<T>) {
     this.live = opts.after === null;
@@ -47,17 +49,20 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
 
   /** Offers live items (in log order); ignored while replaying, since the replay will read them. */
   offer(items: readonly FeedItem<T>[]): void {
-    if (!this.live || this.ended) return;
+    if (this.ended) return;
+    if (!this.live) {
+      const kept = this.offeredDuringRead;
+      if (kept) {
+        kept.push(...items);
+        if (kept.length > this.opts.maxQueue) this.fail(this.tooSlow());
+      }
+      return;
+    }
     let added = false;
     for (const item of items) {
       if (!isAfter(this.cursor, item.position, item.index) || !this.opts.matches(item)) continue;
       if (this.queue.length >= this.opts.maxQueue) {
-        this.fail(
-          new LedgerError(
-            "SLOW_SUBSCRIBER",
-            `this subscription fell more than ${this.opts.maxQueue} messages behind and was ended; subscribe again with after set to the last cursor you received`,
-          ),
-        );
+        this.fail(this.tooSlow());
         return;
       }
       this.queue.push(item);
@@ -65,6 +70,13 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
       added = true;
     }
     if (added) this.notify();
+  }
+
+  private tooSlow(): LedgerError {
+    return new LedgerError(
+      "SLOW_SUBSCRIBER",
+      `this subscription fell more than ${this.opts.maxQueue} messages behind and was ended; subscribe again with after set to the last cursor you received`,
+    );
   }
 
   /** Ends the subscription with an error the client sees (after the items already queued). */
@@ -107,22 +119,32 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
       }
       if (this.ended) return { value: undefined, done: true };
       if (!this.live) {
-        this.replayPage();
+        await this.replayPage();
         continue;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
-  private replayPage(): void {
-    const page = this.opts.replay(this.cursor);
-    for (const item of page.items) {
-      if (!isAfter(this.cursor, item.position, item.index) || !this.opts.matches(item)) continue;
+  private async replayPage(): Promise<void> {
+    const offered: FeedItem<T>[] = [];
+    this.offeredDuringRead = offered;
+    let page;
+    try {
+      page = await this.opts.replay(this.cursor);
+    } finally {
+      this.offeredDuringRead = null;
+    }
+    if (this.ended) return;
+    const take = (item: FeedItem<T>) => {
+      if (!isAfter(this.cursor, item.position, item.index) || !this.opts.matches(item)) return;
       this.queue.push(item);
       this.cursor = { position: item.position, index: item.index };
-    }
+    };
+    page.items.forEach(take);
     if (page.caughtUp) {
-      // Same synchronous step as the read: nothing was committed in between.
+      // The read saw every commit offered before it began; those offered since are in `offered`.
+      offered.forEach(take);
       this.live = true;
       const head = this.opts.head();
       if (head > this.cursor.position) this.cursor = { position: head, index: Number.POSITIVE_INFINITY };

@@ -23,7 +23,12 @@ function withIsoInstants(data: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-export function presentEvent(ledger: Ledger, e: LedgerEvent): LedgerEventType {
+export async function presentEvent(ledger: Ledger, e: LedgerEvent): Promise<LedgerEventType> {
+  return presentRevealed(e, await ledger.reveal(e));
+}
+
+/** An event with its data as revealed (sealed members opened while the subject's key exists). */
+export function presentRevealed(e: LedgerEvent, data: Record<string, unknown>): LedgerEventType {
   return {
     id: e.id,
     position: encodePosition(e.position),
@@ -35,17 +40,18 @@ export function presentEvent(ledger: Ledger, e: LedgerEvent): LedgerEventType {
     occurredAt: e.occurredAt,
     recordedAt: e.recordedAt,
     actor: e.actor,
-    data: withIsoInstants(ledger.reveal(e)),
+    data: withIsoInstants(data),
     prevHash: e.prevHash,
     hash: e.hash,
   };
 }
 
 /** A page of events; asks for one more than `first` to know whether another page follows. */
-export function presentPage(ledger: Ledger, events: LedgerEvent[], first: number): EventConnectionType {
+export async function presentPage(ledger: Ledger, events: LedgerEvent[], first: number): Promise<EventConnectionType> {
   const page = events.slice(0, first);
-  const edges = page.map((e) => {
-    const node = presentEvent(ledger, e);
+  const revealed = await ledger.revealAll(page);
+  const edges = page.map((e, i) => {
+    const node = presentRevealed(e, revealed[i]!);
     return { cursor: node.position, node };
   });
   return { edges, pageInfo: { hasNextPage: events.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
@@ -75,8 +81,8 @@ export const presentDecision = (subjectId: string, d: Decision): PermissionDecis
   expiresAt: d.expiresAt,
 });
 
-export function presentDataRequest(ledger: Ledger, r: DataRequestState): DataRequestType {
-  const note = ledger.openPersonal(r.subjectId, r.note);
+export async function presentDataRequest(ledger: Ledger, r: DataRequestState): Promise<DataRequestType> {
+  const note = await ledger.openPersonal(r.subjectId, r.note);
   const now = ledger.now();
   return {
     id: r.id,

@@ -152,7 +152,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           return json(res, 200, { status: "ok" });
         case "/readyz": {
           if (draining) return json(res, 503, { status: "draining" });
-          if (!ledger.store.isWritable()) return json(res, 503, { status: "store not writable" });
+          if (!ledger.isWritable()) return json(res, 503, { status: "store not writable" });
           const tokensUncheckable = await verifier.readiness();
           if (tokensUncheckable !== null) return json(res, 503, { status: "access tokens cannot be checked", reason: tokensUncheckable });
           return json(res, 200, { status: "ready" });

@@ -47,3 +47,6 @@ export function chainHash(prevHash: string, canonicalContent: string): string {
 }
 
 export const sha256Hex = (s: string | Uint8Array) => createHash("sha256").update(s).digest("hex");
+
+/** The digest of a caller's input that an idempotency key is bound to. */
+export const requestHash = (input: unknown) => sha256Hex(canonicalJson(input));

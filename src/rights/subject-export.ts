@@ -82,7 +82,7 @@ function recipients(decisions: readonly { policyId: string; d: Decision }[]): Re
   return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
-function event(ledger: Ledger, e: LedgerEvent) {
+function event(e: LedgerEvent, revealed: Record<string, unknown>) {
   return {
     id: e.id,
     position: encodePosition(e.position),
@@ -91,13 +91,13 @@ function event(ledger: Ledger, e: LedgerEvent) {
     recordedAt: toIso(e.recordedAt),
     actor: e.actor,
     // Sealed members are opened while the subject's key exists; `{ erased: true }` after erasure.
-    data: isoInstants(ledger.reveal(e)),
+    data: isoInstants(revealed),
     prevHash: e.prevHash,
     hash: e.hash,
   };
 }
 
-function dataRequest(ledger: Ledger, r: DataRequestState) {
+async function dataRequest(ledger: Ledger, r: DataRequestState) {
   const now = ledger.now();
   return {
     id: r.id,
@@ -107,7 +107,7 @@ function dataRequest(ledger: Ledger, r: DataRequestState) {
     dueAt: toIso(r.dueAt),
     closedAt: iso(r.closedAt),
     overdue: (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now,
-    note: ledger.openPersonal(r.subjectId, r.note),
+    note: await ledger.openPersonal(r.subjectId, r.note),
   };
 }
 
@@ -116,11 +116,13 @@ function dataRequest(ledger: Ledger, r: DataRequestState) {
  * subject saw, processing (every purpose with its current state), parties (the subject and every
  * recipient with the purposes granted to it), every event with its evidence, and the data requests.
  */
-export function buildSubjectExport(ledger: Ledger, subjectId: string): Record<string, unknown> {
+export async function buildSubjectExport(ledger: Ledger, subjectId: string): Promise<Record<string, unknown>> {
   const asOf = ledger.asOf();
-  const state = ledger.subject(subjectId);
-  const events = ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER);
-  const head = ledger.store.head();
+  const head = await ledger.head();
+  const state = await ledger.subject(subjectId);
+  // The subject's events up to the head named in the header, so the record is one consistent cut.
+  const events = (await ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER)).filter((e) => e.position <= (head?.position ?? 0));
+  const revealed = await ledger.revealAll(events);
 
   // Policy versions the subject saw: those its events name, and the ones applicable or pending now.
   const seen = new Map<string, PolicyVersion>();
@@ -130,7 +132,7 @@ export function buildSubjectExport(ledger: Ledger, subjectId: string): Record<st
   for (const e of events)
     if (e.type === "PolicyAccepted") see(versionOf(ledger, e.data.policyId, e.data.version));
     else if (e.type === "ConsentGranted" || e.type === "ConsentWithdrawn") see(versionOf(ledger, e.data.policyId, e.data.version));
-  const standings = ledger.standings(subjectId, asOf);
+  const standings = await ledger.standings(subjectId, asOf);
   for (const s of standings) {
     see(s.applicable);
     see(s.pending);
@@ -139,7 +141,7 @@ export function buildSubjectExport(ledger: Ledger, subjectId: string): Record<st
   // Each policy's view includes the purposes it inherits; keep each (governing policy, purpose) once.
   const decided = new Map<string, { policyId: string; d: Decision }>();
   for (const p of ledger.catalog.policies())
-    for (const d of ledger.consents(subjectId, p.id, asOf)) decided.set(`${d.policyId}\u0000${d.purposeId}`, { policyId: d.policyId, d });
+    for (const d of await ledger.consents(subjectId, p.id, asOf)) decided.set(`${d.policyId}\u0000${d.purposeId}`, { policyId: d.policyId, d });
   const decisions = [...decided.values()];
 
   return {
@@ -166,7 +168,7 @@ export function buildSubjectExport(ledger: Ledger, subjectId: string): Record<st
       piiPrincipal: { id: subjectId, status: state.status },
       recipients: recipients(decisions),
     },
-    events: events.map((e) => event(ledger, e)),
-    dataRequests: [...state.dataRequests.values()].map((r) => dataRequest(ledger, r)),
+    events: events.map((e, i) => event(e, revealed[i]!)),
+    dataRequests: await Promise.all([...state.dataRequests.values()].map((r) => dataRequest(ledger, r))),
   };
 }

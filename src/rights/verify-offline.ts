@@ -2,8 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, type JSONWebKeySet, type JWK } from "jose";
 import { GENESIS_HASH } from "../log/canonical.js";
-import type { IntegrityReport } from "../storage/event-store.js";
-import { SqliteEventStore } from "../storage/sqlite/sqlite-event-store.js";
+import type { IntegrityReport, StoragePort } from "../storage/storage-port.js";
 import { SIGNED_HEAD_TYP } from "../receipts/signed-head.js";
 import { encodePosition } from "../log/position.js";
 
@@ -103,41 +102,36 @@ async function readSignedHead(jws: string, keys: JSONWebKeySet): Promise<{ posit
 }
 
 /**
- * Checks a database file without the server: opens it read-only (safe while the server runs),
- * walks the whole chain, and, given a signed head, checks its signature and that the event at its
+ * Checks a database without the server, through storage opened read-only (safe while the server
+ * runs; the caller opens and closes it): walks the whole chain, and, given a signed head, checks its signature and that the event at its
  * position still has its hash with an intact chain up to it: proof that nothing before it changed.
  */
-export async function verifyOffline(databasePath: string, opts: VerifyOfflineOptions = {}): Promise<OfflineReport> {
+export async function verifyOffline(store: StoragePort, databasePath: string, opts: VerifyOfflineOptions = {}): Promise<OfflineReport> {
   const keys = opts.headJws !== undefined ? await loadVerificationKeys(opts) : null;
-  const store = new SqliteEventStore({ path: databasePath, readonly: true });
-  try {
-    const integrity = store.verify();
-    const report: OfflineReport = { ok: integrity.ok, database: databasePath, chain: chainReport(integrity) };
-    if (opts.headJws !== undefined && keys) {
-      const signed = await readSignedHead(opts.headJws, keys);
-      if (typeof signed === "string") {
-        report.head = { ok: false, position: null, hash: null, signedAt: null, kid: null, problem: signed };
-      } else {
-        const at = Number(signed.position);
-        const event = at === 0 ? null : store.readAll(at - 1, 1)[0];
-        const stored = at === 0 ? GENESIS_HASH : event?.position === at ? event.hash : null;
-        const brokenBefore = integrity.firstInvalidPosition !== null && integrity.firstInvalidPosition <= at;
-        const problem =
-          stored === null
-            ? `the ledger has no event at position ${signed.position}`
-            : stored !== signed.hash
-              ? `the event at position ${signed.position} has hash ${stored}, the signed head says ${signed.hash}`
-              : brokenBefore
-                ? `the chain breaks at position ${encodePosition(integrity.firstInvalidPosition!)}, at or before the signed head`
-                : null;
-        report.head = { ok: problem === null, ...signed, problem };
-      }
-      report.ok = report.ok && report.head.ok;
+  const integrity = await store.verify();
+  const report: OfflineReport = { ok: integrity.ok, database: databasePath, chain: chainReport(integrity) };
+  if (opts.headJws !== undefined && keys) {
+    const signed = await readSignedHead(opts.headJws, keys);
+    if (typeof signed === "string") {
+      report.head = { ok: false, position: null, hash: null, signedAt: null, kid: null, problem: signed };
+    } else {
+      const at = Number(signed.position);
+      const event = at === 0 ? null : (await store.readAll(at - 1, 1))[0];
+      const stored = at === 0 ? GENESIS_HASH : event?.position === at ? event.hash : null;
+      const brokenBefore = integrity.firstInvalidPosition !== null && integrity.firstInvalidPosition <= at;
+      const problem =
+        stored === null
+          ? `the ledger has no event at position ${signed.position}`
+          : stored !== signed.hash
+            ? `the event at position ${signed.position} has hash ${stored}, the signed head says ${signed.hash}`
+            : brokenBefore
+              ? `the chain breaks at position ${encodePosition(integrity.firstInvalidPosition!)}, at or before the signed head`
+              : null;
+      report.head = { ok: problem === null, ...signed, problem };
     }
-    return report;
-  } finally {
-    await store.close();
+    report.ok = report.ok && report.head.ok;
   }
+  return report;
 }
 
 /** The report as the CLI prints it: one line per finding, then the verdict. */

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent, sleep } from "./helpers.js";
 import { KANTARA_CR_FIELDS } from "../support/kantara.js";
+import { sqlite } from "../support/ledger-commands.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -55,7 +56,7 @@ describe("/healthz and /readyz", () => {
     const s = await startTestServer();
     try {
       expect((await get(s, "/readyz")).status).toBe(200);
-      await s.app.services.ledger.store.close();
+      await sqlite(s.app.services.ledger).store.close();
       const r = await get(s, "/readyz");
       expect(r.status).toBe(503);
       expect((await get(s, "/healthz")).status).toBe(200);
@@ -113,7 +114,7 @@ describe("graceful shutdown (in-process)", () => {
     expect(r.errors).toBeUndefined();
     expect(r.data?.recordConsent.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted"]);
     await closing;
-    expect(ledger.store.isWritable()).toBe(false);
+    expect(sqlite(ledger).store.isWritable()).toBe(false);
     await expect(fetch(new URL("/healthz", s.url))).rejects.toThrow();
     await s.close();
   });

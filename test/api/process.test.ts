@@ -6,8 +6,8 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
-import { Ledger } from "../../src/ledger.js";
 import { RECORD_CONSENT, freshId } from "./helpers.js";
+import { openSqliteLedgerAt } from "../support/ledger-commands.js";
 
 const dirs: string[] = [];
 let MAIN = "";
@@ -116,10 +116,10 @@ describe("the server process", () => {
       } finally {
         raw.close();
       }
-      const ledger = new Ledger({ databasePath: db });
+      const ledger = await openSqliteLedgerAt(db);
       try {
-        expect(ledger.integrity().ok).toBe(true);
-        expect(ledger.history(me, 0, 10).map((e) => e.id)).toEqual(ids);
+        expect((await ledger.integrity()).ok).toBe(true);
+        expect((await ledger.history(me, 0, 10)).map((e) => e.id)).toEqual(ids);
       } finally {
         await ledger.close();
       }

@@ -7,6 +7,7 @@ import { rawRead, timedRebuild } from "../../bench/rebuild.js";
 import { renderResults } from "../../bench/run.js";
 import { rawInsertLoop, storeAppends } from "../../bench/store-append.js";
 import { median, percentile, tempDir } from "../../bench/util.js";
+import { sqlite } from "../support/ledger-commands.js";
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -46,13 +47,13 @@ describe("rebuild and integrity benches", () => {
     try {
       const appended = await populate(ledger, 10 * EVENTS_PER_SUBJECT, 16);
       expect(appended).toBe(10 * EVENTS_PER_SUBJECT);
-      const total = ledger.store.eventCount(); // plus the shipped catalogue's publication
-      const rebuild = timedRebuild(ledger);
+      const total = sqlite(ledger).store.eventCount(); // plus the shipped catalogue's publication
+      const rebuild = await timedRebuild(ledger);
       const raw = rawRead(ledger);
       expect(rebuild.events).toBe(total);
       expect(raw.rows).toBe(total);
       expect(rebuild.perSecond / raw.perSecond).toBeGreaterThan(0);
-      const integrity = timedIntegrity(ledger);
+      const integrity = await timedIntegrity(ledger);
       expect(integrity).toMatchObject({ ok: true, events: total });
       const inputs = chainInputs(ledger);
       expect(inputs).toHaveLength(total);

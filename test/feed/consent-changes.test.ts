@@ -46,8 +46,8 @@ describe("consent changes", () => {
       fc.asyncProperty(commandBatches, async (batches) => {
         const { ledger, clock } = await ledgerWithCatalog(new TestClock());
         await run(ledger, clock, batches);
-        const events = ledger.events(0, Number.MAX_SAFE_INTEGER);
-        const got = consentChangesOf(ledger, events).map((c) => ({
+        const events = (await ledger.events(0, Number.MAX_SAFE_INTEGER));
+        const got = (await consentChangesOf(ledger, events)).map((c) => ({
           position: c.event.position,
           key: consentKey(c.current.policyId, c.current.purposeId),
           previous: c.previous?.status ?? null,

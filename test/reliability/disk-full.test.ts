@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { ALL_SCOPES, type Answer, RECORD, type RecordAnswer, allEvents, integrity, post, readyz } from "./support.js";
+import { sqlite } from "../support/ledger-commands.js";
 
 let srv: TestServer;
 let admin: string;
@@ -18,7 +19,7 @@ afterEach(() => {
   db().pragma("max_page_count = 1073741823");
 });
 
-const db = () => srv.app.services.ledger.store.db;
+const db = () => sqlite(srv.app.services.ledger).store.db;
 const fresh = () => `rel-${randomUUID().slice(0, 12)}`;
 
 /** A first call for a new subject: accepts the policy and grants an opt-in purpose (two events). */
@@ -111,7 +112,7 @@ describe("disk full in the middle of a group commit", () => {
   it("refuses every command of that commit with STORE_UNAVAILABLE and stores none of them", async () => {
     // HTTP requests rarely land in the same tick; calls made in one tick share one group commit for sure.
     const ledger = srv.app.services.ledger;
-    const before = ledger.store.eventCount();
+    const before = sqlite(ledger).store.eventCount();
     const pages = db().pragma("page_count", { simple: true }) as number;
     db().pragma(`max_page_count = ${pages}`);
     const ids = Array.from({ length: 300 }, fresh);
@@ -128,8 +129,8 @@ describe("disk full in the middle of a group commit", () => {
     // not go on to commit one by one while their callers are told that nothing was recorded.
     const codes = new Set(outcomes.map((o) => (o.status === "rejected" ? (o.reason as { code?: string }).code : "ok")));
     expect([...codes]).toEqual(["STORE_UNAVAILABLE"]);
-    expect(ledger.store.eventCount()).toBe(before);
-    expect(ledger.integrity()).toMatchObject({ ok: true, eventCount: before });
+    expect(sqlite(ledger).store.eventCount()).toBe(before);
+    expect((await ledger.integrity())).toMatchObject({ ok: true, eventCount: before });
     expect(await readyz(srv.url)).toBe(503);
 
     db().pragma(`max_page_count = ${pages + 100_000}`);
@@ -137,7 +138,7 @@ describe("disk full in the middle of a group commit", () => {
     const r = await onboard(ids[0]!);
     expect(r.errors).toBeUndefined();
     // The chain continues from the stored head, not from the rolled-back one.
-    expect(ledger.integrity()).toMatchObject({ ok: true, eventCount: before + 2 });
+    expect((await ledger.integrity())).toMatchObject({ ok: true, eventCount: before + 2 });
   });
 });
 

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backupDatabase } from "../../src/storage/sqlite/backup.js";
-import { verifyOffline } from "../../src/rights/verify-offline.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD, tokens } from "./support.js";
+import { verifyFile } from "../support/ledger-commands.js";
 
 const restoredDirs: string[] = [];
 afterAll(() => {
@@ -43,13 +43,13 @@ describe("backupDatabase", () => {
       // A second backup to the same file is refused unless forced.
       await expect(backupDatabase(dbPath, file)).rejects.toThrow(/exists/);
 
-      const offline = await verifyOffline(file);
+      const offline = await verifyFile(file);
       expect(offline.ok).toBe(true);
       expect(offline.chain.eventCount).toBe(report.chain.eventCount);
       // The live ledger went on; the backup is a prefix of it.
       const live = srv.app.services.ledger;
-      expect(live.integrity().eventCount).toBeGreaterThan(report.chain.eventCount);
-      const atBackup = live.events(report.chain.head!.position - 1, 1)[0]!;
+      expect((await live.integrity()).eventCount).toBeGreaterThan(report.chain.eventCount);
+      const atBackup = (await live.events(report.chain.head!.position - 1, 1))[0]!;
       expect(atBackup.hash).toBe(report.chain.head!.hash);
     } finally {
       stop = true;

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD } from "./support.js";
+import { sqlite } from "../support/ledger-commands.js";
 
 const run = promisify(execFile);
 const root = resolve(".");
@@ -72,7 +73,7 @@ describe("consent-ledger CLI", () => {
   });
 
   it("verify exits 1 on a forged row and on a head it cannot prove, and says why", async () => {
-    const db = srv.app.services.ledger.store.db;
+    const db = sqlite(srv.app.services.ledger).store.db;
     db.exec("DROP TRIGGER events_refuse_update");
     db.prepare(`UPDATE events SET data = replace(data, '"version":1', '"version":2') WHERE position = 2`).run();
     const forged = await cli(["verify", dbPath]);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/domain/time.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { CLOSE_REQUEST, HISTORY, OPEN_REQUEST, PERMISSION, RECORD, REQUEST_QUEUE, VERIFY_REQUEST, tokens } from "./support.js";
+import { sqlite } from "../support/ledger-commands.js";
 
 interface Req {
   id: string;
@@ -134,6 +135,6 @@ describe("fulfilment acts", () => {
     expect(h.status).toBe("ERASED");
     expect(h.history.edges.at(-1)!.node).toMatchObject({ type: "SubjectErased", data: { dataRequestId: r.id } });
     expect(h.history.edges[0]!.node.data).toMatchObject({ evidence: { erased: true } });
-    expect(srv.app.services.ledger.vault.hasKey("lin")).toBe(false);
+    expect(sqlite(srv.app.services.ledger).vault.hasKey("lin")).toBe(false);
   });
 });

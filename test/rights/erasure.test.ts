@@ -7,7 +7,7 @@ import { type App, createLogger, startApp } from "../../src/app.js";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { loadConfig } from "../../src/config.js";
 import { backupDatabase } from "../../src/storage/sqlite/backup.js";
-import { OFFICER, ledgerWithCatalog, subjectActor, tempDir } from "../support/ledger-commands.js";
+import { OFFICER, ledgerWithCatalog, subjectActor, tempDir, sqlite } from "../support/ledger-commands.js";
 import { CLOSE_REQUEST, ERASE, EXPORT, OPEN_REQUEST, RECORD, SUSPEND, RESUME, VERIFY_REQUEST, contains, databaseBytes } from "./support.js";
 
 /** Personal strings of the subject to erase; none may survive erasure anywhere. */
@@ -69,14 +69,14 @@ describe("eraseSubject over the API", () => {
     const requestId = (opened.data!.openDataRequest as { id: string }).id;
     expect((await gql(VERIFY_REQUEST, { id: requestId, m: ALICE.method }, officer)).errors).toBeUndefined();
 
-    const db = app.services.ledger.store.db;
+    const db = sqlite(app.services.ledger).store.db;
     const keyOf = db.prepare("SELECT key FROM subject_keys WHERE subject_id = ?").pluck();
     aliceKey = keyOf.get("alice") as Buffer;
     bobKey = keyOf.get("bob") as Buffer;
     const row = db.prepare("SELECT data, occurred_at FROM events WHERE subject_id = 'alice' AND type = 'ConsentGranted'").get() as { data: string; occurred_at: number };
     sealedSample = (JSON.parse(row.data) as { evidence: { sealed: string } }).evidence;
     grantedAt = new Date(row.occurred_at).toISOString();
-    expect(app.services.ledger.vault.open("alice", sealedSample)).toMatchObject({ ipAddress: ALICE.ip });
+    expect(sqlite(app.services.ledger).vault.open("alice", sealedSample)).toMatchObject({ ipAddress: ALICE.ip });
     // Before erasure the export shows the evidence: the later absence is the erasure's doing.
     expect(JSON.stringify((await gql(EXPORT, { s: "alice" }, officer)).data)).toContain(ALICE.ua);
 
@@ -137,7 +137,7 @@ describe("eraseSubject over the API", () => {
     expect(contains(bytes, bobKey)).toBe(true); // the search finds a key that still exists
     expect(contains(bytes, aliceKey)).toBe(false);
     for (const p of probes) expect(contains(bytes, p)).toBe(false);
-    const { vault } = app.services.ledger;
+    const { vault } = sqlite(app.services.ledger);
     expect(vault.hasKey("alice")).toBe(false);
     expect(vault.open("alice", sealedSample)).toEqual({ erased: true });
     // The sealed bytes themselves are still there: the chain over them still verifies.
@@ -169,7 +169,7 @@ describe("eraseSubject over the API", () => {
     expect((await gql(ERASE, { s: "carol" }, officer)).errors).toBeUndefined();
     const closed = await gql(CLOSE_REQUEST, { id, f: false, n: "withdrawn by erasure: carol-note" }, officer);
     expect((closed.data!.closeDataRequest as { status: string; note: string }).note).toBe("[erased]");
-    expect(app.services.ledger.vault.hasKey("carol")).toBe(false);
+    expect(sqlite(app.services.ledger).vault.hasKey("carol")).toBe(false);
     expect(contains(databaseBytes(dbPath), "carol-note")).toBe(false);
   });
 });
@@ -186,7 +186,7 @@ describe("crypto-shredding in the file", () => {
           ledger.recordConsent(id, { policyId: null, policyVersion: 1, acceptPolicy: true, grant: [], withdraw: [], occurredAt: null, evidence: { ipAddress: "192.0.2.1" }, expectedVersion: null }, subjectActor(id)),
         ),
       );
-      const keyOf = ledger.store.db.prepare("SELECT key FROM subject_keys WHERE subject_id = ?").pluck();
+      const keyOf = sqlite(ledger).store.db.prepare("SELECT key FROM subject_keys WHERE subject_id = ?").pluck();
       const keys = new Map(ids.map((id) => [id, keyOf.get(id) as Buffer]));
       const erased = ids.filter((_, i) => i % 9 === 0);
       await Promise.all(erased.map((id) => ledger.eraseSubject(id, null, OFFICER)));
@@ -205,7 +205,7 @@ describe("crypto-shredding in the file", () => {
     const reader = new Database(path, { readonly: true });
     try {
       await ledger.recordConsent("dana", { policyId: null, policyVersion: 1, acceptPolicy: true, grant: [], withdraw: [], occurredAt: null, evidence: { ipAddress: "192.0.2.9" }, expectedVersion: null }, subjectActor("dana"));
-      const key = ledger.store.db.prepare("SELECT key FROM subject_keys WHERE subject_id = 'dana'").pluck().get() as Buffer;
+      const key = sqlite(ledger).store.db.prepare("SELECT key FROM subject_keys WHERE subject_id = 'dana'").pluck().get() as Buffer;
       reader.exec("BEGIN");
       reader.prepare("SELECT COUNT(*) FROM subject_keys").get(); // takes a snapshot that still holds the key
       await ledger.eraseSubject("dana", null, OFFICER);

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { receiptKeyPath } from "../../src/receipts/signer.js";
 import { chainHash } from "../../src/log/canonical.js";
 import { canonicalRowContent } from "../../src/storage/sqlite/rows.js";
-import { verifyOffline } from "../../src/rights/verify-offline.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD, SUSPEND, tokens } from "./support.js";
+import { sqlite, verifyFile } from "../support/ledger-commands.js";
 
 interface Head {
   position: string;
@@ -94,27 +94,27 @@ describe("ledgerIntegrity, ledgerHead and the offline verify", () => {
     expect(protectedHeader.typ).toBe("ledger-head+jwt");
     expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ position: head.position, hash: head.hash });
 
-    const offline = await verifyOffline(dbPath, { headJws: head.jws, jwksFile });
+    const offline = await verifyFile(dbPath, { headJws: head.jws, jwksFile });
     expect(offline).toMatchObject({ ok: true, chain: { ok: true, eventCount: 8, headHash: head.hash }, head: { ok: true, position: head.position, hash: head.hash } });
     // The receipt key file works as well as the JWKS; its private part is not needed.
-    expect((await verifyOffline(dbPath, { headJws: head.jws, keyFile: receiptKeyPath(srv.dataDir) })).ok).toBe(true);
+    expect((await verifyFile(dbPath, { headJws: head.jws, keyFile: receiptKeyPath(srv.dataDir) })).ok).toBe(true);
   });
 
   it("a signed head that was tampered with, or signed by another key, is refused", async () => {
     const [h, , s] = head.jws.split(".");
     const forgedPayload = Buffer.from(JSON.stringify({ position: head.position, hash: "0".repeat(64) })).toString("base64url");
-    const tampered = await verifyOffline(dbPath, { headJws: `${h}.${forgedPayload}.${s}`, jwksFile });
+    const tampered = await verifyFile(dbPath, { headJws: `${h}.${forgedPayload}.${s}`, jwksFile });
     expect(tampered).toMatchObject({ ok: false, chain: { ok: true }, head: { ok: false, problem: expect.stringContaining("signature") } });
     const otherKey = join(srv.dataDir, "other.jwk.json");
     writeFileSync(otherKey, JSON.stringify(await exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey)));
-    expect((await verifyOffline(dbPath, { headJws: head.jws, keyFile: otherKey })).head?.ok).toBe(false);
+    expect((await verifyFile(dbPath, { headJws: head.jws, keyFile: otherKey })).head?.ok).toBe(false);
   });
 
   it("a row forged through SQL (guards dropped, one byte changed) is found online and offline; the signed head proves it", async () => {
     const earlyHead = head;
     // A head signed now covers all 8 events; a later event (9) lies after it.
     await srv.gql(SUSPEND, { s: "cy" }, await token("officer", "subject:admin"));
-    const db = srv.app.services.ledger.store.db;
+    const db = sqlite(srv.app.services.ledger).store.db;
     expect(() => db.prepare("UPDATE events SET data = data WHERE position = 5").run()).toThrow(/append-only/);
     db.exec("DROP TRIGGER events_refuse_update");
     // Turn ben's grant of location into one of linked-accounts: one changed value, same length.
@@ -125,14 +125,14 @@ describe("ledgerIntegrity, ledgerHead and the offline verify", () => {
     const online = await srv.gql<{ ledgerIntegrity: Record<string, unknown> }>(INTEGRITY, {}, await read());
     expect(online.data!.ledgerIntegrity).toMatchObject({ ok: false, eventCount: 9, firstInvalidPosition: "0000000000000005" });
 
-    const offline = await verifyOffline(dbPath, { headJws: earlyHead.jws, jwksFile });
+    const offline = await verifyFile(dbPath, { headJws: earlyHead.jws, jwksFile });
     expect(offline.ok).toBe(false);
     expect(offline.chain).toMatchObject({ ok: false, firstInvalidPosition: "0000000000000005", eventCount: 9 });
     expect(offline.head).toMatchObject({ ok: false, problem: expect.stringContaining("0000000000000005") });
   });
 
   it("a forger who rewrites every later hash to keep the chain consistent is caught by the signed head", async () => {
-    const db = srv.app.services.ledger.store.db;
+    const db = sqlite(srv.app.services.ledger).store.db;
     type Row = Parameters<typeof canonicalRowContent>[0];
     const rows = db.prepare("SELECT * FROM events WHERE position >= 5 ORDER BY position").all() as Row[];
     let prev = (db.prepare("SELECT hash FROM events WHERE position = 4").pluck().get() as Buffer).toString("hex");
@@ -144,7 +144,7 @@ describe("ledgerIntegrity, ledgerHead and the offline verify", () => {
     }
     const online = await srv.gql<{ ledgerIntegrity: { ok: boolean } }>(INTEGRITY, {}, await read());
     expect(online.data!.ledgerIntegrity.ok).toBe(true); // the chain alone cannot tell
-    const offline = await verifyOffline(dbPath, { headJws: head.jws, jwksFile });
+    const offline = await verifyFile(dbPath, { headJws: head.jws, jwksFile });
     expect(offline).toMatchObject({ ok: false, chain: { ok: true }, head: { ok: false, problem: expect.stringContaining("has hash") } });
   });
 });

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import type { TestServer } from "../support/harness.js";
 import { startTestServer } from "../support/harness.js";
 import { Collected, type WsError, sleep, wsClient } from "./ws-client.js";
+import { sqlite } from "../support/ledger-commands.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
   consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) {
@@ -337,7 +338,7 @@ describe("a slow consumer", () => {
   it("is ended with SLOW_SUBSCRIBER without stalling the others, and resumes from its cursor", async () => {
     const token = await srv.token("auditor", "ledger:read");
     const { ledger } = srv.app.services;
-    const head = ledger.store.head()!.position;
+    const head = sqlite(ledger).store.head()!.position;
     const from = head.toString().padStart(16, "0");
     const query = `subscription Events($after: String, $types: [String!]) {
       ledgerEvents(after: $after, types: $types) { position type subjectId streamId hash prevHash data }

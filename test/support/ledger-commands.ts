@@ -9,6 +9,8 @@ import { isLedgerError } from "../../src/domain/errors.js";
 import type { Actor } from "../../src/domain/events.js";
 import { DAY_MS } from "../../src/domain/time.js";
 import { Ledger } from "../../src/ledger.js";
+import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
+import { type OfflineReport, type VerifyOfflineOptions, verifyOffline } from "../../src/rights/verify-offline.js";
 
 export const SUBJECTS = ["alice", "bob", "carol"] as const;
 export const START = Date.parse("2025-03-01T00:00:00.000Z");
@@ -25,10 +27,31 @@ export class TestClock {
   }
 }
 
-export const newLedger = (clock: TestClock, databasePath = ":memory:") => new Ledger({ databasePath, clock: clock.now });
+/** A ledger on the SQLite adapter (":memory:" or a file). */
+export async function newLedger(clock: TestClock, databasePath = ":memory:"): Promise<Ledger> {
+  return Ledger.open(await SqliteStorage.open({ path: databasePath }), { clock: clock.now });
+}
+
+/** A ledger on an existing SQLite file (no clock of its own). */
+export async function openSqliteLedgerAt(path: string): Promise<Ledger> {
+  return Ledger.open(await SqliteStorage.open({ path }));
+}
+
+/** The offline check of a database file, as `npm run cli -- verify` runs it. */
+export async function verifyFile(path: string, opts: VerifyOfflineOptions = {}): Promise<OfflineReport> {
+  const storage = await SqliteStorage.open({ path, readonly: true });
+  try {
+    return await verifyOffline(storage, path, opts);
+  } finally {
+    await storage.close();
+  }
+}
+
+/** The SQLite adapter's parts under a ledger, for tests that inspect the adapter itself. */
+export const sqlite = (ledger: Ledger) => (ledger.storage as SqliteStorage).internals;
 
 export async function ledgerWithCatalog(clock: TestClock = new TestClock(), databasePath = ":memory:") {
-  const ledger = newLedger(clock, databasePath);
+  const ledger = await newLedger(clock, databasePath);
   await publishCatalogDir(ledger, "data/policies");
   return { ledger, clock };
 }
@@ -98,7 +121,7 @@ export const commandBatches = fc.array(fc.record({ advanceMs: fc.integer({ min: 
   maxLength: 10,
 });
 
-function start(ledger: Ledger, clock: TestClock, c: Command): Promise<unknown> {
+async function start(ledger: Ledger, clock: TestClock, c: Command): Promise<unknown> {
   if (c.kind === "publishV2") {
     if (ledger.catalog.get("clavis-privacy")!.versions.length > 1) return Promise.resolve();
     return ledger.publishPolicyVersion(secondVersion(ledger, c.requiresConsent, clock.t + c.effectiveInDays * DAY_MS), SYSTEM);
@@ -132,7 +155,7 @@ function start(ledger: Ledger, clock: TestClock, c: Command): Promise<unknown> {
       return ledger.openDataRequest(id, { kind: c.requestKind, note: "a note" }, subjectActor(id));
     case "verifyRequest":
     case "closeRequest": {
-      const requests = [...ledger.projections.subject(id).dataRequests.values()];
+      const requests = [...(await ledger.subject(id)).dataRequests.values()];
       const r = requests[c.nth % Math.max(1, requests.length)];
       if (!r) return Promise.resolve();
       return c.kind === "verifyRequest" ? ledger.verifyDataRequestIdentity(r.id, "passport", OFFICER) : ledger.closeDataRequest(r.id, c.fulfilled, null, OFFICER);

@@ -4,7 +4,7 @@ import { LedgerError, badInput } from "../../domain/errors.js";
 import { issueConsentReceipt } from "../../receipts/issue-receipt.js";
 import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { presentDecision, presentEvent, presentSubject } from "../present.js";
+import { presentDecision, presentRevealed, presentSubject } from "../present.js";
 import { DateTimeScalar } from "../scalars.js";
 import { PermissionDecisionType } from "../types/consent-types.js";
 import { PermissionCheckInput, RecordConsentInput } from "../types/inputs.js";
@@ -15,22 +15,22 @@ const MAX_CHECKS = 500;
 @Resolver()
 export class ConsentResolver {
   @Query(() => PermissionDecisionType, { description: "May this subject's data be processed for this purpose, now or at `at`?" })
-  permission(
+  async permission(
     @Arg("subjectId", () => ID) subjectId: string,
     @Arg("purposeId", () => ID) purposeId: string,
     @Ctx() ctx: GraphQLContext,
     @Arg("policyId", () => ID, { nullable: true }) policyId?: string | null,
     @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
-  ): PermissionDecisionType {
+  ): Promise<PermissionDecisionType> {
     const id = subjectFor(ctx.caller, subjectId, ["consent:read"]);
-    return presentDecision(id, ctx.services.ledger.permission(id, purposeId, policyId ?? null, at));
+    return presentDecision(id, await ctx.services.ledger.permission(id, purposeId, policyId ?? null, at));
   }
 
   @Query(() => [PermissionDecisionType], { description: `A batch of checks answered from one read (at most ${MAX_CHECKS}).` })
-  permissions(@Arg("checks", () => [PermissionCheckInput]) checks: PermissionCheckInput[], @Ctx() ctx: GraphQLContext): PermissionDecisionType[] {
+  async permissions(@Arg("checks", () => [PermissionCheckInput]) checks: PermissionCheckInput[], @Ctx() ctx: GraphQLContext): Promise<PermissionDecisionType[]> {
     if (checks.length > MAX_CHECKS) throw badInput(`checks has more than ${MAX_CHECKS} items`);
     const resolved = checks.map((c) => ({ subjectId: subjectFor(ctx.caller, c.subjectId, ["consent:read"]), purposeId: c.purposeId, policyId: c.policyId ?? null }));
-    return ctx.services.ledger.permissions(resolved).map((d, i) => presentDecision(resolved[i]!.subjectId, d));
+    return (await ctx.services.ledger.permissions(resolved)).map((d, i) => presentDecision(resolved[i]!.subjectId, d));
   }
 
   @Mutation(() => RecordConsentPayloadType, { description: "Records a policy acceptance and grants/withdrawals as one atomic call, with a signed receipt." })
@@ -60,7 +60,7 @@ export class ConsentResolver {
       subject: presentSubject(result.subject),
       // Presented (and its evidence opened) only when the client selects it.
       get events() {
-        return result.events.map((e) => presentEvent(ledger, e));
+        return ledger.revealAll(result.events).then((data) => result.events.map((e, i) => presentRevealed(e, data[i]!)));
       },
       receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events, evidence),
     };

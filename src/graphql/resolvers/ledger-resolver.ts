@@ -17,24 +17,24 @@ import { DataRequestType, LedgerIntegrityType, SignedHeadType } from "../types/s
 @Resolver()
 export class LedgerResolver {
   @Query(() => EventConnectionType, { description: "The global event feed, oldest first (ledger:read)." })
-  events(
+  async events(
     @Ctx() ctx: GraphQLContext,
     @Arg("first", () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("types", () => [String], { nullable: true }) types?: string[] | null,
     @Arg("subjectId", () => ID, { nullable: true }) subjectId?: string | null,
-  ): EventConnectionType {
+  ): Promise<EventConnectionType> {
     requireScope(ctx.caller, "ledger:read");
     const n = pageSize(first, 100);
     const filter = { ...(subjectId != null ? { subjectId } : {}), ...(typeFilter(types) ? { types: typeFilter(types)! } : {}) };
     const { ledger } = ctx.services;
-    return presentPage(ledger, ledger.events(decodeCursor(after), n + 1, filter), n);
+    return presentPage(ledger, await ledger.events(decodeCursor(after), n + 1, filter), n);
   }
 
   @Query(() => LedgerIntegrityType, { description: "Walks the whole hash chain (ledger:read)." })
-  ledgerIntegrity(@Ctx() ctx: GraphQLContext): LedgerIntegrityType {
+  async ledgerIntegrity(@Ctx() ctx: GraphQLContext): Promise<LedgerIntegrityType> {
     requireScope(ctx.caller, "ledger:read");
-    const r = ctx.services.ledger.integrity();
+    const r = await ctx.services.ledger.integrity();
     return {
       ok: r.ok,
       eventCount: r.eventCount,
@@ -48,35 +48,35 @@ export class LedgerResolver {
   async ledgerHead(@Ctx() ctx: GraphQLContext): Promise<SignedHeadType> {
     requireScope(ctx.caller, "ledger:read");
     const { ledger, receipts } = ctx.services;
-    return signHead(receipts, ledger.store.head(), ledger.now());
+    return signHead(receipts, await ledger.head(), ledger.now());
   }
 
   @Query(() => JSONScalar, { description: "A subject's whole record as one JSON document (ledger:read, or oneself)." })
-  subjectExport(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
+  async subjectExport(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext): Promise<Record<string, unknown>> {
     const id = subjectFor(ctx.caller, subjectId, ["ledger:read"]);
     return buildSubjectExport(ctx.services.ledger, id);
   }
 
   @Query(() => [ID], { description: "Subjects who still have to accept the policy's latest version that requires consent, by id." })
-  reconsentPending(
+  async reconsentPending(
     @Arg("policyId", () => ID) policyId: string,
     @Ctx() ctx: GraphQLContext,
     @Arg("first", () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
-  ): string[] {
+  ): Promise<string[]> {
     requireScope(ctx.caller, "ledger:read", "consent:read");
     if (after != null) checkId("after", after);
     return ctx.services.ledger.reconsentPending(policyId, after ?? "", pageSize(first, 100));
   }
 
   @Query(() => [DataRequestType], { description: "The data-request queue (subject:admin or ledger:read)." })
-  dataRequests(
+  async dataRequests(
     @Ctx() ctx: GraphQLContext,
     @Arg("status", () => DataRequestStatusEnum, { nullable: true }) status?: DataRequestStatus | null,
     @Arg("overdue", () => Boolean, { nullable: true }) overdue?: boolean | null,
-  ): DataRequestType[] {
+  ): Promise<DataRequestType[]> {
     requireScope(ctx.caller, "subject:admin", "ledger:read");
     const { ledger } = ctx.services;
-    return ledger.dataRequests(status ?? null, overdue ?? null).map((r) => presentDataRequest(ledger, r));
+    return Promise.all((await ledger.dataRequests(status ?? null, overdue ?? null)).map((r) => presentDataRequest(ledger, r)));
   }
 }

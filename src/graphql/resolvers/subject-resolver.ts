@@ -17,39 +17,39 @@ const READ_SUBJECT: Scope[] = ["consent:read", "ledger:read", "subject:admin"];
 @Resolver(() => SubjectType)
 export class SubjectResolver {
   @Query(() => SubjectType, { description: "The caller as a subject (consent:self)." })
-  me(@Ctx() ctx: GraphQLContext): SubjectType {
+  async me(@Ctx() ctx: GraphQLContext): Promise<SubjectType> {
     const id = subjectFor(ctx.caller, null, []);
-    return presentSubject(ctx.services.ledger.subject(id));
+    return presentSubject(await ctx.services.ledger.subject(id));
   }
 
   @Query(() => SubjectType, { description: "Any subject (consent:read, ledger:read or subject:admin), or oneself. An unknown id reads as a subject with no history." })
-  subject(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): SubjectType {
-    return presentSubject(ctx.services.ledger.subject(subjectFor(ctx.caller, id, READ_SUBJECT)));
+  async subject(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<SubjectType> {
+    return presentSubject(await ctx.services.ledger.subject(subjectFor(ctx.caller, id, READ_SUBJECT)));
   }
 
   @FieldResolver(() => [ConsentStateType], { description: "Each purpose's state under a policy (default: the base policy), at valid time `at` as known at `knownAt`." })
-  consents(
+  async consents(
     @Root() s: SubjectType,
     @Ctx() ctx: GraphQLContext,
     @Arg("policyId", () => ID, { nullable: true }) policyId?: string | null,
     @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
     @Arg("knownAt", () => DateTimeScalar, { nullable: true }) knownAt?: number | null,
-  ): ConsentStateType[] {
+  ): Promise<ConsentStateType[]> {
     const id = subjectFor(ctx.caller, s.id, READ_CONSENT);
     const { ledger } = ctx.services;
-    return ledger.consents(id, policyId ?? null, ledger.asOf(at, knownAt)).map(presentConsent);
+    return (await ledger.consents(id, policyId ?? null, ledger.asOf(at, knownAt))).map(presentConsent);
   }
 
   @FieldResolver(() => [PolicyStandingType], { description: "Where the subject stands with every policy." })
-  policyStandings(
+  async policyStandings(
     @Root() s: SubjectType,
     @Ctx() ctx: GraphQLContext,
     @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
     @Arg("knownAt", () => DateTimeScalar, { nullable: true }) knownAt?: number | null,
-  ): PolicyStandingType[] {
+  ): Promise<PolicyStandingType[]> {
     const id = subjectFor(ctx.caller, s.id, READ_CONSENT);
     const { ledger } = ctx.services;
-    return ledger.standings(id, ledger.asOf(at, knownAt)).map((st) => ({
+    return (await ledger.standings(id, ledger.asOf(at, knownAt))).map((st) => ({
       policy: st.policy,
       acceptedVersion: st.policy.versions[st.acceptedVersion - 1] ?? null,
       acceptedAt: st.acceptedAt,
@@ -60,23 +60,23 @@ export class SubjectResolver {
   }
 
   @FieldResolver(() => EventConnectionType, { description: "The subject's events, oldest first (ledger:read, or oneself)." })
-  history(
+  async history(
     @Root() s: SubjectType,
     @Ctx() ctx: GraphQLContext,
     @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("types", () => [String], { nullable: true }) types?: string[] | null,
-  ): EventConnectionType {
+  ): Promise<EventConnectionType> {
     const id = subjectFor(ctx.caller, s.id, ["ledger:read"]);
     const n = pageSize(first, 50);
     const { ledger } = ctx.services;
-    return presentPage(ledger, ledger.history(id, decodeCursor(after), n + 1, typeFilter(types)), n);
+    return presentPage(ledger, await ledger.history(id, decodeCursor(after), n + 1, typeFilter(types)), n);
   }
 
   @FieldResolver(() => [DataRequestType], { description: "The subject's data requests (subject:admin, ledger:read, or oneself)." })
-  dataRequests(@Root() s: SubjectType, @Ctx() ctx: GraphQLContext): DataRequestType[] {
+  async dataRequests(@Root() s: SubjectType, @Ctx() ctx: GraphQLContext): Promise<DataRequestType[]> {
     const id = subjectFor(ctx.caller, s.id, ["subject:admin", "ledger:read"]);
     const { ledger } = ctx.services;
-    return [...ledger.subject(id).dataRequests.values()].map((r) => presentDataRequest(ledger, r));
+    return Promise.all([...(await ledger.subject(id)).dataRequests.values()].map((r) => presentDataRequest(ledger, r)));
   }
 }

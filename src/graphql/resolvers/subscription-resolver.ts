@@ -1,10 +1,14 @@
-// consentChanged and ledgerEvents: access checks and argument reading; the feed does the rest.
-import { Arg, ID, Resolver, Root, Subscription } from "type-graphql";
+// consentChanged and ledgerEvents: access checks and argument reading; the feed yields facts, shaped here.
+import { Arg, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import { checkId } from "../../domain/decide.js";
-import { decodeFeedCursor } from "../../feed/feed-cursor.js";
+import type { ConsentChangeFact } from "../../feed/consent-changes.js";
+import { decodeFeedCursor, encodeChangeCursor } from "../../feed/feed-cursor.js";
+import type { LedgerEvent } from "../../domain/events.js";
+import type { Ledger } from "../../ledger.js";
 import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
+import { presentConsent, presentEvent } from "../present.js";
 import { typeFilter } from "../paging.js";
 import { LedgerEventType } from "../types/event-types.js";
 import { ConsentChangeType } from "../types/subject-types.js";
@@ -43,6 +47,27 @@ function subscribeLedgerEvents({ args, context }: Data<LedgerEventsArgs>) {
   return context.services.changes.ledgerEvents({ types: typeFilter(args.types) ?? null }, after);
 }
 
+/** One commit's events reach every subscriber as the same objects: each is presented (its evidence opened) once. */
+const presented = new WeakMap<LedgerEvent, Promise<LedgerEventType>>();
+
+function presentOnce(ledger: Ledger, e: LedgerEvent): Promise<LedgerEventType> {
+  let p = presented.get(e);
+  if (!p) presented.set(e, (p = presentEvent(ledger, e)));
+  return p;
+}
+
+async function presentChange(ledger: Ledger, f: ConsentChangeFact): Promise<ConsentChangeType> {
+  return {
+    cursor: encodeChangeCursor(f.event.position, f.index),
+    subjectId: f.subjectId,
+    policyId: f.current.policyId,
+    purposeId: f.current.purposeId,
+    previous: f.previous?.status ?? null,
+    current: presentConsent(f.current),
+    event: await presentOnce(ledger, f.event),
+  };
+}
+
 @Resolver()
 export class SubscriptionResolver {
   @Subscription(() => ConsentChangeType, {
@@ -53,13 +78,14 @@ export class SubscriptionResolver {
       "With `after` (a change's cursor, or an event position) every later change is replayed, then live ones follow without gap or duplicate.",
   })
   consentChanged(
-    @Root() change: ConsentChangeType,
+    @Root() change: ConsentChangeFact,
+    @Ctx() ctx: GraphQLContext,
     @Arg("subjectId", () => ID, { nullable: true }) _subjectId?: string | null,
     @Arg("policyId", () => ID, { nullable: true }) _policyId?: string | null,
     @Arg("purposeIds", () => [ID], { nullable: true }) _purposeIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
-  ): ConsentChangeType {
-    return change;
+  ): Promise<ConsentChangeType> {
+    return presentChange(ctx.services.ledger, change);
   }
 
   @Subscription(() => LedgerEventType, {
@@ -67,10 +93,11 @@ export class SubscriptionResolver {
     description: "Every event appended to the ledger, oldest first (ledger:read); `after` is an event position to resume from.",
   })
   ledgerEvents(
-    @Root() event: LedgerEventType,
+    @Root() event: LedgerEvent,
+    @Ctx() ctx: GraphQLContext,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
     @Arg("types", () => [String], { nullable: true }) _types?: string[] | null,
-  ): LedgerEventType {
-    return event;
+  ): Promise<LedgerEventType> {
+    return presentOnce(ctx.services.ledger, event);
   }
 }

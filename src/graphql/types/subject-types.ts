@@ -60,7 +60,8 @@ export class ConsentChangeType {
 @ObjectType("RecordConsentPayload")
 export class RecordConsentPayloadType {
   @Field(() => SubjectType) subject!: SubjectType;
-  @Field(() => [LedgerEventType]) events!: LedgerEventType[];
+  /** Resolved lazily: the events are presented (their evidence opened) only when selected. */
+  @Field(() => [LedgerEventType]) events!: LedgerEventType[] | Promise<LedgerEventType[]>;
   @Field(() => String, { description: "A JWS (compact) over a Kantara v1.1 consent receipt; verify it with /.well-known/jwks.json." })
   receipt!: string;
 }

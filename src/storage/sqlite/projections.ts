@@ -13,7 +13,7 @@ import {
   nextStatus,
 } from "../../domain/subject.js";
 import type { AsOf } from "../../domain/catalog.js";
-import type { SubjectView } from "../../domain/permission.js";
+import type { SubjectSnapshot } from "../storage-port.js";
 import type { Instant } from "../../domain/time.js";
 import { PROJECTION_TABLES } from "./schema.js";
 
@@ -73,38 +73,6 @@ const toConsentRecord = (r: ConsentRow): ConsentRecord => ({
   position: r.position,
 });
 
-/** A SubjectView read from the projections, which also tells when the accepted version was accepted. */
-export interface ProjectedView extends SubjectView {
-  acceptance(policyId: string): Acceptance | undefined;
-}
-
-/** Each lookup runs once per view: a batch of checks for one subject reads each row once. */
-function memoView(get: {
-  status: () => SubjectStatus;
-  acceptance: (policyId: string) => Acceptance | undefined;
-  consent: (policyId: string, purposeId: string) => ConsentRecord | undefined;
-}): ProjectedView {
-  let status: SubjectStatus | undefined;
-  const acceptances = new Map<string, Acceptance | undefined>();
-  const consents = new Map<string, ConsentRecord | undefined>();
-  const acceptance = (policyId: string) => {
-    if (!acceptances.has(policyId)) acceptances.set(policyId, get.acceptance(policyId));
-    return acceptances.get(policyId);
-  };
-  return {
-    get status() {
-      return (status ??= get.status());
-    },
-    acceptance,
-    acceptedVersion: (policyId) => acceptance(policyId)?.version ?? 0,
-    consent: (policyId, purposeId) => {
-      const k = consentKey(policyId, purposeId);
-      if (!consents.has(k)) consents.set(k, get.consent(policyId, purposeId));
-      return consents.get(k);
-    },
-  };
-}
-
 export class SqliteProjections {
   private readonly s;
 
@@ -142,7 +110,6 @@ export class SqliteProjections {
       requestVerify: db.prepare("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', position = ? WHERE id = ?"),
       requestClose: db.prepare("UPDATE data_requests SET status = ?, closed_at = ?, note = COALESCE(?, note), position = ? WHERE id = ?"),
       consentsOf: db.prepare("SELECT * FROM consents WHERE subject_id = ?"),
-      consentOne: db.prepare("SELECT * FROM consents WHERE subject_id = ? AND policy_id = ? AND purpose_id = ?"),
       standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
       requestsOf: db.prepare("SELECT * FROM data_requests WHERE subject_id = ? ORDER BY opened_at, id"),
       requestById: db.prepare("SELECT * FROM data_requests WHERE id = ?"),
@@ -184,7 +151,9 @@ export class SqliteProjections {
       ),
       statusThrough: db.prepare("SELECT status FROM status_history WHERE subject_id = ? AND position <= ? ORDER BY position DESC LIMIT 1").pluck(),
       subjectStatus: db.prepare("SELECT status FROM subjects WHERE subject_id = ?").pluck(),
-      standingOne: db.prepare("SELECT accepted_version, accepted_at, position FROM standings WHERE subject_id = ? AND policy_id = ?"),
+      // Every (policy, purpose) a subject ever chose about, and every policy it ever accepted: the current tables hold one row each.
+      pairsOf: db.prepare("SELECT policy_id, purpose_id FROM consents WHERE subject_id = ?"),
+      policiesOf: db.prepare("SELECT policy_id FROM standings WHERE subject_id = ?").pluck(),
       pending: db.prepare(
         `SELECT s.subject_id FROM subjects s
          LEFT JOIN standings st ON st.subject_id = s.subject_id AND st.policy_id = @policy
@@ -281,11 +250,11 @@ export class SqliteProjections {
   }
 
   /**
-   * The subject as the permission rule sees it as of (at, knownAt): a few indexed lookups in the
-   * bitemporal tables, whatever the length of the subject's history.
+   * The subject as the permission rule sees it as of (at, knownAt): per policy and per purpose it
+   * ever touched, one indexed lookup in the bitemporal tables, whatever the length of its history.
    */
-  viewAt(subjectId: string, asOf: AsOf): ProjectedView {
-    return memoView({
+  viewAt(subjectId: string, asOf: AsOf): SubjectSnapshot {
+    return this.snapshot(subjectId, {
       status: () => (this.s.statusAt.get(subjectId, asOf.at, asOf.knownAt) as SubjectStatus | undefined) ?? "ACTIVE",
       acceptance: (policyId) => this.acceptanceAt(subjectId, policyId, asOf.at, asOf.knownAt),
       consent: (policyId, purposeId) => this.consentAt(subjectId, policyId, purposeId, asOf.at, asOf.knownAt),
@@ -296,28 +265,27 @@ export class SqliteProjections {
    * The subject now, from the current tables; a fact dated after `at` (a grant a few minutes ahead)
    * is looked up in the history instead, so the answer is the same as viewAt's.
    */
-  currentView(subjectId: string, at: Instant): ProjectedView {
-    return memoView({
-      status: () => (this.s.subjectStatus.get(subjectId) as SubjectStatus | undefined) ?? "ACTIVE",
-      acceptance: (policyId) => {
-        const r = this.s.standingOne.get(subjectId, policyId) as { accepted_version: number; accepted_at: number; position: number } | undefined;
-        if (r && r.accepted_at > at) return this.acceptanceAt(subjectId, policyId, at, Number.MAX_SAFE_INTEGER);
-        return r && { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position };
-      },
-      consent: (policyId, purposeId) => {
-        const r = this.s.consentOne.get(subjectId, policyId, purposeId) as ConsentRow | undefined;
-        if (r && r.occurred_at > at) return this.consentAt(subjectId, policyId, purposeId, at, Number.MAX_SAFE_INTEGER);
-        return r && toConsentRecord(r);
-      },
-    });
+  currentView(subjectId: string, at: Instant): SubjectSnapshot {
+    const status = (this.s.subjectStatus.get(subjectId) as SubjectStatus | undefined) ?? "ACTIVE";
+    const acceptances = new Map<string, Acceptance>();
+    for (const r of this.s.standingsOf.all(subjectId) as StandingRow[]) {
+      const a = r.accepted_at > at ? this.acceptanceAt(subjectId, r.policy_id, at, Number.MAX_SAFE_INTEGER) : { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position };
+      if (a) acceptances.set(r.policy_id, a);
+    }
+    const consents = new Map<string, ConsentRecord>();
+    for (const r of this.s.consentsOf.all(subjectId) as ConsentRow[]) {
+      const c = r.occurred_at > at ? this.consentAt(subjectId, r.policy_id, r.purpose_id, at, Number.MAX_SAFE_INTEGER) : toConsentRecord(r);
+      if (c) consents.set(consentKey(r.policy_id, r.purpose_id), c);
+    }
+    return { status, acceptances, consents };
   }
 
   /**
    * The subject as the fold of its events up to and including log position `position` leaves it
    * (whatever their valid time): what the change feed compares before and after each event.
    */
-  viewThrough(subjectId: string, position: number): ProjectedView {
-    return memoView({
+  viewThrough(subjectId: string, position: number): SubjectSnapshot {
+    return this.snapshot(subjectId, {
       status: () => (this.s.statusThrough.get(subjectId, position) as SubjectStatus | undefined) ?? "ACTIVE",
       acceptance: (policyId) => {
         const r = this.s.acceptanceThrough.get(subjectId, policyId, position) as { version: number; occurred_at: number; position: number } | undefined;
@@ -328,6 +296,28 @@ export class SqliteProjections {
         return r && toConsentRecord(r);
       },
     });
+  }
+
+  /** A snapshot from per-policy and per-purpose lookups over everything the subject ever touched. */
+  private snapshot(
+    subjectId: string,
+    get: {
+      status: () => SubjectStatus;
+      acceptance: (policyId: string) => Acceptance | undefined;
+      consent: (policyId: string, purposeId: string) => ConsentRecord | undefined;
+    },
+  ): SubjectSnapshot {
+    const acceptances = new Map<string, Acceptance>();
+    for (const policyId of this.s.policiesOf.all(subjectId) as string[]) {
+      const a = get.acceptance(policyId);
+      if (a) acceptances.set(policyId, a);
+    }
+    const consents = new Map<string, ConsentRecord>();
+    for (const { policy_id, purpose_id } of this.s.pairsOf.all(subjectId) as { policy_id: string; purpose_id: string }[]) {
+      const c = get.consent(policy_id, purpose_id);
+      if (c) consents.set(consentKey(policy_id, purpose_id), c);
+    }
+    return { status: get.status(), acceptances, consents };
   }
 
   private acceptanceAt(subjectId: string, policyId: string, at: Instant, knownAt: Instant): Acceptance | undefined {

@@ -287,25 +287,36 @@ export class SqliteEventStore implements EventStore {
   }
 
   readAll(afterPosition: number, limit: number, filter?: ReadFilter): LedgerEvent[] {
-    const types = filter?.types && filter.types.length > 0 ? new Set<string>(filter.types) : null;
     const out: LedgerEvent[] = [];
-    let cursor = afterPosition;
+    let after = afterPosition;
     const chunk = Math.max(limit, 256);
-    // Filtering by type is done while scanning forward in chunks: the log is read in order anyway.
     for (;;) {
-      const rows = (
-        filter?.subjectId !== undefined
-          ? this.stmts.readAllStream.all(`subject:${filter.subjectId}`, cursor, chunk)
-          : this.stmts.readAll.all(cursor, chunk)
-      ) as EventRow[];
-      for (const r of rows) {
-        cursor = r.position;
-        if (types && !types.has(r.type)) continue;
-        out.push(rowToEvent(r));
-        if (out.length >= limit) return out;
-      }
-      if (rows.length < chunk) return out;
+      const page = this.scan(after, limit - out.length, chunk, filter);
+      out.push(...page.events);
+      if (out.length >= limit || page.exhausted) return out;
+      after = page.scannedTo;
     }
+  }
+
+  /**
+   * One bounded step of a read in log order: at most `rows` rows after `afterPosition` are read,
+   * and of them at most `limit` matching events returned. `scannedTo` is the last position read;
+   * `exhausted` when the log ends within this step.
+   */
+  scan(afterPosition: number, limit: number, rows: number, filter?: ReadFilter): { events: LedgerEvent[]; scannedTo: number; exhausted: boolean } {
+    const types = filter?.types && filter.types.length > 0 ? new Set<string>(filter.types) : null;
+    const read = (
+      filter?.subjectId !== undefined ? this.stmts.readAllStream.all(`subject:${filter.subjectId}`, afterPosition, rows) : this.stmts.readAll.all(afterPosition, rows)
+    ) as EventRow[];
+    const events: LedgerEvent[] = [];
+    let scannedTo = afterPosition;
+    for (const r of read) {
+      scannedTo = r.position;
+      if (types && !types.has(r.type)) continue;
+      events.push(rowToEvent(r));
+      if (events.length >= limit) return { events, scannedTo, exhausted: false };
+    }
+    return { events, scannedTo, exhausted: read.length < rows };
   }
 
   /** Every policy publication, in log order, through their partial index: no scan of the log. */
@@ -358,4 +369,3 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-export const requestHash = (input: unknown) => sha256Hex(canonicalJson(input));

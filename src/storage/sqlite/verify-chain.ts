@@ -1,6 +1,6 @@
 // The integrity walk over the events table: the reference check per row, and the fast walk that must agree with it.
 import { hash as oneShotHash } from "node:crypto";
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
 import { GENESIS_HASH, chainHash } from "../../log/canonical.js";
 import type { ChainHead, IntegrityReport } from "../event-store.js";
 import { type EventRow, canonicalRowContent } from "./rows.js";
@@ -62,6 +62,8 @@ const WALK_SQL = walkSql(
 const WALK_SQL_LOOSE = walkSql("NULL");
 /** Positions per read: enough to amortise the statement, small enough to stay in cache. */
 const WALK_CHUNK = 512;
+/** Chunks walked between two pauses of the asynchronous walk. */
+const YIELD_EVERY_CHUNKS = 4;
 
 /**
  * verifyChain over the events table, without a row object per event: SQLite writes each row's hashes and
@@ -70,6 +72,40 @@ const WALK_CHUNK = 512;
  * every verdict is the reference one. One read transaction, so the count and the walk see the same log.
  */
 export function verifyStoredChain(db: Database.Database): IntegrityReport {
+  return db.transaction((): IntegrityReport => {
+    const walk = walkStoredChain(db);
+    for (;;) {
+      const step = walk.next();
+      if (step.done) return step.value;
+    }
+  })();
+}
+
+/**
+ * verifyStoredChain without holding the event loop: the walk runs on its own read-only connection
+ * (one snapshot, so the count and the walk see the same log) and `pause` runs between chunks.
+ * An in-memory database has no second connection: it is walked in one go.
+ */
+export async function verifyStoredChainAsync(db: Database.Database, pause: () => Promise<void>): Promise<IntegrityReport> {
+  if (db.memory) return verifyStoredChain(db);
+  const reader = new Database(db.name, { readonly: true, fileMustExist: true });
+  try {
+    reader.pragma("busy_timeout = 5000");
+    reader.exec("BEGIN");
+    const walk = walkStoredChain(reader);
+    for (;;) {
+      const step = walk.next();
+      if (step.done) return step.value;
+      await pause();
+    }
+  } finally {
+    if (reader.inTransaction) reader.exec("COMMIT");
+    reader.close();
+  }
+}
+
+/** The walk, a chunk per step; call inside one read transaction. */
+function* walkStoredChain(db: Database.Database): Generator<void, IntegrityReport> {
   const strict = db.prepare("SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = 'events'").pluck().get() === 1;
   const walk = db.prepare(strict ? WALK_SQL : WALK_SQL_LOOSE).pluck();
   const positionsIn = db.prepare("SELECT position FROM events WHERE position BETWEEN ? AND ? ORDER BY position").pluck();
@@ -77,46 +113,46 @@ export function verifyStoredChain(db: Database.Database): IntegrityReport {
   const firstAfter = db.prepare("SELECT MIN(position) FROM events WHERE position > ?").pluck();
   const rowAt = db.prepare("SELECT * FROM events WHERE position = ?");
   const count = db.prepare("SELECT COUNT(*) FROM events").pluck();
-  return db.transaction((): IntegrityReport => {
-    const eventCount = count.get() as number;
-    let prev = GENESIS_HASH;
-    let at = 0;
-    const report = (firstInvalidPosition: number | null): IntegrityReport => ({
-      ok: firstInvalidPosition === null,
-      eventCount,
-      head: at === 0 ? null : { position: at, hash: prev },
-      firstInvalidPosition,
-    });
-    // Rows come in position order, so the first one not at 1 (moved to 0 or below, or 1 missing) is the first invalid.
-    const first = least.get() as number | null;
-    if (first !== null && first !== 1) return report(first);
-    for (;;) {
-      const links = walk.all(at + 1, at + WALK_CHUNK) as (string | null)[];
-      // A full range holds every position in it (positions are unique integers); a short one may have gaps.
-      const positions = links.length === WALK_CHUNK ? null : (positionsIn.all(at + 1, at + WALK_CHUNK) as number[]);
-      for (let i = 0; i < links.length; i++) {
-        const position = positions === null ? at + 1 : positions[i]!;
-        if (position !== at + 1) return report(position);
-        const link = links[i]!;
-        let hash: string | null = null;
-        if (link !== null && link.startsWith(prev, 64)) {
-          // crypto.hash, not createHash: no Hash object per row, which costs about as much as SHA-256 itself here.
-          const computed = oneShotHash("sha256", link.slice(64));
-          if (link.startsWith(computed)) hash = computed;
-        }
-        if (hash === null) {
-          const r = rowAt.get(position) as EventRow;
-          if (!linkHolds(r, prev)) return report(position);
-          hash = r.hash.toString("hex");
-        }
-        prev = hash;
-        at = position;
+  const eventCount = count.get() as number;
+  let prev = GENESIS_HASH;
+  let at = 0;
+  const report = (firstInvalidPosition: number | null): IntegrityReport => ({
+    ok: firstInvalidPosition === null,
+    eventCount,
+    head: at === 0 ? null : { position: at, hash: prev },
+    firstInvalidPosition,
+  });
+  // Rows come in position order, so the first one not at 1 (moved to 0 or below, or 1 missing) is the first invalid.
+  const first = least.get() as number | null;
+  if (first !== null && first !== 1) return report(first);
+  for (;;) {
+    const links = walk.all(at + 1, at + WALK_CHUNK) as (string | null)[];
+    // A full range holds every position in it (positions are unique integers); a short one may have gaps.
+    const positions = links.length === WALK_CHUNK ? null : (positionsIn.all(at + 1, at + WALK_CHUNK) as number[]);
+    for (let i = 0; i < links.length; i++) {
+      const position = positions === null ? at + 1 : positions[i]!;
+      if (position !== at + 1) return report(position);
+      const link = links[i]!;
+      let hash: string | null = null;
+      if (link !== null && link.startsWith(prev, 64)) {
+        // crypto.hash, not createHash: no Hash object per row, which costs about as much as SHA-256 itself here.
+        const computed = oneShotHash("sha256", link.slice(64));
+        if (link.startsWith(computed)) hash = computed;
       }
-      if (links.length < WALK_CHUNK) {
-        if (at === eventCount) return report(null);
-        // Rows remain past a gap: the next of them is the first out of sequence.
-        return report(firstAfter.get(at) as number);
+      if (hash === null) {
+        const r = rowAt.get(position) as EventRow;
+        if (!linkHolds(r, prev)) return report(position);
+        hash = r.hash.toString("hex");
       }
+      prev = hash;
+      at = position;
     }
-  })();
+    if (links.length < WALK_CHUNK) {
+      if (at === eventCount) return report(null);
+      // Rows remain past a gap: the next of them is the first out of sequence.
+      return report(firstAfter.get(at) as number);
+    }
+    // A pause point every few chunks: a few milliseconds of hashing at most between them.
+    if ((at / WALK_CHUNK) % YIELD_EVERY_CHUNKS === 0) yield;
+  }
 }

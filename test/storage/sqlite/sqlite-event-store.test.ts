@@ -8,7 +8,7 @@ import { GENESIS_HASH, chainHash } from "../../../src/log/canonical.js";
 import { migrate } from "../../../src/storage/sqlite/schema.js";
 import { canonicalRowContent } from "../../../src/storage/sqlite/rows.js";
 import { SqliteEventStore } from "../../../src/storage/sqlite/sqlite-event-store.js";
-import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir } from "../../support/ledger-commands.js";
+import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir, sqlite } from "../../support/ledger-commands.js";
 
 const actor = { kind: "SUBJECT" as const, id: "alice" };
 const accepted = (subjectId: string, v = 1): NewEvent => ({ type: "PolicyAccepted", occurredAt: 1_000, data: { policyId: "p", version: v }, actor, subjectId });
@@ -96,13 +96,13 @@ describe("the events table", () => {
   it("refuses UPDATE and DELETE, by SQL as well", async () => {
     const { ledger } = await ledgerWithCatalog();
     cleanups.push(() => ledger.close());
-    const before = ledger.store.readAll(0, 10);
-    expect(() => ledger.store.db.prepare("UPDATE events SET data = '{}' WHERE position = 1").run()).toThrow("events are append-only: UPDATE refused");
-    expect(() => ledger.store.db.prepare("UPDATE events SET occurred_at = occurred_at + 1").run()).toThrow("events are append-only: UPDATE refused");
-    expect(() => ledger.store.db.prepare("DELETE FROM events WHERE position = 1").run()).toThrow("events are append-only: DELETE refused");
-    expect(() => ledger.store.db.prepare("DELETE FROM events").run()).toThrow("events are append-only: DELETE refused");
-    expect(ledger.store.readAll(0, 10)).toEqual(before);
-    expect(ledger.integrity().ok).toBe(true);
+    const before = sqlite(ledger).store.readAll(0, 10);
+    expect(() => sqlite(ledger).store.db.prepare("UPDATE events SET data = '{}' WHERE position = 1").run()).toThrow("events are append-only: UPDATE refused");
+    expect(() => sqlite(ledger).store.db.prepare("UPDATE events SET occurred_at = occurred_at + 1").run()).toThrow("events are append-only: UPDATE refused");
+    expect(() => sqlite(ledger).store.db.prepare("DELETE FROM events WHERE position = 1").run()).toThrow("events are append-only: DELETE refused");
+    expect(() => sqlite(ledger).store.db.prepare("DELETE FROM events").run()).toThrow("events are append-only: DELETE refused");
+    expect(sqlite(ledger).store.readAll(0, 10)).toEqual(before);
+    expect((await ledger.integrity()).ok).toBe(true);
   });
 });
 
@@ -148,18 +148,18 @@ describe("integrity", () => {
       fc.asyncProperty(commandBatches, fc.nat(), fc.constantFrom(...TAMPERS), fc.nat(), async (batches, rowPick, tamper, n) => {
         const { ledger, clock } = await ledgerWithCatalog(new TestClock());
         await run(ledger, clock, batches);
-        const clean = ledger.integrity();
-        const count = ledger.store.eventCount();
-        expect(clean).toEqual({ ok: true, eventCount: count, head: ledger.store.head(), firstInvalidPosition: null });
+        const clean = (await ledger.integrity());
+        const count = sqlite(ledger).store.eventCount();
+        expect(clean).toEqual({ ok: true, eventCount: count, head: sqlite(ledger).store.head(), firstInvalidPosition: null });
 
-        const db = ledger.store.db;
+        const db = sqlite(ledger).store.db;
         db.exec("DROP TRIGGER events_refuse_update");
         const pos = 1 + (rowPick % count);
         const r = db.prepare("SELECT * FROM events WHERE position = ?").get(pos) as Record<string, unknown>;
         const params = tamper.params(r, tamper.column === "position" ? count + 1 : n);
         expect(db.prepare(tamper.sql).run(...params).changes).toBe(1);
 
-        const report = ledger.integrity();
+        const report = (await ledger.integrity());
         const at = tamper.breaksAt(pos);
         expect(report).toMatchObject({ ok: false, eventCount: count, firstInvalidPosition: at });
         // The head names the last event that still verifies: the one before the changed row.
@@ -174,9 +174,9 @@ describe("integrity", () => {
   it("notices a row whose data was rewritten as equivalent but not canonical JSON", async () => {
     const { ledger } = await ledgerWithCatalog();
     cleanups.push(() => ledger.close());
-    ledger.store.db.exec("DROP TRIGGER events_refuse_update");
-    ledger.store.db.prepare("UPDATE events SET data = ' ' || data WHERE position = 1").run();
-    expect(ledger.integrity()).toMatchObject({ ok: false, firstInvalidPosition: 1 });
+    sqlite(ledger).store.db.exec("DROP TRIGGER events_refuse_update");
+    sqlite(ledger).store.db.prepare("UPDATE events SET data = ' ' || data WHERE position = 1").run();
+    expect((await ledger.integrity())).toMatchObject({ ok: false, firstInvalidPosition: 1 });
   });
 });
 
@@ -236,7 +236,7 @@ describe("a durable store", () => {
     const again = new SqliteEventStore({ path });
     cleanups.push(() => again.close());
     expect(again.readStream("subject:alice")).toEqual(first);
-    expect(again.head()).toEqual(head);
+    expect((await again.head())).toEqual(head);
     const [next] = await again.append("subject:alice", 2, [accepted("alice", 3)]);
     expect(next).toMatchObject({ position: 3, streamVersion: 3, prevHash: head!.hash });
     expect(again.verify()).toMatchObject({ ok: true, eventCount: 3 });

@@ -1,0 +1,17 @@
+// The one place that turns DATABASE_URL into a storage adapter; app.ts and cli.ts open storage only here.
+import type { Config } from "./config.js";
+import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
+import type { StoragePort } from "./storage/storage-port.js";
+
+export interface OpenStorageOptions {
+  /** Offline tools (export, verify): no migrations, no writes. */
+  readonly?: boolean;
+}
+
+/** The adapter `database` names, opened (and migrated, unless read-only). */
+export function openStorage(database: Config["database"], opts: OpenStorageOptions = {}): Promise<StoragePort> {
+  switch (database.kind) {
+    case "sqlite":
+      return SqliteStorage.open({ path: database.path, ...(opts.readonly ? { readonly: true } : {}) });
+  }
+}

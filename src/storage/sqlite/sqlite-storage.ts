@@ -1,0 +1,170 @@
+// The SQLite adapter of the storage port: one file (or :memory:), WAL, synchronous=FULL, group commit.
+import { existsSync } from "node:fs";
+import { type AsOf, Catalog, toPolicyVersion } from "../../domain/catalog.js";
+import type { LedgerEvent } from "../../domain/events.js";
+import type { DataRequestState, DataRequestStatus, SubjectState } from "../../domain/subject.js";
+import type { Instant } from "../../domain/time.js";
+import type { ChainHead, IntegrityReport, ReadFilter } from "../event-store.js";
+import type { BackupReport, CommandOutcome, CommandRequest, StoragePort, SubjectSnapshot } from "../storage-port.js";
+import { backupDatabase } from "./backup.js";
+import { KeyVault } from "./key-vault.js";
+import { SqliteProjections } from "./projections.js";
+import { rebuildProjections } from "./rebuild.js";
+import { type CommandContext, runCommand } from "./run-command.js";
+import { SqliteEventStore } from "./sqlite-event-store.js";
+import { verifyStoredChainAsync } from "./verify-chain.js";
+
+export interface SqliteStorageOptions {
+  /** A file path, or ":memory:". */
+  path: string;
+  /** Open read-only (offline tools: export, verify): no migrations, no writes. */
+  readonly?: boolean;
+}
+
+/** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
+const SCAN_CHUNK = 512;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class SqliteStorage implements StoragePort {
+  private readonly store: SqliteEventStore;
+  private readonly projections: SqliteProjections;
+  private readonly vault: KeyVault;
+  private catalog: Catalog;
+  /** The instant of the command being run, which the chain records as its transaction time (never going back). */
+  private commandNow: Instant | null = null;
+  private readonly context: CommandContext;
+
+  private constructor(private readonly path: string, readonly: boolean) {
+    this.store = new SqliteEventStore({ path, clock: () => this.commandNow ?? Date.now(), ...(readonly ? { readonly: true } : {}) });
+    this.projections = new SqliteProjections(this.store.db);
+    this.vault = new KeyVault(this.store.db);
+    this.store.addApplier((e) => this.projections.apply(e));
+    this.catalog = this.loadCatalog();
+    this.context = {
+      store: this.store,
+      projections: this.projections,
+      vault: this.vault,
+      catalog: () => this.catalog,
+      loadCatalog: () => this.loadCatalog(),
+    };
+    this.store.onCommit((events) => this.afterCommit(events));
+  }
+
+  /** The adapter's parts, for tests and benchmarks that inspect this adapter itself. */
+  get internals(): { store: SqliteEventStore; projections: SqliteProjections; vault: KeyVault } {
+    return { store: this.store, projections: this.projections, vault: this.vault };
+  }
+
+  /** Opens (creating and migrating unless read-only) the database at `opts.path`. */
+  static async open(opts: SqliteStorageOptions): Promise<SqliteStorage> {
+    if (opts.readonly && opts.path !== ":memory:" && !existsSync(opts.path)) throw new Error(`no database at ${opts.path}`);
+    return new SqliteStorage(opts.path, opts.readonly ?? false);
+  }
+
+  private loadCatalog(): Catalog {
+    return Catalog.of(this.store.publications().map(toPolicyVersion));
+  }
+
+  private afterCommit(events: readonly LedgerEvent[]): void {
+    let erased = false;
+    for (const e of events) {
+      if (e.type === "PolicyVersionPublished") this.catalog.add(toPolicyVersion(e));
+      if (e.type === "SubjectErased") erased = true;
+    }
+    // The destroyed key's old page images may still sit in the WAL: fold them into the file.
+    if (erased) this.store.scrubWal();
+  }
+
+  execute(request: CommandRequest): Promise<CommandOutcome> {
+    return this.store.transact((tx) => {
+      this.commandNow = request.now;
+      try {
+        return runCommand(this.context, tx, request);
+      } finally {
+        this.commandNow = null;
+      }
+    });
+  }
+
+  async readAll(afterPosition: number, limit: number, filter?: ReadFilter): Promise<LedgerEvent[]> {
+    // A filtered read may scan far for few matches: chunk by chunk, yielding between chunks.
+    const out: LedgerEvent[] = [];
+    let after = afterPosition;
+    for (;;) {
+      const page = this.store.scan(after, Math.min(limit - out.length, SCAN_CHUNK), SCAN_CHUNK, filter);
+      out.push(...page.events);
+      if (out.length >= limit || page.exhausted) return out;
+      after = page.scannedTo;
+      await yieldToLoop();
+    }
+  }
+
+  async readStream(streamId: string): Promise<LedgerEvent[]> {
+    return this.store.readStream(streamId);
+  }
+
+  async publications(): Promise<LedgerEvent[]> {
+    return this.store.publications();
+  }
+
+  async head(): Promise<ChainHead | null> {
+    return this.store.head();
+  }
+
+  verify(): Promise<IntegrityReport> {
+    return verifyStoredChainAsync(this.store.db, yieldToLoop);
+  }
+
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
+    return this.store.onCommit(listener);
+  }
+
+  async subject(subjectId: string): Promise<SubjectState> {
+    return this.projections.subject(subjectId);
+  }
+
+  async currentView(subjectId: string, at: Instant): Promise<SubjectSnapshot> {
+    return this.projections.currentView(subjectId, at);
+  }
+
+  async viewAt(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
+    return this.projections.viewAt(subjectId, asOf);
+  }
+
+  async viewThrough(subjectId: string, position: number): Promise<SubjectSnapshot> {
+    return this.projections.viewThrough(subjectId, position);
+  }
+
+  async dataRequest(requestId: string): Promise<DataRequestState | undefined> {
+    return this.projections.dataRequest(requestId);
+  }
+
+  async dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]> {
+    return this.projections.dataRequests(status, overdue, now);
+  }
+
+  async pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]> {
+    return this.projections.pendingReconsent(policyId, threshold, after, limit);
+  }
+
+  async evidenceKey(subjectId: string): Promise<Uint8Array | null> {
+    return this.vault.key(subjectId);
+  }
+
+  async rebuild(): Promise<number> {
+    return rebuildProjections(this.store, this.projections);
+  }
+
+  backup(destination: string, opts: { overwrite?: boolean } = {}): Promise<BackupReport> {
+    return backupDatabase(this.path, destination, opts);
+  }
+
+  isWritable(): boolean {
+    return this.store.isWritable();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
