@@ -1,48 +1,112 @@
-// The dependency rule of the house: data flows one way, and the domain knows nothing of SQL, GraphQL or HTTP.
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+// The dependency rule of the house, over every folder of src/ and every import form the compiler
+// knows: data flows one way, the domain knows nothing of SQL, GraphQL or HTTP, and only the
+// composition root picks a storage adapter.
 import { describe, expect, it } from "vitest";
+import { type ImportEdge, type Rule, edgesUnder, importsOf, offences, partOf, sourcesUnder } from "./support/import-graph.js";
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? sources(p) : p.endsWith(".ts") ? [p] : [];
-  });
-}
+const GRAPHQL_PACKAGES = /^(graphql|type-graphql|graphql-scalars|graphql-query-complexity|graphql-ws(\/.*)?|@apollo\/server(\/.*)?|pino|reflect-metadata)$/;
 
-/** Every module a file imports, as written (relative paths resolved against src/). */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, "utf8");
-  return [...text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\s+"([^"]+)"/g)].map((m) => {
-    const spec = (m[1] ?? m[2])!;
-    return spec.startsWith(".") ? relative("src", join(file, "..", spec)) : spec;
-  });
-}
-
-/** Which top-level parts of src/ each part may import (besides itself and node: builtins). */
-const ALLOWED: Record<string, { parts: string[]; packages: RegExp | null }> = {
+/** What each part of src/ may import besides itself and node: builtins. app, main, cli and open-storage compose everything. */
+const RULES: Record<string, Rule> = {
   domain: { parts: [], packages: null },
   log: { parts: ["domain"], packages: null },
-  storage: { parts: ["domain", "log"], packages: /^(better-sqlite3|pg)$/ },
+  evidence: { parts: ["domain"], packages: null },
+  storage: { parts: ["domain", "log"], packages: null },
+  "storage/sqlite": { parts: ["domain", "log", "evidence", "storage"], packages: /^better-sqlite3$/ },
+  // The PostgreSQL adapter also reads a SQLite file: the copy from SQLite into PostgreSQL.
+  "storage/postgres": { parts: ["domain", "log", "evidence", "storage"], packages: /^(pg|better-sqlite3)$/ },
+  ledger: { parts: ["domain", "log", "evidence", "storage"], packages: null },
+  feed: { parts: ["domain", "log", "ledger"], packages: /^pino$/ },
+  keys: { parts: [], packages: /^jose$/ },
+  auth: { parts: ["domain", "config", "keys"], packages: /^jose$/ },
+  receipts: { parts: ["domain", "log", "keys", "ledger", "storage"], packages: /^jose$/ },
+  rights: { parts: ["domain", "log", "ledger", "receipts", "storage"], packages: /^jose$/ },
+  "catalog-dir": { parts: ["domain", "log", "ledger"], packages: null },
+  config: { parts: ["domain"], packages: null },
+  graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage"], packages: GRAPHQL_PACKAGES },
+  http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
 };
 
-describe("the dependency rule", () => {
-  for (const [part, rule] of Object.entries(ALLOWED)) {
-    it(`src/${part} imports only ${rule.parts.length ? rule.parts.join(", ") : "itself"}${rule.packages ? " and its drivers" : ""}`, () => {
-      const offences: string[] = [];
-      for (const file of sources(join("src", part)))
-        for (const spec of importsOf(file)) {
-          if (spec.startsWith("node:")) continue;
-          const top = spec.includes("/") && !spec.startsWith("@") && !/^[a-z0-9-]+$/.test(spec) ? spec.split("/")[0]! : null;
-          const ok = top === null ? (rule.packages?.test(spec) ?? false) : top === part || rule.parts.includes(top);
-          if (!ok) offences.push(`${file} imports ${spec}`);
-        }
-      expect(offences).toEqual([]);
-    });
-  }
+const COMPOSITION = new Set(["app", "main", "cli", "open-storage"]);
 
-  it("nothing in src/ imports tests or benchmarks", () => {
-    const offences = sources("src").flatMap((f) => importsOf(f).filter((s) => s.startsWith("../test") || s.startsWith("../bench")).map((s) => `${f} imports ${s}`));
-    expect(offences).toEqual([]);
+/** Rules that hold whatever the part. */
+const FORBIDDEN: ((e: ImportEdge) => string | null)[] = [
+  (e) => (e.target?.startsWith("src/storage/") && partOf(e.target).startsWith("storage/") && !partOf(e.from).startsWith("storage/") && !COMPOSITION.has(partOf(e.from)) ? "only the composition root picks a storage adapter" : null),
+  (e) => (/^(better-sqlite3|pg)$/.test(e.specifier) && !partOf(e.from).startsWith("storage/") ? "only a storage adapter drives a database" : null),
+  (e) => (e.target !== null && ["feed", "receipts", "rights"].includes(partOf(e.from)) && ["graphql", "http"].includes(partOf(e.target)) ? "transports are leaves: the feed, receipts and rights do not know them" : null),
+  (e) => (e.target !== null && !e.target.startsWith("src/") && !e.target.startsWith("node_modules") ? "src/ imports neither tests nor benchmarks" : null),
+];
+
+describe("the dependency rule", () => {
+  const edges = edgesUnder("src");
+
+  it("holds for every import of every file in src/", () => {
+    expect(offences(edges, RULES, FORBIDDEN)).toEqual([]);
+  });
+
+  it("has a rule for every part of src/ but the composition root", () => {
+    const parts = new Set(sourcesUnder("src").map(partOf));
+    expect([...parts].filter((p) => !RULES[p] && !COMPOSITION.has(p)).sort()).toEqual([]);
+  });
+
+  it("sees the imports it judges (the graph is not empty, adapters are reached only from the root)", () => {
+    expect(edges.length).toBeGreaterThan(100);
+    const intoSqlite = edges.filter((e) => e.target !== null && partOf(e.target) === "storage/sqlite" && partOf(e.from) !== "storage/sqlite").map((e) => partOf(e.from));
+    expect(new Set(intoSqlite)).toEqual(new Set(["open-storage"]));
+  });
+});
+
+describe("the checker", () => {
+  const planted = (file: string, text: string) => offences(importsOf(file, text), RULES, FORBIDDEN);
+
+  it("reads every import form: static, type-only, re-export, side-effect, dynamic, require, either quotes", () => {
+    const text = [
+      `import { a } from "../ledger.js";`,
+      `import type { B } from '../graphql/present.js';`,
+      `export { c } from "../http/server.js";`,
+      `export * from '../feed/change-feed.js';`,
+      `import "../auth/scopes.js";`,
+      `const d = await import("../rights/backup.js");`,
+      `const e = require('../storage/sqlite/rows.js');`,
+      `import f = require("better-sqlite3");`,
+      `type G = import("../receipts/signer.js").Signer;`,
+    ].join("\n");
+    expect(importsOf("src/domain/x.ts", text).map((e) => e.target ?? e.specifier)).toEqual([
+      "src/ledger.ts",
+      "src/graphql/present.ts",
+      "src/http/server.ts",
+      "src/feed/change-feed.ts",
+      "src/auth/scopes.ts",
+      "src/rights/backup.ts",
+      "src/storage/sqlite/rows.ts",
+      "better-sqlite3",
+      "src/receipts/signer.ts",
+    ]);
+  });
+
+  it("catches a planted import of the ledger from the domain, in single quotes too", () => {
+    expect(planted("src/domain/decide.ts", `import { Ledger } from '../ledger.js';`)).toEqual(["src/domain/decide.ts (domain) imports ../ledger.js (ledger)"]);
+    expect(planted("src/domain/decide.ts", `const m = await import("../ledger.js");`)).toHaveLength(1);
+  });
+
+  it("catches a transport imported by the feed, receipts or rights", () => {
+    expect(planted("src/feed/change-feed.ts", `import type { X } from "../graphql/present.js";`).join()).toMatch(/transports are leaves/);
+    expect(planted("src/rights/subject-export.ts", `export { y } from "../graphql/cursor.js";`).join()).toMatch(/transports are leaves/);
+    expect(planted("src/receipts/signer.ts", `import "../http/server.js";`).join()).toMatch(/transports are leaves/);
+  });
+
+  it("catches an adapter imported above the port, and SQLite driven outside its adapter", () => {
+    expect(planted("src/ledger.ts", `import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";`).join()).toMatch(/composition root/);
+    expect(planted("src/graphql/resolvers/x.ts", `import Database from "better-sqlite3";`).join()).toMatch(/only a storage adapter/);
+    expect(planted("src/ledger.ts", `import pg from "pg";`).join()).toMatch(/only a storage adapter/);
+    expect(planted("src/open-storage.ts", `import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";`)).toEqual([]);
+  });
+
+  it("catches a test or benchmark imported from src/", () => {
+    expect(planted("src/ledger.ts", `import { x } from "../test/support/harness.js";`).join()).toMatch(/neither tests nor benchmarks/);
+  });
+
+  it("lets a legal import pass", () => {
+    expect(planted("src/feed/change-feed.ts", `import type { Ledger } from "../ledger.js";\nimport { badInput } from '../domain/errors.js';`)).toEqual([]);
   });
 });

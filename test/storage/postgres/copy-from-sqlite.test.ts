@@ -5,11 +5,10 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishCatalogDir } from "../../../src/catalog-dir.js";
 import { foldSubject } from "../../../src/domain/subject.js";
-import { Ledger } from "../../../src/ledger.js";
 import { copySqliteToPostgres } from "../../../src/storage/postgres/copy-from-sqlite.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { rowToEvent } from "../../../src/storage/postgres/event-rows.js";
-import { tempDir } from "../../support/ledger-commands.js";
+import { openSqliteLedgerAt, tempDir } from "../../support/ledger-commands.js";
 import { freshDatabase } from "../../support/postgres.js";
 
 describe("copySqliteToPostgres", () => {
@@ -18,7 +17,7 @@ describe("copySqliteToPostgres", () => {
   let url: string;
 
   beforeAll(async () => {
-    const ledger = new Ledger({ databasePath: file });
+    const ledger = await openSqliteLedgerAt(file);
     await publishCatalogDir(ledger, "data/policies");
     const policy = ledger.catalog.policies()[0]!;
     const v = policy.versions.at(-1)!;

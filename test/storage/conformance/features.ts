@@ -1,0 +1,207 @@
+// What every storage adapter must do, whatever database it drives: each adapter's test file calls
+// storageConformance with a factory, and the same behaviours are held for all of them.
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { publishCatalogDir } from "../../../src/catalog-dir.js";
+import { decideAll, viewOf } from "../../../src/domain/permission.js";
+import type { LedgerEvent } from "../../../src/domain/events.js";
+import { foldSubject } from "../../../src/domain/subject.js";
+import { DAY_MS } from "../../../src/domain/time.js";
+import { openWith } from "../../../src/evidence/seal.js";
+import { Ledger } from "../../../src/ledger.js";
+import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../../src/log/canonical.js";
+import type { StoragePort } from "../../../src/storage/storage-port.js";
+import { OFFICER, SUBJECTS, TestClock, commandBatches, run, subjectActor } from "../../support/ledger-commands.js";
+
+/** A fresh, empty store; `reopen` (when the adapter is durable) opens the same data again after `close`. */
+export interface StorageUnderTest {
+  storage: StoragePort;
+  reopen: (() => Promise<StoragePort>) | null;
+  cleanup: () => Promise<void> | void;
+}
+
+export type StorageFactory = () => Promise<StorageUnderTest>;
+
+const consent = (over: { grant?: string[]; withdraw?: string[]; accept?: boolean; expectedVersion?: number | null; occurredAt?: number | null; ip?: string } = {}) => ({
+  policyId: null,
+  policyVersion: 1,
+  acceptPolicy: over.accept ?? true,
+  grant: over.grant ?? [],
+  withdraw: over.withdraw ?? [],
+  occurredAt: over.occurredAt ?? null,
+  evidence: over.ip ? { ipAddress: over.ip } : null,
+  expectedVersion: over.expectedVersion ?? null,
+});
+
+export function storageConformance(name: string, factory: StorageFactory): void {
+  describe(`storage conformance: ${name}`, () => {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.splice(0).reverse()) await c();
+    });
+
+    /** A ledger with the shipped catalogue on a fresh store. */
+    async function open(clock = new TestClock()) {
+      const sut = await factory();
+      cleanups.push(sut.cleanup);
+      const ledger = await Ledger.open(sut.storage, { clock: clock.now });
+      cleanups.push(() => ledger.close());
+      await publishCatalogDir(ledger, "data/policies");
+      return { ledger, storage: sut.storage, clock, sut };
+    }
+
+    async function everything(storage: StoragePort): Promise<LedgerEvent[]> {
+      return storage.readAll(0, Number.MAX_SAFE_INTEGER);
+    }
+
+    it("appends a command's events after the log's head and reads them back by position, by stream and as the head", async () => {
+      const { ledger, storage } = await open();
+      const announced: LedgerEvent[][] = [];
+      storage.onCommit((events) => announced.push([...events]));
+      const before = await storage.head();
+      const r = await ledger.recordConsent("alice", consent({ grant: ["location"] }), subjectActor("alice"));
+      expect(r.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted"]);
+      expect(r.events.map((e) => e.position)).toEqual([before!.position + 1, before!.position + 2]);
+      expect(r.events.map((e) => e.streamVersion)).toEqual([1, 2]);
+      expect(await storage.readStream("subject:alice")).toEqual(r.events);
+      expect(await storage.readAll(before!.position, 10)).toEqual(r.events);
+      expect(await storage.head()).toEqual({ position: r.events[1]!.position, hash: r.events[1]!.hash });
+      expect(announced.flat()).toEqual(r.events);
+      expect((await storage.subject("alice")).version).toBe(2);
+    });
+
+    it("lets exactly one of many writers with the same expectedVersion win; the others append nothing", async () => {
+      const { ledger, storage } = await open();
+      const before = (await everything(storage)).length;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => ledger.recordConsent("alice", consent({ grant: i % 2 ? ["location"] : [], expectedVersion: 0 }), subjectActor("alice"))),
+      );
+      const won = outcomes.filter((o) => o.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toMatchObject({ code: "VERSION_CONFLICT" });
+      expect((await everything(storage)).length - before).toBe(won[0]!.value.events.length);
+      // The next writer that names the version it read wins.
+      await expect(ledger.recordConsent("alice", consent({ grant: ["location"], expectedVersion: won[0]!.value.events.length }), subjectActor("alice"))).resolves.toBeDefined();
+    });
+
+    it("replays a call with the same idempotency key and input, and refuses the key with other input", async () => {
+      const { ledger, storage } = await open();
+      const first = await ledger.recordConsent("alice", consent({ grant: ["location"] }), subjectActor("alice"), "key-1");
+      await ledger.recordConsent("alice", consent({ withdraw: ["location"], accept: false }), subjectActor("alice"));
+      const count = (await everything(storage)).length;
+      const again = await ledger.recordConsent("alice", consent({ grant: ["location"] }), subjectActor("alice"), "key-1");
+      expect(again.replayed).toBe(true);
+      expect(again.events).toEqual(first.events);
+      expect(again.subject.version).toBe(first.subject.version); // as the first call left it
+      expect((await everything(storage)).length).toBe(count);
+      await expect(ledger.recordConsent("alice", consent({ grant: ["newsletter"] }), subjectActor("alice"), "key-1")).rejects.toMatchObject({
+        code: "IDEMPOTENCY_CONFLICT",
+      });
+      // Another subject's stream has its own keys.
+      expect((await ledger.recordConsent("bob", consent(), subjectActor("bob"), "key-1")).replayed).toBe(false);
+    });
+
+    it("chains every event to the one before, and the walk finds a log that holds", async () => {
+      const { ledger, storage } = await open();
+      await ledger.recordConsent("alice", consent({ grant: ["location"], ip: "192.0.2.1" }), subjectActor("alice"));
+      await ledger.suspendProcessing("bob", null, OFFICER);
+      const events = await everything(storage);
+      let prev = GENESIS_HASH;
+      events.forEach((e, i) => {
+        expect(e.position).toBe(i + 1);
+        expect(e.prevHash).toBe(prev);
+        expect(e.hash).toBe(chainHash(prev, canonicalJson(hashedContent(e))));
+        prev = e.hash;
+      });
+      expect(await storage.verify()).toEqual({ ok: true, eventCount: events.length, head: { position: events.length, hash: prev }, firstInvalidPosition: null });
+    });
+
+    it("keeps its read models equal to the fold of each subject's history, now and as of past instants", async () => {
+      await fc.assert(
+        fc.asyncProperty(commandBatches, fc.array(fc.tuple(fc.integer({ min: 0, max: 40 * DAY_MS }), fc.integer({ min: 0, max: 40 * DAY_MS })), { minLength: 1, maxLength: 4 }), async (batches, instants) => {
+          const clock = new TestClock();
+          const { ledger, storage } = await open(clock);
+          const start = clock.t;
+          await run(ledger, clock, batches);
+          for (const id of SUBJECTS) {
+            const history = await storage.readStream(`subject:${id}`);
+            const folded = foldSubject(id, history);
+            const projected = await storage.subject(id);
+            expect({ ...projected, dataRequests: [...projected.dataRequests] }).toEqual({ ...folded, dataRequests: [...folded.dataRequests] });
+            // Instants after the catalogue was published, so the comparison is not empty.
+            for (const [dAt, dKnown] of instants) {
+              const asOf = { at: start + dAt, knownAt: Math.min(start + dKnown, clock.t) };
+              const catalog = ledger.catalogAt(asOf.knownAt);
+              const view = await storage.viewAt(id, asOf);
+              const foldedAt = foldSubject(id, history, asOf);
+              expect(view.status).toBe(foldedAt.status);
+              expect(decideAll(catalog, viewOf(view), "clavis-privacy", asOf)).toEqual(decideAll(catalog, viewOf(foldedAt), "clavis-privacy", asOf));
+            }
+          }
+        }),
+        { numRuns: 15 },
+      );
+    });
+
+    it("erasure destroys the subject's key with its event: sealed evidence no longer opens", async () => {
+      const { ledger, storage } = await open();
+      const r = await ledger.recordConsent("alice", consent({ grant: ["location"], ip: "198.51.100.7" }), subjectActor("alice"), "before-erasure");
+      const sealed = (r.events[0]!.data as { evidence?: unknown }).evidence;
+      expect(sealed).toMatchObject({ sealed: expect.any(String) });
+      const key = await storage.evidenceKey("alice");
+      expect(openWith(key, "alice", sealed as { sealed: string })).toEqual({ ipAddress: "198.51.100.7" });
+      const erased = await ledger.eraseSubject("alice", "asked", OFFICER);
+      expect(erased.subject.status).toBe("ERASED");
+      expect(await storage.evidenceKey("alice")).toBeNull();
+      expect(await ledger.reveal(r.events[0]!)).toMatchObject({ evidence: { erased: true } });
+      // The idempotency record (a digest of personal input) went with the key: the key is unknown now.
+      await expect(ledger.recordConsent("alice", consent({ grant: ["location"], ip: "198.51.100.7" }), subjectActor("alice"), "before-erasure")).rejects.toMatchObject({
+        code: "SUBJECT_INACTIVE",
+      });
+      expect(await storage.evidenceKey("bob")).toBeNull();
+    });
+
+    it("rebuilds its read models from the log to the same answers", async () => {
+      const clock = new TestClock();
+      const { ledger, storage } = await open(clock);
+      await run(ledger, clock, [{ advanceMs: DAY_MS, commands: [{ kind: "consent", subject: 0, version: 1, accept: true, grant: ["location"], withdraw: [], backdateMs: 0, ip: true }, { kind: "suspend", subject: 1 }] }]);
+      await ledger.recordConsent("carol", consent({ grant: ["location"], occurredAt: clock.t - 2 * DAY_MS }), subjectActor("carol"));
+      const before = await Promise.all(SUBJECTS.map((id) => storage.subject(id)));
+      const pastBefore = await storage.viewAt("carol", { at: clock.t - DAY_MS, knownAt: clock.t });
+      expect(await storage.rebuild()).toBe((await everything(storage)).length);
+      expect(await Promise.all(SUBJECTS.map((id) => storage.subject(id)))).toEqual(before);
+      expect(await storage.viewAt("carol", { at: clock.t - DAY_MS, knownAt: clock.t })).toEqual(pastBefore);
+    });
+
+    it("serves the feed in log order: pages resume after a position without gap or duplicate, filters by type and subject", async () => {
+      const { ledger, storage } = await open();
+      for (let i = 0; i < 7; i++) await ledger.recordConsent(`s${i % 3}`, consent(i % 2 ? { grant: ["location"], accept: i < 3 } : { withdraw: ["location"], accept: i < 3 }), subjectActor(`s${i % 3}`));
+      const all = await everything(storage);
+      const paged: LedgerEvent[] = [];
+      for (let after = 0; ; ) {
+        const page = await storage.readAll(after, 4);
+        paged.push(...page);
+        if (page.length < 4) break;
+        after = page.at(-1)!.position;
+      }
+      expect(paged).toEqual(all);
+      expect(await storage.readAll(0, 100, { types: ["ConsentGranted"] })).toEqual(all.filter((e) => e.type === "ConsentGranted"));
+      expect(await storage.readAll(0, 100, { subjectId: "s1" })).toEqual(all.filter((e) => e.subjectId === "s1"));
+      expect(await storage.readAll(0, 2, { types: ["PolicyAccepted"], subjectId: "s2" })).toEqual(all.filter((e) => e.type === "PolicyAccepted" && e.subjectId === "s2").slice(0, 2));
+      expect(await storage.publications()).toEqual(all.filter((e) => e.type === "PolicyVersionPublished"));
+    });
+
+    it("keeps everything it acknowledged across a close and a reopen", async () => {
+      const { ledger, sut } = await open();
+      if (!sut.reopen) return expect(sut.reopen).toBeNull(); // an in-memory store keeps nothing past close
+      await ledger.recordConsent("alice", consent({ grant: ["location"] }), subjectActor("alice"));
+      const events = await everything(sut.storage);
+      await ledger.close();
+      const again = await sut.reopen();
+      cleanups.push(() => again.close());
+      expect(await everything(again)).toEqual(events);
+      expect((await again.verify()).ok).toBe(true);
+      expect((await again.subject("alice")).version).toBe(2);
+    });
+  });
+}
