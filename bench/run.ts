@@ -25,7 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
 
 /**
- * The subscription-latency bench is written by another engineer; it runs when its file exists.
+ * The subscription-latency bench runs when bench/subscription-latency.ts is in the tree (and compiled).
  * Its result is taken as BenchRow[] or as an object with latency percentiles.
  */
 async function benchSubscriptions(o: BenchOptions): Promise<BenchRow[]> {

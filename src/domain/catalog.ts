@@ -109,6 +109,9 @@ export function reconsentThreshold(policy: Policy, asOf: AsOf): number {
   return threshold;
 }
 
+/** Version `number` of a policy (numbers count from 1 in publication order). */
+export const versionOf = (policy: Policy, number: number): PolicyVersion | undefined => (number >= 1 ? policy.versions[number - 1] : undefined);
+
 /** The policies in force, built from publications. The ledger adds to its catalog only after a commit; past views come from `knownAt`. */
 export class Catalog {
   private readonly byId = new Map<string, Policy>();
@@ -172,6 +175,12 @@ export class Catalog {
       id = p.overrides;
     }
     return out;
+  }
+
+  /** Version `number` of a policy, if published. */
+  version(policyId: string, number: number): PolicyVersion | undefined {
+    const p = this.byId.get(policyId);
+    return p && versionOf(p, number);
   }
 
   /** The version number a policy would get next. */

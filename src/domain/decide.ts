@@ -7,6 +7,7 @@ import {
   type Purpose,
   RECIPIENT_KINDS,
   type Recipient,
+  versionOf,
 } from "./catalog.js";
 import { LedgerError, badInput } from "./errors.js";
 import type { DataRequestKind, DomainEvent, Evidence } from "./events.js";
@@ -86,7 +87,7 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
 
   const policyId = catalog.resolvePolicyId(cmd.policyId);
   const policy = catalog.get(policyId)!;
-  const version = policy.versions[cmd.policyVersion - 1];
+  const version = versionOf(policy, cmd.policyVersion);
   if (!version) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${policyId} has no version ${cmd.policyVersion}`);
   const purposes = new Map(version.purposes.map((p) => [p.id, p]));
   const unknown = [...cmd.grant, ...cmd.withdraw].filter((id) => !purposes.has(id));

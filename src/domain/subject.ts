@@ -47,6 +47,10 @@ export interface SubjectState {
   dataRequests: ReadonlyMap<string, DataRequestState>;
 }
 
+/** Still open (or identity verified) past its due date: the one definition of an overdue data request. */
+export const isOverdue = (r: Pick<DataRequestState, "status" | "dueAt">, now: Instant): boolean =>
+  (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now;
+
 export const consentKey = (policyId: string, purposeId: string) => `${policyId}\u0000${purposeId}`;
 
 export const initialSubject = (id: string): SubjectState => ({

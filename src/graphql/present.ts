@@ -1,8 +1,7 @@
 // Domain values -> the shapes the GraphQL types expose; no rule lives here, only translation.
-import type { PolicyVersion } from "../domain/catalog.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
-import type { DataRequestState, SubjectState } from "../domain/subject.js";
+import { type DataRequestState, type SubjectState, isOverdue } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
 import type { Ledger } from "../ledger.js";
 import { encodePosition } from "../log/position.js";
@@ -11,8 +10,6 @@ import type { EventConnectionType, LedgerEventType } from "./types/event-types.j
 import type { DataRequestType, SubjectType } from "./types/subject-types.js";
 
 export const presentSubject = (s: SubjectState): SubjectType => ({ id: s.id, status: s.status, version: s.version });
-
-export const presentVersion = (v: PolicyVersion) => v;
 
 /** Members of event data that hold instants (epoch ms inside), shown as RFC 3339 like every DateTime. */
 const INSTANT_KEYS = new Set(["expiresAt", "effectiveAt", "dueAt"]);
@@ -93,6 +90,6 @@ export async function presentDataRequest(ledger: Ledger, r: DataRequestState): P
     dueAt: r.dueAt,
     closedAt: r.closedAt,
     note: typeof note === "string" ? note : note === null ? null : "[erased]",
-    overdue: (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now,
+    overdue: isOverdue(r, now),
   };
 }

@@ -31,7 +31,7 @@ export async function issueConsentReceipt(
   const last = events.at(-1)!;
   const ref = first.type === "PolicyAccepted" || first.type === "ConsentGranted" || first.type === "ConsentWithdrawn" ? first.data : null;
   if (!ref) throw new Error("a consent receipt needs consent events");
-  const version: PolicyVersion = ledger.catalog.get(ref.policyId)!.versions[ref.version - 1]!;
+  const version: PolicyVersion = ledger.catalog.version(ref.policyId, ref.version)!;
   const purposesOf = (type: LedgerEvent["type"]) =>
     events.flatMap((e) => (e.type === type && "purposeId" in e.data ? [findPurpose(version, e.data.purposeId)!] : []));
   const payload = buildConsentReceipt({

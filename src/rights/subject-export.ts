@@ -2,7 +2,7 @@
 import type { PolicyVersion, Purpose, RecipientKind } from "../domain/catalog.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
-import type { DataRequestState } from "../domain/subject.js";
+import { type DataRequestState, isOverdue } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
 import { encodePosition } from "../log/position.js";
 import type { Ledger } from "../ledger.js";
@@ -23,7 +23,7 @@ function isoInstants(data: Record<string, unknown>): Record<string, unknown> {
 
 /** The version of a policy an event names, as the catalogue knows it. */
 function versionOf(ledger: Ledger, policyId: string, number: number): PolicyVersion | undefined {
-  return ledger.catalog.get(policyId)?.versions[number - 1];
+  return ledger.catalog.version(policyId, number);
 }
 
 /** The notice the subject saw (27560 "notice"): a policy version with its document's digest and URL. */
@@ -106,7 +106,7 @@ async function dataRequest(ledger: Ledger, r: DataRequestState) {
     openedAt: toIso(r.openedAt),
     dueAt: toIso(r.dueAt),
     closedAt: iso(r.closedAt),
-    overdue: (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now,
+    overdue: isOverdue(r, now),
     note: await ledger.openPersonal(r.subjectId, r.note),
   };
 }

@@ -1,6 +1,7 @@
 // me, subject, and the Subject type's fields: consents, standings, history, data requests.
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import type { Scope } from "../../auth/scopes.js";
+import { versionOf } from "../../domain/catalog.js";
 import { subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { decodeCursor } from "../../log/position.js";
@@ -51,7 +52,7 @@ export class SubjectResolver {
     const { ledger } = ctx.services;
     return (await ledger.standings(id, ledger.asOf(at, knownAt))).map((st) => ({
       policy: st.policy,
-      acceptedVersion: st.policy.versions[st.acceptedVersion - 1] ?? null,
+      acceptedVersion: versionOf(st.policy, st.acceptedVersion) ?? null,
       acceptedAt: st.acceptedAt,
       applicableVersion: st.applicable,
       pendingVersion: st.pending,

@@ -10,6 +10,7 @@ import {
   type SubjectStatus,
   consentKey,
   initialSubject,
+  isOverdue,
   nextStatus,
 } from "../../domain/subject.js";
 import type { AsOf } from "../../domain/catalog.js";
@@ -338,11 +339,7 @@ export class SqliteProjections {
   /** The officer's queue; overdue = still open (or verified) past its due date. */
   dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): DataRequestState[] {
     const rows = (status ? this.s.requestsByStatus.all(status) : this.s.requestsAll.all()) as DataRequestRow[];
-    return rows.map(toDataRequest).filter((r) => {
-      if (overdue === null) return true;
-      const late = (r.status === "OPEN" || r.status === "IDENTITY_VERIFIED") && r.dueAt < now;
-      return late === overdue;
-    });
+    return rows.map(toDataRequest).filter((r) => overdue === null || isOverdue(r, now) === overdue);
   }
 
   /** Active subjects whose accepted version is below `threshold`, in id order after `after`. */
