@@ -3,17 +3,20 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
-function newest(dir) {
+/** The newest modification time under `dir`, leaving out the folders in `skip`. */
+export function newest(dir, skip = []) {
   let t = 0;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
+    if (skip.includes(p)) continue;
     const s = statSync(p);
-    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+    t = Math.max(t, s.isDirectory() ? newest(p, skip) : s.mtimeMs);
   }
   return t;
 }
 
+// The web pages have their own build (ensure-web-built.mjs): editing them does not rebuild the server.
 const marker = "dist/src/main.js";
-if (!existsSync(marker) || statSync(marker).mtimeMs < Math.max(newest("src"), newest("bench"))) {
+if (!existsSync(marker) || statSync(marker).mtimeMs < Math.max(newest("src", ["src/web"]), newest("bench"))) {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 }

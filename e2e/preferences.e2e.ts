@@ -1,0 +1,239 @@
+// The preference centre in a real Chromium: what a person can do at /preferences, and what goes wrong well.
+import { readFileSync } from "node:fs";
+import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freshId } from "../test/api/helpers.js";
+import type { TestServer } from "../test/support/harness.js";
+import { PHONE, expiredToken, launchBrowser, newPage, pageUrl, problemsOf, publishVersion2, runAxe, screenshot, startService } from "./support.js";
+
+const LOCATION = /位置情報の収集/;
+const EXTERNAL = /Google アナリティクス/;
+const LINKED = /他のサービスとの連携/;
+
+let srv: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  srv = await startService();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+interface MeState {
+  me: {
+    status: string;
+    version: number;
+    consents: { purpose: { id: string }; status: string; permitted: boolean }[];
+    policyStandings: { acceptedVersion: { number: number } | null; needsReconsent: boolean }[];
+    dataRequests: { kind: string; status: string; note: string | null }[];
+  };
+}
+const ME = `{ me { status version consents { purpose { id } status permitted } policyStandings { acceptedVersion { number } needsReconsent } dataRequests { kind status note } } }`;
+
+async function meOf(token: string): Promise<MeState["me"]> {
+  const r = await srv.gql<MeState>(ME, {}, token);
+  if (!r.data) throw new Error(JSON.stringify(r.errors));
+  return r.data.me;
+}
+const statusOf = (me: MeState["me"], purposeId: string) => me.consents.find((c) => c.purpose.id === purposeId)?.status;
+
+/** Opens the preference centre signed in through the URL fragment and waits for the policy. */
+async function openSignedIn(page: Page, token: string): Promise<void> {
+  await page.goto(pageUrl(srv, "/preferences", token));
+  await page.getByRole("button", { name: "保存" }).waitFor();
+}
+
+/** Counts the recordConsent calls the page sends. */
+function countSaves(page: Page): () => number {
+  let n = 0;
+  page.on("request", (r) => {
+    if (r.method() === "POST" && r.url().endsWith("/graphql") && (r.postData() ?? "").includes("recordConsent")) n += 1;
+  });
+  return () => n;
+}
+
+describe("a person at /preferences", () => {
+  const alice = freshId("alice");
+  let aliceToken: string;
+
+  it("accepts the policy, grants one purpose and withdraws another with one save, and downloads a verifiable receipt", async () => {
+    aliceToken = await srv.token(alice, "consent:self");
+    const { context, page } = await newPage(browser);
+    const saves = countSaves(page);
+    await openSignedIn(page, aliceToken);
+    // The token left the address bar at once.
+    expect(page.url()).not.toContain("access_token");
+    expect(await page.getAttribute("html", "lang")).toBe("ja");
+    await page.getByText("ご利用の前にプライバシーポリシーへの同意をお願いします").waitFor();
+
+    // Six optional purposes are switches named by their titles; the four required ones are not controls.
+    expect(await page.getByRole("switch").count()).toBe(6);
+    expect(await page.getByRole("switch", { name: /本サービスの提供、維持/ }).count()).toBe(0);
+    expect(await page.locator("li.purpose.required").count()).toBe(4);
+    expect(await page.locator("li.purpose.required .badge").first().textContent()).toBe("必須");
+    // Recipients and their countries are shown with the purpose.
+    const external = page.locator("li.purpose", { has: page.getByRole("switch", { name: EXTERNAL }) });
+    expect(await external.textContent()).toContain("アメリカ合衆国 (US)");
+    expect(await external.textContent()).toContain("外部送信モジュール");
+
+    await page.getByRole("switch", { name: LOCATION }).check();
+    await page.getByRole("switch", { name: EXTERNAL }).uncheck();
+    await page.getByRole("button", { name: "保存" }).click();
+    await page.getByText(/保存しました/).waitFor();
+    expect(saves()).toBe(1);
+
+    const me = await meOf(aliceToken);
+    expect(me.policyStandings[0]!.acceptedVersion?.number).toBe(1);
+    expect(statusOf(me, "location")).toBe("GRANTED");
+    expect(statusOf(me, "external-analytics")).toBe("WITHDRAWN");
+    // The page shows what the ledger now holds.
+    expect(await page.getByRole("switch", { name: LOCATION }).isChecked()).toBe(true);
+    expect(await page.getByRole("switch", { name: EXTERNAL }).isChecked()).toBe(false);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "控えをダウンロード" }).click()]);
+    const jws = readFileSync((await download.path())!, "utf8");
+    const jwks = (await (await fetch(new URL("/.well-known/jwks.json", srv.url))).json()) as JSONWebKeySet;
+    const { payload } = await compactVerify(jws, createLocalJWKSet(jwks));
+    const receipt = JSON.parse(new TextDecoder().decode(payload)) as { piiPrincipalId: string; grants: string[]; withdrawals: string[] };
+    expect(receipt.piiPrincipalId).toBe(alice);
+    expect(receipt.grants).toContain("location");
+    expect(receipt.withdrawals).toContain("external-analytics");
+
+    const axe = await runAxe(page, "preferences-desktop");
+    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical"), JSON.stringify(axe.violations, null, 1)).toEqual([]);
+    await screenshot(page, "preferences-desktop");
+    expect(problemsOf(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("sees what a new version changes and accepts it", async () => {
+    await publishVersion2(srv);
+    const { context, page } = await newPage(browser);
+    await openSignedIn(page, aliceToken);
+    const notice = page.getByRole("note");
+    await notice.getByText("新しい版（第2版）への同意をお願いします").waitFor();
+    const text = (await notice.textContent()) ?? "";
+    expect(text).toContain("メールマガジンの配信を追加し");
+    expect(text).toContain("追加：メールマガジンの配信");
+    expect(text).toMatch(/変更：第三者.*提供先.*ACME Analytics Pte\. Ltd\.（シンガポール \(SG\)）/);
+    // Earlier choices carry over to the new version's switches.
+    expect(await page.getByRole("switch", { name: LOCATION }).isChecked()).toBe(true);
+    expect(await page.getByRole("switch", { name: /メールマガジン/ }).isChecked()).toBe(false);
+    await page.getByRole("button", { name: "保存" }).click();
+    await page.getByText(/第2版に同意/).first().waitFor();
+    const me = await meOf(aliceToken);
+    expect(me.policyStandings[0]!.acceptedVersion?.number).toBe(2);
+    expect(me.policyStandings[0]!.needsReconsent).toBe(false);
+    expect(statusOf(me, "location")).toBe("GRANTED");
+    await context.close();
+  });
+
+  it("is told when another tab saved first: the current choices are reloaded and nothing is lost", async () => {
+    const { context, page } = await newPage(browser);
+    await openSignedIn(page, aliceToken);
+    // Another tab grants linked accounts meanwhile.
+    const version = (await meOf(aliceToken)).version;
+    const other = await srv.gql(
+      `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { subject { version } } }`,
+      { input: { policyVersion: 2, grant: ["linked-accounts"], expectedVersion: version } },
+      aliceToken,
+    );
+    expect(other.errors).toBeUndefined();
+    expect(await page.getByRole("switch", { name: LINKED }).isChecked()).toBe(false);
+    await page.getByRole("switch", { name: LOCATION }).uncheck();
+    await page.getByRole("button", { name: "保存" }).click();
+    const alert = page.getByRole("alert");
+    await alert.getByText(/別の画面で設定が変更されていました/).waitFor();
+    // The page now shows the other tab's choice, and the refused change was not recorded.
+    expect(await page.getByRole("switch", { name: LINKED }).isChecked()).toBe(true);
+    expect(await page.getByRole("switch", { name: LOCATION }).isChecked()).toBe(true);
+    const me = await meOf(aliceToken);
+    expect(statusOf(me, "linked-accounts")).toBe("GRANTED");
+    expect(statusOf(me, "location")).toBe("GRANTED");
+    await context.close();
+  });
+
+  it("opens a data request and sees it with its due date", async () => {
+    const { context, page } = await newPage(browser);
+    await openSignedIn(page, aliceToken);
+    await page.getByLabel("請求の種類").selectOption("DISCLOSURE");
+    await page.getByLabel("内容（任意）").fill("保有個人データの開示をお願いします。");
+    await page.getByRole("button", { name: "請求を送信" }).click();
+    await page.getByText(/請求（開示）を受け付けました。回答期限は/).waitFor();
+    expect(await page.locator("ul.requests").textContent()).toMatch(/開示：受付済み（受付 .*回答期限 /);
+    const me = await meOf(aliceToken);
+    expect(me.dataRequests).toEqual([{ kind: "DISCLOSURE", status: "OPEN", note: "保有個人データの開示をお願いします。" }]);
+    await context.close();
+  });
+
+  it("leaves the service after confirming", async () => {
+    const { context, page } = await newPage(browser);
+    await openSignedIn(page, aliceToken);
+    await page.getByRole("button", { name: "退会する" }).click();
+    await page.getByRole("button", { name: "退会を確定する" }).click();
+    await page.getByText("退会の手続きが完了しました。").waitFor();
+    expect((await meOf(aliceToken)).status).toBe("LEFT");
+    // No switch is offered any more, and no save.
+    expect(await page.getByRole("button", { name: "保存" }).count()).toBe(0);
+    await context.close();
+  });
+
+  it("works with the keyboard alone", async () => {
+    const bob = freshId("bob");
+    const token = await srv.token(bob, "consent:self");
+    const { context, page } = await newPage(browser);
+    await openSignedIn(page, token);
+    const focused = () => page.evaluate(`document.activeElement && (document.activeElement.getAttribute("aria-label") || document.activeElement.labels?.[0]?.textContent || document.activeElement.textContent || "")`) as Promise<string>;
+    const tabTo = async (match: RegExp) => {
+      for (let i = 0; i < 80; i++) {
+        await page.keyboard.press("Tab");
+        if (match.test(await focused())) return;
+      }
+      throw new Error(`never reached ${match} with Tab`);
+    };
+    await tabTo(LOCATION);
+    await page.keyboard.press("Space");
+    await tabTo(/^保存$/);
+    await page.keyboard.press("Enter");
+    await page.getByText(/保存しました/).waitFor();
+    expect(statusOf(await meOf(token), "location")).toBe("GRANTED");
+    await context.close();
+  });
+
+  it("fits a phone-sized screen and passes the accessibility check there", async () => {
+    const carol = freshId("carol");
+    const token = await srv.token(carol, "consent:self");
+    const { context, page } = await newPage(browser, PHONE);
+    await openSignedIn(page, token);
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    const axe = await runAxe(page, "preferences-phone");
+    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical"), JSON.stringify(axe.violations, null, 1)).toEqual([]);
+    await screenshot(page, "preferences-phone");
+    await context.close();
+  });
+
+  it("sends an expired or refused token back to sign-in with a clear message, and signs in from the field", async () => {
+    const dave = freshId("dave");
+    const { context, page } = await newPage(browser);
+    await page.goto(pageUrl(srv, "/preferences", await expiredToken(srv, dave, "consent:self")));
+    await page.getByRole("alert").getByText(/有効期限が切れています/).waitFor();
+    expect(await page.getByRole("button", { name: "保存" }).count()).toBe(0);
+
+    // A token the server refuses (not signed by a trusted key) also ends at sign-in, saying so.
+    const good = await srv.token(dave, "consent:self");
+    const [head, body] = good.split(".");
+    await page.getByLabel("アクセストークン").fill(`${head}.${body}.${"A".repeat(86)}`);
+    await page.getByRole("button", { name: "サインイン" }).click();
+    await page.getByRole("alert").getByText(/トークンが無効です/).waitFor();
+
+    await page.getByLabel("アクセストークン").fill(good);
+    await page.getByRole("button", { name: "サインイン" }).click();
+    await page.getByRole("button", { name: "保存" }).waitFor();
+    await context.close();
+  });
+});

@@ -1,0 +1,62 @@
+// The operations the preference centre sends; their types are generated from schema.graphql.
+import { graphql } from "../gql/index.js";
+
+export const PreferencesQuery = graphql(`
+  query Preferences {
+    me {
+      id
+      status
+      version
+      consents { policyId status permitted reason since expiresAt policyVersion purpose { id } }
+      policyStandings {
+        policy { id title }
+        acceptedAt
+        needsReconsent
+        acceptedVersion { ...VersionParts }
+        applicableVersion { ...VersionParts }
+        pendingVersion { ...VersionParts }
+      }
+      dataRequests { id kind status openedAt dueAt closedAt }
+    }
+  }
+  fragment VersionParts on PolicyVersion {
+    policyId
+    number
+    effectiveAt
+    requiresConsent
+    documentUrl
+    changeSummary
+    purposes {
+      id
+      title
+      description
+      mode
+      basis
+      dataCategories
+      consentTtlDays
+      recipients { id name kind country privacyPolicyUrl }
+    }
+  }
+`);
+
+export const SaveChoicesMutation = graphql(`
+  mutation SaveChoices($input: RecordConsentInput!) {
+    recordConsent(input: $input) {
+      subject { id version }
+      events { id type }
+      receipt
+    }
+  }
+`);
+
+export const LeaveServiceMutation = graphql(`
+  mutation LeaveService {
+    leaveService { id status }
+  }
+`);
+
+export const OpenDataRequestMutation = graphql(`
+  mutation OpenMyDataRequest($input: OpenDataRequestInput!) {
+    openDataRequest(input: $input) { id kind status openedAt dueAt }
+  }
+`);
