@@ -68,7 +68,7 @@ function signOut(message: string | null): void {
     main,
     signInView({
       heading: "担当者のサインイン",
-      explanation: "ledger:read と consent:read（請求の処理には subject:admin）を持つアクセストークンを貼り付けてください。トークンはこのタブの中だけに保存されます。",
+      explanation: "ledger:read と consent:read を持つアクセストークンを貼り付けてください。トークンはこのタブの中だけに保存されます。",
       message,
       onToken: (token) => {
         session.token = token;
@@ -257,9 +257,21 @@ async function loadTimeline(result: HTMLElement): Promise<void> {
   }
 }
 
-function renderSubject(result: HTMLElement, s: TimelineData["subject"], at: string | null, knownAt: string | null): void {
+type TimelineEvent = TimelineData["subject"]["history"]["edges"][number]["node"];
+
+function renderSubject(result: HTMLElement, s: TimelineData["subject"], at: string | null, knownAt: string | null, earlier: TimelineEvent[] = []): void {
   const asOf = `${at ? formatDateTime(at) : "現在"} 時点${knownAt ? `（${formatDateTime(knownAt)} までの記録による）` : ""}`;
-  const events = s.history.edges.map((e) => e.node);
+  const events = [...earlier, ...s.history.edges.map((e) => e.node)];
+  const { hasNextPage, endCursor } = s.history.pageInfo;
+  const more = async (button: HTMLButtonElement) => {
+    button.disabled = true;
+    try {
+      const next = await api.request(SubjectTimelineQuery, { id: s.id, at, knownAt, after: endCursor ?? null });
+      renderSubject(result, next.subject, at, knownAt, events);
+    } catch (e) {
+      failed(e, result);
+    }
+  };
   replace(
     result,
     h(
@@ -303,7 +315,7 @@ function renderSubject(result: HTMLElement, s: TimelineData["subject"], at: stri
     h(
       "section",
       { class: "card", "aria-labelledby": "history-heading" },
-      h("h3", { id: "history-heading" }, `根拠となるイベント（${events.length} 件${s.history.pageInfo.hasNextPage ? "、先頭から" : ""}）`),
+      h("h3", { id: "history-heading" }, `根拠となるイベント（${events.length} 件${hasNextPage ? "、古い順に先頭から" : ""}）`),
       tableWrap(
         "イベントの履歴",
         h(
@@ -346,6 +358,7 @@ function renderSubject(result: HTMLElement, s: TimelineData["subject"], at: stri
           ),
         ),
       ),
+      hasNextPage ? h("div", { class: "actions" }, h("button", { type: "button", onclick: (e: Event) => void more(e.currentTarget as HTMLButtonElement) }, "さらに読み込む")) : null,
     ),
   );
 }
