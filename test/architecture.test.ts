@@ -24,6 +24,8 @@ const RULES: Record<string, Rule> = {
   "catalog-dir": { parts: ["domain", "log", "ledger"], packages: null },
   config: { parts: ["domain"], packages: null },
   graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage"], packages: GRAPHQL_PACKAGES },
+  // The browser pages are a client of the public API only: nothing of the server, just the GraphQL client and the build tool.
+  web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core)$/ },
   http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
 };
 
