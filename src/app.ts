@@ -38,7 +38,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export async function startApp(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
-  if (config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true });
+  if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true });
   const storage = await openStorage(config.database);
   let ledger: Ledger;
   try {

@@ -2,11 +2,12 @@
 import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
-import { type Config, loadConfig } from "./config.js";
+import { type Config, loadConfig, parseDatabaseUrl } from "./config.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
 import type { BackupReport } from "./storage/storage-port.js";
 import { openStorage } from "./open-storage.js";
+import { copySqliteToPostgres } from "./storage/postgres/copy-from-sqlite.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 
@@ -19,8 +20,12 @@ const USAGE = `usage: consent-ledger <command>
                                                            prove the signed head still holds; exit 0 ok, 1 not
   backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy
   export <subjectId> [--db <database file>]                print the subject's record (disclosure) as JSON
+  migrate-sqlite-to-postgres --from sqlite:<path> --to postgres://user:pass@host:port/db
+                                                           copy a ledger (stopped) into an empty PostgreSQL
+                                                           database, keeping every event, position and hash;
+                                                           exit 0 when the copy's chain ends on the source's head
 
-  The database defaults to DATABASE_URL (sqlite:<path>).`;
+  The database defaults to DATABASE_URL (sqlite:<path> or postgres://…); <database file> may be either URL.`;
 
 /** `--name value` options and positional arguments; flags listed in `booleans` take no value. */
 function parseArgs(args: readonly string[], booleans: readonly string[] = []): { options: Map<string, string>; positional: string[] } {
@@ -43,9 +48,9 @@ function parseArgs(args: readonly string[], booleans: readonly string[] = []): {
   return { options, positional };
 }
 
-const databasePath = (given: string | undefined): string => given ?? loadConfig().database.path;
-/** The database a command names (a file path), or DATABASE_URL's. */
-const databaseAt = (given: string | undefined): Config["database"] => (given !== undefined ? { kind: "sqlite", path: given } : loadConfig().database);
+/** The database a command names (a file path, or a sqlite:/postgres:// URL), or DATABASE_URL's. */
+const databaseAt = (given: string | undefined): Config["database"] =>
+  given === undefined ? loadConfig().database : /^(sqlite|postgres(ql)?):/i.test(given) ? parseDatabaseUrl(given) : { kind: "sqlite", path: given };
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -118,6 +123,23 @@ async function run(argv: string[]): Promise<number> {
         await ledger.close();
       }
       return 0;
+    }
+    case "migrate-sqlite-to-postgres": {
+      const { options } = parseArgs(rest);
+      const from = options.get("from");
+      const to = options.get("to");
+      if (!from || !to) throw new Error("usage: migrate-sqlite-to-postgres --from sqlite:<path> --to postgres://user:pass@host:port/db");
+      const source = parseDatabaseUrl(from);
+      const target = parseDatabaseUrl(to);
+      if (source.kind !== "sqlite" || source.path === ":memory:") throw new Error("--from must name a SQLite file: sqlite:<path>");
+      if (target.kind !== "postgres") throw new Error("--to must be a postgres:// URL");
+      const r = await copySqliteToPostgres(source.path, target.url);
+      process.stdout.write(
+        `copied ${r.events} events, ${r.subjectKeys} evidence keys and ${r.idempotencyKeys} idempotency records; ` +
+          `the copy's chain: ${r.chain.ok ? "ok" : `BROKEN at ${r.chain.firstInvalidPosition}`}, head ${r.chain.head?.position ?? "(empty)"}` +
+          `${r.ok ? ", the source's head" : `, NOT the source's head (${r.sourceHead?.position ?? "(empty)"})`}\n`,
+      );
+      return r.ok ? 0 : 1;
     }
     default:
       process.stderr.write(`${USAGE}\n`);

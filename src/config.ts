@@ -3,7 +3,7 @@
 export interface Config {
   port: number;
   host: string;
-  database: { kind: "sqlite"; path: string };
+  database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
   /** Where dev keys and generated receipt keys live (`<dataDir>/keys/...`). */
   dataDir: string;
   catalogDir: string;
@@ -127,13 +127,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** `sqlite:<path>`, `sqlite::memory:` (also `sqlite://<path>`); postgres is refused until that backend exists. */
+/** `sqlite:<path>`, `sqlite::memory:` (also `sqlite://<path>`), or `postgres://user:pass@host:port/db` (also `postgresql://`). */
 export function parseDatabaseUrl(url: string): Config["database"] {
   if (/^postgres(ql)?:/i.test(url)) {
-    throw new ConfigError("DATABASE_URL: the postgres backend is not available in this build; use sqlite:<path>");
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError("DATABASE_URL is not a valid postgres:// URL (postgres://user:pass@host:port/db)");
+    }
+    if (u.hostname === "" && !u.searchParams.has("host")) throw new ConfigError("DATABASE_URL names no PostgreSQL host (postgres://user:pass@host:port/db)");
+    if (u.pathname === "" || u.pathname === "/") throw new ConfigError("DATABASE_URL names no PostgreSQL database (postgres://user:pass@host:port/db)");
+    return { kind: "postgres", url };
   }
   const m = /^sqlite:(.*)$/i.exec(url);
-  if (!m) throw new ConfigError("DATABASE_URL must be sqlite:<path> or sqlite::memory:");
+  if (!m) throw new ConfigError("DATABASE_URL must be sqlite:<path>, sqlite::memory: or postgres://user:pass@host:port/db");
   let path = m[1]!;
   if (path.startsWith("//")) path = path.slice(2); // sqlite:///abs/path and sqlite://rel/path
   if (path === "") throw new ConfigError("DATABASE_URL names no database file");

@@ -1,5 +1,6 @@
 // The one place that turns DATABASE_URL into a storage adapter; app.ts and cli.ts open storage only here.
 import type { Config } from "./config.js";
+import { PostgresStorage } from "./storage/postgres/postgres-storage.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
 import type { StoragePort } from "./storage/storage-port.js";
 
@@ -13,5 +14,8 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
   switch (database.kind) {
     case "sqlite":
       return SqliteStorage.open({ path: database.path, ...(opts.readonly ? { readonly: true } : {}) });
+    // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
+    case "postgres":
+      return PostgresStorage.open({ url: database.url });
   }
 }

@@ -69,7 +69,7 @@ describe("loadConfig", () => {
     });
     expect(c.port).toBe(0);
     expect(c.host).toBe("0.0.0.0");
-    expect(c.database.path).toBe("/var/lib/ledger.db");
+    expect(c.database).toEqual({ kind: "sqlite", path: "/var/lib/ledger.db" });
     expect(c.dataDir).toBe("/var/lib/ledger");
     expect(c.catalogDir).toBe("/etc/policies");
     expect(c.auth).toEqual({
@@ -114,11 +114,13 @@ describe("loadConfig", () => {
       expect(loadConfig({ DATABASE_URL: "sqlite::memory:" }).database).toEqual({ kind: "sqlite", path: ":memory:" });
     });
     it("accepts sqlite:///absolute paths", () => {
-      expect(loadConfig({ DATABASE_URL: "sqlite:///app/data/x.db" }).database.path).toBe("/app/data/x.db");
+      expect(loadConfig({ DATABASE_URL: "sqlite:///app/data/x.db" }).database).toEqual({ kind: "sqlite", path: "/app/data/x.db" });
     });
-    it("refuses postgres as not available in this build", () => {
-      expect(configError({ DATABASE_URL: "postgres://u@h/db" }).message).toMatch(/postgres backend is not available/);
-      expect(configError({ DATABASE_URL: "postgresql://u@h/db" }).message).toMatch(/postgres/);
+    it("takes postgres:// and postgresql:// URLs, and refuses one without a host or a database in one line", () => {
+      expect(loadConfig({ DATABASE_URL: "postgres://u:p@h:5432/db" }).database).toEqual({ kind: "postgres", url: "postgres://u:p@h:5432/db" });
+      expect(loadConfig({ DATABASE_URL: "postgresql://u@h/db" }).database).toEqual({ kind: "postgres", url: "postgresql://u@h/db" });
+      expect(configError({ DATABASE_URL: "postgres://u@h/" }).message).toMatch(/^DATABASE_URL names no PostgreSQL database/);
+      expect(configError({ DATABASE_URL: "postgres:///db" }).message).toMatch(/^DATABASE_URL names no PostgreSQL host/);
     });
     it("refuses other schemes and an empty path", () => {
       expect(configError({ DATABASE_URL: "mysql://x" }).message).toMatch(/DATABASE_URL/);
