@@ -87,7 +87,7 @@ describe("replicas on one PostgreSQL database", () => {
     expect(other.code).toBe("IDEMPOTENCY_CONFLICT");
   });
 
-  it("delivers to a subscriber on one replica the writes made through another, and resumes on a third", async () => {
+  it("delivers to a subscriber on one replica the writes made through another, and resumes on a third", { timeout: 90_000 }, async () => {
     const [a, b] = replicas;
     const client = wsClient(a!.url, token);
     const sub = new Collected<EventMsg>(client, LEDGER_EVENTS, { after: null }, "ledgerEvents");
@@ -97,7 +97,7 @@ describe("replicas on one PostgreSQL database", () => {
       const r = await post<RecordAnswer>(b!.url, RECORD, { input: consentInput(s) }, token);
       written.push(...r.data!.recordConsent.events.map((e) => e.position));
     }
-    await sub.until((c) => written.every((p) => c.items.some((i) => i.position === p)), "the events written through the other replica");
+    await sub.until((c) => written.every((p) => c.items.some((i) => i.position === p)), "the events written through the other replica", 30_000);
     const positions = sub.items.map((i) => Number(i.position));
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
     expect(new Set(positions).size).toBe(positions.length);
@@ -111,7 +111,7 @@ describe("replicas on one PostgreSQL database", () => {
     const resumed = wsClient(c.url, token);
     const again = new Collected<EventMsg>(resumed, LEDGER_EVENTS, { after: last }, "ledgerEvents");
     const want = more.data!.recordConsent.events.map((e) => e.position);
-    await again.until((x) => x.items.length >= want.length, "the events after the cursor");
+    await again.until((x) => x.items.length >= want.length, "the events after the cursor", 30_000);
     expect(again.items.slice(0, want.length).map((i) => i.position)).toEqual(want);
     again.unsubscribe();
     await resumed.dispose();
