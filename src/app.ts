@@ -1,7 +1,7 @@
 // Composition root: config -> storage adapter -> ledger -> server. main.ts runs it; tests start it in-process.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { pino, type Logger, type DestinationStream } from "pino";
+import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { publishCatalogDir } from "./catalog-dir.js";
 import type { Config } from "./config.js";
@@ -24,7 +24,13 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * The service's logger: one JSON object per line on stdout. Lines are written synchronously, so
+ * nothing is left to flush at exit: pino's asynchronous stdout flushes at exit with a loop that
+ * never ends once the reader of the pipe is gone (EPIPE). A reader that goes away only silences
+ * the log (pino drops writes after EPIPE).
+ */
+export function createLogger(level: string, destination: DestinationStream = pinoDestination({ dest: 1, sync: true })): Logger {
   return pino(
     {
       level,
@@ -60,9 +66,13 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ schema, services, metrics });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket }, { port: config.port, host: config.host });
-    logger.info({ url: server.url, port: server.port }, `listening on ${server.url}`);
+    logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")
-      logger.warn({ mode: "dev" }, "DEV MODE: access tokens are signed by a local key under the data folder (npm run token); never use this in production");
+      logger.warn(
+        { mode: "dev", reason: config.auth.modeReason },
+        `DEV MODE (${config.auth.modeReason}): access tokens are signed by a local key under the data folder (npm run token); never use this in production`,
+      );
+    else logger.info({ mode: "jwks", reason: config.auth.modeReason }, `access tokens are verified against the configured JWKS (${config.auth.modeReason})`);
     if (published > 0) logger.info({ published, catalogDir: config.catalogDir }, "published policy versions from the catalogue");
     let closing: Promise<void> | null = null;
     return {

@@ -56,9 +56,12 @@ async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "token": {
+      // The same settings as the server: a production or public-host configuration refuses here too.
       const config = loadConfig();
-      if (config.auth.mode !== "dev") throw new Error("npm run token works in dev mode only (no AUTH_JWKS_URL/AUTH_JWKS_FILE)");
+      if (config.auth.mode !== "dev") throw new Error(`npm run token works in dev mode only; this configuration is ${config.auth.mode} mode (${config.auth.modeReason})`);
       const args = parseTokenArgs(rest);
+      if (args.ttlSeconds !== undefined && args.ttlSeconds > config.auth.maxTokenAgeSeconds)
+        throw new Error(`--ttl ${args.ttlSeconds} exceeds AUTH_MAX_TOKEN_AGE_SECONDS (${config.auth.maxTokenAgeSeconds}); the server would refuse the token`);
       process.stdout.write(`${await issueDevToken({ ...args, dataDir: config.dataDir })}\n`);
       return 0;
     }

@@ -17,6 +17,10 @@ export interface Config {
     clockToleranceSeconds: number;
     /** How long a fetched remote JWKS is trusted before it is fetched again (a removed key stops working by then). */
     jwksMaxAgeSeconds: number;
+    /** Longest lifetime a token may claim (exp − iat, or exp − now without iat). */
+    maxTokenAgeSeconds: number;
+    /** Why this mode was chosen, for the start log. */
+    modeReason: string;
   };
   /** Origins whose browser front ends may call /graphql (CORS); "*" for any, [] for none. */
   corsOrigins: "*" | string[];
@@ -24,6 +28,12 @@ export interface Config {
   webDir: string;
   receiptKeyFile: string | null;
   dataRequestDueDays: number;
+  /** Data requests a subject may have open (not yet fulfilled or rejected) at once. */
+  maxOpenDataRequests: number;
+  /** Subject ids shaped like an email address or a phone number are refused unless this is true. */
+  allowIdentifyingSubjectIds: boolean;
+  /** A back-dated occurredAt earlier than this instant (epoch ms) is refused; null: only the version's own bound applies. */
+  occurredAtFloor: number | null;
   production: boolean;
   logLevel: string;
   limits: { bodyBytes: number; maxDepth: number; maxCost: number; maxSubscriptionsPerConnection: number; subscriberQueue: number };
@@ -64,21 +74,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const v = env[name]?.trim();
     return v === undefined || v === "" ? undefined : v;
   };
-  const production = get("NODE_ENV") === "production";
+  const nodeEnv = get("NODE_ENV");
+  const production = isProduction(nodeEnv);
+  const host = get("HOST") ?? "127.0.0.1";
 
   const jwksUrl = get("AUTH_JWKS_URL") ?? null;
   const jwksFile = get("AUTH_JWKS_FILE") ?? null;
-  const modeRaw = get("AUTH_MODE") ?? (jwksUrl || jwksFile ? "jwks" : "dev");
+  const explicitMode = get("AUTH_MODE");
+  const modeRaw = explicitMode ?? (jwksUrl || jwksFile ? "jwks" : "dev");
   if (modeRaw !== "dev" && modeRaw !== "jwks") throw new ConfigError(`AUTH_MODE must be "dev" or "jwks", got "${modeRaw}"`);
   const mode = modeRaw;
 
   if (production && mode === "dev") {
     throw new ConfigError(
-      get("AUTH_MODE") === "dev"
-        ? "refusing to start: AUTH_MODE=dev is not allowed with NODE_ENV=production (set AUTH_JWKS_URL or AUTH_JWKS_FILE)"
-        : "refusing to start: NODE_ENV=production needs AUTH_JWKS_URL or AUTH_JWKS_FILE (with AUTH_ISSUER and AUTH_AUDIENCE); dev tokens are refused in production",
+      explicitMode === "dev"
+        ? `refusing to start: AUTH_MODE=dev is not allowed with NODE_ENV=${nodeEnv} (set AUTH_JWKS_URL or AUTH_JWKS_FILE)`
+        : `refusing to start: NODE_ENV=${nodeEnv} needs AUTH_JWKS_URL or AUTH_JWKS_FILE (with AUTH_ISSUER and AUTH_AUDIENCE); dev tokens are refused in production`,
     );
   }
+  // Anyone who can reach a dev-mode server and read its data folder can mint any scope: without
+  // an explicit AUTH_MODE=dev, dev mode only ever listens on this machine.
+  if (mode === "dev" && explicitMode === undefined && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `refusing to start: no AUTH_JWKS_URL or AUTH_JWKS_FILE and HOST=${host} is not loopback; dev mode starts by itself only on a loopback HOST (set a JWKS, or AUTH_MODE=dev to run dev mode on purpose)`,
+    );
+  }
+  const modeReason =
+    mode === "jwks"
+      ? `${jwksUrl ? "AUTH_JWKS_URL" : "AUTH_JWKS_FILE"} is set`
+      : explicitMode === "dev"
+        ? "AUTH_MODE=dev"
+        : `no JWKS is configured and HOST=${host} is loopback`;
 
   let issuer = get("AUTH_ISSUER") ?? null;
   let audience = get("AUTH_AUDIENCE") ?? null;
@@ -96,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   return {
     port: intSetting(get, "PORT", 4000, 0, 65_535),
-    host: get("HOST") ?? "127.0.0.1",
+    host,
     database: parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"),
     dataDir: get("DATA_DIR") ?? "data",
     catalogDir: get("CATALOG_DIR") ?? "data/policies",
@@ -109,11 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       algorithms: parseAlgorithms(get("AUTH_ALGORITHMS") ?? "RS256,ES256,EdDSA"),
       clockToleranceSeconds: intSetting(get, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0, 3_600),
       jwksMaxAgeSeconds: intSetting(get, "AUTH_JWKS_MAX_AGE_SECONDS", 300, 1, 86_400),
+      maxTokenAgeSeconds: intSetting(get, "AUTH_MAX_TOKEN_AGE_SECONDS", 86_400, 60, 31_536_000),
+      modeReason,
     },
     corsOrigins: parseCorsOrigins(get("CORS_ORIGINS") ?? ""),
     webDir: get("WEB_DIR") ?? "dist/web",
     receiptKeyFile: get("RECEIPT_KEY_FILE") ?? null,
     dataRequestDueDays: intSetting(get, "DATA_REQUEST_DUE_DAYS", 14, 1, 3_650),
+    maxOpenDataRequests: intSetting(get, "MAX_OPEN_DATA_REQUESTS", 5, 1, 1_000),
+    allowIdentifyingSubjectIds: boolSetting(get, "ALLOW_IDENTIFYING_SUBJECT_IDS", false),
+    occurredAtFloor: instantSetting(get, "OCCURRED_AT_FLOOR"),
     production,
     logLevel: parseLogLevel(get("LOG_LEVEL") ?? "info"),
     limits: {
@@ -181,6 +212,17 @@ export function parseCorsOrigins(raw: string): "*" | string[] {
   });
 }
 
+/** `production` and `prod` in any case: a capitalised NODE_ENV must not start a development server. */
+export function isProduction(nodeEnv: string | undefined): boolean {
+  return nodeEnv !== undefined && /^prod(uction)?$/i.test(nodeEnv);
+}
+
+/** Hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 function checkJwksUrl(raw: string, production: boolean): void {
   let url: URL;
   try {
@@ -190,8 +232,7 @@ function checkJwksUrl(raw: string, production: boolean): void {
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError("AUTH_JWKS_URL must be http(s)");
   // Keys fetched in clear text can be swapped on the way; allow http only to this machine in production.
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
-  if (production && url.protocol === "http:" && !loopback) {
+  if (production && url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     throw new ConfigError("AUTH_JWKS_URL must use https with NODE_ENV=production");
   }
 }
@@ -199,6 +240,24 @@ function checkJwksUrl(raw: string, production: boolean): void {
 function parseLogLevel(level: string): string {
   if (!LOG_LEVELS.has(level)) throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}`);
   return level;
+}
+
+function boolSetting(get: (name: string) => string | undefined, name: string, fallback: boolean): boolean {
+  const raw = get(name);
+  if (raw === undefined) return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** An RFC 3339 instant with a zone (`2020-01-01T00:00:00Z`), as epoch ms; null when unset. */
+function instantSetting(get: (name: string) => string | undefined, name: string): number | null {
+  const raw = get(name);
+  if (raw === undefined) return null;
+  const ms = Date.parse(raw);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(raw) || Number.isNaN(ms))
+    throw new ConfigError(`${name} must be an RFC 3339 instant such as 2020-01-01T00:00:00Z, got "${raw}"`);
+  return ms;
 }
 
 function intSetting(

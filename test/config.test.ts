@@ -33,11 +33,16 @@ describe("loadConfig", () => {
         algorithms: ["RS256", "ES256", "EdDSA"],
         clockToleranceSeconds: 30,
         jwksMaxAgeSeconds: 300,
+        maxTokenAgeSeconds: 86_400,
+        modeReason: "no JWKS is configured and HOST=127.0.0.1 is loopback",
       },
       corsOrigins: [],
       webDir: "dist/web",
       receiptKeyFile: null,
       dataRequestDueDays: 14,
+      maxOpenDataRequests: 5,
+      allowIdentifyingSubjectIds: false,
+      occurredAtFloor: null,
       production: false,
       logLevel: "info",
       limits: { bodyBytes: 1_000_000, maxDepth: 12, maxCost: 5000, maxSubscriptionsPerConnection: 100, subscriberQueue: 1_000 },
@@ -56,6 +61,10 @@ describe("loadConfig", () => {
       AUTH_CLOCK_TOLERANCE_SECONDS: "5",
       RECEIPT_KEY_FILE: "/etc/receipt.jwk",
       DATA_REQUEST_DUE_DAYS: "30",
+      MAX_OPEN_DATA_REQUESTS: "2",
+      ALLOW_IDENTIFYING_SUBJECT_IDS: "true",
+      OCCURRED_AT_FLOOR: "2020-01-01T00:00:00Z",
+      AUTH_MAX_TOKEN_AGE_SECONDS: "3600",
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
       BODY_LIMIT_BYTES: "2048",
@@ -81,9 +90,14 @@ describe("loadConfig", () => {
       algorithms: ["ES256", "EdDSA"],
       clockToleranceSeconds: 5,
       jwksMaxAgeSeconds: 60,
+      maxTokenAgeSeconds: 3600,
+      modeReason: "AUTH_JWKS_FILE is set",
     });
     expect(c.corsOrigins).toEqual(["https://www.example.jp", "http://localhost:5173"]);
     expect(c.webDir).toBe("/srv/web");
+    expect(c.maxOpenDataRequests).toBe(2);
+    expect(c.allowIdentifyingSubjectIds).toBe(true);
+    expect(c.occurredAtFloor).toBe(Date.UTC(2020, 0, 1));
     expect(c.receiptKeyFile).toBe("/etc/receipt.jwk");
     expect(c.dataRequestDueDays).toBe(30);
     expect(c.production).toBe(true);
@@ -169,6 +183,45 @@ describe("loadConfig", () => {
     });
     it("refuses AUTH_MODE=dev", () => {
       expect(configError({ NODE_ENV: "production", AUTH_MODE: "dev", ...jwks }).message).toMatch(/AUTH_MODE=dev/);
+    });
+  });
+
+  describe("finding 9: dev mode only when asked for or on a loopback host", () => {
+    it.each(["127.0.0.1", "localhost", "::1", "[::1]", "127.0.1.1"])("starts dev mode by itself on HOST=%s and says why", (host) => {
+      const c = loadConfig({ HOST: host });
+      expect(c.auth.mode).toBe("dev");
+      expect(c.auth.modeReason).toContain("loopback");
+    });
+    it.each(["0.0.0.0", "::", "192.168.1.10", "ledger.example.com"])("refuses dev mode by itself on HOST=%s, in one line", (host) => {
+      const e = configError({ HOST: host });
+      expect(e.message).toMatch(/^refusing to start: .*not loopback.*AUTH_MODE=dev/);
+    });
+    it("runs dev mode on a public host only when AUTH_MODE=dev asks for it", () => {
+      const c = loadConfig({ HOST: "0.0.0.0", AUTH_MODE: "dev" });
+      expect(c.auth).toMatchObject({ mode: "dev", modeReason: "AUTH_MODE=dev" });
+    });
+    it.each(["Production", "PRODUCTION", "prod", "Prod", " production "])("treats NODE_ENV=%s as production: no dev mode", (env) => {
+      expect(loadConfig({ ...jwks, NODE_ENV: env }).production).toBe(true);
+      expect(configError({ NODE_ENV: env }).message).toMatch(/^refusing to start: NODE_ENV=\S+ needs AUTH_JWKS_URL/);
+      expect(configError({ NODE_ENV: env, AUTH_MODE: "dev", HOST: "0.0.0.0" }).message).toMatch(/AUTH_MODE=dev is not allowed/);
+    });
+    it("says which key source jwks mode uses", () => {
+      expect(loadConfig({ ...jwks, HOST: "0.0.0.0" }).auth).toMatchObject({ mode: "jwks", modeReason: "AUTH_JWKS_FILE is set" });
+    });
+  });
+
+  describe("the settings of issue 14", () => {
+    it("bounds AUTH_MAX_TOKEN_AGE_SECONDS and MAX_OPEN_DATA_REQUESTS", () => {
+      expect(configError({ AUTH_MAX_TOKEN_AGE_SECONDS: "0" }).message).toContain("AUTH_MAX_TOKEN_AGE_SECONDS");
+      expect(configError({ MAX_OPEN_DATA_REQUESTS: "0" }).message).toContain("MAX_OPEN_DATA_REQUESTS");
+    });
+    it("reads ALLOW_IDENTIFYING_SUBJECT_IDS as true or false only", () => {
+      expect(loadConfig({ ALLOW_IDENTIFYING_SUBJECT_IDS: "false" }).allowIdentifyingSubjectIds).toBe(false);
+      expect(configError({ ALLOW_IDENTIFYING_SUBJECT_IDS: "yes" }).message).toContain("ALLOW_IDENTIFYING_SUBJECT_IDS");
+    });
+    it("reads OCCURRED_AT_FLOOR as an RFC 3339 instant with a zone", () => {
+      expect(loadConfig({ OCCURRED_AT_FLOOR: "2019-04-01T09:00:00+09:00" }).occurredAtFloor).toBe(Date.UTC(2019, 3, 1));
+      for (const bad of ["2019-04-01", "yesterday", "2019-13-01T00:00:00Z"]) expect(configError({ OCCURRED_AT_FLOOR: bad }).message).toContain("OCCURRED_AT_FLOOR");
     });
   });
 
