@@ -2,6 +2,11 @@
 import "reflect-metadata";
 import { startApp, createLogger } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { armExitGuard } from "./exit-guard.js";
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Beyond the graceful deadline: the guard's margin for the forced exit itself. */
+const GUARD_MARGIN_MS = 2_000;
 
 async function main(): Promise<void> {
   let config;
@@ -18,10 +23,12 @@ async function main(): Promise<void> {
   const app = await startApp(config, { logger });
   const stop = (signal: string) => {
     logger.info({ signal }, "shutting down: draining requests and subscriptions");
+    // A timer on this thread would not fire while a write to a dead or stalled log pipe blocks it.
+    armExitGuard(SHUTDOWN_DEADLINE_MS + GUARD_MARGIN_MS, `shutdown took longer than ${(SHUTDOWN_DEADLINE_MS + GUARD_MARGIN_MS) / 1000} s; killed`);
     const force = setTimeout(() => {
-      logger.error("shutdown took longer than 10 s; exiting");
+      logger.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting`);
       process.exit(1);
-    }, 10_000);
+    }, SHUTDOWN_DEADLINE_MS);
     force.unref();
     app.close().then(
       () => {

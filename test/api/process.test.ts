@@ -152,6 +152,85 @@ describe("the server process", () => {
   });
 });
 
+describe("finding 9: the server says which auth mode it runs in and why; dev mode only on purpose or on loopback", () => {
+  it("names the mode and the reason in the first log line", async () => {
+    const dir = tempDir();
+    const p = run(serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies", LOG_LEVEL: "info" }));
+    try {
+      const first = await waitFor(() => (p.stdout().includes("\n") ? logLines(p.stdout())[0] : undefined), "the first log line");
+      expect(first).toMatchObject({ authMode: "dev", authModeReason: "no JWKS is configured and HOST=127.0.0.1 is loopback" });
+    } finally {
+      p.child.kill("SIGKILL");
+      await p.exit;
+    }
+  });
+
+  it.each([
+    ["HOST=0.0.0.0 without a JWKS", { HOST: "0.0.0.0" }, /HOST=0\.0\.0\.0 is not loopback/],
+    ["NODE_ENV=Production", { NODE_ENV: "Production" }, /NODE_ENV=Production needs AUTH_JWKS_URL/],
+    ["NODE_ENV=prod", { NODE_ENV: "prod", HOST: "0.0.0.0" }, /NODE_ENV=prod needs AUTH_JWKS_URL/],
+  ])("refuses to start with %s, in one line", async (_what, extra, reason) => {
+    const dir = tempDir();
+    const p = run(serverEnv({ PORT: "0", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, ...extra }));
+    expect((await p.exit).code).toBe(1);
+    const lines = p.stderr().trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect((JSON.parse(lines[0]!) as { msg: string }).msg).toMatch(reason);
+    expect(existsSync(join(dir, "keys"))).toBe(false);
+  });
+
+  it("`token` refuses to mint unless the configuration is dev mode", () => {
+    const cli = join(MAIN, "..", "cli.js");
+    const dir = tempDir();
+    const mint = (extra: Record<string, string>) =>
+      spawnSync(process.execPath, [cli, "token", "--sub", "mallory", "--scope", "subject:admin"], { env: serverEnv({ DATA_DIR: dir, ...extra }), encoding: "utf8" });
+    for (const extra of [{ NODE_ENV: "Production" }, { NODE_ENV: "prod" }, { HOST: "0.0.0.0" }] as Record<string, string>[]) {
+      const r = mint(extra);
+      expect(r.status, JSON.stringify(extra)).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/refusing to start|dev mode/);
+    }
+    const jwks = mint({ AUTH_JWKS_FILE: "/nonexistent/jwks.json", AUTH_ISSUER: "https://idp", AUTH_AUDIENCE: "ledger" });
+    expect(jwks.status).toBe(1);
+    expect(jwks.stderr).toMatch(/dev mode only; this configuration is jwks mode \(AUTH_JWKS_FILE is set\)/);
+    const ok = mint({ HOST: "127.0.0.1" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trim().split(".")).toHaveLength(3);
+  });
+});
+
+describe("finding 14: SIGTERM stops the service whatever happens to its log pipe", () => {
+  it("exits cleanly on SIGTERM after the reader of its stdout has gone (node main.js | head -c 300)", async () => {
+    const dir = tempDir();
+    const child = spawn(process.execPath, [MAIN], {
+      env: serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies", LOG_LEVEL: "debug" }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    try {
+      // Like `head -c 300`: read the first bytes, then close the read end of the pipe for good.
+      let seen = "";
+      await new Promise<void>((resolve) => {
+        child.stdout!.on("data", (c: Buffer) => {
+          seen += c.toString("utf8");
+          if (seen.length >= 300 || seen.includes("listening on")) resolve();
+        });
+      });
+      child.stdout!.destroy();
+      const url = String((JSON.parse(seen.split("\n")[0]!) as { url: string }).url);
+      // The server still answers, and logs into the dead pipe while it does.
+      expect((await fetch(url.replace("/graphql", "/healthz"))).status).toBe(200);
+
+      child.kill("SIGTERM");
+      const outcome = await Promise.race([exit, new Promise<"still running">((r) => setTimeout(() => r("still running"), 8_000))]);
+      // Before the fix the process sat in Atomics.wait for good; the exit guard would only kill it after 12 s.
+      expect(outcome).toEqual({ code: 0, signal: null });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  }, 30_000);
+});
+
 describe("the README", () => {
   const readme = readFileSync("README.md", "utf8");
   const firstSection = readme.split(/^## /m)[0]!;
