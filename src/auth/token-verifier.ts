@@ -12,12 +12,22 @@ import {
 } from "jose";
 import type { Config } from "../config.js";
 import { LedgerError } from "../domain/errors.js";
+import { isValidActorId } from "../domain/identifiers.js";
 import { ensureDevAuthKey } from "./dev-keys.js";
 import { scopesFromClaims, type Caller } from "./scopes.js";
 
 /** Longer tokens are refused before any parsing: no honest access token comes near this. */
 export const MAX_TOKEN_LENGTH = 8192;
 export const DEFAULT_CACHE_SIZE = 10_000;
+
+/**
+ * `typ` header values taken for an access token (RFC 9068 §4; RFC 7515 §4.1.9 lets the
+ * `application/` prefix be left out, and media types are case-insensitive). A token without `typ`
+ * is accepted: RFC 7519 makes it optional and some issuers (Amazon Cognito among them) leave it
+ * out; a token that says it is something else (`dpop+jwt`, `logout+jwt`, `secevent+jwt`) is not
+ * an access token, whatever its claims.
+ */
+const ACCESS_TOKEN_TYPES = new Set(["jwt", "at+jwt", "application/jwt", "application/at+jwt"]);
 
 export interface TokenVerifier {
   /** The caller a token speaks for; LedgerError UNAUTHENTICATED for any token that is not good. */
@@ -65,8 +75,9 @@ export async function createTokenVerifier(
       if (hit) cache.delete(cacheKey);
 
       let payload;
+      let protectedHeader;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
+        ({ payload, protectedHeader } = await jwtVerify(token, keys, {
           issuer,
           audience,
           algorithms,
@@ -81,9 +92,16 @@ export async function createTokenVerifier(
         // Only the remote key set's fetch throws anything else (connection refused, DNS, TLS).
         throw invalid(`JWKS unreachable: ${describe(e)}`);
       }
-      if (typeof payload.sub !== "string" || payload.sub === "" || typeof payload.exp !== "number") {
+      if (protectedHeader.typ !== undefined && !ACCESS_TOKEN_TYPES.has(protectedHeader.typ.toLowerCase())) throw invalid("typ");
+      if (typeof payload.sub !== "string" || !isValidActorId(payload.sub) || typeof payload.exp !== "number") {
         throw invalid("claims");
       }
+      const nowS = t / 1000;
+      // jose checks iat's type only; a token issued "later" was minted by a skewed or forged clock.
+      if (payload.iat !== undefined && payload.iat > nowS + auth.clockToleranceSeconds) throw invalid("iat in the future");
+      // A stolen long-lived token cannot be cut short: cap what an issuer may grant.
+      const lifetime = payload.exp - (payload.iat ?? nowS);
+      if (lifetime > auth.maxTokenAgeSeconds + (payload.iat === undefined ? auth.clockToleranceSeconds : 0)) throw invalid("lifetime");
       const caller: Caller = Object.freeze({
         subject: payload.sub,
         scopes: scopesFromClaims(payload),

@@ -41,6 +41,8 @@ function jwksAuth(overrides: Partial<Config["auth"]> = {}): Config["auth"] {
     algorithms: ["RS256", "ES256", "EdDSA"],
     clockToleranceSeconds: 30,
     jwksMaxAgeSeconds: 300,
+    maxTokenAgeSeconds: 86_400,
+    modeReason: "AUTH_JWKS_FILE is set",
     ...overrides,
   };
 }
