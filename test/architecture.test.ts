@@ -23,6 +23,8 @@ const RULES: Record<string, Rule> = {
   rights: { parts: ["domain", "log", "ledger", "receipts", "storage"], packages: /^jose$/ },
   "catalog-dir": { parts: ["domain", "log", "ledger"], packages: null },
   config: { parts: ["domain"], packages: null },
+  // The shutdown watchdog main.ts arms: node builtins only.
+  "exit-guard": { parts: [], packages: null },
   graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage"], packages: GRAPHQL_PACKAGES },
   // The browser pages are a client of the public API only: nothing of the server, just the GraphQL client and the build tool.
   web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core)$/ },
