@@ -1,0 +1,211 @@
+// The ledger as a transparency log (CONTRACT-2 §2): signed checkpoints, inclusion and consistency proofs.
+import { LedgerError } from "../domain/errors.js";
+import { type CheckpointBody, formatCheckpoint } from "./checkpoint/checkpoint.js";
+import { type NoteSigner, formatVerifierKey, signNote } from "./checkpoint/signed-note.js";
+import { EMPTY_ROOT } from "./merkle/hash.js";
+import type { LeafRange } from "./merkle/node-id.js";
+import { rangeNodes } from "./merkle/node-id.js";
+import { consistencyPlan, inclusionPlan } from "./merkle/proof-plan.js";
+import { foldRange } from "./merkle/range-hash.js";
+import type { StoredCheckpoint, TransparencyStore } from "./transparency-store.js";
+
+/** A checkpoint as clients see it; hashes in standard base64, as in C2SP. */
+export interface Checkpoint {
+  origin: string;
+  treeSize: number;
+  rootHash: string;
+  note: string;
+}
+
+export interface InclusionProof {
+  leafIndex: number;
+  treeSize: number;
+  leafHash: string;
+  hashes: string[];
+  checkpoint: Checkpoint;
+}
+
+export interface ConsistencyProof {
+  fromSize: number;
+  toSize: number;
+  hashes: string[];
+  checkpoint: Checkpoint;
+}
+
+export interface TransparencyLogOptions {
+  /** The log's name in its checkpoints (LEDGER_ORIGIN); also the key name. */
+  origin: string;
+  /** How often to look for growth and publish a checkpoint covering it. */
+  intervalMs?: number;
+  clock?: () => number;
+  /** Told when a scheduled publication fails (it is retried at the next tick). */
+  onError?: (e: unknown) => void;
+}
+
+const b64 = (h: Buffer) => h.toString("base64");
+
+/**
+ * Publishes checkpoints and answers proofs. A timer publishes a checkpoint whenever the tree has grown,
+ * so every commit is covered within `intervalMs` plus the time to sign; a proof request for leaves
+ * not yet covered asks for one at once. The latest checkpoint is persisted and only ever grows, and
+ * every checkpoint is a signature over the same append-only tree, so any two are consistent.
+ */
+export class TransparencyLog {
+  private latestPublished: StoredCheckpoint | null = null;
+  private publishing: Promise<StoredCheckpoint> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly clock: () => number;
+  /** Checkpoints signed for earlier sizes, most recent last (signing is deterministic; this only saves work). */
+  private readonly earlier = new Map<number, Checkpoint>();
+
+  constructor(
+    private readonly store: TransparencyStore,
+    private readonly signer: NoteSigner,
+    private readonly opts: TransparencyLogOptions,
+  ) {
+    this.clock = opts.clock ?? Date.now;
+    if (signer.name !== opts.origin) throw new Error("the checkpoint key's name is the log's origin");
+  }
+
+  get origin(): string {
+    return this.opts.origin;
+  }
+
+  /** The verifier key text: `<name>+<key id>+<base64(0x01 || public key)>`. */
+  verifierKey(): string {
+    return formatVerifierKey(this.signer.name, this.signer.publicKey);
+  }
+
+  /**
+   * Loads the latest checkpoint, checks the tree still has its root (a log restored from an older
+   * backup, or a changed tree, must not be signed again), publishes one for the tree as it is, and
+   * starts the timer.
+   */
+  async start(): Promise<void> {
+    const latest = await this.store.latestCheckpoint();
+    if (latest) {
+      const size = await this.store.treeSize();
+      if (size < latest.treeSize)
+        throw new Error(`the ledger holds ${size} logged events but checkpoint ${latest.treeSize} was published: was an older backup restored?`);
+      const root = await this.rootAt(latest.treeSize);
+      if (!root.equals(latest.root)) throw new Error(`the tree's root at size ${latest.treeSize} is not the one its published checkpoint signed`);
+      this.latestPublished = latest;
+    }
+    await this.publish();
+    const interval = this.opts.intervalMs ?? 500;
+    this.timer = setInterval(() => {
+      this.publish().catch((e: unknown) => this.opts.onError?.(e));
+    }, interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The latest published checkpoint. */
+  latest(): Checkpoint {
+    const c = this.latestPublished;
+    if (!c) throw new LedgerError("NOT_YET_LOGGED", "no checkpoint has been published yet; retry in a moment");
+    return this.present(c);
+  }
+
+  /** Publishes a checkpoint for the tree as it is now, unless the latest already covers it; concurrent calls share one. */
+  publish(): Promise<StoredCheckpoint> {
+    this.publishing ??= this.publishOnce().finally(() => {
+      this.publishing = null;
+    });
+    return this.publishing;
+  }
+
+  private async publishOnce(): Promise<StoredCheckpoint> {
+    const size = await this.store.treeSize();
+    const latest = this.latestPublished;
+    if (latest && size <= latest.treeSize) return latest;
+    const root = await this.rootAt(size);
+    const next: StoredCheckpoint = { treeSize: size, root, note: this.sign({ origin: this.origin, treeSize: size, root }), publishedAt: this.clock() };
+    await this.store.saveCheckpoint(next);
+    this.latestPublished = next;
+    return next;
+  }
+
+  private sign(body: CheckpointBody): string {
+    return signNote(formatCheckpoint(body), this.signer);
+  }
+
+  private present(c: { treeSize: number; root: Buffer; note: string }): Checkpoint {
+    return { origin: this.origin, treeSize: c.treeSize, rootHash: b64(c.root), note: c.note };
+  }
+
+  /** MTH of the first `size` leaves: O(log size) reads. */
+  private async rootAt(size: number): Promise<Buffer> {
+    if (size === 0) return Buffer.from(EMPTY_ROOT);
+    return (await this.hashes([{ begin: 0, end: size }]))[0]!;
+  }
+
+  private async hashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
+    const perRange = ranges.map((r) => rangeNodes(r));
+    const read = await this.store.readNodes(perRange.flat());
+    let at = 0;
+    return perRange.map((nodes) => foldRange(read.slice(at, (at += nodes.length))));
+  }
+
+  /** The checkpoint of exactly `size` leaves (size <= the latest); earlier sizes are signed on request, deterministically. */
+  private async checkpointAt(size: number): Promise<Checkpoint> {
+    const latest = this.latestPublished!;
+    if (size === latest.treeSize) return this.present(latest);
+    let c = this.earlier.get(size);
+    if (!c) {
+      const root = await this.rootAt(size);
+      c = this.present({ treeSize: size, root, note: this.sign({ origin: this.origin, treeSize: size, root }) });
+      this.earlier.set(size, c);
+      if (this.earlier.size > 256) this.earlier.delete(this.earlier.keys().next().value!);
+    }
+    return c;
+  }
+
+  /**
+   * The tree size a proof is asked at: the latest checkpoint's when left out. A size above the
+   * latest checkpoint but within the log is NOT_YET_LOGGED (a checkpoint is asked for at once);
+   * beyond the log, below 1 or not an integer, BAD_USER_INPUT.
+   */
+  private async sizeAsked(name: string, given: number | null | undefined): Promise<number> {
+    const latest = this.latestPublished;
+    if (given === null || given === undefined) {
+      if (!latest) throw new LedgerError("NOT_YET_LOGGED", "no checkpoint has been published yet; retry in a moment");
+      return latest.treeSize;
+    }
+    if (!Number.isSafeInteger(given) || given < 1) throw new LedgerError("BAD_USER_INPUT", `${name} must be a whole number of at least 1`);
+    if (latest && given <= latest.treeSize) return given;
+    const logged = await this.store.treeSize();
+    if (given > logged) throw new LedgerError("BAD_USER_INPUT", `${name} ${given} is beyond the ledger, which holds ${logged} logged events`);
+    this.publishSoon();
+    throw new LedgerError("NOT_YET_LOGGED", `no checkpoint covers ${name} ${given} yet; retry in a moment`, { latestTreeSize: latest?.treeSize ?? 0 });
+  }
+
+  private publishSoon(): void {
+    this.publish().catch((e: unknown) => this.opts.onError?.(e));
+  }
+
+  /** The inclusion proof of the leaf at `leafIndex` in the tree of `treeSize` leaves (default: the latest checkpoint's). */
+  async inclusionProof(leafIndex: number, treeSize?: number | null): Promise<InclusionProof> {
+    const size = await this.sizeAsked("treeSize", treeSize);
+    if (leafIndex >= size) {
+      if (treeSize != null) throw new LedgerError("BAD_USER_INPUT", `the event is not in the first ${size} events of the ledger`);
+      this.publishSoon();
+      throw new LedgerError("NOT_YET_LOGGED", "the event is not covered by a checkpoint yet; retry in a moment", { latestTreeSize: size });
+    }
+    const [leaf, ...path] = await this.hashes([{ begin: leafIndex, end: leafIndex + 1 }, ...inclusionPlan(leafIndex, size)]);
+    return { leafIndex, treeSize: size, leafHash: b64(leaf!), hashes: path.map(b64), checkpoint: await this.checkpointAt(size) };
+  }
+
+  /** The proof that the tree of `fromSize` leaves is a prefix of the tree of `toSize` leaves (default: the latest checkpoint's). */
+  async consistencyProof(fromSize: number, toSize?: number | null): Promise<ConsistencyProof> {
+    if (!Number.isSafeInteger(fromSize) || fromSize < 1) throw new LedgerError("BAD_USER_INPUT", "fromSize must be a whole number of at least 1");
+    const to = await this.sizeAsked("toSize", toSize);
+    if (fromSize > to) throw new LedgerError("BAD_USER_INPUT", `fromSize ${fromSize} is larger than toSize ${to}`);
+    const hashes = await this.hashes(consistencyPlan(fromSize, to));
+    return { fromSize, toSize: to, hashes: hashes.map(b64), checkpoint: await this.checkpointAt(to) };
+  }
+}
