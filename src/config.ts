@@ -1,4 +1,5 @@
 // Environment -> a typed, validated Config (contract §1); any bad setting fails fast in one line.
+import { hostname } from "node:os";
 
 export interface Config {
   port: number;
@@ -27,6 +28,12 @@ export interface Config {
   /** The built preference centre and officer console (`npm run build`), served at /preferences and /console. */
   webDir: string;
   receiptKeyFile: string | null;
+  /** CHECKPOINT_KEY_FILE: the Ed25519 key that signs transparency-log checkpoints; null for a generated one. */
+  checkpointKeyFile: string | null;
+  /** LEDGER_ORIGIN: the log's name in its checkpoints and the checkpoint key's name. */
+  ledgerOrigin: string;
+  /** CHECKPOINT_INTERVAL_MS: how often a checkpoint is published when the log has grown. */
+  checkpointIntervalMs: number;
   dataRequestDueDays: number;
   /** Data requests a subject may have open (not yet fulfilled or rejected) at once. */
   maxOpenDataRequests: number;
@@ -141,6 +148,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: parseCorsOrigins(get("CORS_ORIGINS") ?? ""),
     webDir: get("WEB_DIR") ?? "dist/web",
     receiptKeyFile: get("RECEIPT_KEY_FILE") ?? null,
+    checkpointKeyFile: get("CHECKPOINT_KEY_FILE") ?? null,
+    ledgerOrigin: parseOrigin(get("LEDGER_ORIGIN") ?? `consent-ledger.local/${hostname()}`),
+    // Every commit is covered within this plus the time to sign; the contract allows 1 s in all.
+    checkpointIntervalMs: intSetting(get, "CHECKPOINT_INTERVAL_MS", 500, 10, 900),
     dataRequestDueDays: intSetting(get, "DATA_REQUEST_DUE_DAYS", 14, 1, 3_650),
     maxOpenDataRequests: intSetting(get, "MAX_OPEN_DATA_REQUESTS", 5, 1, 1_000),
     allowIdentifyingSubjectIds: boolSetting(get, "ALLOW_IDENTIFYING_SUBJECT_IDS", false),
@@ -235,6 +246,12 @@ function checkJwksUrl(raw: string, production: boolean): void {
   if (production && url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     throw new ConfigError("AUTH_JWKS_URL must use https with NODE_ENV=production");
   }
+}
+
+/** A checkpoint's origin is also its key's name in signed notes: no spaces, no "+", no control characters. */
+function parseOrigin(origin: string): string {
+  if (/[\s+\u0000-\u001f\u007f]/u.test(origin)) throw new ConfigError("LEDGER_ORIGIN must not contain spaces, \"+\" or control characters");
+  return origin;
 }
 
 function parseLogLevel(level: string): string {

@@ -1,4 +1,5 @@
 // loadConfig: defaults, validation, and the production refusals of contract §1.
+import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 
@@ -39,6 +40,9 @@ describe("loadConfig", () => {
       corsOrigins: [],
       webDir: "dist/web",
       receiptKeyFile: null,
+      checkpointKeyFile: null,
+      ledgerOrigin: `consent-ledger.local/${hostname()}`,
+      checkpointIntervalMs: 500,
       dataRequestDueDays: 14,
       maxOpenDataRequests: 5,
       allowIdentifyingSubjectIds: false,
@@ -252,6 +256,15 @@ describe("loadConfig", () => {
     ])("refuses %s=%s, naming the variable", (name, value) => {
       expect(configError({ [name]: value }).message).toContain(name);
     });
+  });
+
+  it("reads the transparency log's settings, and refuses an origin that cannot name a signed-note key", () => {
+    const c = loadConfig({ CHECKPOINT_KEY_FILE: "/etc/checkpoint.jwk", LEDGER_ORIGIN: "ledger.example.com/prod", CHECKPOINT_INTERVAL_MS: "250" });
+    expect(c).toMatchObject({ checkpointKeyFile: "/etc/checkpoint.jwk", ledgerOrigin: "ledger.example.com/prod", checkpointIntervalMs: 250 });
+    expect(configError({ LEDGER_ORIGIN: "ledger example" }).message).toContain("LEDGER_ORIGIN");
+    expect(configError({ LEDGER_ORIGIN: "ledger+prod" }).message).toContain("LEDGER_ORIGIN");
+    expect(configError({ CHECKPOINT_INTERVAL_MS: "0" }).message).toContain("CHECKPOINT_INTERVAL_MS");
+    expect(configError({ CHECKPOINT_INTERVAL_MS: "1000" }).message).toContain("CHECKPOINT_INTERVAL_MS");
   });
 
   it("refuses an unknown LOG_LEVEL", () => {

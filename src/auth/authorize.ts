@@ -55,3 +55,17 @@ export function actorFor(caller: Caller, subjectId: string | null, officerScopes
   if (officerScopes.some((s) => caller.scopes.has(s))) return { kind: "OFFICER", id: caller.subject };
   return { kind: "SERVICE", id: caller.subject };
 }
+
+/**
+ * Whether the caller may have the inclusion proof of an event whose subject is `subjectId` (undefined:
+ * there is no such event): `ledger:read` for any event, `consent:self` for one's own. A caller with only
+ * `consent:self` gets the same FORBIDDEN for another's event as for an unknown id, so it learns nothing.
+ */
+export function authorizeEventProof(caller: Caller | null, subjectId: string | null | undefined): void {
+  const c = requireScope(caller, "ledger:read", "consent:self");
+  if (c.scopes.has("ledger:read")) {
+    if (subjectId === undefined) throw new LedgerError("NOT_FOUND", "no event has this id");
+    return;
+  }
+  if (subjectId !== c.subject) throw new LedgerError("FORBIDDEN", "with consent:self, a caller may ask only for proofs of its own events");
+}

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config.js";
 import type { Ledger } from "../ledger.js";
+import type { TransparencyLog } from "../log/transparency-log.js";
 import type { ReceiptSigner } from "../receipts/signer.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
 
@@ -13,6 +14,8 @@ export interface Services {
   logger: Logger;
   /** The live feed behind the subscriptions. */
   changes: ChangeFeed;
+  /** Checkpoints and proofs over the log's Merkle tree. */
+  transparency: TransparencyLog;
 }
 
 export interface GraphQLContext {

@@ -4,6 +4,7 @@ import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, type SubjectState, isOverdue } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
 import type { Ledger } from "../ledger.js";
+import { canonicalJson, hashedContent } from "../log/canonical.js";
 import { encodePosition } from "../log/position.js";
 import type { ConsentStateType, PermissionDecisionType } from "./types/consent-types.js";
 import type { EventConnectionType, LedgerEventType } from "./types/event-types.js";
@@ -40,6 +41,10 @@ export function presentRevealed(e: LedgerEvent, data: Record<string, unknown>): 
     data: withIsoInstants(data),
     prevHash: e.prevHash,
     hash: e.hash,
+    // Computed only when a client asks for it.
+    get canonical() {
+      return canonicalJson(hashedContent(e));
+    },
   };
 }
 

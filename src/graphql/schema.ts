@@ -7,9 +7,10 @@ import { LifecycleResolver } from "./resolvers/lifecycle-resolver.js";
 import { PolicyResolver } from "./resolvers/policy-resolver.js";
 import { SubjectResolver } from "./resolvers/subject-resolver.js";
 import { SubscriptionResolver } from "./resolvers/subscription-resolver.js";
+import { TransparencyResolver } from "./resolvers/transparency-resolver.js";
 import { NO_PUB_SUB } from "./no-pub-sub.js";
 
-export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LifecycleResolver, SubscriptionResolver] as const;
+export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LifecycleResolver, SubscriptionResolver, TransparencyResolver] as const;
 
 export function buildLedgerSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: [...RESOLVERS], validate: false, pubSub: NO_PUB_SUB });

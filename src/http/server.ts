@@ -1,4 +1,4 @@
-// node:http serving Apollo on /graphql, plus health, readiness, metrics and the receipt JWKS.
+// node:http serving Apollo on /graphql, plus health, readiness, metrics, the receipt JWKS and the checkpoint key.
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -49,7 +49,7 @@ const clientError = (res: ServerResponse, status: number, code: string, message:
 
 export async function startHttpServer(deps: ServerDeps, listen: { port: number; host: string }): Promise<RunningServer> {
   const { services, schema, verifier, metrics } = deps;
-  const { config, logger, ledger, receipts } = services;
+  const { config, logger, ledger, receipts, transparency } = services;
   let draining = false;
 
   /** The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. */
@@ -163,6 +163,9 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         case "/.well-known/jwks.json":
           res.writeHead(200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" });
           return res.end(JSON.stringify(receipts.jwks()));
+        case "/.well-known/ledger-checkpoint-key":
+          res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "public, max-age=300" });
+          return res.end(transparency.verifierKey());
         case "/graphql":
           if (applyCors(config.corsOrigins, req, res)) return;
           return graphql(req, res, url);

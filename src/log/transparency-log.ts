@@ -188,6 +188,11 @@ export class TransparencyLog {
     this.publish().catch((e: unknown) => this.opts.onError?.(e));
   }
 
+  /** The leaf of an event, by id; null for an unknown id. */
+  findLeaf(eventId: string) {
+    return this.store.findLeaf(eventId);
+  }
+
   /** The inclusion proof of the leaf at `leafIndex` in the tree of `treeSize` leaves (default: the latest checkpoint's). */
   async inclusionProof(leafIndex: number, treeSize?: number | null): Promise<InclusionProof> {
     const size = await this.sizeAsked("treeSize", treeSize);

@@ -19,7 +19,7 @@ export interface ConsentReceiptInput {
   accepted: boolean;
   granted: Purpose[];
   withdrawn: Purpose[];
-  ledger: { positions: string[]; eventIds: string[]; headPosition: string; headHash: string };
+  ledger: { positions: string[]; eventIds: string[]; headPosition: string; headHash: string; events: { id: string; hash: string }[] };
 }
 
 /**
@@ -27,7 +27,8 @@ export interface ConsentReceiptInput {
  * types; the ledger adds `policy`, `ledger`, `grants`, `withdrawals`, `acceptedPolicyVersion` (only
  * when the call accepted the version) and, on each purpose, `purposeId` and `withdrawn` (true for
  * a purpose withdrawn in this call: Kantara has no field for withdrawal, so such purposes are listed
- * with that marker rather than left out). `publicKey` is omitted: the JWS header's `kid` names the key.
+ * with that marker rather than left out). `ledger.events` names each event's id and hash, so that the
+ * holder can ask for its inclusion proof and check it against a signed checkpoint (CONTRACT-2 §2). `publicKey` is omitted: the JWS header's `kid` names the key.
  */
 export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, unknown> {
   const v = input.policyVersion;
@@ -70,6 +71,7 @@ export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, 
       headPosition: input.ledger.headPosition,
       headHash: input.ledger.headHash,
       eventIds: [...input.ledger.eventIds],
+      events: input.ledger.events.map((e) => ({ id: e.id, hash: e.hash })),
     },
   };
   if (input.accepted) receipt["acceptedPolicyVersion"] = v.number;

@@ -51,6 +51,7 @@ export async function issueConsentReceipt(
       eventIds: events.map((e) => e.id),
       headPosition: encodePosition(last.position),
       headHash: last.hash,
+      events: events.map((e) => ({ id: e.id, hash: e.hash })),
     },
   });
   return signer.sign(payload, CONSENT_RECEIPT_TYP);

@@ -162,8 +162,9 @@ describe("/.well-known/jwks.json and consent receipts", () => {
       for (const f of ["purpose", "purposeCategory", "consentType", "piiCategory", "primaryPurpose", "termination", "thirdPartyDisclosure"]) expect(p, f).toHaveProperty(f);
 
     // The ledger's own part: the events this call appended, by position, id and hash.
-    const ledger = body["ledger"] as { positions: string[]; eventIds: string[]; headPosition: string; headHash: string };
+    const ledger = body["ledger"] as { positions: string[]; eventIds: string[]; headPosition: string; headHash: string; events: { id: string; hash: string }[] };
     expect(ledger.positions).toEqual(events.map((e) => e.position));
+    expect(ledger.events).toEqual(events.map((e) => ({ id: e.id, hash: e.hash })));
     expect(ledger.eventIds).toEqual(events.map((e) => e.id));
     expect(ledger.headPosition).toBe(events.at(-1)!.position);
     expect(ledger.headHash).toBe(events.at(-1)!.hash);

@@ -65,7 +65,16 @@ const input = (over: Partial<ConsentReceiptInput> = {}): ConsentReceiptInput => 
   accepted: true,
   granted: [newsletter],
   withdrawn: [ads],
-  ledger: { positions: ["10", "11"], eventIds: ["e10", "e11"], headPosition: "11", headHash: "f".repeat(64) },
+  ledger: {
+    positions: ["10", "11"],
+    eventIds: ["e10", "e11"],
+    headPosition: "11",
+    headHash: "f".repeat(64),
+    events: [
+      { id: "e10", hash: "e".repeat(64) },
+      { id: "e11", hash: "f".repeat(64) },
+    ],
+  },
   ...over,
 });
 
@@ -141,7 +150,16 @@ describe("buildConsentReceipt", () => {
 
   it("carries the ledger fields, grants, withdrawals and the accepted version", () => {
     expect(receipt).toMatchObject({
-      ledger: { positions: ["10", "11"], headPosition: "11", headHash: "f".repeat(64), eventIds: ["e10", "e11"] },
+      ledger: {
+        positions: ["10", "11"],
+        headPosition: "11",
+        headHash: "f".repeat(64),
+        eventIds: ["e10", "e11"],
+        events: [
+          { id: "e10", hash: "e".repeat(64) },
+          { id: "e11", hash: "f".repeat(64) },
+        ],
+      },
       grants: ["newsletter"],
       withdrawals: ["ads"],
       acceptedPolicyVersion: 2,

@@ -26,6 +26,11 @@ export class LedgerEventType {
   data!: Record<string, unknown>;
   @Field(() => String) prevHash!: string;
   @Field(() => String) hash!: string;
+  @Field(() => String, {
+    description:
+      "The exact canonical content the chain hashed (sealed evidence stays sealed): hash = hex(SHA-256(prevHash || canonical)), both as UTF-8.",
+  })
+  canonical!: string;
 }
 
 @ObjectType("PageInfo")

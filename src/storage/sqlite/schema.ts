@@ -126,6 +126,35 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX events_publications ON events (position) WHERE type = 'PolicyVersionPublished';
   `,
+  // 5: the transparency log (CONTRACT-2 §2). The tree's leaves are the events' hashes; its perfect
+  // subtrees above the leaves are stored once each, keyed by post-order (the order appends complete
+  // them, so rows are only ever added at the end); the latest signed checkpoint, which only grows.
+  // An existing log gets its tree at the next start, in chunks (see merkle-tree.ts).
+  `
+  CREATE TABLE merkle_nodes (
+    post_order INTEGER PRIMARY KEY,
+    hash       BLOB    NOT NULL
+  ) STRICT;
+
+  CREATE TABLE merkle_tree (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    leaves INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO merkle_tree (id, leaves) VALUES (1, 0);
+
+  CREATE TABLE checkpoint_latest (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    tree_size    INTEGER NOT NULL,
+    root         BLOB    NOT NULL,
+    note         TEXT    NOT NULL,
+    published_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TRIGGER checkpoint_only_grows BEFORE UPDATE ON checkpoint_latest
+    WHEN NEW.tree_size <= OLD.tree_size
+    BEGIN SELECT RAISE(ABORT, 'a checkpoint may only extend the latest one'); END;
+  CREATE TRIGGER checkpoint_kept BEFORE DELETE ON checkpoint_latest
+    BEGIN SELECT RAISE(ABORT, 'the latest checkpoint is never deleted'); END;
+  `,
 ];
 
 export const PROJECTION_TABLES = [
