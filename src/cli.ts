@@ -1,4 +1,4 @@
-// The command line: token | rebuild | emit-schema | verify | backup | export.
+// The command line: token | rebuild | emit-schema | verify | verify-proof | backup | export.
 import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
@@ -10,6 +10,7 @@ import { openStorage } from "./open-storage.js";
 import { copySqliteToPostgres } from "./storage/postgres/copy-from-sqlite.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
+import { formatProofReport, verifyProofFile } from "./rights/verify-proof.js";
 
 const USAGE = `usage: consent-ledger <command>
   token --sub <id> --scope "<scopes>" [--ttl <seconds>]   print a dev-mode access token
@@ -18,6 +19,9 @@ const USAGE = `usage: consent-ledger <command>
   verify [<database file>] [--head <jws or file> (--jwks <file> | --key <receipt key file>)] [--json]
                                                            walk the hash chain offline (read-only); with --head,
                                                            prove the signed head still holds; exit 0 ok, 1 not
+  verify-proof <proof.json> --key <vkey or file> [--event-hash <hex>] [--old <checkpoint file>] [--json]
+                                                           check a saved inclusionProof or consistencyProof result
+                                                           offline against the checkpoint key; exit 0 ok, 1 not
   backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy
   export <subjectId> [--db <database file>]                print the subject's record (disclosure) as JSON
   migrate-sqlite-to-postgres --from sqlite:<path> --to postgres://user:pass@host:port/db
@@ -96,6 +100,22 @@ async function run(argv: string[]): Promise<number> {
       });
       await storage.close();
       process.stdout.write(`${options.has("json") ? JSON.stringify(report, null, 2) : formatOfflineReport(report)}\n`);
+      return report.ok ? 0 : 1;
+    }
+    case "verify-proof": {
+      const { options, positional } = parseArgs(rest, ["json"]);
+      const file = positional[0];
+      const key = options.get("key");
+      if (!file || !key) throw new Error("usage: verify-proof <proof.json> --key <vkey or file> [--event-hash <hex>] [--old <checkpoint file>]");
+      // A verifier key holds "+" and no path separator; read it from a file only when one exists.
+      const verifierKey = existsSync(key) ? readFileSync(key, "utf8").trim() : key;
+      const old = options.get("old");
+      const report = verifyProofFile(readFileSync(file, "utf8"), {
+        verifierKey,
+        ...(options.has("event-hash") ? { eventHash: options.get("event-hash")! } : {}),
+        ...(old !== undefined ? { earlierCheckpoint: readFileSync(old, "utf8") } : {}),
+      });
+      process.stdout.write(`${options.has("json") ? JSON.stringify(report, null, 2) : formatProofReport(report)}\n`);
       return report.ok ? 0 : 1;
     }
     case "backup": {
