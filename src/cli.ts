@@ -16,9 +16,12 @@ const USAGE = `usage: consent-ledger <command>
   token --sub <id> --scope "<scopes>" [--ttl <seconds>]   print a dev-mode access token
   rebuild [<database file>]                                recompute the projections from the log
   emit-schema [<file>]                                     write the GraphQL SDL (default schema.graphql)
-  verify [<database file>] [--head <jws or file> (--jwks <file> | --key <receipt key file>)] [--json]
-                                                           walk the hash chain offline (read-only); with --head,
-                                                           prove the signed head still holds; exit 0 ok, 1 not
+  verify [<database file>] [--head <jws or file> (--jwks <file> | --key <receipt key file>)]
+         [--checkpoint-key <vkey or file>] [--json]
+                                                           walk the hash chain offline (read-only) and check the
+                                                           Merkle tree against the latest checkpoint (its signature
+                                                           too, given the vkey); with --head, prove the signed head
+                                                           still holds; exit 0 ok, 1 not
   verify-proof <proof.json> --key <vkey or file> [--event-hash <hex>] [--old <checkpoint file>] [--json]
                                                            check a saved inclusionProof or consistencyProof result
                                                            offline against the checkpoint key; exit 0 ok, 1 not
@@ -92,11 +95,13 @@ async function run(argv: string[]): Promise<number> {
       const head = options.get("head");
       const database = databaseAt(positional[0] ?? options.get("db"));
       const storage = await openStorage(database, { readonly: true });
+      const checkpointKey = options.get("checkpoint-key");
       const report = await verifyOffline(storage, database.kind === "sqlite" ? database.path : database.kind, {
         // A JWS has no path separators and is rarely a file name: read it from a file only when one exists.
         ...(head !== undefined ? { headJws: existsSync(head) ? readFileSync(head, "utf8").trim() : head } : {}),
         ...(options.has("jwks") ? { jwksFile: options.get("jwks")! } : {}),
         ...(options.has("key") ? { keyFile: options.get("key")! } : {}),
+        ...(checkpointKey !== undefined ? { checkpointKey: existsSync(checkpointKey) ? readFileSync(checkpointKey, "utf8").trim() : checkpointKey } : {}),
       });
       await storage.close();
       process.stdout.write(`${options.has("json") ? JSON.stringify(report, null, 2) : formatOfflineReport(report)}\n`);

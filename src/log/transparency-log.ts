@@ -7,6 +7,7 @@ import type { LeafRange } from "./merkle/node-id.js";
 import { rangeNodes } from "./merkle/node-id.js";
 import { consistencyPlan, inclusionPlan } from "./merkle/proof-plan.js";
 import { foldRange } from "./merkle/range-hash.js";
+import { verifyConsistency } from "./merkle/verify.js";
 import type { StoredCheckpoint, TransparencyStore } from "./transparency-store.js";
 
 /** A checkpoint as clients see it; hashes in standard base64, as in C2SP. */
@@ -124,6 +125,14 @@ export class TransparencyLog {
     const latest = this.latestPublished;
     if (latest && size <= latest.treeSize) return latest;
     const root = await this.rootAt(size);
+    if (latest && latest.treeSize > 0) {
+      // Never sign a tree that does not extend the one signed before, whatever happened to the stored nodes.
+      try {
+        verifyConsistency(latest.treeSize, size, await this.hashes(consistencyPlan(latest.treeSize, size)), latest.root, root);
+      } catch (e) {
+        throw new Error(`refusing to sign tree size ${size}: it is not consistent with the published checkpoint of size ${latest.treeSize} (${(e as Error).message})`);
+      }
+    }
     const next: StoredCheckpoint = { treeSize: size, root, note: this.sign({ origin: this.origin, treeSize: size, root }), publishedAt: this.clock() };
     await this.store.saveCheckpoint(next);
     this.latestPublished = next;

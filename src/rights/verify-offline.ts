@@ -1,10 +1,13 @@
-// The auditor's check, offline on a database file: walk the hash chain, and prove a signed head still holds.
+// The auditor's check, offline on a database file: walk the hash chain, check the Merkle tree against the latest
+// checkpoint, and prove a signed head still holds.
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, type JSONWebKeySet, type JWK } from "jose";
 import { GENESIS_HASH } from "../log/canonical.js";
 import type { IntegrityReport, StoragePort } from "../storage/storage-port.js";
 import { SIGNED_HEAD_TYP } from "../receipts/signed-head.js";
 import { encodePosition } from "../log/position.js";
+import { parseCheckpoint } from "../log/checkpoint/checkpoint.js";
+import { NoteError, openNote, parseVerifierKey } from "../log/checkpoint/signed-note.js";
 
 /** Algorithms a receipt key signs with (src/receipts/signer.ts); nothing else is accepted. */
 const HEAD_ALGORITHMS = ["EdDSA", "ES256"];
@@ -28,10 +31,23 @@ export interface HeadReport {
   problem: string | null;
 }
 
+export interface TreeReport {
+  ok: boolean;
+  leaves: number;
+  /** The latest checkpoint's size, or null when none was published. */
+  checkpointSize: number | null;
+  checkpointRoot: string | null;
+  /** Whether the checkpoint's signature was checked with a verifier key and holds; null when no key was given. */
+  signatureHolds: boolean | null;
+  problem: string | null;
+}
+
 export interface OfflineReport {
   ok: boolean;
   database: string;
   chain: ChainReport;
+  /** The transparency log's tree against the log and the latest checkpoint; absent for a database from before it. */
+  tree?: TreeReport;
   head?: HeadReport;
 }
 
@@ -42,6 +58,36 @@ export interface VerifyOfflineOptions {
   jwksFile?: string;
   /** The receipt key file (RECEIPT_KEY_FILE or <data>/keys/receipt.jwk.json); only its public part is used. */
   keyFile?: string;
+  /** The checkpoint verifier key text (/.well-known/ledger-checkpoint-key), to check the latest checkpoint's signature. */
+  checkpointKey?: string;
+}
+
+/** The tree recomputed from the log, against the stored tree and the latest checkpoint (and its signature, given the key). */
+async function treeReport(store: StoragePort, checkpointKey: string | undefined): Promise<TreeReport | undefined> {
+  // No tree to check: an adapter without the transparency log, or a database older than the tree's migration.
+  const audit = store.transparency?.audit ? await store.transparency.audit() : null;
+  if (!audit) return undefined;
+  let problem = audit.problem;
+  let signatureHolds: boolean | null = null;
+  if (checkpointKey !== undefined && audit.checkpoint) {
+    try {
+      const body = parseCheckpoint(openNote(audit.checkpoint.note, parseVerifierKey(checkpointKey)));
+      signatureHolds = body.treeSize === audit.checkpoint.treeSize && body.root.toString("base64") === audit.checkpoint.root;
+      if (!signatureHolds) problem ??= "the latest checkpoint's note does not name the size and root stored beside it";
+    } catch (e) {
+      if (!(e instanceof NoteError)) throw e;
+      signatureHolds = false;
+      problem ??= `the latest checkpoint's signature does not hold: ${e.message}`;
+    }
+  }
+  return {
+    ok: problem === null,
+    leaves: audit.leaves,
+    checkpointSize: audit.checkpoint?.treeSize ?? null,
+    checkpointRoot: audit.checkpoint?.root ?? null,
+    signatureHolds,
+    problem,
+  };
 }
 
 export const chainReport = (r: IntegrityReport): ChainReport => ({
@@ -110,6 +156,11 @@ export async function verifyOffline(store: StoragePort, databasePath: string, op
   const keys = opts.headJws !== undefined ? await loadVerificationKeys(opts) : null;
   const integrity = await store.verify();
   const report: OfflineReport = { ok: integrity.ok, database: databasePath, chain: chainReport(integrity) };
+  const tree = await treeReport(store, opts.checkpointKey);
+  if (tree) {
+    report.tree = tree;
+    report.ok &&= tree.ok;
+  }
   if (opts.headJws !== undefined && keys) {
     const signed = await readSignedHead(opts.headJws, keys);
     if (typeof signed === "string") {
@@ -142,6 +193,12 @@ export function formatOfflineReport(r: OfflineReport): string {
       ? `chain ok: ${r.chain.eventCount} events, head ${r.chain.headPosition ?? "(empty)"} ${r.chain.headHash ?? ""}`.trimEnd()
       : `chain BROKEN: first invalid position ${r.chain.firstInvalidPosition} (${r.chain.eventCount} events)`,
   ];
+  if (r.tree)
+    lines.push(
+      r.tree.ok
+        ? `tree ok: ${r.tree.leaves} leaves${r.tree.checkpointSize === null ? ", no checkpoint yet" : `; the latest checkpoint (size ${r.tree.checkpointSize}, root ${r.tree.checkpointRoot}) holds${r.tree.signatureHolds ? ", signature checked" : ""}`}`
+        : `tree FAILS: ${r.tree.problem}`,
+    );
   if (r.head)
     lines.push(
       r.head.ok

@@ -1,6 +1,6 @@
 // The officer's command line, built and spawned as an operator runs it: verify, backup and export beside a running server.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -71,6 +71,83 @@ describe("consent-ledger CLI", () => {
     expect(doc.header.piiPrincipalId).toBe("alice");
     expect(doc.events[1]!.data.evidence?.ipAddress).toBe("192.0.2.88");
   });
+
+  it("proves a receipt's events offline with verify-proof and only the checkpoint verifier key", async () => {
+    const vkeyFile = join(srv.dataDir, "checkpoint.vkey");
+    writeFileSync(vkeyFile, await (await fetch(new URL("/.well-known/ledger-checkpoint-key", srv.url))).text());
+    /** A GraphQL request as a client sends it; the body is kept exactly as received. */
+    const post = async (query: string, variables: Record<string, unknown>, token: string) => {
+      const res = await fetch(srv.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+      return res.text();
+    };
+    const auditor = await srv.token("auditor", "ledger:read");
+    const oldCheckpoint = join(srv.dataDir, "checkpoint-before.json");
+    writeFileSync(oldCheckpoint, await post(`query { ledgerCheckpoint { origin treeSize rootHash note } }`, {}, auditor));
+
+    const holder = await srv.token("receipt-holder", "consent:self");
+    const recorded = JSON.parse(await post(`mutation($input: RecordConsentInput!) { recordConsent(input: $input) { receipt } }`, { input: { policyVersion: 1, acceptPolicy: true, grant: ["location"] } }, holder)) as {
+      data: { recordConsent: { receipt: string } };
+    };
+    const payload = JSON.parse(Buffer.from(recorded.data.recordConsent.receipt.split(".")[1]!, "base64url").toString("utf8")) as { ledger: { events: { id: string; hash: string }[] } };
+    expect(payload.ledger.events.length).toBe(2);
+
+    const INCLUSION = `query($id: ID!) { inclusionProof(eventId: $id) { leafIndex treeSize leafHash hashes checkpoint { origin treeSize rootHash note } } }`;
+    for (const [i, e] of payload.ledger.events.entries()) {
+      let body = "";
+      for (let tries = 0; tries < 100; tries++) {
+        body = await post(INCLUSION, { id: e.id }, holder);
+        if (!body.includes("NOT_YET_LOGGED")) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const file = join(srv.dataDir, `proof-${i}.json`);
+      writeFileSync(file, body);
+      const checked = await cli(["verify-proof", file, "--key", vkeyFile, "--event-hash", e.hash]);
+      expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+      expect(checked.stdout).toContain(`event ${e.hash} is entry`);
+      expect(checked.stdout.trim().split("\n").at(-1)).toBe("OK");
+      if (i > 0) continue;
+      // Not the event it claims to be, a changed proof, or another key: each refused.
+      const other = payload.ledger.events[1 - i]!.hash;
+      expect((await cli(["verify-proof", file, "--key", vkeyFile, "--event-hash", other])).code).toBe(1);
+      const proof = JSON.parse(body) as { data: { inclusionProof: { hashes: string[]; leafHash: string } } };
+      const tampered = join(srv.dataDir, `tampered-${i}.json`);
+      const first = proof.data.inclusionProof.hashes[0]!;
+      proof.data.inclusionProof.hashes[0] = `${first[0] === "A" ? "B" : "A"}${first.slice(1)}`;
+      writeFileSync(tampered, JSON.stringify(proof));
+      const refused = await cli(["verify-proof", tampered, "--key", vkeyFile]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain("FAILED");
+    }
+    const stranger = "ledger.test/other+0f1e2d3c+AeQjc9XvRuU2pn3ZbJN1QDk6mj9ovBIaABYnxCkKhOVd";
+    const wrongKey = await cli(["verify-proof", join(srv.dataDir, "proof-0.json"), "--key", stranger]);
+    expect(wrongKey.code).toBe(1);
+
+    // The log only grew since the checkpoint saved before the receipt.
+    const from = (JSON.parse(readFileSync(oldCheckpoint, "utf8")) as { data: { ledgerCheckpoint: { treeSize: number } } }).data.ledgerCheckpoint.treeSize;
+    const consistency = join(srv.dataDir, "consistency.json");
+    writeFileSync(consistency, await post(`query($from: Int!) { consistencyProof(fromSize: $from) { fromSize toSize hashes checkpoint { origin treeSize rootHash note } } }`, { from }, auditor));
+    const grew = await cli(["verify-proof", consistency, "--key", vkeyFile, "--old", oldCheckpoint]);
+    expect(grew.code, grew.stdout + grew.stderr).toBe(0);
+    expect(grew.stdout).toContain(`at tree size ${from} is a prefix of`);
+    const withoutOld = await cli(["verify-proof", consistency, "--key", vkeyFile]);
+    expect(withoutOld.code).toBe(1);
+    expect(withoutOld.stdout).toContain("--old");
+
+    // verify checks the stored tree against the log and the latest checkpoint, and its signature with the key.
+    const verified = await cli(["verify", dbPath, "--checkpoint-key", vkeyFile]);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/tree ok: \d+ leaves; the latest checkpoint \(size \d+, root \S+\) holds, signature checked/);
+    const db = srv.app.services.ledger.store.db;
+    const last = db.prepare("SELECT post_order, hash FROM merkle_nodes ORDER BY post_order DESC LIMIT 1").get() as { post_order: number; hash: Buffer };
+    db.prepare("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = ?").run(last.post_order);
+    try {
+      const damaged = await cli(["verify", dbPath]);
+      expect(damaged.code).toBe(1);
+      expect(damaged.stdout).toContain("tree FAILS: the tree's node at level");
+    } finally {
+      db.prepare("UPDATE merkle_nodes SET hash = ? WHERE post_order = ?").run(last.hash, last.post_order);
+    }
+  }, 180_000);
 
   it("verify exits 1 on a forged row and on a head it cannot prove, and says why", async () => {
     const db = sqlite(srv.app.services.ledger).store.db;

@@ -5,6 +5,16 @@ import { type NodeId, postOrderIndex, rangeNodes } from "../../log/merkle/node-i
 import { TreeBuilder } from "../../log/merkle/tree-builder.js";
 import type { LeafRef, StoredCheckpoint, TransparencyStore } from "../../log/transparency-store.js";
 
+/** The tree compared with a tree computed from the log alone; `problem` names the first difference. */
+export interface TreeAudit {
+  ok: boolean;
+  leaves: number;
+  eventCount: number;
+  /** The latest checkpoint's size and whether the log's tree of that size has its root. */
+  checkpoint: { treeSize: number; root: string; note: string; rootHolds: boolean } | null;
+  problem: string | null;
+}
+
 /** What the tree needs of an appended event. */
 export interface LoggedEvent {
   position: number;
@@ -100,6 +110,46 @@ export class SqliteMerkleTree implements TransparencyStore {
   latestSync(): StoredCheckpoint | null {
     const r = this.stmts.latest.get() as { tree_size: number; root: Buffer; note: string; published_at: number } | undefined;
     return r ? { treeSize: r.tree_size, root: r.root, note: r.note, publishedAt: r.published_at } : null;
+  }
+
+  /**
+   * Recomputes the tree from the events' hashes (offline tools: it reads the whole log) and compares every
+   * stored node, how far the tree reaches, and the root the latest checkpoint signed.
+   */
+  audit(chunk = 10_000): TreeAudit {
+    return this.db.transaction((): TreeAudit => {
+      const leaves = this.size();
+      const latest = this.latestSync();
+      const builder = new TreeBuilder();
+      let problem: string | null = null;
+      let checkpointRoot: Buffer | null = latest?.treeSize === 0 ? builder.root() : null;
+      for (;;) {
+        const rows = this.stmts.eventHashes.all(builder.size, chunk) as { position: number; hash: Buffer }[];
+        for (const r of rows) {
+          if (r.position !== builder.size + 1) return this.auditReport(leaves, builder.size, latest, checkpointRoot, `the log has a gap before position ${r.position}`);
+          for (const n of builder.append(leafHash(r.hash))) {
+            if (problem !== null || builder.size > leaves) continue;
+            const stored = this.stmts.node.get(postOrderIndex(n)) as Buffer | undefined;
+            if (!stored || !stored.equals(n.hash)) problem = `the tree's node at level ${n.level}, index ${n.index} is not the hash of the events under it`;
+          }
+          if (latest && builder.size === latest.treeSize) checkpointRoot = builder.root();
+        }
+        if (rows.length < chunk) break;
+      }
+      if (problem === null && leaves > builder.size) problem = `the tree claims ${leaves} leaves, the log holds ${builder.size} events`;
+      return this.auditReport(leaves, builder.size, latest, checkpointRoot, problem);
+    })();
+  }
+
+  private auditReport(leaves: number, eventCount: number, latest: StoredCheckpoint | null, rootThen: Buffer | null, problem: string | null): TreeAudit {
+    let p = problem;
+    const checkpoint = latest && { treeSize: latest.treeSize, root: latest.root.toString("base64"), note: latest.note, rootHolds: rootThen !== null && rootThen.equals(latest.root) };
+    if (p === null && checkpoint && !checkpoint.rootHolds)
+      p =
+        rootThen === null
+          ? `the log holds ${eventCount} events, fewer than the ${latest.treeSize} the latest checkpoint signed`
+          : `the log's first ${latest.treeSize} events do not have the root the latest checkpoint signed`;
+    return { ok: p === null, leaves, eventCount, checkpoint, problem: p };
   }
 
   // ---- the port (TransparencyStore) ----
