@@ -13,6 +13,7 @@ import { benchRebuild } from "./rebuild.js";
 import { benchScale } from "./scale.js";
 import { benchStoreAppend } from "./store-append.js";
 import { benchTimeTravel } from "./time-travel.js";
+import { benchTransparency } from "./transparency.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -69,6 +70,7 @@ export const BENCHES: Bench[] = [
   { name: "subscriptions", run: benchSubscriptions },
   { name: "scale", run: benchScale },
   { name: "postgres", run: benchPostgres },
+  { name: "transparency", run: benchTransparency },
 ];
 
 interface Args {
