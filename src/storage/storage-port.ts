@@ -6,6 +6,7 @@ import type { LedgerCommand } from "../domain/command.js";
 import type { Actor, LedgerEvent } from "../domain/events.js";
 import type { Acceptance, ConsentRecord, DataRequestState, DataRequestStatus, SubjectState, SubjectStatus } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
+import type { TransparencyStore } from "../log/transparency-store.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
 
 export type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
@@ -88,6 +89,14 @@ export interface StoragePort {
   // ---- evidence ----
   /** The subject's evidence key while it exists; null once erased (or never made). */
   evidenceKey(subjectId: string): Promise<Uint8Array | null>;
+
+  // ---- transparency log ----
+  /**
+   * The log's RFC 9162 tree and its latest checkpoint (CONTRACT-2 §2). An adapter extends the tree with
+   * every append, in the same transaction (SQLite) or by its sequencer (PostgreSQL), and catches up a
+   * log that predates it; `rebuild` recomputes it identically.
+   */
+  readonly transparency: TransparencyStore;
 
   // ---- maintenance ----
   /** Recomputes every read model from the log; returns the number of events replayed. */

@@ -2,13 +2,13 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { LedgerError } from "../../src/domain/errors.js";
-import type { Ledger } from "../../src/ledger.js";
-import type { NoteSigner } from "../../src/log/checkpoint/signed-note.js";
-import { TreeBuilder, leafHash } from "../../src/log/merkle/index.js";
-import { TransparencyLog } from "../../src/log/transparency-log.js";
-import type { NewEvent } from "../../src/store/event-store.js";
-import { TestClock, newLedger } from "../support/ledger-commands.js";
+import { LedgerError } from "../../../src/domain/errors.js";
+import type { Ledger } from "../../../src/ledger.js";
+import type { NoteSigner } from "../../../src/log/checkpoint/signed-note.js";
+import { TreeBuilder, leafHash } from "../../../src/log/merkle/index.js";
+import { TransparencyLog } from "../../../src/log/transparency-log.js";
+import type { NewEvent } from "../../../src/storage/event-store.js";
+import { TestClock, newLedger } from "../../support/ledger-commands.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ledgers: Ledger[] = [];
