@@ -1,6 +1,7 @@
 // The ledger as a transparency log (CONTRACT-2 §2): signed checkpoints, inclusion and consistency proofs.
 import { LedgerError } from "../domain/errors.js";
-import { type CheckpointBody, formatCheckpoint } from "./checkpoint/checkpoint.js";
+import { type CheckpointBody, formatCheckpoint, parseCheckpoint } from "./checkpoint/checkpoint.js";
+import type { CheckpointMirror } from "./checkpoint/latest-file.js";
 import { type NoteSigner, formatVerifierKey, signNote } from "./checkpoint/signed-note.js";
 import { EMPTY_ROOT } from "./merkle/hash.js";
 import type { LeafRange } from "./merkle/node-id.js";
@@ -41,6 +42,8 @@ export interface TransparencyLogOptions {
   clock?: () => number;
   /** Told when a scheduled publication fails (it is retried at the next tick). */
   onError?: (e: unknown) => void;
+  /** A copy of the latest checkpoint kept outside the database (see checkpointFile). */
+  mirror?: CheckpointMirror;
 }
 
 const b64 = (h: Buffer) => h.toString("base64");
@@ -78,26 +81,37 @@ export class TransparencyLog {
   }
 
   /**
-   * Loads the latest checkpoint, checks the tree still has its root (a log restored from an older
-   * backup, or a changed tree, must not be signed again), publishes one for the tree as it is, and
-   * starts the timer.
+   * Loads the latest checkpoint, checks the tree still has its root and the root of the copy kept
+   * outside the database (a log restored from an older backup, or a changed tree, must not be signed
+   * again), starts publishing one for the tree as it is, and starts the timer.
    */
   async start(): Promise<void> {
     const latest = await this.store.latestCheckpoint();
-    if (latest) {
-      const size = await this.store.treeSize();
-      if (size < latest.treeSize)
-        throw new Error(`the ledger holds ${size} logged events but checkpoint ${latest.treeSize} was published: was an older backup restored?`);
-      const root = await this.rootAt(latest.treeSize);
-      if (!root.equals(latest.root)) throw new Error(`the tree's root at size ${latest.treeSize} is not the one its published checkpoint signed`);
-      this.latestPublished = latest;
+    const size = await this.store.treeSize();
+    const mirrored = await this.mirrored();
+    const published: { treeSize: number; root: Buffer }[] = [...(latest ? [latest] : []), ...(mirrored ? [mirrored] : [])];
+    for (const c of published) {
+      if (size < c.treeSize)
+        throw new Error(`the ledger holds ${size} logged events but checkpoint ${c.treeSize} was published: was an older backup restored?`);
+      const root = await this.rootAt(c.treeSize);
+      if (!root.equals(c.root)) throw new Error(`the tree's root at size ${c.treeSize} is not the one its published checkpoint signed`);
     }
-    await this.publish();
+    this.latestPublished = latest;
+    // The first publication runs in the background: starting waits for no signature and no fsync.
+    this.publishSoon();
     const interval = this.opts.intervalMs ?? 500;
     this.timer = setInterval(() => {
       this.publish().catch((e: unknown) => this.opts.onError?.(e));
     }, interval);
     this.timer.unref();
+  }
+
+  /** The checkpoint in the mirror, when it names this log. */
+  private async mirrored(): Promise<CheckpointBody | null> {
+    const note = await this.opts.mirror?.read();
+    if (!note) return null;
+    const body = parseCheckpoint(note.slice(0, note.indexOf("\n\n") + 1));
+    return body.origin === this.origin ? body : null;
   }
 
   stop(): void {
@@ -135,6 +149,7 @@ export class TransparencyLog {
     }
     const next: StoredCheckpoint = { treeSize: size, root, note: this.sign({ origin: this.origin, treeSize: size, root }), publishedAt: this.clock() };
     await this.store.saveCheckpoint(next);
+    await this.opts.mirror?.write(next.note);
     this.latestPublished = next;
     return next;
   }

@@ -1,14 +1,16 @@
 // The tree in SQLite: kept in the append's transaction, equal to a tree built from the log, caught up in chunks.
 import { generateKeyPairSync, sign } from "node:crypto";
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerError } from "../../../src/domain/errors.js";
-import type { Ledger } from "../../../src/ledger.js";
+import { Ledger } from "../../../src/ledger.js";
 import type { NoteSigner } from "../../../src/log/checkpoint/signed-note.js";
 import { TreeBuilder, leafHash } from "../../../src/log/merkle/index.js";
 import { TransparencyLog } from "../../../src/log/transparency-log.js";
 import type { NewEvent } from "../../../src/storage/event-store.js";
-import { TestClock, newLedger } from "../../support/ledger-commands.js";
+import { TestClock, newLedger, tempDir } from "../../support/ledger-commands.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ledgers: Ledger[] = [];
@@ -76,6 +78,7 @@ describe("the Merkle tree in SQLite", () => {
         const inline = treeRows(l);
         const t = transparency(l);
         await t.start();
+        await t.publish();
         expect(t.latest().rootHash).toBe(rootOfLog(l));
         l.rebuild();
         expect(treeRows(l)).toEqual(inline);
@@ -116,6 +119,7 @@ describe("checkpoints", () => {
     await appendBatches(l, [{ subject: 1, size: 2, conflict: false }]);
     const t = transparency(l);
     await t.start();
+    await t.publish();
     expect(t.latest().treeSize).toBe(2);
     const [e] = await l.store.append("subject:s2", null, [accepted("s2")]);
     const leaf = (await t.findLeaf(e!.id))!;
@@ -134,6 +138,7 @@ describe("checkpoints", () => {
     await appendBatches(l, [{ subject: 1, size: 3, conflict: false }]);
     const t = transparency(l);
     await t.start();
+    await t.publish();
     const latest = (await l.tree.latestCheckpoint())!;
     await expect(l.tree.saveCheckpoint({ ...latest, treeSize: 2 })).rejects.toThrow(/only extend/);
     await expect(l.tree.saveCheckpoint(latest)).rejects.toThrow(/only extend/);
@@ -143,7 +148,9 @@ describe("checkpoints", () => {
   it("refuses to sign again when the tree no longer has the root it signed (a changed tree or an older log)", async () => {
     const l = ledger();
     await appendBatches(l, [{ subject: 1, size: 4, conflict: false }]);
-    await transparency(l).start();
+    const first = transparency(l);
+    await first.start();
+    await first.publish();
     l.store.db.exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = (SELECT MAX(post_order) FROM merkle_nodes)");
     await expect(transparency(l).start()).rejects.toThrow(/not the one its published checkpoint signed/);
     l.store.db.exec("UPDATE merkle_tree SET leaves = 2");
@@ -155,6 +162,7 @@ describe("checkpoints", () => {
     await appendBatches(l, [{ subject: 1, size: 4, conflict: false }]);
     const t = transparency(l);
     await t.start();
+    await t.publish();
     const before = t.latest();
     // The node over leaves 0-3 is the old root; damage it, then grow the tree past it.
     l.store.db.exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = (SELECT MAX(post_order) FROM merkle_nodes)");
@@ -163,11 +171,53 @@ describe("checkpoints", () => {
     expect(t.latest()).toEqual(before);
   });
 
+  it("a database restored from an older backup is not signed again: the checkpoint kept outside it is newer", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const path = join(dir, "ledger.db");
+      const backup = join(dir, "backup.db");
+      let kept: string | null = null;
+      const mirror = { read: async () => kept, write: async (note: string) => void (kept = note) };
+      const signer = testSigner("ledger.test/unit");
+      const session = async (work: (l: Ledger, t: TransparencyLog) => Promise<void>) => {
+        const l = new Ledger({ databasePath: path });
+        const t = new TransparencyLog(l.tree, signer, { origin: "ledger.test/unit", intervalMs: 60_000, mirror });
+        try {
+          await work(l, t);
+        } finally {
+          t.stop();
+          await l.close();
+        }
+      };
+      await session(async (l, t) => {
+        await appendBatches(l, [{ subject: 1, size: 4, conflict: false }]);
+        await t.start();
+        await t.publish();
+      });
+      copyFileSync(path, backup);
+      await session(async (l, t) => {
+        await appendBatches(l, [{ subject: 2, size: 2, conflict: false }]);
+        await t.start();
+        await t.publish();
+        expect(t.latest().treeSize).toBe(6);
+      });
+      copyFileSync(backup, path);
+      await session(async (l, t) => {
+        // The restored file's own checkpoint (size 4) matches it; the one given out since (size 6) does not.
+        expect((await l.tree.latestCheckpoint())!.treeSize).toBe(4);
+        await expect(t.start()).rejects.toThrow(/checkpoint 6 was published: was an older backup restored/);
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
   it("signs the same note for the same tree size: earlier sizes are consistent views of one tree", async () => {
     const l = ledger();
     await appendBatches(l, [{ subject: 1, size: 5, conflict: false }]);
     const t = transparency(l);
     await t.start();
+    await t.publish();
     const [a, b] = [await t.inclusionProof(0, 3), await t.inclusionProof(1, 3)];
     expect(a.checkpoint).toEqual(b.checkpoint);
     expect(a.checkpoint.treeSize).toBe(3);
