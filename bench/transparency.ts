@@ -2,12 +2,17 @@
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import { Ledger } from "../src/ledger.js";
+import type { Ledger } from "../src/ledger.js";
+import type { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import type { NoteSigner } from "../src/log/checkpoint/signed-note.js";
 import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY, benchEvent } from "./store-append.js";
-import { type BenchOptions, type BenchRow, fmt, median, percentile, pool, since, tempDir } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, percentile, pool, since, sqlite, tempDir } from "./util.js";
+
+/** The SQLite adapter's tree and its transparency port under a ledger. */
+const tree = (ledger: Ledger) => sqlite(ledger).tree!;
+const port = (ledger: Ledger) => (ledger.storage as SqliteStorage).transparency!;
 
 function benchSigner(name: string): NoteSigner {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -47,20 +52,20 @@ function rawLeafHashing(hashes: readonly Buffer[]): number {
 
 /** The tree's integration as appends run it (appendEvent per event, 512 per transaction, as a group commit); leaves/s. */
 function appendIntegration(ledger: Ledger, hashes: readonly Buffer[]): number {
-  const db = ledger.store.db;
+  const db = sqlite(ledger).store.db;
   db.exec("DELETE FROM merkle_nodes; UPDATE merkle_tree SET leaves = 0");
   const start = performance.now();
   for (let from = 0; from < hashes.length; from += 512) {
     db.transaction(() => {
       for (let i = from; i < Math.min(from + 512, hashes.length); i++)
-        ledger.tree.appendEvent({ position: i + 1, hash: hashes[i]!.toString("hex"), prevHash: i === 0 ? "0".repeat(64) : hashes[i - 1]!.toString("hex") });
+        tree(ledger).appendEvent({ position: i + 1, hash: hashes[i]!.toString("hex"), prevHash: i === 0 ? "0".repeat(64) : hashes[i - 1]!.toString("hex") });
     })();
   }
   return (hashes.length / since(start)) * 1000;
 }
 
 async function proofLatencies(t: TransparencyLog, ledger: Ledger, size: number, samples: number) {
-  const pointRead = ledger.store.db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
+  const pointRead = sqlite(ledger).store.db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
   const rand = (n: number) => 1 + Math.floor(Math.random() * n);
   const time = async (f: () => unknown) => {
     const s = performance.now();
@@ -81,8 +86,8 @@ async function proofLatencies(t: TransparencyLog, ledger: Ledger, size: number, 
 /** 32 writers appending through the store for `seconds`; each event's commit time against the first checkpoint seen covering it. */
 async function checkpointLag(seconds: number): Promise<{ lagP99: number; lagP50: number; commitP99: number; events: number }> {
   const t = tempDir();
-  const ledger = new Ledger({ databasePath: join(t.dir, "ledger.db") });
-  const log = new TransparencyLog(ledger.tree, benchSigner("bench.local/lag"), { origin: "bench.local/lag", intervalMs: 500 });
+  const ledger = await openSqliteLedger(join(t.dir, "ledger.db"));
+  const log = new TransparencyLog(port(ledger), benchSigner("bench.local/lag"), { origin: "bench.local/lag", intervalMs: 500 });
   try {
     await log.start();
     const committedAt = new Map<number, number>();
@@ -99,7 +104,7 @@ async function checkpointLag(seconds: number): Promise<{ lagP99: number; lagP50:
       Array.from({ length: CONCURRENCY }, async (_, w) => {
         while (performance.now() < until) {
           const s = performance.now();
-          const [e] = await ledger.store.append(`subject:s${w}`, null, [benchEvent(w, counts[w]!++)]);
+          const [e] = await sqlite(ledger).store.append(`subject:s${w}`, null, [benchEvent(w, counts[w]!++)]);
           const now = performance.now();
           commitLatency.push(now - s);
           committedAt.set(e!.position, now);
@@ -128,10 +133,10 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
   const size = o.quick ? 20_000 : 1_000_000;
   const integrationLeaves = o.quick ? 20_000 : 200_000;
   const t = tempDir();
-  const ledger = new Ledger({ databasePath: join(t.dir, "ledger.db") });
-  const log = new TransparencyLog(ledger.tree, benchSigner("bench.local/tlog"), { origin: "bench.local/tlog", intervalMs: 60_000 });
+  const ledger = await openSqliteLedger(join(t.dir, "ledger.db"));
+  const log = new TransparencyLog(port(ledger), benchSigner("bench.local/tlog"), { origin: "bench.local/tlog", intervalMs: 60_000 });
   try {
-    const db = ledger.store.db;
+    const db = sqlite(ledger).store.db;
     fillEvents(db, size);
     const hashes = (db.prepare("SELECT hash FROM events WHERE position <= ? ORDER BY position").pluck().all(integrationLeaves) as Buffer[]).map((h) => Buffer.from(h));
     const integration: number[] = [];
@@ -143,9 +148,9 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
     // The migration path: a log without a tree, caught up in chunks as at start.
     db.exec("DELETE FROM merkle_nodes; UPDATE merkle_tree SET leaves = 0");
     const started = performance.now();
-    await ledger.buildTree();
+    await port(ledger).catchUp();
     const catchUpPerSecond = (size / since(started)) * 1000;
-    if (ledger.tree.size() !== size) throw new Error("the tree did not catch up");
+    if (tree(ledger).size() !== size) throw new Error("the tree did not catch up");
     db.exec("VACUUM");
     const treeBytes = tableBytes(db, "merkle_nodes", "merkle_tree") / size;
     const eventBytes = tableBytes(db, "events", "sqlite_autoindex_events_1", "sqlite_autoindex_events_2") / size;

@@ -1,6 +1,6 @@
 // Composition root: config -> storage adapter -> ledger -> server. main.ts runs it; tests start it in-process.
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { publishCatalogDir } from "./catalog-dir.js";
@@ -11,9 +11,15 @@ import { Metrics } from "./http/metrics.js";
 import { type RunningServer, startHttpServer } from "./http/server.js";
 import { webSocketTransport } from "./http/ws.js";
 import { Ledger } from "./ledger.js";
+import { checkpointFile } from "./log/checkpoint/latest-file.js";
+import { TransparencyLog } from "./log/transparency-log.js";
 import { openStorage } from "./open-storage.js";
+import { loadCheckpointKey } from "./receipts/checkpoint-key.js";
 import { ReceiptSigner } from "./receipts/signer.js";
 import { ChangeFeed } from "./feed/change-feed.js";
+
+/** Events the tree may lag the log by at start and still be built before the service listens. */
+const SMALL_TREE_BACKLOG = 20_000;
 
 export interface App {
   url: string;
@@ -62,7 +68,32 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
     const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue });
-    const services: Services = { config, ledger, receipts, logger, changes };
+    // The transparency log needs an adapter that keeps the tree (SQLite); on PostgreSQL it is reported unavailable.
+    const tree = ledger.storage.transparency;
+    let transparency: TransparencyLog | null = null;
+    let logging: Promise<void> = Promise.resolve();
+    if (tree) {
+      const checkpointKey = await loadCheckpointKey({ keyFile: config.checkpointKeyFile, dataDir: config.dataDir, name: config.ledgerOrigin });
+      const log = new TransparencyLog(tree, checkpointKey, {
+        origin: config.ledgerOrigin,
+        intervalMs: config.checkpointIntervalMs,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+        onError: (e) => logger.error({ err: e }, "publishing a checkpoint failed; retrying at the next interval"),
+        mirror: checkpointFile(join(config.dataDir, "transparency", "latest-checkpoint")),
+      });
+      transparency = log;
+      // A ledger that predates its tree gets it built in chunks while the service runs; a small backlog is waited for.
+      const backlog = await tree.backlog();
+      logging = tree
+        .catchUp()
+        .then(() => log.start())
+        .catch((e: unknown) => logger.error({ err: e }, `transparency log halted: ${e instanceof Error ? e.message : String(e)}`));
+      if (backlog <= SMALL_TREE_BACKLOG) await logging;
+      else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
+    } else {
+      logger.warn({ database: config.database.kind }, "this storage adapter keeps no transparency log: checkpoints and proofs answer TRANSPARENCY_UNAVAILABLE");
+    }
+    const services: Services = { config, ledger, receipts, logger, changes, transparency };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ schema, services, metrics });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket }, { port: config.port, host: config.host });
@@ -84,7 +115,9 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
         (closing ??= (async () => {
           await server.close();
           services.changes.close();
+          transparency?.stop();
           await ledger.close();
+          await logging;
         })()),
     };
   } catch (e) {

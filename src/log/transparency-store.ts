@@ -28,3 +28,23 @@ export interface TransparencyStore {
   /** Replaces the latest checkpoint with a larger one; refuses a size not above the latest. */
   saveCheckpoint(c: StoredCheckpoint): Promise<void>;
 }
+
+/** The stored tree compared with a tree computed from the log alone; `problem` names the first difference. */
+export interface TreeAudit {
+  ok: boolean;
+  leaves: number;
+  eventCount: number;
+  /** The latest checkpoint's size and whether the log's tree of that size has its root. */
+  checkpoint: { treeSize: number; root: string; note: string; rootHolds: boolean } | null;
+  problem: string | null;
+}
+
+/** The transparency part of the storage port: the store the log reads, and keeping the tree up with the log. */
+export interface TransparencyPort extends TransparencyStore {
+  /** Committed events not in the tree yet (a log that predates the tree, or a tree that was dropped). */
+  backlog(): Promise<number>;
+  /** Brings the tree up to the log in chunks while appends and reads go on; resolves once it covers the log. */
+  catchUp(): Promise<void>;
+  /** Recomputes the tree from the log and compares it with the stored one and the latest checkpoint (offline tools). */
+  audit(): Promise<TreeAudit>;
+}

@@ -65,7 +65,7 @@ export interface VerifyOfflineOptions {
 /** The tree recomputed from the log, against the stored tree and the latest checkpoint (and its signature, given the key). */
 async function treeReport(store: StoragePort, checkpointKey: string | undefined): Promise<TreeReport | undefined> {
   // No tree to check: an adapter without the transparency log, or a database older than the tree's migration.
-  const audit = store.transparency?.audit ? await store.transparency.audit() : null;
+  const audit = store.transparency ? await store.transparency.audit() : null;
   if (!audit) return undefined;
   let problem = audit.problem;
   let signatureHolds: boolean | null = null;

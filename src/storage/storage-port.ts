@@ -6,7 +6,7 @@ import type { LedgerCommand } from "../domain/command.js";
 import type { Actor, LedgerEvent } from "../domain/events.js";
 import type { Acceptance, ConsentRecord, DataRequestState, DataRequestStatus, SubjectState, SubjectStatus } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
-import type { TransparencyStore } from "../log/transparency-store.js";
+import type { TransparencyPort } from "../log/transparency-store.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
 
 export type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
@@ -93,10 +93,12 @@ export interface StoragePort {
   // ---- transparency log ----
   /**
    * The log's RFC 9162 tree and its latest checkpoint (CONTRACT-2 §2). An adapter extends the tree with
-   * every append, in the same transaction (SQLite) or by its sequencer (PostgreSQL), and catches up a
-   * log that predates it; `rebuild` recomputes it identically.
+   * every append, in the same transaction, and catches up a
+   * log that predates it; `rebuild` recomputes it identically. Undefined when the adapter keeps no
+   * tree (PostgreSQL, for now; or a read-only SQLite file older than the tree's migration): the
+   * service then answers the transparency log's queries with TRANSPARENCY_UNAVAILABLE.
    */
-  readonly transparency: TransparencyStore;
+  readonly transparency?: TransparencyPort;
 
   // ---- maintenance ----
   /** Recomputes every read model from the log; returns the number of events replayed. */

@@ -137,7 +137,7 @@ describe("consent-ledger CLI", () => {
     const verified = await cli(["verify", dbPath, "--checkpoint-key", vkeyFile]);
     expect(verified.code, verified.stdout).toBe(0);
     expect(verified.stdout).toMatch(/tree ok: \d+ leaves; the latest checkpoint \(size \d+, root \S+\) holds, signature checked/);
-    const db = srv.app.services.ledger.store.db;
+    const db = sqlite(srv.app.services.ledger).store.db;
     const last = db.prepare("SELECT post_order, hash FROM merkle_nodes ORDER BY post_order DESC LIMIT 1").get() as { post_order: number; hash: Buffer };
     db.prepare("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = ?").run(last.post_order);
     try {

@@ -2,15 +2,24 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
 import { authorizeEventProof, requireScope } from "../../auth/authorize.js";
 import { checkId } from "../../domain/decide.js";
+import { LedgerError } from "../../domain/errors.js";
+import type { TransparencyLog } from "../../log/transparency-log.js";
 import type { GraphQLContext } from "../context.js";
 import { CheckpointType, ConsistencyProofType, InclusionProofType } from "../types/transparency-types.js";
+
+/** The running transparency log, or TRANSPARENCY_UNAVAILABLE on a storage adapter that keeps no tree. */
+function transparencyOf(ctx: GraphQLContext): TransparencyLog {
+  const t = ctx.services.transparency;
+  if (!t) throw new LedgerError("TRANSPARENCY_UNAVAILABLE", "this ledger's storage (PostgreSQL) keeps no transparency log: no checkpoints or proofs");
+  return t;
+}
 
 @Resolver()
 export class TransparencyResolver {
   @Query(() => CheckpointType, { description: "The latest signed checkpoint (ledger:read)." })
   ledgerCheckpoint(@Ctx() ctx: GraphQLContext): CheckpointType {
     requireScope(ctx.caller, "ledger:read");
-    return ctx.services.transparency.latest();
+    return transparencyOf(ctx).latest();
   }
 
   @Query(() => InclusionProofType, {
@@ -23,7 +32,7 @@ export class TransparencyResolver {
   ): Promise<InclusionProofType> {
     requireScope(ctx.caller, "ledger:read", "consent:self");
     checkId("eventId", eventId);
-    const { transparency } = ctx.services;
+    const transparency = transparencyOf(ctx);
     const leaf = await transparency.findLeaf(eventId);
     authorizeEventProof(ctx.caller, leaf === null ? undefined : leaf.subjectId);
     return transparency.inclusionProof(leaf!.leafIndex, treeSize);
@@ -36,6 +45,6 @@ export class TransparencyResolver {
     @Arg("toSize", () => Int, { nullable: true }) toSize?: number | null,
   ): Promise<ConsistencyProofType> {
     requireScope(ctx.caller, "ledger:read");
-    return ctx.services.transparency.consistencyProof(fromSize, toSize);
+    return transparencyOf(ctx).consistencyProof(fromSize, toSize);
   }
 }

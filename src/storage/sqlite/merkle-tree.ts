@@ -3,17 +3,7 @@ import type Database from "better-sqlite3";
 import { leafHash, nodeHash } from "../../log/merkle/hash.js";
 import { type NodeId, postOrderIndex, rangeNodes } from "../../log/merkle/node-id.js";
 import { TreeBuilder } from "../../log/merkle/tree-builder.js";
-import type { LeafRef, StoredCheckpoint, TransparencyStore } from "../../log/transparency-store.js";
-
-/** The tree compared with a tree computed from the log alone; `problem` names the first difference. */
-export interface TreeAudit {
-  ok: boolean;
-  leaves: number;
-  eventCount: number;
-  /** The latest checkpoint's size and whether the log's tree of that size has its root. */
-  checkpoint: { treeSize: number; root: string; note: string; rootHolds: boolean } | null;
-  problem: string | null;
-}
+import type { LeafRef, StoredCheckpoint, TransparencyStore, TreeAudit } from "../../log/transparency-store.js";
 
 /** What the tree needs of an appended event. */
 export interface LoggedEvent {

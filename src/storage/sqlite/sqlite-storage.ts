@@ -5,9 +5,12 @@ import type { LedgerEvent } from "../../domain/events.js";
 import type { DataRequestState, DataRequestStatus, SubjectState } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "../event-store.js";
+import type { LeafRef, StoredCheckpoint, TransparencyPort, TreeAudit } from "../../log/transparency-store.js";
+import type { NodeId } from "../../log/merkle/node-id.js";
 import type { BackupReport, CommandOutcome, CommandRequest, StoragePort, SubjectSnapshot } from "../storage-port.js";
 import { backupDatabase } from "./backup.js";
 import { KeyVault } from "./key-vault.js";
+import { SqliteMerkleTree } from "./merkle-tree.js";
 import { SqliteProjections } from "./projections.js";
 import { rebuildProjections } from "./rebuild.js";
 import { type CommandContext, runCommand } from "./run-command.js";
@@ -26,10 +29,64 @@ const SCAN_CHUNK = 512;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Leaves added per transaction while the tree catches up with the log: a few milliseconds of work. */
+const TREE_CHUNK = 2_000;
+
+/** The transparency part of the port over the tree kept in the same file, in each append's transaction. */
+class SqliteTransparency implements TransparencyPort {
+  constructor(
+    private readonly store: SqliteEventStore,
+    readonly tree: SqliteMerkleTree,
+  ) {}
+
+  treeSize(): Promise<number> {
+    return this.tree.treeSize();
+  }
+
+  readNodes(ids: readonly NodeId[]): Promise<Buffer[]> {
+    return this.tree.readNodes(ids);
+  }
+
+  findLeaf(eventId: string): Promise<LeafRef | null> {
+    return this.tree.findLeaf(eventId);
+  }
+
+  latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.tree.latestCheckpoint();
+  }
+
+  saveCheckpoint(c: StoredCheckpoint): Promise<void> {
+    return this.tree.saveCheckpoint(c);
+  }
+
+  async backlog(): Promise<number> {
+    return this.store.eventCount() - this.tree.size();
+  }
+
+  /** A chunk per group commit, so appends and reads go on meanwhile. */
+  async catchUp(chunk = TREE_CHUNK): Promise<void> {
+    while ((await this.store.transact(() => this.tree.catchUp(chunk))) > 0) await yieldToLoop();
+  }
+
+  async audit(): Promise<TreeAudit> {
+    return this.tree.audit();
+  }
+
+  /** Empties the tree and builds it again from the log, in one exclusive transaction. */
+  rebuildSync(): void {
+    this.store.exclusive(() => {
+      this.tree.reset();
+      while (this.tree.catchUp(TREE_CHUNK) > 0);
+    });
+  }
+}
+
 export class SqliteStorage implements StoragePort {
   private readonly store: SqliteEventStore;
   private readonly projections: SqliteProjections;
   private readonly vault: KeyVault;
+  /** The transparency log's tree; absent only in a read-only file older than the tree's migration. */
+  readonly transparency?: SqliteTransparency;
   private catalog: Catalog;
   /** The instant of the command being run, which the chain records as its transaction time (never going back). */
   private commandNow: Instant | null = null;
@@ -40,6 +97,12 @@ export class SqliteStorage implements StoragePort {
     this.projections = new SqliteProjections(this.store.db);
     this.vault = new KeyVault(this.store.db);
     this.store.addApplier((e) => this.projections.apply(e));
+    const hasTree = this.store.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'merkle_tree'").pluck().get() === 1;
+    if (hasTree) {
+      const tree = new SqliteMerkleTree(this.store.db);
+      this.transparency = new SqliteTransparency(this.store, tree);
+      this.store.addApplier((e) => tree.appendEvent(e));
+    }
     this.catalog = this.loadCatalog();
     this.context = {
       store: this.store,
@@ -52,8 +115,8 @@ export class SqliteStorage implements StoragePort {
   }
 
   /** The adapter's parts, for tests and benchmarks that inspect this adapter itself. */
-  get internals(): { store: SqliteEventStore; projections: SqliteProjections; vault: KeyVault } {
-    return { store: this.store, projections: this.projections, vault: this.vault };
+  get internals(): { store: SqliteEventStore; projections: SqliteProjections; vault: KeyVault; tree: SqliteMerkleTree | undefined } {
+    return { store: this.store, projections: this.projections, vault: this.vault, tree: this.transparency?.tree };
   }
 
   /** Opens (creating and migrating unless read-only) the database at `opts.path`. */
@@ -152,8 +215,11 @@ export class SqliteStorage implements StoragePort {
     return this.vault.key(subjectId);
   }
 
+  /** Recomputes the read models and the transparency log's tree from the log. */
   async rebuild(): Promise<number> {
-    return rebuildProjections(this.store, this.projections);
+    const n = rebuildProjections(this.store, this.projections);
+    this.transparency?.rebuildSync();
+    return n;
   }
 
   backup(destination: string, opts: { overwrite?: boolean } = {}): Promise<BackupReport> {

@@ -5,12 +5,13 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerError } from "../../../src/domain/errors.js";
-import { Ledger } from "../../../src/ledger.js";
+import type { Ledger } from "../../../src/ledger.js";
 import type { NoteSigner } from "../../../src/log/checkpoint/signed-note.js";
 import { TreeBuilder, leafHash } from "../../../src/log/merkle/index.js";
 import { TransparencyLog } from "../../../src/log/transparency-log.js";
 import type { NewEvent } from "../../../src/storage/event-store.js";
-import { TestClock, newLedger, tempDir } from "../../support/ledger-commands.js";
+import type { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
+import { TestClock, newLedger, openSqliteLedgerAt, sqlite, tempDir } from "../../support/ledger-commands.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ledgers: Ledger[] = [];
@@ -20,8 +21,13 @@ afterEach(async () => {
   for (const l of ledgers.splice(0)) await l.close();
 });
 
-function ledger(): Ledger {
-  const l = newLedger(new TestClock());
+/** The SQLite adapter's event store, tree and transparency port under a ledger. */
+const st = (l: Ledger) => sqlite(l).store;
+const tree = (l: Ledger) => sqlite(l).tree!;
+const port = (l: Ledger) => (l.storage as SqliteStorage).transparency!;
+
+async function ledger(): Promise<Ledger> {
+  const l = await newLedger(new TestClock());
   ledgers.push(l);
   return l;
 }
@@ -36,14 +42,14 @@ const accepted = (subjectId: string): NewEvent => ({
 
 /** Every stored row of the tree, and how far it reaches. */
 const treeRows = (l: Ledger) => ({
-  leaves: l.tree.size(),
-  nodes: l.store.db.prepare("SELECT post_order, hex(hash) AS hash FROM merkle_nodes ORDER BY post_order").all(),
+  leaves: tree(l).size(),
+  nodes: st(l).db.prepare("SELECT post_order, hex(hash) AS hash FROM merkle_nodes ORDER BY post_order").all(),
 });
 
 /** The root of the log's events computed in memory, from their hashes alone. */
 function rootOfLog(l: Ledger): string {
   const b = new TreeBuilder();
-  for (const e of l.store.readAll(0, Number.MAX_SAFE_INTEGER)) b.append(leafHash(Buffer.from(e.hash, "hex")));
+  for (const e of st(l).readAll(0, Number.MAX_SAFE_INTEGER)) b.append(leafHash(Buffer.from(e.hash, "hex")));
   return b.root().toString("base64");
 }
 
@@ -54,7 +60,7 @@ function testSigner(name: string): NoteSigner {
 }
 
 function transparency(l: Ledger): TransparencyLog {
-  const t = new TransparencyLog(l.tree, testSigner("ledger.test/unit"), { origin: "ledger.test/unit", intervalMs: 60_000 });
+  const t = new TransparencyLog(port(l), testSigner("ledger.test/unit"), { origin: "ledger.test/unit", intervalMs: 60_000 });
   logs.push(t);
   return t;
 }
@@ -62,7 +68,7 @@ function transparency(l: Ledger): TransparencyLog {
 /** Appends batches concurrently (so they share group commits); a wrong expectedVersion makes some fail and roll back alone. */
 async function appendBatches(l: Ledger, batches: readonly { subject: number; size: number; conflict: boolean }[]): Promise<void> {
   await Promise.allSettled(
-    batches.map((b) => l.store.append(`subject:s${b.subject}`, b.conflict ? 999 : null, Array.from({ length: b.size }, () => accepted(`s${b.subject}`)))),
+    batches.map((b) => st(l).append(`subject:s${b.subject}`, b.conflict ? 999 : null, Array.from({ length: b.size }, () => accepted(`s${b.subject}`)))),
   );
 }
 
@@ -72,15 +78,15 @@ describe("the Merkle tree in SQLite", () => {
   it("covers every committed event, equals the tree of the events' hashes, and equals a rebuild, whatever commits or rolls back", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(batchArb, { minLength: 1, maxLength: 4 }), async (rounds) => {
-        const l = ledger();
+        const l = await ledger();
         for (const r of rounds) await appendBatches(l, r);
-        expect(l.tree.size()).toBe(l.store.eventCount());
+        expect(tree(l).size()).toBe(st(l).eventCount());
         const inline = treeRows(l);
         const t = transparency(l);
         await t.start();
         await t.publish();
         expect(t.latest().rootHash).toBe(rootOfLog(l));
-        l.rebuild();
+        await l.rebuild();
         expect(treeRows(l)).toEqual(inline);
         await l.close();
         ledgers.pop();
@@ -91,82 +97,82 @@ describe("the Merkle tree in SQLite", () => {
   });
 
   it("stores about one 32-byte hash per event", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, Array.from({ length: 64 }, (_, i) => ({ subject: i, size: 4, conflict: false })));
-    expect(l.store.eventCount()).toBe(256);
+    expect(st(l).eventCount()).toBe(256);
     expect(treeRows(l).nodes).toHaveLength(255);
   });
 
   it("catches up a log that predates the tree in chunks, while appends go on, to the same tree", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, Array.from({ length: 40 }, (_, i) => ({ subject: i, size: 3, conflict: false })));
     const expected = treeRows(l);
     // A ledger from before the tree existed: the log is there, the tree is empty.
-    l.store.db.exec("DELETE FROM merkle_nodes; UPDATE merkle_tree SET leaves = 0");
+    st(l).db.exec("DELETE FROM merkle_nodes; UPDATE merkle_tree SET leaves = 0");
     const more = appendBatches(l, Array.from({ length: 10 }, (_, i) => ({ subject: 100 + i, size: 2, conflict: false })));
-    await Promise.all([l.buildTree(7), more]);
-    expect(l.tree.size()).toBe(l.store.eventCount());
+    await Promise.all([port(l).catchUp(7), more]);
+    expect(tree(l).size()).toBe(st(l).eventCount());
     const caughtUp = treeRows(l);
     expect(caughtUp.nodes.slice(0, expected.nodes.length)).toEqual(expected.nodes);
-    l.rebuild();
+    await l.rebuild();
     expect(treeRows(l)).toEqual(caughtUp);
   });
 });
 
 describe("checkpoints", () => {
   it("an event after the latest checkpoint is NOT_YET_LOGGED, and covered once a checkpoint is asked for", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, [{ subject: 1, size: 2, conflict: false }]);
     const t = transparency(l);
     await t.start();
     await t.publish();
     expect(t.latest().treeSize).toBe(2);
-    const [e] = await l.store.append("subject:s2", null, [accepted("s2")]);
+    const [e] = await st(l).append("subject:s2", null, [accepted("s2")]);
     const leaf = (await t.findLeaf(e!.id))!;
     await expect(t.inclusionProof(leaf.leafIndex)).rejects.toMatchObject({ code: "NOT_YET_LOGGED" });
     // The refusal asked for a checkpoint: it follows at once, not at the next tick a minute later.
     await sleep(50);
     expect((await t.inclusionProof(leaf.leafIndex)).treeSize).toBe(3);
-    await l.store.append("subject:s3", null, [accepted("s3")]);
+    await st(l).append("subject:s3", null, [accepted("s3")]);
     await expect(t.consistencyProof(1, 4)).rejects.toMatchObject({ code: "NOT_YET_LOGGED" });
     await sleep(50);
     expect((await t.consistencyProof(1, 4)).checkpoint.treeSize).toBe(4);
   });
 
   it("the stored checkpoint only grows", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, [{ subject: 1, size: 3, conflict: false }]);
     const t = transparency(l);
     await t.start();
     await t.publish();
-    const latest = (await l.tree.latestCheckpoint())!;
-    await expect(l.tree.saveCheckpoint({ ...latest, treeSize: 2 })).rejects.toThrow(/only extend/);
-    await expect(l.tree.saveCheckpoint(latest)).rejects.toThrow(/only extend/);
-    expect(() => l.store.db.exec("DELETE FROM checkpoint_latest")).toThrow(/never deleted/);
+    const latest = (await tree(l).latestCheckpoint())!;
+    await expect(tree(l).saveCheckpoint({ ...latest, treeSize: 2 })).rejects.toThrow(/only extend/);
+    await expect(tree(l).saveCheckpoint(latest)).rejects.toThrow(/only extend/);
+    expect(() => st(l).db.exec("DELETE FROM checkpoint_latest")).toThrow(/never deleted/);
   });
 
   it("refuses to sign again when the tree no longer has the root it signed (a changed tree or an older log)", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, [{ subject: 1, size: 4, conflict: false }]);
     const first = transparency(l);
     await first.start();
     await first.publish();
-    l.store.db.exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = (SELECT MAX(post_order) FROM merkle_nodes)");
+    st(l).db.exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = (SELECT MAX(post_order) FROM merkle_nodes)");
     await expect(transparency(l).start()).rejects.toThrow(/not the one its published checkpoint signed/);
-    l.store.db.exec("UPDATE merkle_tree SET leaves = 2");
+    st(l).db.exec("UPDATE merkle_tree SET leaves = 2");
     await expect(transparency(l).start()).rejects.toThrow(/older backup/);
   });
 
   it("refuses to publish a checkpoint that does not extend the last one, whatever happened to the stored nodes", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, [{ subject: 1, size: 4, conflict: false }]);
     const t = transparency(l);
     await t.start();
     await t.publish();
     const before = t.latest();
     // The node over leaves 0-3 is the old root; damage it, then grow the tree past it.
-    l.store.db.exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = (SELECT MAX(post_order) FROM merkle_nodes)");
-    await l.store.append("subject:s9", null, [accepted("s9")]);
+    st(l).db.exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE post_order = (SELECT MAX(post_order) FROM merkle_nodes)");
+    await st(l).append("subject:s9", null, [accepted("s9")]);
     await expect(t.publish()).rejects.toThrow(/not consistent with the published checkpoint of size 4/);
     expect(t.latest()).toEqual(before);
   });
@@ -180,8 +186,8 @@ describe("checkpoints", () => {
       const mirror = { read: async () => kept, write: async (note: string) => void (kept = note) };
       const signer = testSigner("ledger.test/unit");
       const session = async (work: (l: Ledger, t: TransparencyLog) => Promise<void>) => {
-        const l = new Ledger({ databasePath: path });
-        const t = new TransparencyLog(l.tree, signer, { origin: "ledger.test/unit", intervalMs: 60_000, mirror });
+        const l = await openSqliteLedgerAt(path);
+        const t = new TransparencyLog(port(l), signer, { origin: "ledger.test/unit", intervalMs: 60_000, mirror });
         try {
           await work(l, t);
         } finally {
@@ -204,7 +210,7 @@ describe("checkpoints", () => {
       copyFileSync(backup, path);
       await session(async (l, t) => {
         // The restored file's own checkpoint (size 4) matches it; the one given out since (size 6) does not.
-        expect((await l.tree.latestCheckpoint())!.treeSize).toBe(4);
+        expect((await tree(l).latestCheckpoint())!.treeSize).toBe(4);
         await expect(t.start()).rejects.toThrow(/checkpoint 6 was published: was an older backup restored/);
       });
     } finally {
@@ -213,7 +219,7 @@ describe("checkpoints", () => {
   });
 
   it("signs the same note for the same tree size: earlier sizes are consistent views of one tree", async () => {
-    const l = ledger();
+    const l = await ledger();
     await appendBatches(l, [{ subject: 1, size: 5, conflict: false }]);
     const t = transparency(l);
     await t.start();
