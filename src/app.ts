@@ -90,8 +90,6 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
         .catch((e: unknown) => logger.error({ err: e }, `transparency log halted: ${e instanceof Error ? e.message : String(e)}`));
       if (backlog <= SMALL_TREE_BACKLOG) await logging;
       else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
-    } else {
-      logger.warn({ database: config.database.kind }, "this storage adapter keeps no transparency log: checkpoints and proofs answer TRANSPARENCY_UNAVAILABLE");
     }
     const services: Services = { config, ledger, receipts, logger, changes, transparency };
     const schema = await buildLedgerSchema();
@@ -104,6 +102,9 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
         `DEV MODE (${config.auth.modeReason}): access tokens are signed by a local key under the data folder (npm run token); never use this in production`,
       );
     else logger.info({ mode: "jwks", reason: config.auth.modeReason }, `access tokens are verified against the configured JWKS (${config.auth.modeReason})`);
+    // After the "listening on" line, which process supervisors and tests read first.
+    if (!transparency)
+      logger.warn({ database: config.database.kind }, "this storage adapter keeps no transparency log: checkpoints and proofs answer TRANSPARENCY_UNAVAILABLE");
     if (published > 0) logger.info({ published, catalogDir: config.catalogDir }, "published policy versions from the catalogue");
     let closing: Promise<void> | null = null;
     return {
