@@ -1,6 +1,6 @@
 // "What changed" between policy versions, as the preference centre shows it before a person accepts.
 import { describe, expect, it } from "vitest";
-import { type DiffPurpose, diffPurposes } from "../../src/web/shared/version-diff.js";
+import { type DiffPurpose, diffPurposes } from "../../src/web/common/version-diff.js";
 
 const purpose = (id: string, over: Partial<DiffPurpose> = {}): DiffPurpose => ({ id, title: id, mode: "OPT_IN", dataCategories: ["contact"], recipients: [], ...over });
 const acme = { id: "acme", name: "ACME", country: "SG" };

@@ -1,8 +1,8 @@
 // The officer console (/console): the data-request queue (overdue first), a subject's timeline with
 // time travel, the re-consent queue, integrity and the signed head, all following the ledger live.
-import "../shared/style.css";
-import { Api, ApiError, isSignInNeeded } from "../shared/api.js";
-import { byId, h, replace } from "../shared/dom.js";
+import "../common/style.css";
+import { Api, ApiError, isSignInNeeded } from "../common/api.js";
+import { byId, h, replace } from "../common/dom.js";
 import {
   EVENT_TYPE_LABEL,
   REASON_LABEL,
@@ -14,9 +14,9 @@ import {
   formatDate,
   formatDateTime,
   label,
-} from "../shared/format.js";
-import { Session, isExpired, readClaims, takeTokenFromFragment } from "../shared/session.js";
-import { signInView } from "../shared/sign-in.js";
+} from "../common/format.js";
+import { Session, isExpired, readClaims, takeTokenFromFragment } from "../common/session.js";
+import { signInView } from "../common/sign-in.js";
 import type { DataRequestQueueQuery as QueueData, LiveEventsSubscription as LiveData, SubjectTimelineQuery as TimelineData } from "../gql/graphql.js";
 import {
   DataRequestQueueQuery,

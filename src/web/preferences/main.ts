@@ -1,8 +1,8 @@
 // The preference centre (/preferences): a person reads the policy that applies to them, sets each
 // optional purpose, accepts a new version, opens a data request or leaves, and keeps a receipt of each save.
-import "../shared/style.css";
-import { Api, ApiError, isSignInNeeded } from "../shared/api.js";
-import { byId, h, replace } from "../shared/dom.js";
+import "../common/style.css";
+import { Api, ApiError, isSignInNeeded } from "../common/api.js";
+import { byId, h, replace } from "../common/dom.js";
 import {
   DATA_CATEGORY_LABEL,
   MODE_LABEL,
@@ -16,10 +16,10 @@ import {
   formatDate,
   formatDateTime,
   label,
-} from "../shared/format.js";
-import { Session, isExpired, readClaims, takeTokenFromFragment } from "../shared/session.js";
-import { signInView } from "../shared/sign-in.js";
-import { diffPurposes } from "../shared/version-diff.js";
+} from "../common/format.js";
+import { Session, isExpired, readClaims, takeTokenFromFragment } from "../common/session.js";
+import { signInView } from "../common/sign-in.js";
+import { diffPurposes } from "../common/version-diff.js";
 import type { DataRequestKind, PreferencesQuery } from "../gql/graphql.js";
 import { LeaveServiceMutation, OpenDataRequestMutation, PreferencesQuery as PreferencesDocument, SaveChoicesMutation } from "./queries.js";
 import { type PurposeChoice, planSave } from "./save-plan.js";
