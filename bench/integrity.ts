@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
-import { canonicalRowContent } from "../src/storage/sqlite/rows.js";
+import { canonicalRowContent } from "../src/storage/event-row.js";
 import { openLedger, populate } from "./populate.js";
 import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
 

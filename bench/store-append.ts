@@ -6,7 +6,7 @@ import { subjectStream } from "../src/domain/events.js";
 import type { NewEvent } from "../src/storage/event-store.js";
 import { GENESIS_HASH, canonicalJson, chainHash } from "../src/log/canonical.js";
 import { migrate } from "../src/storage/sqlite/schema.js";
-import { canonicalRowContent } from "../src/storage/sqlite/rows.js";
+import { canonicalRowContent } from "../src/storage/event-row.js";
 import { SCHEMA_VERSION, SqliteEventStore } from "../src/storage/sqlite/sqlite-event-store.js";
 import { type BenchOptions, type BenchRow, fmt, grantData, median, pool, since, tempDir } from "./util.js";
 

@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GENESIS_HASH, canonicalJson, chainHash, hashedContent, sha256Hex } from "../../src/log/canonical.js";
-import { canonicalRowContent, rowToEvent } from "../../src/storage/sqlite/rows.js";
+import { canonicalRowContent, rowToEvent } from "../../src/storage/event-row.js";
 
 type Row = Parameters<typeof canonicalRowContent>[0];
 

@@ -5,7 +5,7 @@ import { compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, type JSON
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { receiptKeyPath } from "../../src/receipts/signer.js";
 import { chainHash } from "../../src/log/canonical.js";
-import { canonicalRowContent } from "../../src/storage/sqlite/rows.js";
+import { canonicalRowContent } from "../../src/storage/event-row.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD, SUSPEND, tokens } from "./support.js";
 import { sqlite, verifyFile } from "../support/ledger-commands.js";

@@ -2,7 +2,8 @@
 // the evidence keys and the idempotency records; the read models are rebuilt there from the log.
 import Database from "better-sqlite3";
 import type { IntegrityReport } from "../event-store.js";
-import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
+import { type EventRow, rowToEvent } from "../event-row.js";
+import { EVENT_COLUMNS } from "./event-rows.js";
 import { PostgresStore } from "./postgres-store.js";
 import { projectEvents } from "./projections.js";
 
@@ -39,7 +40,7 @@ export async function copySqliteToPostgres(sqlitePath: string, postgresUrl: stri
     await store.exclusive(async (client) => {
       let after = 0;
       for (;;) {
-        const rows = page.all(after, CHUNK) as PgEventRow[];
+        const rows = page.all(after, CHUNK) as EventRow[];
         if (rows.length === 0) break;
         const json = rows.map((r) => ({ ...r, prev_hash: r.prev_hash.toString("hex"), hash: r.hash.toString("hex") }));
         await client.query(

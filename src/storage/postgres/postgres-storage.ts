@@ -11,7 +11,8 @@ import { checkId } from "../../domain/decide.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { BackupReport, CommandOutcome, CommandRequest, StoragePort } from "../storage-port.js";
 import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
-import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
+import { type EventRow, rowToEvent } from "../event-row.js";
+import { EVENT_COLUMNS } from "./event-rows.js";
 import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 import {
   type SubjectSnapshot,
@@ -76,7 +77,7 @@ export class PostgresStorage implements StoragePort {
         if (replayed) {
           // The first call's answer: the subject as that call left it, not as later calls changed it.
           const upTo = replayed.at(-1)!.position;
-          const { rows } = await tx.client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND position <= $2 ORDER BY stream_version`, [stream, upTo]);
+          const { rows } = await tx.client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND position <= $2 ORDER BY stream_version`, [stream, upTo]);
           return { events: replayed, subject: foldSubject(subjectId, rows.map(rowToEvent)), replayed: true };
         }
       }
@@ -128,7 +129,7 @@ export class PostgresStorage implements StoragePort {
   private async catalogIn(client: Pick<PostgresStore["pool"], "query">): Promise<Catalog> {
     const last = (await client.query<{ p: number | null }>("SELECT max(position) AS p FROM events WHERE type = 'PolicyVersionPublished'")).rows[0]!.p ?? 0;
     if (last !== this.cachedCatalog.lastPosition) {
-      const { rows } = await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
+      const { rows } = await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
       this.cachedCatalog = { lastPosition: last, publications: rows.map(rowToEvent) };
     }
     return Catalog.of(this.cachedCatalog.publications.map(toPolicyVersion));
@@ -142,7 +143,7 @@ export class PostgresStorage implements StoragePort {
     return this.store.readStream(streamId);
   }
   async publications(): Promise<LedgerEvent[]> {
-    const { rows } = await this.store.read<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
+    const { rows } = await this.store.read<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
     return rows.map(rowToEvent);
   }
   head(): Promise<ChainHead | null> {
@@ -192,7 +193,7 @@ export class PostgresStorage implements StoragePort {
       let after = 0;
       let n = 0;
       for (;;) {
-        const { rows } = await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT 5000`, [after]);
+        const { rows } = await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT 5000`, [after]);
         if (rows.length === 0) break;
         const events = rows.map(rowToEvent);
         await projectEvents(client, events);

@@ -9,7 +9,8 @@ import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../log
 import type { ChainHead, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter } from "../event-store.js";
 import { ChangePump } from "./change-pump.js";
 import { StoreUnavailableError, connectionConfig, describeUrl, isConnectionLoss, isUnavailable } from "./connection.js";
-import { EVENT_COLUMNS, type PgEventRow, rowToEvent } from "./event-rows.js";
+import { type EventRow, rowToEvent } from "../event-row.js";
+import { EVENT_COLUMNS } from "./event-rows.js";
 import { PROJECTION_COUNTS, projectionWrites, statusesBefore, writeRequests } from "./projections.js";
 import { migrate } from "./schema.js";
 
@@ -76,7 +77,7 @@ export class PostgresStore {
       channel: NOTIFY_CHANNEL,
       read: (after, limit) => this.readAll(after, limit),
       readWith: async (client, after, limit) =>
-        (await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`, [after, limit])).rows.map(rowToEvent),
+        (await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`, [after, limit])).rows.map(rowToEvent),
       onError: (e) => (isUnavailable(e) ? this.markUnreachable(e) : opts.onError?.(e)),
     });
   }
@@ -259,7 +260,7 @@ export class PostgresStore {
         const r = rows[0];
         if (!r) return undefined;
         if (r.request_hash !== idem.requestHash) throw new LedgerError("IDEMPOTENCY_CONFLICT", "this idempotency key was used before with other input");
-        const events = await client.query<PgEventRow>(
+        const events = await client.query<EventRow>(
           `SELECT ${EVENT_COLUMNS} FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position`,
           [r.first_position, r.last_position],
         );
@@ -358,7 +359,7 @@ export class PostgresStore {
   }
 
   async readStream(streamId: string): Promise<LedgerEvent[]> {
-    const { rows } = await this.read<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`, [streamId]);
+    const { rows } = await this.read<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`, [streamId]);
     return rows.map(rowToEvent);
   }
 
@@ -374,7 +375,7 @@ export class PostgresStore {
       params.push([...filter.types]);
       where.push(`type = ANY($${params.length}::text[])`);
     }
-    const { rows } = await this.read<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY position LIMIT $2`, params);
+    const { rows } = await this.read<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY position LIMIT $2`, params);
     return rows.map(rowToEvent);
   }
 
@@ -399,7 +400,7 @@ export class PostgresStore {
       let head: ChainHead | null = null;
       let firstInvalidPosition: number | null = null;
       for (;;) {
-        const { rows } = await client.query<PgEventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT ${PAGE}`, [at]);
+        const { rows } = await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT ${PAGE}`, [at]);
         for (const r of rows) {
           const e = rowToEvent(r);
           const holds =

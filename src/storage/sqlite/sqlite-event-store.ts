@@ -7,7 +7,7 @@ import { LedgerError } from "../../domain/errors.js";
 import type { LedgerEvent } from "../../domain/events.js";
 import { GENESIS_HASH, canonicalJson, chainHash, sha256Hex } from "../../log/canonical.js";
 import { StoreUnavailableError } from "../store-unavailable.js";
-import { type EventRow, canonicalRowContent, rowToEvent } from "./rows.js";
+import { type EventRow, canonicalRowContent, rowToEvent } from "../event-row.js";
 import { scrubWal } from "./scrub-wal.js";
 import { verifyStoredChain } from "./verify-chain.js";
 import type { ChainHead, EventStore, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";

@@ -3,7 +3,7 @@ import { hash as oneShotHash } from "node:crypto";
 import Database from "better-sqlite3";
 import { GENESIS_HASH, chainHash } from "../../log/canonical.js";
 import type { ChainHead, IntegrityReport } from "../event-store.js";
-import { type EventRow, canonicalRowContent } from "./rows.js";
+import { type EventRow, canonicalRowContent } from "../event-row.js";
 
 /** Whether row `r` continues a chain whose last hash is `prevHex`, judged on the row as stored: the reference check. */
 function linkHolds(r: EventRow, prevHex: string): boolean {

@@ -7,7 +7,7 @@ import { publishCatalogDir } from "../../../src/catalog-dir.js";
 import { foldSubject } from "../../../src/domain/subject.js";
 import { copySqliteToPostgres } from "../../../src/storage/postgres/copy-from-sqlite.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { rowToEvent } from "../../../src/storage/postgres/event-rows.js";
+import { rowToEvent } from "../../../src/storage/event-row.js";
 import { openSqliteLedgerAt, tempDir } from "../../support/ledger-commands.js";
 import { freshDatabase } from "../../support/postgres.js";
 

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { GENESIS_HASH, canonicalJson, chainHash } from "../../../src/log/canonical.js";
 import { migrate } from "../../../src/storage/sqlite/schema.js";
-import { canonicalRowContent } from "../../../src/storage/sqlite/rows.js";
+import { canonicalRowContent } from "../../../src/storage/event-row.js";
 import { CANONICAL_ROW_SQL, verifyChain, verifyStoredChain } from "../../../src/storage/sqlite/verify-chain.js";
 
 type Row = Parameters<typeof canonicalRowContent>[0];

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { NewEvent } from "../../../src/storage/event-store.js";
 import { GENESIS_HASH, chainHash } from "../../../src/log/canonical.js";
 import { migrate } from "../../../src/storage/sqlite/schema.js";
-import { canonicalRowContent } from "../../../src/storage/sqlite/rows.js";
+import { canonicalRowContent } from "../../../src/storage/event-row.js";
 import { SqliteEventStore } from "../../../src/storage/sqlite/sqlite-event-store.js";
 import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir, sqlite } from "../../support/ledger-commands.js";
 

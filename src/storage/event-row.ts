@@ -1,5 +1,5 @@
-// The events table's row, the event it stores, and the row's canonical content (what its hash covers).
-import type { EventType, LedgerEvent } from "../../domain/events.js";
+// The events table's row as both adapters store it, the event it holds, and the row's canonical content (what its hash covers).
+import type { EventType, LedgerEvent } from "../domain/events.js";
 
 export interface EventRow {
   position: number;
