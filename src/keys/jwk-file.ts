@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { chmod, link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { JWK } from "jose";
+import { type JWK, exportJWK, generateKeyPair } from "jose";
 
 /**
  * The JWK stored at `path`, or the one `generate` makes, written there first. The file is written
@@ -51,4 +51,25 @@ export async function readJwkFile(path: string): Promise<JWK | undefined> {
     throw new Error(`key file ${path} does not hold a JWK`);
   }
   return parsed as JWK;
+}
+
+/**
+ * The private JWK a signing key is configured with: read from `keyFile` (named by `setting` in
+ * errors) when given, else an Ed25519 key generated once at `generatedPath`. `source` names where it
+ * came from, for the caller's own checks.
+ */
+export async function loadSigningJwk(opts: { keyFile: string | null; setting: string; generatedPath: string; label: string }): Promise<{ jwk: JWK; source: string }> {
+  if (opts.keyFile) {
+    const source = `${opts.setting} ${opts.keyFile}`;
+    let read: JWK | undefined;
+    try {
+      read = await readJwkFile(opts.keyFile);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`);
+    }
+    if (!read) throw new Error(`${source} does not exist`);
+    return { jwk: read, source };
+  }
+  const jwk = await loadOrCreateJwkFile(opts.generatedPath, async () => exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey));
+  return { jwk, source: `${opts.label} ${opts.generatedPath}` };
 }

@@ -1,8 +1,7 @@
 // The Ed25519 key that signs checkpoints: its own key, never the receipt key, named by the log's origin.
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { join } from "node:path";
-import { type JWK, exportJWK, generateKeyPair } from "jose";
-import { loadOrCreateJwkFile, readJwkFile } from "../keys/jwk-file.js";
+import { loadSigningJwk } from "../keys/jwk-file.js";
 import type { NoteSigner } from "../log/checkpoint/signed-note.js";
 import { checkKeyName } from "../log/checkpoint/signed-note.js";
 
@@ -24,23 +23,7 @@ export const checkpointKeyPath = (dataDir: string): string => join(dataDir, "key
  */
 export async function loadCheckpointKey(opts: CheckpointKeyOptions): Promise<NoteSigner> {
   checkKeyName(opts.name);
-  let jwk: JWK;
-  let source: string;
-  if (opts.keyFile) {
-    source = `CHECKPOINT_KEY_FILE ${opts.keyFile}`;
-    let read: JWK | undefined;
-    try {
-      read = await readJwkFile(opts.keyFile);
-    } catch (e) {
-      throw new Error(`${source}: ${(e as Error).message}`);
-    }
-    if (!read) throw new Error(`${source} does not exist`);
-    jwk = read;
-  } else {
-    const path = checkpointKeyPath(opts.dataDir);
-    source = `checkpoint key file ${path}`;
-    jwk = await loadOrCreateJwkFile(path, async () => exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey));
-  }
+  const { jwk, source } = await loadSigningJwk({ keyFile: opts.keyFile, setting: "CHECKPOINT_KEY_FILE", generatedPath: checkpointKeyPath(opts.dataDir), label: "checkpoint key file" });
   if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.d !== "string" || typeof jwk.x !== "string")
     throw new Error(`${source} must hold an OKP Ed25519 private JWK (with "d")`);
   let privateKey;

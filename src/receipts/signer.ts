@@ -5,14 +5,12 @@ import {
   CompactSign,
   compactVerify,
   createLocalJWKSet,
-  exportJWK,
-  generateKeyPair,
   importJWK,
   type CompactJWSHeaderParameters,
   type CryptoKey,
   type JWK,
 } from "jose";
-import { loadOrCreateJwkFile, readJwkFile } from "../keys/jwk-file.js";
+import { loadSigningJwk } from "../keys/jwk-file.js";
 
 export type ReceiptAlg = "EdDSA" | "ES256";
 
@@ -39,26 +37,7 @@ export class ReceiptSigner {
    * deterministic: the same receipt always yields the same JWS.
    */
   static async load(opts: ReceiptSignerOptions): Promise<ReceiptSigner> {
-    let jwk: JWK;
-    let source: string;
-    if (opts.keyFile) {
-      source = `RECEIPT_KEY_FILE ${opts.keyFile}`;
-      let read: JWK | undefined;
-      try {
-        read = await readJwkFile(opts.keyFile);
-      } catch (e) {
-        throw new Error(`${source}: ${(e as Error).message}`);
-      }
-      if (!read) throw new Error(`${source} does not exist`);
-      jwk = read;
-    } else {
-      const path = receiptKeyPath(opts.dataDir);
-      source = `receipt key file ${path}`;
-      jwk = await loadOrCreateJwkFile(path, async () => {
-        const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-        return exportJWK(privateKey);
-      });
-    }
+    const { jwk, source } = await loadSigningJwk({ keyFile: opts.keyFile, setting: "RECEIPT_KEY_FILE", generatedPath: receiptKeyPath(opts.dataDir), label: "receipt key file" });
     const alg = receiptAlgOf(jwk);
     if (!alg) throw new Error(`${source} must hold an EC P-256 or OKP Ed25519 private JWK (with "d")`);
     const publicJwk: JWK =
