@@ -54,7 +54,13 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
   const storage = await openStorage(config.database);
   let ledger: Ledger;
   try {
-    ledger = await Ledger.open(storage, { dataRequestDueDays: config.dataRequestDueDays, ...(opts.clock ? { clock: opts.clock } : {}) });
+    ledger = await Ledger.open(storage, {
+      dataRequestDueDays: config.dataRequestDueDays,
+      maxOpenDataRequests: config.maxOpenDataRequests,
+      allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
+      occurredAtFloor: config.occurredAtFloor,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
   } catch (e) {
     await storage.close();
     throw e;

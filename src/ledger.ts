@@ -1,8 +1,8 @@
 // The application service: load -> decide -> append -> project -> publish, all through the storage port.
 import { randomUUID } from "node:crypto";
 import { type AsOf, Catalog, type Policy, type PolicyVersion, type Standing, reconsentThreshold, standingOf, toPolicyVersion } from "./domain/catalog.js";
-import type { SubjectCommand } from "./domain/command.js";
-import { type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, checkId } from "./domain/decide.js";
+import type { CommandBounds, SubjectCommand } from "./domain/command.js";
+import { DEFAULT_MAX_OPEN_REQUESTS, type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, checkId } from "./domain/decide.js";
 import { LedgerError } from "./domain/errors.js";
 import type { Actor, LedgerEvent, Personal } from "./domain/events.js";
 import { subjectStream } from "./domain/events.js";
@@ -11,11 +11,20 @@ import { type DataRequestState, type DataRequestStatus, type SubjectState, foldS
 import type { Instant } from "./domain/time.js";
 import { openEventData, openWith } from "./evidence/seal.js";
 import { requestHash } from "./log/canonical.js";
-import type { ChainHead, CommandOutcome, IntegrityReport, ReadFilter, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
+import type { ChainHead, CommandOutcome, DataRequestPage, IntegrityReport, ReadFilter, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
+
+/** The officers' queue read without paging arguments: one page this long. */
+const MAX_QUEUE_PAGE = 1_000;
 
 export interface LedgerOptions {
   clock?: () => number;
   dataRequestDueDays?: number;
+  /** Data requests one subject may have open at once; default 5. */
+  maxOpenDataRequests?: number;
+  /** Allow new subject ids shaped like an email address or phone number; default false. */
+  allowIdentifyingSubjectIds?: boolean;
+  /** No back-dated occurredAt before this instant; default none. */
+  occurredAtFloor?: Instant | null;
 }
 
 export interface RecordConsentResult {
@@ -38,6 +47,8 @@ export interface PolicyStandingView extends Standing {
 export class Ledger {
   private readonly clock: () => number;
   private readonly dueDays: number;
+  /** The operator's bounds every command is decided with. */
+  private readonly bounds: CommandBounds;
   private readonly catalogNow: Catalog;
   private lastPosition: number;
 
@@ -50,6 +61,11 @@ export class Ledger {
   ) {
     this.clock = opts.clock ?? Date.now;
     this.dueDays = opts.dataRequestDueDays ?? 14;
+    this.bounds = {
+      maxOpenDataRequests: opts.maxOpenDataRequests ?? DEFAULT_MAX_OPEN_REQUESTS,
+      allowIdentifyingSubjectIds: opts.allowIdentifyingSubjectIds ?? false,
+      occurredAtFloor: opts.occurredAtFloor ?? null,
+    };
     this.catalogNow = catalog;
     this.lastPosition = head?.position ?? 0;
     this.storage.onCommit((events) => this.afterCommit(events));
@@ -88,7 +104,7 @@ export class Ledger {
   /** Runs a subject command through the storage, which decides it inside its write transaction. */
   private async run(command: SubjectCommand, actor: Actor, now = this.clock(), idempotency: { key: string; requestHash: string } | null = null): Promise<CommandOutcome & { subject: SubjectState }> {
     checkId("subjectId", command.subjectId);
-    const outcome = await this.storage.execute({ command, actor, now, idempotency });
+    const outcome = await this.storage.execute({ command, actor, now, idempotency, bounds: this.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };
   }
 
@@ -267,8 +283,18 @@ export class Ledger {
     return this.storage.pendingReconsent(policyId, reconsentThreshold(policy, this.asOf()), after, first);
   }
 
-  dataRequests(status: DataRequestStatus | null, overdue: boolean | null): Promise<DataRequestState[]> {
-    return this.storage.dataRequests(status, overdue, this.clock());
+  /**
+   * The officers' queue by due date (then id): a page of `first` requests after the request `after`
+   * (its id; BAD_USER_INPUT for an unknown one).
+   */
+  async dataRequests(status: DataRequestStatus | null, overdue: boolean | null, page: { first: number; after: string | null } = { first: MAX_QUEUE_PAGE, after: null }): Promise<DataRequestState[]> {
+    let from: DataRequestPage["from"] = null;
+    if (page.after !== null) {
+      const r = await this.storage.dataRequest(page.after);
+      if (!r) throw new LedgerError("BAD_USER_INPUT", "after names no data request", { field: "after" });
+      from = { dueAt: r.dueAt, id: r.id };
+    }
+    return this.storage.dataRequests(status, overdue, this.clock(), { first: page.first, from });
   }
 
   head(): Promise<ChainHead | null> {

@@ -2,6 +2,7 @@
 // inside its write transaction (on whichever thread or server holds it), so expectedVersion is exact.
 import type { Catalog } from "./catalog.js";
 import {
+  DEFAULT_MAX_OPEN_REQUESTS,
   type OpenDataRequestCommand,
   type PublishCommand,
   type RecordConsentCommand,
@@ -16,6 +17,7 @@ import {
   decideVerifyIdentity,
 } from "./decide.js";
 import type { DomainEvent } from "./events.js";
+import { checkPseudonymousSubject } from "./identifiers.js";
 import type { SubjectState } from "./subject.js";
 import type { Instant } from "./time.js";
 
@@ -38,11 +40,26 @@ export interface PublishPolicyVersion {
 
 export type LedgerCommand = SubjectCommand | PublishPolicyVersion;
 
+/**
+ * The operator's bounds on what a command may do (from the configuration); each left out takes
+ * its default: no floor, 5 open requests, no identifying subject ids.
+ */
+export interface CommandBounds {
+  /** OCCURRED_AT_FLOOR: no back-dated occurredAt before this instant. */
+  occurredAtFloor?: Instant | null;
+  /** MAX_OPEN_DATA_REQUESTS: data requests one subject may have open at once. */
+  maxOpenDataRequests?: number;
+  /** ALLOW_IDENTIFYING_SUBJECT_IDS: new subject ids may look like an email address or phone number. */
+  allowIdentifyingSubjectIds?: boolean;
+}
+
 /** The events a subject command decides, given the subject's state and the catalogue as the log holds them. */
-export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, catalog: Catalog, now: Instant): DomainEvent[] {
+export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, catalog: Catalog, now: Instant, bounds: CommandBounds = {}): DomainEvent[] {
+  // A subject's record starts under a pseudonymous id; one already in the log keeps working (it can still leave or be erased).
+  checkPseudonymousSubject(cmd.subjectId, state.version === 0, bounds.allowIdentifyingSubjectIds ?? false);
   switch (cmd.kind) {
     case "recordConsent":
-      return decideRecordConsent(cmd.input, state, catalog, now);
+      return decideRecordConsent(cmd.input, state, catalog, now, { occurredAtFloor: bounds.occurredAtFloor ?? null });
     case "suspendProcessing":
       return decideSuspend(state, cmd.reason, now);
     case "resumeProcessing":
@@ -52,7 +69,7 @@ export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, c
     case "eraseSubject":
       return decideErase(state, cmd.reason, now);
     case "openDataRequest":
-      return decideOpenDataRequest(cmd.input, state, now);
+      return decideOpenDataRequest(cmd.input, state, now, bounds.maxOpenDataRequests ?? DEFAULT_MAX_OPEN_REQUESTS);
     case "verifyDataRequestIdentity":
       return decideVerifyIdentity(state, cmd.requestId, cmd.method, now);
     case "closeDataRequest":

@@ -3,6 +3,7 @@ import {
   type Catalog,
   CONSENT_MODES,
   LEGAL_BASES,
+  type PolicyVersion,
   type PolicyVersionSpec,
   type Purpose,
   RECIPIENT_KINDS,
@@ -70,8 +71,14 @@ export function checkExpectedVersion(state: SubjectState, expected: number | nul
     });
 }
 
+/** Settings that bound what a command may claim; the ledger passes them from the configuration. */
+export interface RecordConsentBounds {
+  /** No occurredAt before this instant, whatever the version (OCCURRED_AT_FLOOR). */
+  occurredAtFloor?: Instant | null;
+}
+
 /** recordConsent: a policy acceptance and per-purpose grants and withdrawals, as one call. */
-export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectState, catalog: Catalog, now: Instant): DomainEvent[] {
+export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectState, catalog: Catalog, now: Instant, bounds: RecordConsentBounds = {}): DomainEvent[] {
   checkList("grant", cmd.grant);
   checkList("withdraw", cmd.withdraw);
   for (const id of [...cmd.grant, ...cmd.withdraw]) checkId("purpose id", id);
@@ -89,6 +96,7 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
   const policy = catalog.get(policyId)!;
   const version = versionOf(policy, cmd.policyVersion);
   if (!version) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${policyId} has no version ${cmd.policyVersion}`);
+  checkOccurredAtPast(cmd.occurredAt, version, bounds.occurredAtFloor ?? null);
   const purposes = new Map(version.purposes.map((p) => [p.id, p]));
   const unknown = [...cmd.grant, ...cmd.withdraw].filter((id) => !purposes.has(id));
   if (unknown.length > 0)
@@ -123,6 +131,23 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
   for (const purposeId of cmd.withdraw)
     events.push({ type: "ConsentWithdrawn", occurredAt: cmd.occurredAt, data: { ...base, purposeId, ...evidence } });
   return events;
+}
+
+/**
+ * A choice under a version cannot predate that version: nobody was shown it yet. The bound is the
+ * earlier of its effectiveAt and its publication, so an import of choices made under a version that
+ * was in force long before it was published into this ledger keeps its real dates, and a version
+ * accepted ahead of taking effect may be dated from its publication. A configured floor bounds
+ * every back-dated value on top (a typo such as year 0001 is refused either way).
+ */
+function checkOccurredAtPast(occurredAt: Instant, version: PolicyVersion, floor: Instant | null): void {
+  const shown = Math.min(version.effectiveAt, version.publishedAt);
+  if (occurredAt < shown)
+    throw badInput(`occurredAt lies before version ${version.number} of ${version.policyId} was published or took effect (${new Date(shown).toISOString()})`, {
+      field: "occurredAt",
+    });
+  if (floor !== null && occurredAt < floor)
+    throw badInput(`occurredAt lies before the earliest instant this ledger accepts (${new Date(floor).toISOString()})`, { field: "occurredAt" });
 }
 
 export type PublishCommand = Omit<PolicyVersionSpec, "number">;
@@ -241,9 +266,19 @@ export interface OpenDataRequestCommand {
   dueDays: number;
 }
 
-export function decideOpenDataRequest(cmd: OpenDataRequestCommand, state: SubjectState, now: Instant): DomainEvent[] {
+export const DEFAULT_MAX_OPEN_REQUESTS = 5;
+
+/** The longest note a requester may attach; an officer's closing note may be longer. */
+export const REQUEST_NOTE_LENGTH = 1_000;
+
+/** `maxOpen`: requests the subject may have open at once (MAX_OPEN_DATA_REQUESTS). */
+export function decideOpenDataRequest(cmd: OpenDataRequestCommand, state: SubjectState, now: Instant, maxOpen: number = DEFAULT_MAX_OPEN_REQUESTS): DomainEvent[] {
   if (state.status === "ERASED") throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
-  checkText("note", cmd.note);
+  checkText("note", cmd.note, REQUEST_NOTE_LENGTH);
+  // Each open request is work for an officer and a deadline: one requester cannot flood the queue.
+  const open = [...state.dataRequests.values()].filter((r) => r.status === "OPEN" || r.status === "IDENTITY_VERIFIED").length;
+  if (open >= maxOpen)
+    throw new LedgerError("TOO_MANY_OPEN_REQUESTS", `${open} data requests are still open; at most ${maxOpen} may be open at once`, { limit: maxOpen });
   return [
     {
       type: "DataRequestOpened",

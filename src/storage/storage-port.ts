@@ -2,7 +2,7 @@
 // driver can implement it. Adapters live in subfolders (sqlite/, postgres/); all pass one
 // conformance suite (test/storage/conformance). Nothing above this port knows which one runs.
 import type { AsOf } from "../domain/catalog.js";
-import type { LedgerCommand } from "../domain/command.js";
+import type { CommandBounds, LedgerCommand } from "../domain/command.js";
 import type { Actor, LedgerEvent } from "../domain/events.js";
 import type { Acceptance, ConsentRecord, DataRequestState, DataRequestStatus, SubjectState, SubjectStatus } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
@@ -24,6 +24,14 @@ export interface CommandRequest {
   /** The instant the command is decided at; recordedAt is never earlier than the log's last one. */
   now: Instant;
   idempotency?: IdempotencyKey | null;
+  /** The operator's bounds the decision applies (occurredAt floor, open-request quota, subject-id pseudonymity). */
+  bounds?: CommandBounds;
+}
+
+/** A page of the officers' queue: at most `first` requests after the one at (dueAt, id) `from`. */
+export interface DataRequestPage {
+  first: number;
+  from: { dueAt: Instant; id: string } | null;
 }
 
 export interface CommandOutcome {
@@ -81,8 +89,8 @@ export interface StoragePort {
   /** The subject as its events up to and including log position `position` leave it (the change feed's before/after). */
   viewThrough(subjectId: string, position: number): Promise<SubjectSnapshot>;
   dataRequest(requestId: string): Promise<DataRequestState | undefined>;
-  /** The officer's queue by due date; overdue = still open or verified past its due date at `now`. */
-  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]>;
+  /** The officer's queue by (dueAt, id); overdue = still open or verified past its due date at `now`; a page of it. */
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant, page: DataRequestPage): Promise<DataRequestState[]>;
   /** Active or suspended subjects whose accepted version of the policy is below `threshold`, in id order after `after`. */
   pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]>;
 

@@ -73,3 +73,46 @@ describe("shredsEvidence", () => {
     expect(shredsEvidence([])).toBe(false);
   });
 });
+
+describe("the operator's bounds on a command", () => {
+  const input = (occurredAt: number, policyVersion = 1) => ({ policyId: "base", policyVersion, acceptPolicy: false, grant: ["ads"], withdraw: [], occurredAt, evidence: null, expectedVersion: null });
+  const record = (occurredAt: number, bounds = {}, policyVersion = 1) =>
+    decideSubjectCommand({ kind: "recordConsent", subjectId: "s", input: input(occurredAt, policyVersion) }, subjectOf([accepted("base", 1, day(1))]), catalog, NOW, bounds);
+
+  it("refuses an occurredAt before the version was published or took effect (the earlier of the two), and accepts that instant", () => {
+    // base v1 was published on day -1 and took effect on day 0; v2 was published on day 9 and took effect on day 10.
+    expect(() => record(day(-1) - 1)).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT", message: expect.stringContaining("before version 1 of base") }));
+    expect(record(day(-1))).toHaveLength(1);
+    expect(() => record(Date.parse("0001-01-01T00:00:00Z"))).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT" }));
+    expect(() => record(day(9) - 1, {}, 2)).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT", message: expect.stringContaining("version 2") }));
+  });
+
+  it("refuses an occurredAt before OCCURRED_AT_FLOOR even where the version allows it, and accepts the floor itself", () => {
+    expect(() => record(day(3) - 1, { occurredAtFloor: day(3) })).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT", message: expect.stringContaining("earliest instant") }));
+    expect(record(day(3), { occurredAtFloor: day(3) })).toHaveLength(1);
+  });
+
+  it("counts open and verified requests against the quota, not closed ones", () => {
+    const opened = (id: string, at: number): DomainEvent => ({ type: "DataRequestOpened", occurredAt: at, data: { requestId: id, kind: "DISCLOSURE", dueAt: at + day(14) - day(0) } }) as DomainEvent;
+    const facts = [opened("r1", day(1)), opened("r2", day(1)), { type: "DataRequestClosed", occurredAt: day(2), data: { requestId: "r2", fulfilled: false } } as DomainEvent, opened("r3", day(2))];
+    const cmd: SubjectCommand = { kind: "openDataRequest", subjectId: "s", input: { requestId: "r9", kind: "DELETION", note: null, dueDays: 14 } };
+    // Two open (r1, r3) and one closed: a third open one is allowed with a quota of 3, not with 2.
+    expect(decideSubjectCommand(cmd, subjectOf(facts), catalog, NOW, { maxOpenDataRequests: 3 })).toHaveLength(1);
+    expect(() => decideSubjectCommand(cmd, subjectOf(facts), catalog, NOW, { maxOpenDataRequests: 2 })).toThrow(
+      expect.objectContaining({ code: "TOO_MANY_OPEN_REQUESTS", details: { limit: 2 } }),
+    );
+    // The default quota is 5.
+    const five = Array.from({ length: 5 }, (_, i) => opened(`o${i}`, day(1)));
+    expect(() => decideSubjectCommand(cmd, subjectOf(five), catalog, NOW)).toThrow(expect.objectContaining({ code: "TOO_MANY_OPEN_REQUESTS" }));
+  });
+
+  it("refuses to start a subject's record under an identifying id, unless allowed; a subject already in the log is served", () => {
+    const leave = (subjectId: string): SubjectCommand => ({ kind: "leaveService", subjectId });
+    for (const id of ["hana@example.jp", "090-1234-5678"]) {
+      expect(() => decideSubjectCommand(leave(id), subjectOf([]), catalog, NOW)).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT", message: expect.stringContaining("pseudonymous") }));
+      expect(decideSubjectCommand(leave(id), subjectOf([]), catalog, NOW, { allowIdentifyingSubjectIds: true })).toHaveLength(1);
+      expect(decideSubjectCommand(leave(id), subjectOf([accepted("base", 1, day(1))]), catalog, NOW)).toHaveLength(1);
+    }
+    expect(decideSubjectCommand(leave("u-4f1c2b8e"), subjectOf([]), catalog, NOW)).toHaveLength(1);
+  });
+});

@@ -74,9 +74,14 @@ export class LedgerResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg("status", () => DataRequestStatusEnum, { nullable: true }) status?: DataRequestStatus | null,
     @Arg("overdue", () => Boolean, { nullable: true }) overdue?: boolean | null,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 100, description: "Page size, at most 1000; the queue is ordered by dueAt, then id." })
+    first?: number | null,
+    @Arg("after", () => ID, { nullable: true, description: "The id of the last request of the previous page." }) after?: string | null,
   ): Promise<DataRequestType[]> {
     requireScope(ctx.caller, "subject:admin", "ledger:read");
+    if (after != null) checkId("after", after);
     const { ledger } = ctx.services;
-    return Promise.all((await ledger.dataRequests(status ?? null, overdue ?? null)).map((r) => presentDataRequest(ledger, r)));
+    const page = { first: pageSize(first, 100), after: after ?? null };
+    return Promise.all((await ledger.dataRequests(status ?? null, overdue ?? null, page)).map((r) => presentDataRequest(ledger, r)));
   }
 }

@@ -9,7 +9,7 @@ import type { Instant } from "../../domain/time.js";
 import { decidePublication, decideSubjectCommand } from "../../domain/command.js";
 import { checkId } from "../../domain/decide.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
-import type { BackupReport, CommandOutcome, CommandRequest, StoragePort } from "../storage-port.js";
+import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, StoragePort } from "../storage-port.js";
 import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
@@ -54,7 +54,7 @@ export class PostgresStorage implements StoragePort {
     const { command, actor, now } = request;
     if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
     checkId("subjectId", command.subjectId);
-    return this.subjectCommand(command.subjectId, actor, request.idempotency ?? null, (state, catalog) => decideSubjectCommand(command, state, catalog, now), now);
+    return this.subjectCommand(command.subjectId, actor, request.idempotency ?? null, (state, catalog) => decideSubjectCommand(command, state, catalog, now, request.bounds), now);
   }
 
   /**
@@ -172,8 +172,8 @@ export class PostgresStorage implements StoragePort {
   dataRequest(requestId: string): Promise<DataRequestState | undefined> {
     return readDataRequest(this.store.pool, requestId);
   }
-  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]> {
-    return readDataRequests(this.store.pool, status, overdue, now);
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant, page: DataRequestPage): Promise<DataRequestState[]> {
+    return readDataRequests(this.store.pool, status, overdue, now, page);
   }
   pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]> {
     return readPendingReconsent(this.store.pool, policyId, threshold, after, limit);

@@ -10,11 +10,10 @@ import {
   type SubjectStatus,
   consentKey,
   initialSubject,
-  isOverdue,
   nextStatus,
 } from "../../domain/subject.js";
 import type { AsOf } from "../../domain/catalog.js";
-import type { SubjectSnapshot } from "../storage-port.js";
+import type { DataRequestPage, SubjectSnapshot } from "../storage-port.js";
 import type { Instant } from "../../domain/time.js";
 import { PROJECTION_TABLES } from "./schema.js";
 
@@ -114,8 +113,14 @@ export class SqliteProjections {
       standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
       requestsOf: db.prepare("SELECT * FROM data_requests WHERE subject_id = ? ORDER BY opened_at, id"),
       requestById: db.prepare("SELECT * FROM data_requests WHERE id = ?"),
-      requestsAll: db.prepare("SELECT * FROM data_requests ORDER BY due_at, id"),
-      requestsByStatus: db.prepare("SELECT * FROM data_requests WHERE status = ? ORDER BY due_at, id"),
+      // Keyset pages of the officers' queue by (due_at, id); @status and @overdue are null for either.
+      // Overdue as the domain's isOverdue says: still open (or verified) and due before @now.
+      requestsPage: db.prepare(
+        `SELECT * FROM data_requests
+         WHERE (@status IS NULL OR status = @status) AND (due_at, id) > (@dueAt, @id)
+           AND (@overdue IS NULL OR (status IN ('OPEN', 'IDENTITY_VERIFIED') AND due_at < @now) = @overdue)
+         ORDER BY due_at, id LIMIT @limit`,
+      ),
       consentHistoryPut: db.prepare(
         `INSERT INTO consent_history (subject_id, policy_id, purpose_id, occurred_at, position, recorded_at, granted, expires_at, policy_version, event_id)
          VALUES (@subject_id, @policy_id, @purpose_id, @occurred_at, @position, @recorded_at, @granted, @expires_at, @policy_version, @event_id)`,
@@ -336,10 +341,17 @@ export class SqliteProjections {
     return r && toDataRequest(r);
   }
 
-  /** The officer's queue; overdue = still open (or verified) past its due date. */
-  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): DataRequestState[] {
-    const rows = (status ? this.s.requestsByStatus.all(status) : this.s.requestsAll.all()) as DataRequestRow[];
-    return rows.map(toDataRequest).filter((r) => overdue === null || isOverdue(r, now) === overdue);
+  /** The officer's queue by (dueAt, id), a page after `page.from`; overdue = still open (or verified) past its due date. */
+  dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant, page: DataRequestPage): DataRequestState[] {
+    const rows = this.s.requestsPage.all({
+      status,
+      overdue: overdue === null ? null : overdue ? 1 : 0,
+      now,
+      dueAt: page.from?.dueAt ?? Number.MIN_SAFE_INTEGER,
+      id: page.from?.id ?? "",
+      limit: page.first,
+    }) as DataRequestRow[];
+    return rows.map(toDataRequest);
   }
 
   /** Active subjects whose accepted version is below `threshold`, in id order after `after`. */

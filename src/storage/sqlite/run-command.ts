@@ -50,7 +50,7 @@ export function runCommand(ctx: CommandContext, tx: WriteTx, request: CommandReq
     }
   }
   const state = ctx.projections.subject(subjectId);
-  const decided = decideSubjectCommand(command, state, ctx.catalog(), now);
+  const decided = decideSubjectCommand(command, state, ctx.catalog(), now, request.bounds);
   const events = append(ctx, tx, state, actor, decided);
   // Crypto-shredding, in the erasing transaction: the evidence key and the idempotency digests
   // (which cover personal input) go together with the SubjectErased event.

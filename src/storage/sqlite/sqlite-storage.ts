@@ -7,7 +7,7 @@ import type { Instant } from "../../domain/time.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { LeafRef, StoredCheckpoint, TransparencyPort, TreeAudit } from "../../log/transparency-store.js";
 import type { NodeId } from "../../log/merkle/node-id.js";
-import type { BackupReport, CommandOutcome, CommandRequest, StoragePort, SubjectSnapshot } from "../storage-port.js";
+import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, StoragePort, SubjectSnapshot } from "../storage-port.js";
 import { backupDatabase } from "./backup.js";
 import { KeyVault } from "./key-vault.js";
 import { SqliteMerkleTree } from "./merkle-tree.js";
@@ -203,8 +203,8 @@ export class SqliteStorage implements StoragePort {
     return this.projections.dataRequest(requestId);
   }
 
-  async dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant): Promise<DataRequestState[]> {
-    return this.projections.dataRequests(status, overdue, now);
+  async dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant, page: DataRequestPage): Promise<DataRequestState[]> {
+    return this.projections.dataRequests(status, overdue, now, page);
   }
 
   async pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]> {

@@ -193,6 +193,45 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       expect(await storage.publications()).toEqual(all.filter((e) => e.type === "PolicyVersionPublished"));
     });
 
+    it("holds the open-request quota exactly when one subject's requests race, and frees a place when one closes", async () => {
+      const { ledger, storage } = await open();
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => ledger.openDataRequest("alice", { kind: "DISCLOSURE", note: null }, subjectActor("alice"))));
+      const opened = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+      expect(opened).toHaveLength(5);
+      for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toMatchObject({ code: "TOO_MANY_OPEN_REQUESTS" });
+      expect((await storage.subject("alice")).dataRequests.size).toBe(5);
+      await ledger.closeDataRequest(opened[0]!.id, false, null, OFFICER);
+      await expect(ledger.openDataRequest("alice", { kind: "DELETION", note: null }, subjectActor("alice"))).resolves.toMatchObject({ status: "OPEN" });
+      await expect(ledger.openDataRequest("alice", { kind: "DELETION", note: null }, subjectActor("alice"))).rejects.toMatchObject({ code: "TOO_MANY_OPEN_REQUESTS" });
+    });
+
+    it("pages the officers' queue by due date and id, without gap or duplicate, within each status and overdue filter", async () => {
+      const clock = new TestClock();
+      const { ledger } = await open(clock);
+      for (let i = 0; i < 9; i++) {
+        const r = await ledger.openDataRequest(`q${i % 4}`, { kind: "DISCLOSURE", note: null }, subjectActor(`q${i % 4}`));
+        if (i % 3 === 0) await ledger.closeDataRequest(r.id, false, null, OFFICER);
+        if (i % 2 === 0) clock.advance(DAY_MS); // some due on the same day, ordered by id there
+      }
+      clock.advance(20 * DAY_MS); // the earlier ones are overdue now
+      for (const [status, overdue] of [[null, null], ["OPEN", null], ["REJECTED", null], [null, true], [null, false]] as const) {
+        const all = await ledger.dataRequests(status, overdue);
+        const keys = all.map((r) => [r.dueAt, r.id] as const);
+        expect(keys).toEqual([...keys].sort(([da, ia], [db, ib]) => da - db || (ia < ib ? -1 : ia > ib ? 1 : 0)));
+        const paged: string[] = [];
+        for (let after: string | null = null; ; ) {
+          const page = await ledger.dataRequests(status, overdue, { first: 2, after });
+          paged.push(...page.map((r) => r.id));
+          if (page.length < 2) break;
+          after = page.at(-1)!.id;
+        }
+        expect(paged, `${status} ${overdue}`).toEqual(all.map((r) => r.id));
+      }
+      expect((await ledger.dataRequests("REJECTED", null)).length).toBe(3);
+      expect((await ledger.dataRequests(null, true)).every((r) => r.status === "OPEN" && r.dueAt < clock.t)).toBe(true);
+      await expect(ledger.dataRequests(null, null, { first: 2, after: "no-such-request" })).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
+    });
+
     it("keeps everything it acknowledged across a close and a reopen", async () => {
       const { ledger, sut } = await open();
       if (!sut.reopen) return expect(sut.reopen).toBeNull(); // an in-memory store keeps nothing past close

@@ -61,7 +61,9 @@ describe("PostgresStorage", () => {
     s.subjectCommand(id, subject(id), idem, (state, catalog) => decideRecordConsent(c, state, catalog, now));
 
   it("decides against publications made through another replica", async () => {
-    const r = await record(a, "alice", cmd({ policyVersion: 2, grant: ["location"] }));
+    // A choice under version 2 is dated after its publication (an earlier one is refused as back-dated).
+    now = day(10);
+    const r = await record(a, "alice", cmd({ policyVersion: 2, grant: ["location"], occurredAt: day(10) })).finally(() => (now = day(1)));
     expect(r.events.map((e) => e.type)).toEqual(["ConsentGranted"]);
     expect(r.subject?.consents.size).toBe(1);
   });
