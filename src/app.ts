@@ -1,5 +1,6 @@
 // Composition root: config -> storage adapter -> ledger -> server. main.ts runs it; tests start it in-process.
 import { mkdirSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
@@ -10,6 +11,9 @@ import { buildLedgerSchema } from "./graphql/schema.js";
 import { Metrics } from "./http/metrics.js";
 import { type RunningServer, startHttpServer } from "./http/server.js";
 import { webSocketTransport } from "./http/ws.js";
+import { devKekPath, loadOrCreateKek } from "./keys/evidence-kek.js";
+import { KekMismatchError } from "./evidence/key-wrap.js";
+import type { StoragePort } from "./storage/storage-port.js";
 import { Ledger } from "./ledger.js";
 import { checkpointFile } from "./log/checkpoint/latest-file.js";
 import { TransparencyLog } from "./log/transparency-log.js";
@@ -49,11 +53,25 @@ export function createLogger(level: string, destination: DestinationStream = pin
 
 export async function startApp(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true });
-  if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true });
-  const storage = await openStorage(config.database);
-  let ledger: Ledger;
+  // The data folder holds the database and (in dev mode) the keys: the owner's alone.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true, mode: 0o700 });
+  const kekPath = config.evidenceKekFile ?? devKekPath(config.dataDir);
+  const kek = await loadOrCreateKek(kekPath);
+  let storage: StoragePort;
   try {
+    storage = await openStorage(config.database, { evidenceKek: kek.key });
+  } catch (e) {
+    // A key generated just now for a database sealed under another one is of no use to anyone.
+    if (kek.created) await unlink(kekPath).catch(() => undefined);
+    if (e instanceof KekMismatchError && kek.created)
+      throw new Error(`EVIDENCE_KEK_FILE ${kekPath} does not exist, and this database's subject keys are wrapped under a key-encryption key: restore that key file`);
+    throw e;
+  }
+  let ledger: Ledger;
+  let wrappedAtStart: number;
+  try {
+    wrappedAtStart = await storage.wrapEvidenceKeys();
     ledger = await Ledger.open(storage, {
       dataRequestDueDays: config.dataRequestDueDays,
       maxOpenDataRequests: config.maxOpenDataRequests,
@@ -111,6 +129,9 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     // After the "listening on" line, which process supervisors and tests read first.
     if (!transparency)
       logger.warn({ database: config.database.kind }, "this storage adapter keeps no transparency log: checkpoints and proofs answer TRANSPARENCY_UNAVAILABLE");
+    if (kek.created)
+      logger.warn({ kekFile: kekPath }, `generated the evidence key-encryption key ${kekPath}: back it up apart from the database; without it no evidence can be read`);
+    if (wrappedAtStart > 0) logger.info({ wrapped: wrappedAtStart }, "wrapped the stored subject keys under the evidence key-encryption key");
     if (published > 0) logger.info({ published, catalogDir: config.catalogDir }, "published policy versions from the catalogue");
     let closing: Promise<void> | null = null;
     return {

@@ -3,6 +3,7 @@ import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
 import { type Config, loadConfig, parseDatabaseUrl } from "./config.js";
+import { devKekPath, readKekFile } from "./keys/evidence-kek.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
 import type { BackupReport } from "./storage/storage-port.js";
@@ -26,7 +27,9 @@ const USAGE = `usage: consent-ledger <command>
                                                            check a saved inclusionProof or consistencyProof result
                                                            offline against the checkpoint key; exit 0 ok, 1 not
   backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy
-  export <subjectId> [--db <database file>]                print the subject's record (disclosure) as JSON
+  export <subjectId> [--db <database file>] [--kek <file>] print the subject's record (disclosure) as JSON; the
+                                                           evidence key-encryption key defaults to EVIDENCE_KEK_FILE,
+                                                           else <DATA_DIR>/keys/evidence.kek
   migrate-sqlite-to-postgres --from sqlite:<path> --to postgres://user:pass@host:port/db
                                                            copy a ledger (stopped) into an empty PostgreSQL
                                                            database, keeping every event, position and hash;
@@ -143,8 +146,12 @@ async function run(argv: string[]): Promise<number> {
     case "export": {
       const { options, positional } = parseArgs(rest);
       const subjectId = positional[0];
-      if (!subjectId) throw new Error("usage: export <subjectId> [--db <database file>]");
-      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true }));
+      if (!subjectId) throw new Error("usage: export <subjectId> [--db <database file>] [--kek <file>]");
+      const config = loadConfig();
+      const kekPath = options.get("kek") ?? config.evidenceKekFile ?? devKekPath(config.dataDir);
+      const evidenceKek = await readKekFile(kekPath);
+      if (!evidenceKek) throw new Error(`no evidence key-encryption key at ${kekPath}: pass --kek <file> or set EVIDENCE_KEK_FILE`);
+      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true, evidenceKek }));
       try {
         process.stdout.write(`${JSON.stringify(await buildSubjectExport(ledger, subjectId), null, 2)}\n`);
       } finally {

@@ -34,6 +34,8 @@ export interface Config {
   ledgerOrigin: string;
   /** CHECKPOINT_INTERVAL_MS: how often a checkpoint is published when the log has grown. */
   checkpointIntervalMs: number;
+  /** The key-encryption key that wraps subject keys; null: `<dataDir>/keys/evidence.kek`, generated (not in production). */
+  evidenceKekFile: string | null;
   dataRequestDueDays: number;
   /** Data requests a subject may have open (not yet fulfilled or rejected) at once. */
   maxOpenDataRequests: number;
@@ -152,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ledgerOrigin: parseOrigin(get("LEDGER_ORIGIN") ?? `consent-ledger.local/${hostname()}`),
     // Every commit is covered within this plus the time to sign; the contract allows 1 s in all.
     checkpointIntervalMs: intSetting(get, "CHECKPOINT_INTERVAL_MS", 500, 10, 900),
+    evidenceKekFile: evidenceKekFile(get("EVIDENCE_KEK_FILE") ?? null, production, nodeEnv),
     dataRequestDueDays: intSetting(get, "DATA_REQUEST_DUE_DAYS", 14, 1, 3_650),
     maxOpenDataRequests: intSetting(get, "MAX_OPEN_DATA_REQUESTS", 5, 1, 1_000),
     allowIdentifyingSubjectIds: boolSetting(get, "ALLOW_IDENTIFYING_SUBJECT_IDS", false),
@@ -232,6 +235,13 @@ export function isProduction(nodeEnv: string | undefined): boolean {
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
   return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function evidenceKekFile(file: string | null, production: boolean, nodeEnv: string | undefined): string | null {
+  // A key generated beside the database would travel with every copy of the data folder.
+  if (production && file === null)
+    throw new ConfigError(`refusing to start: NODE_ENV=${nodeEnv} needs EVIDENCE_KEK_FILE, a key file kept apart from the data folder (generated there on first start if missing)`);
+  return file;
 }
 
 function checkJwksUrl(raw: string, production: boolean): void {

@@ -7,15 +7,17 @@ import type { StoragePort } from "./storage/storage-port.js";
 export interface OpenStorageOptions {
   /** Offline tools (export, verify): no migrations, no writes. */
   readonly?: boolean;
+  /** The key-encryption key subject keys are wrapped under (EVIDENCE_KEK_FILE); tools that open no evidence leave it out. */
+  evidenceKek?: Uint8Array | null;
 }
 
 /** The adapter `database` names, opened (and migrated, unless read-only). */
 export function openStorage(database: Config["database"], opts: OpenStorageOptions = {}): Promise<StoragePort> {
   switch (database.kind) {
     case "sqlite":
-      return SqliteStorage.open({ path: database.path, ...(opts.readonly ? { readonly: true } : {}) });
+      return SqliteStorage.open({ path: database.path, evidenceKek: opts.evidenceKek ?? null, ...(opts.readonly ? { readonly: true } : {}) });
     // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
     case "postgres":
-      return PostgresStorage.open({ url: database.url });
+      return PostgresStorage.open({ url: database.url, evidenceKek: opts.evidenceKek ?? null });
   }
 }

@@ -43,6 +43,7 @@ describe("loadConfig", () => {
       checkpointKeyFile: null,
       ledgerOrigin: `consent-ledger.local/${hostname()}`,
       checkpointIntervalMs: 500,
+      evidenceKekFile: null,
       dataRequestDueDays: 14,
       maxOpenDataRequests: 5,
       allowIdentifyingSubjectIds: false,
@@ -66,6 +67,7 @@ describe("loadConfig", () => {
       RECEIPT_KEY_FILE: "/etc/receipt.jwk",
       DATA_REQUEST_DUE_DAYS: "30",
       MAX_OPEN_DATA_REQUESTS: "2",
+      EVIDENCE_KEK_FILE: "/run/secrets/evidence.kek",
       ALLOW_IDENTIFYING_SUBJECT_IDS: "true",
       OCCURRED_AT_FLOOR: "2020-01-01T00:00:00Z",
       AUTH_MAX_TOKEN_AGE_SECONDS: "3600",
@@ -100,6 +102,7 @@ describe("loadConfig", () => {
     expect(c.corsOrigins).toEqual(["https://www.example.jp", "http://localhost:5173"]);
     expect(c.webDir).toBe("/srv/web");
     expect(c.maxOpenDataRequests).toBe(2);
+    expect(c.evidenceKekFile).toBe("/run/secrets/evidence.kek");
     expect(c.allowIdentifyingSubjectIds).toBe(true);
     expect(c.occurredAtFloor).toBe(Date.UTC(2020, 0, 1));
     expect(c.receiptKeyFile).toBe("/etc/receipt.jwk");
@@ -170,7 +173,7 @@ describe("loadConfig", () => {
       expect(
         configError({ ...jwks, AUTH_JWKS_FILE: "", AUTH_JWKS_URL: "http://idp.example/jwks", NODE_ENV: "production" }).message,
       ).toMatch(/https/);
-      expect(loadConfig({ ...jwks, AUTH_JWKS_FILE: "", AUTH_JWKS_URL: "http://127.0.0.1:9/jwks", NODE_ENV: "production" }).auth.jwksUrl).toBe(
+      expect(loadConfig({ ...jwks, AUTH_JWKS_FILE: "", AUTH_JWKS_URL: "http://127.0.0.1:9/jwks", NODE_ENV: "production", EVIDENCE_KEK_FILE: "/k" }).auth.jwksUrl).toBe(
         "http://127.0.0.1:9/jwks",
       );
     });
@@ -205,7 +208,7 @@ describe("loadConfig", () => {
       expect(c.auth).toMatchObject({ mode: "dev", modeReason: "AUTH_MODE=dev" });
     });
     it.each(["Production", "PRODUCTION", "prod", "Prod", " production "])("treats NODE_ENV=%s as production: no dev mode", (env) => {
-      expect(loadConfig({ ...jwks, NODE_ENV: env }).production).toBe(true);
+      expect(loadConfig({ ...jwks, EVIDENCE_KEK_FILE: "/k", NODE_ENV: env }).production).toBe(true);
       expect(configError({ NODE_ENV: env }).message).toMatch(/^refusing to start: NODE_ENV=\S+ needs AUTH_JWKS_URL/);
       expect(configError({ NODE_ENV: env, AUTH_MODE: "dev", HOST: "0.0.0.0" }).message).toMatch(/AUTH_MODE=dev is not allowed/);
     });
@@ -215,6 +218,10 @@ describe("loadConfig", () => {
   });
 
   describe("the settings of issue 14", () => {
+    it("finding 5: production needs EVIDENCE_KEK_FILE, named in one line", () => {
+      expect(configError({ ...jwks, NODE_ENV: "production" }).message).toMatch(/^refusing to start: NODE_ENV=production needs EVIDENCE_KEK_FILE/);
+      expect(loadConfig({ ...jwks, NODE_ENV: "production", EVIDENCE_KEK_FILE: "/k" }).evidenceKekFile).toBe("/k");
+    });
     it("bounds AUTH_MAX_TOKEN_AGE_SECONDS and MAX_OPEN_DATA_REQUESTS", () => {
       expect(configError({ AUTH_MAX_TOKEN_AGE_SECONDS: "0" }).message).toContain("AUTH_MAX_TOKEN_AGE_SECONDS");
       expect(configError({ MAX_OPEN_DATA_REQUESTS: "0" }).message).toContain("MAX_OPEN_DATA_REQUESTS");

@@ -95,8 +95,14 @@ export interface StoragePort {
   pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]>;
 
   // ---- evidence ----
-  /** The subject's evidence key while it exists; null once erased (or never made). */
+  /**
+   * The subject's evidence key while it exists; null once erased (or never made). Keys are stored
+   * wrapped under the key-encryption key the adapter was opened with (evidence/key-wrap.ts), never
+   * plain once a KEK is given; a wrong KEK fails the open (KekMismatchError).
+   */
   evidenceKey(subjectId: string): Promise<Uint8Array | null>;
+  /** Wraps under the KEK every subject key an older build stored plain; returns how many (0 without a KEK, or read-only). */
+  wrapEvidenceKeys(): Promise<number>;
 
   // ---- transparency log ----
   /**

@@ -1,5 +1,5 @@
 // The online backup: taken while the ledger writes, it is a consistent snapshot that verifies, restores and serves.
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -18,6 +18,8 @@ describe("backupDatabase", () => {
     const srv: TestServer = await startTestServer();
     const token = tokens(srv);
     const dbPath = join(srv.dataDir, "ledger.db");
+    // The evidence key-encryption key is backed up apart from the database, and restored with it.
+    const kek = readFileSync(join(srv.dataDir, "keys", "evidence.kek"));
     const backupDir = mkdtempSync(join(tmpdir(), "ledger-backup-"));
     restoredDirs.push(backupDir);
     const file = join(backupDir, "backup.db");
@@ -60,6 +62,8 @@ describe("backupDatabase", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ledger-restore-"));
     restoredDirs.push(dataDir);
     copyFileSync(file, join(dataDir, "ledger.db"));
+    mkdirSync(join(dataDir, "keys"), { mode: 0o700 });
+    writeFileSync(join(dataDir, "keys", "evidence.kek"), kek, { mode: 0o600 });
     expect(existsSync(join(dataDir, "ledger.db-wal"))).toBe(false);
     const restored = await startTestServer({ dataDir });
     try {

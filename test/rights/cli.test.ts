@@ -65,7 +65,11 @@ describe("consent-ledger CLI", () => {
     expect(backup.stdout).toMatch(/the copy's chain: ok, 3 events/);
     expect((await cli(["verify", file, "--json"])).stdout).toContain('"ok": true');
 
-    const exported = await cli(["export", "alice", "--db", dbPath]);
+    // Evidence opens only with the key-encryption key, which lives apart from the database.
+    const noKek = await cli(["export", "alice", "--db", dbPath, "--kek", join(srv.dataDir, "no-such.kek")]);
+    expect(noKek.code).toBe(1);
+    expect(noKek.stderr).toMatch(/no evidence key-encryption key/);
+    const exported = await cli(["export", "alice", "--db", dbPath, "--kek", join(srv.dataDir, "keys", "evidence.kek")]);
     expect(exported.code).toBe(0);
     const doc = JSON.parse(exported.stdout) as { header: { piiPrincipalId: string }; events: { data: { evidence?: { ipAddress?: string } } }[] };
     expect(doc.header.piiPrincipalId).toBe("alice");

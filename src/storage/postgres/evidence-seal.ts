@@ -3,6 +3,8 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { DomainEvent, Personal } from "../../domain/events.js";
+import { keyToStored, storedToKey } from "../../evidence/key-wrap.js";
+import { newEvidenceKey } from "../../evidence/seal.js";
 
 const IV_BYTES = 12;
 
@@ -14,14 +16,14 @@ export function sealWithKey<T>(key: Uint8Array, subjectId: string, value: T): Pe
   return { sealed: Buffer.concat([iv, cipher.getAuthTag(), ct]).toString("base64url") };
 }
 
-/** The subject's key, made on first use; call with the subject's stream locked. */
-export async function evidenceKeyFor(client: Pick<pg.ClientBase, "query">, subjectId: string): Promise<Buffer> {
+/** The subject's key (unwrapped), made and stored wrapped under `kek` on first use; call with the subject's stream locked. */
+export async function evidenceKeyFor(client: Pick<pg.ClientBase, "query">, subjectId: string, kek: Uint8Array | null): Promise<Buffer> {
   const made = await client.query<{ key: Buffer }>(
     `WITH ins AS (INSERT INTO subject_keys (subject_id, key) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING RETURNING key)
      SELECT key FROM ins UNION ALL SELECT key FROM subject_keys WHERE subject_id = $1`,
-    [subjectId, randomBytes(32)],
+    [subjectId, keyToStored(kek, subjectId, newEvidenceKey())],
   );
-  return made.rows[0]!.key;
+  return storedToKey(kek, subjectId, made.rows[0]!.key);
 }
 
 /** Whether an event carries a personal value still in plaintext (to be sealed before appending). */

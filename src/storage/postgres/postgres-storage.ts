@@ -14,6 +14,8 @@ import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-sea
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
 import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
+import { WRAPPED_KEY_BYTES, checkKek, storedToKey, wrapKey } from "../../evidence/key-wrap.js";
+import { KEY_BYTES } from "../../evidence/seal.js";
 import {
   type SubjectSnapshot,
   projectEvents,
@@ -39,12 +41,29 @@ const toPolicyVersion = (e: LedgerEvent): PolicyVersion => {
 export const POSTGRES_BACKUP_ADVICE =
   "backup copies SQLite files; back up a PostgreSQL ledger with the server's tools: pg_basebackup (or your physical backup / PITR set-up), or pg_dump; see README \"Running on PostgreSQL\"";
 
-export class PostgresStorage implements StoragePort {
-  private constructor(readonly store: PostgresStore) {}
+export interface PostgresStorageOptions extends PostgresStoreOptions {
+  /** The key-encryption key subject keys are wrapped under; null or absent keeps them as stored (plain only). */
+  evidenceKek?: Uint8Array | null;
+}
 
-  static async open(opts: PostgresStoreOptions): Promise<PostgresStorage> {
+export class PostgresStorage implements StoragePort {
+  private constructor(
+    readonly store: PostgresStore,
+    private readonly kek: Uint8Array | null,
+  ) {}
+
+  /** Opens (and migrates) the database; a KEK that does not open its stored keys fails the open (KekMismatchError). */
+  static async open(opts: PostgresStorageOptions): Promise<PostgresStorage> {
     const store = await PostgresStore.open(opts);
-    const storage = new PostgresStorage(store);
+    const kek = opts.evidenceKek ?? null;
+    try {
+      const { rows } = await store.read<{ subject_id: string; key: Buffer }>("SELECT subject_id, key FROM subject_keys WHERE length(key) = $1 LIMIT 1", [WRAPPED_KEY_BYTES]);
+      checkKek(kek, rows[0] && { subjectId: rows[0].subject_id, stored: rows[0].key });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    const storage = new PostgresStorage(store, kek);
     // Projections of a plain append (a command projects its own, knowing the status before).
     return storage;
   }
@@ -87,7 +106,7 @@ export class PostgresStorage implements StoragePort {
       const sealedOnce = new Map<unknown, Personal<unknown>>();
       const sealed: DomainEvent[] = [];
       for (const e of decided) {
-        if (hasPlain(e) && state.status !== "ERASED" && key === null) key = await evidenceKeyFor(tx.client, subjectId);
+        if (hasPlain(e) && state.status !== "ERASED" && key === null) key = await evidenceKeyFor(tx.client, subjectId, this.kek);
         sealed.push(
           sealEvent(e, (v) => {
             // An erased subject's key is gone for good: personal values are dropped, never sealed under a new key.
@@ -182,7 +201,30 @@ export class PostgresStorage implements StoragePort {
   // ---- evidence ----
   async evidenceKey(subjectId: string): Promise<Uint8Array | null> {
     const { rows } = await this.store.read<{ key: Buffer }>("SELECT key FROM subject_keys WHERE subject_id = $1", [subjectId]);
-    return rows[0]?.key ?? null;
+    return rows[0] ? storedToKey(this.kek, subjectId, rows[0].key) : null;
+  }
+
+  /**
+   * Wraps plain keys in batches, each its own transaction. A key is wrapped only while it is still
+   * plain, so replicas starting together on an older ledger never wrap one twice.
+   */
+  async wrapEvidenceKeys(): Promise<number> {
+    const kek = this.kek;
+    if (!kek) return 0;
+    let wrapped = 0;
+    for (;;) {
+      const n = await this.store.transact(async (tx) => {
+        const { rows } = await tx.client.query<{ subject_id: string; key: Buffer }>(
+          "SELECT subject_id, key FROM subject_keys WHERE length(key) = $1 ORDER BY subject_id LIMIT 500 FOR UPDATE SKIP LOCKED",
+          [KEY_BYTES],
+        );
+        for (const r of rows)
+          await tx.client.query("UPDATE subject_keys SET key = $1 WHERE subject_id = $2 AND length(key) = $3", [wrapKey(kek, r.subject_id, r.key), r.subject_id, KEY_BYTES]);
+        return rows.length;
+      });
+      wrapped += n;
+      if (n === 0) return wrapped;
+    }
   }
 
   // ---- maintenance ----

@@ -1,5 +1,5 @@
 // An online backup of the ledger's database (SQLite's backup API), safe while the server writes.
-import { existsSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { SqliteEventStore } from "./sqlite-event-store.js";
 import type { BackupReport } from "../storage-port.js";
@@ -9,11 +9,15 @@ import type { BackupReport } from "../storage-port.js";
  * server's writers are never blocked; the copy is one consistent snapshot (SQLite restarts a copy
  * that a commit overtook, and after the first step the rest goes in one step, under one snapshot).
  * Pages freed by an erasure were zeroed (secure_delete), so a backup made after it holds no key.
+ * Subject keys are copied as stored, wrapped under the KEK: the copy alone opens no evidence.
  */
 export async function backupDatabase(sourcePath: string, destinationPath: string, opts: { overwrite?: boolean } = {}): Promise<BackupReport> {
   if (sourcePath === ":memory:") throw new Error("an in-memory database has nothing to back up");
   if (!existsSync(sourcePath)) throw new Error(`no database at ${sourcePath}`);
   if (existsSync(destinationPath) && !opts.overwrite) throw new Error(`${destinationPath} exists; choose another file (or pass --force)`);
+  // The copy holds what the database holds: owner-only, from its first byte (an empty file is an empty database).
+  closeSync(openSync(destinationPath, opts.overwrite ? "w" : "wx", 0o600));
+  chmodSync(destinationPath, 0o600);
   const source = new Database(sourcePath, { readonly: true, fileMustExist: true });
   let pages = 0;
   try {

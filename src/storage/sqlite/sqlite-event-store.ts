@@ -1,6 +1,6 @@
 // The SQLite adapter of the event store: WAL + synchronous=FULL, guarded table, chain, group commit.
 import { randomUUID } from "node:crypto";
-import { statfsSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, statSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LedgerError } from "../../domain/errors.js";
@@ -69,6 +69,7 @@ export class SqliteEventStore implements EventStore {
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? Date.now;
     this.path = opts.path;
+    if (!opts.readonly && opts.path !== ":memory:") restrictFileModes(opts.path);
     this.db = new Database(opts.path, { readonly: opts.readonly ?? false });
     if (!opts.readonly) {
       this.db.pragma("journal_mode = WAL");
@@ -369,3 +370,19 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
+
+/**
+ * The database holds the log and the (wrapped) subject keys: owner-only (0600). A new file is
+ * created 0600 before SQLite opens it, and SQLite gives its -wal and -shm files the database
+ * file's mode; files an older build created more open are tightened.
+ */
+export function restrictFileModes(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+  }
+}

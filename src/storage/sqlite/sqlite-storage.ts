@@ -22,6 +22,8 @@ export interface SqliteStorageOptions {
   path: string;
   /** Open read-only (offline tools: export, verify): no migrations, no writes. */
   readonly?: boolean;
+  /** The key-encryption key subject keys are wrapped under; null or absent keeps them as stored (plain only). */
+  evidenceKek?: Uint8Array | null;
 }
 
 /** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
@@ -92,10 +94,20 @@ export class SqliteStorage implements StoragePort {
   private commandNow: Instant | null = null;
   private readonly context: CommandContext;
 
-  private constructor(private readonly path: string, readonly: boolean) {
+  private constructor(
+    private readonly path: string,
+    private readonly readonly: boolean,
+    evidenceKek: Uint8Array | null,
+  ) {
     this.store = new SqliteEventStore({ path, clock: () => this.commandNow ?? Date.now(), ...(readonly ? { readonly: true } : {}) });
     this.projections = new SqliteProjections(this.store.db);
-    this.vault = new KeyVault(this.store.db);
+    this.vault = new KeyVault(this.store.db, evidenceKek);
+    try {
+      this.vault.checkKek();
+    } catch (e) {
+      this.store.db.close();
+      throw e;
+    }
     this.store.addApplier((e) => this.projections.apply(e));
     const hasTree = this.store.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'merkle_tree'").pluck().get() === 1;
     if (hasTree) {
@@ -122,7 +134,7 @@ export class SqliteStorage implements StoragePort {
   /** Opens (creating and migrating unless read-only) the database at `opts.path`. */
   static async open(opts: SqliteStorageOptions): Promise<SqliteStorage> {
     if (opts.readonly && opts.path !== ":memory:" && !existsSync(opts.path)) throw new Error(`no database at ${opts.path}`);
-    return new SqliteStorage(opts.path, opts.readonly ?? false);
+    return new SqliteStorage(opts.path, opts.readonly ?? false, opts.evidenceKek ?? null);
   }
 
   private loadCatalog(): Catalog {
@@ -213,6 +225,11 @@ export class SqliteStorage implements StoragePort {
 
   async evidenceKey(subjectId: string): Promise<Uint8Array | null> {
     return this.vault.key(subjectId);
+  }
+
+  /** In one transaction, run at start before the service listens (wrapping a key is one AES block). */
+  async wrapEvidenceKeys(): Promise<number> {
+    return this.readonly ? 0 : this.vault.wrapStoredKeys();
   }
 
   /** Recomputes the read models and the transparency log's tree from the log. */

@@ -7,20 +7,31 @@ import { decideAll, viewOf } from "../../../src/domain/permission.js";
 import type { LedgerEvent } from "../../../src/domain/events.js";
 import { foldSubject } from "../../../src/domain/subject.js";
 import { DAY_MS } from "../../../src/domain/time.js";
+import { KekMismatchError, KekMissingError, WRAPPED_KEY_BYTES, unwrapKey } from "../../../src/evidence/key-wrap.js";
 import { openWith } from "../../../src/evidence/seal.js";
 import { Ledger } from "../../../src/ledger.js";
 import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../../src/log/canonical.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { OFFICER, SUBJECTS, TestClock, commandBatches, run, subjectActor } from "../../support/ledger-commands.js";
 
+/** What a store is opened with: the key-encryption key its subject keys are wrapped under (null: none). */
+export interface OpenOptions {
+  evidenceKek: Uint8Array | null;
+}
+
 /** A fresh, empty store; `reopen` (when the adapter is durable) opens the same data again after `close`. */
 export interface StorageUnderTest {
   storage: StoragePort;
-  reopen: (() => Promise<StoragePort>) | null;
+  reopen: ((opts: OpenOptions) => Promise<StoragePort>) | null;
+  /** A subject's key exactly as the database holds it (what a copy of the database reveals). */
+  storedKey: (storage: StoragePort, subjectId: string) => Promise<Buffer | null>;
   cleanup: () => Promise<void> | void;
 }
 
-export type StorageFactory = () => Promise<StorageUnderTest>;
+export type StorageFactory = (opts: OpenOptions) => Promise<StorageUnderTest>;
+
+/** The key-encryption key every store in the suite is opened with, unless a test says otherwise. */
+const KEK = Buffer.alloc(32, 0x4b);
 
 const consent = (over: { grant?: string[]; withdraw?: string[]; accept?: boolean; expectedVersion?: number | null; occurredAt?: number | null; ip?: string } = {}) => ({
   policyId: null,
@@ -41,8 +52,8 @@ export function storageConformance(name: string, factory: StorageFactory): void 
     });
 
     /** A ledger with the shipped catalogue on a fresh store. */
-    async function open(clock = new TestClock()) {
-      const sut = await factory();
+    async function open(clock = new TestClock(), opts: OpenOptions = { evidenceKek: KEK }) {
+      const sut = await factory(opts);
       cleanups.push(sut.cleanup);
       const ledger = await Ledger.open(sut.storage, { clock: clock.now });
       cleanups.push(() => ledger.close());
@@ -232,13 +243,52 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       await expect(ledger.dataRequests(null, null, { first: 2, after: "no-such-request" })).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
     });
 
+    it("stores subject keys only wrapped under the KEK: the stored bytes are not the key, and erasure removes them", async () => {
+      const { ledger, storage, sut } = await open();
+      const r = await ledger.recordConsent("alice", consent({ grant: ["location"], ip: "203.0.113.9" }), subjectActor("alice"));
+      const key = Buffer.from((await storage.evidenceKey("alice"))!);
+      const stored = (await sut.storedKey(storage, "alice"))!;
+      expect(stored.length).toBe(WRAPPED_KEY_BYTES);
+      expect(stored.includes(key)).toBe(false);
+      expect(unwrapKey(KEK, "alice", stored)).toEqual(key);
+      // Bound to its subject: the same bytes under another subject's id open nothing.
+      expect(() => unwrapKey(KEK, "bob", stored)).toThrow();
+      expect(await ledger.reveal(r.events[0]!)).toMatchObject({ evidence: { ipAddress: "203.0.113.9" } });
+      await ledger.eraseSubject("alice", null, OFFICER);
+      expect(await sut.storedKey(storage, "alice")).toBeNull();
+    });
+
+    it("wraps the plain keys of a store written without a KEK when opened with one, and refuses to open with another KEK", async () => {
+      const { ledger, storage, sut } = await open(new TestClock(), { evidenceKek: null });
+      if (!sut.reopen) return expect(sut.reopen).toBeNull(); // an in-memory store cannot be opened again
+      const r = await ledger.recordConsent("alice", consent({ grant: ["location"], ip: "203.0.113.10" }), subjectActor("alice"));
+      const key = Buffer.from((await storage.evidenceKey("alice"))!);
+      expect(await sut.storedKey(storage, "alice")).toEqual(key); // as an older build stored it
+      await ledger.close();
+
+      const wrapping = await sut.reopen({ evidenceKek: KEK });
+      cleanups.push(() => wrapping.close());
+      expect(await wrapping.wrapEvidenceKeys()).toBe(1);
+      expect(await wrapping.wrapEvidenceKeys()).toBe(0);
+      expect(unwrapKey(KEK, "alice", (await sut.storedKey(wrapping, "alice"))!)).toEqual(key);
+      expect(await wrapping.evidenceKey("alice")).toEqual(key);
+      const reader = await Ledger.open(wrapping);
+      expect(await reader.reveal(r.events[0]!)).toMatchObject({ evidence: { ipAddress: "203.0.113.10" } });
+      await wrapping.close();
+
+      await expect(sut.reopen({ evidenceKek: Buffer.alloc(32, 0x11) })).rejects.toBeInstanceOf(KekMismatchError);
+      const keyless = await sut.reopen({ evidenceKek: null });
+      cleanups.push(() => keyless.close());
+      await expect(keyless.evidenceKey("alice")).rejects.toBeInstanceOf(KekMissingError);
+    });
+
     it("keeps everything it acknowledged across a close and a reopen", async () => {
       const { ledger, sut } = await open();
       if (!sut.reopen) return expect(sut.reopen).toBeNull(); // an in-memory store keeps nothing past close
       await ledger.recordConsent("alice", consent({ grant: ["location"] }), subjectActor("alice"));
       const events = await everything(sut.storage);
       await ledger.close();
-      const again = await sut.reopen();
+      const again = await sut.reopen({ evidenceKek: KEK });
       cleanups.push(() => again.close());
       expect(await everything(again)).toEqual(events);
       expect((await again.verify()).ok).toBe(true);

@@ -1,9 +1,13 @@
 // The PostgreSQL adapter passes the storage conformance suite, on a fresh database of the run's test server.
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
+import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { freshDatabase } from "../../support/postgres.js";
 import { storageConformance } from "./features.js";
 
-storageConformance("PostgreSQL", async () => {
+const storedKey = async (storage: StoragePort, subjectId: string) =>
+  (await (storage as PostgresStorage).store.read<{ key: Buffer }>("SELECT key FROM subject_keys WHERE subject_id = $1", [subjectId])).rows[0]?.key ?? null;
+
+storageConformance("PostgreSQL", async ({ evidenceKek }) => {
   const url = await freshDatabase("conformance");
-  return { storage: await PostgresStorage.open({ url }), reopen: () => PostgresStorage.open({ url }), cleanup: () => undefined };
+  return { storage: await PostgresStorage.open({ url, evidenceKek }), reopen: (o) => PostgresStorage.open({ url, evidenceKek: o.evidenceKek }), storedKey, cleanup: () => undefined };
 });

@@ -1,13 +1,21 @@
 // The SQLite adapter passes the storage conformance suite, on a file and in memory.
 import { join } from "node:path";
 import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
+import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { tempDir } from "../../support/ledger-commands.js";
 import { storageConformance } from "./features.js";
 
-storageConformance("SQLite file", async () => {
+const storedKey = async (storage: StoragePort, subjectId: string) => (storage as SqliteStorage).internals.vault.storedKey(subjectId);
+
+storageConformance("SQLite file", async ({ evidenceKek }) => {
   const { dir, cleanup } = tempDir();
   const path = join(dir, "ledger.db");
-  return { storage: await SqliteStorage.open({ path }), reopen: () => SqliteStorage.open({ path }), cleanup };
+  return { storage: await SqliteStorage.open({ path, evidenceKek }), reopen: (o) => SqliteStorage.open({ path, evidenceKek: o.evidenceKek }), storedKey, cleanup };
 });
 
-storageConformance("SQLite :memory:", async () => ({ storage: await SqliteStorage.open({ path: ":memory:" }), reopen: null, cleanup: () => undefined }));
+storageConformance("SQLite :memory:", async ({ evidenceKek }) => ({
+  storage: await SqliteStorage.open({ path: ":memory:", evidenceKek }),
+  reopen: null,
+  storedKey,
+  cleanup: () => undefined,
+}));
