@@ -11,7 +11,7 @@ import { type DataRequestState, type DataRequestStatus, type SubjectState, foldS
 import type { Instant } from "./domain/time.js";
 import { openEventData, openWith } from "./evidence/seal.js";
 import { requestHash } from "./log/canonical.js";
-import type { ChainHead, CommandOutcome, DataRequestPage, IntegrityReport, ReadFilter, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
+import type { ChainHead, CommandOutcome, DataRequestPage, IntegrityReport, ReadFilter, ReadModelReport, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 
 /** The officers' queue read without paging arguments: one page this long. */
 const MAX_QUEUE_PAGE = 1_000;
@@ -303,6 +303,11 @@ export class Ledger {
 
   integrity(): Promise<IntegrityReport> {
     return this.storage.verify();
+  }
+
+  /** Every read table compared with a rebuild from the log (see StoragePort.checkReadModels). */
+  readModelCheck(): Promise<ReadModelReport> {
+    return this.storage.checkReadModels();
   }
 
   /** Recomputes the read models from the log. */

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, type JSONWebKeySet, type JWK } from "jose";
 import { GENESIS_HASH } from "../log/canonical.js";
-import type { IntegrityReport, StoragePort } from "../storage/storage-port.js";
+import type { IntegrityReport, ReadModelReport, StoragePort } from "../storage/storage-port.js";
 import { SIGNED_HEAD_TYP } from "../receipts/signed-head.js";
 import { encodePosition } from "../log/position.js";
 import { parseCheckpoint } from "../log/checkpoint/checkpoint.js";
@@ -46,6 +46,8 @@ export interface OfflineReport {
   ok: boolean;
   database: string;
   chain: ChainReport;
+  /** The read tables compared with a rebuild from the log. */
+  readModels: ReadModelReport;
   /** The transparency log's tree against the log and the latest checkpoint; absent for a database from before it. */
   tree?: TreeReport;
   head?: HeadReport;
@@ -149,13 +151,15 @@ async function readSignedHead(jws: string, keys: JSONWebKeySet): Promise<{ posit
 
 /**
  * Checks a database without the server, through storage opened read-only (safe while the server
- * runs; the caller opens and closes it): walks the whole chain, and, given a signed head, checks its signature and that the event at its
+ * runs; the caller opens and closes it): walks the whole chain, compares the read tables with a
+ * rebuild from the log, and, given a signed head, checks its signature and that the event at its
  * position still has its hash with an intact chain up to it: proof that nothing before it changed.
  */
 export async function verifyOffline(store: StoragePort, databasePath: string, opts: VerifyOfflineOptions = {}): Promise<OfflineReport> {
   const keys = opts.headJws !== undefined ? await loadVerificationKeys(opts) : null;
   const integrity = await store.verify();
-  const report: OfflineReport = { ok: integrity.ok, database: databasePath, chain: chainReport(integrity) };
+  const readModels = await store.checkReadModels();
+  const report: OfflineReport = { ok: integrity.ok && readModels.ok, database: databasePath, chain: chainReport(integrity), readModels };
   const tree = await treeReport(store, opts.checkpointKey);
   if (tree) {
     report.tree = tree;
@@ -192,6 +196,9 @@ export function formatOfflineReport(r: OfflineReport): string {
     r.chain.ok
       ? `chain ok: ${r.chain.eventCount} events, head ${r.chain.headPosition ?? "(empty)"} ${r.chain.headHash ?? ""}`.trimEnd()
       : `chain BROKEN: first invalid position ${r.chain.firstInvalidPosition} (${r.chain.eventCount} events)`,
+    r.readModels.ok
+      ? "read tables ok: equal to a rebuild of the log"
+      : `read tables DIFFER from a rebuild of the log: ${r.readModels.differingTables.join(", ")} (edited outside the ledger; \`cli rebuild\` recomputes them)`,
   ];
   if (r.tree)
     lines.push(

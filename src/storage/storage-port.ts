@@ -76,6 +76,12 @@ export interface StoragePort {
   head(): Promise<ChainHead | null>;
   /** Walks the whole chain in bounded chunks that leave the event loop free between them. */
   verify(): Promise<IntegrityReport>;
+  /**
+   * Compares every read-model table with a rebuild of it from the log, both read from one snapshot,
+   * without blocking the event loop (chunks that yield, or work done by the database server); the
+   * rebuilt side is cached by log head. Catches rows edited, added or deleted by SQL behind the log.
+   */
+  checkReadModels(): Promise<ReadModelReport>;
   /** Called after each durable commit with the events it made visible, in log order. */
   onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void;
 
@@ -123,6 +129,15 @@ export interface StoragePort {
   isWritable(): boolean;
   /** Waits for accepted commands to finish, then releases every resource. */
   close(): Promise<void>;
+}
+
+export interface ReadModelReport {
+  /** True when every read table equals its rebuild from the log. */
+  ok: boolean;
+  /** The read tables whose rows differ from a rebuild (e.g. `consents` after an INSERT by SQL). */
+  differingTables: string[];
+  /** Events the rebuild replayed (the log as of the snapshot). */
+  eventCount: number;
 }
 
 export interface BackupReport {

@@ -153,6 +153,17 @@ describe("consent-ledger CLI", () => {
     }
   }, 180_000);
 
+  it("finding 6: verify exits 1 when a read table was edited by SQL, and names the table", async () => {
+    const db = sqlite(srv.app.services.ledger).store.db;
+    db.prepare("UPDATE consents SET granted = 1 - granted WHERE subject_id = 'alice'").run();
+    const edited = await cli(["verify", dbPath]);
+    expect(edited.code).toBe(1);
+    expect(edited.stdout).toMatch(/chain ok/);
+    expect(edited.stdout).toMatch(/read tables DIFFER from a rebuild of the log: consents/);
+    expect((await cli(["rebuild", dbPath])).code).toBe(0);
+    expect((await cli(["verify", dbPath])).code).toBe(0);
+  });
+
   it("verify exits 1 on a forged row and on a head it cannot prove, and says why", async () => {
     const db = sqlite(srv.app.services.ledger).store.db;
     db.exec("DROP TRIGGER events_refuse_update");

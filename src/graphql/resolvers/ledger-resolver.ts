@@ -31,12 +31,14 @@ export class LedgerResolver {
     return presentPage(ledger, await ledger.events(decodeCursor(after), n + 1, filter), n);
   }
 
-  @Query(() => LedgerIntegrityType, { description: "Walks the whole hash chain (ledger:read)." })
+  @Query(() => LedgerIntegrityType, { description: "Walks the whole hash chain and compares the read tables with a rebuild from it (ledger:read)." })
   async ledgerIntegrity(@Ctx() ctx: GraphQLContext): Promise<LedgerIntegrityType> {
     requireScope(ctx.caller, "ledger:read");
-    const r = await ctx.services.ledger.integrity();
+    const [r, readModels] = await Promise.all([ctx.services.ledger.integrity(), ctx.services.ledger.readModelCheck()]);
     return {
-      ok: r.ok,
+      ok: r.ok && readModels.ok,
+      readModelsOk: readModels.ok,
+      differingReadModels: readModels.differingTables,
       eventCount: r.eventCount,
       headPosition: r.head ? encodePosition(r.head.position) : null,
       headHash: r.head?.hash ?? null,

@@ -29,13 +29,17 @@ export class DataRequestType {
   @Field(() => Boolean, { description: "Still open past its due date." }) overdue!: boolean;
 }
 
-@ObjectType("LedgerIntegrity", { description: "The result of walking the whole hash chain." })
+@ObjectType("LedgerIntegrity", { description: "The result of walking the whole hash chain and comparing the read tables with a rebuild from it." })
 export class LedgerIntegrityType {
-  @Field(() => Boolean) ok!: boolean;
+  @Field(() => Boolean, { description: "The chain verifies and every read table equals its rebuild from the log." }) ok!: boolean;
   @Field(() => Int) eventCount!: number;
   @Field(() => String, { nullable: true }) headPosition!: string | null;
   @Field(() => String, { nullable: true }) headHash!: string | null;
   @Field(() => String, { nullable: true }) firstInvalidPosition!: string | null;
+  @Field(() => Boolean, { description: "Every read table (consents, standings, subjects, data requests, histories) equals its rebuild from the log." })
+  readModelsOk!: boolean;
+  @Field(() => [String], { description: "The read tables that differ from a rebuild from the log: edited outside the ledger (run `cli rebuild`)." })
+  differingReadModels!: string[];
 }
 
 @ObjectType("SignedHead", { description: "The chain's head, signed with the receipt key (JWS, verifiable with the JWKS)." })

@@ -9,7 +9,8 @@ import type { Instant } from "../../domain/time.js";
 import { decidePublication, decideSubjectCommand } from "../../domain/command.js";
 import { checkId } from "../../domain/decide.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
-import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, StoragePort } from "../storage-port.js";
+import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort } from "../storage-port.js";
+import { type PgRebuildCache, checkPostgresReadModels } from "./read-model-check.js";
 import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
@@ -51,6 +52,10 @@ export class PostgresStorage implements StoragePort {
     readonly store: PostgresStore,
     private readonly kek: Uint8Array | null,
   ) {}
+
+  /** The rebuilt side of the read-model check, by log head. */
+  private readonly rebuildCache: { current: PgRebuildCache | null } = { current: null };
+  private readModelCheck: Promise<ReadModelReport> | null = null;
 
   /** Opens (and migrates) the database; a KEK that does not open its stored keys fails the open (KekMismatchError). */
   static async open(opts: PostgresStorageOptions): Promise<PostgresStorage> {
@@ -170,6 +175,11 @@ export class PostgresStorage implements StoragePort {
   }
   verify(): Promise<IntegrityReport> {
     return this.store.verify();
+  }
+  /** See read-model-check.ts; callers arriving during a run share it. */
+  checkReadModels(): Promise<ReadModelReport> {
+    this.readModelCheck ??= checkPostgresReadModels(this.store, this.rebuildCache).finally(() => (this.readModelCheck = null));
+    return this.readModelCheck;
   }
   onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
     return this.store.onCommit(listener);

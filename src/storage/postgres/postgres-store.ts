@@ -461,6 +461,21 @@ export class PostgresStore {
     return client;
   }
 
+  /**
+   * Runs `fn` in a REPEATABLE READ transaction that is rolled back afterwards: every read sees one
+   * snapshot, writers go on, and temporary tables made inside vanish with it.
+   */
+  async snapshot<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connectForRead();
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      return await fn(client);
+    } finally {
+      await client.query("ROLLBACK").catch(() => undefined);
+      client.release();
+    }
+  }
+
   /** Runs `fn` in one plain transaction holding the chain tip (rebuild and maintenance). */
   async exclusive<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connectForRead();

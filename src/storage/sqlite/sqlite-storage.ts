@@ -7,7 +7,8 @@ import type { Instant } from "../../domain/time.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { LeafRef, StoredCheckpoint, TransparencyPort, TreeAudit } from "../../log/transparency-store.js";
 import type { NodeId } from "../../log/merkle/node-id.js";
-import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, StoragePort, SubjectSnapshot } from "../storage-port.js";
+import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort, SubjectSnapshot } from "../storage-port.js";
+import { type RebuildCache, checkReadModels } from "./read-model-check.js";
 import { backupDatabase } from "./backup.js";
 import { KeyVault } from "./key-vault.js";
 import { SqliteMerkleTree } from "./merkle-tree.js";
@@ -93,6 +94,9 @@ export class SqliteStorage implements StoragePort {
   /** The instant of the command being run, which the chain records as its transaction time (never going back). */
   private commandNow: Instant | null = null;
   private readonly context: CommandContext;
+  /** The rebuilt side of the read-model check, by log head. */
+  private readonly rebuildCache: { current: RebuildCache | null } = { current: null };
+  private readModelCheck: Promise<ReadModelReport> | null = null;
 
   private constructor(
     private readonly path: string,
@@ -189,6 +193,28 @@ export class SqliteStorage implements StoragePort {
 
   verify(): Promise<IntegrityReport> {
     return verifyStoredChainAsync(this.store.db, yieldToLoop);
+  }
+
+  /**
+   * On a file: a read-only connection of its own holds one snapshot while the rebuild and the
+   * comparison go chunk by chunk, so the writer is never held up. In memory there is no second
+   * connection: the check runs in one go (tests only). Callers arriving during a run share it.
+   */
+  checkReadModels(): Promise<ReadModelReport> {
+    this.readModelCheck ??= (async () => {
+      try {
+        if (this.path === ":memory:") return await checkReadModels(this.store, { yieldBetweenChunks: false, cache: this.rebuildCache });
+        const snapshot = new SqliteEventStore({ path: this.path, readonly: true });
+        try {
+          return await checkReadModels(snapshot, { cache: this.rebuildCache });
+        } finally {
+          await snapshot.close();
+        }
+      } finally {
+        this.readModelCheck = null;
+      }
+    })();
+    return this.readModelCheck;
   }
 
   onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {

@@ -25,6 +25,8 @@ export interface StorageUnderTest {
   reopen: ((opts: OpenOptions) => Promise<StoragePort>) | null;
   /** A subject's key exactly as the database holds it (what a copy of the database reveals). */
   storedKey: (storage: StoragePort, subjectId: string) => Promise<Buffer | null>;
+  /** Runs SQL on the store's database behind the ledger's back, as someone holding the database would. */
+  sql: (storage: StoragePort, statement: string) => Promise<void>;
   cleanup: () => Promise<void> | void;
 }
 
@@ -280,6 +282,36 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       const keyless = await sut.reopen({ evidenceKek: null });
       cleanups.push(() => keyless.close());
       await expect(keyless.evidenceKey("alice")).rejects.toBeInstanceOf(KekMissingError);
+    });
+
+    it("notices read tables edited behind the log: a forged grant, an altered status, a deleted standing; a rebuild puts them right", async () => {
+      const { ledger, storage, sut } = await open();
+      await ledger.recordConsent("alice", consent({ grant: ["location"] }), subjectActor("alice"));
+      await ledger.recordConsent("bob", consent(), subjectActor("bob"));
+      const events = (await everything(storage)).length;
+      expect(await storage.checkReadModels()).toEqual({ ok: true, differingTables: [], eventCount: events });
+
+      // Someone with the database grants bob a purpose he never granted: permission would say yes.
+      await sut.sql(
+        storage,
+        `INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
+         SELECT 'bob', policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position FROM consents WHERE subject_id = 'alice'`,
+      );
+      expect((await ledger.permission("bob", "location", null)).permitted).toBe(true);
+      expect(await storage.checkReadModels()).toEqual({ ok: false, differingTables: ["consents"], eventCount: events });
+      await sut.sql(storage, "UPDATE subjects SET status = 'ERASED' WHERE subject_id = 'alice'");
+      await sut.sql(storage, "DELETE FROM standings WHERE subject_id = 'bob'");
+      expect((await storage.checkReadModels()).differingTables.sort()).toEqual(["consents", "standings", "subjects"]);
+
+      await storage.rebuild();
+      expect((await ledger.permission("bob", "location", null)).permitted).toBe(false);
+      expect(await storage.checkReadModels()).toEqual({ ok: true, differingTables: [], eventCount: events });
+      // Callers arriving while a check runs share it; a check after more appends rebuilds again and holds.
+      const [a, b] = [storage.checkReadModels(), storage.checkReadModels()];
+      expect(a).toBe(b);
+      await a;
+      await ledger.openDataRequest("bob", { kind: "DISCLOSURE", note: null }, subjectActor("bob"));
+      expect(await storage.checkReadModels()).toEqual({ ok: true, differingTables: [], eventCount: events + 1 });
     });
 
     it("keeps everything it acknowledged across a close and a reopen", async () => {

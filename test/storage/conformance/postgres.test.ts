@@ -7,7 +7,9 @@ import { storageConformance } from "./features.js";
 const storedKey = async (storage: StoragePort, subjectId: string) =>
   (await (storage as PostgresStorage).store.read<{ key: Buffer }>("SELECT key FROM subject_keys WHERE subject_id = $1", [subjectId])).rows[0]?.key ?? null;
 
+const sql = async (storage: StoragePort, statement: string) => void (await (storage as PostgresStorage).store.read(statement));
+
 storageConformance("PostgreSQL", async ({ evidenceKek }) => {
   const url = await freshDatabase("conformance");
-  return { storage: await PostgresStorage.open({ url, evidenceKek }), reopen: (o) => PostgresStorage.open({ url, evidenceKek: o.evidenceKek }), storedKey, cleanup: () => undefined };
+  return { storage: await PostgresStorage.open({ url, evidenceKek }), reopen: (o) => PostgresStorage.open({ url, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup: () => undefined };
 });

@@ -7,15 +7,18 @@ import { storageConformance } from "./features.js";
 
 const storedKey = async (storage: StoragePort, subjectId: string) => (storage as SqliteStorage).internals.vault.storedKey(subjectId);
 
+const sql = async (storage: StoragePort, statement: string) => void (storage as SqliteStorage).internals.store.db.exec(statement);
+
 storageConformance("SQLite file", async ({ evidenceKek }) => {
   const { dir, cleanup } = tempDir();
   const path = join(dir, "ledger.db");
-  return { storage: await SqliteStorage.open({ path, evidenceKek }), reopen: (o) => SqliteStorage.open({ path, evidenceKek: o.evidenceKek }), storedKey, cleanup };
+  return { storage: await SqliteStorage.open({ path, evidenceKek }), reopen: (o) => SqliteStorage.open({ path, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup };
 });
 
 storageConformance("SQLite :memory:", async ({ evidenceKek }) => ({
   storage: await SqliteStorage.open({ path: ":memory:", evidenceKek }),
   reopen: null,
   storedKey,
+  sql,
   cleanup: () => undefined,
 }));
