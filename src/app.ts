@@ -92,29 +92,24 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
     const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue });
-    // The transparency log needs an adapter that keeps the tree (SQLite); on PostgreSQL it is reported unavailable.
+    // The transparency log: the tree is the storage's; checkpoints are signed here, on any replica.
     const tree = ledger.storage.transparency;
-    let transparency: TransparencyLog | null = null;
-    let logging: Promise<void> = Promise.resolve();
-    if (tree) {
-      const checkpointKey = await loadCheckpointKey({ keyFile: config.checkpointKeyFile, dataDir: config.dataDir, name: config.ledgerOrigin });
-      const log = new TransparencyLog(tree, checkpointKey, {
-        origin: config.ledgerOrigin,
-        intervalMs: config.checkpointIntervalMs,
-        ...(opts.clock ? { clock: opts.clock } : {}),
-        onError: (e) => logger.error({ err: e }, "publishing a checkpoint failed; retrying at the next interval"),
-        mirror: checkpointFile(join(config.dataDir, "transparency", "latest-checkpoint")),
-      });
-      transparency = log;
-      // A ledger that predates its tree gets it built in chunks while the service runs; a small backlog is waited for.
-      const backlog = await tree.backlog();
-      logging = tree
-        .catchUp()
-        .then(() => log.start())
-        .catch((e: unknown) => logger.error({ err: e }, `transparency log halted: ${e instanceof Error ? e.message : String(e)}`));
-      if (backlog <= SMALL_TREE_BACKLOG) await logging;
-      else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
-    }
+    const checkpointKey = await loadCheckpointKey({ keyFile: config.checkpointKeyFile, dataDir: config.dataDir, name: config.ledgerOrigin });
+    const transparency = new TransparencyLog(tree, checkpointKey, {
+      origin: config.ledgerOrigin,
+      intervalMs: config.checkpointIntervalMs,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      onError: (e) => logger.error({ err: e }, "publishing a checkpoint failed; retrying at the next interval"),
+      mirror: checkpointFile(join(config.dataDir, "transparency", "latest-checkpoint")),
+    });
+    // A ledger that predates its tree gets it built in chunks while the service runs; a small backlog is waited for.
+    const backlog = await tree.backlog();
+    const logging = tree
+      .catchUp()
+      .then(() => transparency.start())
+      .catch((e: unknown) => logger.error({ err: e }, `transparency log halted: ${e instanceof Error ? e.message : String(e)}`));
+    if (backlog <= SMALL_TREE_BACKLOG) await logging;
+    else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
     const services: Services = { config, ledger, receipts, logger, changes, transparency };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ schema, services, metrics });
@@ -127,8 +122,6 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       );
     else logger.info({ mode: "jwks", reason: config.auth.modeReason }, `access tokens are verified against the configured JWKS (${config.auth.modeReason})`);
     // After the "listening on" line, which process supervisors and tests read first.
-    if (!transparency)
-      logger.warn({ database: config.database.kind }, "this storage adapter keeps no transparency log: checkpoints and proofs answer TRANSPARENCY_UNAVAILABLE");
     if (kek.created)
       logger.warn({ kekFile: kekPath }, `generated the evidence key-encryption key ${kekPath}: back it up apart from the database; without it no evidence can be read`);
     if (wrappedAtStart > 0) logger.info({ wrapped: wrappedAtStart }, "wrapped the stored subject keys under the evidence key-encryption key");
@@ -143,7 +136,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
         (closing ??= (async () => {
           await server.close();
           services.changes.close();
-          transparency?.stop();
+          transparency.stop();
           await ledger.close();
           await logging;
         })()),

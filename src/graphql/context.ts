@@ -14,8 +14,8 @@ export interface Services {
   logger: Logger;
   /** The live feed behind the subscriptions. */
   changes: ChangeFeed;
-  /** Checkpoints and proofs over the log's Merkle tree; null when the storage adapter keeps no tree (PostgreSQL). */
-  transparency: TransparencyLog | null;
+  /** Checkpoints and proofs over the log's Merkle tree. */
+  transparency: TransparencyLog;
 }
 
 export interface GraphQLContext {

@@ -135,23 +135,52 @@ export class TransparencyLog {
   }
 
   private async publishOnce(): Promise<StoredCheckpoint> {
+    // Another process on the same database (a replica) may have published since: take its checkpoint first.
+    await this.adopt(await this.store.latestCheckpoint());
     const size = await this.store.treeSize();
     const latest = this.latestPublished;
     if (latest && size <= latest.treeSize) return latest;
     const root = await this.rootAt(size);
-    if (latest && latest.treeSize > 0) {
-      // Never sign a tree that does not extend the one signed before, whatever happened to the stored nodes.
-      try {
-        verifyConsistency(latest.treeSize, size, await this.hashes(consistencyPlan(latest.treeSize, size)), latest.root, root);
-      } catch (e) {
-        throw new Error(`refusing to sign tree size ${size}: it is not consistent with the published checkpoint of size ${latest.treeSize} (${(e as Error).message})`);
-      }
-    }
+    await this.checkExtends(latest, size, root);
     const next: StoredCheckpoint = { treeSize: size, root, note: this.sign({ origin: this.origin, treeSize: size, root }), publishedAt: this.clock() };
-    await this.store.saveCheckpoint(next);
+    const stored = await this.store.saveCheckpoint(next);
+    if (stored !== next) {
+      // A replica stored one at least as large first: it is the latest, once it is shown to extend ours.
+      await this.adopt(stored);
+      return this.latestPublished ?? stored;
+    }
     await this.opts.mirror?.write(next.note);
     this.latestPublished = next;
     return next;
+  }
+
+  /** Never signs or serves a tree that does not extend the one signed before, whatever happened to the stored nodes. */
+  private async checkExtends(latest: StoredCheckpoint | null, size: number, root: Buffer): Promise<void> {
+    if (!latest || latest.treeSize === 0) return;
+    try {
+      verifyConsistency(latest.treeSize, size, await this.hashes(consistencyPlan(latest.treeSize, size)), latest.root, root);
+    } catch (e) {
+      throw new Error(`refusing to sign tree size ${size}: it is not consistent with the published checkpoint of size ${latest.treeSize} (${(e as Error).message})`);
+    }
+  }
+
+  /**
+   * Takes a stored checkpoint larger than this log's latest as the latest, after checking that it is
+   * the root of this tree at its size, that it extends the latest, and that it is the note this log's
+   * key signs for it (signing is deterministic), so a replica with another key or origin is refused.
+   */
+  private async adopt(stored: StoredCheckpoint | null): Promise<void> {
+    const latest = this.latestPublished;
+    if (!stored || (latest && stored.treeSize <= latest.treeSize)) return;
+    const root = await this.rootAt(stored.treeSize);
+    if (!root.equals(stored.root)) throw new Error(`the stored checkpoint of size ${stored.treeSize} does not have the tree's root at that size`);
+    await this.checkExtends(latest, stored.treeSize, root);
+    if (this.sign({ origin: this.origin, treeSize: stored.treeSize, root }) !== stored.note)
+      throw new Error(
+        `the stored checkpoint of size ${stored.treeSize} was not signed by this log's checkpoint key as ${this.origin}: every process on one database needs the same CHECKPOINT_KEY_FILE and LEDGER_ORIGIN`,
+      );
+    await this.opts.mirror?.write(stored.note);
+    if (this.latestPublished === latest) this.latestPublished = stored;
   }
 
   private sign(body: CheckpointBody): string {

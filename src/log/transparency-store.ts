@@ -25,8 +25,11 @@ export interface TransparencyStore {
   /** The leaf of an event, by event id; null when there is no such event. */
   findLeaf(eventId: string): Promise<LeafRef | null>;
   latestCheckpoint(): Promise<StoredCheckpoint | null>;
-  /** Replaces the latest checkpoint with a larger one; refuses a size not above the latest. */
-  saveCheckpoint(c: StoredCheckpoint): Promise<void>;
+  /**
+   * Replaces the latest checkpoint with `c` if `c` is larger, atomically (a compare-and-set: processes
+   * on one database may race); returns the latest stored afterwards, `c` itself when it was stored.
+   */
+  saveCheckpoint(c: StoredCheckpoint): Promise<StoredCheckpoint>;
 }
 
 /** The stored tree compared with a tree computed from the log alone; `problem` names the first difference. */

@@ -113,12 +113,11 @@ export interface StoragePort {
   // ---- transparency log ----
   /**
    * The log's RFC 9162 tree and its latest checkpoint (CONTRACT-2 §2). An adapter extends the tree with
-   * every append, in the same transaction, and catches up a
-   * log that predates it; `rebuild` recomputes it identically. Undefined when the adapter keeps no
-   * tree (PostgreSQL, for now; or a read-only SQLite file older than the tree's migration): the
-   * service then answers the transparency log's queries with TRANSPARENCY_UNAVAILABLE.
+   * every append, in the same transaction and in the chain's order, catches up a log that predates
+   * the tree in chunks, and keeps the latest checkpoint so that it only grows, whichever process on
+   * the database publishes it.
    */
-  readonly transparency?: TransparencyPort;
+  readonly transparency: TransparencyPort;
 
   // ---- maintenance ----
   /** Recomputes every read model from the log; returns the number of events replayed. */

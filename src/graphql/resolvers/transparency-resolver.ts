@@ -2,17 +2,12 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
 import { authorizeEventProof, requireScope } from "../../auth/authorize.js";
 import { checkId } from "../../domain/decide.js";
-import { LedgerError } from "../../domain/errors.js";
 import type { TransparencyLog } from "../../log/transparency-log.js";
 import type { GraphQLContext } from "../context.js";
 import { CheckpointType, ConsistencyProofType, InclusionProofType } from "../types/transparency-types.js";
 
-/** The running transparency log, or TRANSPARENCY_UNAVAILABLE on a storage adapter that keeps no tree. */
-function transparencyOf(ctx: GraphQLContext): TransparencyLog {
-  const t = ctx.services.transparency;
-  if (!t) throw new LedgerError("TRANSPARENCY_UNAVAILABLE", "this ledger's storage (PostgreSQL) keeps no transparency log: no checkpoints or proofs");
-  return t;
-}
+/** The running transparency log. */
+const transparencyOf = (ctx: GraphQLContext): TransparencyLog => ctx.services.transparency;
 
 @Resolver()
 export class TransparencyResolver {

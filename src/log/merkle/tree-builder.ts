@@ -47,6 +47,11 @@ export class TreeBuilder {
     return done;
   }
 
+  /** The compact range: the hashes of the perfect subtrees covering [0, size), largest first (what `resume` takes). */
+  compactRange(): Buffer[] {
+    return this.border.map((b) => b.hash);
+  }
+
   /** MTH of the leaves appended so far. */
   root(): Buffer {
     return this.border.length === 0 ? Buffer.from(EMPTY_ROOT) : foldRange(this.border.map((b) => b.hash));

@@ -14,6 +14,7 @@ import { type PgRebuildCache, checkPostgresReadModels } from "./read-model-check
 import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
+import { PgTransparency, catchUpChunk } from "./merkle-tree.js";
 import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 import { WRAPPED_KEY_BYTES, checkKek, storedToKey, wrapKey } from "../../evidence/key-wrap.js";
 import { KEY_BYTES } from "../../evidence/seal.js";
@@ -48,10 +49,15 @@ export interface PostgresStorageOptions extends PostgresStoreOptions {
 }
 
 export class PostgresStorage implements StoragePort {
+  /** The transparency log's tree, extended by the sequencer in each append's transaction. */
+  readonly transparency: PgTransparency;
+
   private constructor(
     readonly store: PostgresStore,
     private readonly kek: Uint8Array | null,
-  ) {}
+  ) {
+    this.transparency = new PgTransparency(store);
+  }
 
   /** The rebuilt side of the read-model check, by log head. */
   private readonly rebuildCache: { current: PgRebuildCache | null } = { current: null };
@@ -238,7 +244,7 @@ export class PostgresStorage implements StoragePort {
   }
 
   // ---- maintenance ----
-  /** Recomputes every read model from the log in one transaction that holds the chain tip. */
+  /** Recomputes every read model and the transparency log's tree from the log, in one transaction that holds the chain tip. */
   rebuild(): Promise<number> {
     return this.store.exclusive(async (client) => {
       await client.query(`TRUNCATE ${PROJECTION_TABLES.join(", ")}`);
@@ -252,6 +258,8 @@ export class PostgresStorage implements StoragePort {
         n += events.length;
         after = events.at(-1)!.position;
       }
+      await PgTransparency.reset(client);
+      while ((await catchUpChunk(client, 10_000)) > 0);
       return n;
     });
   }

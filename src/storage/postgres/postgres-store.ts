@@ -12,6 +12,7 @@ import { StoreUnavailableError, connectionConfig, describeUrl, isConnectionLoss,
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
 import { PROJECTION_COUNTS, projectionWrites, statusesBefore, writeRequests } from "./projections.js";
+import { type TipTree, extendTree } from "./merkle-tree.js";
 import { migrate } from "./schema.js";
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -46,7 +47,7 @@ export interface PgWriteTx {
   forget(streamId: string): Promise<void>;
 }
 
-interface TipRow {
+interface TipRow extends TipTree {
   position: number;
   hash: Buffer;
   recorded_at: number;
@@ -295,7 +296,7 @@ export class PostgresStore {
     now: number,
     statuses: ReadonlyMap<string, SubjectStatus>,
   ): Promise<LedgerEvent[]> {
-    const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at FROM chain_tip FOR UPDATE")).rows[0]!;
+    const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at, tree_leaves, tree_border FROM chain_tip FOR UPDATE")).rows[0]!;
     // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
     const recordedAt = Math.max(now, tip.recorded_at);
     let prev = tip.position === 0 ? GENESIS_HASH : tip.hash.toString("hex");
@@ -338,6 +339,8 @@ export class PostgresStore {
       hash: e.hash,
     }));
     const last = out.at(-1)!;
+    // The transparency log's tree grows in the same transaction, in the chain's order.
+    const tree = extendTree(tip.position, tip, out.map((e) => e.hash));
     const w = projectionWrites(out, statuses);
     await client.query(
       `WITH inserted AS (
@@ -348,11 +351,12 @@ export class PostgresStore {
            schema_version integer, subject_id text, occurred_at bigint, recorded_at bigint, actor_kind text, actor_id text,
            data text, prev_hash text, hash text)
          RETURNING 1),
-       tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4 RETURNING 1),
+       tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4, tree_leaves = $7, tree_border = $8 RETURNING 1),
        head AS (UPDATE streams SET version = $5 WHERE stream_id = $6 RETURNING 1),
-       ${w.ctes(7)}
+       tree_nodes AS (INSERT INTO merkle_nodes (post_order, hash) SELECT p, decode(h, 'hex') FROM unnest($9::bigint[], $10::text[]) AS n(p, h) RETURNING 1),
+       ${w.ctes(11)}
        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM head), ${PROJECTION_COUNTS}`,
-      [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId, ...w.params],
+      [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId, tree.leaves, tree.border, tree.postOrders, tree.hashes, ...w.params],
     );
     await writeRequests(client, w.requests);
     return out;

@@ -137,6 +137,41 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subject_id, position)
   );
   `,
+  // 3: the transparency log (CONTRACT-2 §2), kept by the sequencer: the tip row also says how far the
+  // tree reaches and holds its compact range (the roots of the perfect subtrees over [0, leaves),
+  // largest first, 32 bytes each), so that an append extends the tree with what it already locked.
+  // Nodes are stored from level TREE_STORED_LEVEL up (see merkle-tree.ts); lower ones are hashed from
+  // the events when read. An existing log gets its tree at start, in chunks. The latest signed
+  // checkpoint is one row that may only grow.
+  `
+  ALTER TABLE chain_tip
+    ADD COLUMN tree_leaves BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN tree_border BYTEA  NOT NULL DEFAULT ''::bytea,
+    ADD CONSTRAINT chain_tip_tree_within_log CHECK (tree_leaves >= 0 AND tree_leaves <= position);
+
+  CREATE TABLE merkle_nodes (
+    post_order BIGINT PRIMARY KEY,
+    hash       BYTEA  NOT NULL CHECK (length(hash) = 32)
+  );
+
+  CREATE TABLE checkpoint_latest (
+    singleton    BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    tree_size    BIGINT  NOT NULL CHECK (tree_size >= 0),
+    root         BYTEA   NOT NULL,
+    note         TEXT    NOT NULL,
+    published_at BIGINT  NOT NULL
+  );
+  CREATE FUNCTION ledger_checkpoint_only_grows() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP <> 'UPDATE' THEN RAISE EXCEPTION 'the latest checkpoint is never deleted'; END IF;
+      IF NEW.tree_size <= OLD.tree_size THEN RAISE EXCEPTION 'a checkpoint may only extend the latest one'; END IF;
+      RETURN NEW;
+    END $$;
+  CREATE TRIGGER checkpoint_only_grows BEFORE UPDATE OR DELETE ON checkpoint_latest
+    FOR EACH ROW EXECUTE FUNCTION ledger_checkpoint_only_grows();
+  CREATE TRIGGER checkpoint_kept BEFORE TRUNCATE ON checkpoint_latest
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_checkpoint_only_grows();
+  `,
 ];
 
 export const PROJECTION_TABLES = [

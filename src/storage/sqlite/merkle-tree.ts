@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import { leafHash, nodeHash } from "../../log/merkle/hash.js";
 import { type NodeId, postOrderIndex, rangeNodes } from "../../log/merkle/node-id.js";
 import { TreeBuilder } from "../../log/merkle/tree-builder.js";
+import { auditReport } from "../../log/tree-audit.js";
 import type { LeafRef, StoredCheckpoint, TransparencyStore, TreeAudit } from "../../log/transparency-store.js";
 
 /** What the tree needs of an appended event. */
@@ -116,7 +117,7 @@ export class SqliteMerkleTree implements TransparencyStore {
       for (;;) {
         const rows = this.stmts.eventHashes.all(builder.size, chunk) as { position: number; hash: Buffer }[];
         for (const r of rows) {
-          if (r.position !== builder.size + 1) return this.auditReport(leaves, builder.size, latest, checkpointRoot, `the log has a gap before position ${r.position}`);
+          if (r.position !== builder.size + 1) return auditReport(leaves, builder.size, latest, checkpointRoot, `the log has a gap before position ${r.position}`);
           for (const n of builder.append(leafHash(r.hash))) {
             if (problem !== null || builder.size > leaves) continue;
             const stored = this.stmts.node.get(postOrderIndex(n)) as Buffer | undefined;
@@ -127,19 +128,8 @@ export class SqliteMerkleTree implements TransparencyStore {
         if (rows.length < chunk) break;
       }
       if (problem === null && leaves > builder.size) problem = `the tree claims ${leaves} leaves, the log holds ${builder.size} events`;
-      return this.auditReport(leaves, builder.size, latest, checkpointRoot, problem);
+      return auditReport(leaves, builder.size, latest, checkpointRoot, problem);
     })();
-  }
-
-  private auditReport(leaves: number, eventCount: number, latest: StoredCheckpoint | null, rootThen: Buffer | null, problem: string | null): TreeAudit {
-    let p = problem;
-    const checkpoint = latest && { treeSize: latest.treeSize, root: latest.root.toString("base64"), note: latest.note, rootHolds: rootThen !== null && rootThen.equals(latest.root) };
-    if (p === null && checkpoint && !checkpoint.rootHolds)
-      p =
-        rootThen === null
-          ? `the log holds ${eventCount} events, fewer than the ${latest.treeSize} the latest checkpoint signed`
-          : `the log's first ${latest.treeSize} events do not have the root the latest checkpoint signed`;
-    return { ok: p === null, leaves, eventCount, checkpoint, problem: p };
   }
 
   // ---- the port (TransparencyStore) ----
@@ -161,8 +151,15 @@ export class SqliteMerkleTree implements TransparencyStore {
     return this.latestSync();
   }
 
-  async saveCheckpoint(c: StoredCheckpoint): Promise<void> {
-    // The trigger refuses a checkpoint that does not extend the latest.
-    this.db.transaction(() => this.stmts.saveLatest.run(c)).immediate();
+  /** Stores `c` if it extends the latest (the trigger refuses any other change); returns the latest stored. */
+  async saveCheckpoint(c: StoredCheckpoint): Promise<StoredCheckpoint> {
+    return this.db
+      .transaction((): StoredCheckpoint => {
+        const latest = this.latestSync();
+        if (latest && latest.treeSize >= c.treeSize) return latest;
+        this.stmts.saveLatest.run(c);
+        return c;
+      })
+      .immediate();
   }
 }

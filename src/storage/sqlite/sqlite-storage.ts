@@ -58,7 +58,7 @@ class SqliteTransparency implements TransparencyPort {
     return this.tree.latestCheckpoint();
   }
 
-  saveCheckpoint(c: StoredCheckpoint): Promise<void> {
+  saveCheckpoint(c: StoredCheckpoint): Promise<StoredCheckpoint> {
     return this.tree.saveCheckpoint(c);
   }
 
@@ -84,12 +84,45 @@ class SqliteTransparency implements TransparencyPort {
   }
 }
 
+/**
+ * A read-only file older than the tree's migration (offline tools): no tree and no checkpoint, so
+ * nothing to prove and nothing to compare; the log is still walked for the event count.
+ */
+class NoTree implements TransparencyPort {
+  constructor(private readonly store: SqliteEventStore) {}
+  async treeSize(): Promise<number> {
+    return 0;
+  }
+  async readNodes(ids: readonly NodeId[]): Promise<Buffer[]> {
+    if (ids.length > 0) throw new Error("this database predates the transparency log's tree");
+    return [];
+  }
+  async findLeaf(): Promise<LeafRef | null> {
+    return null;
+  }
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return null;
+  }
+  async saveCheckpoint(): Promise<StoredCheckpoint> {
+    throw new Error("this database is open read-only");
+  }
+  async backlog(): Promise<number> {
+    return this.store.eventCount();
+  }
+  async catchUp(): Promise<void> {
+    throw new Error("this database is open read-only");
+  }
+  async audit(): Promise<TreeAudit> {
+    return { ok: true, leaves: 0, eventCount: this.store.eventCount(), checkpoint: null, problem: null };
+  }
+}
+
 export class SqliteStorage implements StoragePort {
   private readonly store: SqliteEventStore;
   private readonly projections: SqliteProjections;
   private readonly vault: KeyVault;
-  /** The transparency log's tree; absent only in a read-only file older than the tree's migration. */
-  readonly transparency?: SqliteTransparency;
+  /** The transparency log's tree; none only in a read-only file older than the tree's migration. */
+  readonly transparency: SqliteTransparency | NoTree;
   private catalog: Catalog;
   /** The instant of the command being run, which the chain records as its transaction time (never going back). */
   private commandNow: Instant | null = null;
@@ -118,7 +151,7 @@ export class SqliteStorage implements StoragePort {
       const tree = new SqliteMerkleTree(this.store.db);
       this.transparency = new SqliteTransparency(this.store, tree);
       this.store.addApplier((e) => tree.appendEvent(e));
-    }
+    } else this.transparency = new NoTree(this.store);
     this.catalog = this.loadCatalog();
     this.context = {
       store: this.store,
@@ -132,7 +165,7 @@ export class SqliteStorage implements StoragePort {
 
   /** The adapter's parts, for tests and benchmarks that inspect this adapter itself. */
   get internals(): { store: SqliteEventStore; projections: SqliteProjections; vault: KeyVault; tree: SqliteMerkleTree | undefined } {
-    return { store: this.store, projections: this.projections, vault: this.vault, tree: this.transparency?.tree };
+    return { store: this.store, projections: this.projections, vault: this.vault, tree: this.transparency instanceof SqliteTransparency ? this.transparency.tree : undefined };
   }
 
   /** Opens (creating and migrating unless read-only) the database at `opts.path`. */
@@ -261,7 +294,7 @@ export class SqliteStorage implements StoragePort {
   /** Recomputes the read models and the transparency log's tree from the log. */
   async rebuild(): Promise<number> {
     const n = rebuildProjections(this.store, this.projections);
-    this.transparency?.rebuildSync();
+    if (this.transparency instanceof SqliteTransparency) this.transparency.rebuildSync();
     return n;
   }
 

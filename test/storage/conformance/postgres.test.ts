@@ -1,8 +1,9 @@
-// The PostgreSQL adapter passes the storage conformance suite, on a fresh database of the run's test server.
+// The PostgreSQL adapter passes the storage and transparency conformance suites, on a fresh database of the run's test server.
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { freshDatabase } from "../../support/postgres.js";
 import { storageConformance } from "./features.js";
+import { transparencyConformance } from "./transparency-features.js";
 
 const storedKey = async (storage: StoragePort, subjectId: string) =>
   (await (storage as PostgresStorage).store.read<{ key: Buffer }>("SELECT key FROM subject_keys WHERE subject_id = $1", [subjectId])).rows[0]?.key ?? null;
@@ -12,4 +13,9 @@ const sql = async (storage: StoragePort, statement: string) => void (await (stor
 storageConformance("PostgreSQL", async ({ evidenceKek }) => {
   const url = await freshDatabase("conformance");
   return { storage: await PostgresStorage.open({ url, evidenceKek }), reopen: (o) => PostgresStorage.open({ url, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup: () => undefined };
+});
+
+transparencyConformance("PostgreSQL", async () => {
+  const url = await freshDatabase("tlog");
+  return { storage: await PostgresStorage.open({ url }), reopen: () => PostgresStorage.open({ url }), cleanup: () => undefined };
 });

@@ -4,6 +4,7 @@ import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { tempDir } from "../../support/ledger-commands.js";
 import { storageConformance } from "./features.js";
+import { transparencyConformance } from "./transparency-features.js";
 
 const storedKey = async (storage: StoragePort, subjectId: string) => (storage as SqliteStorage).internals.vault.storedKey(subjectId);
 
@@ -22,3 +23,9 @@ storageConformance("SQLite :memory:", async ({ evidenceKek }) => ({
   sql,
   cleanup: () => undefined,
 }));
+
+transparencyConformance("SQLite file", async () => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, "ledger.db");
+  return { storage: await SqliteStorage.open({ path }), reopen: () => SqliteStorage.open({ path }), cleanup };
+});
