@@ -1,7 +1,7 @@
 // Several service processes on one PostgreSQL database, as an operator runs them behind a load
 // balancer: exact versions, idempotency and subscriptions across replicas, and kill -9 mid-writes.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,9 @@ import { freshDatabase } from "../../support/postgres.js";
 const LEDGER_EVENTS = `subscription Events($after: String) { ledgerEvents(after: $after) { position type subjectId } }`;
 const PUBLISH = `mutation($input: PublishPolicyVersionInput!) { publishPolicyVersion(input: $input) { policyId number } }`;
 const POLICY = `query($id: ID!) { policy(id: $id) { id versions { number } } }`;
+const INCLUSION = `query($id: ID!) { inclusionProof(eventId: $id) { leafIndex treeSize leafHash hashes checkpoint { origin treeSize rootHash note } } }`;
+const CONSISTENCY = `query($from: Int!) { consistencyProof(fromSize: $from) { fromSize toSize hashes checkpoint { origin treeSize rootHash note } } }`;
+const CHECKPOINT = `query { ledgerCheckpoint { origin treeSize rootHash note } }`;
 
 interface EventMsg {
   position: string;
@@ -147,6 +150,46 @@ describe("replicas on one PostgreSQL database", () => {
     expect(again.stderr).toMatch(/already holds \d+ events/);
   });
 
+  it("proves a receipt's events, recorded through one replica, against the checkpoint another serves, offline with the one verifier key", async () => {
+    const [a, b] = replicas;
+    const vkey = await (await fetch(new URL("/.well-known/ledger-checkpoint-key", a!.url))).text();
+    expect(await (await fetch(new URL("/.well-known/ledger-checkpoint-key", b!.url))).text()).toBe(vkey);
+    const vkeyFile = join(dataDir, "checkpoint.vkey");
+    writeFileSync(vkeyFile, vkey);
+    const env = { dataDir, dbPath: "", databaseUrl };
+    /** A query retried while its answer is NOT_YET_LOGGED (checkpoints follow commits within a second). */
+    const logged = async (url: string, query: string, variables: Record<string, unknown>) => {
+      for (let tries = 0; ; tries++) {
+        const r = await post<Record<string, unknown>>(url, query, variables, token);
+        if (r.code !== "NOT_YET_LOGGED" || tries > 100) return r;
+        await sleep(50);
+      }
+    };
+    const before = (await logged(a!.url, CHECKPOINT, {})).data!.ledgerCheckpoint as { treeSize: number; rootHash: string };
+
+    const recorded = await post<RecordAnswer>(a!.url, RECORD, { input: consentInput(`proof-${randomUUID().slice(0, 8)}`) }, token);
+    const payload = JSON.parse(Buffer.from(recorded.data!.recordConsent.receipt.split(".")[1]!, "base64url").toString("utf8")) as { ledger: { events: { id: string; hash: string }[] } };
+    expect(payload.ledger.events.length).toBeGreaterThan(0);
+    for (const [i, e] of payload.ledger.events.entries()) {
+      const r = await logged(b!.url, INCLUSION, { id: e.id });
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      const file = join(dataDir, `replica-proof-${i}.json`);
+      writeFileSync(file, JSON.stringify({ data: r.data }));
+      const checked = runCli(build, env, ["verify-proof", file, "--key", vkeyFile, "--event-hash", e.hash]);
+      expect(checked.status, checked.stdout + checked.stderr).toBe(0);
+      expect(checked.stdout.trim().split("\n").at(-1)).toBe("OK");
+    }
+    // The checkpoint seen on A before is a prefix of the one B serves now.
+    const oldFile = join(dataDir, "replica-checkpoint-before.json");
+    writeFileSync(oldFile, JSON.stringify({ data: { ledgerCheckpoint: before } }));
+    const consistency = await logged(b!.url, CONSISTENCY, { from: before.treeSize });
+    expect(consistency.errors, JSON.stringify(consistency.errors)).toBeUndefined();
+    const proofFile = join(dataDir, "replica-consistency.json");
+    writeFileSync(proofFile, JSON.stringify({ data: consistency.data }));
+    const checked = runCli(build, env, ["verify-proof", proofFile, "--key", vkeyFile, "--old", oldFile]);
+    expect(checked.status, checked.stdout + checked.stderr).toBe(0);
+  });
+
   it("makes a policy published through one replica known to the others within 2 seconds", async () => {
     const [a, b] = replicas;
     const policyId = `replica-policy-${randomUUID().slice(0, 6)}`;
@@ -218,5 +261,9 @@ describe("replicas on one PostgreSQL database", () => {
     expect(events.map((e) => Number(e.position))).toEqual(events.map((_, i) => i + 1));
     const report = await integrity(survivor.url, token);
     expect(report).toMatchObject({ ok: true, eventCount: events.length, firstInvalidPosition: null });
+    // The tree the sequencer kept through the kill is the tree of the log, and the latest checkpoint its root.
+    const verify = runCli(build, { dataDir, dbPath: "", databaseUrl }, ["verify", databaseUrl, "--json"]);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, tree: { ok: true, leaves: events.length } });
   });
 });
