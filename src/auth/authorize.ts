@@ -69,3 +69,14 @@ export function authorizeEventProof(caller: Caller | null, subjectId: string | n
   }
   if (subjectId !== c.subject) throw new LedgerError("FORBIDDEN", "with consent:self, a caller may ask only for proofs of its own events");
 }
+
+/**
+ * Whether the caller may read the personal members of a subject's events (evidence such as the ip
+ * address and user agent, officers' free-text reasons and notes): the subject itself, or an auditor
+ * with `ledger:read`. `consent:read` asks "may I process" and reads consent facts, never evidence.
+ */
+export function mayReadPersonal(caller: Caller | null, subjectId: string | null): boolean {
+  if (!caller) return false;
+  if (caller.scopes.has("ledger:read")) return true;
+  return subjectId !== null && subjectId === caller.subject && caller.scopes.has("consent:self");
+}

@@ -1,4 +1,6 @@
 // Domain values -> the shapes the GraphQL types expose; no rule lives here, only translation.
+import { mayReadPersonal } from "../auth/authorize.js";
+import type { Caller } from "../auth/scopes.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, type SubjectState, isOverdue } from "../domain/subject.js";
@@ -21,12 +23,31 @@ function withIsoInstants(data: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-export async function presentEvent(ledger: Ledger, e: LedgerEvent): Promise<LedgerEventType> {
-  return presentRevealed(e, await ledger.reveal(e));
+/** What a personal member of event data reads for a caller who may not read it. */
+export const REDACTED = Object.freeze({ redacted: true });
+
+const isPersonal = (v: unknown): boolean => typeof v === "object" && v !== null && ("sealed" in v || "erased" in v || "plain" in v);
+
+/**
+ * An event's data as `caller` may see it: personal members opened for the subject itself and for
+ * `ledger:read`, `{ "redacted": true }` for everyone else (nothing is decrypted for them). The one
+ * place event data is presented, for history, the feed and the subscriptions alike.
+ */
+export function presentEventData(
+  ledger: Ledger,
+  event: LedgerEventType,
+  caller: Caller | null,
+): Record<string, unknown> | Promise<Record<string, unknown>> {
+  const e = event.source;
+  // One presented event is shared by every subscriber of the feed: decrypt it once, for the first who may read it.
+  if (mayReadPersonal(caller, e.subjectId)) return (event.revealed ??= (event.revealWith?.() ?? ledger.reveal(e)).then(withIsoInstants));
+  const data: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e.data as Record<string, unknown>)) data[k] = isPersonal(v) ? REDACTED : v;
+  return withIsoInstants(data);
 }
 
-/** An event with its data as revealed (sealed members opened while the subject's key exists). */
-export function presentRevealed(e: LedgerEvent, data: Record<string, unknown>): LedgerEventType {
+/** An event for the API; its `data` is presented per caller, by LedgerEventResolver, from `source`. */
+export function presentEvent(e: LedgerEvent): LedgerEventType {
   return {
     id: e.id,
     position: encodePosition(e.position),
@@ -38,7 +59,7 @@ export function presentRevealed(e: LedgerEvent, data: Record<string, unknown>): 
     occurredAt: e.occurredAt,
     recordedAt: e.recordedAt,
     actor: e.actor,
-    data: withIsoInstants(data),
+    source: e,
     prevHash: e.prevHash,
     hash: e.hash,
     // Computed only when a client asks for it.
@@ -48,14 +69,31 @@ export function presentRevealed(e: LedgerEvent, data: Record<string, unknown>): 
   };
 }
 
-/** A page of events; asks for one more than `first` to know whether another page follows. */
-export async function presentPage(ledger: Ledger, events: LedgerEvent[], first: number): Promise<EventConnectionType> {
-  const page = events.slice(0, first);
-  const revealed = await ledger.revealAll(page);
-  const edges = page.map((e, i) => {
-    const node = presentRevealed(e, revealed[i]!);
-    return { cursor: node.position, node };
+/**
+ * Events presented together (a page, a command's events): the first caller who may read their
+ * evidence opens all of them at once, each subject's key read once.
+ */
+export function presentEvents(ledger: Ledger, events: readonly LedgerEvent[]): LedgerEventType[] {
+  let all: Promise<Record<string, unknown>[]> | undefined;
+  return events.map((e, i) => {
+    const node = presentEvent(e);
+    node.revealWith = () => (all ??= ledger.revealAll(events)).then((d) => d[i]!);
+    return node;
   });
+}
+
+/** One commit's events reach every subscriber as the same objects: each is presented (its evidence opened) once. */
+const presented = new WeakMap<LedgerEvent, LedgerEventType>();
+
+export function presentOnce(e: LedgerEvent): LedgerEventType {
+  let p = presented.get(e);
+  if (!p) presented.set(e, (p = presentEvent(e)));
+  return p;
+}
+
+/** A page of events; asks for one more than `first` to know whether another page follows. */
+export function presentPage(ledger: Ledger, events: LedgerEvent[], first: number): EventConnectionType {
+  const edges = presentEvents(ledger, events.slice(0, first)).map((node) => ({ cursor: node.position, node }));
   return { edges, pageInfo: { hasNextPage: events.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 

@@ -5,6 +5,8 @@ import type { Ledger } from "../../src/ledger.js";
 import { ChangeFeed } from "../../src/feed/change-feed.js";
 import type { ConsentChangeFact } from "../../src/feed/consent-changes.js";
 import { encodeChangeCursor } from "../../src/feed/feed-cursor.js";
+import { presentEventData, presentOnce } from "../../src/graphql/present.js";
+import type { LedgerEvent } from "../../src/domain/events.js";
 import { OFFICER, TestClock, ledgerWithCatalog, subjectActor } from "../support/ledger-commands.js";
 
 const ZERO = { position: 0, index: Number.POSITIVE_INFINITY };
@@ -76,19 +78,28 @@ describe("ChangeFeed", () => {
     feed.close();
   });
 
-  it("diffs each committed event once, however many subscribers follow it", async () => {
+  it("diffs and decodes each committed event once, however many subscribers follow it and read its data", async () => {
     ({ ledger } = await ledgerWithCatalog());
     const feed = new ChangeFeed(ledger);
     const subs = Array.from({ length: 50 }, (_, i) =>
       i % 2 === 0 ? feed.ledgerEvents({ types: null }, null) : feed.consentChanges({ subjectId: null, policyId: null, purposeIds: null }, null),
     );
     const viewThrough = vi.spyOn(ledger, "viewThrough");
+    const reveal = vi.spyOn(ledger, "reveal");
     const events = (await consent(ledger, "alice", { accept: true, grant: ["location"] })).events;
-    const received: number[] = [];
-    for (const s of subs) received.push((await drain<unknown>(s)).length);
-    for (const n of received) expect(n).toBeGreaterThan(0);
+    const auditor = { subject: "auditor", scopes: new Set(["ledger:read"]), expiresAt: null };
+    for (const [i, s] of subs.entries()) {
+      const items = await drain<LedgerEvent | ConsentChangeFact>(s);
+      expect(items.length).toBeGreaterThan(0);
+      for (const item of items) {
+        const event = i % 2 === 0 ? (item as LedgerEvent) : (item as ConsentChangeFact).event;
+        await presentEventData(ledger, presentOnce(event), auditor);
+      }
+    }
     // The state just before and just after each event, read once for all 25 consent subscribers.
     expect(viewThrough).toHaveBeenCalledTimes(2 * events.length);
+    // Each event's evidence opened once for all 50 subscribers.
+    expect(reveal).toHaveBeenCalledTimes(events.length);
     feed.close();
   });
 

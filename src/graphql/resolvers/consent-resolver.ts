@@ -4,7 +4,7 @@ import { LedgerError, badInput } from "../../domain/errors.js";
 import { issueConsentReceipt } from "../../receipts/issue-receipt.js";
 import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { presentDecision, presentRevealed, presentSubject } from "../present.js";
+import { presentDecision, presentEvents, presentSubject } from "../present.js";
 import { DateTimeScalar } from "../scalars.js";
 import { PermissionDecisionType } from "../types/consent-types.js";
 import { PermissionCheckInput, RecordConsentInput } from "../types/inputs.js";
@@ -58,9 +58,9 @@ export class ConsentResolver {
     );
     return {
       subject: presentSubject(result.subject),
-      // Presented (and its evidence opened) only when the client selects it.
+      // Presented only when the client selects it; the evidence opened only for a caller who may read it.
       get events() {
-        return ledger.revealAll(result.events).then((data) => result.events.map((e, i) => presentRevealed(e, data[i]!)));
+        return presentEvents(ledger, result.events);
       },
       receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events, evidence),
     };

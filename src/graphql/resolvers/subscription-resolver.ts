@@ -1,14 +1,13 @@
 // consentChanged and ledgerEvents: access checks and argument reading; the feed yields facts, shaped here.
-import { Arg, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import { checkId } from "../../domain/decide.js";
 import type { ConsentChangeFact } from "../../feed/consent-changes.js";
 import { decodeFeedCursor, encodeChangeCursor } from "../../feed/feed-cursor.js";
 import type { LedgerEvent } from "../../domain/events.js";
-import type { Ledger } from "../../ledger.js";
 import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { presentConsent, presentEvent } from "../present.js";
+import { presentConsent, presentOnce } from "../present.js";
 import { typeFilter } from "../paging.js";
 import { LedgerEventType } from "../types/event-types.js";
 import { ConsentChangeType } from "../types/subject-types.js";
@@ -47,16 +46,7 @@ function subscribeLedgerEvents({ args, context }: Data<LedgerEventsArgs>) {
   return context.services.changes.ledgerEvents({ types: typeFilter(args.types) ?? null }, after);
 }
 
-/** One commit's events reach every subscriber as the same objects: each is presented (its evidence opened) once. */
-const presented = new WeakMap<LedgerEvent, Promise<LedgerEventType>>();
-
-function presentOnce(ledger: Ledger, e: LedgerEvent): Promise<LedgerEventType> {
-  let p = presented.get(e);
-  if (!p) presented.set(e, (p = presentEvent(ledger, e)));
-  return p;
-}
-
-async function presentChange(ledger: Ledger, f: ConsentChangeFact): Promise<ConsentChangeType> {
+function presentChange(f: ConsentChangeFact): ConsentChangeType {
   return {
     cursor: encodeChangeCursor(f.event.position, f.index),
     subjectId: f.subjectId,
@@ -64,7 +54,7 @@ async function presentChange(ledger: Ledger, f: ConsentChangeFact): Promise<Cons
     purposeId: f.current.purposeId,
     previous: f.previous?.status ?? null,
     current: presentConsent(f.current),
-    event: await presentOnce(ledger, f.event),
+    event: presentOnce(f.event),
   };
 }
 
@@ -79,13 +69,12 @@ export class SubscriptionResolver {
   })
   consentChanged(
     @Root() change: ConsentChangeFact,
-    @Ctx() ctx: GraphQLContext,
     @Arg("subjectId", () => ID, { nullable: true }) _subjectId?: string | null,
     @Arg("policyId", () => ID, { nullable: true }) _policyId?: string | null,
     @Arg("purposeIds", () => [ID], { nullable: true }) _purposeIds?: string[] | null,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
-  ): Promise<ConsentChangeType> {
-    return presentChange(ctx.services.ledger, change);
+  ): ConsentChangeType {
+    return presentChange(change);
   }
 
   @Subscription(() => LedgerEventType, {
@@ -94,10 +83,9 @@ export class SubscriptionResolver {
   })
   ledgerEvents(
     @Root() event: LedgerEvent,
-    @Ctx() ctx: GraphQLContext,
     @Arg("after", () => String, { nullable: true }) _after?: string | null,
     @Arg("types", () => [String], { nullable: true }) _types?: string[] | null,
-  ): Promise<LedgerEventType> {
-    return presentOnce(ctx.services.ledger, event);
+  ): LedgerEventType {
+    return presentOnce(event);
   }
 }

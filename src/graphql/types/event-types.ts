@@ -1,8 +1,8 @@
 // The log as clients see it: events, actors and pages of events.
 import { Field, ID, Int, ObjectType } from "type-graphql";
-import type { ActorKind } from "../../domain/events.js";
+import type { ActorKind, LedgerEvent } from "../../domain/events.js";
 import { ActorKindEnum } from "../enums.js";
-import { DateTimeScalar, JSONScalar } from "../scalars.js";
+import { DateTimeScalar } from "../scalars.js";
 
 @ObjectType("Actor", { description: "Who caused an event." })
 export class ActorType {
@@ -22,8 +22,12 @@ export class LedgerEventType {
   @Field(() => DateTimeScalar, { description: "When the person acted (valid time)." }) occurredAt!: number;
   @Field(() => DateTimeScalar, { description: "When the ledger stored it (transaction time)." }) recordedAt!: number;
   @Field(() => ActorType) actor!: ActorType;
-  @Field(() => JSONScalar, { description: "The event's content; personal evidence reads {\"erased\":true} after erasure." })
-  data!: Record<string, unknown>;
+  /** The stored event, from which `data` is presented per caller (see LedgerEventResolver). */
+  source!: LedgerEvent;
+  /** `data` with its personal members opened, kept once asked for. */
+  revealed?: Promise<Record<string, unknown>>;
+  /** Opens `data` with the rest of its page (each subject's key read once); absent: opened alone. */
+  revealWith?: () => Promise<Record<string, unknown>>;
   @Field(() => String) prevHash!: string;
   @Field(() => String) hash!: string;
   @Field(() => String, {
