@@ -1,6 +1,12 @@
 // Prometheus metrics: default process metrics, operation durations, events appended, errors by code.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** The label of operations past the set of names /metrics keeps, and of names that are not plain GraphQL names. */
+export const OTHER_OPERATION = "other";
+/** Longer operation names are counted as "other": a label is not a place for a client's essay. */
+const MAX_NAME_LENGTH = 64;
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly operationDuration = new Histogram({
@@ -28,7 +34,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** Operation names with a label of their own: the first ones seen, up to the configured number. */
+  private readonly operationNames = new Set<string>();
+
+  /** `maxOperationNames`: distinct names labelled before the rest are counted as "other", so clients cannot grow /metrics. */
+  constructor(private readonly maxOperationNames = 100) {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The label an operation is counted under: its name while the set of names has room, else "other". */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return "anonymous";
+    if (this.operationNames.has(name)) return name;
+    if (name === OTHER_OPERATION || name.length > MAX_NAME_LENGTH || !GRAPHQL_NAME.test(name) || this.operationNames.size >= this.maxOperationNames)
+      return OTHER_OPERATION;
+    this.operationNames.add(name);
+    return name;
+  }
+
+  observeOperation(name: string | null | undefined, type: string, seconds: number): void {
+    this.operationDuration.observe({ operation: this.operationLabel(name), type }, seconds);
   }
 }
