@@ -87,7 +87,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     const published = await publishCatalogDir(ledger, config.catalogDir);
     const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
     const verifier = await createTokenVerifier(config.auth, config.dataDir);
-    const metrics = new Metrics();
+    const metrics = new Metrics(config.metricsOperationNames);
     ledger.onCommit((events) => {
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
@@ -112,7 +112,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
     const services: Services = { config, ledger, receipts, logger, changes, transparency };
     const schema = await buildLedgerSchema();
-    const attachWebSocket = webSocketTransport({ schema, services, metrics });
+    const attachWebSocket = webSocketTransport({ services, metrics });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket }, { port: config.port, host: config.host });
     logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")

@@ -45,7 +45,23 @@ export interface Config {
   occurredAtFloor: number | null;
   production: boolean;
   logLevel: string;
-  limits: { bodyBytes: number; maxDepth: number; maxCost: number; maxSubscriptionsPerConnection: number; subscriberQueue: number };
+  limits: {
+    bodyBytes: number;
+    /** Lexical tokens a query text may hold, on HTTP and WebSocket alike. */
+    maxTokens: number;
+    maxDepth: number;
+    maxCost: number;
+    maxSubscriptionsPerConnection: number;
+    /** Open subscriptions one caller (token subject) may hold across all its connections. */
+    maxSubscriptionsPerCaller: number;
+    /** Open WebSocket connections one caller may hold. */
+    maxConnectionsPerCaller: number;
+    /** Whole-log reads (ledgerIntegrity, events by type across subjects) one caller may run at once. */
+    maxWholeLogPerCaller: number;
+    subscriberQueue: number;
+  };
+  /** Distinct operation names /metrics labels before further names are counted as "other". */
+  metricsOperationNames: number;
 }
 
 /** A setting the service cannot start with; the message is one line, fit for a start-up log. */
@@ -163,12 +179,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: parseLogLevel(get("LOG_LEVEL") ?? "info"),
     limits: {
       bodyBytes: intSetting(get, "BODY_LIMIT_BYTES", 1_000_000, 1, 1_073_741_824),
+      maxTokens: intSetting(get, "MAX_QUERY_TOKENS", 10_000, 100, 1_000_000),
       maxDepth: intSetting(get, "MAX_QUERY_DEPTH", 12, 1, 1_000),
       maxCost: intSetting(get, "MAX_QUERY_COST", 5_000, 1, 100_000_000),
       maxSubscriptionsPerConnection: intSetting(get, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 1, 100_000),
+      maxSubscriptionsPerCaller: intSetting(get, "MAX_SUBSCRIPTIONS_PER_CALLER", 500, 1, 1_000_000),
+      maxConnectionsPerCaller: intSetting(get, "MAX_CONNECTIONS_PER_CALLER", 20, 1, 100_000),
+      maxWholeLogPerCaller: intSetting(get, "MAX_WHOLE_LOG_READS_PER_CALLER", 1, 1, 1_000),
       // Messages a subscriber may fall behind before it is ended (SLOW_SUBSCRIBER) and must resume.
       subscriberQueue: intSetting(get, "SUBSCRIBER_QUEUE_LIMIT", 1_000, 1, 1_000_000),
     },
+    metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
   };
 }
 

@@ -50,7 +50,18 @@ describe("loadConfig", () => {
       occurredAtFloor: null,
       production: false,
       logLevel: "info",
-      limits: { bodyBytes: 1_000_000, maxDepth: 12, maxCost: 5000, maxSubscriptionsPerConnection: 100, subscriberQueue: 1_000 },
+      limits: {
+        bodyBytes: 1_000_000,
+        maxTokens: 10_000,
+        maxDepth: 12,
+        maxCost: 5000,
+        maxSubscriptionsPerConnection: 100,
+        maxSubscriptionsPerCaller: 500,
+        maxConnectionsPerCaller: 20,
+        maxWholeLogPerCaller: 1,
+        subscriberQueue: 1_000,
+      },
+      metricsOperationNames: 100,
     });
   });
 
@@ -81,6 +92,11 @@ describe("loadConfig", () => {
       AUTH_JWKS_MAX_AGE_SECONDS: "60",
       CORS_ORIGINS: "https://www.example.jp, http://localhost:5173",
       WEB_DIR: "/srv/web",
+      MAX_QUERY_TOKENS: "2000",
+      MAX_SUBSCRIPTIONS_PER_CALLER: "7",
+      MAX_CONNECTIONS_PER_CALLER: "4",
+      MAX_WHOLE_LOG_READS_PER_CALLER: "2",
+      METRICS_OPERATION_NAMES: "10",
     });
     expect(c.port).toBe(0);
     expect(c.host).toBe("0.0.0.0");
@@ -109,7 +125,18 @@ describe("loadConfig", () => {
     expect(c.dataRequestDueDays).toBe(30);
     expect(c.production).toBe(true);
     expect(c.logLevel).toBe("warn");
-    expect(c.limits).toEqual({ bodyBytes: 2048, maxDepth: 8, maxCost: 100, maxSubscriptionsPerConnection: 3, subscriberQueue: 50 });
+    expect(c.limits).toEqual({
+      bodyBytes: 2048,
+      maxTokens: 2000,
+      maxDepth: 8,
+      maxCost: 100,
+      maxSubscriptionsPerConnection: 3,
+      maxSubscriptionsPerCaller: 7,
+      maxConnectionsPerCaller: 4,
+      maxWholeLogPerCaller: 2,
+      subscriberQueue: 50,
+    });
+    expect(c.metricsOperationNames).toBe(10);
   });
 
   it("treats empty variables as unset", () => {

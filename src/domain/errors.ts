@@ -21,6 +21,7 @@ export type ErrorCode =
   | "SLOW_SUBSCRIBER"
   | "TOO_MANY_SUBSCRIPTIONS"
   | "TOO_MANY_OPEN_REQUESTS"
+  | "TOO_MANY_REQUESTS"
   | "INTERNAL_SERVER_ERROR";
 
 /** A refusal the client can act on; its message never names another subject's data. */

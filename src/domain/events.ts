@@ -62,6 +62,12 @@ export const EVENT_TYPES = [
   "DataRequestClosed",
 ] as const satisfies readonly EventType[];
 
+/** Fails to compile when an event type is missing from EVENT_TYPES (readers rely on the list being whole). */
+export const EVENT_TYPES_COMPLETE: Exclude<EventType, (typeof EVENT_TYPES)[number]> extends never ? true : never = true;
+
+const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+export const isEventType = (type: string): type is EventType => KNOWN_EVENT_TYPES.has(type);
+
 /** A fact decided by the domain, before the store gives it a place in the log. */
 export type DomainEvent = {
   [K in EventType]: { type: K; data: EventDataByType[K]; occurredAt: Instant };

@@ -2,6 +2,10 @@
 import { LedgerError } from "../domain/errors.js";
 import { type FeedCursor, isAfter } from "./feed-cursor.js";
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Replayed messages sent between two turns of the event loop. */
+const REPLAY_MESSAGES_PER_YIELD = 16;
+
 /** A message of a feed with its place in the log. */
 export interface FeedItem<T> {
   position: number;
@@ -41,6 +45,7 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
   private wake: (() => void) | null = null;
   /** Items offered while a replay page is being read; null when no read is in flight. */
   private offeredDuringRead: FeedItem<T>[] | null = null;
+  private sinceYield = 0;
 
   constructor(private readonly opts: FeedSubscriptionOptions<T>) {
     this.live = opts.after === null;
@@ -111,7 +116,15 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
   async next(): Promise<IteratorResult<T>> {
     for (;;) {
       const item = this.queue.shift();
-      if (item) return { value: item.value, done: false };
+      if (item) {
+        // A socket write completes in a nextTick, so a replay sent as fast as it is read would never
+        // let the event loop reach I/O: yield every few messages, and other requests are served meanwhile.
+        if (!this.live && ++this.sinceYield >= REPLAY_MESSAGES_PER_YIELD) {
+          this.sinceYield = 0;
+          await yieldToEventLoop();
+        }
+        return { value: item.value, done: false };
+      }
       if (this.failure) {
         const f = this.failure;
         this.failure = null;
@@ -119,6 +132,8 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
       }
       if (this.ended) return { value: undefined, done: true };
       if (!this.live) {
+        await yieldToEventLoop();
+        if (this.ended) continue;
         await this.replayPage();
         continue;
       }

@@ -6,6 +6,7 @@ import type { Ledger } from "../ledger.js";
 import type { TransparencyLog } from "../log/transparency-log.js";
 import type { ReceiptSigner } from "../receipts/signer.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
+import type { OperationCost } from "./operation-cost.js";
 
 export interface Services {
   config: Config;
@@ -22,4 +23,6 @@ export interface GraphQLContext {
   caller: Caller | null;
   services: Services;
   requestId: string;
+  /** The admitted operation's price (set by the request pipeline before execution). */
+  cost?: OperationCost;
 }

@@ -18,6 +18,7 @@ const CLIENT_CODES = new Set([
   "FORBIDDEN",
   "QUERY_TOO_COMPLEX",
   "QUERY_TOO_DEEP",
+  "TOO_MANY_REQUESTS",
 ]);
 
 function codeOf(e: unknown): string | undefined {

@@ -1,130 +1,127 @@
-// Depth and cost limits for an operation; applied on HTTP (an Apollo plugin) and on WebSocket alike.
+// Depth, cost and per-request caps as a graphql-js validation rule, run for every operation on every transport.
 import {
+  type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLSchema,
   Kind,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
   getOperationAST,
-  isListType,
-  getNullableType,
+  getVariableValues,
+  validate,
 } from "graphql";
-import { type ComplexityEstimator, getComplexity, simpleEstimator } from "graphql-query-complexity";
+import { type OperationCost, operationCost } from "./operation-cost.js";
 
 export interface OperationLimits {
   maxDepth: number;
   maxCost: number;
 }
 
-function depthOf(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
-  if (!set) return 0;
-  let max = 0;
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) {
-      if (sel.name.value.startsWith("__")) continue; // introspection's own depth is fixed and harmless
-      max = Math.max(max, 1 + depthOf(sel.selectionSet, fragments, seen));
-    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      max = Math.max(max, depthOf(sel.selectionSet, fragments, seen));
-    } else {
-      const name = sel.name.value;
-      const frag = fragments.get(name);
-      if (!frag || seen.has(name)) continue;
-      max = Math.max(max, depthOf(frag.selectionSet, fragments, new Set(seen).add(name)));
-    }
-  }
-  return max;
+/** Exports one request may build: each decrypts and serialises a whole subject. */
+export const MAX_EXPORTS_PER_REQUEST = 1;
+/** Whole-log reads one request may run. */
+export const MAX_WHOLE_LOG_PER_REQUEST = 1;
+
+const refusal = (code: "QUERY_TOO_DEEP" | "QUERY_TOO_COMPLEX" | "BAD_USER_INPUT", message: string) =>
+  new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
+
+/** The first limit the operation breaks, or null. Depth first: it is what a deep query is told. */
+export function limitBroken(c: OperationCost, limits: OperationLimits): GraphQLError | null {
+  if (c.depth > limits.maxDepth) return refusal("QUERY_TOO_DEEP", `query depth ${c.depth} exceeds the limit of ${limits.maxDepth}`);
+  if (c.exports > MAX_EXPORTS_PER_REQUEST)
+    return refusal("QUERY_TOO_COMPLEX", `a request may build at most ${MAX_EXPORTS_PER_REQUEST} subjectExport; this one asks for ${c.exports}`);
+  if (c.wholeLog > MAX_WHOLE_LOG_PER_REQUEST)
+    return refusal(
+      "QUERY_TOO_COMPLEX",
+      `a request may run at most ${MAX_WHOLE_LOG_PER_REQUEST} whole-log read (ledgerIntegrity, or events filtered by types without subjectId); this one asks for ${c.wholeLog}`,
+    );
+  if (c.cost > limits.maxCost) return refusal("QUERY_TOO_COMPLEX", `query cost ${fmt(c.cost)} exceeds the limit of ${limits.maxCost}`);
+  return null;
 }
 
-/** The depth of the operation's deepest field path. */
-export function operationDepth(document: DocumentNode, op: OperationDefinitionNode): number {
+const fmt = (n: number) => (Number.isFinite(n) && n < 1e15 ? String(Math.round(n)) : n.toExponential(2));
+
+/**
+ * A validation rule that prices the operation named `operationName` with its variables and reports
+ * the first limit it breaks. It does its own walk at the document's root (fragments analysed once
+ * each), so it needs no visit below and stops the traversal there.
+ */
+export function operationLimitsRule(
+  limits: OperationLimits,
+  variables: Record<string, unknown> | null | undefined,
+  operationName?: string | null,
+  /** Receives the price of an operation within the limits. */
+  priced?: (cost: OperationCost) => void,
+): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => ({
+    Document(document) {
+      const found = analyse(context.getSchema(), document, variables, operationName);
+      if (found instanceof GraphQLError) context.reportError(found);
+      else if (found) {
+        const broken = limitBroken(found, limits);
+        if (broken) context.reportError(broken);
+        else priced?.(found);
+      }
+      return false;
+    },
+  });
+}
+
+/** The operation's cost, a BAD_USER_INPUT error for variables of the wrong type, or null when no operation is named. */
+export function analyse(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+  operationName?: string | null,
+): OperationCost | GraphQLError | null {
+  const op = getOperationAST(document, operationName ?? undefined);
+  if (!op) return null; // Apollo and graphql-ws report an unknown operation themselves
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  return depthOf(op.selectionSet, fragments, new Set());
+  const coerced = getVariableValues(schema, op.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
+  // A variable of the wrong type is the client's mistake (BAD_USER_INPUT), whoever notices it first.
+  if (coerced.errors) return refusal("BAD_USER_INPUT", coerced.errors[0]!.message);
+  try {
+    return operationCost(schema, op, fragments, coerced.coerced);
+  } catch (e) {
+    if (e instanceof GraphQLError) return refusal("BAD_USER_INPUT", e.message);
+    throw e;
+  }
 }
 
 /**
- * The size assumed for a list without `first`: such lists are the catalogue's (policies, versions,
- * purposes, recipients) and one subject's (consents, standings, requests), all small. A larger guess
- * priced an ordinary catalogue query (policies → versions → purposes → recipients) over the limit.
+ * Operations already found within the limits, by document (Apollo and the WebSocket path hand back
+ * the same parsed document for the same query text) and then by operation name and variables, which
+ * the cost depends on. A service asking the same question thousands of times a second prices it once.
  */
-const UNPAGED_LIST_SIZE = 5;
-
-/** A list field costs its children times the page it asks for (`first`, the checks given), else UNPAGED_LIST_SIZE. */
-const listEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  if (!isListType(getNullableType(field.type))) return undefined;
-  // A connection's `edges` are the page its `first` already paid for: counting them again priced
-  // the feed's default page (100 events with a few fields) above the limit.
-  if (type.name.endsWith("Connection")) return 1 + childComplexity;
-  const n = typeof args.first === "number" ? args.first : Array.isArray(args.checks) ? args.checks.length : UNPAGED_LIST_SIZE;
-  return 1 + Math.max(n, 1) * Math.max(childComplexity, 1);
-};
-/**
- * Introspection costs 1 whatever it selects: its size is the schema's, not the data's, and graphql's
- * own MaxIntrospectionDepthRule refuses the circular `fields { type { fields ... } }` queries.
- * Without this, the standard introspection query of codegen tools and IDEs was priced far over the limit.
- */
-const introspectionEstimator: ComplexityEstimator = ({ field }) => (field.name.startsWith("__") ? 1 : undefined);
-const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field }) => {
-  if (!/Connection$/.test(String(getNullableType(field.type)))) return undefined;
-  const n = typeof args.first === "number" ? args.first : 100;
-  return 1 + Math.max(n, 1) * Math.max(childComplexity, 1) / 2;
-};
+const withinLimits = new WeakMap<DocumentNode, Map<string, { limits: OperationLimits; cost: OperationCost }>>();
+const MAX_REMEMBERED_PER_DOCUMENT = 256;
+const MAX_REMEMBERED_KEY = 4_096;
 
 type LimitArgs = {
   schema: GraphQLSchema;
   document: DocumentNode;
-  variables?: Record<string, unknown> | undefined;
+  variables?: Record<string, unknown> | null | undefined;
   operationName?: string | null | undefined;
   limits: OperationLimits;
 };
 
-/**
- * Operations already found within the limits, by document (Apollo and graphql-ws hand back the same
- * parsed document for the same query text) and then by operation name and variables, which the cost
- * depends on. A service asking the same question thousands of times a second pays for the walk once.
- */
-const withinLimits = new WeakMap<DocumentNode, Map<string, OperationLimits>>();
-const MAX_REMEMBERED_PER_DOCUMENT = 256;
-const MAX_REMEMBERED_KEY = 4_096;
-
-/** Throws a GraphQLError when the operation is too deep or too costly. */
-export function checkOperationLimits(args: LimitArgs): void {
+/** The operation's cost when it is within the limits; throws the GraphQLError of the first limit it breaks. */
+export function checkOperationLimits(args: LimitArgs): OperationCost | null {
   const key = `${args.operationName ?? ""}\u0000${JSON.stringify(args.variables ?? {})}`;
   const remembered = withinLimits.get(args.document);
-  if (remembered?.get(key) === args.limits) return;
-  computeOperationLimits(args);
-  if (key.length > MAX_REMEMBERED_KEY) return;
-  const map = remembered ?? new Map<string, OperationLimits>();
+  const hit = remembered?.get(key);
+  if (hit && hit.limits === args.limits) return hit.cost;
+  let cost: OperationCost | null = null;
+  const rule = operationLimitsRule(args.limits, args.variables, args.operationName, (c) => (cost = c));
+  const errors = validate(args.schema, args.document, [rule]);
+  if (errors.length > 0) throw errors[0];
+  if (cost === null || key.length > MAX_REMEMBERED_KEY) return cost;
+  const map = remembered ?? new Map<string, { limits: OperationLimits; cost: OperationCost }>();
   if (map.size >= MAX_REMEMBERED_PER_DOCUMENT) map.clear();
-  map.set(key, args.limits);
+  map.set(key, { limits: args.limits, cost });
   withinLimits.set(args.document, map);
-}
-
-function computeOperationLimits(args: LimitArgs): void {
-  const op = getOperationAST(args.document, args.operationName ?? undefined);
-  if (!op) return; // Apollo and graphql-ws report an unknown operation themselves
-  const depth = operationDepth(args.document, op);
-  if (depth > args.limits.maxDepth)
-    throw new GraphQLError(`query depth ${depth} exceeds the limit of ${args.limits.maxDepth}`, { extensions: { code: "QUERY_TOO_DEEP", http: { status: 400 } } });
-  let cost: number;
-  try {
-    cost = getComplexity({
-      schema: args.schema,
-      query: args.document,
-      variables: args.variables ?? {},
-      ...(args.operationName ? { operationName: args.operationName } : {}),
-      estimators: [introspectionEstimator, connectionEstimator, listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-    });
-  } catch (e) {
-    // getComplexity coerces the variables before execution does: a variable of the wrong type is the
-    // client's mistake (BAD_USER_INPUT), not an internal error.
-    if (e instanceof GraphQLError) throw new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
-    throw e;
-  }
-  if (cost > args.limits.maxCost)
-    throw new GraphQLError(`query cost ${Math.round(cost)} exceeds the limit of ${args.limits.maxCost}`, {
-      extensions: { code: "QUERY_TOO_COMPLEX", http: { status: 400 } },
-    });
+  return cost;
 }

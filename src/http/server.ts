@@ -2,16 +2,15 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, HeaderMap } from "@apollo/server";
+import { ApolloServer, type ApolloServerOptionsWithGateway, HeaderMap } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { GraphQLError, type GraphQLSchema } from "graphql";
-import type { Caller } from "../auth/scopes.js";
-import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
+import type { TokenVerifier } from "../auth/token-verifier.js";
 import { LedgerError } from "../domain/errors.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
-import { errorCodes, formatError } from "../graphql/errors.js";
-import { checkOperationLimits } from "../graphql/limits.js";
+import { errorCodes } from "../graphql/errors.js";
+import { GraphQLPipeline } from "../graphql/pipeline.js";
 import { applyCors } from "./cors.js";
 import type { Metrics } from "./metrics.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
@@ -27,8 +26,8 @@ export interface ServerDeps {
   schema: GraphQLSchema;
   verifier: TokenVerifier;
   metrics: Metrics;
-  /** Attaches the WebSocket transport to the same HTTP server (graphql-ws). */
-  attachWebSocket?: (httpServer: Server, authenticate: (authorization: unknown) => Promise<Caller>) => WebSocketAttachment;
+  /** Attaches the WebSocket transport to the same HTTP server (graphql-ws), sharing the request pipeline. */
+  attachWebSocket?: (httpServer: Server, pipeline: GraphQLPipeline) => WebSocketAttachment;
 }
 
 export interface RunningServer {
@@ -51,23 +50,13 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   const { services, schema, verifier, metrics } = deps;
   const { config, logger, ledger, receipts, transparency } = services;
   let draining = false;
-
-  /** The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. */
-  const authenticate = async (authorization: unknown): Promise<Caller> => {
-    try {
-      const token = bearerToken(typeof authorization === "string" ? authorization : null);
-      if (!token) throw new LedgerError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token>");
-      return await verifier.verify(token);
-    } catch (e) {
-      // Operators need to see why tokens fail (wrong audience, unknown key, JWKS down); never the token itself.
-      if (typeof authorization === "string" && authorization.trim() !== "") logger.info({ reason: refusalReason(e) }, "access token refused");
-      throw e;
-    }
-  };
+  const pipeline = new GraphQLPipeline({ schema, services, verifier });
 
   const httpServer = createServer();
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // Apollo's gateway interface is its hook for a custom executor: the pipeline's, which both transports share.
+    gateway: pipelineGateway(schema, pipeline),
+    parseOptions: pipeline.parseOptions,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // main.ts owns SIGTERM/SIGINT: Apollo's own handler would re-raise the signal once Apollo has
@@ -76,7 +65,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     // Every operation needs a valid token (see the context), so introspection is for authenticated callers only.
     introspection: true,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => formatError(logger, formatted, error),
+    formatError: (formatted, error) => pipeline.formatError(formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -84,12 +73,12 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         async requestDidStart() {
           const started = process.hrtime.bigint();
           return {
-            async didResolveOperation({ document, request, operationName }) {
-              checkOperationLimits({ schema, document, variables: request.variables, operationName, limits: config.limits });
+            async didResolveOperation({ document, request, operationName, contextValue }) {
+              pipeline.admit({ document, operationName, variables: request.variables, context: contextValue });
             },
             async willSendResponse({ response, operationName, operation }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-              metrics.operationDuration.observe({ operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" }, seconds);
+              metrics.observeOperation(operationName, operation?.operation ?? "unknown", seconds);
               if (response.body.kind === "single") for (const code of errorCodes(response.body.singleResult.errors)) metrics.errors.inc({ code });
             },
           };
@@ -101,7 +90,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
 
   const contextFor = (req: IncomingMessage) => async (): Promise<GraphQLContext> => {
     try {
-      return { caller: await authenticate(req.headers.authorization), services, requestId: randomUUID() };
+      return pipeline.context(await pipeline.authenticate(req.headers.authorization), randomUUID());
     } catch (e) {
       const code = e instanceof LedgerError ? e.code : "UNAUTHENTICATED";
       // A refused token never reaches the request plugins that count errors: count it here.
@@ -186,7 +175,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     });
   });
 
-  const ws = deps.attachWebSocket?.(httpServer, authenticate);
+  const ws = deps.attachWebSocket?.(httpServer, pipeline);
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(listen.port, listen.host, () => resolve());
@@ -204,5 +193,28 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         await ws?.dispose();
         await apollo.stop();
       })()),
+  };
+}
+
+/** Serves the schema and hands execution to the pipeline; nothing is loaded from elsewhere. */
+function pipelineGateway(schema: GraphQLSchema, pipeline: GraphQLPipeline): ApolloServerOptionsWithGateway<GraphQLContext>["gateway"] {
+  return {
+    onSchemaLoadOrUpdate(callback) {
+      callback({ apiSchema: schema, coreSupergraphSdl: "" });
+      return () => {};
+    },
+    async load() {
+      return {
+        executor: (request) =>
+          pipeline.execute({
+            schema,
+            document: request.document,
+            operationName: request.operationName,
+            variableValues: request.request.variables ?? null,
+            contextValue: request.context,
+          }),
+      };
+    },
+    async stop() {},
   };
 }

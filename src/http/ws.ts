@@ -1,16 +1,16 @@
-// graphql-ws on /graphql: authentication, limits and error masking repeated here, since Apollo's plugins do not run on WebSocket.
+// graphql-ws on /graphql, through the same request pipeline as HTTP: parsing, validation, limits, auth, execution, masking.
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import { type DocumentNode, type ExecutionArgs, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, getOperationAST, parse, validate } from "graphql";
+import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { Caller } from "../auth/scopes.js";
 import { LedgerError } from "../domain/errors.js";
-import type { GraphQLContext, Services } from "../graphql/context.js";
-import { errorCodes, formatError } from "../graphql/errors.js";
+import type { Services } from "../graphql/context.js";
+import { errorCodes } from "../graphql/errors.js";
+import type { GraphQLPipeline } from "../graphql/pipeline.js";
 import type { Metrics } from "./metrics.js";
-import { checkOperationLimits } from "../graphql/limits.js";
 import type { WebSocketAttachment } from "./server.js";
 
 /** Close codes of this transport; 44xx follow graphql-ws (4401 is final for its client, 4403 is retried). */
@@ -23,6 +23,8 @@ export const WS_CLOSE = {
   goingAway: 1001,
   /** The token could not be checked right now (e.g. the JWKS is unreachable). */
   tryAgainLater: 1013,
+  /** The caller already holds MAX_CONNECTIONS_PER_CALLER connections: close one first. */
+  tooManyConnections: 4429,
 } as const;
 
 /** How long a shutdown waits for clients to answer the close handshake before cutting them off. */
@@ -33,10 +35,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 type ConnectionState = {
   caller?: Caller;
   expiry?: NodeJS.Timeout;
+  /** This connection as the per-caller limits count it. */
+  open?: { readonly openOperations: number };
 };
 
 export interface WebSocketOptions {
-  schema: GraphQLSchema;
   services: Services;
   /** Counts subscriptions started and errors sent, as the HTTP path counts operations. */
   metrics?: Metrics;
@@ -46,21 +49,22 @@ export interface WebSocketOptions {
 
 /** Builds the `attachWebSocket` hook startHttpServer expects. */
 export function webSocketTransport(opts: WebSocketOptions) {
-  return (httpServer: Server, authenticate: (authorization: unknown) => Promise<Caller>): WebSocketAttachment =>
-    attachGraphQLWebSocket(httpServer, authenticate, opts);
+  return (httpServer: Server, pipeline: GraphQLPipeline): WebSocketAttachment => attachGraphQLWebSocket(httpServer, pipeline, opts);
 }
 
-function attachGraphQLWebSocket(httpServer: Server, authenticate: (authorization: unknown) => Promise<Caller>, opts: WebSocketOptions): WebSocketAttachment {
-  const { schema, services } = opts;
+function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, opts: WebSocketOptions): WebSocketAttachment {
+  const { services } = opts;
   const { config, logger } = services;
+  const { schema, callerLimits } = pipeline;
   const now = opts.now ?? Date.now;
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.bodyBytes });
 
   /** Masks one error as the HTTP path does; an error ending a stream carries the LedgerError that ended it. */
   const mask = (e: GraphQLError): GraphQLFormattedError =>
-    formatError(logger, e.toJSON(), e.path === undefined && e.originalError instanceof LedgerError ? e.originalError : e);
+    pipeline.formatError(e.toJSON(), e.path === undefined && e.originalError instanceof LedgerError ? e.originalError : e);
 
-  const clientError = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
+  const refusal = (code: "UNAUTHENTICATED" | "OPERATION_RESOLUTION_FAILURE", message: string) => [new GraphQLError(message, { extensions: { code } })];
+  const tooMany = (message: string) => [new GraphQLError(message, { originalError: new LedgerError("TOO_MANY_SUBSCRIPTIONS", message) })];
 
   const armExpiry = (state: ConnectionState, expiresAt: number, close: () => void) => {
     const wait = Math.max(0, expiresAt - now());
@@ -71,15 +75,13 @@ function attachGraphQLWebSocket(httpServer: Server, authenticate: (authorization
   const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: true,
+      execute: (args: ExecutionArgs) => pipeline.execute(args),
       async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         const socket = ctx.extra.socket;
+        let caller: Caller;
         try {
-          const caller = await authenticate(params["authorization"] ?? params["Authorization"]);
-          ctx.extra.caller = caller;
-          if (caller.expiresAt !== null)
-            armExpiry(ctx.extra, caller.expiresAt, () => socket.close(WS_CLOSE.tokenExpired, "token expired: reconnect with a fresh token"));
-          return true;
+          caller = await pipeline.authenticate(params["authorization"] ?? params["Authorization"]);
         } catch (e) {
           if (e instanceof LedgerError) socket.close(WS_CLOSE.unauthenticated, "Unauthorized: send connection_init with { authorization: \"Bearer <token>\" }");
           else {
@@ -88,34 +90,43 @@ function attachGraphQLWebSocket(httpServer: Server, authenticate: (authorization
           }
           return false;
         }
+        const open = { get openOperations() { return Object.keys(ctx.subscriptions).length; } };
+        if (!callerLimits.openConnection(caller.subject, open)) {
+          const max = config.limits.maxConnectionsPerCaller;
+          socket.close(WS_CLOSE.tooManyConnections, `too many connections: at most ${max} per caller`);
+          return false;
+        }
+        ctx.extra.caller = caller;
+        ctx.extra.open = open;
+        if (caller.expiresAt !== null)
+          armExpiry(ctx.extra, caller.expiresAt, () => socket.close(WS_CLOSE.tokenExpired, "token expired: reconnect with a fresh token"));
+        return true;
       },
       onClose(ctx) {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
+        if (ctx.extra.caller && ctx.extra.open) callerLimits.closeConnection(ctx.extra.caller.subject, ctx.extra.open);
       },
       onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
         const caller = ctx.extra.caller;
-        if (!caller) return clientError("authentication required", "UNAUTHENTICATED");
+        if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
         const max = config.limits.maxSubscriptionsPerConnection;
-        // graphql-ws has already registered this operation, so the count includes it.
-        if (Object.keys(ctx.subscriptions).length > max)
-          return [new GraphQLError(`at most ${max} operations may run on one connection`, { originalError: new LedgerError("TOO_MANY_SUBSCRIPTIONS", `at most ${max} operations may run on one connection`) })];
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: 10_000 });
-        } catch (e) {
-          return clientError(e instanceof GraphQLError ? e.message : "the query could not be parsed", "GRAPHQL_PARSE_FAILED");
-        }
-        const invalid = validate(schema, document);
-        if (invalid.length > 0) return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+        // graphql-ws has already registered this operation, so the counts include it.
+        if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
+        if (!callerLimits.subscriptionsWithinLimit(caller.subject))
+          return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
+        const document = pipeline.parse(payload.query);
+        if (document instanceof GraphQLError) return [document];
+        const invalid = pipeline.validate(document);
+        if (invalid.length > 0) return invalid;
         if (!getOperationAST(document, payload.operationName ?? undefined))
-          return clientError("name one operation of the document with operationName", "OPERATION_RESOLUTION_FAILURE");
+          return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
+        const contextValue = pipeline.context(caller, randomUUID());
         try {
-          checkOperationLimits({ schema, document, variables: payload.variables ?? undefined, operationName: payload.operationName, limits: config.limits });
+          pipeline.admit({ document, operationName: payload.operationName, variables: payload.variables, context: contextValue });
         } catch (e) {
           if (e instanceof GraphQLError) return [e];
           throw e;
         }
-        const contextValue: GraphQLContext = { caller, services, requestId: randomUUID() };
         opts.metrics?.subscriptions.inc();
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },

@@ -1,0 +1,114 @@
+// The one request pipeline of HTTP (Apollo) and WebSocket (graphql-ws): parsing, validation, limits, auth, execution, masking.
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ParseOptions,
+  execute,
+  parse,
+  specifiedRules,
+  validate,
+} from "graphql";
+import type { Logger } from "pino";
+import type { Caller } from "../auth/scopes.js";
+import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
+import { LedgerError } from "../domain/errors.js";
+import { CallerLimits } from "./caller-limits.js";
+import type { GraphQLContext, Services } from "./context.js";
+import { formatError } from "./errors.js";
+import { checkOperationLimits } from "./limits.js";
+import type { OperationCost } from "./operation-cost.js";
+
+export interface PipelineDeps {
+  schema: GraphQLSchema;
+  services: Services;
+  verifier: TokenVerifier;
+}
+
+/** Everything both transports do to a request, defined once. */
+export class GraphQLPipeline {
+  readonly schema: GraphQLSchema;
+  /** graphql's parser refuses a text with more lexical tokens before building any of it. */
+  readonly parseOptions: ParseOptions;
+  readonly callerLimits: CallerLimits;
+  private readonly services: Services;
+  private readonly verifier: TokenVerifier;
+  private readonly logger: Logger;
+
+  constructor(deps: PipelineDeps) {
+    this.schema = deps.schema;
+    this.services = deps.services;
+    this.verifier = deps.verifier;
+    this.logger = deps.services.logger;
+    const { limits } = deps.services.config;
+    this.parseOptions = { maxTokens: limits.maxTokens };
+    this.callerLimits = new CallerLimits(limits);
+  }
+
+  /** The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. */
+  async authenticate(authorization: unknown): Promise<Caller> {
+    try {
+      const token = bearerToken(typeof authorization === "string" ? authorization : null);
+      if (!token) throw new LedgerError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token>");
+      return await this.verifier.verify(token);
+    } catch (e) {
+      // Operators need to see why tokens fail (wrong audience, unknown key, JWKS down); never the token itself.
+      if (typeof authorization === "string" && authorization.trim() !== "") this.logger.info({ reason: refusalReason(e) }, "access token refused");
+      throw e;
+    }
+  }
+
+  /** A fresh request context for an authenticated caller. */
+  context(caller: Caller | null, requestId: string): GraphQLContext {
+    return { caller, services: this.services, requestId };
+  }
+
+  /** Parses a query text as Apollo does on HTTP (same options); GRAPHQL_PARSE_FAILED on a bad text. */
+  parse(query: string): DocumentNode | GraphQLError {
+    try {
+      return parse(query, this.parseOptions);
+    } catch (e) {
+      return new GraphQLError(e instanceof GraphQLError ? e.message : "the query could not be parsed", { extensions: { code: "GRAPHQL_PARSE_FAILED" } });
+    }
+  }
+
+  /** graphql's specified rules, as Apollo runs them on HTTP; GRAPHQL_VALIDATION_FAILED for each finding. */
+  validate(document: DocumentNode): GraphQLError[] {
+    return validate(this.schema, document, specifiedRules).map(
+      (e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+    );
+  }
+
+  /**
+   * Prices the operation with its variables and refuses it (throws the GraphQLError) when it is too
+   * deep, too costly, or asks for more exports or whole-log reads than one request may run. The price
+   * is remembered on the context, for execution to take the caller's whole-log slot when needed.
+   */
+  admit(args: { document: DocumentNode; operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined; context: GraphQLContext }): void {
+    const cost = checkOperationLimits({ schema: this.schema, ...args, limits: this.services.config.limits });
+    if (cost) args.context.cost = cost;
+  }
+
+  /** Executes an admitted query or mutation; whole-log work runs in one of the caller's slots. */
+  async execute(args: ExecutionArgs): Promise<ExecutionResult> {
+    const context = args.contextValue as GraphQLContext;
+    const run = () => execute(args);
+    if (!needsWholeLogSlot(context.cost) || !context.caller) return run();
+    try {
+      return await this.callerLimits.withWholeLogSlot(context.caller.subject, run);
+    } catch (e) {
+      if (e instanceof LedgerError) return { errors: [new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status: 429 } } })] };
+      throw e;
+    }
+  }
+
+  /** Masks one error for a client: contract codes pass, anything else becomes an error id in the log. */
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    return formatError(this.logger, formatted, error);
+  }
+}
+
+const needsWholeLogSlot = (cost: OperationCost | undefined): boolean => (cost?.wholeLog ?? 0) > 0;
