@@ -58,7 +58,8 @@ async function bareApollo(): Promise<{ ready: ChildReady; stop: () => Promise<vo
   };
 }
 
-async function ledgerService(): Promise<{ ready: ChildReady; stop: () => Promise<void> }> {
+/** The whole service; `compiledReads` false runs every operation on graphql-js (GRAPHQL_JIT=false). */
+async function ledgerService(compiledReads = true): Promise<{ ready: ChildReady; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), "ledger-bench-http-"));
   const config = loadConfig({
     PORT: "0",
@@ -67,6 +68,7 @@ async function ledgerService(): Promise<{ ready: ChildReady; stop: () => Promise
     DATABASE_URL: `sqlite:${join(dataDir, "ledger.db")}`,
     CATALOG_DIR: "data/policies",
     LOG_LEVEL: "silent",
+    GRAPHQL_JIT: String(compiledReads),
   });
   const app = await startApp(config, { logger: pino({ level: "silent" }) });
   return {
@@ -79,7 +81,14 @@ async function ledgerService(): Promise<{ ready: ChildReady; stop: () => Promise
 }
 
 const mode = process.argv[2];
-const started = mode === "apollo" ? bareApollo() : mode === "ledger" ? ledgerService() : Promise.reject(new Error(`unknown mode ${mode}`));
+const started =
+  mode === "apollo"
+    ? bareApollo()
+    : mode === "ledger"
+      ? ledgerService()
+      : mode === "ledger-interpreted"
+        ? ledgerService(false)
+        : Promise.reject(new Error(`unknown mode ${mode}`));
 started.then(
   ({ ready, stop }) => {
     process.on("message", (m) => {

@@ -88,8 +88,8 @@ export const recordInput = (subjectId: string) => ({
 });
 
 /** The ledger service in a child, with a consent:read and a consent:write token and one subject seeded. */
-export async function startLedgerChild(): Promise<{ child: Child; reader: string; writer: string }> {
-  const child = await startChild("http-server.js", ["ledger"]);
+export async function startLedgerChild(mode: "ledger" | "ledger-interpreted" = "ledger"): Promise<{ child: Child; reader: string; writer: string }> {
+  const child = await startChild("http-server.js", [mode]);
   const dataDir = child.dataDir!;
   const reader = await issueDevToken({ dataDir, sub: "bench-reader", scope: "consent:read", ttlSeconds: 86_400 });
   const writer = await issueDevToken({ dataDir, sub: "bench-writer", scope: "consent:write consent:read", ttlSeconds: 86_400 });

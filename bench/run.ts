@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { benchCompiledReads } from "./compiled-reads.js";
 import { benchHttp } from "./http.js";
 import { benchIntegrity } from "./integrity.js";
 import { benchPostgres } from "./postgres.js";
@@ -63,6 +64,7 @@ export const BENCHES: Bench[] = [
   { name: "store-append", run: benchStoreAppend },
   { name: "emmett", run: benchEmmett },
   { name: "http", run: benchHttp },
+  { name: "compiled-reads", run: benchCompiledReads },
   { name: "c15t", run: benchC15t },
   { name: "rebuild", run: benchRebuild },
   { name: "time-travel", run: benchTimeTravel },

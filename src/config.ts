@@ -62,6 +62,8 @@ export interface Config {
   };
   /** Distinct operation names /metrics labels before further names are counted as "other". */
   metricsOperationNames: number;
+  /** Whether the hot reads (permission, permissions, me) run compiled by graphql-jit. */
+  compiledReads: boolean;
 }
 
 /** A setting the service cannot start with; the message is one line, fit for a start-up log. */
@@ -190,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       subscriberQueue: intSetting(get, "SUBSCRIBER_QUEUE_LIMIT", 1_000, 1, 1_000_000),
     },
     metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
+    compiledReads: boolSetting(get, "GRAPHQL_JIT", true),
   };
 }
 

@@ -7,11 +7,14 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
   type ParseOptions,
+  Kind,
   execute,
+  getOperationAST,
   parse,
   specifiedRules,
   validate,
 } from "graphql";
+import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { Logger } from "pino";
 import type { Caller } from "../auth/scopes.js";
 import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
@@ -37,6 +40,7 @@ export class GraphQLPipeline {
   private readonly services: Services;
   private readonly verifier: TokenVerifier;
   private readonly logger: Logger;
+  private readonly compiledQueries = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
 
   constructor(deps: PipelineDeps) {
     this.schema = deps.schema;
@@ -95,7 +99,8 @@ export class GraphQLPipeline {
   /** Executes an admitted query or mutation; whole-log work runs in one of the caller's slots. */
   async execute(args: ExecutionArgs): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
-    const run = () => execute(args);
+    const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
+    const run = compiled ? async () => asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : () => execute(args);
     if (!needsWholeLogSlot(context.cost) || !context.caller) return run();
     try {
       return await this.callerLimits.withWholeLogSlot(context.caller.subject, run);
@@ -105,10 +110,72 @@ export class GraphQLPipeline {
     }
   }
 
+  /**
+   * The compiled form of a hot read (a query whose root fields are all among COMPILED_ROOT_FIELDS),
+   * compiled once per parsed document and operation; null for everything else, which graphql-js runs.
+   */
+  compiled(document: DocumentNode, operationName: string | null | undefined): CompiledQuery | null {
+    const key = operationName ?? "";
+    let byName = this.compiledQueries.get(document);
+    const known = byName?.get(key);
+    if (known !== undefined) return known;
+    const op = getOperationAST(document, operationName ?? undefined);
+    const hot = op?.operation === "query" && op.selectionSet.selections.every((s) => s.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(s.name.value));
+    let result: CompiledQuery | null = null;
+    if (hot) {
+      const c = compileQuery(this.schema, document, operationName ?? undefined, { disablingCapturingStackErrors: true });
+      result = isCompiledQuery(c) ? c : null;
+    }
+    if (!byName) this.compiledQueries.set(document, (byName = new Map()));
+    if (byName.size >= MAX_COMPILED_PER_DOCUMENT) byName.clear();
+    byName.set(key, result);
+    return result;
+  }
+
   /** Masks one error for a client: contract codes pass, anything else becomes an error id in the log. */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     return formatError(this.logger, formatted, error);
   }
+}
+
+/**
+ * The reads services send thousands of times a second; graphql-jit compiles them to plain functions.
+ * Everything else (mutations, subscriptions, the officers' reads) runs on graphql-js.
+ */
+export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(["permission", "permissions", "me"]);
+const MAX_COMPILED_PER_DOCUMENT = 16;
+
+/**
+ * graphql-jit reports errors with its own error type (message, locations, path, originalError); the
+ * rest of the pipeline (Apollo, the masking) expects graphql-js's. Rebuilt here with the same
+ * message, place in the document, path and cause, they are formatted exactly as on graphql-js.
+ */
+function asGraphQLErrors(result: ExecutionResult, document: DocumentNode): ExecutionResult {
+  if (!result.errors || result.errors.length === 0) return result;
+  const source = document.loc?.source;
+  const lineStarts = source ? lineOffsets(source.body) : [];
+  const errors = result.errors.map((e) => {
+    if (e instanceof GraphQLError && Object.getPrototypeOf(e) === GraphQLError.prototype) return e;
+    const positions = source ? (e.locations ?? []).map((l) => (lineStarts[l.line - 1] ?? 0) + l.column - 1) : [];
+    const original = e.originalError ?? null;
+    return new GraphQLError(e.message, {
+      ...(source && positions.length > 0 ? { source, positions } : {}),
+      ...(e.path ? { path: e.path } : {}),
+      ...(original ? { originalError: original } : {}),
+      ...(e.extensions ? { extensions: e.extensions } : {}),
+    });
+  });
+  return { ...result, errors };
+}
+
+/** Where each line starts; like graphql's lexer, \r\n, \n and \r each end a line. */
+function lineOffsets(body: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === "\r" && body[i + 1] === "\n") i++;
+    if (body[i] === "\n" || body[i] === "\r") starts.push(i + 1);
+  }
+  return starts;
 }
 
 const needsWholeLogSlot = (cost: OperationCost | undefined): boolean => (cost?.wholeLog ?? 0) > 0;
