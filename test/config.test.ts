@@ -62,6 +62,7 @@ describe("loadConfig", () => {
         subscriberQueue: 1_000,
       },
       metricsOperationNames: 100,
+      compiledReads: true,
     });
   });
 
@@ -97,6 +98,7 @@ describe("loadConfig", () => {
       MAX_CONNECTIONS_PER_CALLER: "4",
       MAX_WHOLE_LOG_READS_PER_CALLER: "2",
       METRICS_OPERATION_NAMES: "10",
+      GRAPHQL_JIT: "false",
     });
     expect(c.port).toBe(0);
     expect(c.host).toBe("0.0.0.0");
@@ -137,6 +139,7 @@ describe("loadConfig", () => {
       subscriberQueue: 50,
     });
     expect(c.metricsOperationNames).toBe(10);
+    expect(c.compiledReads).toBe(false);
   });
 
   it("treats empty variables as unset", () => {
@@ -307,5 +310,13 @@ describe("loadConfig", () => {
 
   it("keeps ConfigError messages on one line", () => {
     expect(new ConfigError("a\nb").message).toBe("a b");
+  });
+});
+
+describe("the request limits' settings", () => {
+  it("refuses a GRAPHQL_JIT that is not true or false, and limits out of range", () => {
+    expect(() => loadConfig({ GRAPHQL_JIT: "yes" })).toThrow(/GRAPHQL_JIT must be true or false/);
+    expect(() => loadConfig({ MAX_QUERY_TOKENS: "10" })).toThrow(/MAX_QUERY_TOKENS must be an integer from 100/);
+    expect(() => loadConfig({ MAX_CONNECTIONS_PER_CALLER: "0" })).toThrow(/MAX_CONNECTIONS_PER_CALLER/);
   });
 });
