@@ -41,14 +41,26 @@ describe("finding 1: fragment-safe analysis", () => {
     expect(c.depth).toBe(2);
   });
 
-  it("analyses a 400-fragment chain (2^400 paths) in well under 50 ms", () => {
-    const doc = parse(fragmentChain(400));
-    const started = performance.now();
-    const op = doc.definitions[0] as OperationDefinitionNode;
-    const fragments = new Map(doc.definitions.slice(1).map((f) => [(f as FragmentDefinitionNode).name.value, f as FragmentDefinitionNode]));
-    const c = operationCost(schema, op, fragments, {});
-    expect(performance.now() - started).toBeLessThan(50);
-    expect(c.cost).toBe(2 ** 400);
+  it("analyses a 400-fragment doubling chain (2^400 paths) as fast as a chain that spreads each fragment once", () => {
+    const analyse = (source: string) => {
+      const doc = parse(source);
+      const op = doc.definitions[0] as OperationDefinitionNode;
+      const fragments = new Map(doc.definitions.slice(1).map((f) => [(f as FragmentDefinitionNode).name.value, f as FragmentDefinitionNode]));
+      let best = Number.POSITIVE_INFINITY;
+      let cost = 0;
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        cost = operationCost(schema, op, fragments, {}).cost;
+        best = Math.min(best, performance.now() - started);
+      }
+      return { best, cost };
+    };
+    const single = analyse(fragmentChain(400).replace(/ \.\.\.F(\d+) \.\.\.F\1 /g, " ...F$1 "));
+    const doubling = analyse(fragmentChain(400));
+    expect(single.cost).toBe(1 + 400);
+    expect(doubling.cost).toBe(2 ** 400);
+    // Linear, not exponential: a shared machine slows both alike; 50 ms is the safety bound.
+    expect(doubling.best).toBeLessThan(3 * single.best + 50);
   });
 
   it("refuses the chain as too costly through the validation rule", () => {

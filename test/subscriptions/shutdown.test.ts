@@ -35,7 +35,11 @@ describe("graceful shutdown", () => {
     const closes: number[] = [];
     const client = wsClient(srv.url, token, {
       url: () => srv.url.replace(/^http/, "ws"),
-      retryAttempts: 20,
+      // Enough tries to outlast a restart on a loaded machine (several seconds), 200 ms apart; a
+      // refused connection while the old port is closed and the new one not yet open is retried too
+      // (graphql-ws retries only close events by default).
+      retryAttempts: 100,
+      shouldRetry: () => true,
       retryWait: () => sleep(200),
       on: { closed: (e) => void closes.push((e as { code: number }).code) },
     });
