@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { type ImportEdge, type Rule, edgesUnder, importsOf, offences, partOf, sourcesUnder } from "./support/import-graph.js";
 
-const GRAPHQL_PACKAGES = /^(graphql|type-graphql|graphql-scalars|graphql-query-complexity|graphql-ws(\/.*)?|@apollo\/server(\/.*)?|pino|reflect-metadata)$/;
+const GRAPHQL_PACKAGES = /^(graphql|type-graphql|graphql-scalars|graphql-jit|graphql-ws(\/.*)?|@apollo\/server(\/.*)?|pino|reflect-metadata)$/;
 
 /** What each part of src/ may import besides itself and node: builtins. app, main, cli and open-storage compose everything. */
 const RULES: Record<string, Rule> = {
