@@ -19,7 +19,7 @@ import {
 export interface OperationCost {
   /** The deepest field path (introspection fields not counted). */
   depth: number;
-  /** Abstract units: one per field, lists and pages multiplied by their size, whole-log work at its own price. */
+  /** Abstract units: one per field, lists and pages multiplied by their size, proofs by the tree nodes they read, whole-log work at its own price. */
   cost: number;
   /** How many times work that reads the whole log would run (ledgerIntegrity, events filtered by type across subjects). */
   wholeLog: number;
@@ -39,6 +39,17 @@ export const WHOLE_LOG_COST = 1_000;
 
 /** One subject's whole record, decrypted and serialised; its size is not known before it is read. */
 export const EXPORT_COST = 1_000;
+
+/**
+ * An RFC 9162 proof reads O(log n) stored tree nodes, priced at its bound for a ledger of up to 2^32
+ * events: up to 63 nodes for an inclusion path (62 for a consistency proof), 32 more for the root of
+ * an earlier checkpoint signed on request, and the leaf's lookup. `ledgerCheckpoint` is held in
+ * memory and `LedgerEvent.canonical` serialises one event, as `data` does: they cost as plain fields.
+ */
+export const PROOF_COST = 100;
+
+/** Root fields that answer with an RFC 9162 proof. */
+const PROOF_FIELDS = new Set(["Query.inclusionProof", "Query.consistencyProof"]);
 
 const ZERO: OperationCost = { depth: 0, cost: 0, wholeLog: 0, exports: 0 };
 
@@ -129,6 +140,7 @@ export function operationCost(
       cost += WHOLE_LOG_COST;
       wholeLog += 1;
     }
+    if (PROOF_FIELDS.has(key)) cost += PROOF_COST;
     if (key === "Query.subjectExport") {
       cost += EXPORT_COST;
       exports += 1;

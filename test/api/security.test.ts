@@ -1,4 +1,5 @@
 // Issue 14 through the API as an attacker would try it: over HTTP and over WebSocket, with /healthz probed meanwhile.
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import type { Client } from "graphql-ws";
@@ -252,6 +253,21 @@ describe("finding 4: whole-log work is limited per request and per caller", () =
     for (const s of subs) s.unsubscribe();
   });
 
+  it("50 aliased inclusion proofs are refused before any proof is read; one is answered", async () => {
+    const transparency = srv.app.services.transparency!;
+    const spy = vi.spyOn(transparency, "inclusionProof");
+    const event = ok(await srv.gql<{ events: { edges: { node: { id: string } }[] } }>(`{ events(first: 1) { edges { node { id } } } }`, {}, auditor)).events.edges[0]!.node.id;
+    const many = `query($e: ID!) { ${Array.from({ length: 50 }, (_, i) => `p${i}: inclusionProof(eventId: $e, treeSize: ${i + 1}) { hashes checkpoint { note } }`).join(" ")} }`;
+    const r = await srv.gql(many, { e: event }, auditor);
+    expect(r.code).toBe("QUERY_TOO_COMPLEX");
+    expect(spy).not.toHaveBeenCalled();
+    await vi.waitFor(async () => {
+      const one = ok(await srv.gql<{ inclusionProof: { leafIndex: number } }>(`query($e: ID!) { inclusionProof(eventId: $e) { leafIndex hashes } }`, { e: event }, auditor));
+      expect(one.inclusionProof.leafIndex).toBe(0);
+    });
+    spy.mockRestore();
+  });
+
   it("a replay from the log's start leaves /healthz answering between pages", async () => {
     const { ledger } = srv.app.services;
     // About 3,000 consent changes to replay.
@@ -318,6 +334,39 @@ describe("finding 2: consent:read does not read personal evidence", () => {
     expect(asAuditor).toContain("husband");
     const asSelf = JSON.stringify(await changesAs(await srv.token(subject, "consent:self")));
     expect(asSelf).toContain(agent);
+  });
+
+  it("canonical keeps evidence and reasons sealed for consent:read, and still hashes to the event's hash", async () => {
+    // canonical is the content the chain hashed (CONTRACT-2 §1): personal members appear there only as
+    // ciphertext under the subject's key, which no API reveals, so the same text is shown to every caller.
+    const query = `subscription($s: ID) { consentChanged(subjectId: $s, after: "0000000000000000") { event { type canonical prevHash hash } } }`;
+    const sub = new Collected<{ event: { type: string; canonical: string; prevHash: string; hash: string } }>(
+      client(await srv.token("svc-canonical", "consent:read")),
+      query,
+      { s: subject },
+      "consentChanged",
+    );
+    await sub.count(2);
+    sub.unsubscribe();
+    const events = sub.items.map((c) => c.event);
+    const text = JSON.stringify(events);
+    for (const secret of [ip, agent, "husband"]) expect(text).not.toContain(secret);
+    const grant = events.find((e) => e.type === "ConsentGranted")!;
+    expect(JSON.parse(grant.canonical).data.evidence).toEqual({ sealed: expect.any(String) });
+    const suspension = events.find((e) => e.type === "ProcessingSuspended")!;
+    expect(JSON.parse(suspension.canonical).data.reason).toEqual({ sealed: expect.any(String) });
+    for (const e of events) expect(createHash("sha256").update(e.prevHash).update(e.canonical).digest("hex")).toBe(e.hash);
+    // The service that records consent gets the same sealed form back.
+    const other = freshId("ev");
+    const recorded = ok(
+      await srv.gql(
+        `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { events { canonical } } }`,
+        { input: { subjectId: other, policyVersion: 1, acceptPolicy: true, grant: ["location"], evidence: { ipAddress: ip, userAgent: agent } } },
+        await srv.token("svc-w2", "consent:write"),
+      ),
+    );
+    expect(JSON.stringify(recorded)).not.toContain(ip);
+    expect(JSON.stringify(recorded)).toContain("sealed");
   });
 
   it("the same rule holds in history and the event feed", async () => {

@@ -3,7 +3,9 @@ import fc from "fast-check";
 import { type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkOperationLimits } from "../../src/graphql/limits.js";
-import { EXPORT_COST, WHOLE_LOG_COST, operationCost } from "../../src/graphql/operation-cost.js";
+import { EXPORT_COST, PROOF_COST, WHOLE_LOG_COST, operationCost } from "../../src/graphql/operation-cost.js";
+import { rangeNodes } from "../../src/log/merkle/node-id.js";
+import { consistencyPlan, inclusionPlan } from "../../src/log/merkle/proof-plan.js";
 import { buildLedgerSchema } from "../../src/graphql/schema.js";
 
 let schema: GraphQLSchema;
@@ -136,6 +138,55 @@ describe("finding 4: whole-log reads priced as such, at most one per request", (
   it("20 aliased ledgerIntegrity are refused", () => {
     const source = `{ ${Array.from({ length: 20 }, (_, i) => `i${i}: ledgerIntegrity { ok }`).join(" ")} }`;
     expect(() => checkOperationLimits({ schema, document: parse(source), limits: { maxDepth: 12, maxCost: 1e12 } })).toThrow(/at most 1 whole-log read/);
+  });
+});
+
+describe("transparency reads priced by the tree nodes they read", () => {
+  /** Stored nodes a store reads to hash these leaf ranges (each range folded from its perfect subtrees). */
+  const reads = (ranges: readonly { begin: number; end: number }[]) => ranges.reduce((n, r) => n + rangeNodes(r).length, 0);
+  const MAX_SIZE = 2 ** 32;
+
+  it("property: PROOF_COST covers every proof of a ledger up to 2^32 events, with the root of an earlier checkpoint signed on request", () => {
+    const sizes = fc.integer({ min: 1, max: MAX_SIZE });
+    fc.assert(
+      fc.property(sizes, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (size, a, b) => {
+        const leaf = Math.min(size - 1, Math.floor(a * size));
+        const from = Math.max(1, Math.min(size, Math.ceil(b * size)));
+        const root = reads([{ begin: 0, end: size }]);
+        // The leaf lookup, the leaf's own hash and its path.
+        expect(1 + reads([{ begin: leaf, end: leaf + 1 }, ...inclusionPlan(leaf, size)]) + root).toBeLessThanOrEqual(PROOF_COST);
+        expect(reads(consistencyPlan(from, size)) + root).toBeLessThanOrEqual(PROOF_COST);
+      }),
+      { numRuns: 2_000 },
+    );
+    // The worst shapes: the first leaf of a tree one short of a power of two, a consistency proof from 1.
+    expect(1 + reads([{ begin: 0, end: 1 }, ...inclusionPlan(0, MAX_SIZE - 1)]) + reads([{ begin: 0, end: MAX_SIZE - 1 }])).toBeLessThanOrEqual(PROOF_COST);
+    expect(reads(consistencyPlan(1, MAX_SIZE - 1)) + reads([{ begin: 0, end: MAX_SIZE - 1 }])).toBeLessThanOrEqual(PROOF_COST);
+  });
+
+  it("inclusionProof and consistencyProof cost a proof each, their fields on top; an alias is another proof", () => {
+    const inclusion = costOf(`{ inclusionProof(eventId: "e") { leafIndex hashes checkpoint { note } } }`);
+    expect(inclusion.cost).toBeGreaterThan(PROOF_COST);
+    expect(inclusion.cost).toBeLessThan(PROOF_COST + 20);
+    const consistency = costOf(`{ consistencyProof(fromSize: 1) { hashes } }`);
+    expect(consistency.cost).toBeGreaterThan(PROOF_COST);
+    const aliased = costOf(`{ a: inclusionProof(eventId: "e") { leafIndex } b: inclusionProof(eventId: "f") { leafIndex } }`);
+    expect(aliased.cost).toBe(2 * costOf(`{ inclusionProof(eventId: "e") { leafIndex } }`).cost);
+    expect(inclusion.wholeLog + consistency.wholeLog).toBe(0);
+  });
+
+  it("the default limit admits a proof and refuses 50 aliased ones", () => {
+    const limits = { maxDepth: 12, maxCost: 5_000 };
+    expect(checkOperationLimits({ schema, document: parse(`{ inclusionProof(eventId: "e") { leafIndex hashes checkpoint { note } } }`), limits })).not.toBeNull();
+    const many = `{ ${Array.from({ length: 50 }, (_, i) => `p${i}: inclusionProof(eventId: "e", treeSize: ${i + 1}) { hashes checkpoint { note } }`).join(" ")} }`;
+    expect(() => checkOperationLimits({ schema, document: parse(many), limits })).toThrow(/exceeds the limit of 5000/);
+  });
+
+  it("ledgerCheckpoint (held in memory) and LedgerEvent.canonical (one event serialised) cost as plain fields", () => {
+    expect(costOf(`{ ledgerCheckpoint { origin treeSize rootHash note } }`).cost).toBe(5);
+    const withCanonical = costOf(`{ events(first: 10) { edges { node { id canonical } } } }`).cost;
+    const withData = costOf(`{ events(first: 10) { edges { node { id data } } } }`).cost;
+    expect(withCanonical).toBe(withData);
   });
 });
 
