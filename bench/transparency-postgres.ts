@@ -1,19 +1,13 @@
 // The transparency log on PostgreSQL: the tree's catch-up and its cost in the sequencer, proof latency at
 // 1M events, tree storage, and checkpoint lag seen on another replica under 32 writers.
-import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import type { NoteSigner } from "../src/log/checkpoint/signed-note.js";
 import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { type TipTree, extendTree } from "../src/storage/postgres/merkle-tree.js";
 import { PostgresStorage } from "../src/storage/postgres/postgres-storage.js";
 import { startPostgresServer } from "../test/support/postgres-server.js";
 import { CONCURRENCY, benchEvent } from "./store-append.js";
+import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, since } from "./util.js";
-
-function benchSigner(name: string): NoteSigner {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  return { name, publicKey: Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"), sign: (m) => sign(null, m, privateKey) };
-}
 
 /**
  * Fills the events table with `n` rows straight from SQL (hashes SHA-256 of the position, no chain: the
@@ -31,14 +25,6 @@ async function fillEvents(s: PostgresStorage, n: number): Promise<void> {
   await s.store.read("UPDATE chain_tip SET position = $1, hash = (SELECT hash FROM events WHERE position = $1)", [n]);
   await s.store.read("VACUUM ANALYZE events");
 }
-
-const rawLeafHashing = (hashes: readonly Buffer[]): number => {
-  const start = performance.now();
-  let last: Buffer | null = null;
-  for (const h of hashes) last = createHash("sha256").update(Buffer.of(0)).update(h).digest();
-  if (last?.length !== 32) throw new Error("no hash");
-  return (hashes.length / since(start)) * 1000;
-};
 
 /** extendTree as the sequencer runs it under the tip lock, one event per append; leaves/s. */
 function sequencerIntegration(hashes: readonly Buffer[]): number {
@@ -76,45 +62,11 @@ async function proofLatencies(t: TransparencyLog, s: PostgresStorage, size: numb
 }
 
 /** 32 writers appending through one replica; each event's commit against the first checkpoint covering it seen on another replica. */
-async function checkpointLag(writer: PostgresStorage, reader: PostgresStorage, seconds: number) {
+async function checkpointLag(writer: PostgresStorage, reader: PostgresStorage, seconds: number): Promise<CheckpointLag> {
   const log = new TransparencyLog(reader.transparency, benchSigner("bench.local/pg-lag"), { origin: "bench.local/pg-lag", intervalMs: 500 });
   await log.start();
   try {
-    const committedAt = new Map<number, number>();
-    const commitLatency: number[] = [];
-    const seen: { at: number; size: number }[] = [];
-    const watch = setInterval(() => {
-      let size: number;
-      try {
-        size = log.latest().treeSize;
-      } catch {
-        return; // no checkpoint yet
-      }
-      if (seen.length === 0 || seen.at(-1)!.size !== size) seen.push({ at: performance.now(), size });
-    }, 5);
-    const until = performance.now() + seconds * 1000;
-    const counts = new Array<number>(CONCURRENCY).fill(0);
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async (_, w) => {
-        while (performance.now() < until) {
-          const s = performance.now();
-          const [e] = await writer.store.append(`subject:lag${w}`, null, [benchEvent(w, counts[w]!++)]);
-          const now = performance.now();
-          commitLatency.push(now - s);
-          committedAt.set(e!.position, now);
-        }
-      }),
-    );
-    const last = Math.max(...committedAt.keys());
-    while (seen.length === 0 || seen.at(-1)!.size < last) await new Promise((r) => setTimeout(r, 10));
-    clearInterval(watch);
-    const lags: number[] = [];
-    let j = 0;
-    for (const [position, at] of [...committedAt.entries()].sort((a, b) => a[0] - b[0])) {
-      while (seen[j]!.size < position) j++;
-      lags.push(Math.max(0, seen[j]!.at - at));
-    }
-    return { lagP99: percentile(lags, 99), lagP50: percentile(lags, 50), commitP99: percentile(commitLatency, 99), events: committedAt.size };
+    return await measureCheckpointLag(log, async (w, i) => (await writer.store.append(`subject:lag${w}`, null, [benchEvent(w, i)]))[0]!.position, seconds);
   } finally {
     log.stop();
   }

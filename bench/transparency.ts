@@ -1,24 +1,18 @@
 // The transparency log: tree integration, proof latency at 1M events, tree storage, checkpoint lag under 32 writers.
-import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import type { Ledger } from "../src/ledger.js";
 import type { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
-import type { NoteSigner } from "../src/log/checkpoint/signed-note.js";
 import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY, benchEvent } from "./store-append.js";
+import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
 import { benchTransparencyPostgres } from "./transparency-postgres.js";
 import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, percentile, pool, since, sqlite, tempDir } from "./util.js";
 
 /** The SQLite adapter's tree and its transparency port under a ledger. */
 const tree = (ledger: Ledger) => sqlite(ledger).tree!;
 const port = (ledger: Ledger) => (ledger.storage as SqliteStorage).transparency!;
-
-function benchSigner(name: string): NoteSigner {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  return { name, publicKey: Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"), sign: (m) => sign(null, m, privateKey) };
-}
 
 /**
  * Fills the events table with `n` rows straight from SQL (random 32-byte hashes, no chain: the tree
@@ -42,15 +36,6 @@ const tableBytes = (db: Database.Database, ...names: string[]): number =>
   names.reduce((sum, name) => sum + ((db.prepare("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = ?").pluck().get(name) as number) ?? 0), 0);
 
 /** The baseline of integration: SHA-256 over each leaf, nothing else; leaves/s. */
-function rawLeafHashing(hashes: readonly Buffer[]): number {
-  const start = performance.now();
-  let last: Buffer | null = null;
-  for (const h of hashes) last = createHash("sha256").update(Buffer.of(0)).update(h).digest();
-  const ms = since(start);
-  if (last?.length !== 32) throw new Error("no hash");
-  return (hashes.length / ms) * 1000;
-}
-
 /** The tree's integration as appends run it (appendEvent per event, 512 per transaction, as a group commit); leaves/s. */
 function appendIntegration(ledger: Ledger, hashes: readonly Buffer[]): number {
   const db = sqlite(ledger).store.db;
@@ -85,49 +70,13 @@ async function proofLatencies(t: TransparencyLog, ledger: Ledger, size: number, 
 }
 
 /** 32 writers appending through the store for `seconds`; each event's commit time against the first checkpoint seen covering it. */
-async function checkpointLag(seconds: number): Promise<{ lagP99: number; lagP50: number; commitP99: number; events: number }> {
+async function checkpointLag(seconds: number): Promise<CheckpointLag> {
   const t = tempDir();
   const ledger = await openSqliteLedger(join(t.dir, "ledger.db"));
   const log = new TransparencyLog(port(ledger), benchSigner("bench.local/lag"), { origin: "bench.local/lag", intervalMs: 500 });
   try {
     await log.start();
-    const committedAt = new Map<number, number>();
-    const commitLatency: number[] = [];
-    const seen: { at: number; size: number }[] = [];
-    // Watch the published checkpoint as a client polling it would, every 5 ms.
-    const watch = setInterval(() => {
-      let size: number;
-      try {
-        size = log.latest().treeSize;
-      } catch {
-        return; // no checkpoint yet
-      }
-      if (seen.length === 0 || seen.at(-1)!.size !== size) seen.push({ at: performance.now(), size });
-    }, 5);
-    const until = performance.now() + seconds * 1000;
-    const counts = new Array<number>(CONCURRENCY).fill(0);
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async (_, w) => {
-        while (performance.now() < until) {
-          const s = performance.now();
-          const [e] = await sqlite(ledger).store.append(`subject:s${w}`, null, [benchEvent(w, counts[w]!++)]);
-          const now = performance.now();
-          commitLatency.push(now - s);
-          committedAt.set(e!.position, now);
-        }
-      }),
-    );
-    // Let the last commits be covered.
-    const last = Math.max(...committedAt.keys());
-    while (seen.length === 0 || seen.at(-1)!.size < last) await new Promise((r) => setTimeout(r, 10));
-    clearInterval(watch);
-    const lags: number[] = [];
-    let j = 0;
-    for (const [position, at] of [...committedAt.entries()].sort((a, b) => a[0] - b[0])) {
-      while (seen[j]!.size < position) j++;
-      lags.push(Math.max(0, seen[j]!.at - at));
-    }
-    return { lagP99: percentile(lags, 99), lagP50: percentile(lags, 50), commitP99: percentile(commitLatency, 99), events: committedAt.size };
+    return await measureCheckpointLag(log, async (w, i) => (await sqlite(ledger).store.append(`subject:s${w}`, null, [benchEvent(w, i)]))[0]!.position, seconds);
   } finally {
     log.stop();
     await ledger.close();
