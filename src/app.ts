@@ -21,6 +21,7 @@ import { openStorage } from "./open-storage.js";
 import { loadCheckpointKey } from "./receipts/checkpoint-key.js";
 import { ReceiptSigner } from "./receipts/signer.js";
 import { ChangeFeed } from "./feed/change-feed.js";
+import { DueChangesScheduler } from "./schedule/due-changes.js";
 
 /** Events the tree may lag the log by at start and still be built before the service listens. */
 const SMALL_TREE_BACKLOG = 20_000;
@@ -74,6 +75,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     wrappedAtStart = await storage.wrapEvidenceKeys();
     ledger = await Ledger.open(storage, {
       dataRequestDueDays: config.dataRequestDueDays,
+      dataRequestDueDaysByKind: config.dataRequestDueDaysByKind,
       maxOpenDataRequests: config.maxOpenDataRequests,
       allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
       occurredAtFloor: config.occurredAtFloor,
@@ -110,6 +112,8 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       .catch((e: unknown) => logger.error({ err: e }, `transparency log halted: ${e instanceof Error ? e.message : String(e)}`));
     if (backlog <= SMALL_TREE_BACKLOG) await logging;
     else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
+    const dueChanges = new DueChangesScheduler(ledger, { logger });
+    dueChanges.start();
     const services: Services = { config, ledger, receipts, logger, changes, transparency };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ services, metrics });
@@ -135,6 +139,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       close: () =>
         (closing ??= (async () => {
           await server.close();
+          await dueChanges.stop();
           services.changes.close();
           transparency.stop();
           await ledger.close();

@@ -1,13 +1,13 @@
 // The shipped policy catalogue: JSON files under CATALOG_DIR, published at start when not yet in the ledger.
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Purpose } from "./domain/catalog.js";
+import type { Controller, PolicyVersion, Purpose } from "./domain/catalog.js";
 import { type PublishCommand, toPublishCommand } from "./domain/decide.js";
 import { badInput } from "./domain/errors.js";
 import type { Actor } from "./domain/events.js";
 import { parseRfc3339 } from "./domain/time.js";
 import type { Ledger } from "./ledger.js";
-import { sha256Hex } from "./log/canonical.js";
+import { canonicalJson, sha256Hex } from "./log/canonical.js";
 
 interface CatalogFile {
   policyId: string;
@@ -21,7 +21,17 @@ interface CatalogFile {
   document: string;
   changeSummary?: string | null;
   purposes: (Omit<Purpose, "description" | "consentTtlDays" | "recipients"> & Partial<Purpose>)[];
+  /** The business operator responsible for the data: receipts and exports name it from here. */
+  controller?: (Pick<Controller, "name"> & Partial<Controller>) | null;
 }
+
+/** A catalogue file that says something else than the version already published with its text. */
+export class CatalogMismatchError extends Error {
+  override readonly name = "CatalogMismatchError";
+}
+
+/** What a publication says, in a form two publications can be compared by (the ledger's own members left out). */
+const comparable = (cmd: PublishCommand) => canonicalJson(toPublishCommand(cmd));
 
 const SYSTEM: Actor = { kind: "SYSTEM", id: "catalog" };
 
@@ -43,12 +53,23 @@ export function readCatalogDir(dir: string): PublishCommand[] {
   return specs.map((s) => s.cmd);
 }
 
-/** Publishes the versions whose digest the ledger does not hold yet; returns how many it published. */
+/**
+ * Publishes the versions whose digest the ledger does not hold yet; returns how many it published.
+ * A file whose text was published already but whose content (purposes, recipients, controller…)
+ * differs from that publication stops the start: the change needs a new version, not a silent skip.
+ */
 export async function publishCatalogDir(ledger: Ledger, dir: string): Promise<number> {
   let published = 0;
   for (const cmd of readCatalogDir(dir)) {
-    const known = ledger.catalog.get(cmd.policyId)?.versions.some((v) => v.digest === cmd.digest);
-    if (known) continue;
+    const known: PolicyVersion | undefined = ledger.catalog.get(cmd.policyId)?.versions.find((v) => v.digest === cmd.digest);
+    if (known) {
+      const { number, publishedAt, ...spec } = known;
+      if (comparable(spec) !== comparable(cmd))
+        throw new CatalogMismatchError(
+          `catalogue ${dir}: ${cmd.policyId} differs from version ${number} published with the same text (digest ${cmd.digest.slice(0, 12)}…); publish a new version instead of editing a published one`,
+        );
+      continue;
+    }
     await ledger.publishPolicyVersion(cmd, SYSTEM);
     published++;
   }

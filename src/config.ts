@@ -1,5 +1,6 @@
 // Environment -> a typed, validated Config (contract §1); any bad setting fails fast in one line.
 import { hostname } from "node:os";
+import { DATA_REQUEST_KINDS, type DataRequestKind } from "./domain/events.js";
 
 export interface Config {
   port: number;
@@ -43,6 +44,8 @@ export interface Config {
   allowIdentifyingSubjectIds: boolean;
   /** A back-dated occurredAt earlier than this instant (epoch ms) is refused; null: only the version's own bound applies. */
   occurredAtFloor: number | null;
+  /** DATA_REQUEST_DUE_DAYS_<KIND>: due days per request kind; a kind left out uses dataRequestDueDays. */
+  dataRequestDueDaysByKind: Partial<Record<DataRequestKind, number>>;
   production: boolean;
   logLevel: string;
   limits: {
@@ -177,6 +180,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxOpenDataRequests: intSetting(get, "MAX_OPEN_DATA_REQUESTS", 5, 1, 1_000),
     allowIdentifyingSubjectIds: boolSetting(get, "ALLOW_IDENTIFYING_SUBJECT_IDS", false),
     occurredAtFloor: instantSetting(get, "OCCURRED_AT_FLOOR"),
+    dataRequestDueDaysByKind: Object.fromEntries(
+      DATA_REQUEST_KINDS.filter((k) => get(`DATA_REQUEST_DUE_DAYS_${k}`) !== undefined).map((k) => [k, intSetting(get, `DATA_REQUEST_DUE_DAYS_${k}`, 14, 1, 3_650)]),
+    ),
     production,
     logLevel: parseLogLevel(get("LOG_LEVEL") ?? "info"),
     limits: {

@@ -1,10 +1,11 @@
 // The application service: load -> decide -> append -> project -> publish, all through the storage port.
 import { randomUUID } from "node:crypto";
 import { type AsOf, Catalog, type Policy, type PolicyVersion, type Standing, reconsentThreshold, standingOf, toPolicyVersion } from "./domain/catalog.js";
-import type { CommandBounds, SubjectCommand } from "./domain/command.js";
+import { type CommandBounds, type LedgerCommand, type SubjectCommand, CLOCK_STREAM } from "./domain/command.js";
 import { DEFAULT_MAX_OPEN_REQUESTS, type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, checkId } from "./domain/decide.js";
 import { LedgerError } from "./domain/errors.js";
-import type { Actor, LedgerEvent, Personal } from "./domain/events.js";
+import type { Actor, DataRequestKind, LedgerEvent, Personal } from "./domain/events.js";
+import { type TransferCommand, checkTransfer } from "./domain/transfer.js";
 import { subjectStream } from "./domain/events.js";
 import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "./domain/permission.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "./domain/subject.js";
@@ -25,6 +26,8 @@ export interface LedgerOptions {
   allowIdentifyingSubjectIds?: boolean;
   /** No back-dated occurredAt before this instant; default none. */
   occurredAtFloor?: Instant | null;
+  /** Due days per request kind (DATA_REQUEST_DUE_DAYS_<KIND>); a kind left out uses dataRequestDueDays. */
+  dataRequestDueDaysByKind?: Partial<Record<DataRequestKind, number>>;
 }
 
 export interface RecordConsentResult {
@@ -49,6 +52,7 @@ export class Ledger {
   private readonly dueDays: number;
   /** The operator's bounds every command is decided with. */
   private readonly bounds: CommandBounds;
+  private readonly dueDaysByKind: Partial<Record<DataRequestKind, number>>;
   private readonly catalogNow: Catalog;
   private lastPosition: number;
 
@@ -66,6 +70,7 @@ export class Ledger {
       allowIdentifyingSubjectIds: opts.allowIdentifyingSubjectIds ?? false,
       occurredAtFloor: opts.occurredAtFloor ?? null,
     };
+    this.dueDaysByKind = opts.dataRequestDueDaysByKind ?? {};
     this.catalogNow = catalog;
     this.lastPosition = head?.position ?? 0;
     this.storage.onCommit((events) => this.afterCommit(events));
@@ -142,8 +147,69 @@ export class Ledger {
 
   async openDataRequest(subjectId: string, cmd: Omit<OpenDataRequestCommand, "requestId" | "dueDays">, actor: Actor): Promise<DataRequestState> {
     const requestId = randomUUID();
-    const { subject } = await this.run({ kind: "openDataRequest", subjectId, input: { ...cmd, requestId, dueDays: this.dueDays } }, actor);
+    const dueDays = this.dueDaysByKind[cmd.kind] ?? this.dueDays;
+    const { subject } = await this.run({ kind: "openDataRequest", subjectId, input: { ...cmd, requestId, dueDays } }, actor);
     return subject.dataRequests.get(requestId)!;
+  }
+
+  /** Moves a request's due date later, with the reason recorded. */
+  async extendDataRequest(requestId: string, days: number, reason: string, actor: Actor): Promise<DataRequestState> {
+    const { subjectId } = await this.dataRequest(requestId);
+    const { subject } = await this.run({ kind: "extendDataRequest", subjectId, requestId, days, reason }, actor);
+    return subject.dataRequests.get(requestId)!;
+  }
+
+  /** Runs a command that spans several streams (transfers, merges, due changes) in one write transaction. */
+  private execute(command: LedgerCommand, actor: Actor, now = this.clock()): Promise<CommandOutcome> {
+    return this.storage.execute({ command, actor, now, bounds: this.bounds });
+  }
+
+  /**
+   * Records one transfer per subject, all or none: a provision on the basis of consent is checked
+   * against each subject's permission for the purpose and counterparty at occurredAt.
+   */
+  async recordThirdPartyTransfer(cmd: Omit<TransferCommand, "occurredAt"> & { occurredAt: Instant | null }, actor: Actor): Promise<LedgerEvent[]> {
+    const now = this.clock();
+    const input: TransferCommand = { ...cmd, occurredAt: cmd.occurredAt ?? now };
+    // Shape and counterparty refused before the transaction; the adapter checks again against the log.
+    checkTransfer(input, this.catalogNow, now);
+    const transferIds = input.subjectIds.map(() => randomUUID());
+    const { events } = await this.execute({ kind: "recordThirdPartyTransfer", input, transferIds }, actor, now);
+    return events;
+  }
+
+  /** A subject's transfer records with occurredAt in [from, to], oldest first; kept through erasure. */
+  async thirdPartyTransfers(subjectId: string, from: Instant | null, to: Instant | null): Promise<LedgerEvent[]> {
+    checkId("subjectId", subjectId);
+    return this.storage.transfers(subjectId, from ?? 0, to ?? Number.MAX_SAFE_INTEGER);
+  }
+
+  /**
+   * Merges `from` (e.g. an anonymous device id) into `into`: `into` receives `from`'s choices and
+   * acceptances with their own valid times, so per purpose the later choice wins; `from` becomes
+   * MERGED and its reads answer for `into`. Both streams keep their history.
+   */
+  async mergeSubjects(from: string, into: string, actor: Actor): Promise<SubjectState> {
+    checkId("from", from);
+    checkId("into", into);
+    const { subject } = await this.execute({ kind: "mergeSubjects", from, into }, actor);
+    return subject!;
+  }
+
+  /** The next instant a time-driven change falls due, if any (the scheduler sleeps until then). */
+  nextDue(): Promise<Instant | null> {
+    return this.storage.nextDue();
+  }
+
+  /**
+   * Appends the time-driven changes due by now: a ConsentExpired for each grant past its expiry and
+   * a PolicyVersionEffective for each version come into effect. Decided inside the write
+   * transaction against the read models, so two timers or a restart never append one twice.
+   * Resolves to the number of events appended.
+   */
+  async recordDueChanges(limit = 200): Promise<number> {
+    const { events } = await this.execute({ kind: "recordDueChanges", limit }, { kind: "SYSTEM", id: "clock" });
+    return events.length;
   }
 
   /** A data request by id; NOT_FOUND for an unknown id. */
@@ -199,7 +265,11 @@ export class Ledger {
    */
   async view(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
     const now = this.clock();
-    return asOf.at >= now && asOf.knownAt >= now ? this.storage.currentView(subjectId, asOf.at) : this.storage.viewAt(subjectId, asOf);
+    const read = (id: string) => (asOf.at >= now && asOf.knownAt >= now ? this.storage.currentView(id, asOf.at) : this.storage.viewAt(id, asOf));
+    // A subject merged into another answers for that one (a chain of merges is followed a few hops).
+    let view = await read(subjectId);
+    for (let hops = 0; view.status === "MERGED" && view.mergedInto !== null && hops < 16; hops++) view = await read(view.mergedInto);
+    return view;
   }
 
   /** The subject as its events up to and including log position `position` leave it. */
@@ -226,12 +296,12 @@ export class Ledger {
       });
   }
 
-  async permission(subjectId: string, purposeId: string, policyId: string | null, at?: Instant | null): Promise<Decision> {
-    return (await this.permissions([{ subjectId, purposeId, policyId }], at))[0]!;
+  async permission(subjectId: string, purposeId: string, policyId: string | null, at?: Instant | null, recipientId?: string | null): Promise<Decision> {
+    return (await this.permissions([{ subjectId, purposeId, policyId, recipientId: recipientId ?? null }], at))[0]!;
   }
 
-  /** A batch of checks; each subject is read once. */
-  async permissions(checks: readonly { subjectId: string; purposeId: string; policyId: string | null }[], at?: Instant | null): Promise<Decision[]> {
+  /** A batch of checks; each subject is read once. A merged subject answers for the one it was merged into. */
+  async permissions(checks: readonly { subjectId: string; purposeId: string; policyId: string | null; recipientId?: string | null }[], at?: Instant | null): Promise<Decision[]> {
     const asOf = this.asOf(at);
     const catalog = this.catalogAt(asOf.knownAt);
     // Unknown policies are refused before any read.
@@ -239,7 +309,7 @@ export class Ledger {
     const views = new Map<string, Promise<SubjectView>>();
     for (const c of checks) if (!views.has(c.subjectId)) views.set(c.subjectId, this.view(c.subjectId, asOf).then(viewOf));
     const out: Decision[] = [];
-    for (const [i, c] of checks.entries()) out.push(decidePermission(catalog, await views.get(c.subjectId)!, policyIds[i]!, c.purposeId, asOf));
+    for (const [i, c] of checks.entries()) out.push(decidePermission(catalog, await views.get(c.subjectId)!, policyIds[i]!, c.purposeId, asOf, c.recipientId));
     return out;
   }
 
@@ -273,6 +343,16 @@ export class Ledger {
     );
   }
 
+  /** How a request's requester was identified: the sealed method while the key exists, else its non-personal label. */
+  async identityCheck(r: DataRequestState): Promise<string | null> {
+    if (r.identityLabel === null && r.status !== "IDENTITY_VERIFIED" && r.status !== "FULFILLED") return null;
+    const verified = await this.storage.readAll(0, Number.MAX_SAFE_INTEGER, { subjectId: r.subjectId, types: ["DataRequestIdentityVerified"] });
+    const e = verified.find((x) => x.type === "DataRequestIdentityVerified" && x.data.requestId === r.id);
+    if (!e || e.type !== "DataRequestIdentityVerified") return r.identityLabel;
+    const method = await this.openPersonal(r.subjectId, e.data.method);
+    return typeof method === "string" ? method : (e.data.label ?? r.identityLabel);
+  }
+
   async openPersonal<T>(subjectId: string, p: Personal<T> | null): Promise<T | { erased: true } | null> {
     return openWith(p && "sealed" in p ? await this.storage.evidenceKey(subjectId) : null, subjectId, p);
   }
@@ -281,6 +361,16 @@ export class Ledger {
     const policy = this.catalogNow.get(policyId);
     if (!policy) throw new LedgerError("UNKNOWN_POLICY", `policy ${policyId} is not published`);
     return this.storage.pendingReconsent(policyId, reconsentThreshold(policy, this.asOf()), after, first);
+  }
+
+  /** Subjects with a standing in the policy, in id order after `after`. */
+  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
+    return this.storage.subjectsOfPolicy(policyId, after, limit);
+  }
+
+  /** Log positions in (after, upTo] at which a policy version came into effect. */
+  effectPositions(after: number, upTo: number): Promise<number[]> {
+    return this.storage.effectPositions(after, upTo);
   }
 
   /**
@@ -329,8 +419,10 @@ export class Ledger {
 function hasFutureFacts(s: SubjectState, at: Instant): boolean {
   for (const c of s.consents.values()) if (c.occurredAt > at) return true;
   for (const a of s.acceptances.values()) if (a.acceptedAt > at) return true;
-  return false;
+  return s.returnedAt !== null && s.returnedAt > at;
 }
 
 const hasPersonal = (data: Record<string, unknown>): boolean =>
   Object.values(data).some((v) => v !== null && typeof v === "object" && ("sealed" in v || "erased" in v));
+
+export { CLOCK_STREAM };

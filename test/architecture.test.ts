@@ -17,6 +17,8 @@ const RULES: Record<string, Rule> = {
   "storage/postgres": { parts: ["domain", "log", "evidence", "storage"], packages: /^(pg|better-sqlite3)$/ },
   ledger: { parts: ["domain", "log", "evidence", "storage"], packages: null },
   feed: { parts: ["domain", "log", "ledger"], packages: /^pino$/ },
+  // The timer that records expiries and versions coming into effect as they fall due.
+  schedule: { parts: ["domain", "ledger"], packages: /^pino$/ },
   keys: { parts: [], packages: /^jose$/ },
   auth: { parts: ["domain", "config", "keys"], packages: /^jose$/ },
   receipts: { parts: ["domain", "log", "keys", "ledger", "storage"], packages: /^jose$/ },

@@ -48,6 +48,7 @@ describe("loadConfig", () => {
       maxOpenDataRequests: 5,
       allowIdentifyingSubjectIds: false,
       occurredAtFloor: null,
+      dataRequestDueDaysByKind: {},
       production: false,
       logLevel: "info",
       limits: {
@@ -83,6 +84,7 @@ describe("loadConfig", () => {
       ALLOW_IDENTIFYING_SUBJECT_IDS: "true",
       OCCURRED_AT_FLOOR: "2020-01-01T00:00:00Z",
       AUTH_MAX_TOKEN_AGE_SECONDS: "3600",
+      DATA_REQUEST_DUE_DAYS_DELETION: "7",
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
       BODY_LIMIT_BYTES: "2048",
@@ -125,6 +127,7 @@ describe("loadConfig", () => {
     expect(c.occurredAtFloor).toBe(Date.UTC(2020, 0, 1));
     expect(c.receiptKeyFile).toBe("/etc/receipt.jwk");
     expect(c.dataRequestDueDays).toBe(30);
+    expect(c.dataRequestDueDaysByKind).toEqual({ DELETION: 7 });
     expect(c.production).toBe(true);
     expect(c.logLevel).toBe("warn");
     expect(c.limits).toEqual({

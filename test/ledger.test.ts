@@ -55,7 +55,7 @@ describe("writers racing on one subject with expectedVersion", () => {
     expect(sqlite(ledger).projections.subject("alice").version).toBe(winnerEvents.length);
   });
 
-  it("writers spread over several ticks on a file database: exactly one winner per version", async () => {
+  it("writers spread over several ticks on a file database: exactly one winner per version (each call appends a withdrawal; re-accepting would append nothing)", async () => {
     const ledger = await newLedger(new TestClock(), dbPath());
     cleanups.push(() => ledger.close());
     await publishCatalogDir(ledger, "data/policies");
@@ -65,7 +65,7 @@ describe("writers racing on one subject with expectedVersion", () => {
         await ticks(i % 7);
         const expectedVersion = sqlite(ledger).projections.subject("alice").version;
         try {
-          const r = await ledger.recordConsent("alice", input({ acceptPolicy: true, expectedVersion }), alice);
+          const r = await ledger.recordConsent("alice", input({ withdraw: ["access-analytics"], expectedVersion }), alice);
           return { expectedVersion, events: r.events };
         } catch (e) {
           expect(e).toMatchObject({ code: "VERSION_CONFLICT" });

@@ -7,6 +7,7 @@ export const SCOPES = [
   "ledger:read",
   "policy:write",
   "subject:admin",
+  "transfer:write",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -23,6 +23,25 @@ export interface Recipient {
   kind: RecipientKind;
   country: string | null;
   privacyPolicyUrl: string | null;
+  /** The recipient country's system for protecting personal information (APPI Art. 28(2)). */
+  countryProtectionSystem?: string | null;
+  /** What the recipient does to protect the data (APPI Art. 28(2)). */
+  measures?: string | null;
+  /** What the recipient uses the data for. */
+  recipientPurpose?: string | null;
+}
+
+/** The business operator responsible for the data (個人情報取扱事業者), as receipts and exports name it. */
+export interface Controller {
+  name: string;
+  address: string | null;
+  /** The desk that answers enquiries and requests (e.g. 個人情報お問い合わせ窓口). */
+  contact: string | null;
+  email: string | null;
+  phone: string | null;
+  url: string | null;
+  /** How to make a disclosure, correction, deletion or suspension request (text or a URL). */
+  requestProcedure: string | null;
 }
 
 export interface Purpose {
@@ -48,6 +67,8 @@ export interface PolicyVersionSpec {
   digest: string;
   changeSummary: string | null;
   purposes: Purpose[];
+  /** Who is responsible for the data under this version; versions published before it existed hold none. */
+  controller?: Controller | null;
 }
 
 export interface PolicyVersion extends PolicyVersionSpec {
@@ -200,5 +221,24 @@ export const findPurpose = (v: PolicyVersion | null, purposeId: string): Purpose
 /** The policy version a PolicyVersionPublished event published; its publishedAt is the event's transaction time. */
 export function toPolicyVersion(e: LedgerEvent): PolicyVersion {
   if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
-  return { ...e.data, publishedAt: e.recordedAt };
+  // Publications recorded before recipients carried Art. 28 details, or versions a controller, read those as null.
+  const purposes = e.data.purposes.map((p) => ({
+    ...p,
+    recipients: p.recipients.map((r) => ({ countryProtectionSystem: null, measures: null, recipientPurpose: null, ...r })),
+  }));
+  return { ...e.data, purposes, controller: e.data.controller ?? null, publishedAt: e.recordedAt };
+}
+
+/** Whether a later version of the policy was already in effect at `at` (accepting `number` then is accepting a superseded version). */
+export function supersededAt(policy: Policy, number: number, at: Instant): PolicyVersion | undefined {
+  return policy.versions.find((v) => v.number > number && v.effectiveAt <= at);
+}
+
+/** The controller named by a version, else by the latest earlier version that names one. */
+export function controllerOf(policy: Policy, number: number): Controller | null {
+  for (let i = Math.min(number, policy.versions.length) - 1; i >= 0; i--) {
+    const c = policy.versions[i]!.controller;
+    if (c) return c;
+  }
+  return null;
 }

@@ -8,6 +8,7 @@ import {
   type RecordConsentCommand,
   decideCloseDataRequest,
   decideErase,
+  decideExtendDataRequest,
   decideLeave,
   decideOpenDataRequest,
   decidePublish,
@@ -18,6 +19,7 @@ import {
 } from "./decide.js";
 import type { DomainEvent } from "./events.js";
 import { checkPseudonymousSubject } from "./identifiers.js";
+import type { TransferCommand } from "./transfer.js";
 import type { SubjectState } from "./subject.js";
 import type { Instant } from "./time.js";
 
@@ -30,7 +32,8 @@ export type SubjectCommand =
   | { kind: "eraseSubject"; subjectId: string; reason: string | null }
   | { kind: "openDataRequest"; subjectId: string; input: OpenDataRequestCommand }
   | { kind: "verifyDataRequestIdentity"; subjectId: string; requestId: string; method: string }
-  | { kind: "closeDataRequest"; subjectId: string; requestId: string; fulfilled: boolean; note: string | null };
+  | { kind: "closeDataRequest"; subjectId: string; requestId: string; fulfilled: boolean; note: string | null }
+  | { kind: "extendDataRequest"; subjectId: string; requestId: string; days: number; reason: string };
 
 /** A command on a policy's stream. */
 export interface PublishPolicyVersion {
@@ -38,7 +41,35 @@ export interface PublishPolicyVersion {
   input: PublishCommand;
 }
 
-export type LedgerCommand = SubjectCommand | PublishPolicyVersion;
+/** One transfer record per subject, all or none (APPI Arts. 29, 30); `transferIds` pairs with `input.subjectIds`. */
+export interface RecordThirdPartyTransfer {
+  kind: "recordThirdPartyTransfer";
+  input: TransferCommand;
+  transferIds: readonly string[];
+}
+
+/** `from`'s choices and acceptances carried into `into`; `from` becomes MERGED. Two streams in one transaction. */
+export interface MergeSubjects {
+  kind: "mergeSubjects";
+  from: string;
+  into: string;
+}
+
+/**
+ * The time-driven changes due by `now`, as system events: a ConsentExpired per grant past its
+ * expiry, a PolicyVersionEffective per version come into effect; at most `limit` of each.
+ */
+export interface RecordDueChanges {
+  kind: "recordDueChanges";
+  limit: number;
+}
+
+export type LedgerCommand = SubjectCommand | PublishPolicyVersion | RecordThirdPartyTransfer | MergeSubjects | RecordDueChanges;
+
+/** The stream of the ledger's own time-driven facts that belong to no subject (versions coming into effect). */
+export const CLOCK_STREAM = "system:clock";
+/** The actor of time-driven facts. */
+export const SYSTEM_CLOCK = { kind: "SYSTEM", id: "clock" } as const;
 
 /**
  * The operator's bounds on what a command may do (from the configuration); each left out takes
@@ -69,11 +100,13 @@ export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, c
     case "eraseSubject":
       return decideErase(state, cmd.reason, now);
     case "openDataRequest":
-      return decideOpenDataRequest(cmd.input, state, now, bounds.maxOpenDataRequests ?? DEFAULT_MAX_OPEN_REQUESTS);
+      return decideOpenDataRequest(cmd.input, state, now, bounds.maxOpenDataRequests ?? DEFAULT_MAX_OPEN_REQUESTS, catalog);
     case "verifyDataRequestIdentity":
       return decideVerifyIdentity(state, cmd.requestId, cmd.method, now);
     case "closeDataRequest":
       return decideCloseDataRequest(state, cmd.requestId, cmd.fulfilled, cmd.note, now);
+    case "extendDataRequest":
+      return decideExtendDataRequest(state, cmd.requestId, cmd.days, cmd.reason, now);
   }
 }
 

@@ -1,6 +1,8 @@
 // decide(command, state) -> events: one function per command of the contract, raising its codes.
 import {
   type Catalog,
+  type Controller,
+  supersededAt,
   CONSENT_MODES,
   LEGAL_BASES,
   type PolicyVersion,
@@ -12,7 +14,7 @@ import {
 } from "./catalog.js";
 import { LedgerError, badInput } from "./errors.js";
 import type { DataRequestKind, DomainEvent, Evidence } from "./events.js";
-import type { SubjectState } from "./subject.js";
+import { type SubjectState, identityLabelOf } from "./subject.js";
 import { DAY_MS, type Instant } from "./time.js";
 
 /** How far ahead of the server clock an occurredAt may lie (clock skew of the caller). */
@@ -57,10 +59,12 @@ function checkEvidence(e: Evidence | null): void {
   for (const f of EVIDENCE_FIELDS) checkText(`evidence.${f}`, e[f], f === "userAgent" ? 1_024 : 256);
 }
 
-/** Refuses commands for a subject that has left or been erased. */
-function requireActive(state: SubjectState): void {
-  if (state.status === "LEFT" || state.status === "ERASED")
-    throw new LedgerError("SUBJECT_INACTIVE", `the subject has ${state.status === "LEFT" ? "left the service" : "been erased"}`);
+const INACTIVE_WORDS = { LEFT: "left the service", ERASED: "been erased", MERGED: "been merged into another subject" } as const;
+
+/** Refuses commands for a subject that has left, been erased or been merged into another. */
+export function requireActive(state: SubjectState): void {
+  if (state.status === "LEFT" || state.status === "ERASED" || state.status === "MERGED")
+    throw new LedgerError("SUBJECT_INACTIVE", `the subject has ${INACTIVE_WORDS[state.status]}`);
 }
 
 export function checkExpectedVersion(state: SubjectState, expected: number | null): void {
@@ -104,7 +108,9 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
       purposeIds: unknown,
     });
 
-  requireActive(state);
+  // A subject who left comes back by accepting the policy again; nothing else reopens the account.
+  const returning = state.status === "LEFT" && cmd.acceptPolicy;
+  if (!returning) requireActive(state);
   checkExpectedVersion(state, cmd.expectedVersion);
 
   const required = cmd.withdraw.filter((id) => purposes.get(id)!.mode === "REQUIRED");
@@ -112,6 +118,16 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
     throw new LedgerError("REQUIRED_PURPOSE", `required purposes cannot be withdrawn (leaving the service is the way): ${required.join(", ")}`, {
       purposeIds: required,
     });
+  const requiredGrants = cmd.grant.filter((id) => purposes.get(id)!.mode === "REQUIRED");
+  if (requiredGrants.length > 0)
+    throw badInput(`required purposes are not granted one by one: accepting the policy gives them: ${requiredGrants.join(", ")}`, { purposeIds: requiredGrants });
+  if (cmd.acceptPolicy) {
+    const later = supersededAt(policy, version.number, cmd.occurredAt);
+    if (later)
+      throw new LedgerError("POLICY_VERSION_SUPERSEDED", `version ${version.number} of ${policyId} was superseded by version ${later.number} at that time: accept the current version`, {
+        currentVersion: later.number,
+      });
+  }
   const accepted = state.acceptances.get(policyId)?.version ?? 0;
   if (cmd.grant.length > 0 && version.requiresConsent && !cmd.acceptPolicy && accepted < version.number)
     throw new LedgerError("POLICY_NOT_ACCEPTED", `version ${version.number} of ${policyId} requires consent: accept it first or in this call`);
@@ -119,7 +135,10 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
   const base = { policyId, version: version.number };
   const evidence = cmd.evidence ? { evidence: { plain: cmd.evidence } } : {};
   const events: DomainEvent[] = [];
-  if (cmd.acceptPolicy) events.push({ type: "PolicyAccepted", occurredAt: cmd.occurredAt, data: { ...base, ...evidence } });
+  if (returning) events.push({ type: "SubjectReturned", occurredAt: cmd.occurredAt, data: {} });
+  // Accepting the version already accepted again records nothing (a banner may send it every time).
+  if (cmd.acceptPolicy && (returning || accepted < version.number))
+    events.push({ type: "PolicyAccepted", occurredAt: cmd.occurredAt, data: { ...base, ...evidence } });
   for (const purposeId of cmd.grant) {
     const ttl = purposes.get(purposeId)!.consentTtlDays;
     events.push({
@@ -155,10 +174,11 @@ export type PublishCommand = Omit<PolicyVersionSpec, "number">;
 type Loose<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null | undefined };
 
 /** A publication as clients and catalogue files write it: optional members may be left out. */
-export type PublicationInput = Loose<Omit<PublishCommand, "purposes">, "overrides" | "documentUrl" | "changeSummary"> & {
+export type PublicationInput = Loose<Omit<PublishCommand, "purposes" | "controller">, "overrides" | "documentUrl" | "changeSummary"> & {
   purposes: readonly (Loose<Omit<Purpose, "recipients">, "description" | "consentTtlDays"> & {
-    recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl">[] | null | undefined;
+    recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl" | "countryProtectionSystem" | "measures" | "recipientPurpose">[] | null | undefined;
   })[];
+  controller?: Loose<Controller, "address" | "contact" | "email" | "phone" | "url" | "requestProcedure"> | null | undefined;
 };
 
 /** Fills a publication's left-out members with their defaults (null, no recipients). */
@@ -179,9 +199,29 @@ export function toPublishCommand(i: PublicationInput): PublishCommand {
       mode: p.mode,
       basis: p.basis,
       dataCategories: [...p.dataCategories],
-      recipients: (p.recipients ?? []).map((r) => ({ id: r.id, name: r.name, kind: r.kind, country: r.country ?? null, privacyPolicyUrl: r.privacyPolicyUrl ?? null })),
+      recipients: (p.recipients ?? []).map((r) => ({
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+        country: r.country ?? null,
+        privacyPolicyUrl: r.privacyPolicyUrl ?? null,
+        countryProtectionSystem: r.countryProtectionSystem ?? null,
+        measures: r.measures ?? null,
+        recipientPurpose: r.recipientPurpose ?? null,
+      })),
       consentTtlDays: p.consentTtlDays ?? null,
     })),
+    controller: i.controller
+      ? {
+          name: i.controller.name,
+          address: i.controller.address ?? null,
+          contact: i.controller.contact ?? null,
+          email: i.controller.email ?? null,
+          phone: i.controller.phone ?? null,
+          url: i.controller.url ?? null,
+          requestProcedure: i.controller.requestProcedure ?? null,
+        }
+      : null,
   };
 }
 
@@ -204,6 +244,9 @@ function checkPurpose(p: Purpose): void {
     checkText(`recipient ${r.id} name`, r.name, 512);
     if (r.country !== null && !/^[A-Z]{2}$/.test(r.country)) throw badInput(`recipient ${r.id}: country must be an ISO 3166-1 alpha-2 code`);
     checkText(`recipient ${r.id} privacyPolicyUrl`, r.privacyPolicyUrl, 2_048);
+    checkText(`recipient ${r.id} countryProtectionSystem`, r.countryProtectionSystem);
+    checkText(`recipient ${r.id} measures`, r.measures);
+    checkText(`recipient ${r.id} recipientPurpose`, r.recipientPurpose);
   }
   if (p.consentTtlDays !== null && (!Number.isInteger(p.consentTtlDays) || p.consentTtlDays < 1 || p.consentTtlDays > 36_500))
     throw badInput(`purpose ${p.id}: consentTtlDays must be a whole number of days from 1 to 36500`);
@@ -218,6 +261,10 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instan
   checkText("documentUrl", cmd.documentUrl, 2_048);
   if (!/^[0-9a-f]{64}$/.test(cmd.digest)) throw badInput("documentDigest must be the SHA-256 of the document, as 64 lowercase hex digits");
   if (cmd.purposes.length === 0) throw badInput("a policy version needs at least one purpose");
+  if (cmd.controller) {
+    if (cmd.controller.name.trim() === "") throw badInput("the controller needs a name");
+    for (const [k, v] of Object.entries(cmd.controller)) checkText(`controller.${k}`, v as string | null, 2_048);
+  }
   checkList("purposes", cmd.purposes);
   const ids = new Set<string>();
   for (const p of cmd.purposes) {
@@ -236,20 +283,29 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instan
   return { type: "PolicyVersionPublished", occurredAt: now, data: { ...cmd, number: catalog.nextNumber(cmd.policyId) } };
 }
 
-export function decideSuspend(state: SubjectState, reason: string | null, now: Instant, dataRequestId?: string): DomainEvent[] {
+/** Suspends every purpose, or with `purposeIds` only those (the subject then stays ACTIVE). */
+export function decideSuspend(state: SubjectState, reason: string | null, now: Instant, dataRequestId?: string, purposeIds?: readonly string[] | null): DomainEvent[] {
   requireActive(state);
   checkText("reason", reason);
   if (state.status === "SUSPENDED") return [];
-  return [{ type: "ProcessingSuspended", occurredAt: now, data: { ...(reason ? { reason: { plain: reason } } : {}), ...(dataRequestId ? { dataRequestId } : {}) } }];
+  const scoped = purposeIds && purposeIds.length > 0 ? purposeIds.filter((p) => !state.suspendedPurposes.has(p)) : null;
+  if (scoped && scoped.length === 0) return [];
+  return [
+    {
+      type: "ProcessingSuspended",
+      occurredAt: now,
+      data: { ...(reason ? { reason: { plain: reason } } : {}), ...(dataRequestId ? { dataRequestId } : {}), ...(scoped ? { purposeIds: [...scoped] } : {}) },
+    },
+  ];
 }
 
 export function decideResume(state: SubjectState, now: Instant): DomainEvent[] {
   requireActive(state);
-  return state.status === "SUSPENDED" ? [{ type: "ProcessingResumed", occurredAt: now, data: {} }] : [];
+  return state.status === "SUSPENDED" || state.suspendedPurposes.size > 0 ? [{ type: "ProcessingResumed", occurredAt: now, data: {} }] : [];
 }
 
 export function decideLeave(state: SubjectState, now: Instant): DomainEvent[] {
-  if (state.status === "ERASED") throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
+  if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
   return state.status === "LEFT" ? [] : [{ type: "SubjectLeft", occurredAt: now, data: {} }];
 }
 
@@ -264,6 +320,8 @@ export interface OpenDataRequestCommand {
   kind: DataRequestKind;
   note: string | null;
   dueDays: number;
+  /** For a SUSPENSION: only these purposes; null or empty for all. */
+  purposeIds?: readonly string[] | null;
 }
 
 export const DEFAULT_MAX_OPEN_REQUESTS = 5;
@@ -271,10 +329,29 @@ export const DEFAULT_MAX_OPEN_REQUESTS = 5;
 /** The longest note a requester may attach; an officer's closing note may be longer. */
 export const REQUEST_NOTE_LENGTH = 1_000;
 
-/** `maxOpen`: requests the subject may have open at once (MAX_OPEN_DATA_REQUESTS). */
-export function decideOpenDataRequest(cmd: OpenDataRequestCommand, state: SubjectState, now: Instant, maxOpen: number = DEFAULT_MAX_OPEN_REQUESTS): DomainEvent[] {
+/**
+ * `maxOpen`: requests the subject may have open at once (MAX_OPEN_DATA_REQUESTS); `catalog`: the
+ * purposes a scoped SUSPENSION may name.
+ */
+export function decideOpenDataRequest(
+  cmd: OpenDataRequestCommand,
+  state: SubjectState,
+  now: Instant,
+  maxOpen: number = DEFAULT_MAX_OPEN_REQUESTS,
+  catalog?: Catalog,
+): DomainEvent[] {
   if (state.status === "ERASED") throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
   checkText("note", cmd.note, REQUEST_NOTE_LENGTH);
+  const scoped = cmd.purposeIds && cmd.purposeIds.length > 0 ? [...cmd.purposeIds] : null;
+  if (scoped) {
+    if (cmd.kind !== "SUSPENSION") throw badInput("purposeIds may name purposes only for a SUSPENSION request");
+    checkList("purposeIds", scoped);
+    for (const id of scoped) checkId("purpose id", id);
+    if (new Set(scoped).size !== scoped.length) throw badInput("a purpose is named twice");
+    const known = catalog ? new Set(catalog.policies().flatMap((p) => p.versions.flatMap((v) => v.purposes.map((x) => x.id)))) : null;
+    const unknown = known ? scoped.filter((id) => !known.has(id)) : [];
+    if (unknown.length > 0) throw new LedgerError("UNKNOWN_PURPOSE", `not a purpose of any published policy: ${unknown.join(", ")}`, { purposeIds: unknown });
+  }
   // Each open request is work for an officer and a deadline: one requester cannot flood the queue.
   const open = [...state.dataRequests.values()].filter((r) => r.status === "OPEN" || r.status === "IDENTITY_VERIFIED").length;
   if (open >= maxOpen)
@@ -283,9 +360,24 @@ export function decideOpenDataRequest(cmd: OpenDataRequestCommand, state: Subjec
     {
       type: "DataRequestOpened",
       occurredAt: now,
-      data: { requestId: cmd.requestId, kind: cmd.kind, dueAt: now + cmd.dueDays * DAY_MS, ...(cmd.note ? { note: { plain: cmd.note } } : {}) },
+      data: {
+        requestId: cmd.requestId,
+        kind: cmd.kind,
+        dueAt: now + cmd.dueDays * DAY_MS,
+        ...(cmd.note ? { note: { plain: cmd.note } } : {}),
+        ...(scoped ? { purposeIds: scoped } : {}),
+      },
     },
   ];
+}
+
+/** Moves a request's due date later by `days`, with the reason recorded (APPI allows an extension when explained). */
+export function decideExtendDataRequest(state: SubjectState, requestId: string, days: number, reason: string, now: Instant): DomainEvent[] {
+  const r = openRequest(state, requestId);
+  if (!Number.isInteger(days) || days < 1 || days > 365) throw badInput("days must be a whole number from 1 to 365");
+  if (reason.trim() === "") throw badInput("an extension needs a reason");
+  checkText("reason", reason, 1_024);
+  return [{ type: "DataRequestExtended", occurredAt: now, data: { requestId, days, dueAt: r.dueAt + days * DAY_MS, reason } }];
 }
 
 function openRequest(state: SubjectState, requestId: string) {
@@ -301,7 +393,8 @@ export function decideVerifyIdentity(state: SubjectState, requestId: string, met
   checkText("method", method, 256);
   if (r.status === "IDENTITY_VERIFIED") throw new LedgerError("INVALID_STATE", `identity for data request ${requestId} is already verified`);
   // How identity was checked is free text that may name documents or numbers: personal, so sealed.
-  return [{ type: "DataRequestIdentityVerified", occurredAt: now, data: { requestId, method: { plain: method } } }];
+  // The kind of check is kept apart as a non-personal label, so proof that identity was checked outlives erasure.
+  return [{ type: "DataRequestIdentityVerified", occurredAt: now, data: { requestId, method: { plain: method }, label: identityLabelOf(method) } }];
 }
 
 /** Closing a request; fulfilling DELETION erases the subject and SUSPENSION suspends processing. */
@@ -310,12 +403,13 @@ export function decideCloseDataRequest(state: SubjectState, requestId: string, f
   checkText("note", note);
   if (fulfilled && r.status !== "IDENTITY_VERIFIED")
     throw new LedgerError("IDENTITY_NOT_VERIFIED", `data request ${requestId} cannot be fulfilled before the requester's identity is verified`);
-  const closed: DomainEvent = { type: "DataRequestClosed", occurredAt: now, data: { requestId, fulfilled, ...(note ? { note: { plain: note } } : {}) } };
+  // The officer's note is the officer's record of the work, not the subject's data: it is kept through erasure.
+  const closed: DomainEvent = { type: "DataRequestClosed", occurredAt: now, data: { requestId, fulfilled, ...(note ? { officerNote: note } : {}) } };
   if (!fulfilled) return [closed];
   if (r.kind === "DELETION") return [closed, ...decideErase(state, null, now, requestId)];
   if (r.kind === "SUSPENSION") {
-    if (state.status === "LEFT" || state.status === "ERASED") return [closed];
-    return [closed, ...decideSuspend(state, null, now, requestId)];
+    if (state.status !== "ACTIVE" && state.status !== "SUSPENDED") return [closed];
+    return [closed, ...decideSuspend(state, null, now, requestId, r.purposeIds)];
   }
   return [closed];
 }

@@ -1,5 +1,5 @@
 // The facts the ledger records: one event type per fact, with the data each carries.
-import type { PolicyVersionSpec } from "./catalog.js";
+import type { PolicyVersionSpec, Recipient } from "./catalog.js";
 import type { Instant } from "./time.js";
 
 export const ACTOR_KINDS = ["SUBJECT", "SERVICE", "OFFICER", "SYSTEM"] as const;
@@ -27,24 +27,55 @@ export type Personal<T> = { plain: T } | { sealed: string } | { erased: true };
 export const DATA_REQUEST_KINDS = ["DISCLOSURE", "CORRECTION", "DELETION", "SUSPENSION"] as const;
 export type DataRequestKind = (typeof DATA_REQUEST_KINDS)[number];
 
+export const TRANSFER_DIRECTIONS = ["PROVIDED", "RECEIVED"] as const;
+export type TransferDirection = (typeof TRANSFER_DIRECTIONS)[number];
+/** The grounds for a transfer: consent, or one of the exceptions of the seed policy's §5 (APPI Art. 27). */
+export const TRANSFER_BASES = ["CONSENT", "OUTSOURCING", "BUSINESS_SUCCESSION", "JOINT_USE", "LAW", "VITAL_INTEREST", "PUBLIC_HEALTH", "GOVERNMENT"] as const;
+export type TransferBasis = (typeof TRANSFER_BASES)[number];
+
 export interface EventDataByType {
   PolicyVersionPublished: PolicyVersionSpec;
-  PolicyAccepted: { policyId: string; version: number; evidence?: Personal<Evidence> };
+  /** `mergedFrom`: carried over from a subject merged into this one (its evidence stays with that subject). */
+  PolicyAccepted: { policyId: string; version: number; evidence?: Personal<Evidence>; mergedFrom?: string };
   ConsentGranted: {
     policyId: string;
     version: number;
     purposeId: string;
     expiresAt: Instant | null;
     evidence?: Personal<Evidence>;
+    mergedFrom?: string;
   };
-  ConsentWithdrawn: { policyId: string; version: number; purposeId: string; evidence?: Personal<Evidence> };
-  ProcessingSuspended: { reason?: Personal<string>; dataRequestId?: string };
+  ConsentWithdrawn: { policyId: string; version: number; purposeId: string; evidence?: Personal<Evidence>; mergedFrom?: string };
+  /** Without purposeIds: every purpose (the subject becomes SUSPENDED); with them: only those, the subject stays ACTIVE. */
+  ProcessingSuspended: { reason?: Personal<string>; dataRequestId?: string; purposeIds?: string[] };
   ProcessingResumed: Record<string, never>;
   SubjectLeft: Record<string, never>;
+  /** A subject who had left comes back by accepting the policy again; earlier opt-in grants stay behind. */
+  SubjectReturned: Record<string, never>;
   SubjectErased: { reason?: Personal<string>; dataRequestId?: string };
-  DataRequestOpened: { requestId: string; kind: DataRequestKind; dueAt: Instant; note?: Personal<string> };
-  DataRequestIdentityVerified: { requestId: string; method: Personal<string> };
-  DataRequestClosed: { requestId: string; fulfilled: boolean; note?: Personal<string> };
+  /** This subject's identity was merged into another; its reads answer for that one from now on. */
+  SubjectMerged: { into: string };
+  /** A grant reached its expiresAt: recorded by the ledger itself at that instant, so subscribers hear of it. */
+  ConsentExpired: { policyId: string; purposeId: string; grantEventId: string };
+  /** A published version came into effect (a system event on the policy's stream, at effectiveAt). */
+  PolicyVersionEffective: { policyId: string; version: number };
+  /** A provision to or receipt from a third party (APPI Arts. 29, 30), kept for `retainUntil`. */
+  ThirdPartyTransferRecorded: {
+    transferId: string;
+    direction: TransferDirection;
+    counterparty: Recipient;
+    purposeId: string | null;
+    dataCategories: string[];
+    basis: TransferBasis;
+    retainUntil: Instant;
+    note?: Personal<string>;
+  };
+  DataRequestOpened: { requestId: string; kind: DataRequestKind; dueAt: Instant; note?: Personal<string>; purposeIds?: string[] };
+  /** `label` is the kind of check (e.g. "document"), not personal, so it outlives erasure; `method` is the sealed detail. */
+  DataRequestIdentityVerified: { requestId: string; method: Personal<string>; label?: string };
+  /** `officerNote` is the officer's own record and is kept through erasure; `note` (sealed) is from older records. */
+  DataRequestClosed: { requestId: string; fulfilled: boolean; note?: Personal<string>; officerNote?: string };
+  DataRequestExtended: { requestId: string; days: number; dueAt: Instant; reason: string };
 }
 
 export type EventType = keyof EventDataByType;
@@ -56,10 +87,16 @@ export const EVENT_TYPES = [
   "ProcessingSuspended",
   "ProcessingResumed",
   "SubjectLeft",
+  "SubjectReturned",
   "SubjectErased",
+  "SubjectMerged",
+  "ConsentExpired",
+  "PolicyVersionEffective",
+  "ThirdPartyTransferRecorded",
   "DataRequestOpened",
   "DataRequestIdentityVerified",
   "DataRequestClosed",
+  "DataRequestExtended",
 ] as const satisfies readonly EventType[];
 
 /** Fails to compile when an event type is missing from EVENT_TYPES (readers rely on the list being whole). */
@@ -98,5 +135,8 @@ export const CONSENT_AFFECTING: ReadonlySet<EventType> = new Set<EventType>([
   "ProcessingSuspended",
   "ProcessingResumed",
   "SubjectLeft",
+  "SubjectReturned",
   "SubjectErased",
+  "SubjectMerged",
+  "ConsentExpired",
 ]);

@@ -1,5 +1,5 @@
 // The permission rule of contract §4: may this subject's data be processed for this purpose?
-import { type AsOf, type Catalog, type Policy, type Purpose, definesPurpose, findPurpose, standingOf, type Standing } from "./catalog.js";
+import { type AsOf, type Catalog, type Policy, type Purpose, type Recipient, definesPurpose, findPurpose, standingOf, type Standing } from "./catalog.js";
 import { LedgerError } from "./errors.js";
 import { type ConsentRecord, type SubjectState, type SubjectStatus, consentKey } from "./subject.js";
 import type { Instant } from "./time.js";
@@ -18,19 +18,26 @@ export const DECISION_REASONS = [
   "SUBJECT_SUSPENDED",
   "SUBJECT_LEFT",
   "SUBJECT_ERASED",
+  "RECIPIENT_NOT_COVERED",
 ] as const;
 export type DecisionReason = (typeof DECISION_REASONS)[number];
 
 /** What the rule needs to know of a subject; served by the projections (now) or by a fold (past). */
 export interface SubjectView {
   status: SubjectStatus;
+  /** Purposes a scoped suspension stopped while the subject stays ACTIVE. */
+  suspendedPurposes: ReadonlySet<string>;
+  /** When the subject came back after leaving: opt-in grants from before then no longer count. */
+  returnedAt: Instant | null;
   acceptedVersion(policyId: string): number;
   consent(policyId: string, purposeId: string): ConsentRecord | undefined;
 }
 
 /** The view of a folded subject state or of a snapshot read from the read models. */
-export const viewOf = (s: Pick<SubjectState, "status" | "acceptances" | "consents">): SubjectView => ({
+export const viewOf = (s: Pick<SubjectState, "status" | "suspendedPurposes" | "returnedAt" | "acceptances" | "consents">): SubjectView => ({
   status: s.status,
+  suspendedPurposes: s.suspendedPurposes,
+  returnedAt: s.returnedAt,
   acceptedVersion: (policyId) => s.acceptances.get(policyId)?.version ?? 0,
   consent: (policyId, purposeId) => s.consents.get(consentKey(policyId, purposeId)),
 });
@@ -47,6 +54,12 @@ export interface Decision {
   since: Instant | null;
   expiresAt: Instant | null;
   eventId: string | null;
+  /**
+   * The recipients the subject's consent covers (APPI Arts. 27, 28): for a grant, those the purpose
+   * listed in the version it was granted under; for a purpose permitted without a grant (opt-out,
+   * required), those of the applicable version; none when the purpose is not permitted by choice.
+   */
+  coveredRecipients: Recipient[];
 }
 
 /** The subject's own choice, with expiry evaluated at read time. */
@@ -72,8 +85,16 @@ export function decideUnder(policy: Policy, standing: Standing, view: SubjectVie
   const applicable = findPurpose(standing.applicable, purposeId);
   const purpose = applicable ?? latestDefinition(policy, purposeId);
   if (!purpose) throw new LedgerError("UNKNOWN_PURPOSE", `purpose ${purposeId} is not defined by policy ${policy.id}`);
-  const rec = view.consent(policy.id, purposeId);
+  const recorded = view.consent(policy.id, purposeId);
+  // A subject who came back after leaving starts afresh: a grant from before the return is not carried over.
+  const rec = recorded && recorded.granted && view.returnedAt !== null && recorded.occurredAt < view.returnedAt ? undefined : recorded;
   const choice = choiceStatus(rec, asOf.at);
+  const covered = (): Recipient[] => {
+    if (purpose.mode === "OPT_IN" && choice !== "GRANTED") return [];
+    if (choice === "WITHDRAWN") return [];
+    const under = rec?.granted ? findPurpose(policy.versions[rec.version - 1] ?? null, purposeId) : applicable;
+    return under?.recipients ?? [];
+  };
   const out = (permitted: boolean, reason: DecisionReason): Decision => ({
     policyId: policy.id,
     purposeId,
@@ -85,11 +106,13 @@ export function decideUnder(policy: Policy, standing: Standing, view: SubjectVie
     since: rec?.occurredAt ?? null,
     expiresAt: rec?.granted ? rec.expiresAt : null,
     eventId: rec?.eventId ?? null,
+    coveredRecipients: permitted ? covered() : [],
   });
 
   if (view.status === "ERASED") return out(false, "SUBJECT_ERASED");
-  if (view.status === "LEFT") return out(false, "SUBJECT_LEFT");
-  if (view.status === "SUSPENDED" && purpose.basis !== "LEGAL_OBLIGATION") return out(false, "SUBJECT_SUSPENDED");
+  if (view.status === "LEFT" || view.status === "MERGED") return out(false, "SUBJECT_LEFT");
+  const suspended = view.status === "SUSPENDED" || view.suspendedPurposes.has(purposeId);
+  if (suspended && purpose.basis !== "LEGAL_OBLIGATION") return out(false, "SUBJECT_SUSPENDED");
   if (!standing.applicable) return out(false, "POLICY_NOT_ACCEPTED");
   if (!applicable) return out(false, "NOT_IN_APPLICABLE_POLICY");
   switch (purpose.mode) {
@@ -112,10 +135,20 @@ export function governingPolicy(catalog: Catalog, policyId: string, purposeId: s
   throw new LedgerError("UNKNOWN_PURPOSE", `purpose ${purposeId} is not defined by policy ${policyId}`);
 }
 
-/** permission(subject, purpose, policy?) as of an instant. */
-export function decidePermission(catalog: Catalog, view: SubjectView, policyId: string, purposeId: string, asOf: AsOf): Decision {
+/**
+ * permission(subject, purpose, policy?, recipient?) as of an instant. Naming a recipient the
+ * subject's consent does not cover makes a permitted purpose false with RECIPIENT_NOT_COVERED.
+ */
+export function decidePermission(catalog: Catalog, view: SubjectView, policyId: string, purposeId: string, asOf: AsOf, recipientId?: string | null): Decision {
   const policy = governingPolicy(catalog, policyId, purposeId, asOf.knownAt);
-  return decideUnder(policy, standingOf(policy, view.acceptedVersion(policy.id), asOf), view, purposeId, asOf);
+  const d = decideUnder(policy, standingOf(policy, view.acceptedVersion(policy.id), asOf), view, purposeId, asOf);
+  return recipientId != null ? forRecipient(d, recipientId) : d;
+}
+
+/** A decision narrowed to one recipient. */
+export function forRecipient(d: Decision, recipientId: string): Decision {
+  if (!d.permitted || d.coveredRecipients.some((r) => r.id === recipientId)) return d;
+  return { ...d, permitted: false, reason: "RECIPIENT_NOT_COVERED" };
 }
 
 /**

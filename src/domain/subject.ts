@@ -1,9 +1,9 @@
 // A subject's state as a fold of its events (evolve), evaluated at any valid and transaction time.
 import type { AsOf } from "./catalog.js";
-import type { DataRequestKind, LedgerEvent, Personal } from "./events.js";
+import { type DataRequestKind, type DomainEvent, type LedgerEvent, type Personal, subjectStream } from "./events.js";
 import type { Instant } from "./time.js";
 
-export const SUBJECT_STATUSES = ["ACTIVE", "SUSPENDED", "LEFT", "ERASED"] as const;
+export const SUBJECT_STATUSES = ["ACTIVE", "SUSPENDED", "LEFT", "ERASED", "MERGED"] as const;
 export type SubjectStatus = (typeof SUBJECT_STATUSES)[number];
 export const DATA_REQUEST_STATUSES = ["OPEN", "IDENTITY_VERIFIED", "FULFILLED", "REJECTED"] as const;
 export type DataRequestStatus = (typeof DATA_REQUEST_STATUSES)[number];
@@ -34,7 +34,14 @@ export interface DataRequestState {
   openedAt: Instant;
   dueAt: Instant;
   closedAt: Instant | null;
+  /** The requester's note (sealed), or an older record's closing note. */
   note: Personal<string> | null;
+  /** The purposes a SUSPENSION request names; null for all. */
+  purposeIds: string[] | null;
+  /** The officer's note on closing: the officer's record, kept through erasure. */
+  closingNote: string | null;
+  /** The kind of identity check (e.g. "document"), not personal, kept through erasure. */
+  identityLabel: string | null;
 }
 
 export interface SubjectState {
@@ -42,6 +49,12 @@ export interface SubjectState {
   /** The subject stream's version: how many events it holds. */
   version: number;
   status: SubjectStatus;
+  /** Purposes suspended by a scoped suspension while the subject stays ACTIVE. */
+  suspendedPurposes: ReadonlySet<string>;
+  /** When (valid time) the subject last came back after leaving: opt-in grants from before it no longer count. */
+  returnedAt: Instant | null;
+  /** The subject this one was merged into, when MERGED. */
+  mergedInto: string | null;
   acceptances: ReadonlyMap<string, Acceptance>;
   consents: ReadonlyMap<string, ConsentRecord>;
   dataRequests: ReadonlyMap<string, DataRequestState>;
@@ -57,25 +70,69 @@ export const initialSubject = (id: string): SubjectState => ({
   id,
   version: 0,
   status: "ACTIVE",
+  suspendedPurposes: new Set(),
+  returnedAt: null,
+  mergedInto: null,
   acceptances: new Map(),
   consents: new Map(),
   dataRequests: new Map(),
 });
 
-/** The lifecycle: ACTIVE <-> SUSPENDED, then LEFT, then ERASED; nothing leads back. */
-export function nextStatus(status: SubjectStatus, type: string): SubjectStatus {
-  switch (type) {
-    case "ProcessingSuspended":
-      return status === "ACTIVE" ? "SUSPENDED" : status;
+/** The lifecycle part of a subject's state: what the status history keeps per change. */
+export interface Lifecycle {
+  status: SubjectStatus;
+  suspendedPurposes: ReadonlySet<string>;
+  returnedAt: Instant | null;
+  mergedInto: string | null;
+}
+
+export const INITIAL_LIFECYCLE: Lifecycle = { status: "ACTIVE", suspendedPurposes: new Set(), returnedAt: null, mergedInto: null };
+
+/**
+ * The lifecycle: ACTIVE <-> SUSPENDED (or some purposes suspended while ACTIVE), LEFT (and back to
+ * ACTIVE by accepting the policy again), MERGED into another subject, ERASED for good.
+ */
+export function nextLifecycle(l: Lifecycle, e: DomainEvent): Lifecycle {
+  if (l.status === "ERASED") return l;
+  switch (e.type) {
+    case "ProcessingSuspended": {
+      const scoped = e.data.purposeIds;
+      if (scoped && scoped.length > 0) return l.status === "ACTIVE" ? { ...l, suspendedPurposes: new Set([...l.suspendedPurposes, ...scoped]) } : l;
+      return l.status === "ACTIVE" ? { ...l, status: "SUSPENDED" } : l;
+    }
     case "ProcessingResumed":
-      return status === "SUSPENDED" ? "ACTIVE" : status;
+      return l.status === "SUSPENDED" || l.suspendedPurposes.size > 0 ? { ...l, status: l.status === "SUSPENDED" ? "ACTIVE" : l.status, suspendedPurposes: new Set() } : l;
     case "SubjectLeft":
-      return status === "ERASED" ? status : "LEFT";
+      return { ...l, status: "LEFT", suspendedPurposes: new Set() };
+    case "SubjectReturned":
+      return l.status === "LEFT" ? { ...l, status: "ACTIVE", returnedAt: e.occurredAt } : l;
+    case "SubjectMerged":
+      return { ...l, status: "MERGED", mergedInto: e.data.into };
     case "SubjectErased":
-      return "ERASED";
+      return { ...l, status: "ERASED", suspendedPurposes: new Set() };
     default:
-      return status;
+      return l;
   }
+}
+
+/** The status after an event of `type` with no purposes named (a whole-subject change). */
+export const nextStatus = (status: SubjectStatus, type: string): SubjectStatus =>
+  nextLifecycle({ ...INITIAL_LIFECYCLE, status }, { type, data: { into: "" }, occurredAt: 0 } as DomainEvent).status;
+
+/** Event types that change a subject's lifecycle (and so the status history). */
+export const LIFECYCLE_EVENTS: ReadonlySet<string> = new Set([
+  "ProcessingSuspended",
+  "ProcessingResumed",
+  "SubjectLeft",
+  "SubjectReturned",
+  "SubjectMerged",
+  "SubjectErased",
+]);
+
+/** The kind of an identity check, from the method's text: a leading slug before ":" (e.g. "document: …"), else "recorded". */
+export function identityLabelOf(method: string): string {
+  const m = /^\s*([A-Za-z][A-Za-z0-9_-]{0,39})\s*:/.exec(method);
+  return m ? m[1]!.toLowerCase() : "recorded";
 }
 
 /** Later in valid time wins; the log position breaks ties (a later append is the later word). */
@@ -90,7 +147,8 @@ const withEntry = <V>(m: ReadonlyMap<string, V>, k: string, v: V): Map<string, V
  * what lets a back-dated import land after later choices without overriding them.
  */
 export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
-  const next = { ...state, version: Math.max(state.version, e.streamVersion) };
+  const own = e.streamId === subjectStream(state.id);
+  const next = { ...state, version: own ? Math.max(state.version, e.streamVersion) : state.version };
   switch (e.type) {
     case "PolicyAccepted": {
       const prev = state.acceptances.get(e.data.policyId);
@@ -120,8 +178,13 @@ export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
     case "ProcessingSuspended":
     case "ProcessingResumed":
     case "SubjectLeft":
+    case "SubjectReturned":
+    case "SubjectMerged":
     case "SubjectErased":
-      return { ...next, status: nextStatus(state.status, e.type) };
+    {
+      const l = nextLifecycle(state, e);
+      return { ...next, status: l.status, suspendedPurposes: l.suspendedPurposes, returnedAt: l.returnedAt, mergedInto: l.mergedInto };
+    }
     case "DataRequestOpened":
       return {
         ...next,
@@ -134,11 +197,14 @@ export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
           dueAt: e.data.dueAt,
           closedAt: null,
           note: e.data.note ?? null,
+          purposeIds: e.data.purposeIds ?? null,
+          closingNote: null,
+          identityLabel: null,
         }),
       };
     case "DataRequestIdentityVerified": {
       const r = state.dataRequests.get(e.data.requestId);
-      return r ? { ...next, dataRequests: withEntry(state.dataRequests, r.id, { ...r, status: "IDENTITY_VERIFIED" }) } : next;
+      return r ? { ...next, dataRequests: withEntry(state.dataRequests, r.id, { ...r, status: "IDENTITY_VERIFIED", identityLabel: e.data.label ?? null }) } : next;
     }
     case "DataRequestClosed": {
       const r = state.dataRequests.get(e.data.requestId);
@@ -148,10 +214,18 @@ export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
         status: e.data.fulfilled ? "FULFILLED" : "REJECTED",
         closedAt: e.occurredAt,
         note: e.data.note ?? r.note,
+        closingNote: e.data.officerNote ?? null,
       };
       return { ...next, dataRequests: withEntry(state.dataRequests, r.id, closed) };
     }
+    case "DataRequestExtended": {
+      const r = state.dataRequests.get(e.data.requestId);
+      return r ? { ...next, dataRequests: withEntry(state.dataRequests, r.id, { ...r, dueAt: e.data.dueAt }) } : next;
+    }
     case "PolicyVersionPublished":
+    case "PolicyVersionEffective":
+    case "ConsentExpired":
+    case "ThirdPartyTransferRecorded":
       return next;
   }
 }

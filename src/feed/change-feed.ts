@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { LedgerError } from "../domain/errors.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import type { Ledger } from "../ledger.js";
-import { type ConsentChangeFact, consentChangesOf } from "./consent-changes.js";
+import { type ConsentChangeFact, consentChangesOf, isConsentAffecting } from "./consent-changes.js";
 import type { FeedCursor } from "./feed-cursor.js";
 import { type FeedItem, FeedSubscription } from "./feed-subscription.js";
 
@@ -27,7 +27,8 @@ export interface ConsentChangesFilter {
   purposeIds: readonly string[] | null;
 }
 
-const CONSENT_TYPES: readonly string[] = [...CONSENT_AFFECTING];
+// Publications and versions coming into effect change the decisions of every subject of the policy.
+const CONSENT_TYPES: readonly string[] = [...CONSENT_AFFECTING, "PolicyVersionPublished", "PolicyVersionEffective"];
 
 export class ChangeFeed {
   private readonly eventSubs = new Set<FeedSubscription<LedgerEvent>>();
@@ -99,14 +100,26 @@ export class ChangeFeed {
       replay: async (cursor) => {
         // A cursor inside an event (some of its changes seen) re-reads that event; the rest are skipped.
         const from = Number.isFinite(cursor.index) ? cursor.position - 1 : cursor.position;
-        const events = await this.ledger.events(from, this.pageSize, {
+        let events = await this.ledger.events(from, this.pageSize, {
           types: CONSENT_TYPES,
           ...(filter.subjectId !== null ? { subjectId: filter.subjectId } : {}),
         });
+        const caughtUp = events.length < this.pageSize;
+        let scannedTo = events.at(-1)?.position ?? cursor.position;
+        const wanted = filter.subjectId === null ? undefined : (id: string) => id === filter.subjectId;
+        if (filter.subjectId !== null) {
+          // The subject's stream holds its own events; versions coming into effect live elsewhere in the log.
+          const upTo = caughtUp ? this.ledger.headPosition : scannedTo;
+          const effects = await Promise.all((await this.ledger.effectPositions(from, upTo)).map(async (p) => (await this.ledger.events(p - 1, 1))[0]!));
+          if (effects.length > 0) {
+            events = [...events, ...effects].sort((a, b) => a.position - b.position);
+            scannedTo = Math.max(scannedTo, effects.at(-1)!.position);
+          }
+        }
         return {
-          items: (await consentChangesOf(this.ledger, events)).map(changeItem),
-          scannedTo: events.at(-1)?.position ?? cursor.position,
-          caughtUp: events.length < this.pageSize,
+          items: (await consentChangesOf(this.ledger, events, wanted)).map(changeItem),
+          scannedTo,
+          caughtUp,
         };
       },
       onEnd: () => {
@@ -154,7 +167,7 @@ export class ChangeFeed {
         const items = events.map(eventItem);
         for (const s of [...this.eventSubs]) s.offer(items);
       }
-      if (this.changeSubCount > 0 && events.some((e) => CONSENT_AFFECTING.has(e.type))) {
+      if (this.changeSubCount > 0 && events.some(isConsentAffecting)) {
         const wanted = this.changeSubsAll.size > 0 ? undefined : (id: string) => this.changeSubsBySubject.has(id);
         const items = (await consentChangesOf(this.ledger, events, wanted)).map(changeItem);
         if (items.length > 0) {

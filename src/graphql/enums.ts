@@ -1,7 +1,7 @@
 // The contract's enums, registered once for type-graphql.
 import { registerEnumType } from "type-graphql";
 import { CONSENT_MODES, LEGAL_BASES, RECIPIENT_KINDS } from "../domain/catalog.js";
-import { ACTOR_KINDS, DATA_REQUEST_KINDS } from "../domain/events.js";
+import { ACTOR_KINDS, DATA_REQUEST_KINDS, TRANSFER_BASES, TRANSFER_DIRECTIONS } from "../domain/events.js";
 import { CONSENT_STATUSES, DECISION_REASONS } from "../domain/permission.js";
 import { DATA_REQUEST_STATUSES, SUBJECT_STATUSES } from "../domain/subject.js";
 
@@ -16,6 +16,8 @@ export const DecisionReasonEnum = asEnum(DECISION_REASONS);
 export const ActorKindEnum = asEnum(ACTOR_KINDS);
 export const DataRequestKindEnum = asEnum(DATA_REQUEST_KINDS);
 export const DataRequestStatusEnum = asEnum(DATA_REQUEST_STATUSES);
+export const TransferDirectionEnum = asEnum(TRANSFER_DIRECTIONS);
+export const TransferBasisEnum = asEnum(TRANSFER_BASES);
 
 registerEnumType(ConsentModeEnum, { name: "ConsentMode" });
 registerEnumType(LegalBasisEnum, { name: "LegalBasis" });
@@ -26,3 +28,5 @@ registerEnumType(DecisionReasonEnum, { name: "DecisionReason" });
 registerEnumType(ActorKindEnum, { name: "ActorKind" });
 registerEnumType(DataRequestKindEnum, { name: "DataRequestKind" });
 registerEnumType(DataRequestStatusEnum, { name: "DataRequestStatus" });
+registerEnumType(TransferDirectionEnum, { name: "TransferDirection" });
+registerEnumType(TransferBasisEnum, { name: "TransferBasis" });

@@ -11,6 +11,7 @@ import { encodePosition } from "../log/position.js";
 import type { ConsentStateType, PermissionDecisionType } from "./types/consent-types.js";
 import type { EventConnectionType, LedgerEventType } from "./types/event-types.js";
 import type { DataRequestType, SubjectType } from "./types/subject-types.js";
+import type { ThirdPartyTransferType } from "./types/transfer-types.js";
 
 export const presentSubject = (s: SubjectState): SubjectType => ({ id: s.id, status: s.status, version: s.version });
 
@@ -107,6 +108,7 @@ export const presentConsent = (d: Decision): ConsentStateType => ({
   expiresAt: d.expiresAt,
   policyVersion: d.policyVersion,
   eventId: d.eventId,
+  coveredRecipients: d.coveredRecipients,
 });
 
 export const presentDecision = (subjectId: string, d: Decision): PermissionDecisionType => ({
@@ -122,7 +124,8 @@ export const presentDecision = (subjectId: string, d: Decision): PermissionDecis
 });
 
 export async function presentDataRequest(ledger: Ledger, r: DataRequestState): Promise<DataRequestType> {
-  const note = await ledger.openPersonal(r.subjectId, r.note);
+  // The officer's closing note is the officer's own record and outlives erasure; the requester's note is sealed.
+  const note = r.closingNote ?? (await ledger.openPersonal(r.subjectId, r.note));
   const now = ledger.now();
   return {
     id: r.id,
@@ -134,5 +137,23 @@ export async function presentDataRequest(ledger: Ledger, r: DataRequestState): P
     closedAt: r.closedAt,
     note: typeof note === "string" ? note : note === null ? null : "[erased]",
     overdue: isOverdue(r, now),
+    purposeIds: r.purposeIds,
+    identityCheck: await ledger.identityCheck(r),
+  };
+}
+
+export function presentTransfer(e: LedgerEvent): ThirdPartyTransferType {
+  if (e.type !== "ThirdPartyTransferRecorded") throw new Error(`not a transfer record: ${e.type}`);
+  return {
+    id: e.data.transferId,
+    subjectId: e.subjectId!,
+    direction: e.data.direction,
+    counterparty: e.data.counterparty,
+    purposeId: e.data.purposeId,
+    dataCategories: e.data.dataCategories,
+    basis: e.data.basis,
+    occurredAt: e.occurredAt,
+    recordedAt: e.recordedAt,
+    retainUntil: e.data.retainUntil,
   };
 }

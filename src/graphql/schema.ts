@@ -5,13 +5,25 @@ import { ConsentResolver } from "./resolvers/consent-resolver.js";
 import { LedgerEventResolver } from "./resolvers/ledger-event-resolver.js";
 import { LedgerResolver } from "./resolvers/ledger-resolver.js";
 import { LifecycleResolver } from "./resolvers/lifecycle-resolver.js";
-import { PolicyResolver } from "./resolvers/policy-resolver.js";
+import { PolicyResolver, PolicyVersionResolver } from "./resolvers/policy-resolver.js";
+import { TransferResolver } from "./resolvers/transfer-resolver.js";
 import { SubjectResolver } from "./resolvers/subject-resolver.js";
 import { SubscriptionResolver } from "./resolvers/subscription-resolver.js";
 import { TransparencyResolver } from "./resolvers/transparency-resolver.js";
 import { NO_PUB_SUB } from "./no-pub-sub.js";
 
-export const RESOLVERS = [PolicyResolver, SubjectResolver, ConsentResolver, LedgerResolver, LedgerEventResolver, LifecycleResolver, SubscriptionResolver, TransparencyResolver] as const;
+export const RESOLVERS = [
+  PolicyResolver,
+  PolicyVersionResolver,
+  SubjectResolver,
+  ConsentResolver,
+  LedgerResolver,
+  LedgerEventResolver,
+  LifecycleResolver,
+  TransferResolver,
+  SubscriptionResolver,
+  TransparencyResolver,
+] as const;
 
 export function buildLedgerSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: [...RESOLVERS], validate: false, pubSub: NO_PUB_SUB });

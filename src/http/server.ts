@@ -12,6 +12,8 @@ import type { GraphQLContext, Services } from "../graphql/context.js";
 import { errorCodes } from "../graphql/errors.js";
 import { GraphQLPipeline } from "../graphql/pipeline.js";
 import { applyCors } from "./cors.js";
+import { isPublicOperation } from "../graphql/public-operations.js";
+import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { isWebPath, serveWeb } from "./static-web.js";
@@ -88,7 +90,9 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   });
   await apollo.start();
 
-  const contextFor = (req: IncomingMessage) => async (): Promise<GraphQLContext> => {
+  const contextFor = (req: IncomingMessage, body: unknown) => async (): Promise<GraphQLContext> => {
+    // The external-transmission notice is public (CONTRACT-2 §3): without a token, only it may be asked.
+    if (req.headers.authorization === undefined && isPublicOperation(body)) return { caller: null, services, requestId: randomUUID() };
     try {
       return pipeline.context(await pipeline.authenticate(req.headers.authorization), randomUUID());
     } catch (e) {
@@ -121,7 +125,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     if (req.method === "GET" && req.headers.authorization) headers.set("apollo-require-preflight", "get-with-authorization");
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body },
-      context: contextFor(req),
+      context: contextFor(req, body),
     });
     for (const [k, v] of response.headers) res.setHeader(k, v);
     res.statusCode = response.status ?? 200;
@@ -158,6 +162,8 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         case "/graphql":
           if (applyCors(config.corsOrigins, req, res)) return;
           return graphql(req, res, url);
+        case "/notices/external-transmission":
+          return externalTransmissionNotice(req, res, ledger);
         default:
           if (isWebPath(url.pathname)) return serveWeb(config.webDir, req.method, url.pathname, res);
           return clientError(res, 404, "NOT_FOUND", "not found: the API is at /graphql");

@@ -14,7 +14,7 @@ export interface ConsentReceiptInput {
   language: string;
   jurisdiction: string;
   collectionMethod: string;
-  controller: { name: string; contact: string; address: string; email: string; phone: string; url: string };
+  controller: { name: string; contact: string; address: string; email: string; phone: string; url: string; requestProcedure?: string };
   policyVersion: PolicyVersion;
   accepted: boolean;
   granted: Purpose[];
@@ -48,6 +48,7 @@ export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, 
         email: input.controller.email,
         phone: input.controller.phone,
         piiControllerUrl: input.controller.url,
+        ...(input.controller.requestProcedure ? { requestProcedure: input.controller.requestProcedure } : {}),
       },
     ],
     // Kantara requires a string; a version published without a document URL yields "".
@@ -97,6 +98,17 @@ function kantaraPurpose(p: Purpose, withdrawn: boolean): Record<string, unknown>
     termination: terminationOf(p),
     thirdPartyDisclosure: thirdParties.length > 0,
     withdrawn,
+    // The recipients a grant under this version covers, with what APPI Art. 28(2) says the person is told.
+    recipients: p.recipients.map((r) => ({
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      country: r.country,
+      countryProtectionSystem: r.countryProtectionSystem ?? null,
+      measures: r.measures ?? null,
+      recipientPurpose: r.recipientPurpose ?? null,
+      privacyPolicyUrl: r.privacyPolicyUrl,
+    })),
   };
   if (thirdParties.length > 0) out["thirdPartyName"] = thirdParties.map((r) => r.name).join(", ");
   return out;

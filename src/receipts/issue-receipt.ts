@@ -1,24 +1,30 @@
 // The receipt of one recordConsent call: built from its events alone, so a replay signs the same bytes.
-import { type PolicyVersion, findPurpose } from "../domain/catalog.js";
+import { randomUUID } from "node:crypto";
+import { type Controller, type PolicyVersion, controllerOf, findPurpose } from "../domain/catalog.js";
 import type { Evidence, LedgerEvent } from "../domain/events.js";
 import { encodePosition } from "../log/position.js";
 import type { Ledger } from "../ledger.js";
-import { CONSENT_RECEIPT_TYP, buildConsentReceipt } from "./consent-receipt.js";
+import { CONSENT_RECEIPT_TYP, type ConsentReceiptInput, buildConsentReceipt } from "./consent-receipt.js";
 import type { ReceiptSigner } from "./signer.js";
 
-/** The controller named on receipts: the company whose privacy policy the ledger serves. */
-export const CONTROLLER = {
-  name: "中電クラビス株式会社",
-  contact: "個人情報保護管理者 (personal information protection manager)",
-  address: "Japan",
-  email: "",
-  phone: "",
-  url: "",
-};
+/** The controller as a Kantara receipt names it: strings throughout, "" for what the catalogue leaves out. */
+export function receiptController(c: Controller | null): ConsentReceiptInput["controller"] {
+  return {
+    name: c?.name ?? "",
+    contact: c?.contact ?? "",
+    address: c?.address ?? "",
+    email: c?.email ?? "",
+    phone: c?.phone ?? "",
+    url: c?.url ?? "",
+    ...(c?.requestProcedure ? { requestProcedure: c.requestProcedure } : {}),
+  };
+}
 
 /**
  * Signs the receipt of one recordConsent call. `evidence` is the call's own input (the same on an
  * idempotent replay), so the receipt needs no decryption and a replay signs the same payload.
+ * A call that recorded nothing (accepting the version already accepted) gets a receipt that says so,
+ * naming `subject` as the version it stands on.
  */
 export async function issueConsentReceipt(
   ledger: Ledger,
@@ -26,31 +32,35 @@ export async function issueConsentReceipt(
   subjectId: string,
   events: readonly LedgerEvent[],
   evidence: Evidence | null,
+  asked: { policyId: string; version: number },
 ): Promise<string> {
-  const first = events[0]!;
-  const last = events.at(-1)!;
-  const ref = first.type === "PolicyAccepted" || first.type === "ConsentGranted" || first.type === "ConsentWithdrawn" ? first.data : null;
-  if (!ref) throw new Error("a consent receipt needs consent events");
-  const version: PolicyVersion = ledger.catalog.version(ref.policyId, ref.version)!;
-  const purposesOf = (type: LedgerEvent["type"]) =>
-    events.flatMap((e) => (e.type === type && "purposeId" in e.data ? [findPurpose(version, e.data.purposeId)!] : []));
+  const first = events.find((e) => e.type === "PolicyAccepted" || e.type === "ConsentGranted" || e.type === "ConsentWithdrawn");
+  const ref = first && "policyId" in first.data && "version" in first.data ? first.data : asked;
+  const policy = ledger.catalog.get(ref.policyId)!;
+  const version: PolicyVersion = policy.versions[ref.version - 1]!;
+  const purposesOf = (type: "ConsentGranted" | "ConsentWithdrawn") =>
+    events.flatMap((e) => ((e.type === "ConsentGranted" || e.type === "ConsentWithdrawn") && e.type === type ? [findPurpose(version, e.data.purposeId)!] : []));
+  const last = events.at(-1);
+  const controller = controllerOf(policy, version.number);
+  // A call that recorded nothing (re-accepting the accepted version) names the log's head as it stood.
+  const head = last ? { position: last.position, hash: last.hash } : ((await ledger.head()) ?? { position: 0, hash: "" });
   const payload = buildConsentReceipt({
-    receiptId: first.id,
+    receiptId: events[0]?.id ?? randomUUID(),
     subjectId,
-    issuedAt: first.recordedAt,
+    issuedAt: events[0]?.recordedAt ?? ledger.now(),
     language: evidence && "locale" in evidence && evidence.locale ? evidence.locale : "ja",
     jurisdiction: "JP",
-    collectionMethod: evidence && "channel" in evidence && evidence.channel ? evidence.channel : first.actor.kind === "SUBJECT" ? "self-service" : "recorded by service",
-    controller: CONTROLLER,
-    policyVersion: version,
-    accepted: events.some((e) => e.type === "PolicyAccepted"),
+    collectionMethod: evidence && "channel" in evidence && evidence.channel ? evidence.channel : events[0]?.actor.kind === "SUBJECT" ? "self-service" : "recorded by service",
+    controller: receiptController(controller),
+    policyVersion: { ...version, documentUrl: version.documentUrl ?? controller?.url ?? null },
+    accepted: events.some((e) => e.type === "PolicyAccepted") || events.length === 0,
     granted: purposesOf("ConsentGranted"),
     withdrawn: purposesOf("ConsentWithdrawn"),
     ledger: {
       positions: events.map((e) => encodePosition(e.position)),
       eventIds: events.map((e) => e.id),
-      headPosition: encodePosition(last.position),
-      headHash: last.hash,
+      headPosition: encodePosition(head.position),
+      headHash: head.hash,
       events: events.map((e) => ({ id: e.id, hash: e.hash })),
     },
   });

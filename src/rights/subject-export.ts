@@ -1,5 +1,5 @@
 // A subject's whole record as one JSON document, shaped as an ISO/IEC TS 27560 consent record: the answer to a disclosure request.
-import type { PolicyVersion, Purpose, RecipientKind } from "../domain/catalog.js";
+import { type PolicyVersion, type Purpose, type RecipientKind, controllerOf } from "../domain/catalog.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, isOverdue } from "../domain/subject.js";
@@ -52,6 +52,7 @@ function processing(policyId: string, d: Decision) {
     legalBasis: p.basis,
     dataCategories: p.dataCategories,
     recipients: p.recipients.map((r) => r.id),
+    coveredRecipients: d.coveredRecipients.map((r) => r.id),
     consentTtlDays: p.consentTtlDays,
     state: { status: d.status, permitted: d.permitted, reason: d.reason, policyVersion: d.policyVersion, since: iso(d.since), expiresAt: iso(d.expiresAt) },
   };
@@ -76,8 +77,10 @@ function recipients(decisions: readonly { policyId: string; d: Decision }[]): Re
       let entry = byId.get(r.id);
       if (!entry) byId.set(r.id, (entry = { ...r, grantedPurposes: [], otherPurposes: [] }));
       const ref = { policyId, purposeId: d.purposeId, purpose: d.purpose.title, status: d.status };
-      if (d.permitted) entry.grantedPurposes.push(ref);
-      else entry.otherPurposes.push({ ...ref, reason: d.reason });
+      // Permitted for the purpose is not enough: the subject's consent must cover this recipient.
+      const covered = d.coveredRecipients.some((c) => c.id === r.id);
+      if (d.permitted && covered) entry.grantedPurposes.push(ref);
+      else entry.otherPurposes.push({ ...ref, reason: d.permitted ? "RECIPIENT_NOT_COVERED" : d.reason });
     }
   return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -107,7 +110,25 @@ async function dataRequest(ledger: Ledger, r: DataRequestState) {
     dueAt: toIso(r.dueAt),
     closedAt: iso(r.closedAt),
     overdue: isOverdue(r, now),
-    note: await ledger.openPersonal(r.subjectId, r.note),
+    note: r.closingNote ?? (await ledger.openPersonal(r.subjectId, r.note)),
+    purposeIds: r.purposeIds,
+    identityCheck: await ledger.identityCheck(r),
+  };
+}
+
+/** A transfer record (APPI Arts. 29, 30) as the export lists it: kept through erasure, until retainUntil. */
+function transfer(e: LedgerEvent) {
+  if (e.type !== "ThirdPartyTransferRecorded") return null;
+  return {
+    id: e.data.transferId,
+    direction: e.data.direction,
+    counterparty: e.data.counterparty,
+    purposeId: e.data.purposeId,
+    dataCategories: e.data.dataCategories,
+    basis: e.data.basis,
+    occurredAt: toIso(e.occurredAt),
+    recordedAt: toIso(e.recordedAt),
+    retainUntil: toIso(e.data.retainUntil),
   };
 }
 
@@ -144,6 +165,7 @@ export async function buildSubjectExport(ledger: Ledger, subjectId: string): Pro
     for (const d of await ledger.consents(subjectId, p.id, asOf)) decided.set(`${d.policyId}\u0000${d.purposeId}`, { policyId: d.policyId, d });
   const decisions = [...decided.values()];
 
+  const base = ledger.catalog.policies().find((p) => p.overrides === null);
   return {
     header: {
       schema: SUBJECT_EXPORT_SCHEMA,
@@ -166,8 +188,11 @@ export async function buildSubjectExport(ledger: Ledger, subjectId: string): Pro
     processing: decisions.map(({ policyId, d }) => processing(policyId, d)),
     parties: {
       piiPrincipal: { id: subjectId, status: state.status },
+      // The controller as the catalogue names it (27560 "PII controller"); nothing is assumed beyond it.
+      piiController: base ? controllerOf(base, base.versions.length) : null,
       recipients: recipients(decisions),
     },
+    thirdPartyTransfers: (await ledger.thirdPartyTransfers(subjectId, null, null)).map(transfer),
     events: events.map((e, i) => event(e, revealed[i]!)),
     dataRequests: await Promise.all([...state.dataRequests.values()].map((r) => dataRequest(ledger, r))),
   };

@@ -49,6 +49,12 @@ export interface CommandOutcome {
  */
 export interface SubjectSnapshot {
   status: SubjectStatus;
+  /** Purposes a scoped suspension stopped while the subject stays ACTIVE. */
+  suspendedPurposes: ReadonlySet<string>;
+  /** When (valid time) the subject last came back after leaving; null if it never did. */
+  returnedAt: Instant | null;
+  /** The subject this one was merged into, when MERGED. */
+  mergedInto: string | null;
   /** By policy id. */
   acceptances: ReadonlyMap<string, Acceptance>;
   /** By consentKey(policyId, purposeId). */
@@ -99,6 +105,15 @@ export interface StoragePort {
   dataRequests(status: DataRequestStatus | null, overdue: boolean | null, now: Instant, page: DataRequestPage): Promise<DataRequestState[]>;
   /** Active or suspended subjects whose accepted version of the policy is below `threshold`, in id order after `after`. */
   pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]>;
+
+  /** A subject's ThirdPartyTransferRecorded events with occurredAt in [from, to], oldest first (indexed, not a scan). */
+  transfers(subjectId: string, from: Instant, to: Instant): Promise<LedgerEvent[]>;
+  /** The next instant a time-driven change falls due (an unrecorded expiry or version coming into effect), from an index. */
+  nextDue(): Promise<Instant | null>;
+  /** Subjects with a standing in the policy (those a version of it coming into effect may change), in id order after `after`. */
+  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]>;
+  /** Log positions in (after, upTo] at which a policy version came into effect (its publication or its PolicyVersionEffective). */
+  effectPositions(after: number, upTo: number): Promise<number[]>;
 
   // ---- evidence ----
   /**

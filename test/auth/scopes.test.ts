@@ -32,8 +32,8 @@ describe("scopesFromClaims", () => {
 });
 
 describe("SCOPES", () => {
-  it("are the six scopes of the contract", () => {
-    expect(SCOPES).toEqual(["consent:self", "consent:read", "consent:write", "ledger:read", "policy:write", "subject:admin"]);
+  it("are the six scopes of the contract and CONTRACT-2's transfer:write", () => {
+    expect(SCOPES).toEqual(["consent:self", "consent:read", "consent:write", "ledger:read", "policy:write", "subject:admin", "transfer:write"]);
     expect(isScope("consent:self")).toBe(true);
     expect(isScope("admin")).toBe(false);
   });

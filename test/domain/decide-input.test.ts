@@ -18,6 +18,8 @@ import type { Evidence } from "../../src/domain/events.js";
 import { P, accepted, baseCatalog, day, lifecycle, subjectOf } from "./fixtures.js";
 
 const NOW = day(20);
+/** Before version 2 of the fixture catalogue takes effect (day 10): accepting version 1 then is not accepting a superseded version. */
+const BEFORE_V2 = day(5);
 const fresh = subjectOf([]);
 const acceptedV1 = subjectOf([accepted("base", 1, day(1))]);
 
@@ -38,7 +40,7 @@ const cmd = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => 
   acceptPolicy: true,
   grant: [],
   withdraw: [],
-  occurredAt: NOW,
+  occurredAt: BEFORE_V2,
   evidence: null,
   expectedVersion: null,
   ...over,
@@ -195,7 +197,8 @@ describe("recordConsent refuses", () => {
   });
 
   it("a subject who left, or was erased, saying which", () => {
-    expect(refusal(() => record({}, subjectOf([lifecycle("SubjectLeft", day(1))])))).toMatchObject({
+    // Accepting the policy again is how a subject who left comes back; anything else is refused.
+    expect(refusal(() => record({ acceptPolicy: false, withdraw: ["ads"] }, subjectOf([lifecycle("SubjectLeft", day(1))])))).toMatchObject({
       code: "SUBJECT_INACTIVE",
       message: "the subject has left the service",
     });
@@ -220,7 +223,7 @@ describe("recordConsent accepts", () => {
   });
 
   it("an occurredAt exactly 5 minutes ahead of the clock", () => {
-    expect(record({ occurredAt: NOW + 5 * 60_000 })[0]!.occurredAt).toBe(NOW + 5 * 60_000);
+    expect(record({ policyVersion: 2, occurredAt: NOW + 5 * 60_000 })[0]!.occurredAt).toBe(NOW + 5 * 60_000);
   });
 
   it("policy version 1, the first", () => {
@@ -448,7 +451,12 @@ describe("toPublishCommand", () => {
       changeSummary: "clearer",
       purposes: [purposeOf({ description: "ads", dataCategories: ["contact", "ad-id"], consentTtlDays: 30, recipients: [recipient({ country: "DE", privacyPolicyUrl: "https://mailer.example/p" })] })],
     });
-    expect(toPublishCommand(full)).toEqual(full);
+    // Recipients' Art. 28 details and the controller are filled with null when left out.
+    expect(toPublishCommand(full)).toEqual({
+      ...full,
+      controller: null,
+      purposes: full.purposes.map((p) => ({ ...p, recipients: p.recipients.map((r) => ({ ...r, countryProtectionSystem: null, measures: null, recipientPurpose: null })) })),
+    });
   });
 
   it("copies the lists rather than sharing them with the input", () => {
@@ -462,9 +470,12 @@ describe("toPublishCommand", () => {
     const bare = { ...rest, purposes: [{ id: "ads", title: "Ads", mode: "OPT_IN" as const, basis: "CONSENT" as const, dataCategories: ["ad-id"] }] };
     expect(toPublishCommand(bare)).toEqual({
       ...spec(),
+      controller: null,
       purposes: [{ id: "ads", title: "Ads", description: null, mode: "OPT_IN", basis: "CONSENT", dataCategories: ["ad-id"], recipients: [], consentTtlDays: null }],
     });
     const r = toPublishCommand({ ...bare, purposes: [{ ...bare.purposes[0]!, recipients: [{ id: "m", name: "M", kind: "PROCESSOR" }] }] });
-    expect(r.purposes[0]!.recipients).toEqual([{ id: "m", name: "M", kind: "PROCESSOR", country: null, privacyPolicyUrl: null }]);
+    expect(r.purposes[0]!.recipients).toEqual([
+      { id: "m", name: "M", kind: "PROCESSOR", country: null, privacyPolicyUrl: null, countryProtectionSystem: null, measures: null, recipientPurpose: null },
+    ]);
   });
 });

@@ -59,7 +59,8 @@ describe("fulfilling a DELETION request", () => {
 describe("rejecting a request", () => {
   it.each(["DELETION", "SUSPENSION", "CORRECTION"] as const)("of kind %s closes it unfulfilled and changes nothing else", (kind) => {
     expect(decideCloseDataRequest(verifiedRequest(kind), "r1", false, "not the account holder", NOW)).toEqual([
-      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: false, note: { plain: "not the account holder" } } },
+      // The officer's note is the officer's own record, not the subject's personal data: kept in the clear, through erasure.
+      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: false, officerNote: "not the account holder" } },
     ]);
   });
 });

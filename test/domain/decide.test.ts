@@ -6,6 +6,7 @@ import {
   MAX_FUTURE_SKEW_MS,
   decideCloseDataRequest,
   decideErase,
+  decideExtendDataRequest,
   decideLeave,
   decideOpenDataRequest,
   decidePublish,
@@ -52,7 +53,10 @@ const refusals: Refusal[] = [
   { why: "withdrawing a required purpose", cmd: cmd({ withdraw: ["service"] }), state: acceptedV1, code: "REQUIRED_PURPOSE" },
   { why: "granting under a consent-requiring version not accepted", cmd: cmd({ grant: ["location"] }), code: "POLICY_NOT_ACCEPTED" },
   { why: "granting under v1 having accepted only another policy", cmd: cmd({ grant: ["location"] }), state: subjectOf([accepted("other", 1, day(1))]), code: "POLICY_NOT_ACCEPTED" },
-  { why: "a subject who left", cmd: cmd({ acceptPolicy: true }), state: subjectOf([lifecycle("SubjectLeft", day(1))]), code: "SUBJECT_INACTIVE" },
+  { why: "a subject who left, without accepting the policy again", cmd: cmd({ withdraw: ["analytics"] }), state: subjectOf([lifecycle("SubjectLeft", day(1))]), code: "SUBJECT_INACTIVE" },
+  { why: "a subject merged into another", cmd: cmd({ policyVersion: 2, acceptPolicy: true }), state: subjectOf([{ ...lifecycle("SubjectMerged", day(1)), data: { into: "x" } } as Fact]), code: "SUBJECT_INACTIVE" },
+  { why: "accepting a version superseded at that time (finding 6)", cmd: cmd({ acceptPolicy: true }), code: "POLICY_VERSION_SUPERSEDED" },
+  { why: "granting a REQUIRED purpose (it comes with accepting the policy)", cmd: cmd({ acceptPolicy: true, policyVersion: 2, grant: ["service"] }), code: "BAD_USER_INPUT" },
   { why: "an erased subject", cmd: cmd({ acceptPolicy: true }), state: subjectOf([lifecycle("SubjectErased", day(1))]), code: "SUBJECT_INACTIVE" },
   { why: "an expected version that is not the subject's", cmd: cmd({ acceptPolicy: true, expectedVersion: 0 }), state: acceptedV1, code: "VERSION_CONFLICT" },
   { why: "an expected version ahead of the subject's", cmd: cmd({ acceptPolicy: true, expectedVersion: 2 }), state: acceptedV1, code: "VERSION_CONFLICT" },
@@ -76,14 +80,16 @@ describe("decideRecordConsent refuses", () => {
 
 describe("decideRecordConsent records", () => {
   const catalog = baseCatalog();
+  // Version 2 takes effect on day 10: version 1 is accepted while it is current.
+  const V1 = day(5);
 
   it("an acceptance and grants in one call, with expiry from the purpose's ttl", () => {
-    const events = decideRecordConsent(cmd({ acceptPolicy: true, grant: ["location", "ads"], withdraw: ["analytics"] }), fresh, catalog, NOW);
+    const events = decideRecordConsent(cmd({ acceptPolicy: true, grant: ["location", "ads"], withdraw: ["analytics"], occurredAt: V1 }), fresh, catalog, NOW);
     expect(events).toEqual([
-      { type: "PolicyAccepted", occurredAt: NOW, data: { policyId: "base", version: 1 } },
-      { type: "ConsentGranted", occurredAt: NOW, data: { policyId: "base", version: 1, purposeId: "location", expiresAt: NOW + 30 * DAY_MS } },
-      { type: "ConsentGranted", occurredAt: NOW, data: { policyId: "base", version: 1, purposeId: "ads", expiresAt: null } },
-      { type: "ConsentWithdrawn", occurredAt: NOW, data: { policyId: "base", version: 1, purposeId: "analytics" } },
+      { type: "PolicyAccepted", occurredAt: V1, data: { policyId: "base", version: 1 } },
+      { type: "ConsentGranted", occurredAt: V1, data: { policyId: "base", version: 1, purposeId: "location", expiresAt: V1 + 30 * DAY_MS } },
+      { type: "ConsentGranted", occurredAt: V1, data: { policyId: "base", version: 1, purposeId: "ads", expiresAt: null } },
+      { type: "ConsentWithdrawn", occurredAt: V1, data: { policyId: "base", version: 1, purposeId: "analytics" } },
     ]);
   });
 
@@ -100,22 +106,38 @@ describe("decideRecordConsent records", () => {
   });
 
   it("the one base policy when policyId is left out", () => {
-    const [e] = decideRecordConsent(cmd({ policyId: null, acceptPolicy: true }), fresh, catalog, NOW);
+    const [e] = decideRecordConsent(cmd({ policyId: null, acceptPolicy: true, policyVersion: 2 }), fresh, catalog, NOW);
     expect(e).toMatchObject({ data: { policyId: "base" } });
   });
 
   it("a back-dated occurredAt as given, and one exactly 5 minutes ahead", () => {
     expect(decideRecordConsent(cmd({ acceptPolicy: true, occurredAt: day(2) }), fresh, catalog, NOW)[0]!.occurredAt).toBe(day(2));
-    expect(decideRecordConsent(cmd({ acceptPolicy: true, occurredAt: NOW + MAX_FUTURE_SKEW_MS }), fresh, catalog, NOW)).toHaveLength(1);
+    expect(decideRecordConsent(cmd({ acceptPolicy: true, policyVersion: 2, occurredAt: NOW + MAX_FUTURE_SKEW_MS }), fresh, catalog, NOW)).toHaveLength(1);
   });
 
   it("the evidence as plain personal data on every event, for the store to seal", () => {
-    const events = decideRecordConsent(cmd({ acceptPolicy: true, grant: ["ads"], evidence: { ipAddress: "203.0.113.9" } }), fresh, catalog, NOW);
+    const events = decideRecordConsent(cmd({ acceptPolicy: true, grant: ["ads"], evidence: { ipAddress: "203.0.113.9" }, occurredAt: V1 }), fresh, catalog, NOW);
     for (const e of events) expect(e.data).toMatchObject({ evidence: { plain: { ipAddress: "203.0.113.9" } } });
   });
 
   it("the expected version when it matches", () => {
     expect(decideRecordConsent(cmd({ grant: ["ads"], expectedVersion: 1 }), acceptedV1, catalog, NOW)).toHaveLength(1);
+  });
+
+  it("finding 6: nothing for accepting the version already accepted, so a banner that always accepts grows nothing", () => {
+    expect(decideRecordConsent(cmd({ acceptPolicy: true, occurredAt: V1 }), subjectOf([accepted("base", 1, day(1))]), catalog, NOW)).toEqual([]);
+    expect(decideRecordConsent(cmd({ acceptPolicy: true, grant: ["ads"], occurredAt: V1 }), subjectOf([accepted("base", 1, day(1))]), catalog, NOW).map((e) => e.type)).toEqual(["ConsentGranted"]);
+  });
+
+  it("finding 6: a back-dated import of the version current then is still accepted", () => {
+    expect(decideRecordConsent(cmd({ acceptPolicy: true, occurredAt: day(3) }), fresh, catalog, NOW).map((e) => e.type)).toEqual(["PolicyAccepted"]);
+  });
+
+  it("finding 7: a subject who left comes back by accepting the current version again", () => {
+    const left = subjectOf([accepted("base", 1, day(1)), lifecycle("SubjectLeft", day(2))]);
+    const events = decideRecordConsent(cmd({ acceptPolicy: true, policyVersion: 2 }), left, catalog, NOW);
+    expect(events.map((e) => e.type)).toEqual(["SubjectReturned", "PolicyAccepted"]);
+    expect(subjectOf([accepted("base", 1, day(1)), lifecycle("SubjectLeft", day(2)), ...events.map((e) => ({ ...e, occurredAt: day(3) }))]).status).toBe("ACTIVE");
   });
 
   it("for a suspended subject", () => {
@@ -219,7 +241,7 @@ describe("the data-request decisions", () => {
   it("fulfilling a DELETION erases the subject", () => {
     const events = decideCloseDataRequest(verified(open("DELETION")), "r1", true, "done", NOW);
     expect(events).toEqual([
-      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: true, note: { plain: "done" } } },
+      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: true, officerNote: "done" } },
       { type: "SubjectErased", occurredAt: NOW, data: { dataRequestId: "r1" } },
     ]);
   });
@@ -231,6 +253,33 @@ describe("the data-request decisions", () => {
     ]);
     expect(types(decideCloseDataRequest(verified(open("SUSPENSION", [lifecycle("ProcessingSuspended", day(1))])), "r1", true, null, NOW))).toEqual(["DataRequestClosed"]);
     expect(types(decideCloseDataRequest(verified(open("SUSPENSION", [lifecycle("SubjectLeft", day(1))])), "r1", true, null, NOW))).toEqual(["DataRequestClosed"]);
+  });
+
+  it("finding 8: fulfilling a SUSPENSION that names purposes suspends only those", () => {
+    const [opened] = decideOpenDataRequest({ requestId: "r1", kind: "SUSPENSION", note: "第三者提供だけ止めてほしい", dueDays: 14, purposeIds: ["ads"] }, at([]), day(2));
+    const s = verified(subjectOf([opened!]));
+    expect(decideCloseDataRequest(s, "r1", true, null, NOW)).toEqual([
+      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: true } },
+      { type: "ProcessingSuspended", occurredAt: NOW, data: { dataRequestId: "r1", purposeIds: ["ads"] } },
+    ]);
+    expect(() => decideOpenDataRequest({ requestId: "r2", kind: "DELETION", note: null, dueDays: 14, purposeIds: ["ads"] }, at([]), NOW)).toThrow(
+      expect.objectContaining({ code: "BAD_USER_INPUT" }),
+    );
+  });
+
+  it("finding 4: the identity check keeps a non-personal label beside the sealed method", () => {
+    const [v] = decideVerifyIdentity(open("DELETION"), "r1", "document: 運転免許証 第123456号", NOW);
+    expect(v).toMatchObject({ data: { label: "document", method: { plain: "document: 運転免許証 第123456号" } } });
+    expect(decideVerifyIdentity(open("DELETION"), "r1", "運転免許証", NOW)[0]).toMatchObject({ data: { label: "recorded" } });
+  });
+
+  it("extending a request moves dueAt by whole days, with a reason", () => {
+    const s = open("DISCLOSURE");
+    expect(decideExtendDataRequest(s, "r1", 14, "大量の記録の確認", NOW)).toEqual([
+      { type: "DataRequestExtended", occurredAt: NOW, data: { requestId: "r1", days: 14, dueAt: day(16) + 14 * DAY_MS, reason: "大量の記録の確認" } },
+    ]);
+    expect(() => decideExtendDataRequest(s, "r1", 0, "x", NOW)).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT" }));
+    expect(() => decideExtendDataRequest(s, "r1", 7, " ", NOW)).toThrow(expect.objectContaining({ code: "BAD_USER_INPUT" }));
   });
 
   it("fulfilling a DISCLOSURE only closes it", () => {

@@ -75,7 +75,7 @@ export const withdrawn = (policyId: string, v: number, purposeId: string, at: In
   data: { policyId, version: v, purposeId },
   ...(recordedAt !== undefined ? { recordedAt } : {}),
 });
-export const lifecycle = (type: "ProcessingSuspended" | "ProcessingResumed" | "SubjectLeft" | "SubjectErased", at: Instant): Fact =>
+export const lifecycle = (type: "ProcessingSuspended" | "ProcessingResumed" | "SubjectLeft" | "SubjectReturned" | "SubjectMerged" | "SubjectErased", at: Instant): Fact =>
   ({ type, occurredAt: at, data: {} }) as Fact;
 
 /** Gives facts the places a log would: positions and stream versions in the order given. */

@@ -27,6 +27,7 @@ interface Row {
   reason: DecisionReason;
   status: string;
   policyVersion: number | null;
+  recipientId?: string;
 }
 
 const acceptedV1 = accepted("base", 1, day(1));
@@ -55,6 +56,10 @@ const rows: Row[] = [
   { rule: "a subject who left is permitted nothing, legal obligation included", facts: [acceptedV1, lifecycle("SubjectLeft", day(2))], purposeId: "notices", at: day(20), permitted: false, reason: "SUBJECT_LEFT", status: "REQUIRED", policyVersion: 2 },
   { rule: "leaving comes before suspension", facts: [acceptedV1, lifecycle("ProcessingSuspended", day(2)), lifecycle("SubjectLeft", day(3))], purposeId: "service", at: day(20), permitted: false, reason: "SUBJECT_LEFT", status: "REQUIRED", policyVersion: 2 },
   { rule: "erasure comes before leaving", facts: [acceptedV1, lifecycle("SubjectLeft", day(2)), lifecycle("SubjectErased", day(3))], purposeId: "notices", at: day(20), permitted: false, reason: "SUBJECT_ERASED", status: "REQUIRED", policyVersion: 2 },
+  { rule: "a recipient the grant does not cover is not permitted", facts: [acceptedV1, granted("base", 1, "location", day(15))], purposeId: "location", recipientId: "partner-x", at: day(20), permitted: false, reason: "RECIPIENT_NOT_COVERED", status: "GRANTED", policyVersion: 2 },
+  { rule: "a scoped suspension stops only the purposes it names", facts: [acceptedV1, granted("base", 1, "location", day(15)), { ...lifecycle("ProcessingSuspended", day(16)), data: { purposeIds: ["location"] } } as Fact], purposeId: "location", at: day(20), permitted: false, reason: "SUBJECT_SUSPENDED", status: "GRANTED", policyVersion: 2 },
+  { rule: "a scoped suspension leaves the other purposes permitted", facts: [acceptedV1, { ...lifecycle("ProcessingSuspended", day(16)), data: { purposeIds: ["location"] } } as Fact], purposeId: "service", at: day(20), permitted: true, reason: "REQUIRED_FOR_SERVICE", status: "REQUIRED", policyVersion: 2 },
+  { rule: "a grant from before leaving does not come back with the subject", facts: [acceptedV1, granted("base", 1, "location", day(15)), lifecycle("SubjectLeft", day(16)), lifecycle("SubjectReturned", day(17)), accepted("base", 2, day(17))], purposeId: "location", at: day(20), permitted: false, reason: "NOT_GRANTED", status: "NOT_ASKED", policyVersion: 2 },
   { rule: "an erased subject is permitted nothing, even what was granted", facts: [acceptedV1, granted("base", 1, "location", day(15)), lifecycle("SubjectErased", day(16))], purposeId: "location", at: day(20), permitted: false, reason: "SUBJECT_ERASED", status: "GRANTED", policyVersion: 2 },
 ];
 
@@ -64,7 +69,7 @@ describe("decidePermission: the rule of contract §4", () => {
   it.each(rows)("$rule", (row) => {
     const asOf = { at: row.at, knownAt: row.at };
     const subject = subjectOf(row.facts, asOf);
-    const d = decidePermission(catalog, viewOf(subject), "base", row.purposeId, asOf);
+    const d = decidePermission(catalog, viewOf(subject), "base", row.purposeId, asOf, row.recipientId);
     expect(d).toMatchObject({
       policyId: "base",
       purposeId: row.purposeId,

@@ -28,6 +28,9 @@ describe("the fold of a data request", () => {
       dueAt: day(32),
       closedAt: null,
       note: { plain: "please delete" },
+      purposeIds: null,
+      closingNote: null,
+      identityLabel: null,
     });
     expect(subjectOf([opened("r1", day(2))]).dataRequests.get("r1")!.note).toBeNull();
   });

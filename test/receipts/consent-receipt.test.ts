@@ -130,6 +130,7 @@ describe("buildConsentReceipt", () => {
       termination: "consent expires after 365 days or on withdrawal",
       thirdPartyDisclosure: false,
       withdrawn: false,
+      recipients: [],
     });
     expect(withdrawn).toMatchObject({
       purposeId: "ads",
@@ -139,6 +140,12 @@ describe("buildConsentReceipt", () => {
       thirdPartyName: "AdNet, Tag Module",
       withdrawn: true,
     });
+    // Each purpose lists the recipients a grant under this version covers, with what Art. 28(2) says the person is told.
+    expect((withdrawn as { recipients: { id: string; country: string | null }[] }).recipients.map((r) => [r.id, r.country])).toEqual([
+      ["cdn", null],
+      ["adnet", "US"],
+      ["tag", null],
+    ]);
   });
 
   it("marks REQUIRED purposes as NOT_APPLICABLE, primary, ending on leaving the service", () => {

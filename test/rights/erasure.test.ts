@@ -17,8 +17,9 @@ const ALICE = {
   reason: "called from 03-1234-5678 about alice's account",
   note: "please delete everything, I am Alice Liddell",
   method: "passport TK4455667",
-  closeNote: "deleted as asked, alice-close-note",
 };
+/** The officer's own record of the work: not the subject's data, so it outlives the erasure (CONTRACT-2 §3). */
+const OFFICER_NOTE = "削除完了 (deleted as asked, officer-close-note)";
 const BOB = { ip: "203.0.113.201", ua: "ControlProbe/1.0 (bob-ua-c0c0)" };
 
 describe("eraseSubject over the API", () => {
@@ -81,7 +82,7 @@ describe("eraseSubject over the API", () => {
     expect(JSON.stringify((await gql(EXPORT, { s: "alice" }, officer)).data)).toContain(ALICE.ua);
 
     // Erasure as the data request's fulfilment, with a note written in the same call.
-    const closed = await gql(CLOSE_REQUEST, { id: requestId, f: true, n: ALICE.closeNote }, officer);
+    const closed = await gql(CLOSE_REQUEST, { id: requestId, f: true, n: OFFICER_NOTE }, officer);
     expect(closed.errors).toBeUndefined();
     expect((closed.data!.closeDataRequest as { status: string }).status).toBe("FULFILLED");
   });
@@ -114,8 +115,9 @@ describe("eraseSubject over the API", () => {
     expect(byType("ConsentGranted")[0]!.data).toMatchObject({ policyId: "clavis-privacy", version: 1, purposeId: "location", evidence: { erased: true } });
     expect(byType("ProcessingSuspended")[0]!.data).toEqual({ reason: { erased: true } });
     expect(byType("DataRequestOpened")[0]!.data).toMatchObject({ kind: "DELETION", note: { erased: true } });
-    expect(byType("DataRequestIdentityVerified")[0]!.data).toMatchObject({ method: { erased: true } });
-    expect(byType("DataRequestClosed")[0]!.data).toMatchObject({ fulfilled: true, note: { erased: true } });
+    // finding 4: proof that identity was checked, and the officer's note, outlive the erasure.
+    expect(byType("DataRequestIdentityVerified")[0]!.data).toMatchObject({ method: { erased: true }, label: "recorded" });
+    expect(byType("DataRequestClosed")[0]!.data).toMatchObject({ fulfilled: true, officerNote: OFFICER_NOTE });
     expect(byType("SubjectErased")[0]!.data).toMatchObject({ dataRequestId: expect.any(String) });
   });
 
@@ -160,7 +162,14 @@ describe("eraseSubject over the API", () => {
     for (const p of [...probes, BOB.ip, BOB.ua]) expect(all).not.toContain(p);
   });
 
-  it("an erased subject gets no new key: a note written when closing its open request afterwards is not stored readable", async () => {
+  it("finding 4: the officer's note on the fulfilled DELETION and the identity check's label are kept", async () => {
+    const officer = await tok("officer", "subject:admin ledger:read consent:read");
+    const r = await gql(`query($s: ID!) { subject(id: $s) { dataRequests { kind status note identityCheck } } }`, { s: "alice" }, officer);
+    expect(r.errors).toBeUndefined();
+    expect((r.data!.subject as { dataRequests: unknown[] }).dataRequests).toEqual([{ kind: "DELETION", status: "FULFILLED", note: OFFICER_NOTE, identityCheck: "recorded" }]);
+  });
+
+  it("an erased subject gets no new key: closing its open request afterwards keeps only the officer's note", async () => {
     const officer = await tok("officer", "subject:admin ledger:read consent:read");
     const carol = await tok("carol", "consent:self");
     await gql(RECORD, { input: { policyVersion: 1, acceptPolicy: true, evidence: { ipAddress: "192.0.2.55" } } }, carol);
@@ -168,9 +177,8 @@ describe("eraseSubject over the API", () => {
     const id = (opened.data!.openDataRequest as { id: string }).id;
     expect((await gql(ERASE, { s: "carol" }, officer)).errors).toBeUndefined();
     const closed = await gql(CLOSE_REQUEST, { id, f: false, n: "withdrawn by erasure: carol-note" }, officer);
-    expect((closed.data!.closeDataRequest as { status: string; note: string }).note).toBe("[erased]");
+    expect((closed.data!.closeDataRequest as { status: string; note: string }).note).toBe("withdrawn by erasure: carol-note");
     expect(sqlite(app.services.ledger).vault.hasKey("carol")).toBe(false);
-    expect(contains(databaseBytes(dbPath), "carol-note")).toBe(false);
   });
 });
 

@@ -27,8 +27,14 @@ interface Export {
 beforeAll(async () => {
   srv = await startTestServer();
   token = tokens(srv);
-  // Version 2 names a third party abroad for third-party-provision, and takes effect at once without re-consent.
+  // Both accept version 1 while it is current; version 2 then names a third party abroad for
+  // third-party-provision and takes effect at once without re-consent; the grant under it covers that party.
   const { ledger } = srv.app.services;
+  for (const s of ["mika", "noa"]) {
+    const self = await token(s, "consent:self");
+    const r = await srv.gql(RECORD, { input: { policyVersion: 1, acceptPolicy: true, grant: ["location"], withdraw: ["external-analytics"], evidence: { ipAddress: `192.0.2.${s.length}0`, userAgent: `${s}-agent/1.0` } } }, self);
+    expect(r.errors).toBeUndefined();
+  }
   const v1 = ledger.catalog.get("clavis-privacy")!.versions[0]!;
   const v2: PublishCommand = {
     ...v1,
@@ -46,7 +52,7 @@ beforeAll(async () => {
   await ledger.publishPolicyVersion(v2, { kind: "OFFICER", id: "dpo" });
   for (const s of ["mika", "noa"]) {
     const self = await token(s, "consent:self");
-    const r = await srv.gql(RECORD, { input: { policyVersion: 1, acceptPolicy: true, grant: ["location", "third-party-provision"], withdraw: ["external-analytics"], evidence: { ipAddress: `192.0.2.${s.length}0`, userAgent: `${s}-agent/1.0` } } }, self);
+    const r = await srv.gql(RECORD, { input: { policyVersion: 2, grant: ["third-party-provision"], evidence: { ipAddress: `192.0.2.${s.length}0`, userAgent: `${s}-agent/1.0` } } }, self);
     expect(r.errors).toBeUndefined();
     await srv.gql(OPEN_REQUEST, { input: { kind: "DISCLOSURE", note: `${s} wants a copy` } }, self);
   }
@@ -92,7 +98,7 @@ describe("subjectExport", () => {
     expect(recipients["partner-sg"]).toMatchObject({ kind: "THIRD_PARTY", country: "SG", grantedPurposes: [{ purposeId: "third-party-provision" }], otherPurposes: [] });
     expect(recipients["google-analytics"]).toMatchObject({ kind: "EXTERNAL_MODULE", country: "US", grantedPurposes: [], otherPurposes: [{ purposeId: "external-analytics", reason: "WITHDRAWN" }] });
 
-    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentGranted", "ConsentWithdrawn", "DataRequestOpened"]);
+    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened"]);
     expect(x.events[1]!.data).toMatchObject({ purposeId: "location", evidence: { ipAddress: "192.0.2.40", userAgent: "mika-agent/1.0" } });
     expect(x.events[1]!.actor).toEqual({ kind: "SUBJECT", id: "mika" });
     expect(x.dataRequests).toMatchObject([{ kind: "DISCLOSURE", status: "OPEN", note: "mika wants a copy" }]);
@@ -104,7 +110,7 @@ describe("subjectExport", () => {
     expect(x.header).toMatchObject({ piiPrincipalId: "noa", subjectStatus: "ERASED" });
     const text = JSON.stringify(x);
     for (const gone of ["192.0.2.30", "noa-agent/1.0", "noa wants a copy"]) expect(text).not.toContain(gone);
-    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentGranted", "ConsentWithdrawn", "DataRequestOpened", "SubjectErased"]);
+    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened", "SubjectErased"]);
     expect(x.events[1]!.data).toEqual({ policyId: "clavis-privacy", version: 1, purposeId: "location", expiresAt: expect.any(String), evidence: { erased: true } });
     expect(x.notices.map((n) => n.version)).toEqual([1, 2]);
     expect(x.processing.every((p) => !p.state.permitted && p.state.reason === "SUBJECT_ERASED")).toBe(true);

@@ -89,7 +89,11 @@ export function secondVersion(ledger: Ledger, requiresConsent: boolean, effectiv
 export type Command =
   | { kind: "consent"; subject: number; version: 1 | 2; accept: boolean; grant: string[]; withdraw: string[]; backdateMs: number; ip: boolean }
   | { kind: "suspend" | "resume" | "leave" | "erase"; subject: number }
-  | { kind: "openRequest"; subject: number; requestKind: "DISCLOSURE" | "CORRECTION" | "DELETION" | "SUSPENSION" }
+  | { kind: "openRequest"; subject: number; requestKind: "DISCLOSURE" | "CORRECTION" | "DELETION" | "SUSPENSION"; scoped: boolean }
+  | { kind: "extendRequest"; subject: number; nth: number; days: number }
+  | { kind: "merge"; subject: number; into: number }
+  | { kind: "transfer"; subject: number; basis: "CONSENT" | "OUTSOURCING" }
+  | { kind: "recordDue" }
   | { kind: "verifyRequest"; subject: number; nth: number }
   | { kind: "closeRequest"; subject: number; nth: number; fulfilled: boolean }
   | { kind: "publishV2"; requiresConsent: boolean; effectiveInDays: number };
@@ -109,7 +113,19 @@ const consent = fc.record({
 export const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 8, arbitrary: consent },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom("suspend" as const, "resume" as const, "leave" as const, "erase" as const), subject }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("openRequest" as const), subject, requestKind: fc.constantFrom("DISCLOSURE" as const, "CORRECTION" as const, "DELETION" as const, "SUSPENSION" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("openRequest" as const),
+      subject,
+      requestKind: fc.constantFrom("DISCLOSURE" as const, "CORRECTION" as const, "DELETION" as const, "SUSPENSION" as const),
+      scoped: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("extendRequest" as const), subject, nth: fc.nat(3), days: fc.integer({ min: 1, max: 30 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("merge" as const), subject, into: subject }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("transfer" as const), subject, basis: fc.constantFrom("CONSENT" as const, "OUTSOURCING" as const) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "recordDue" as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("verifyRequest" as const), subject, nth: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("closeRequest" as const), subject, nth: fc.nat(3), fulfilled: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("publishV2" as const), requiresConsent: fc.boolean(), effectiveInDays: fc.integer({ min: -30, max: 30 }) }) },
@@ -126,6 +142,7 @@ async function start(ledger: Ledger, clock: TestClock, c: Command): Promise<unkn
     if (ledger.catalog.get("clavis-privacy")!.versions.length > 1) return Promise.resolve();
     return ledger.publishPolicyVersion(secondVersion(ledger, c.requiresConsent, clock.t + c.effectiveInDays * DAY_MS), SYSTEM);
   }
+  if (c.kind === "recordDue") return ledger.recordDueChanges();
   const id = SUBJECTS[c.subject]!;
   switch (c.kind) {
     case "consent":
@@ -152,7 +169,34 @@ async function start(ledger: Ledger, clock: TestClock, c: Command): Promise<unkn
     case "erase":
       return ledger.eraseSubject(id, "asked", OFFICER);
     case "openRequest":
-      return ledger.openDataRequest(id, { kind: c.requestKind, note: "a note" }, subjectActor(id));
+      return ledger.openDataRequest(
+        id,
+        { kind: c.requestKind, note: "a note", ...(c.scoped && c.requestKind === "SUSPENSION" ? { purposeIds: ["location", "access-analytics"] } : {}) },
+        subjectActor(id),
+      );
+    case "merge":
+      return ledger.mergeSubjects(id, SUBJECTS[c.into]!, OFFICER);
+    case "transfer":
+      // The shipped catalogue's one recipient: the analytics module's provider.
+      return ledger.recordThirdPartyTransfer(
+        {
+          subjectIds: [id],
+          direction: "PROVIDED",
+          counterpartyId: "google-analytics",
+          purposeId: c.basis === "CONSENT" ? "external-analytics" : null,
+          dataCategories: ["usage"],
+          basis: c.basis,
+          occurredAt: null,
+          note: null,
+        },
+        OFFICER,
+      );
+    case "extendRequest": {
+      const requests = [...(await ledger.subject(id)).dataRequests.values()];
+      const r = requests[c.nth % Math.max(1, requests.length)];
+      if (!r) return Promise.resolve();
+      return ledger.extendDataRequest(r.id, c.days, "more time to gather the records", OFFICER);
+    }
     case "verifyRequest":
     case "closeRequest": {
       const requests = [...(await ledger.subject(id)).dataRequests.values()];

@@ -21,15 +21,22 @@ export class ConsentResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg("policyId", () => ID, { nullable: true }) policyId?: string | null,
     @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
+    @Arg("recipientId", () => ID, { nullable: true, description: "A recipient: permitted only if the subject's consent covers it (RECIPIENT_NOT_COVERED)." })
+    recipientId?: string | null,
   ): Promise<PermissionDecisionType> {
     const id = subjectFor(ctx.caller, subjectId, ["consent:read"]);
-    return presentDecision(id, await ctx.services.ledger.permission(id, purposeId, policyId ?? null, at));
+    return presentDecision(id, await ctx.services.ledger.permission(id, purposeId, policyId ?? null, at, recipientId ?? null));
   }
 
   @Query(() => [PermissionDecisionType], { description: `A batch of checks answered from one read (at most ${MAX_CHECKS}).` })
   async permissions(@Arg("checks", () => [PermissionCheckInput]) checks: PermissionCheckInput[], @Ctx() ctx: GraphQLContext): Promise<PermissionDecisionType[]> {
     if (checks.length > MAX_CHECKS) throw badInput(`checks has more than ${MAX_CHECKS} items`);
-    const resolved = checks.map((c) => ({ subjectId: subjectFor(ctx.caller, c.subjectId, ["consent:read"]), purposeId: c.purposeId, policyId: c.policyId ?? null }));
+    const resolved = checks.map((c) => ({
+      subjectId: subjectFor(ctx.caller, c.subjectId, ["consent:read"]),
+      purposeId: c.purposeId,
+      policyId: c.policyId ?? null,
+      recipientId: c.recipientId ?? null,
+    }));
     return (await ctx.services.ledger.permissions(resolved)).map((d, i) => presentDecision(resolved[i]!.subjectId, d));
   }
 
@@ -62,7 +69,10 @@ export class ConsentResolver {
       get events() {
         return presentEvents(ledger, result.events);
       },
-      receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events, evidence),
+      receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events, evidence, {
+        policyId: ledger.catalog.resolvePolicyId(input.policyId ?? null),
+        version: input.policyVersion,
+      }),
     };
   }
 }

@@ -1,5 +1,5 @@
 // Suspension, resumption, leaving, erasure and the data-request steps.
-import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
+import { Arg, Ctx, ID, Int, Mutation, Resolver } from "type-graphql";
 import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { presentDataRequest, presentSubject } from "../present.js";
@@ -37,7 +37,7 @@ export class LifecycleResolver {
   async openDataRequest(@Arg("input", () => OpenDataRequestInput) input: OpenDataRequestInput, @Ctx() ctx: GraphQLContext) {
     const id = subjectFor(ctx.caller, input.subjectId, ["subject:admin"]);
     const { ledger } = ctx.services;
-    const r = await ledger.openDataRequest(id, { kind: input.kind, note: input.note ?? null }, actorFor(ctx.caller!, id));
+    const r = await ledger.openDataRequest(id, { kind: input.kind, note: input.note ?? null, purposeIds: input.purposeIds ?? null }, actorFor(ctx.caller!, id));
     return presentDataRequest(ledger, r);
   }
 
@@ -58,5 +58,25 @@ export class LifecycleResolver {
     const caller = requireScope(ctx.caller, "subject:admin");
     const { ledger } = ctx.services;
     return presentDataRequest(ledger, await ledger.closeDataRequest(id, fulfilled, note ?? null, actorFor(caller, null)));
+  }
+
+  @Mutation(() => DataRequestType, { description: "Moves a request's due date later by `days`, with the reason recorded (subject:admin)." })
+  async extendDataRequest(
+    @Arg("id", () => ID) id: string,
+    @Arg("days", () => Int) days: number,
+    @Arg("reason", () => String) reason: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const caller = requireScope(ctx.caller, "subject:admin");
+    const { ledger } = ctx.services;
+    return presentDataRequest(ledger, await ledger.extendDataRequest(id, days, reason, actorFor(caller, null)));
+  }
+
+  @Mutation(() => SubjectType, {
+    description: "Merges `from` (e.g. an anonymous device id) into `into`: per purpose the later choice wins; `from` becomes MERGED and its reads answer for `into` (consent:write).",
+  })
+  async mergeSubjects(@Arg("from", () => ID) from: string, @Arg("into", () => ID) into: string, @Ctx() ctx: GraphQLContext) {
+    const caller = requireScope(ctx.caller, "consent:write");
+    return presentSubject(await ctx.services.ledger.mergeSubjects(from, into, actorFor(caller, null)));
   }
 }

@@ -1,11 +1,11 @@
 // policies, policy, publishPolicyVersion, and the Policy type's fields.
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { type Policy, effectiveVersions } from "../../domain/catalog.js";
+import { type Controller, type Policy, type PolicyVersion, controllerOf, effectiveVersions } from "../../domain/catalog.js";
 import { actorFor, authenticated, requireScope } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { toPublishCommand } from "../../domain/decide.js";
 import { PublishPolicyVersionInput } from "../types/inputs.js";
-import { PolicyType, PolicyVersionType } from "../types/catalog-types.js";
+import { ControllerType, PolicyType, PolicyVersionType } from "../types/catalog-types.js";
 
 @Resolver(() => PolicyType)
 export class PolicyResolver {
@@ -43,5 +43,14 @@ export class PolicyResolver {
       toPublishCommand({ ...input, digest: input.documentDigest }),
       actorFor(caller, null),
     );
+  }
+}
+
+@Resolver(() => PolicyVersionType)
+export class PolicyVersionResolver {
+  @FieldResolver(() => ControllerType, { nullable: true, description: "The controller this version names, or the latest earlier version's." })
+  controller(@Root() v: PolicyVersion, @Ctx() ctx: GraphQLContext): Controller | null {
+    const policy = ctx.services.ledger.catalog.get(v.policyId);
+    return policy ? controllerOf(policy, v.number) : (v.controller ?? null);
   }
 }

@@ -12,6 +12,24 @@ export class RecipientType {
   @Field(() => String, { nullable: true, description: "ISO 3166-1 alpha-2 country where the recipient holds the data." })
   country!: string | null;
   @Field(() => String, { nullable: true }) privacyPolicyUrl!: string | null;
+  @Field(() => String, { nullable: true, description: "The recipient country's system for protecting personal information (APPI Art. 28(2))." })
+  countryProtectionSystem?: string | null;
+  @Field(() => String, { nullable: true, description: "What the recipient does to protect the data (APPI Art. 28(2))." })
+  measures?: string | null;
+  @Field(() => String, { nullable: true, description: "What the recipient uses the data for." })
+  recipientPurpose?: string | null;
+}
+
+@ObjectType("Controller", { description: "The business operator responsible for the data, as the catalogue names it." })
+export class ControllerType {
+  @Field(() => String) name!: string;
+  @Field(() => String, { nullable: true }) address!: string | null;
+  @Field(() => String, { nullable: true, description: "The desk that answers enquiries and requests." }) contact!: string | null;
+  @Field(() => String, { nullable: true }) email!: string | null;
+  @Field(() => String, { nullable: true }) phone!: string | null;
+  @Field(() => String, { nullable: true }) url!: string | null;
+  @Field(() => String, { nullable: true, description: "How to make a disclosure, correction, deletion or suspension request." })
+  requestProcedure!: string | null;
 }
 
 @ObjectType("Purpose", { description: "A purpose of use, with how consent to it works." })
@@ -40,6 +58,7 @@ export class PolicyVersionType {
   @Field(() => String, { description: "SHA-256 of the policy document, lowercase hex." }) digest!: string;
   @Field(() => String, { nullable: true }) changeSummary!: string | null;
   @Field(() => [PurposeType]) purposes!: PurposeType[];
+  // controller is resolved in PolicyVersionResolver (a version that names none inherits the previous one's).
 }
 
 @ObjectType("Policy", { description: "A privacy policy and its versions." })

@@ -3,7 +3,7 @@ import { Field, ID, Int, ObjectType } from "type-graphql";
 import type { ConsentStatus, DecisionReason } from "../../domain/permission.js";
 import { ConsentStatusEnum, DecisionReasonEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
-import { PolicyType, PolicyVersionType, PurposeType } from "./catalog-types.js";
+import { PolicyType, PolicyVersionType, PurposeType, RecipientType } from "./catalog-types.js";
 
 @ObjectType("ConsentState", { description: "Where a subject stands with one purpose, and whether processing is permitted." })
 export class ConsentStateType {
@@ -16,6 +16,10 @@ export class ConsentStateType {
   @Field(() => DateTimeScalar, { nullable: true }) expiresAt!: number | null;
   @Field(() => Int, { nullable: true, description: "The applicable version the decision was made under." }) policyVersion!: number | null;
   @Field(() => ID, { nullable: true, description: "The event that recorded the current choice." }) eventId!: string | null;
+  @Field(() => [RecipientType], {
+    description: "The recipients this consent covers: those the purpose listed in the version the grant was made under (APPI Arts. 27, 28).",
+  })
+  coveredRecipients!: RecipientType[];
 }
 
 @ObjectType("PolicyStanding", { description: "Which version of a policy applies to a subject, and whether they must re-consent." })

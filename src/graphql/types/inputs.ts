@@ -1,8 +1,8 @@
 // Input types of the contract; sizes are checked in the domain, shapes here.
 import { Field, ID, InputType, Int } from "type-graphql";
 import type { ConsentMode, LegalBasis, RecipientKind } from "../../domain/catalog.js";
-import type { DataRequestKind } from "../../domain/events.js";
-import { ConsentModeEnum, DataRequestKindEnum, LegalBasisEnum, RecipientKindEnum } from "../enums.js";
+import type { DataRequestKind, TransferBasis, TransferDirection } from "../../domain/events.js";
+import { ConsentModeEnum, DataRequestKindEnum, LegalBasisEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 
 @InputType("PermissionCheckInput")
@@ -10,6 +10,7 @@ export class PermissionCheckInput {
   @Field(() => ID) subjectId!: string;
   @Field(() => ID) purposeId!: string;
   @Field(() => ID, { nullable: true }) policyId?: string | null;
+  @Field(() => ID, { nullable: true, description: "A recipient: permitted only if the subject's consent covers it." }) recipientId?: string | null;
 }
 
 @InputType("EvidenceInput", { description: "How and where the person acted; sealed with the subject's key, erasable." })
@@ -42,6 +43,20 @@ export class RecipientInput {
   @Field(() => RecipientKindEnum) kind!: RecipientKind;
   @Field(() => String, { nullable: true }) country?: string | null;
   @Field(() => String, { nullable: true }) privacyPolicyUrl?: string | null;
+  @Field(() => String, { nullable: true }) countryProtectionSystem?: string | null;
+  @Field(() => String, { nullable: true }) measures?: string | null;
+  @Field(() => String, { nullable: true }) recipientPurpose?: string | null;
+}
+
+@InputType("ControllerInput")
+export class ControllerInput {
+  @Field(() => String) name!: string;
+  @Field(() => String, { nullable: true }) address?: string | null;
+  @Field(() => String, { nullable: true }) contact?: string | null;
+  @Field(() => String, { nullable: true }) email?: string | null;
+  @Field(() => String, { nullable: true }) phone?: string | null;
+  @Field(() => String, { nullable: true }) url?: string | null;
+  @Field(() => String, { nullable: true }) requestProcedure?: string | null;
 }
 
 @InputType("PurposeInput")
@@ -67,11 +82,25 @@ export class PublishPolicyVersionInput {
   @Field(() => String) documentDigest!: string;
   @Field(() => String, { nullable: true }) changeSummary?: string | null;
   @Field(() => [PurposeInput]) purposes!: PurposeInput[];
+  @Field(() => ControllerInput, { nullable: true, description: "Left out: the controller of the previous version stays." }) controller?: ControllerInput | null;
 }
 
 @InputType("OpenDataRequestInput")
 export class OpenDataRequestInput {
   @Field(() => ID, { nullable: true }) subjectId?: string | null;
   @Field(() => DataRequestKindEnum) kind!: DataRequestKind;
+  @Field(() => String, { nullable: true }) note?: string | null;
+  @Field(() => [ID], { nullable: true, description: "For a SUSPENSION: only these purposes (the subject stays ACTIVE)." }) purposeIds?: string[] | null;
+}
+
+@InputType("ThirdPartyTransferInput", { description: "A provision to, or receipt from, a third party (APPI Arts. 29, 30)." })
+export class ThirdPartyTransferInput {
+  @Field(() => [ID]) subjectIds!: string[];
+  @Field(() => TransferDirectionEnum) direction!: TransferDirection;
+  @Field(() => ID, { description: "A recipient id the catalogue names." }) counterpartyId!: string;
+  @Field(() => ID, { nullable: true }) purposeId?: string | null;
+  @Field(() => [String]) dataCategories!: string[];
+  @Field(() => TransferBasisEnum) basis!: TransferBasis;
+  @Field(() => DateTimeScalar, { nullable: true }) occurredAt?: number | null;
   @Field(() => String, { nullable: true }) note?: string | null;
 }

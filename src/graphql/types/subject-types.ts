@@ -27,6 +27,12 @@ export class DataRequestType {
   @Field(() => DateTimeScalar, { nullable: true }) closedAt!: number | null;
   @Field(() => String, { nullable: true }) note!: string | null;
   @Field(() => Boolean, { description: "Still open past its due date." }) overdue!: boolean;
+  @Field(() => [ID], { nullable: true, description: "The purposes a SUSPENSION request names; null for all." }) purposeIds!: string[] | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "How identity was checked: the officer's words while the subject's key exists, the kind of check (e.g. document) after erasure.",
+  })
+  identityCheck!: string | null;
 }
 
 @ObjectType("LedgerIntegrity", { description: "The result of walking the whole hash chain and comparing the read tables with a rebuild from it." })

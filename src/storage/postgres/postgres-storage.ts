@@ -1,13 +1,17 @@
 // The PostgreSQL storage: commands run in one transaction each (lock the stream, read the state,
 // decide, seal, append, project, commit), reads come from the read models, on any replica.
-import { Catalog, type PolicyVersion } from "../../domain/catalog.js";
+import { Catalog, toPolicyVersion } from "../../domain/catalog.js";
 import type { AsOf } from "../../domain/catalog.js";
 import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/events.js";
 import { policyStream, subjectStream } from "../../domain/events.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
 import { decidePublication, decideSubjectCommand } from "../../domain/command.js";
-import { checkId } from "../../domain/decide.js";
+import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer } from "../../domain/command.js";
+import { checkId, requireActive } from "../../domain/decide.js";
+import { decideMerge } from "../../domain/merge.js";
+import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
+import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort } from "../storage-port.js";
 import { type PgRebuildCache, checkPostgresReadModels } from "./read-model-check.js";
@@ -15,7 +19,7 @@ import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-sea
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
 import { PgTransparency, catchUpChunk } from "./merkle-tree.js";
-import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
+import { PostgresStore, type PostgresStoreOptions, type PgWriteTx } from "./postgres-store.js";
 import { WRAPPED_KEY_BYTES, checkKek, storedToKey, wrapKey } from "../../evidence/key-wrap.js";
 import { KEY_BYTES } from "../../evidence/seal.js";
 import {
@@ -23,6 +27,12 @@ import {
   projectEvents,
   readCurrentView,
   readDataRequest,
+  readDueEffects,
+  readDueExpiries,
+  readEffectPositions,
+  readNextDue,
+  readSubjectsOfPolicy,
+  readTransferPositions,
   readDataRequests,
   readPendingReconsent,
   readSubject,
@@ -33,11 +43,6 @@ import { PROJECTION_TABLES } from "./schema.js";
 
 export type CommandResult = CommandOutcome;
 
-/** A publication as the catalogue knows it: its spec, published at its transaction time. */
-const toPolicyVersion = (e: LedgerEvent): PolicyVersion => {
-  if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
-  return { ...e.data, publishedAt: e.recordedAt };
-};
 
 /** Why `backup` is refused on PostgreSQL, and what to use instead. */
 export const POSTGRES_BACKUP_ADVICE =
@@ -83,6 +88,9 @@ export class PostgresStorage implements StoragePort {
   execute(request: CommandRequest): Promise<CommandOutcome> {
     const { command, actor, now } = request;
     if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
+    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now);
+    if (command.kind === "mergeSubjects") return this.merge(command, actor, now);
+    if (command.kind === "recordDueChanges") return this.recordDue(command, now);
     checkId("subjectId", command.subjectId);
     return this.subjectCommand(command.subjectId, actor, request.idempotency ?? null, (state, catalog) => decideSubjectCommand(command, state, catalog, now, request.bounds), now);
   }
@@ -113,32 +121,109 @@ export class PostgresStorage implements StoragePort {
       }
       const state = await readSubject(tx.client, subjectId);
       const decided = decide(state, await this.catalogIn(tx.client));
-      let key: Buffer | null = null;
-      const sealedOnce = new Map<unknown, Personal<unknown>>();
-      const sealed: DomainEvent[] = [];
-      for (const e of decided) {
-        if (hasPlain(e) && state.status !== "ERASED" && key === null) key = await evidenceKeyFor(tx.client, subjectId, this.kek);
-        sealed.push(
-          sealEvent(e, (v) => {
-            // An erased subject's key is gone for good: personal values are dropped, never sealed under a new key.
-            if (key === null) return { erased: true };
-            let p = sealedOnce.get(v);
-            if (!p) sealedOnce.set(v, (p = sealWithKey(key, subjectId, v)));
-            return p;
-          }),
-        );
-      }
-      const events = await tx.append(
-        stream,
-        state.version,
-        sealed.map((e) => ({ ...e, actor, subjectId })),
-        new Map([[subjectId, state.status]]),
-      );
+      const events = await this.appendFor(tx, state, actor, decided);
       if (decided.some((e) => e.type === "SubjectErased")) {
         await tx.client.query("DELETE FROM subject_keys WHERE subject_id = $1", [subjectId]);
         await tx.forget(stream);
       } else if (idem) await tx.remember(stream, idem, events);
       return { events, subject: await readSubject(tx.client, subjectId), replayed: false };
+    }, now);
+  }
+
+  /**
+   * Seals a subject's decided events under its key (none for an erased subject) and appends them
+   * with its expected version; the stream is locked by the append.
+   */
+  private async appendFor(tx: PgWriteTx, state: SubjectState, actor: Actor, decided: readonly DomainEvent[]): Promise<LedgerEvent[]> {
+    if (decided.length === 0) return [];
+    const subjectId = state.id;
+    let key: Buffer | null = null;
+    const sealedOnce = new Map<unknown, Personal<unknown>>();
+    const sealed: DomainEvent[] = [];
+    for (const e of decided) {
+      if (hasPlain(e) && state.status !== "ERASED" && key === null) key = await evidenceKeyFor(tx.client, subjectId, this.kek);
+      sealed.push(
+        sealEvent(e, (v) => {
+          if (key === null) return { erased: true };
+          let p = sealedOnce.get(v);
+          if (!p) sealedOnce.set(v, (p = sealWithKey(key, subjectId, v)));
+          return p;
+        }),
+      );
+    }
+    return tx.append(subjectStream(subjectId), state.version, sealed.map((e) => ({ ...e, actor, subjectId })), new Map([[subjectId, state]]));
+  }
+
+  /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
+  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant): Promise<CommandResult> {
+    const { input } = command;
+    return this.store.transact(async (tx) => {
+      const catalog = await this.catalogIn(tx.client);
+      const counterparty = checkTransfer(input, catalog, now);
+      // Streams are locked in id order, so two transfers naming the same subjects cannot deadlock.
+      for (const id of [...input.subjectIds].sort()) await tx.lockStream(subjectStream(id));
+      const out: LedgerEvent[] = [];
+      for (const [i, subjectId] of input.subjectIds.entries()) {
+        const state = await readSubject(tx.client, subjectId);
+        if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
+        let decision: Decision | null = null;
+        if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
+          const asOf = { at: input.occurredAt, knownAt: now };
+          decision = decidePermission(catalog, viewOf(await readViewAt(tx.client, subjectId, asOf)), catalog.resolvePolicyId(null), input.purposeId, asOf);
+        }
+        out.push(...(await this.appendFor(tx, state, actor, [decideTransfer(input, counterparty, command.transferIds[i]!, decision)])));
+      }
+      return { events: out, subject: null, replayed: false };
+    }, now);
+  }
+
+  /** `from`'s choices carried into `into`, and `from` marked MERGED, in one transaction. */
+  private merge(command: MergeSubjects, actor: Actor, now: Instant): Promise<CommandResult> {
+    return this.store.transact(async (tx) => {
+      for (const id of [command.from, command.into].sort()) await tx.lockStream(subjectStream(id));
+      const source = await readSubject(tx.client, command.from);
+      const target = await readSubject(tx.client, command.into);
+      const { fromEvents, intoEvents } = decideMerge(source, target, now);
+      const events = [...(await this.appendFor(tx, target, actor, intoEvents)), ...(await this.appendFor(tx, source, actor, fromEvents))];
+      return { events, subject: await readSubject(tx.client, command.into), replayed: false };
+    }, now);
+  }
+
+  /**
+   * The expiries and versions coming into effect due by `now`, as system events. The clock stream's
+   * lock serialises these runs across replicas; each expiry's subject stream is locked before its
+   * state is read, and a grant replaced meanwhile is no longer due.
+   */
+  private recordDue(command: RecordDueChanges, now: Instant): Promise<CommandResult> {
+    return this.store.transact(async (tx) => {
+      const clockVersion = await tx.lockStream(CLOCK_STREAM);
+      const out: LedgerEvent[] = [];
+      const effects = await readDueEffects(tx.client, now, command.limit);
+      if (effects.length > 0)
+        out.push(
+          ...(await tx.append(
+            CLOCK_STREAM,
+            clockVersion,
+            effects.map((v) => ({ type: "PolicyVersionEffective" as const, occurredAt: v.effectiveAt, data: { policyId: v.policyId, version: v.version }, actor: SYSTEM_CLOCK, subjectId: null })),
+          )),
+        );
+      for (const x of await readDueExpiries(tx.client, now, command.limit)) {
+        await tx.lockStream(subjectStream(x.subjectId));
+        const still = await tx.client.query("SELECT 1 FROM consents WHERE subject_id = $1 AND policy_id = $2 AND purpose_id = $3 AND event_id = $4 AND NOT expiry_noted", [
+          x.subjectId,
+          x.policyId,
+          x.purposeId,
+          x.grantEventId,
+        ]);
+        if (still.rowCount === 0) continue;
+        const state = await readSubject(tx.client, x.subjectId);
+        out.push(
+          ...(await this.appendFor(tx, state, SYSTEM_CLOCK, [
+            { type: "ConsentExpired", occurredAt: x.expiresAt, data: { policyId: x.policyId, purposeId: x.purposeId, grantEventId: x.grantEventId } },
+          ])),
+        );
+      }
+      return { events: out, subject: null, replayed: false };
     }, now);
   }
 
@@ -212,6 +297,22 @@ export class PostgresStorage implements StoragePort {
   }
   pendingReconsent(policyId: string, threshold: number, after: string, limit: number): Promise<string[]> {
     return readPendingReconsent(this.store.pool, policyId, threshold, after, limit);
+  }
+
+  async transfers(subjectId: string, from: Instant, to: Instant): Promise<LedgerEvent[]> {
+    const positions = await readTransferPositions(this.store.pool, subjectId, from, to);
+    if (positions.length === 0) return [];
+    const { rows } = await this.store.read<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ANY($1::bigint[]) ORDER BY occurred_at, position`, [positions]);
+    return rows.map(rowToEvent).filter((e) => e.type === "ThirdPartyTransferRecorded");
+  }
+  nextDue(): Promise<Instant | null> {
+    return readNextDue(this.store.pool);
+  }
+  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
+    return readSubjectsOfPolicy(this.store.pool, policyId, after, limit);
+  }
+  effectPositions(after: number, upTo: number): Promise<number[]> {
+    return readEffectPositions(this.store.pool, after, upTo);
   }
 
   // ---- evidence ----

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { LedgerError } from "../../domain/errors.js";
 import type { LedgerEvent } from "../../domain/events.js";
-import type { SubjectStatus } from "../../domain/subject.js";
+import type { Lifecycle } from "../../domain/subject.js";
 import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../log/canonical.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter } from "../event-store.js";
 import { ChangePump } from "./change-pump.js";
@@ -38,8 +38,8 @@ export interface PgWriteTx {
   /** Locks the stream (creating its head row) and returns its version. */
   lockStream(streamId: string): Promise<number>;
   /** Appends after checking the stream's version (null skips the check); continues the one chain. */
-  /** `statusBefore`: the subjects' statuses before these events, when the caller has read them already. */
-  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], statusBefore?: ReadonlyMap<string, SubjectStatus>): Promise<LedgerEvent[]>;
+  /** `statusBefore`: the subjects' lifecycles before these events, when the caller has read them already. */
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], statusBefore?: ReadonlyMap<string, Lifecycle>): Promise<LedgerEvent[]>;
   /** Events an earlier call with this key appended, or undefined; IDEMPOTENCY_CONFLICT on other input. */
   replay(streamId: string, idem: IdempotencyOptions): Promise<LedgerEvent[] | undefined>;
   remember(streamId: string, idem: IdempotencyOptions, events: readonly LedgerEvent[]): Promise<void>;
@@ -294,7 +294,7 @@ export class PostgresStore {
     version: number,
     events: readonly NewEvent[],
     now: number,
-    statuses: ReadonlyMap<string, SubjectStatus>,
+    statuses: ReadonlyMap<string, Lifecycle>,
   ): Promise<LedgerEvent[]> {
     const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at, tree_leaves, tree_border FROM chain_tip FOR UPDATE")).rows[0]!;
     // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.

@@ -10,19 +10,18 @@ import {
   type DataRequestStatus,
   type SubjectState,
   type SubjectStatus,
+  INITIAL_LIFECYCLE,
+  LIFECYCLE_EVENTS,
+  type Lifecycle,
   consentKey,
   initialSubject,
-  nextStatus,
+  nextLifecycle,
 } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
 import type { DataRequestPage } from "../storage-port.js";
 
-/** What the permission rule needs of a subject at one instant. */
-export interface SubjectSnapshot {
-  status: SubjectStatus;
-  acceptances: ReadonlyMap<string, Acceptance>;
-  consents: ReadonlyMap<string, ConsentRecord>;
-}
+export type { SubjectSnapshot } from "../storage-port.js";
+import type { SubjectSnapshot } from "../storage-port.js";
 
 type Queryable = Pick<pg.ClientBase, "query">;
 
@@ -51,7 +50,36 @@ interface DataRequestRow {
   due_at: number;
   closed_at: number | null;
   note: string | null;
+  purpose_ids: string | null;
+  closing_note: string | null;
+  identity_label: string | null;
 }
+
+/** The lifecycle columns of the subjects and status_history tables. */
+interface LifecycleRow {
+  status: SubjectStatus | null;
+  suspended_purposes: string | null;
+  returned_at: number | string | null;
+  merged_into: string | null;
+}
+
+const toLifecycle = (r: LifecycleRow | null | undefined): Lifecycle =>
+  r && r.status !== null
+    ? {
+        status: r.status,
+        suspendedPurposes: new Set(r.suspended_purposes === null ? [] : (JSON.parse(r.suspended_purposes) as string[])),
+        returnedAt: r.returned_at === null ? null : Number(r.returned_at),
+        mergedInto: r.merged_into,
+      }
+    : INITIAL_LIFECYCLE;
+
+/** The lifecycle as its columns hold it (the same encoding as the SQLite adapter's). */
+const lifecycleColumns = (l: Lifecycle) => ({
+  status: l.status,
+  suspended_purposes: l.suspendedPurposes.size > 0 ? JSON.stringify([...l.suspendedPurposes].sort()) : null,
+  returned_at: l.returnedAt,
+  merged_into: l.mergedInto,
+});
 
 const toConsent = (r: ConsentJson): ConsentRecord => ({
   policyId: r.policy_id,
@@ -73,11 +101,18 @@ const toDataRequest = (r: DataRequestRow): DataRequestState => ({
   dueAt: r.due_at,
   closedAt: r.closed_at,
   note: r.note === null ? null : (JSON.parse(r.note) as Personal<string>),
+  purposeIds: r.purpose_ids === null ? null : (JSON.parse(r.purpose_ids) as string[]),
+  closingNote: r.closing_note,
+  identityLabel: r.identity_label,
 });
 
-function snapshot(status: SubjectStatus | null, acceptances: AcceptanceJson[], consents: ConsentJson[]): SubjectSnapshot {
+function snapshot(lifecycle: LifecycleRow | null, acceptances: AcceptanceJson[], consents: ConsentJson[]): SubjectSnapshot {
+  const l = toLifecycle(lifecycle);
   return {
-    status: status ?? "ACTIVE",
+    status: l.status,
+    suspendedPurposes: l.suspendedPurposes,
+    returnedAt: l.returnedAt,
+    mergedInto: l.mergedInto,
     acceptances: new Map(acceptances.map((a) => [a.policy_id, { version: a.version, acceptedAt: a.occurred_at, position: a.position }])),
     consents: new Map(consents.map((c) => [consentKey(c.policy_id, c.purpose_id), toConsent(c)])),
   };
@@ -86,14 +121,15 @@ function snapshot(status: SubjectStatus | null, acceptances: AcceptanceJson[], c
 /** Later in valid time wins, then the later position: the domain's evolve order. */
 const laterConsent = (a: LedgerEvent, b: LedgerEvent) => a.occurredAt > b.occurredAt || (a.occurredAt === b.occurredAt && a.position > b.position);
 
-/** Each subject's status before `events` (the read models' word; ACTIVE for one never seen). */
-export async function statusesBefore(client: Queryable, subjectIds: readonly string[]): Promise<Map<string, SubjectStatus>> {
-  const status = new Map<string, SubjectStatus>();
+/** Each subject's lifecycle before `events` (the read models' word; ACTIVE for one never seen). */
+export async function statusesBefore(client: Queryable, subjectIds: readonly string[]): Promise<Map<string, Lifecycle>> {
+  const status = new Map<string, Lifecycle>();
   if (subjectIds.length === 0) return status;
-  const { rows } = await client.query<{ subject_id: string; status: SubjectStatus }>("SELECT subject_id, status FROM subjects WHERE subject_id = ANY($1::text[])", [
-    [...subjectIds],
-  ]);
-  for (const r of rows) status.set(r.subject_id, r.status);
+  const { rows } = await client.query<LifecycleRow & { subject_id: string }>(
+    "SELECT subject_id, status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = ANY($1::text[])",
+    [[...subjectIds]],
+  );
+  for (const r of rows) status.set(r.subject_id, toLifecycle(r));
   return status;
 }
 
@@ -102,7 +138,7 @@ export interface ProjectionWrites {
   /** `WITH` members (no leading comma) numbering their parameters from `first`. */
   ctes(first: number): string;
   params: string[];
-  /** Data request events, written one statement each after the rest (they are rare). */
+  /** Data request, expiry, transfer and publication events, written one statement each after the rest (they are rare). */
   requests: LedgerEvent[];
 }
 
@@ -111,9 +147,9 @@ export interface ProjectionWrites {
  * status before them. Each upsert guards with the domain's winner order, so an older fact never
  * replaces a newer one; standings are chosen among the stored and the new acceptances at once.
  */
-export function projectionWrites(events: readonly LedgerEvent[], statusBefore: ReadonlyMap<string, SubjectStatus>): ProjectionWrites {
+export function projectionWrites(events: readonly LedgerEvent[], statusBefore: ReadonlyMap<string, Lifecycle>): ProjectionWrites {
   const status = new Map(statusBefore);
-  const subjects = new Map<string, { status: SubjectStatus; version: number; position: number }>();
+  const subjects = new Map<string, ReturnType<typeof lifecycleColumns> & { version: number; position: number }>();
   const consentHistory: Record<string, unknown>[] = [];
   const consentWinners = new Map<string, LedgerEvent>();
   const acceptanceHistory: Record<string, unknown>[] = [];
@@ -121,19 +157,20 @@ export function projectionWrites(events: readonly LedgerEvent[], statusBefore: R
   const requests: LedgerEvent[] = [];
   for (const e of events) {
     const sid = e.subjectId;
-    if (sid === null) continue;
-    const next = nextStatus(status.get(sid) ?? "ACTIVE", e.type);
+    if (sid === null) {
+      if (e.type === "PolicyVersionPublished" || e.type === "PolicyVersionEffective") requests.push(e);
+      continue;
+    }
+    const next = nextLifecycle(status.get(sid) ?? INITIAL_LIFECYCLE, e);
     status.set(sid, next);
-    subjects.set(sid, { status: next, version: e.streamVersion, position: e.position });
+    subjects.set(sid, { ...lifecycleColumns(next), version: e.streamVersion, position: e.position });
+    if (LIFECYCLE_EVENTS.has(e.type)) {
+      statusHistory.push({ subject_id: sid, position: e.position, occurred_at: e.occurredAt, recorded_at: e.recordedAt, ...lifecycleColumns(next) });
+      continue;
+    }
     switch (e.type) {
       case "PolicyAccepted":
         acceptanceHistory.push({ subject_id: sid, policy_id: e.data.policyId, version: e.data.version, occurred_at: e.occurredAt, position: e.position, recorded_at: e.recordedAt });
-        break;
-      case "ProcessingSuspended":
-      case "ProcessingResumed":
-      case "SubjectLeft":
-      case "SubjectErased":
-        statusHistory.push({ subject_id: sid, position: e.position, occurred_at: e.occurredAt, recorded_at: e.recordedAt, status: next });
         break;
       case "ConsentGranted":
       case "ConsentWithdrawn": {
@@ -148,6 +185,8 @@ export function projectionWrites(events: readonly LedgerEvent[], statusBefore: R
           expires_at: e.type === "ConsentGranted" ? e.data.expiresAt : null,
           policy_version: e.data.version,
           event_id: e.id,
+          // A grant recorded after it expired (a late import) is reported as expired by its own event.
+          expiry_noted: e.type === "ConsentGranted" && e.data.expiresAt !== null && e.data.expiresAt <= e.recordedAt,
         });
         const k = `${sid}\u0000${consentKey(e.data.policyId, e.data.purposeId)}`;
         const cur = consentWinners.get(k);
@@ -157,6 +196,9 @@ export function projectionWrites(events: readonly LedgerEvent[], statusBefore: R
       case "DataRequestOpened":
       case "DataRequestIdentityVerified":
       case "DataRequestClosed":
+      case "DataRequestExtended":
+      case "ConsentExpired":
+      case "ThirdPartyTransferRecorded":
         requests.push(e);
         break;
       default:
@@ -174,23 +216,26 @@ export function projectionWrites(events: readonly LedgerEvent[], statusBefore: R
   ];
   const ctes = (f: number) => `
      p_subjects AS (
-       INSERT INTO subjects (subject_id, status, version, position)
-       SELECT subject_id, status, version, position FROM json_to_recordset($${f}::json) AS r(subject_id text, status text, version bigint, position bigint)
-       ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = GREATEST(subjects.version, excluded.version), position = excluded.position
+       INSERT INTO subjects (subject_id, status, version, position, suspended_purposes, returned_at, merged_into)
+       SELECT subject_id, status, version, position, suspended_purposes, returned_at, merged_into
+       FROM json_to_recordset($${f}::json) AS r(subject_id text, status text, version bigint, position bigint, suspended_purposes text, returned_at bigint, merged_into text)
+       ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = GREATEST(subjects.version, excluded.version), position = excluded.position,
+         suspended_purposes = excluded.suspended_purposes, returned_at = excluded.returned_at, merged_into = excluded.merged_into
        RETURNING 1),
      p_consent_history AS (
        INSERT INTO consent_history (subject_id, policy_id, purpose_id, occurred_at, position, recorded_at, granted, expires_at, policy_version, event_id)
-       SELECT * FROM json_to_recordset($${f + 1}::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
+       SELECT subject_id, policy_id, purpose_id, occurred_at, position, recorded_at, granted, expires_at, policy_version, event_id
+       FROM json_to_recordset($${f + 1}::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
          recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text)
        RETURNING 1),
      p_consents AS (
-       INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
-       SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position
+       INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position, expiry_noted)
+       SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position, expiry_noted
        FROM json_to_recordset($${f + 2}::json) AS r(subject_id text, policy_id text, purpose_id text, occurred_at bigint, position bigint,
-         recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text)
+         recorded_at bigint, granted boolean, expires_at bigint, policy_version integer, event_id text, expiry_noted boolean)
        ON CONFLICT (subject_id, policy_id, purpose_id) DO UPDATE SET
          granted = excluded.granted, occurred_at = excluded.occurred_at, expires_at = excluded.expires_at,
-         policy_version = excluded.policy_version, event_id = excluded.event_id, position = excluded.position
+         policy_version = excluded.policy_version, event_id = excluded.event_id, position = excluded.position, expiry_noted = excluded.expiry_noted
        WHERE excluded.occurred_at > consents.occurred_at
           OR (excluded.occurred_at = consents.occurred_at AND excluded.position > consents.position)
        RETURNING 1),
@@ -210,8 +255,9 @@ export function projectionWrites(events: readonly LedgerEvent[], statusBefore: R
          accepted_version = excluded.accepted_version, accepted_at = excluded.accepted_at, position = excluded.position
        RETURNING 1),
      p_status_history AS (
-       INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status)
-       SELECT * FROM json_to_recordset($${f + 4}::json) AS r(subject_id text, position bigint, occurred_at bigint, recorded_at bigint, status text)
+       INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status, suspended_purposes, returned_at, merged_into)
+       SELECT * FROM json_to_recordset($${f + 4}::json) AS r(subject_id text, position bigint, occurred_at bigint, recorded_at bigint, status text,
+         suspended_purposes text, returned_at bigint, merged_into text)
        RETURNING 1)`;
   return { ctes, params, requests };
 }
@@ -226,26 +272,68 @@ export async function writeRequests(client: Queryable, events: readonly LedgerEv
   for (const e of events) {
     if (e.type === "DataRequestOpened")
       await client.query(
-        `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position) VALUES ($1, $2, $3, 'OPEN', $4, $5, NULL, $6, $7)`,
-        [e.data.requestId, e.subjectId, e.data.kind, e.occurredAt, e.data.dueAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position],
+        `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position, purpose_ids)
+         VALUES ($1, $2, $3, 'OPEN', $4, $5, NULL, $6, $7, $8)`,
+        [
+          e.data.requestId,
+          e.subjectId,
+          e.data.kind,
+          e.occurredAt,
+          e.data.dueAt,
+          e.data.note ? JSON.stringify(e.data.note) : null,
+          e.position,
+          e.data.purposeIds ? JSON.stringify(e.data.purposeIds) : null,
+        ],
       );
     else if (e.type === "DataRequestIdentityVerified")
-      await client.query("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', position = $1 WHERE id = $2", [e.position, e.data.requestId]);
-    else if (e.type === "DataRequestClosed")
-      await client.query("UPDATE data_requests SET status = $1, closed_at = $2, note = COALESCE($3, note), position = $4 WHERE id = $5", [
-        e.data.fulfilled ? "FULFILLED" : "REJECTED",
-        e.occurredAt,
-        e.data.note ? JSON.stringify(e.data.note) : null,
+      await client.query("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', identity_label = $1, position = $2 WHERE id = $3", [
+        e.data.label ?? null,
         e.position,
         e.data.requestId,
       ]);
+    else if (e.type === "DataRequestClosed")
+      await client.query("UPDATE data_requests SET status = $1, closed_at = $2, note = COALESCE($3, note), closing_note = $4, position = $5 WHERE id = $6", [
+        e.data.fulfilled ? "FULFILLED" : "REJECTED",
+        e.occurredAt,
+        e.data.note ? JSON.stringify(e.data.note) : null,
+        e.data.officerNote ?? null,
+        e.position,
+        e.data.requestId,
+      ]);
+    else if (e.type === "DataRequestExtended")
+      await client.query("UPDATE data_requests SET due_at = $1, position = $2 WHERE id = $3", [e.data.dueAt, e.position, e.data.requestId]);
+    else if (e.type === "ConsentExpired") {
+      await client.query("INSERT INTO expiry_notes (grant_event_id, subject_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [
+        e.data.grantEventId,
+        e.subjectId,
+        e.position,
+      ]);
+      await client.query("UPDATE consents SET expiry_noted = true WHERE subject_id = $1 AND policy_id = $2 AND purpose_id = $3 AND event_id = $4", [
+        e.subjectId,
+        e.data.policyId,
+        e.data.purposeId,
+        e.data.grantEventId,
+      ]);
+    } else if (e.type === "ThirdPartyTransferRecorded")
+      await client.query(
+        `INSERT INTO transfers (id, subject_id, occurred_at, recorded_at, direction, counterparty_id, purpose_id, basis, retain_until, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [e.data.transferId, e.subjectId, e.occurredAt, e.recordedAt, e.data.direction, e.data.counterparty.id, e.data.purposeId, e.data.basis, e.data.retainUntil, e.position],
+      );
+    else if (e.type === "PolicyVersionPublished")
+      await client.query(
+        `INSERT INTO version_effects (policy_id, version, effective_at, noted_position) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (policy_id, version) DO UPDATE SET effective_at = excluded.effective_at, noted_position = excluded.noted_position`,
+        [e.data.policyId, e.data.number, e.data.effectiveAt, e.data.effectiveAt <= e.recordedAt ? e.position : null],
+      );
+    else if (e.type === "PolicyVersionEffective")
+      await client.query("UPDATE version_effects SET noted_position = $1 WHERE policy_id = $2 AND version = $3", [e.position, e.data.policyId, e.data.version]);
   }
 }
 
 /** Writes the read models for events already in the log (rebuild, copy): statuses read, then one statement. */
 export async function projectEvents(client: Queryable, events: readonly LedgerEvent[]): Promise<void> {
   const ids = [...new Set(events.map((e) => e.subjectId).filter((s): s is string => s !== null))];
-  if (ids.length === 0) return;
   const w = projectionWrites(events, await statusesBefore(client, ids));
   await client.query(`WITH ${w.ctes(1)} SELECT ${PROJECTION_COUNTS}`, w.params);
   await writeRequests(client, w.requests);
@@ -255,12 +343,14 @@ export async function projectEvents(client: Queryable, events: readonly LedgerEv
 export async function readSubject(client: Queryable, subjectId: string): Promise<SubjectState> {
   const { rows } = await client.query<{
     status: SubjectStatus | null;
+    lifecycle: LifecycleRow | null;
     version: number | null;
     consents: ConsentJson[];
     standings: { policy_id: string; accepted_version: number; accepted_at: number; position: number }[];
     requests: DataRequestRow[];
   }>(
     `SELECT s.status, s.version,
+       (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = $1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE c.subject_id = $1) AS consents,
        (SELECT COALESCE(json_agg(st), '[]') FROM standings st WHERE st.subject_id = $1) AS standings,
        (SELECT COALESCE(json_agg(d ORDER BY d.opened_at, d.id), '[]') FROM data_requests d WHERE d.subject_id = $1) AS requests
@@ -272,7 +362,7 @@ export async function readSubject(client: Queryable, subjectId: string): Promise
   return {
     id: subjectId,
     version: r.version,
-    status: r.status,
+    ...toLifecycle(r.lifecycle),
     consents: new Map(r.consents.map((c) => [consentKey(c.policy_id, c.purpose_id), toConsent(c)])),
     acceptances: new Map(r.standings.map((s) => [s.policy_id, { version: s.accepted_version, acceptedAt: s.accepted_at, position: s.position }])),
     dataRequests: new Map(r.requests.map((d) => [d.id, toDataRequest(d)])),
@@ -285,9 +375,10 @@ type Bound = { kind: "asOf"; at: Instant; knownAt: Instant } | { kind: "through"
 async function boundedView(client: Queryable, subjectId: string, bound: Bound): Promise<SubjectSnapshot> {
   const where = bound.kind === "asOf" ? "occurred_at <= $2 AND recorded_at <= $3" : "position <= $2";
   const params = bound.kind === "asOf" ? [subjectId, bound.at, bound.knownAt] : [subjectId, bound.position];
-  const { rows } = await client.query<{ status: SubjectStatus | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
+  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
     `SELECT
-       (SELECT status FROM status_history WHERE subject_id = $1 AND ${where} ORDER BY position DESC LIMIT 1) AS status,
+       (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM status_history
+          WHERE subject_id = $1 AND ${where} ORDER BY position DESC LIMIT 1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(a), '[]') FROM (
           SELECT DISTINCT ON (policy_id) policy_id, version, occurred_at, position FROM acceptance_history
           WHERE subject_id = $1 AND ${where} ORDER BY policy_id, version DESC, occurred_at ASC, position ASC) a) AS acceptances,
@@ -298,7 +389,7 @@ async function boundedView(client: Queryable, subjectId: string, bound: Bound): 
     params,
   );
   const r = rows[0]!;
-  return snapshot(r.status, r.acceptances, r.consents);
+  return snapshot(r.lifecycle, r.acceptances, r.consents);
 }
 
 /** The subject as of (at, knownAt), from the bitemporal tables. */
@@ -312,19 +403,21 @@ export const readViewThrough = (client: Queryable, subjectId: string, position: 
  * few minutes ahead), the choices come from the history as of `at` instead, as viewAt would give.
  */
 export async function readCurrentView(client: Queryable, subjectId: string, at: Instant): Promise<SubjectSnapshot> {
-  const { rows } = await client.query<{ status: SubjectStatus | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
+  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
+    // Lifecycle facts may be dated a little ahead too (a return with a future occurredAt): they are read as of `at`.
     `SELECT
-       (SELECT status FROM subjects WHERE subject_id = $1) AS status,
+       (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM status_history
+          WHERE subject_id = $1 AND occurred_at <= $2 ORDER BY position DESC LIMIT 1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(json_build_object('policy_id', policy_id, 'version', accepted_version, 'occurred_at', accepted_at, 'position', position)), '[]')
           FROM standings WHERE subject_id = $1) AS acceptances,
        (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE subject_id = $1) AS consents`,
-    [subjectId],
+    [subjectId, at],
   );
   const r = rows[0]!;
   const future = r.acceptances.some((a) => a.occurred_at > at) || r.consents.some((c) => c.occurred_at > at);
-  if (!future) return snapshot(r.status, r.acceptances, r.consents);
+  if (!future) return snapshot(r.lifecycle, r.acceptances, r.consents);
   const past = await readViewAt(client, subjectId, { at, knownAt: Number.MAX_SAFE_INTEGER });
-  return { status: r.status ?? "ACTIVE", acceptances: past.acceptances, consents: past.consents };
+  return { ...snapshot(r.lifecycle, [], []), acceptances: past.acceptances, consents: past.consents };
 }
 
 export async function readDataRequest(client: Queryable, id: string): Promise<DataRequestState | undefined> {
@@ -367,4 +460,66 @@ export async function readPendingReconsent(client: Queryable, policyId: string, 
     [policyId, threshold, after, limit],
   );
   return rows.map((r) => r.subject_id);
+}
+
+/** Grants past their expiresAt whose expiry is not yet in the log, oldest first (through the partial index). */
+export async function readDueExpiries(
+  client: Queryable,
+  now: Instant,
+  limit: number,
+): Promise<{ subjectId: string; policyId: string; purposeId: string; expiresAt: Instant; grantEventId: string }[]> {
+  const { rows } = await client.query<{ subject_id: string; policy_id: string; purpose_id: string; expires_at: string | number; event_id: string }>(
+    `SELECT subject_id, policy_id, purpose_id, expires_at, event_id FROM consents
+     WHERE granted AND expires_at IS NOT NULL AND NOT expiry_noted AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+    [now, limit],
+  );
+  return rows.map((r) => ({ subjectId: r.subject_id, policyId: r.policy_id, purposeId: r.purpose_id, expiresAt: Number(r.expires_at), grantEventId: r.event_id }));
+}
+
+/** Published versions in effect by `now` whose coming into effect is not yet in the log. */
+export async function readDueEffects(client: Queryable, now: Instant, limit: number): Promise<{ policyId: string; version: number; effectiveAt: Instant }[]> {
+  const { rows } = await client.query<{ policy_id: string; version: number; effective_at: string | number }>(
+    `SELECT policy_id, version, effective_at FROM version_effects WHERE noted_position IS NULL AND effective_at <= $1
+     ORDER BY effective_at, policy_id, version LIMIT $2`,
+    [now, limit],
+  );
+  return rows.map((r) => ({ policyId: r.policy_id, version: Number(r.version), effectiveAt: Number(r.effective_at) }));
+}
+
+/** The next instant a time-driven change falls due, if any. */
+export async function readNextDue(client: Queryable): Promise<Instant | null> {
+  const { rows } = await client.query<{ expiry: string | number | null; effect: string | number | null }>(
+    `SELECT (SELECT min(expires_at) FROM consents WHERE granted AND expires_at IS NOT NULL AND NOT expiry_noted) AS expiry,
+            (SELECT min(effective_at) FROM version_effects WHERE noted_position IS NULL) AS effect`,
+  );
+  const r = rows[0]!;
+  const due = [r.expiry, r.effect].filter((x): x is string | number => x !== null).map(Number);
+  return due.length === 0 ? null : Math.min(...due);
+}
+
+/** Log positions in (after, upTo] where a version came into effect. */
+export async function readEffectPositions(client: Queryable, after: number, upTo: number): Promise<number[]> {
+  const { rows } = await client.query<{ p: string | number }>(
+    "SELECT noted_position AS p FROM version_effects WHERE noted_position > $1 AND noted_position <= $2 ORDER BY noted_position",
+    [after, upTo],
+  );
+  return rows.map((r) => Number(r.p));
+}
+
+/** Subjects with a standing in a policy, in id order after `after`. */
+export async function readSubjectsOfPolicy(client: Queryable, policyId: string, after: string, limit: number): Promise<string[]> {
+  const { rows } = await client.query<{ subject_id: string }>(
+    "SELECT subject_id FROM standings WHERE policy_id = $1 AND subject_id > $2 ORDER BY subject_id LIMIT $3",
+    [policyId, after, limit],
+  );
+  return rows.map((r) => r.subject_id);
+}
+
+/** Positions of a subject's transfer records with occurredAt in [from, to], oldest first. */
+export async function readTransferPositions(client: Queryable, subjectId: string, from: Instant, to: Instant): Promise<number[]> {
+  const { rows } = await client.query<{ position: string | number }>(
+    "SELECT position FROM transfers WHERE subject_id = $1 AND occurred_at >= $2 AND occurred_at <= $3 ORDER BY occurred_at, position",
+    [subjectId, from, to],
+  );
+  return rows.map((r) => Number(r.position));
 }

@@ -172,6 +172,53 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER checkpoint_kept BEFORE TRUNCATE ON checkpoint_latest
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_checkpoint_only_grows();
   `,
+  // 4: lifecycle details (scoped suspension, return, merge), data-request details, the due
+  // time-driven changes (expiries and versions coming into effect, each behind a partial index), and
+  // third-party transfer records. Versions already published are entered from the log.
+  `
+  ALTER TABLE subjects ADD COLUMN suspended_purposes TEXT COLLATE "C", ADD COLUMN returned_at BIGINT, ADD COLUMN merged_into TEXT COLLATE "C";
+  ALTER TABLE status_history ADD COLUMN suspended_purposes TEXT COLLATE "C", ADD COLUMN returned_at BIGINT, ADD COLUMN merged_into TEXT COLLATE "C";
+  ALTER TABLE data_requests ADD COLUMN purpose_ids TEXT COLLATE "C", ADD COLUMN closing_note TEXT COLLATE "C", ADD COLUMN identity_label TEXT COLLATE "C";
+  ALTER TABLE consents ADD COLUMN expiry_noted BOOLEAN NOT NULL DEFAULT false;
+  -- A grant recorded after its expiry (a late import) is reported by its own event, as the projection decides it.
+  UPDATE consents c SET expiry_noted = true FROM events e WHERE e.id = c.event_id AND c.expires_at IS NOT NULL AND c.expires_at <= e.recorded_at;
+  CREATE INDEX consents_due ON consents (expires_at) WHERE granted AND expires_at IS NOT NULL AND NOT expiry_noted;
+  CREATE INDEX standings_by_policy_subject ON standings (policy_id, subject_id);
+
+  CREATE TABLE expiry_notes (
+    grant_event_id TEXT COLLATE "C" PRIMARY KEY,
+    subject_id     TEXT COLLATE "C" NOT NULL,
+    position       BIGINT NOT NULL
+  );
+
+  CREATE TABLE version_effects (
+    policy_id      TEXT COLLATE "C" NOT NULL,
+    version        INTEGER NOT NULL,
+    effective_at   BIGINT  NOT NULL,
+    noted_position BIGINT,
+    PRIMARY KEY (policy_id, version)
+  );
+  CREATE INDEX version_effects_due ON version_effects (effective_at) WHERE noted_position IS NULL;
+  CREATE INDEX version_effects_by_position ON version_effects (noted_position) WHERE noted_position IS NOT NULL;
+  INSERT INTO version_effects (policy_id, version, effective_at, noted_position)
+    SELECT data::json->>'policyId', (data::json->>'number')::integer, (data::json->>'effectiveAt')::bigint,
+           CASE WHEN (data::json->>'effectiveAt')::bigint <= recorded_at THEN position END
+    FROM events WHERE type = 'PolicyVersionPublished';
+
+  CREATE TABLE transfers (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    subject_id      TEXT COLLATE "C" NOT NULL,
+    occurred_at     BIGINT NOT NULL,
+    recorded_at     BIGINT NOT NULL,
+    direction       TEXT COLLATE "C" NOT NULL,
+    counterparty_id TEXT COLLATE "C" NOT NULL,
+    purpose_id      TEXT COLLATE "C",
+    basis           TEXT COLLATE "C" NOT NULL,
+    retain_until    BIGINT NOT NULL,
+    position        BIGINT NOT NULL
+  );
+  CREATE INDEX transfers_by_subject ON transfers (subject_id, occurred_at, position);
+  `,
 ];
 
 export const PROJECTION_TABLES = [
@@ -182,6 +229,9 @@ export const PROJECTION_TABLES = [
   "consent_history",
   "acceptance_history",
   "status_history",
+  "expiry_notes",
+  "version_effects",
+  "transfers",
 ] as const;
 
 export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;

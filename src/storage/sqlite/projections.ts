@@ -1,16 +1,20 @@
 // Read models kept in step with the log, inside the append's transaction; rebuildable from it.
 import type Database from "better-sqlite3";
 import type { DataRequestKind, LedgerEvent, Personal } from "../../domain/events.js";
+import { subjectStream } from "../../domain/events.js";
 import {
   type Acceptance,
   type ConsentRecord,
   type DataRequestState,
   type DataRequestStatus,
+  INITIAL_LIFECYCLE,
+  LIFECYCLE_EVENTS,
+  type Lifecycle,
   type SubjectState,
   type SubjectStatus,
   consentKey,
   initialSubject,
-  nextStatus,
+  nextLifecycle,
 } from "../../domain/subject.js";
 import type { AsOf } from "../../domain/catalog.js";
 import type { DataRequestPage, SubjectSnapshot } from "../storage-port.js";
@@ -42,6 +46,9 @@ interface DataRequestRow {
   due_at: number;
   closed_at: number | null;
   note: string | null;
+  purpose_ids: string | null;
+  closing_note: string | null;
+  identity_label: string | null;
 }
 
 const toDataRequest = (r: DataRequestRow): DataRequestState => ({
@@ -53,14 +60,38 @@ const toDataRequest = (r: DataRequestRow): DataRequestState => ({
   dueAt: r.due_at,
   closedAt: r.closed_at,
   note: r.note === null ? null : (JSON.parse(r.note) as Personal<string>),
+  purposeIds: r.purpose_ids === null ? null : (JSON.parse(r.purpose_ids) as string[]),
+  closingNote: r.closing_note,
+  identityLabel: r.identity_label,
 });
 
-interface SubjectRow {
+/** The lifecycle columns of the subjects and status_history tables. */
+interface LifecycleRow {
   status: SubjectStatus;
-  version: number;
-  position?: number;
+  suspended_purposes: string | null;
+  returned_at: number | null;
+  merged_into: string | null;
 }
-export type SubjectRows = Map<string, SubjectRow & { position: number }>;
+
+const toLifecycle = (r: LifecycleRow | undefined): Lifecycle =>
+  r
+    ? {
+        status: r.status,
+        suspendedPurposes: new Set(r.suspended_purposes === null ? [] : (JSON.parse(r.suspended_purposes) as string[])),
+        returnedAt: r.returned_at,
+        mergedInto: r.merged_into,
+      }
+    : INITIAL_LIFECYCLE;
+
+const lifecycleColumns = (l: Lifecycle) =>
+  [l.suspendedPurposes.size > 0 ? JSON.stringify([...l.suspendedPurposes].sort()) : null, l.returnedAt, l.mergedInto] as const;
+
+interface SubjectRow {
+  lifecycle: Lifecycle;
+  version: number;
+  position: number;
+}
+export type SubjectRows = Map<string, SubjectRow>;
 
 const toConsentRecord = (r: ConsentRow): ConsentRecord => ({
   policyId: r.policy_id,
@@ -78,18 +109,20 @@ export class SqliteProjections {
 
   constructor(private readonly db: Database.Database) {
     this.s = {
-      subjectGet: db.prepare("SELECT status, version FROM subjects WHERE subject_id = ?"),
+      subjectGet: db.prepare("SELECT status, version, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = ?"),
       subjectPut: db.prepare(
-        `INSERT INTO subjects (subject_id, status, version, position) VALUES (?, ?, ?, ?)
-         ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = excluded.version, position = excluded.position`,
+        `INSERT INTO subjects (subject_id, status, version, position, suspended_purposes, returned_at, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (subject_id) DO UPDATE SET status = excluded.status, version = excluded.version, position = excluded.position,
+           suspended_purposes = excluded.suspended_purposes, returned_at = excluded.returned_at, merged_into = excluded.merged_into`,
       ),
       // Last writer wins by valid time, then by position: the same order as the domain's evolve.
       consentPut: db.prepare(
-        `INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
-         VALUES (@subject_id, @policy_id, @purpose_id, @granted, @occurred_at, @expires_at, @policy_version, @event_id, @position)
+        `INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position, expiry_noted)
+         VALUES (@subject_id, @policy_id, @purpose_id, @granted, @occurred_at, @expires_at, @policy_version, @event_id, @position, @expiry_noted)
          ON CONFLICT (subject_id, policy_id, purpose_id) DO UPDATE SET
            granted = excluded.granted, occurred_at = excluded.occurred_at, expires_at = excluded.expires_at,
-           policy_version = excluded.policy_version, event_id = excluded.event_id, position = excluded.position
+           policy_version = excluded.policy_version, event_id = excluded.event_id, position = excluded.position,
+           expiry_noted = excluded.expiry_noted
          WHERE excluded.occurred_at > consents.occurred_at
             OR (excluded.occurred_at = consents.occurred_at AND excluded.position > consents.position)`,
       ),
@@ -104,11 +137,32 @@ export class SqliteProjections {
                      OR (standings.accepted_at = excluded.accepted_at AND standings.position > excluded.position)))`,
       ),
       requestOpen: db.prepare(
-        `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position)
-         VALUES (?, ?, ?, 'OPEN', ?, ?, NULL, ?, ?)`,
+        `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position, purpose_ids)
+         VALUES (?, ?, ?, 'OPEN', ?, ?, NULL, ?, ?, ?)`,
       ),
-      requestVerify: db.prepare("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', position = ? WHERE id = ?"),
-      requestClose: db.prepare("UPDATE data_requests SET status = ?, closed_at = ?, note = COALESCE(?, note), position = ? WHERE id = ?"),
+      requestVerify: db.prepare("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', identity_label = ?, position = ? WHERE id = ?"),
+      requestClose: db.prepare("UPDATE data_requests SET status = ?, closed_at = ?, note = COALESCE(?, note), closing_note = ?, position = ? WHERE id = ?"),
+      requestExtend: db.prepare("UPDATE data_requests SET due_at = ?, position = ? WHERE id = ?"),
+      expiryNote: db.prepare("INSERT OR IGNORE INTO expiry_notes (grant_event_id, subject_id, position) VALUES (?, ?, ?)"),
+      expiryMark: db.prepare("UPDATE consents SET expiry_noted = 1 WHERE subject_id = ? AND policy_id = ? AND purpose_id = ? AND event_id = ?"),
+      effectPublished: db.prepare("INSERT OR REPLACE INTO version_effects (policy_id, version, effective_at, noted_position) VALUES (?, ?, ?, ?)"),
+      effectNoted: db.prepare("UPDATE version_effects SET noted_position = ? WHERE policy_id = ? AND version = ?"),
+      transferPut: db.prepare(
+        `INSERT INTO transfers (id, subject_id, occurred_at, recorded_at, direction, counterparty_id, purpose_id, basis, retain_until, position)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      transfersOf: db.prepare(
+        "SELECT position FROM transfers WHERE subject_id = ? AND occurred_at >= ? AND occurred_at <= ? ORDER BY occurred_at, position",
+      ).pluck(),
+      dueExpiries: db.prepare(
+        `SELECT subject_id, policy_id, purpose_id, expires_at, event_id FROM consents
+         WHERE granted = 1 AND expires_at IS NOT NULL AND expiry_noted = 0 AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+      ),
+      nextExpiry: db.prepare("SELECT MIN(expires_at) FROM consents WHERE granted = 1 AND expires_at IS NOT NULL AND expiry_noted = 0").pluck(),
+      dueEffects: db.prepare("SELECT policy_id, version, effective_at FROM version_effects WHERE noted_position IS NULL AND effective_at <= ? ORDER BY effective_at, policy_id, version LIMIT ?"),
+      nextEffect: db.prepare("SELECT MIN(effective_at) FROM version_effects WHERE noted_position IS NULL").pluck(),
+      effectsBetween: db.prepare("SELECT noted_position FROM version_effects WHERE noted_position > ? AND noted_position <= ? ORDER BY noted_position").pluck(),
+      subjectsOfPolicy: db.prepare("SELECT subject_id FROM standings WHERE policy_id = ? AND subject_id > ? ORDER BY subject_id LIMIT ?").pluck(),
       consentsOf: db.prepare("SELECT * FROM consents WHERE subject_id = ?"),
       standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
       requestsOf: db.prepare("SELECT * FROM data_requests WHERE subject_id = ? ORDER BY opened_at, id"),
@@ -128,7 +182,10 @@ export class SqliteProjections {
       acceptanceHistoryPut: db.prepare(
         "INSERT INTO acceptance_history (subject_id, policy_id, version, occurred_at, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
       ),
-      statusHistoryPut: db.prepare("INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status) VALUES (?, ?, ?, ?, ?)"),
+      statusHistoryPut: db.prepare(
+        `INSERT INTO status_history (subject_id, position, occurred_at, recorded_at, status, suspended_purposes, returned_at, merged_into)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       // "As of" lookups: the same winners as the domain's evolve, among the facts visible at (at, knownAt).
       consentAt: db.prepare(
         `SELECT * FROM consent_history
@@ -140,12 +197,10 @@ export class SqliteProjections {
          WHERE subject_id = ? AND policy_id = ? AND occurred_at <= ? AND recorded_at <= ?
          ORDER BY version DESC, occurred_at ASC, position ASC LIMIT 1`,
       ),
-      statusAt: db
-        .prepare(
-          `SELECT status FROM status_history WHERE subject_id = ? AND occurred_at <= ? AND recorded_at <= ?
-           ORDER BY position DESC LIMIT 1`,
-        )
-        .pluck(),
+      statusAt: db.prepare(
+        `SELECT status, suspended_purposes, returned_at, merged_into FROM status_history WHERE subject_id = ? AND occurred_at <= ? AND recorded_at <= ?
+         ORDER BY position DESC LIMIT 1`,
+      ),
       // "Through" lookups: the state right after the event at a log position (the change feed's before/after).
       consentThrough: db.prepare(
         `SELECT * FROM consent_history WHERE subject_id = ? AND policy_id = ? AND purpose_id = ? AND position <= ?
@@ -155,8 +210,10 @@ export class SqliteProjections {
         `SELECT version, occurred_at, position FROM acceptance_history WHERE subject_id = ? AND policy_id = ? AND position <= ?
          ORDER BY version DESC, occurred_at ASC, position ASC LIMIT 1`,
       ),
-      statusThrough: db.prepare("SELECT status FROM status_history WHERE subject_id = ? AND position <= ? ORDER BY position DESC LIMIT 1").pluck(),
-      subjectStatus: db.prepare("SELECT status FROM subjects WHERE subject_id = ?").pluck(),
+      statusThrough: db.prepare(
+        "SELECT status, suspended_purposes, returned_at, merged_into FROM status_history WHERE subject_id = ? AND position <= ? ORDER BY position DESC LIMIT 1",
+      ),
+      mergedInto: db.prepare("SELECT merged_into FROM subjects WHERE subject_id = ? AND status = 'MERGED'").pluck(),
       // Every (policy, purpose) a subject ever chose about, and every policy it ever accepted: the current tables hold one row each.
       pairsOf: db.prepare("SELECT policy_id, purpose_id FROM consents WHERE subject_id = ?"),
       policiesOf: db.prepare("SELECT policy_id FROM standings WHERE subject_id = ?").pluck(),
@@ -174,12 +231,14 @@ export class SqliteProjections {
    * as the winners of their histories, chosen in the same order as the inline upserts (and evolve).
    */
   finishRebuild(subjects: SubjectRows): void {
-    for (const [id, r] of subjects) this.s.subjectPut.run(id, r.status, r.version, r.position);
+    for (const [id, r] of subjects) this.s.subjectPut.run(id, r.lifecycle.status, r.version, r.position, ...lifecycleColumns(r.lifecycle));
     this.db.exec(`
-      INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position)
-      SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position FROM (
+      INSERT INTO consents (subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position, expiry_noted)
+      SELECT subject_id, policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position,
+             CASE WHEN expires_at IS NOT NULL AND expires_at <= recorded_at THEN 1 ELSE 0 END FROM (
         SELECT *, ROW_NUMBER() OVER (PARTITION BY subject_id, policy_id, purpose_id ORDER BY occurred_at DESC, position DESC) AS rank
         FROM consent_history) WHERE rank = 1;
+      UPDATE consents SET expiry_noted = 1 WHERE event_id IN (SELECT grant_event_id FROM expiry_notes);
       INSERT INTO standings (subject_id, policy_id, accepted_version, accepted_at, position)
       SELECT subject_id, policy_id, version, occurred_at, position FROM (
         SELECT *, ROW_NUMBER() OVER (PARTITION BY subject_id, policy_id ORDER BY version DESC, occurred_at ASC, position ASC) AS rank
@@ -190,24 +249,52 @@ export class SqliteProjections {
   /** Keeps the read models in step; the store calls it inside the append's transaction. */
   apply(e: LedgerEvent, subjects?: SubjectRows): void {
     const subjectId = e.subjectId;
-    if (subjectId === null) return;
+    if (subjectId === null) {
+      this.applyPolicyEvent(e);
+      return;
+    }
     // A rebuild keeps the subjects table in memory and derives the current consents and standings
     // from the history tables once at the end (see rebuildProjections), instead of an upsert per event.
-    const cur = subjects ? subjects.get(subjectId) : (this.s.subjectGet.get(subjectId) as SubjectRow | undefined);
-    const status = nextStatus(cur?.status ?? "ACTIVE", e.type);
-    const version = Math.max(cur?.version ?? 0, e.streamVersion);
-    if (subjects) subjects.set(subjectId, { status, version, position: e.position });
-    else this.s.subjectPut.run(subjectId, status, version, e.position);
+    let cur: { lifecycle: Lifecycle; version: number } | undefined;
+    if (subjects) cur = subjects.get(subjectId);
+    else {
+      const row = this.s.subjectGet.get(subjectId) as (LifecycleRow & { version: number }) | undefined;
+      cur = row && { lifecycle: toLifecycle(row), version: row.version };
+    }
+    const lifecycle = nextLifecycle(cur?.lifecycle ?? INITIAL_LIFECYCLE, e);
+    const own = e.streamId === subjectStream(subjectId);
+    const version = own ? Math.max(cur?.version ?? 0, e.streamVersion) : (cur?.version ?? 0);
+    if (subjects) subjects.set(subjectId, { lifecycle, version, position: e.position });
+    else this.s.subjectPut.run(subjectId, lifecycle.status, version, e.position, ...lifecycleColumns(lifecycle));
+    if (LIFECYCLE_EVENTS.has(e.type)) {
+      this.s.statusHistoryPut.run(subjectId, e.position, e.occurredAt, e.recordedAt, lifecycle.status, ...lifecycleColumns(lifecycle));
+      return;
+    }
     switch (e.type) {
       case "PolicyAccepted":
         if (!subjects) this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
         this.s.acceptanceHistoryPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position, e.recordedAt);
         return;
-      case "ProcessingSuspended":
-      case "ProcessingResumed":
-      case "SubjectLeft":
-      case "SubjectErased":
-        this.s.statusHistoryPut.run(subjectId, e.position, e.occurredAt, e.recordedAt, status);
+      case "ConsentExpired":
+        this.s.expiryNote.run(e.data.grantEventId, subjectId, e.position);
+        if (!subjects) this.s.expiryMark.run(subjectId, e.data.policyId, e.data.purposeId, e.data.grantEventId);
+        return;
+      case "ThirdPartyTransferRecorded":
+        this.s.transferPut.run(
+          e.data.transferId,
+          subjectId,
+          e.occurredAt,
+          e.recordedAt,
+          e.data.direction,
+          e.data.counterparty.id,
+          e.data.purposeId,
+          e.data.basis,
+          e.data.retainUntil,
+          e.position,
+        );
+        return;
+      case "DataRequestExtended":
+        this.s.requestExtend.run(e.data.dueAt, e.position, e.data.requestId);
         return;
       case "ConsentGranted":
       case "ConsentWithdrawn": {
@@ -224,26 +311,99 @@ export class SqliteProjections {
           event_id: e.id,
         };
         this.s.consentHistoryPut.run(row);
-        if (!subjects) this.s.consentPut.run(row);
+        // A grant recorded after it expired (a late import) is reported as expired by its own event.
+        const expiryNoted = row.expires_at !== null && row.expires_at <= e.recordedAt ? 1 : 0;
+        if (!subjects) this.s.consentPut.run({ ...row, expiry_noted: expiryNoted });
         return;
       }
       case "DataRequestOpened":
-        this.s.requestOpen.run(e.data.requestId, subjectId, e.data.kind, e.occurredAt, e.data.dueAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position);
+        this.s.requestOpen.run(
+          e.data.requestId,
+          subjectId,
+          e.data.kind,
+          e.occurredAt,
+          e.data.dueAt,
+          e.data.note ? JSON.stringify(e.data.note) : null,
+          e.position,
+          e.data.purposeIds ? JSON.stringify(e.data.purposeIds) : null,
+        );
         return;
       case "DataRequestIdentityVerified":
-        this.s.requestVerify.run(e.position, e.data.requestId);
+        this.s.requestVerify.run(e.data.label ?? null, e.position, e.data.requestId);
         return;
       case "DataRequestClosed":
-        this.s.requestClose.run(e.data.fulfilled ? "FULFILLED" : "REJECTED", e.occurredAt, e.data.note ? JSON.stringify(e.data.note) : null, e.position, e.data.requestId);
+        this.s.requestClose.run(
+          e.data.fulfilled ? "FULFILLED" : "REJECTED",
+          e.occurredAt,
+          e.data.note ? JSON.stringify(e.data.note) : null,
+          e.data.officerNote ?? null,
+          e.position,
+          e.data.requestId,
+        );
         return;
       default:
         return;
     }
   }
 
+  /** Publications and their coming into effect: what the scheduler and the change feed look up. */
+  private applyPolicyEvent(e: LedgerEvent): void {
+    if (e.type === "PolicyVersionPublished")
+      this.s.effectPublished.run(e.data.policyId, e.data.number, e.data.effectiveAt, e.data.effectiveAt <= e.recordedAt ? e.position : null);
+    else if (e.type === "PolicyVersionEffective") this.s.effectNoted.run(e.position, e.data.policyId, e.data.version);
+  }
+
+  /** Grants past their expiresAt whose expiry is not yet in the log, oldest first. */
+  dueExpiries(now: Instant, limit: number): { subjectId: string; policyId: string; purposeId: string; expiresAt: Instant; grantEventId: string }[] {
+    return (this.s.dueExpiries.all(now, limit) as { subject_id: string; policy_id: string; purpose_id: string; expires_at: number; event_id: string }[]).map((r) => ({
+      subjectId: r.subject_id,
+      policyId: r.policy_id,
+      purposeId: r.purpose_id,
+      expiresAt: r.expires_at,
+      grantEventId: r.event_id,
+    }));
+  }
+
+  /** Published versions in effect by `now` whose coming into effect is not yet in the log. */
+  dueEffects(now: Instant, limit: number): { policyId: string; version: number; effectiveAt: Instant }[] {
+    return (this.s.dueEffects.all(now, limit) as { policy_id: string; version: number; effective_at: number }[]).map((r) => ({
+      policyId: r.policy_id,
+      version: r.version,
+      effectiveAt: r.effective_at,
+    }));
+  }
+
+  /** The next instant a time-driven change falls due (an expiry or a version coming into effect), if any. */
+  nextDue(): Instant | null {
+    const a = this.s.nextExpiry.get() as number | null;
+    const b = this.s.nextEffect.get() as number | null;
+    if (a === null) return b;
+    return b === null ? a : Math.min(a, b);
+  }
+
+  /** Log positions in (after, upTo] where a version came into effect (a publication or its effect event). */
+  effectPositions(after: number, upTo: number): number[] {
+    return this.s.effectsBetween.all(after, upTo) as number[];
+  }
+
+  /** The subject this one was merged into, if it was. */
+  mergedInto(subjectId: string): string | null {
+    return (this.s.mergedInto.get(subjectId) as string | null | undefined) ?? null;
+  }
+
+  /** Subjects with a standing in a policy: those a version of it coming into effect may change. */
+  subjectsOfPolicy(policyId: string, after: string, limit: number): string[] {
+    return this.s.subjectsOfPolicy.all(policyId, after, limit) as string[];
+  }
+
+  /** Positions of a subject's transfer records with occurredAt in [from, to], oldest first. */
+  transferPositions(subjectId: string, from: Instant, to: Instant): number[] {
+    return this.s.transfersOf.all(subjectId, from, to) as number[];
+  }
+
   /** A subject's current state from the read models: what decisions and "now" reads use. */
   subject(subjectId: string): SubjectState {
-    const row = this.s.subjectGet.get(subjectId) as { status: SubjectStatus; version: number } | undefined;
+    const row = this.s.subjectGet.get(subjectId) as (LifecycleRow & { version: number }) | undefined;
     if (!row) return initialSubject(subjectId);
     const consents = new Map<string, ConsentRecord>();
     for (const r of this.s.consentsOf.all(subjectId) as ConsentRow[]) consents.set(consentKey(r.policy_id, r.purpose_id), toConsentRecord(r));
@@ -252,7 +412,7 @@ export class SqliteProjections {
       acceptances.set(r.policy_id, { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position });
     const dataRequests = new Map<string, DataRequestState>();
     for (const r of this.s.requestsOf.all(subjectId) as DataRequestRow[]) dataRequests.set(r.id, toDataRequest(r));
-    return { id: subjectId, version: row.version, status: row.status, acceptances, consents, dataRequests };
+    return { id: subjectId, version: row.version, ...toLifecycle(row), acceptances, consents, dataRequests };
   }
 
   /**
@@ -261,7 +421,7 @@ export class SqliteProjections {
    */
   viewAt(subjectId: string, asOf: AsOf): SubjectSnapshot {
     return this.snapshot(subjectId, {
-      status: () => (this.s.statusAt.get(subjectId, asOf.at, asOf.knownAt) as SubjectStatus | undefined) ?? "ACTIVE",
+      lifecycle: () => toLifecycle(this.s.statusAt.get(subjectId, asOf.at, asOf.knownAt) as LifecycleRow | undefined),
       acceptance: (policyId) => this.acceptanceAt(subjectId, policyId, asOf.at, asOf.knownAt),
       consent: (policyId, purposeId) => this.consentAt(subjectId, policyId, purposeId, asOf.at, asOf.knownAt),
     });
@@ -272,7 +432,8 @@ export class SqliteProjections {
    * is looked up in the history instead, so the answer is the same as viewAt's.
    */
   currentView(subjectId: string, at: Instant): SubjectSnapshot {
-    const status = (this.s.subjectStatus.get(subjectId) as SubjectStatus | undefined) ?? "ACTIVE";
+    // Lifecycle facts may be dated a little ahead too (a return with a future occurredAt): read them as of `at`.
+    const lifecycle = toLifecycle(this.s.statusAt.get(subjectId, at, Number.MAX_SAFE_INTEGER) as LifecycleRow | undefined);
     const acceptances = new Map<string, Acceptance>();
     for (const r of this.s.standingsOf.all(subjectId) as StandingRow[]) {
       const a = r.accepted_at > at ? this.acceptanceAt(subjectId, r.policy_id, at, Number.MAX_SAFE_INTEGER) : { version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position };
@@ -283,7 +444,7 @@ export class SqliteProjections {
       const c = r.occurred_at > at ? this.consentAt(subjectId, r.policy_id, r.purpose_id, at, Number.MAX_SAFE_INTEGER) : toConsentRecord(r);
       if (c) consents.set(consentKey(r.policy_id, r.purpose_id), c);
     }
-    return { status, acceptances, consents };
+    return { status: lifecycle.status, suspendedPurposes: lifecycle.suspendedPurposes, returnedAt: lifecycle.returnedAt, mergedInto: lifecycle.mergedInto, acceptances, consents };
   }
 
   /**
@@ -292,7 +453,7 @@ export class SqliteProjections {
    */
   viewThrough(subjectId: string, position: number): SubjectSnapshot {
     return this.snapshot(subjectId, {
-      status: () => (this.s.statusThrough.get(subjectId, position) as SubjectStatus | undefined) ?? "ACTIVE",
+      lifecycle: () => toLifecycle(this.s.statusThrough.get(subjectId, position) as LifecycleRow | undefined),
       acceptance: (policyId) => {
         const r = this.s.acceptanceThrough.get(subjectId, policyId, position) as { version: number; occurred_at: number; position: number } | undefined;
         return r && { version: r.version, acceptedAt: r.occurred_at, position: r.position };
@@ -308,7 +469,7 @@ export class SqliteProjections {
   private snapshot(
     subjectId: string,
     get: {
-      status: () => SubjectStatus;
+      lifecycle: () => Lifecycle;
       acceptance: (policyId: string) => Acceptance | undefined;
       consent: (policyId: string, purposeId: string) => ConsentRecord | undefined;
     },
@@ -323,7 +484,8 @@ export class SqliteProjections {
       const c = get.consent(policy_id, purpose_id);
       if (c) consents.set(consentKey(policy_id, purpose_id), c);
     }
-    return { status: get.status(), acceptances, consents };
+    const l = get.lifecycle();
+    return { status: l.status, suspendedPurposes: l.suspendedPurposes, returnedAt: l.returnedAt, mergedInto: l.mergedInto, acceptances, consents };
   }
 
   private acceptanceAt(subjectId: string, policyId: string, at: Instant, knownAt: Instant): Acceptance | undefined {

@@ -1,7 +1,10 @@
 // One command inside the SQLite write transaction: read the state there, decide, seal, append, project.
 import type { Catalog } from "../../domain/catalog.js";
-import { decidePublication, decideSubjectCommand, shredsEvidence } from "../../domain/command.js";
-import { checkId } from "../../domain/decide.js";
+import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer, decidePublication, decideSubjectCommand, shredsEvidence } from "../../domain/command.js";
+import { checkId, requireActive } from "../../domain/decide.js";
+import { decideMerge } from "../../domain/merge.js";
+import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
+import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
 import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/events.js";
 import { policyStream, subjectStream } from "../../domain/events.js";
 import { type SubjectState, foldSubject } from "../../domain/subject.js";
@@ -36,6 +39,9 @@ export function runCommand(ctx: CommandContext, tx: WriteTx, request: CommandReq
     const events = tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
     return { events, subject: null, replayed: false };
   }
+  if (command.kind === "recordThirdPartyTransfer") return { events: recordTransfers(ctx, tx, command, actor, now), subject: null, replayed: false };
+  if (command.kind === "mergeSubjects") return { events: merge(ctx, tx, command, actor, now), subject: ctx.projections.subject(command.into), replayed: false };
+  if (command.kind === "recordDueChanges") return { events: recordDue(ctx, tx, command, now), subject: null, replayed: false };
   const subjectId = command.subjectId;
   checkId("subjectId", subjectId);
   const stream = subjectStream(subjectId);
@@ -77,4 +83,51 @@ function append(ctx: CommandContext, tx: WriteTx, state: SubjectState, actor: Ac
   };
   const out: NewEvent[] = events.map((e) => ({ ...sealEvent(e, seal), actor, subjectId }));
   return tx.append(subjectStream(subjectId), state.version, out);
+}
+
+/** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
+function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number): LedgerEvent[] {
+  const { input } = command;
+  const catalog = ctx.catalog();
+  const counterparty = checkTransfer(input, catalog, now);
+  const out: LedgerEvent[] = [];
+  for (const [i, subjectId] of input.subjectIds.entries()) {
+    const state = ctx.projections.subject(subjectId);
+    if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
+    let decision: Decision | null = null;
+    if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
+      const asOf = { at: input.occurredAt, knownAt: now };
+      decision = decidePermission(catalog, viewOf(ctx.projections.viewAt(subjectId, asOf)), catalog.resolvePolicyId(null), input.purposeId, asOf);
+    }
+    out.push(...append(ctx, tx, state, actor, [decideTransfer(input, counterparty, command.transferIds[i]!, decision)]));
+  }
+  return out;
+}
+
+/** `from`'s choices carried into `into`, and `from` marked MERGED, in one transaction. */
+function merge(ctx: CommandContext, tx: WriteTx, command: MergeSubjects, actor: Actor, now: number): LedgerEvent[] {
+  const source = ctx.projections.subject(command.from);
+  const target = ctx.projections.subject(command.into);
+  const { fromEvents, intoEvents } = decideMerge(source, target, now);
+  return [...append(ctx, tx, target, actor, intoEvents), ...append(ctx, tx, source, actor, fromEvents)];
+}
+
+/** The expiries and versions coming into effect due by `now`, found through their indexes, as system events. */
+function recordDue(ctx: CommandContext, tx: WriteTx, command: RecordDueChanges, now: number): LedgerEvent[] {
+  const out: LedgerEvent[] = [];
+  for (const v of ctx.projections.dueEffects(now, command.limit))
+    out.push(
+      ...tx.append(CLOCK_STREAM, null, [
+        { type: "PolicyVersionEffective", occurredAt: v.effectiveAt, data: { policyId: v.policyId, version: v.version }, actor: SYSTEM_CLOCK, subjectId: null },
+      ]),
+    );
+  for (const x of ctx.projections.dueExpiries(now, command.limit)) {
+    const state = ctx.projections.subject(x.subjectId);
+    out.push(
+      ...append(ctx, tx, state, SYSTEM_CLOCK, [
+        { type: "ConsentExpired", occurredAt: x.expiresAt, data: { policyId: x.policyId, purposeId: x.purposeId, grantEventId: x.grantEventId } },
+      ]),
+    );
+  }
+  return out;
 }

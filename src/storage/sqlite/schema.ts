@@ -155,6 +155,58 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER checkpoint_kept BEFORE DELETE ON checkpoint_latest
     BEGIN SELECT RAISE(ABORT, 'the latest checkpoint is never deleted'); END;
   `,
+  // 6: lifecycle details (scoped suspension, return, merge), data-request details, due time-driven
+  // changes (expiries and versions coming into effect), and third-party transfer records.
+  `
+  ALTER TABLE subjects ADD COLUMN suspended_purposes TEXT;
+  ALTER TABLE subjects ADD COLUMN returned_at INTEGER;
+  ALTER TABLE subjects ADD COLUMN merged_into TEXT;
+  ALTER TABLE status_history ADD COLUMN suspended_purposes TEXT;
+  ALTER TABLE status_history ADD COLUMN returned_at INTEGER;
+  ALTER TABLE status_history ADD COLUMN merged_into TEXT;
+  ALTER TABLE data_requests ADD COLUMN purpose_ids TEXT;
+  ALTER TABLE data_requests ADD COLUMN closing_note TEXT;
+  ALTER TABLE data_requests ADD COLUMN identity_label TEXT;
+  ALTER TABLE consents ADD COLUMN expiry_noted INTEGER NOT NULL DEFAULT 0;
+  -- A grant recorded after its expiry (a late import) is reported by its own event, as the projection decides it.
+  UPDATE consents SET expiry_noted = 1
+    WHERE expires_at IS NOT NULL AND expires_at <= (SELECT recorded_at FROM events WHERE events.id = consents.event_id);
+  CREATE INDEX consents_due ON consents (expires_at) WHERE granted = 1 AND expires_at IS NOT NULL AND expiry_noted = 0;
+
+  CREATE TABLE expiry_notes (
+    grant_event_id TEXT PRIMARY KEY,
+    subject_id     TEXT    NOT NULL,
+    position       INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE version_effects (
+    policy_id      TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    effective_at   INTEGER NOT NULL,
+    noted_position INTEGER,
+    PRIMARY KEY (policy_id, version)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX version_effects_due ON version_effects (effective_at) WHERE noted_position IS NULL;
+  CREATE INDEX version_effects_by_position ON version_effects (noted_position) WHERE noted_position IS NOT NULL;
+  INSERT INTO version_effects (policy_id, version, effective_at, noted_position)
+    SELECT json_extract(data, '$.policyId'), json_extract(data, '$.number'), json_extract(data, '$.effectiveAt'),
+           CASE WHEN json_extract(data, '$.effectiveAt') <= recorded_at THEN position END
+    FROM events WHERE type = 'PolicyVersionPublished';
+
+  CREATE TABLE transfers (
+    id              TEXT PRIMARY KEY,
+    subject_id      TEXT    NOT NULL,
+    occurred_at     INTEGER NOT NULL,
+    recorded_at     INTEGER NOT NULL,
+    direction       TEXT    NOT NULL,
+    counterparty_id TEXT    NOT NULL,
+    purpose_id      TEXT,
+    basis           TEXT    NOT NULL,
+    retain_until    INTEGER NOT NULL,
+    position        INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX transfers_by_subject ON transfers (subject_id, occurred_at, position);
+  `,
 ];
 
 export const PROJECTION_TABLES = [
@@ -165,6 +217,9 @@ export const PROJECTION_TABLES = [
   "consent_history",
   "acceptance_history",
   "status_history",
+  "expiry_notes",
+  "version_effects",
+  "transfers",
 ] as const;
 
 /** Brings the database to the newest schema; safe to call on every start. */

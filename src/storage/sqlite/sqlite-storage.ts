@@ -282,6 +282,25 @@ export class SqliteStorage implements StoragePort {
     return this.projections.pendingReconsent(policyId, threshold, after, limit);
   }
 
+  async transfers(subjectId: string, from: Instant, to: Instant): Promise<LedgerEvent[]> {
+    return this.projections
+      .transferPositions(subjectId, from, to)
+      .map((p) => this.store.readAll(p - 1, 1)[0]!)
+      .filter((e) => e.type === "ThirdPartyTransferRecorded");
+  }
+
+  async nextDue(): Promise<Instant | null> {
+    return this.projections.nextDue();
+  }
+
+  async subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
+    return this.projections.subjectsOfPolicy(policyId, after, limit);
+  }
+
+  async effectPositions(after: number, upTo: number): Promise<number[]> {
+    return this.projections.effectPositions(after, upTo);
+  }
+
   async evidenceKey(subjectId: string): Promise<Uint8Array | null> {
     return this.vault.key(subjectId);
   }

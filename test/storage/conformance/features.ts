@@ -12,7 +12,7 @@ import { openWith } from "../../../src/evidence/seal.js";
 import { Ledger } from "../../../src/ledger.js";
 import { GENESIS_HASH, canonicalJson, chainHash, hashedContent } from "../../../src/log/canonical.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
-import { OFFICER, SUBJECTS, TestClock, commandBatches, run, subjectActor } from "../../support/ledger-commands.js";
+import { OFFICER, SUBJECTS, SYSTEM, TestClock, commandBatches, run, secondVersion, subjectActor } from "../../support/ledger-commands.js";
 
 /** What a store is opened with: the key-encryption key its subject keys are wrapped under (null: none). */
 export interface OpenOptions {
@@ -312,6 +312,109 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       await a;
       await ledger.openDataRequest("bob", { kind: "DISCLOSURE", note: null }, subjectActor("bob"));
       expect(await storage.checkReadModels()).toEqual({ ok: true, differingTables: [], eventCount: events + 1 });
+    });
+
+    /** A history with every kind of event CONTRACT-2 §3 added: expiry, version effect, scoped suspension, return, merge, transfer, extension. */
+    async function compliance(clock: TestClock) {
+      const opened = await open(clock);
+      const { ledger } = opened;
+      // A location grant (365-day lifetime) back-dated so that it expires a day from now.
+      await ledger.recordConsent("alice", consent({ grant: ["location"], occurredAt: clock.t - 364 * DAY_MS }), subjectActor("alice"));
+      await ledger.recordConsent("bob", consent({ grant: ["location"] }), subjectActor("bob"));
+      const v2At = clock.t + 2 * DAY_MS;
+      await ledger.publishPolicyVersion(secondVersion(ledger, false, v2At), SYSTEM);
+      const scoped = await ledger.openDataRequest("bob", { kind: "SUSPENSION", note: "位置情報だけ止めてほしい", purposeIds: ["location"] }, subjectActor("bob"));
+      await ledger.verifyDataRequestIdentity(scoped.id, "document: 運転免許証", OFFICER);
+      await ledger.extendDataRequest(scoped.id, 7, "records held by a processor", OFFICER);
+      await ledger.closeDataRequest(scoped.id, true, "位置情報の利用を停止", OFFICER);
+      await ledger.recordThirdPartyTransfer(
+        { subjectIds: ["alice", "bob"], direction: "PROVIDED", counterpartyId: "google-analytics", purposeId: null, dataCategories: ["usage"], basis: "OUTSOURCING", occurredAt: null, note: null },
+        OFFICER,
+      );
+      await ledger.leaveService("carol", subjectActor("carol"));
+      await ledger.recordConsent("carol", consent({}), subjectActor("carol"));
+      await ledger.recordConsent("device-1", consent({ grant: ["linked-accounts"] }), subjectActor("device-1"));
+      await ledger.mergeSubjects("device-1", "carol", OFFICER);
+      return { ...opened, v2At };
+    }
+
+    it("indexes the due time-driven changes and records each once, as the clock reaches it", async () => {
+      const clock = new TestClock();
+      const { ledger, storage, v2At } = await compliance(clock);
+      const aliceGrant = (await storage.subject("alice")).consents.get("clavis-privacy\u0000location")!;
+      expect(await storage.nextDue()).toBe(aliceGrant.expiresAt);
+      expect(await ledger.recordDueChanges()).toBe(0);
+      clock.advance(DAY_MS);
+      expect(await ledger.recordDueChanges()).toBe(1);
+      expect(await ledger.recordDueChanges()).toBe(0);
+      expect(await storage.nextDue()).toBe(v2At);
+      clock.advance(DAY_MS);
+      expect(await ledger.recordDueChanges()).toBe(1);
+      const due = await storage.readAll(0, 1000, { types: ["ConsentExpired", "PolicyVersionEffective"] });
+      expect(due.map((e) => [e.type, e.subjectId, e.occurredAt])).toEqual([
+        ["ConsentExpired", "alice", aliceGrant.expiresAt],
+        ["PolicyVersionEffective", null, v2At],
+      ]);
+      expect(due.map((e) => e.actor)).toEqual([{ kind: "SYSTEM", id: "clock" }, { kind: "SYSTEM", id: "clock" }]);
+      expect(await storage.effectPositions(0, due[1]!.position)).toContain(due[1]!.position);
+      // bob's grant expires in a year: the next due instant, read from the index.
+      expect(await storage.nextDue()).toBe((await storage.subject("bob")).consents.get("clavis-privacy\u0000location")!.expiresAt);
+    });
+
+    it("answers scoped suspension, return, merge, request details and transfers from its read models as the fold does", async () => {
+      const clock = new TestClock();
+      const { ledger, storage } = await compliance(clock);
+      clock.advance(3 * DAY_MS);
+      await ledger.recordDueChanges();
+      for (const id of [...SUBJECTS, "device-1"]) {
+        const history = await storage.readStream(`subject:${id}`);
+        const byId = (m: ReadonlyMap<string, unknown>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const projected = await storage.subject(id);
+        const folded = foldSubject(id, history);
+        expect({ ...projected, dataRequests: byId(projected.dataRequests) }).toEqual({ ...folded, dataRequests: byId(folded.dataRequests) });
+        const now = { at: clock.t, knownAt: clock.t };
+        const snap = await storage.currentView(id, clock.t);
+        expect({ status: snap.status, suspendedPurposes: snap.suspendedPurposes, returnedAt: snap.returnedAt, mergedInto: snap.mergedInto }).toEqual({
+          status: folded.status,
+          suspendedPurposes: folded.suspendedPurposes,
+          returnedAt: folded.returnedAt,
+          mergedInto: folded.mergedInto,
+        });
+        expect(decideAll(ledger.catalog, viewOf(await storage.viewAt(id, now)), "clavis-privacy", now)).toEqual(decideAll(ledger.catalog, viewOf(foldSubject(id, history, now)), "clavis-privacy", now));
+      }
+      const bob = await storage.subject("bob");
+      expect(bob.status).toBe("ACTIVE");
+      expect([...bob.suspendedPurposes]).toEqual(["location"]);
+      const request = [...bob.dataRequests.values()][0]!;
+      expect(request).toMatchObject({ purposeIds: ["location"], closingNote: "位置情報の利用を停止", identityLabel: "document", status: "FULFILLED" });
+      expect(await storage.dataRequest(request.id)).toEqual(request);
+      expect((await storage.subject("carol")).returnedAt).not.toBeNull();
+      expect((await storage.subject("device-1")).mergedInto).toBe("carol");
+      const transfers = await storage.transfers("alice", 0, clock.t);
+      expect(transfers.map((e) => e.type)).toEqual(["ThirdPartyTransferRecorded"]);
+      expect(await storage.transfers("alice", 0, transfers[0]!.occurredAt - 1)).toEqual([]);
+      expect(await storage.subjectsOfPolicy("clavis-privacy", "", 10)).toEqual(["alice", "bob", "carol", "device-1"]);
+      expect(await storage.subjectsOfPolicy("clavis-privacy", "bob", 2)).toEqual(["carol", "device-1"]);
+    });
+
+    it("rebuilds the new read models (lifecycle details, requests, due changes, transfers) to the same answers", async () => {
+      const clock = new TestClock();
+      const { ledger, storage } = await compliance(clock);
+      clock.advance(DAY_MS);
+      await ledger.recordDueChanges();
+      const ids = [...SUBJECTS, "device-1"];
+      const read = async () => ({
+        subjects: await Promise.all(ids.map((id) => storage.subject(id))),
+        views: await Promise.all(ids.map((id) => storage.viewAt(id, { at: clock.t - DAY_MS / 2, knownAt: clock.t }))),
+        transfers: await storage.transfers("bob", 0, Number.MAX_SAFE_INTEGER),
+        nextDue: await storage.nextDue(),
+        effects: await storage.effectPositions(0, Number.MAX_SAFE_INTEGER),
+      });
+      const before = await read();
+      // The read-model check replays the log into its own copy of every read table, the new ones included.
+      expect(await storage.checkReadModels()).toMatchObject({ ok: true, differingTables: [] });
+      await storage.rebuild();
+      expect(await read()).toEqual(before);
     });
 
     it("keeps everything it acknowledged across a close and a reopen", async () => {

@@ -250,7 +250,7 @@ describe("a durable store", () => {
     await store.close();
     const again = new SqliteEventStore({ path });
     cleanups.push(() => again.close());
-    expect(again.db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all()).toEqual([1, 2, 3, 4, 5]);
+    expect(again.db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(again.eventCount()).toBe(1);
     expect(() => again.db.prepare("DELETE FROM events").run()).toThrow("append-only");
   });
