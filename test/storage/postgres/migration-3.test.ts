@@ -1,0 +1,75 @@
+// Migration 3 upgrades a PostgreSQL ledger written before it: the due expiries and version effects
+// are found from what the log already holds, and the new columns read as their defaults.
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { publishCatalogDir } from "../../../src/catalog-dir.js";
+import { DAY_MS } from "../../../src/domain/time.js";
+import { Ledger } from "../../../src/ledger.js";
+import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
+import { OFFICER, SYSTEM, TestClock, secondVersion, subjectActor } from "../../support/ledger-commands.js";
+import { freshDatabase } from "../../support/postgres.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Takes a database back to the schema before migration 3, as a build before it left it. */
+async function asBeforeMigration3(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`
+      DROP INDEX consents_due;
+      DROP INDEX standings_by_policy_subject;
+      DROP TABLE expiry_notes;
+      DROP TABLE version_effects;
+      DROP TABLE transfers;
+      ALTER TABLE subjects DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
+      ALTER TABLE status_history DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
+      ALTER TABLE data_requests DROP COLUMN purpose_ids, DROP COLUMN closing_note, DROP COLUMN identity_label;
+      ALTER TABLE consents DROP COLUMN expiry_noted;
+      DELETE FROM schema_migrations WHERE version = 3;
+    `);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("migration 3 on a PostgreSQL ledger written before it", () => {
+  it("finds the grants past their expiry and the versions yet to take effect, and records each once", async () => {
+    const url = await freshDatabase("migration3");
+    const clock = new TestClock();
+    const ledger = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
+    await publishCatalogDir(ledger, "data/policies");
+    await ledger.recordConsent(
+      "alice",
+      { policyId: null, policyVersion: 1, acceptPolicy: true, grant: ["location"], withdraw: [], occurredAt: clock.t - 364 * DAY_MS, evidence: null, expectedVersion: null },
+      subjectActor("alice"),
+    );
+    const v2At = clock.t + 2 * DAY_MS;
+    await ledger.publishPolicyVersion(secondVersion(ledger, false, v2At), SYSTEM);
+    await ledger.suspendProcessing("alice", "asked", OFFICER);
+    await ledger.openDataRequest("alice", { kind: "DISCLOSURE", note: null }, subjectActor("alice"));
+    const before = await ledger.subject("alice");
+    const expiresAt = before.consents.get("clavis-privacy\u0000location")!.expiresAt!;
+    await ledger.close();
+    await asBeforeMigration3(url);
+
+    clock.advance(3 * DAY_MS);
+    const again = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
+    cleanups.push(() => again.close());
+    const upgraded = await again.subject("alice");
+    expect(upgraded).toEqual({ ...before, dataRequests: upgraded.dataRequests });
+    expect([...upgraded.dataRequests.values()][0]).toMatchObject({ purposeIds: null, closingNote: null, identityLabel: null });
+    expect(await again.nextDue()).toBe(expiresAt);
+    expect(await again.recordDueChanges()).toBe(2);
+    expect(await again.recordDueChanges()).toBe(0);
+    const due = await again.events(0, 1000, { types: ["ConsentExpired", "PolicyVersionEffective"] });
+    expect(due.map((e) => [e.type, e.occurredAt])).toEqual([
+      ["PolicyVersionEffective", v2At],
+      ["ConsentExpired", expiresAt],
+    ]);
+    expect(await again.nextDue()).toBeNull();
+  });
+});

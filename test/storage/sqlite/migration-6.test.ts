@@ -1,0 +1,78 @@
+// Migration 6 upgrades a ledger written before it: the due expiries and version effects are found
+// from what the log already holds, and the new lifecycle and request columns read as their defaults.
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { DAY_MS } from "../../../src/domain/time.js";
+import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, tempDir } from "../../support/ledger-commands.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Takes a database back to the schema before migration 6, as a build before it left it. */
+function asBeforeMigration6(path: string): void {
+  const db = new Database(path);
+  db.exec(`
+    DROP INDEX consents_due;
+    DROP TABLE expiry_notes;
+    DROP TABLE version_effects;
+    DROP TABLE transfers;
+    ALTER TABLE subjects DROP COLUMN suspended_purposes;
+    ALTER TABLE subjects DROP COLUMN returned_at;
+    ALTER TABLE subjects DROP COLUMN merged_into;
+    ALTER TABLE status_history DROP COLUMN suspended_purposes;
+    ALTER TABLE status_history DROP COLUMN returned_at;
+    ALTER TABLE status_history DROP COLUMN merged_into;
+    ALTER TABLE data_requests DROP COLUMN purpose_ids;
+    ALTER TABLE data_requests DROP COLUMN closing_note;
+    ALTER TABLE data_requests DROP COLUMN identity_label;
+    ALTER TABLE consents DROP COLUMN expiry_noted;
+    DELETE FROM schema_migrations WHERE version = 6;
+  `);
+  db.close();
+}
+
+describe("migration 6 on a ledger written before it", () => {
+  it("finds the grants past their expiry and the versions yet to take effect, and records each once", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, "ledger.db");
+    const clock = new TestClock();
+    const { ledger } = await ledgerWithCatalog(clock, path);
+    // A 365-day location grant that expires tomorrow, a version that takes effect in two days, a suspension and a request.
+    await ledger.recordConsent(
+      "alice",
+      { policyId: null, policyVersion: 1, acceptPolicy: true, grant: ["location"], withdraw: [], occurredAt: clock.t - 364 * DAY_MS, evidence: null, expectedVersion: null },
+      subjectActor("alice"),
+    );
+    const v2At = clock.t + 2 * DAY_MS;
+    await ledger.publishPolicyVersion(secondVersion(ledger, false, v2At), SYSTEM);
+    await ledger.suspendProcessing("alice", "asked", OFFICER);
+    await ledger.openDataRequest("alice", { kind: "DISCLOSURE", note: null }, subjectActor("alice"));
+    const expiresAt = (await ledger.subject("alice")).consents.get("clavis-privacy\u0000location")!.expiresAt!;
+    const before = await ledger.subject("alice");
+    await ledger.close();
+    asBeforeMigration6(path);
+
+    clock.advance(3 * DAY_MS);
+    const again = await newLedger(clock, path);
+    cleanups.push(() => again.close());
+    const db = new Database(path, { readonly: true });
+    cleanups.push(() => db.close());
+    expect(db.prepare("SELECT MAX(version) FROM schema_migrations").pluck().get()).toBe(6);
+    const upgraded = await again.subject("alice");
+    expect(upgraded).toEqual({ ...before, dataRequests: upgraded.dataRequests });
+    expect([...upgraded.dataRequests.values()][0]).toMatchObject({ purposeIds: null, closingNote: null, identityLabel: null });
+    expect(await again.nextDue()).toBe(expiresAt);
+    expect(await again.recordDueChanges()).toBe(2);
+    expect(await again.recordDueChanges()).toBe(0);
+    const due = await again.events(0, 1000, { types: ["ConsentExpired", "PolicyVersionEffective"] });
+    expect(due.map((e) => [e.type, e.occurredAt])).toEqual([
+      ["PolicyVersionEffective", v2At],
+      ["ConsentExpired", expiresAt],
+    ]);
+    expect(await again.nextDue()).toBeNull();
+  });
+});
