@@ -111,6 +111,9 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
   // A subject who left comes back by accepting the policy again; nothing else reopens the account.
   const returning = state.status === "LEFT" && cmd.acceptPolicy;
   if (!returning) requireActive(state);
+  // Coming back is recorded as it happens: the leaving it undoes was recorded at its own time, so a
+  // return dated before it (or ahead of the clock) would reorder the subject's lifecycle.
+  if (returning && cmd.occurredAt !== now) throw badInput("a subject who left comes back now: leave occurredAt out when accepting again", { field: "occurredAt" });
   checkExpectedVersion(state, cmd.expectedVersion);
 
   const required = cmd.withdraw.filter((id) => purposes.get(id)!.mode === "REQUIRED");

@@ -99,6 +99,12 @@ describe("merging identities (an anonymous visitor becomes an account)", () => {
     );
     expect(history.data!.subject.history.edges.map((e) => e.node.type).at(-1)).toBe("SubjectMerged");
   });
+  it("an account id that looks like contact data is refused as a new subject, as anywhere else", async () => {
+    await srv.gql(RECORD, { input: { policyVersion: 2, acceptPolicy: true } }, await srv.token("device-2", "consent:self"));
+    const r = await srv.gql(`mutation { mergeSubjects(from: "device-2", into: "someone@example.com") { id } }`, {}, await srv.token("app", "consent:write"));
+    expect(r.code).toBe("BAD_USER_INPUT");
+    expect((await srv.gql<{ subject: { status: string } }>(SUBJECT, { s: "device-2" }, await srv.token("svc", "consent:read"))).data!.subject.status).toBe("ACTIVE");
+  });
 });
 
 describe("§3 data requests: scoped suspension, due days per kind, extensions", () => {

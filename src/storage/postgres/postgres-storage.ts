@@ -9,6 +9,7 @@ import type { Instant } from "../../domain/time.js";
 import { decidePublication, decideSubjectCommand } from "../../domain/command.js";
 import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer } from "../../domain/command.js";
 import { checkId, requireActive } from "../../domain/decide.js";
+import { checkPseudonymousSubject } from "../../domain/identifiers.js";
 import { decideMerge } from "../../domain/merge.js";
 import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
 import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
@@ -88,8 +89,9 @@ export class PostgresStorage implements StoragePort {
   execute(request: CommandRequest): Promise<CommandOutcome> {
     const { command, actor, now } = request;
     if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
-    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now);
-    if (command.kind === "mergeSubjects") return this.merge(command, actor, now);
+    const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
+    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now, allowIdentifying);
+    if (command.kind === "mergeSubjects") return this.merge(command, actor, now, allowIdentifying);
     if (command.kind === "recordDueChanges") return this.recordDue(command, now);
     checkId("subjectId", command.subjectId);
     return this.subjectCommand(command.subjectId, actor, request.idempotency ?? null, (state, catalog) => decideSubjectCommand(command, state, catalog, now, request.bounds), now);
@@ -155,7 +157,7 @@ export class PostgresStorage implements StoragePort {
   }
 
   /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant): Promise<CommandResult> {
+  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant, allowIdentifying: boolean): Promise<CommandResult> {
     const { input } = command;
     return this.store.transact(async (tx) => {
       const catalog = await this.catalogIn(tx.client);
@@ -165,6 +167,7 @@ export class PostgresStorage implements StoragePort {
       const out: LedgerEvent[] = [];
       for (const [i, subjectId] of input.subjectIds.entries()) {
         const state = await readSubject(tx.client, subjectId);
+        checkPseudonymousSubject(subjectId, state.version === 0, allowIdentifying);
         if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
         let decision: Decision | null = null;
         if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
@@ -178,11 +181,12 @@ export class PostgresStorage implements StoragePort {
   }
 
   /** `from`'s choices carried into `into`, and `from` marked MERGED, in one transaction. */
-  private merge(command: MergeSubjects, actor: Actor, now: Instant): Promise<CommandResult> {
+  private merge(command: MergeSubjects, actor: Actor, now: Instant, allowIdentifying: boolean): Promise<CommandResult> {
     return this.store.transact(async (tx) => {
       for (const id of [command.from, command.into].sort()) await tx.lockStream(subjectStream(id));
       const source = await readSubject(tx.client, command.from);
       const target = await readSubject(tx.client, command.into);
+      checkPseudonymousSubject(command.into, target.version === 0, allowIdentifying);
       const { fromEvents, intoEvents } = decideMerge(source, target, now);
       const events = [...(await this.appendFor(tx, target, actor, intoEvents)), ...(await this.appendFor(tx, source, actor, fromEvents))];
       return { events, subject: await readSubject(tx.client, command.into), replayed: false };

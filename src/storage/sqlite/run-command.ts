@@ -2,6 +2,7 @@
 import type { Catalog } from "../../domain/catalog.js";
 import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer, decidePublication, decideSubjectCommand, shredsEvidence } from "../../domain/command.js";
 import { checkId, requireActive } from "../../domain/decide.js";
+import { checkPseudonymousSubject } from "../../domain/identifiers.js";
 import { decideMerge } from "../../domain/merge.js";
 import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
 import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
@@ -39,8 +40,9 @@ export function runCommand(ctx: CommandContext, tx: WriteTx, request: CommandReq
     const events = tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
     return { events, subject: null, replayed: false };
   }
-  if (command.kind === "recordThirdPartyTransfer") return { events: recordTransfers(ctx, tx, command, actor, now), subject: null, replayed: false };
-  if (command.kind === "mergeSubjects") return { events: merge(ctx, tx, command, actor, now), subject: ctx.projections.subject(command.into), replayed: false };
+  const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
+  if (command.kind === "recordThirdPartyTransfer") return { events: recordTransfers(ctx, tx, command, actor, now, allowIdentifying), subject: null, replayed: false };
+  if (command.kind === "mergeSubjects") return { events: merge(ctx, tx, command, actor, now, allowIdentifying), subject: ctx.projections.subject(command.into), replayed: false };
   if (command.kind === "recordDueChanges") return { events: recordDue(ctx, tx, command, now), subject: null, replayed: false };
   const subjectId = command.subjectId;
   checkId("subjectId", subjectId);
@@ -86,13 +88,14 @@ function append(ctx: CommandContext, tx: WriteTx, state: SubjectState, actor: Ac
 }
 
 /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number): LedgerEvent[] {
+function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number, allowIdentifying: boolean): LedgerEvent[] {
   const { input } = command;
   const catalog = ctx.catalog();
   const counterparty = checkTransfer(input, catalog, now);
   const out: LedgerEvent[] = [];
   for (const [i, subjectId] of input.subjectIds.entries()) {
     const state = ctx.projections.subject(subjectId);
+    checkPseudonymousSubject(subjectId, state.version === 0, allowIdentifying);
     if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
     let decision: Decision | null = null;
     if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
@@ -105,9 +108,10 @@ function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdP
 }
 
 /** `from`'s choices carried into `into`, and `from` marked MERGED, in one transaction. */
-function merge(ctx: CommandContext, tx: WriteTx, command: MergeSubjects, actor: Actor, now: number): LedgerEvent[] {
+function merge(ctx: CommandContext, tx: WriteTx, command: MergeSubjects, actor: Actor, now: number, allowIdentifying: boolean): LedgerEvent[] {
   const source = ctx.projections.subject(command.from);
   const target = ctx.projections.subject(command.into);
+  checkPseudonymousSubject(command.into, target.version === 0, allowIdentifying);
   const { fromEvents, intoEvents } = decideMerge(source, target, now);
   return [...append(ctx, tx, target, actor, intoEvents), ...append(ctx, tx, source, actor, fromEvents)];
 }
