@@ -19,13 +19,13 @@ async function allPages(ledger: Ledger, policyId: string, first: number): Promis
   }
 }
 
-/** The domain's answer: subjects still served (ACTIVE or SUSPENDED) whose standing needs re-consent. */
+/** The domain's answer: subjects still served (ACTIVE or SUSPENDED; a MERGED id answers for another) whose standing needs re-consent. */
 function expected(ledger: Ledger, policyId: string): string[] {
   const policy = ledger.catalog.get(policyId)!;
   const asOf = ledger.asOf();
   return SUBJECTS.filter((id) => {
     const s = foldSubject(id, sqlite(ledger).store.readStream(subjectStream(id)));
-    if (s.version === 0 || s.status === "LEFT" || s.status === "ERASED") return false;
+    if (s.version === 0 || s.status === "LEFT" || s.status === "ERASED" || s.status === "MERGED") return false;
     return standingOf(policy, s.acceptances.get(policyId)?.version ?? 0, asOf).reconsentVersion !== null;
   }).sort();
 }
