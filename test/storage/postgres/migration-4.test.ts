@@ -1,4 +1,4 @@
-// Migration 3 upgrades a PostgreSQL ledger written before it: the due expiries and version effects
+// Migration 4 upgrades a PostgreSQL ledger written before it: the due expiries and version effects
 // are found from what the log already holds, and the new columns read as their defaults.
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,8 +14,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** Takes a database back to the schema before migration 3, as a build before it left it. */
-async function asBeforeMigration3(url: string): Promise<void> {
+/** Takes a database back to the schema before migration 4, as a build before it left it. */
+async function asBeforeMigration4(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -29,16 +29,16 @@ async function asBeforeMigration3(url: string): Promise<void> {
       ALTER TABLE status_history DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
       ALTER TABLE data_requests DROP COLUMN purpose_ids, DROP COLUMN closing_note, DROP COLUMN identity_label;
       ALTER TABLE consents DROP COLUMN expiry_noted;
-      DELETE FROM schema_migrations WHERE version = 3;
+      DELETE FROM schema_migrations WHERE version = 4;
     `);
   } finally {
     await client.end();
   }
 }
 
-describe("migration 3 on a PostgreSQL ledger written before it", () => {
+describe("migration 4 on a PostgreSQL ledger written before it", () => {
   it("finds the grants past their expiry and the versions yet to take effect, and records each once", async () => {
-    const url = await freshDatabase("migration3");
+    const url = await freshDatabase("migration4");
     const clock = new TestClock();
     const ledger = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
     await publishCatalogDir(ledger, "data/policies");
@@ -54,7 +54,7 @@ describe("migration 3 on a PostgreSQL ledger written before it", () => {
     const before = await ledger.subject("alice");
     const expiresAt = before.consents.get("clavis-privacy\u0000location")!.expiresAt!;
     await ledger.close();
-    await asBeforeMigration3(url);
+    await asBeforeMigration4(url);
 
     clock.advance(3 * DAY_MS);
     const again = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
