@@ -70,8 +70,8 @@ export async function publishCatalogDir(ledger: Ledger, dir: string): Promise<nu
         );
       continue;
     }
-    await ledger.publishPolicyVersion(cmd, SYSTEM);
-    published++;
+    // Null when another replica published this text since the catalogue above was read.
+    if (await ledger.publishCatalogVersion(cmd, SYSTEM)) published++;
   }
   return published;
 }

@@ -128,6 +128,15 @@ export class Ledger {
     return toPolicyVersion(events[0]!);
   }
 
+  /**
+   * Publishes a shipped catalogue version unless the policy already has one with its text (decided
+   * in the publishing transaction: replicas starting together publish it once); null when it had.
+   */
+  async publishCatalogVersion(cmd: PublishCommand, actor: Actor): Promise<PolicyVersion | null> {
+    const { events } = await this.storage.execute({ command: { kind: "publishPolicyVersion", input: cmd, unlessPublished: true }, actor, now: this.clock() });
+    return events.length === 0 ? null : toPolicyVersion(events[0]!);
+  }
+
   async suspendProcessing(subjectId: string, reason: string | null, actor: Actor): Promise<SubjectCommandResult> {
     return this.run({ kind: "suspendProcessing", subjectId, reason }, actor);
   }

@@ -39,6 +39,12 @@ export type SubjectCommand =
 export interface PublishPolicyVersion {
   kind: "publishPolicyVersion";
   input: PublishCommand;
+  /**
+   * The shipped catalogue at start: a version whose text digest the policy already has is not
+   * published again. Decided in the publishing transaction, so replicas starting together publish
+   * each version once.
+   */
+  unlessPublished?: boolean;
 }
 
 /** One transfer record per subject, all or none (APPI Arts. 29, 30); `transferIds` pairs with `input.subjectIds`. */
@@ -111,7 +117,11 @@ export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, c
 }
 
 /** The publication a publish command decides against the catalogue as the log holds it. */
-export const decidePublication = (cmd: PublishPolicyVersion, catalog: Catalog, now: Instant): DomainEvent => decidePublish(cmd.input, catalog, now);
+/** The publication's event; null when `unlessPublished` and the policy already has a version with this text. */
+export function decidePublication(cmd: PublishPolicyVersion, catalog: Catalog, now: Instant): DomainEvent | null {
+  if (cmd.unlessPublished && catalog.get(cmd.input.policyId)?.versions.some((v) => v.digest === cmd.input.digest)) return null;
+  return decidePublish(cmd.input, catalog, now);
+}
 
 /**
  * Whether the events a command appended destroy the subject's evidence (crypto-shredding): an

@@ -62,6 +62,17 @@ describe("decidePublication", () => {
     const input = { policyId: "base", title: "Base", overrides: null, effectiveAt: day(30), requiresConsent: true, documentUrl: null, digest: "a".repeat(64), changeSummary: null, purposes: [P.service] };
     expect(decidePublication({ kind: "publishPolicyVersion", input }, catalog, NOW)).toEqual({ type: "PolicyVersionPublished", occurredAt: NOW, data: { ...input, number: 3 } });
   });
+
+  it("unlessPublished: nothing for a text the policy has, the next version for a new text or another policy's text", () => {
+    const v1 = catalog.get("base")!.versions[0]!;
+    const { number, publishedAt, ...spec } = v1;
+    expect(decidePublication({ kind: "publishPolicyVersion", input: spec, unlessPublished: true }, catalog, NOW)).toBeNull();
+    // Without the flag the same text is a new version, as an officer's publication is.
+    expect(decidePublication({ kind: "publishPolicyVersion", input: spec }, catalog, NOW)).toMatchObject({ data: { number: 3, digest: v1.digest } });
+    expect(decidePublication({ kind: "publishPolicyVersion", input: { ...spec, digest: "d".repeat(64) }, unlessPublished: true }, catalog, NOW)).toMatchObject({ data: { number: 3 } });
+    // Another policy with the same text is not that policy's version: it is published, as its first.
+    expect(decidePublication({ kind: "publishPolicyVersion", input: { ...spec, policyId: "other" }, unlessPublished: true }, catalog, NOW)).toMatchObject({ data: { policyId: "other", number: 1 } });
+  });
 });
 
 describe("shredsEvidence", () => {

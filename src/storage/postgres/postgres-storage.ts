@@ -232,11 +232,12 @@ export class PostgresStorage implements StoragePort {
   }
 
   /** Publishes a policy version, decided against every publication committed so far. */
-  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent, now?: Instant): Promise<CommandResult> {
+  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent | null, now?: Instant): Promise<CommandResult> {
     const stream = policyStream(policyId);
     return this.store.transact(async (tx) => {
       const version = await tx.lockStream(stream);
       const e = decide(await this.catalogIn(tx.client));
+      if (e === null) return { events: [], subject: null, replayed: false };
       const events = await tx.append(stream, version, [{ ...e, actor, subjectId: null }]);
       return { events, subject: null, replayed: false };
     }, now);

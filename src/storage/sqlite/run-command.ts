@@ -37,6 +37,7 @@ export function runCommand(ctx: CommandContext, tx: WriteTx, request: CommandReq
     const committed = ctx.catalog();
     const stale = tx.streamVersion(stream) !== (committed.get(policyId)?.versions.length ?? 0);
     const e = decidePublication(command, stale ? ctx.loadCatalog() : committed, now);
+    if (e === null) return { events: [], subject: null, replayed: false };
     const events = tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
     return { events, subject: null, replayed: false };
   }

@@ -218,6 +218,23 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       await expect(ledger.openDataRequest("alice", { kind: "DELETION", note: null }, subjectActor("alice"))).rejects.toMatchObject({ code: "TOO_MANY_OPEN_REQUESTS" });
     });
 
+    it("publishes a shipped catalogue version once when starts race; a version published already is not published again", async () => {
+      const { ledger, storage, clock } = await open();
+      const before = (await everything(storage)).length;
+      const cmd = secondVersion(ledger, false, clock.t);
+      const raced = await Promise.all(Array.from({ length: 6 }, () => ledger.publishCatalogVersion(cmd, SYSTEM)));
+      expect(raced.filter((v) => v !== null).map((v) => v!.number)).toEqual([2]);
+      const log = await everything(storage);
+      expect(log.length - before).toBe(1);
+      expect(log.at(-1)).toMatchObject({ type: "PolicyVersionPublished", data: { policyId: "clavis-privacy", digest: cmd.digest } });
+      // The shipped files again: every text is in the ledger, so nothing is published.
+      expect(await publishCatalogDir(ledger, "data/policies")).toBe(0);
+      expect(await ledger.publishCatalogVersion(cmd, SYSTEM)).toBeNull();
+      expect((await everything(storage)).length).toBe(log.length);
+      // An API publication of the same text is a new version all the same: only the catalogue's start is idempotent.
+      expect((await ledger.publishPolicyVersion(cmd, SYSTEM)).number).toBe(3);
+    });
+
     it("pages the officers' queue by due date and id, without gap or duplicate, within each status and overdue filter", async () => {
       const clock = new TestClock();
       const { ledger } = await open(clock);
