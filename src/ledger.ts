@@ -246,7 +246,8 @@ export class Ledger {
   /** The instants of a read; both default to now, and knownAt never lies past now. */
   asOf(at?: Instant | null, knownAt?: Instant | null): AsOf {
     const now = this.clock();
-    return { at: at ?? now, knownAt: Math.min(knownAt ?? now, now) };
+    const asOf = { at: at ?? now, knownAt: Math.min(knownAt ?? now, now) };
+    return asOf.at >= now && asOf.knownAt >= now ? { ...asOf, present: true } : asOf;
   }
 
   /**
@@ -274,7 +275,9 @@ export class Ledger {
    */
   async view(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
     const now = this.clock();
-    const read = (id: string) => (asOf.at >= now && asOf.knownAt >= now ? this.storage.currentView(id, asOf.at) : this.storage.viewAt(id, asOf));
+    // "Now" is decided when the instants are taken: a clock tick before the read starts must not turn a present read into a past one.
+    const present = asOf.present === true || (asOf.at >= now && asOf.knownAt >= now);
+    const read = (id: string) => (present ? this.storage.currentView(id, asOf.at) : this.storage.viewAt(id, asOf));
     // A subject merged into another answers for that one (a chain of merges is followed a few hops).
     let view = await read(subjectId);
     for (let hops = 0; view.status === "MERGED" && view.mergedInto !== null && hops < 16; hops++) view = await read(view.mergedInto);

@@ -194,6 +194,25 @@ describe("reads in time", () => {
     expect(sqlite(ledger).store.eventCount()).toBe(count);
   });
 
+  it("a read as of now stays a present read when the clock ticks before it starts: the current read models answer", async () => {
+    // Once ticking, every reading of the clock is a millisecond later, as on a loaded machine.
+    let ticking = false;
+    const clock = new (class extends TestClock {
+      override readonly now = () => (ticking ? this.t++ : this.t);
+    })();
+    const ledger = await memoryLedger(clock);
+    await ledger.recordConsent("alice", input({ acceptPolicy: true, grant: ["location"] }), alice);
+    const current = vi.spyOn(ledger.storage, "currentView");
+    const past = vi.spyOn(ledger.storage, "viewAt");
+    ticking = true;
+    expect(await ledger.permission("alice", "location", null)).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect(current).toHaveBeenCalledTimes(1);
+    expect(past).not.toHaveBeenCalled();
+    // An instant in the past is still read from the bitemporal tables.
+    await ledger.permission("alice", "location", null, clock.t - 10);
+    expect(past).toHaveBeenCalledTimes(1);
+  });
+
   it("a back-dated import neither overrides a later withdrawal nor shows before it was recorded", async () => {
     const clock = new TestClock();
     const ledger = await memoryLedger(clock);

@@ -88,6 +88,8 @@ export interface Policy {
 export interface AsOf {
   at: Instant;
   knownAt: Instant;
+  /** Asked as of the present (no instant given): the current read models answer, however long the read takes to start. */
+  present?: boolean;
 }
 
 /** Where a subject stands with one policy (contract §4, Policies). */
