@@ -79,6 +79,14 @@ describe("a person at /preferences", () => {
     const external = page.locator("li.purpose", { has: page.getByRole("switch", { name: EXTERNAL }) });
     expect(await external.textContent()).toContain("アメリカ合衆国 (US)");
     expect(await external.textContent()).toContain("外部送信モジュール");
+    // What APPI Art. 28(2) asks to be told before agreeing to a recipient abroad, from the catalogue.
+    const facts = external.locator("dl.recipient-facts");
+    expect(await facts.locator("dt").allTextContents()).toEqual(["提供先での利用目的", "提供先の国の個人情報保護制度", "提供先が講じている措置"]);
+    expect(await facts.locator("dd").nth(1).textContent()).toMatch(/^米国：包括的な連邦の個人情報保護法はなく/);
+    // A purpose without recipients says so, and tells nothing of recipients it does not have.
+    const location = page.locator("li.purpose", { has: page.getByRole("switch", { name: LOCATION }) });
+    expect(await location.textContent()).toContain("第三者への提供・外部送信はありません");
+    expect(await location.locator("dl.recipient-facts").count()).toBe(0);
 
     await page.getByRole("switch", { name: LOCATION }).check();
     await page.getByRole("switch", { name: EXTERNAL }).uncheck();

@@ -226,6 +226,19 @@ function changesNotice(previous: Version | null, next: Version): HTMLElement {
   );
 }
 
+/**
+ * What a person is told of a recipient before agreeing (APPI Art. 28(2) for a recipient abroad):
+ * its purpose, the country's system for protecting personal information, and the recipient's measures.
+ */
+function recipientFacts(r: Purpose["recipients"][number]): HTMLElement | null {
+  const facts = [
+    ["提供先での利用目的", r.recipientPurpose],
+    ["提供先の国の個人情報保護制度", r.countryProtectionSystem],
+    ["提供先が講じている措置", r.measures],
+  ].filter((f): f is [string, string] => typeof f[1] === "string" && f[1] !== "");
+  return facts.length === 0 ? null : h("dl", { class: "recipient-facts" }, facts.flatMap(([term, text]) => [h("dt", {}, term), h("dd", {}, text)]));
+}
+
 function purposeItem(
   p: Purpose,
   state: Me["consents"][number] | undefined,
@@ -257,6 +270,7 @@ function purposeItem(
                 {},
                 r.privacyPolicyUrl ? h("a", { href: r.privacyPolicyUrl }, r.name) : r.name,
                 `（${label(RECIPIENT_KIND_LABEL, r.kind)}、${countryName(r.country)}）`,
+                recipientFacts(r),
               ),
             ),
           ),

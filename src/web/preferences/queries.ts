@@ -34,7 +34,7 @@ export const PreferencesQuery = graphql(`
       basis
       dataCategories
       consentTtlDays
-      recipients { id name kind country privacyPolicyUrl }
+      recipients { id name kind country privacyPolicyUrl recipientPurpose countryProtectionSystem measures }
     }
   }
 `);
