@@ -5,7 +5,8 @@ import { DATA_REQUEST_KINDS, type DataRequestKind } from "./domain/events.js";
 export interface Config {
   port: number;
   host: string;
-  database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+  /** For SQLite, `writer` says where writes run (SQLITE_WRITER; the adapter's default when absent). */
+  database: { kind: "sqlite"; path: string; writer?: "thread" | "in-process" } | { kind: "postgres"; url: string };
   /** Where dev keys and generated receipt keys live (`<dataDir>/keys/...`). */
   dataDir: string;
   catalogDir: string;
@@ -153,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: intSetting(get, "PORT", 4000, 0, 65_535),
     host,
-    database: parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"),
+    database: withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER")),
     dataDir: get("DATA_DIR") ?? "data",
     catalogDir: get("CATALOG_DIR") ?? "data/policies",
     auth: {
@@ -221,6 +222,14 @@ export function parseDatabaseUrl(url: string): Config["database"] {
   if (path.startsWith("//")) path = path.slice(2); // sqlite:///abs/path and sqlite://rel/path
   if (path === "") throw new ConfigError("DATABASE_URL names no database file");
   return { kind: "sqlite", path: path === ":memory:" ? ":memory:" : path };
+}
+
+/** SQLITE_WRITER: "thread" (group commit and fsync off the event loop; the default for a file) or "in-process". */
+function withSqliteWriter(database: Config["database"], raw: string | undefined): Config["database"] {
+  if (raw === undefined) return database;
+  if (raw !== "thread" && raw !== "in-process") throw new ConfigError(`SQLITE_WRITER must be "thread" or "in-process", got "${raw}"`);
+  if (database.kind !== "sqlite") throw new ConfigError("SQLITE_WRITER applies to a sqlite: DATABASE_URL only");
+  return { ...database, writer: raw };
 }
 
 /** The allow-list for access-token signatures; HMAC would let anyone holding the public JWKS mint tokens. */

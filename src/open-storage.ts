@@ -15,7 +15,12 @@ export interface OpenStorageOptions {
 export function openStorage(database: Config["database"], opts: OpenStorageOptions = {}): Promise<StoragePort> {
   switch (database.kind) {
     case "sqlite":
-      return SqliteStorage.open({ path: database.path, evidenceKek: opts.evidenceKek ?? null, ...(opts.readonly ? { readonly: true } : {}) });
+      return SqliteStorage.open({
+        path: database.path,
+        evidenceKek: opts.evidenceKek ?? null,
+        ...(database.writer ? { writer: database.writer } : {}),
+        ...(opts.readonly ? { readonly: true } : {}),
+      });
     // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
     case "postgres":
       return PostgresStorage.open({ url: database.url, evidenceKek: opts.evidenceKek ?? null });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { publishCatalogDir, readCatalogDir } from "../src/catalog-dir.js";
 import { DAY_MS } from "../src/domain/time.js";
+import type { LedgerEvent } from "../src/domain/events.js";
 import type { Ledger } from "../src/ledger.js";
 import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, tempDir, sqlite } from "./support/ledger-commands.js";
 
@@ -60,19 +61,25 @@ describe("writers racing on one subject with expectedVersion", () => {
     cleanups.push(() => ledger.close());
     await publishCatalogDir(ledger, "data/policies");
     const before = sqlite(ledger).store.eventCount();
-    const attempts = await Promise.all(
-      Array.from({ length: 60 }, async (_, i) => {
-        await ticks(i % 7);
-        const expectedVersion = sqlite(ledger).projections.subject("alice").version;
-        try {
-          const r = await ledger.recordConsent("alice", input({ withdraw: ["access-analytics"], expectedVersion }), alice);
-          return { expectedVersion, events: r.events };
-        } catch (e) {
-          expect(e).toMatchObject({ code: "VERSION_CONFLICT" });
-          return { expectedVersion, events: null };
-        }
-      }),
-    );
+    // Six waves of ten writers, each wave spread over a few ticks: a wave's writers read the version
+    // the earlier waves left (a commit may land between any two of them) and race for the next one.
+    const attempts: { expectedVersion: number; events: LedgerEvent[] | null }[] = [];
+    for (let wave = 0; wave < 6; wave++) {
+      const settled = await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          await ticks(i % 7);
+          const expectedVersion = sqlite(ledger).projections.subject("alice").version;
+          try {
+            const r = await ledger.recordConsent("alice", input({ withdraw: ["access-analytics"], expectedVersion }), alice);
+            return { expectedVersion, events: r.events };
+          } catch (e) {
+            expect(e).toMatchObject({ code: "VERSION_CONFLICT" });
+            return { expectedVersion, events: null };
+          }
+        }),
+      );
+      attempts.push(...settled);
+    }
     const winners = attempts.filter((a) => a.events !== null);
     const final = sqlite(ledger).projections.subject("alice").version;
     expect(winners.length).toBeGreaterThan(1);

@@ -56,7 +56,7 @@ describe("/healthz and /readyz", () => {
     const s = await startTestServer();
     try {
       expect((await get(s, "/readyz")).status).toBe(200);
-      await sqlite(s.app.services.ledger).store.close();
+      await sqlite(s.app.services.ledger).writer.close();
       const r = await get(s, "/readyz");
       expect(r.status).toBe(503);
       expect((await get(s, "/healthz")).status).toBe(200);

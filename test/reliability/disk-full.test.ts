@@ -9,7 +9,8 @@ let srv: TestServer;
 let admin: string;
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  // The pragmas below simulate a full disk on the connection that writes: in-process, this thread's.
+  srv = await startTestServer({ env: { SQLITE_WRITER: "in-process" } });
   admin = await srv.token("officer", ALL_SCOPES);
 });
 afterAll(() => srv.close());

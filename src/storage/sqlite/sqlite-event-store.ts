@@ -55,6 +55,8 @@ export class SqliteEventStore implements EventStore {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private lastCommitFailed = false;
+  /** Group commits made through this store (each one COMMIT, one fsync). */
+  commitCount = 0;
   /** A WAL scrub that a reader's snapshot cut short, to be retried. */
   private scrubTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
@@ -203,6 +205,7 @@ export class SqliteEventStore implements EventStore {
         }
       }
       this.db.exec("COMMIT");
+      this.commitCount++;
       this.lastCommitFailed = false;
     } catch (e) {
       try {

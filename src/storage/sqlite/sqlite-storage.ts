@@ -1,6 +1,7 @@
 // The SQLite adapter of the storage port: one file (or :memory:), WAL, synchronous=FULL, group commit.
+// Writes run on a writer thread with its own connection; reads run on this thread's connection.
 import { existsSync } from "node:fs";
-import { type AsOf, Catalog, toPolicyVersion } from "../../domain/catalog.js";
+import type { AsOf } from "../../domain/catalog.js";
 import type { LedgerEvent } from "../../domain/events.js";
 import type { DataRequestState, DataRequestStatus, SubjectState } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
@@ -10,13 +11,20 @@ import type { NodeId } from "../../log/merkle/node-id.js";
 import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort, SubjectSnapshot } from "../storage-port.js";
 import { type RebuildCache, checkReadModels } from "./read-model-check.js";
 import { backupDatabase } from "./backup.js";
-import { KeyVault } from "./key-vault.js";
-import { SqliteMerkleTree } from "./merkle-tree.js";
-import { SqliteProjections } from "./projections.js";
-import { rebuildProjections } from "./rebuild.js";
-import { type CommandContext, runCommand } from "./run-command.js";
+import type { KeyVault } from "./key-vault.js";
+import type { SqliteMerkleTree } from "./merkle-tree.js";
+import type { SqliteProjections } from "./projections.js";
 import { SqliteEventStore } from "./sqlite-event-store.js";
+import { SqliteWriter, type SqliteWrites, TREE_CHUNK } from "./sqlite-writer.js";
 import { verifyStoredChainAsync } from "./verify-chain.js";
+import { ThreadWriter } from "./writer-thread.js";
+
+/**
+ * Where writes run. "thread" (the default for a file): group commit and its fsync on a worker thread,
+ * so the event loop keeps serving meanwhile. "in-process": on this thread's connection, as an
+ * in-memory database must (a thread cannot share it).
+ */
+export type SqliteWriterMode = "thread" | "in-process";
 
 export interface SqliteStorageOptions {
   /** A file path, or ":memory:". */
@@ -25,6 +33,8 @@ export interface SqliteStorageOptions {
   readonly?: boolean;
   /** The key-encryption key subject keys are wrapped under; null or absent keeps them as stored (plain only). */
   evidenceKek?: Uint8Array | null;
+  /** Defaults to "thread" for a writable file, "in-process" otherwise. */
+  writer?: SqliteWriterMode;
 }
 
 /** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
@@ -32,14 +42,12 @@ const SCAN_CHUNK = 512;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Leaves added per transaction while the tree catches up with the log: a few milliseconds of work. */
-const TREE_CHUNK = 2_000;
-
-/** The transparency part of the port over the tree kept in the same file, in each append's transaction. */
+/** The transparency part of the port: reads from this thread's connection, writes through the writer. */
 class SqliteTransparency implements TransparencyPort {
   constructor(
     private readonly store: SqliteEventStore,
     readonly tree: SqliteMerkleTree,
+    private readonly writes: SqliteWrites,
   ) {}
 
   treeSize(): Promise<number> {
@@ -59,7 +67,7 @@ class SqliteTransparency implements TransparencyPort {
   }
 
   saveCheckpoint(c: StoredCheckpoint): Promise<StoredCheckpoint> {
-    return this.tree.saveCheckpoint(c);
+    return this.writes.saveCheckpoint(c);
   }
 
   async backlog(): Promise<number> {
@@ -68,19 +76,11 @@ class SqliteTransparency implements TransparencyPort {
 
   /** A chunk per group commit, so appends and reads go on meanwhile. */
   async catchUp(chunk = TREE_CHUNK): Promise<void> {
-    while ((await this.store.transact(() => this.tree.catchUp(chunk))) > 0) await yieldToLoop();
+    while ((await this.writes.catchUpTree(chunk)) > 0) await yieldToLoop();
   }
 
   async audit(): Promise<TreeAudit> {
     return this.tree.audit();
-  }
-
-  /** Empties the tree and builds it again from the log, in one exclusive transaction. */
-  rebuildSync(): void {
-    this.store.exclusive(() => {
-      this.tree.reset();
-      while (this.tree.catchUp(TREE_CHUNK) > 0);
-    });
   }
 }
 
@@ -123,80 +123,53 @@ export class SqliteStorage implements StoragePort {
   private readonly vault: KeyVault;
   /** The transparency log's tree; none only in a read-only file older than the tree's migration. */
   readonly transparency: SqliteTransparency | NoTree;
-  private catalog: Catalog;
-  /** The instant of the command being run, which the chain records as its transaction time (never going back). */
-  private commandNow: Instant | null = null;
-  private readonly context: CommandContext;
   /** The rebuilt side of the read-model check, by log head. */
   private readonly rebuildCache: { current: RebuildCache | null } = { current: null };
   private readModelCheck: Promise<ReadModelReport> | null = null;
 
+  /**
+   * `local` is this thread's connection (reads; and writes too when `writes` is `local` itself);
+   * `writes` is where commands and maintenance run.
+   */
   private constructor(
     private readonly path: string,
-    private readonly readonly: boolean,
-    evidenceKek: Uint8Array | null,
+    local: SqliteWriter,
+    private readonly writes: SqliteWrites,
+    readonly writerMode: SqliteWriterMode,
   ) {
-    this.store = new SqliteEventStore({ path, clock: () => this.commandNow ?? Date.now(), ...(readonly ? { readonly: true } : {}) });
-    this.projections = new SqliteProjections(this.store.db);
-    this.vault = new KeyVault(this.store.db, evidenceKek);
-    try {
-      this.vault.checkKek();
-    } catch (e) {
-      this.store.db.close();
-      throw e;
-    }
-    this.store.addApplier((e) => this.projections.apply(e));
-    const hasTree = this.store.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'merkle_tree'").pluck().get() === 1;
-    if (hasTree) {
-      const tree = new SqliteMerkleTree(this.store.db);
-      this.transparency = new SqliteTransparency(this.store, tree);
-      this.store.addApplier((e) => tree.appendEvent(e));
-    } else this.transparency = new NoTree(this.store);
-    this.catalog = this.loadCatalog();
-    this.context = {
-      store: this.store,
-      projections: this.projections,
-      vault: this.vault,
-      catalog: () => this.catalog,
-      loadCatalog: () => this.loadCatalog(),
-    };
-    this.store.onCommit((events) => this.afterCommit(events));
+    this.store = local.store;
+    this.projections = local.projections;
+    this.vault = local.vault;
+    this.transparency = local.tree ? new SqliteTransparency(local.store, local.tree, writes) : new NoTree(local.store);
   }
 
-  /** The adapter's parts, for tests and benchmarks that inspect this adapter itself. */
-  get internals(): { store: SqliteEventStore; projections: SqliteProjections; vault: KeyVault; tree: SqliteMerkleTree | undefined } {
-    return { store: this.store, projections: this.projections, vault: this.vault, tree: this.transparency instanceof SqliteTransparency ? this.transparency.tree : undefined };
+  /** The adapter's parts, for tests and benchmarks that inspect this adapter itself (reads: this thread's connection). */
+  get internals(): { store: SqliteEventStore; projections: SqliteProjections; vault: KeyVault; tree: SqliteMerkleTree | undefined; writer: SqliteWrites } {
+    const tree = this.transparency instanceof SqliteTransparency ? this.transparency.tree : undefined;
+    return { store: this.store, projections: this.projections, vault: this.vault, tree, writer: this.writes };
   }
 
   /** Opens (creating and migrating unless read-only) the database at `opts.path`. */
   static async open(opts: SqliteStorageOptions): Promise<SqliteStorage> {
-    if (opts.readonly && opts.path !== ":memory:" && !existsSync(opts.path)) throw new Error(`no database at ${opts.path}`);
-    return new SqliteStorage(opts.path, opts.readonly ?? false, opts.evidenceKek ?? null);
-  }
-
-  private loadCatalog(): Catalog {
-    return Catalog.of(this.store.publications().map(toPolicyVersion));
-  }
-
-  private afterCommit(events: readonly LedgerEvent[]): void {
-    let erased = false;
-    for (const e of events) {
-      if (e.type === "PolicyVersionPublished") this.catalog.add(toPolicyVersion(e));
-      if (e.type === "SubjectErased") erased = true;
+    const readonly = opts.readonly ?? false;
+    if (readonly && opts.path !== ":memory:" && !existsSync(opts.path)) throw new Error(`no database at ${opts.path}`);
+    const memory = opts.path === ":memory:" || opts.path === "";
+    const mode: SqliteWriterMode = memory || readonly ? "in-process" : (opts.writer ?? "thread");
+    const evidenceKek = opts.evidenceKek ?? null;
+    // This connection migrates the file and checks the KEK first; the writer thread then opens a
+    // migrated database with the same KEK (handed over in memory, never through a file).
+    const local = new SqliteWriter(opts.path, { readonly, evidenceKek });
+    if (mode === "in-process") return new SqliteStorage(opts.path, local, local, mode);
+    try {
+      return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek), mode);
+    } catch (e) {
+      await local.close();
+      throw e;
     }
-    // The destroyed key's old page images may still sit in the WAL: fold them into the file.
-    if (erased) this.store.scrubWal();
   }
 
   execute(request: CommandRequest): Promise<CommandOutcome> {
-    return this.store.transact((tx) => {
-      this.commandNow = request.now;
-      try {
-        return runCommand(this.context, tx, request);
-      } finally {
-        this.commandNow = null;
-      }
-    });
+    return this.writes.execute(request);
   }
 
   async readAll(afterPosition: number, limit: number, filter?: ReadFilter): Promise<LedgerEvent[]> {
@@ -251,7 +224,7 @@ export class SqliteStorage implements StoragePort {
   }
 
   onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
-    return this.store.onCommit(listener);
+    return this.writes.onCommit(listener);
   }
 
   async subject(subjectId: string): Promise<SubjectState> {
@@ -305,16 +278,14 @@ export class SqliteStorage implements StoragePort {
     return this.vault.key(subjectId);
   }
 
-  /** In one transaction, run at start before the service listens (wrapping a key is one AES block). */
-  async wrapEvidenceKeys(): Promise<number> {
-    return this.readonly ? 0 : this.vault.wrapStoredKeys();
+  /** In one transaction on the writer's connection, run at start before the service listens (wrapping a key is one AES block). */
+  wrapEvidenceKeys(): Promise<number> {
+    return this.writes.wrapEvidenceKeys();
   }
 
   /** Recomputes the read models and the transparency log's tree from the log. */
-  async rebuild(): Promise<number> {
-    const n = rebuildProjections(this.store, this.projections);
-    if (this.transparency instanceof SqliteTransparency) this.transparency.rebuildSync();
-    return n;
+  rebuild(): Promise<number> {
+    return this.writes.rebuild();
   }
 
   backup(destination: string, opts: { overwrite?: boolean } = {}): Promise<BackupReport> {
@@ -322,10 +293,15 @@ export class SqliteStorage implements StoragePort {
   }
 
   isWritable(): boolean {
-    return this.store.isWritable();
+    return this.writes.isWritable();
   }
 
-  close(): Promise<void> {
-    return this.store.close();
+  /** The writer commits and answers what it accepted, then both connections close. */
+  async close(): Promise<void> {
+    try {
+      await this.writes.close();
+    } finally {
+      await this.store.close();
+    }
   }
 }

@@ -1,6 +1,7 @@
-// The SQLite adapter passes the storage conformance suite, on a file and in memory.
+// The SQLite adapter passes the storage and transparency conformance suites: on a file with its writer
+// thread, on a file with writes in-process, and in memory (where writes are always in-process).
 import { join } from "node:path";
-import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
+import { SqliteStorage, type SqliteWriterMode } from "../../../src/storage/sqlite/sqlite-storage.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { tempDir } from "../../support/ledger-commands.js";
 import { storageConformance } from "./features.js";
@@ -10,11 +11,20 @@ const storedKey = async (storage: StoragePort, subjectId: string) => (storage as
 
 const sql = async (storage: StoragePort, statement: string) => void (storage as SqliteStorage).internals.store.db.exec(statement);
 
-storageConformance("SQLite file", async ({ evidenceKek }) => {
-  const { dir, cleanup } = tempDir();
-  const path = join(dir, "ledger.db");
-  return { storage: await SqliteStorage.open({ path, evidenceKek }), reopen: (o) => SqliteStorage.open({ path, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup };
-});
+for (const writer of ["thread", "in-process"] as const satisfies readonly SqliteWriterMode[]) {
+  storageConformance(`SQLite file, ${writer} writer`, async ({ evidenceKek }) => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, "ledger.db");
+    const storage = await SqliteStorage.open({ path, writer, evidenceKek });
+    return { storage, reopen: (o) => SqliteStorage.open({ path, writer, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup };
+  });
+
+  transparencyConformance(`SQLite file, ${writer} writer`, async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, "ledger.db");
+    return { storage: await SqliteStorage.open({ path, writer }), reopen: () => SqliteStorage.open({ path, writer }), cleanup };
+  });
+}
 
 storageConformance("SQLite :memory:", async ({ evidenceKek }) => ({
   storage: await SqliteStorage.open({ path: ":memory:", evidenceKek }),
@@ -23,9 +33,3 @@ storageConformance("SQLite :memory:", async ({ evidenceKek }) => ({
   sql,
   cleanup: () => undefined,
 }));
-
-transparencyConformance("SQLite file", async () => {
-  const { dir, cleanup } = tempDir();
-  const path = join(dir, "ledger.db");
-  return { storage: await SqliteStorage.open({ path }), reopen: () => SqliteStorage.open({ path }), cleanup };
-});

@@ -1,0 +1,204 @@
+// The SQLite adapter's writes on a worker thread: the main thread only posts commands and receives
+// answers, so no group commit or fsync stops its event loop. A crashed thread is started again.
+import { Worker } from "node:worker_threads";
+import type { LedgerEvent } from "../../domain/events.js";
+import type { StoredCheckpoint } from "../../log/transparency-store.js";
+import type { CommandOutcome, CommandRequest } from "../storage-port.js";
+import { StoreUnavailableError } from "../store-unavailable.js";
+import type { SqliteWrites } from "./sqlite-writer.js";
+import { type WriterData, type WriterReply, type WriterRequest, fromWire } from "./writer-protocol.js";
+
+/** Delays before starting a crashed writer again: doubling from the first to the last, then staying there. */
+const RESTART_FIRST_MS = 50;
+const RESTART_MAX_MS = 5_000;
+/** How often a writer whose last commit failed is asked whether the cause has passed (readiness). */
+const PROBE_INTERVAL_MS = 100;
+
+interface Waiting {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+type Op = WriterRequest extends infer R ? (R extends { op: infer O } ? O : never) : never;
+
+/**
+ * Runs from compiled JavaScript as is; from TypeScript sources (the test suite) the thread first
+ * registers a loader that strips types (scripts/ts-source-hooks.mjs), since Node 20 cannot.
+ */
+function startThread(path: string, evidenceKek: Uint8Array | null): Worker {
+  // A copy of its own: a Buffer may be a view into a shared pool, and the whole pool would be cloned.
+  const data: WriterData = { path, evidenceKek: evidenceKek && new Uint8Array(evidenceKek) };
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: data });
+  const hooks = new URL("../../../scripts/ts-source-hooks.mjs", import.meta.url).href;
+  const entry = new URL("./writer-worker.ts", import.meta.url).href;
+  const boot = `import("node:module").then((m) => { m.register(${JSON.stringify(hooks)}); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+/** The writer thread's client; every method answers once the thread's commit is durable. */
+export class ThreadWriter implements SqliteWrites {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
+  /** The thread is up and answered "ready". */
+  private alive = false;
+  /** What the thread last said of its connection (false after a failed commit until a probe says otherwise). */
+  private writable = false;
+  private closing = false;
+  private restartDelay = RESTART_FIRST_MS;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private lastProbe = 0;
+  /** Thread crashes seen (for readiness reports and tests). */
+  crashes = 0;
+
+  private constructor(
+    private readonly path: string,
+    private readonly evidenceKek: Uint8Array | null,
+  ) {}
+
+  /** Starts the writer thread on `path` (subject keys wrapped under `evidenceKek`) and resolves once its connection is open. */
+  static async start(path: string, evidenceKek: Uint8Array | null): Promise<ThreadWriter> {
+    const w = new ThreadWriter(path, evidenceKek);
+    await w.spawn();
+    return w;
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const worker = startThread(this.path, this.evidenceKek);
+      this.worker = worker;
+      let started = false;
+      worker.on("message", (m: WriterReply) => {
+        switch (m.kind) {
+          case "ready":
+            started = true;
+            this.alive = true;
+            this.writable = m.writable;
+            this.restartDelay = RESTART_FIRST_MS;
+            return resolve();
+          case "failed":
+            return reject(fromWire(m.error));
+          case "commit":
+            for (const l of this.listeners) l(m.events);
+            return;
+          case "result": {
+            this.writable = m.writable;
+            const w = this.waiting.get(m.id);
+            if (!w) return;
+            this.waiting.delete(m.id);
+            if (m.ok) w.resolve(m.value);
+            else w.reject(fromWire(m.error));
+          }
+        }
+      });
+      worker.on("error", (e) => {
+        if (!started) reject(e);
+      });
+      worker.on("exit", () => {
+        if (this.worker !== worker) return;
+        this.worker = null;
+        this.alive = false;
+        // Whatever had not been answered may or may not have committed: none of it was acknowledged.
+        const lost = [...this.waiting.values()];
+        this.waiting.clear();
+        for (const w of lost) w.reject(new StoreUnavailableError(new Error("the writer thread stopped")));
+        if (!started) reject(new StoreUnavailableError(new Error("the writer thread stopped while opening the database")));
+        else if (!this.closing) {
+          this.crashes++;
+          this.scheduleRestart();
+        }
+      });
+    });
+  }
+
+  private scheduleRestart(): void {
+    if (this.closing || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.closing) return;
+      this.spawn().catch(() => {
+        this.restartDelay = Math.min(this.restartDelay * 2, RESTART_MAX_MS);
+        this.scheduleRestart();
+      });
+    }, this.restartDelay);
+    this.restartTimer.unref();
+  }
+
+  private call<T>(op: Op, extra: object = {}): Promise<T> {
+    const worker = this.worker;
+    if (!worker || !this.alive || (this.closing && op !== "close"))
+      return Promise.reject(new StoreUnavailableError(new Error(this.closing ? "store closed" : "the writer thread is restarting")));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      try {
+        worker.postMessage({ id, op, ...extra });
+      } catch (e) {
+        this.waiting.delete(id);
+        reject(e);
+      }
+    });
+  }
+
+  execute(request: CommandRequest): Promise<CommandOutcome> {
+    return this.call("execute", { request });
+  }
+
+  catchUpTree(chunk: number): Promise<number> {
+    return this.call("catchUpTree", { chunk });
+  }
+
+  /** `checkpoint` itself when the thread stored it (callers compare by identity), else the larger one stored before it. */
+  async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<StoredCheckpoint> {
+    const other = await this.call<StoredCheckpoint | null>("saveCheckpoint", { checkpoint });
+    return other === null ? checkpoint : { ...other, root: Buffer.from(other.root) };
+  }
+
+  wrapEvidenceKeys(): Promise<number> {
+    return this.call("wrapEvidenceKeys");
+  }
+
+  rebuild(): Promise<number> {
+    return this.call("rebuild");
+  }
+
+  commits(): Promise<number> {
+    return this.call("commits");
+  }
+
+  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  isWritable(): boolean {
+    if (this.closing || !this.alive) return false;
+    // After a failed commit the thread is asked, now and then, whether the cause has passed.
+    if (!this.writable && Date.now() - this.lastProbe >= PROBE_INTERVAL_MS) {
+      this.lastProbe = Date.now();
+      this.call("probe").catch(() => undefined);
+    }
+    return this.writable;
+  }
+
+  /** Stops the thread at once, as a crash would (tests of the failure path). */
+  async crash(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  /** Lets the thread commit and answer everything it accepted, then stops it. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const worker = this.worker;
+    if (!worker || !this.alive) return;
+    try {
+      await this.call("close");
+    } finally {
+      await worker.terminate();
+    }
+  }
+}
