@@ -15,6 +15,7 @@ import { benchScale } from "./scale.js";
 import { benchStoreAppend } from "./store-append.js";
 import { benchTimeTravel } from "./time-travel.js";
 import { benchTransparency } from "./transparency.js";
+import { benchWriter } from "./writer.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -73,6 +74,7 @@ export const BENCHES: Bench[] = [
   { name: "scale", run: benchScale },
   { name: "postgres", run: benchPostgres },
   { name: "transparency", run: benchTransparency },
+  { name: "writer", run: benchWriter },
 ];
 
 interface Args {

@@ -167,6 +167,12 @@ describe("loadConfig", () => {
     it("maps sqlite::memory: to :memory:", () => {
       expect(loadConfig({ DATABASE_URL: "sqlite::memory:" }).database).toEqual({ kind: "sqlite", path: ":memory:" });
     });
+    it("SQLITE_WRITER picks where a SQLite file's writes run, and is refused with another value or database", () => {
+      expect(loadConfig({ DATABASE_URL: "sqlite:x.db", SQLITE_WRITER: "in-process" }).database).toEqual({ kind: "sqlite", path: "x.db", writer: "in-process" });
+      expect(loadConfig({ DATABASE_URL: "sqlite:x.db", SQLITE_WRITER: "thread" }).database).toEqual({ kind: "sqlite", path: "x.db", writer: "thread" });
+      expect(configError({ SQLITE_WRITER: "worker" }).message).toMatch(/^SQLITE_WRITER must be "thread" or "in-process"/);
+      expect(configError({ DATABASE_URL: "postgres://u:p@h:5432/db", SQLITE_WRITER: "thread" }).message).toMatch(/^SQLITE_WRITER applies to a sqlite:/);
+    });
     it("accepts sqlite:///absolute paths", () => {
       expect(loadConfig({ DATABASE_URL: "sqlite:///app/data/x.db" }).database).toEqual({ kind: "sqlite", path: "/app/data/x.db" });
     });
