@@ -1,6 +1,7 @@
 // The messages between the SQLite adapter and its writer thread, and how errors cross between them.
 import { type ErrorCode, LedgerError } from "../../domain/errors.js";
 import type { LedgerEvent } from "../../domain/events.js";
+import { KekMismatchError, KekMissingError } from "../../evidence/key-wrap.js";
 import type { StoredCheckpoint } from "../../log/transparency-store.js";
 import type { CommandRequest } from "../storage-port.js";
 import { StoreUnavailableError } from "../store-unavailable.js";
@@ -29,6 +30,8 @@ export interface WireError {
   details?: Record<string, unknown>;
   /** For STORE_UNAVAILABLE: what the database said (kept for the log, never shown to a client). */
   cause?: string;
+  /** An error without a contract code that callers tell apart by its class (the KEK's errors). */
+  name?: "KekMismatchError" | "KekMissingError";
 }
 
 export type WriterReply =
@@ -43,11 +46,14 @@ export function toWire(e: unknown): WireError {
     const cause = e.cause instanceof Error ? `${(e.cause as { code?: string }).code ?? e.cause.name}: ${e.cause.message}` : undefined;
     return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}), ...(cause ? { cause } : {}) };
   }
+  if (e instanceof KekMismatchError || e instanceof KekMissingError) return { code: null, message: e.message, name: e.name };
   return { code: null, message: e instanceof Error ? e.message : String(e) };
 }
 
 export function fromWire(w: WireError): Error {
   if (w.code === "STORE_UNAVAILABLE") return new StoreUnavailableError(new Error(w.cause ?? w.message));
   if (w.code !== null) return new LedgerError(w.code, w.message, w.details);
+  if (w.name === "KekMismatchError") return new KekMismatchError();
+  if (w.name === "KekMissingError") return new KekMissingError();
   return new Error(w.message);
 }

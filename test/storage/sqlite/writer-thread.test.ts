@@ -1,15 +1,22 @@
 // The SQLite adapter's writer thread: answers only after its commit, reads on the main thread see
 // it at once, errors keep their codes, group commit still shares commits, a crash loses nothing
-// acknowledged and the thread comes back, and closing drains what was accepted.
+// acknowledged and the thread comes back, closing drains what was accepted, and the keys it writes
+// are wrapped under the KEK it was handed.
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { publishCatalogDir } from "../../../src/catalog-dir.js";
 import type { LedgerEvent } from "../../../src/domain/events.js";
+import { KEY_BYTES } from "../../../src/evidence/seal.js";
+import { KekMissingError, WRAPPED_KEY_BYTES, unwrapKey } from "../../../src/evidence/key-wrap.js";
+import { readKekFile } from "../../../src/keys/evidence-kek.js";
 import { Ledger } from "../../../src/ledger.js";
 import { SqliteStorage, type SqliteWriterMode } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { ThreadWriter } from "../../../src/storage/sqlite/writer-thread.js";
+import { startTestServer } from "../../support/harness.js";
 import { TestClock, subjectActor, tempDir } from "../../support/ledger-commands.js";
+import { HISTORY, RECORD, contains, databaseBytes } from "../../rights/support.js";
 
 const consent = (over: { grant?: string[]; accept?: boolean; expectedVersion?: number | null } = {}) => ({
   policyId: null,
@@ -89,6 +96,23 @@ describe("writes on the writer thread", () => {
     expect(head?.position).toBe(announced.at(-1)?.position);
   });
 
+  it("an acknowledged write is already committed: another connection on the file sees every answered event at the moment of its answer", async () => {
+    const { ledger, path } = await fileLedger();
+    const other = new Database(path, { readonly: true, fileMustExist: true });
+    cleanups.push(() => void other.close());
+    const byId = other.prepare("SELECT position FROM events WHERE id = ?").pluck();
+    // Checked synchronously in each answer's continuation, before any later commit can happen.
+    const unseen: string[] = [];
+    await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        ledger.recordConsent(`a${i}`, consent({ grant: ["location"] }), subjectActor(`a${i}`)).then((r) => {
+          for (const e of r.events) if (byId.get(e.id) !== e.position) unseen.push(e.id);
+        }),
+      ),
+    );
+    expect(unseen).toEqual([]);
+  });
+
   it("errors keep their contract codes and details across the thread boundary, and append nothing", async () => {
     const { ledger, storage } = await fileLedger();
     const before = (await storage.head())!.position;
@@ -164,4 +188,111 @@ describe("writes on the writer thread", () => {
     expect(await storage.transparency!.treeSize()).toBe(head!.position);
     expect((await storage.transparency!.audit()).ok).toBe(true);
   });
+
+  it("saveCheckpoint through the thread answers with the checkpoint itself when it stored it, and with the larger stored one otherwise", async () => {
+    const { ledger, storage } = await fileLedger();
+    await ledger.recordConsent("alice", consent(), subjectActor("alice"));
+    const t = storage.transparency;
+    const size = await t.treeSize();
+    const first = { treeSize: size - 1, root: Buffer.alloc(32, 1), note: "first", publishedAt: 1 };
+    expect(await t.saveCheckpoint(first)).toBe(first);
+    const second = { treeSize: size, root: Buffer.alloc(32, 2), note: "second", publishedAt: 2 };
+    expect(await t.saveCheckpoint(second)).toBe(second);
+    const stale = { ...first, note: "stale" };
+    const kept = await t.saveCheckpoint(stale);
+    expect(kept).toEqual(second);
+    expect(Buffer.isBuffer(kept.root)).toBe(true);
+  });
+});
+
+describe("the writer thread and the evidence key-encryption key", () => {
+  const IP = "198.51.100.77";
+  const record = async (srv: Awaited<ReturnType<typeof startTestServer>>, subject: string) => {
+    const r = await srv.gql(RECORD, { input: { policyVersion: 1, acceptPolicy: true, grant: ["location"], evidence: { ipAddress: IP } } }, await srv.token(subject, "consent:self"));
+    expect(r.errors).toBeUndefined();
+  };
+  const evidence = async (srv: Awaited<ReturnType<typeof startTestServer>>, subject: string) => {
+    const r = await srv.gql<{ subject: { history: { edges: { node: { data: { evidence?: unknown } } }[] } } }>(HISTORY, { s: subject }, await srv.token("auditor", "ledger:read"));
+    expect(r.errors).toBeUndefined();
+    return r.data!.subject.history.edges[0]!.node.data.evidence;
+  };
+
+  it("a subject key the thread writes is stored wrapped under the service's KEK, also after the thread restarts; the evidence reads back through the API", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const srv = await startTestServer({ dataDir: dir });
+    cleanups.push(() => srv.close());
+    const storage = srv.app.services.ledger.storage as SqliteStorage;
+    expect(storage.writerMode).toBe("thread");
+    const kek = (await readKekFile(join(dir, "keys", "evidence.kek")))!;
+    const path = join(dir, "ledger.db");
+    const storedKey = (subject: string) => {
+      const raw = new Database(path, { readonly: true, fileMustExist: true });
+      try {
+        return raw.prepare("SELECT key FROM subject_keys WHERE subject_id = ?").pluck().get(subject) as Buffer;
+      } finally {
+        raw.close();
+      }
+    };
+
+    await record(srv, "alice");
+    const aliceStored = storedKey("alice");
+    expect(aliceStored.length).toBe(WRAPPED_KEY_BYTES);
+    const aliceKey = unwrapKey(kek, "alice", aliceStored);
+    expect(aliceKey.length).toBe(KEY_BYTES);
+    expect(contains(databaseBytes(path), aliceKey)).toBe(false);
+    expect(await evidence(srv, "alice")).toMatchObject({ ipAddress: IP });
+
+    // A restarted thread is handed the same KEK.
+    const writer = storage.internals.writer as ThreadWriter;
+    await writer.crash();
+    await waitFor(() => storage.isWritable(), "the writer thread to restart");
+    await record(srv, "bob");
+    const bobStored = storedKey("bob");
+    expect(bobStored.length).toBe(WRAPPED_KEY_BYTES);
+    expect(unwrapKey(kek, "bob", bobStored).length).toBe(KEY_BYTES);
+    expect(await evidence(srv, "bob")).toMatchObject({ ipAddress: IP });
+    expect(await evidence(srv, "alice")).toMatchObject({ ipAddress: IP });
+  });
+
+  it("plain keys an older build left are wrapped at start by the writer's connection", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, "ledger.db");
+    const plain = await SqliteStorage.open({ path, writer: "thread", evidenceKek: null });
+    const ledger = await Ledger.open(plain, { clock: new TestClock().now });
+    await publishCatalogDir(ledger, "data/policies");
+    await ledger.recordConsent("carol", { ...consent(), evidence: { ipAddress: IP } }, subjectActor("carol"));
+    const key = plain.internals.vault.storedKey("carol")!;
+    expect(key.length).toBe(KEY_BYTES);
+    await ledger.close();
+
+    const kek = Buffer.alloc(32, 0x5a);
+    const wrapping = await SqliteStorage.open({ path, writer: "thread", evidenceKek: kek });
+    cleanups.push(() => wrapping.close());
+    expect(await wrapping.wrapEvidenceKeys()).toBe(1);
+    expect(unwrapKey(kek, "carol", wrapping.internals.vault.storedKey("carol")!)).toEqual(key);
+    expect(await wrapping.evidenceKey("carol")).toEqual(key);
+  });
+
+  for (const writer of ["thread", "in-process"] as const) {
+    it(`a write that needs a wrapped key without the KEK fails as KekMissingError and appends nothing (${writer} writer)`, async () => {
+      const { dir, cleanup } = tempDir();
+      cleanups.push(cleanup);
+      const path = join(dir, "ledger.db");
+      const kek = Buffer.alloc(32, 0x33);
+      const sealed = await SqliteStorage.open({ path, writer, evidenceKek: kek });
+      const ledger = await Ledger.open(sealed, { clock: new TestClock().now });
+      await publishCatalogDir(ledger, "data/policies");
+      await ledger.recordConsent("dave", { ...consent(), evidence: { ipAddress: IP } }, subjectActor("dave"));
+      await ledger.close();
+
+      const keyless = await SqliteStorage.open({ path, writer, evidenceKek: null });
+      cleanups.push(() => keyless.close());
+      const again = await Ledger.open(keyless, { clock: new TestClock().now });
+      const head = (await keyless.head())!.position;
+      await expect(again.recordConsent("dave", { ...consent({ grant: ["location"] }), evidence: { ipAddress: IP } }, subjectActor("dave"))).rejects.toBeInstanceOf(KekMissingError);
+      expect((await keyless.head())!.position).toBe(head);
+    });
+  }
 });
