@@ -44,6 +44,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     DATABASE_URL: `sqlite:${join(dataDir, "ledger.db")}`,
     CATALOG_DIR: "data/policies",
     LOG_LEVEL: "silent",
+    // The API suites run on the writer thread (a file's default); SQLITE_WRITER=in-process runs them on the main thread.
+    ...(process.env["SQLITE_WRITER"] ? { SQLITE_WRITER: process.env["SQLITE_WRITER"] } : {}),
     ...opts.env,
   });
   const app = await startApp(config, { logger: opts.logger ?? pino({ level: "silent" }), ...(opts.clock ? { clock: opts.clock } : {}) });

@@ -220,7 +220,7 @@ describe("the writer thread and the evidence key-encryption key", () => {
   it("a subject key the thread writes is stored wrapped under the service's KEK, also after the thread restarts; the evidence reads back through the API", async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const srv = await startTestServer({ dataDir: dir });
+    const srv = await startTestServer({ dataDir: dir, env: { SQLITE_WRITER: "thread" } });
     cleanups.push(() => srv.close());
     const storage = srv.app.services.ledger.storage as SqliteStorage;
     expect(storage.writerMode).toBe("thread");
