@@ -1,7 +1,9 @@
-// ledgerIntegrity (walking the whole chain) against raw SHA-256 over the same bytes.
+// ledgerIntegrity (walking the whole chain) against raw SHA-256 over the same bytes; the read-model
+// check (a rebuild from the log compared with the read tables) against the chain walk.
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
+import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import { canonicalRowContent } from "../src/storage/event-row.js";
 import { openLedger, populate } from "./populate.js";
 import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
@@ -47,6 +49,7 @@ export async function benchIntegrity(o: BenchOptions): Promise<BenchRow[]> {
       events = v.events;
       runs.push({ verify: v.perSecond, raw: rawHash(inputs) });
     }
+    const checks = await timedReadModelChecks(join(t.dir, "ledger.db"), ledger, o.runs);
     await ledger.close();
     const verify = median(runs.map((x) => x.verify));
     const raw = median(runs.map((x) => x.raw));
@@ -65,8 +68,108 @@ export async function benchIntegrity(o: BenchOptions): Promise<BenchRow[]> {
     if (ratio < 0.5)
       row.note =
         "Per event the walk still pays for SQLite building the row's canonical string and better-sqlite3 handing it to JS; the baseline hashes strings already in memory. SHA-256 itself is the floor; a machine this noisy moves the ratio by about 0.1 between runs.";
-    return [row];
+    return [row, ...readModelRows(checks, events, o.runs)];
   } finally {
     t.cleanup();
   }
+}
+
+interface ReadModelRun {
+  /** Events/s of a check with nothing cached (a fresh storage each run): rebuild and compare. */
+  cold: number;
+  /** Events/s of a check at the same head: the rebuild is cached, the live tables are hashed again. */
+  cached: number;
+  /** Events/s of the chain walk in the same run. */
+  verify: number;
+  /** The longest the event loop waited while the cold check ran. */
+  maxStallMs: number;
+  /** The same during the chain walk, which yields between 512-row pages. */
+  verifyStallMs: number;
+}
+
+/** The longest gap between timer ticks while `work` runs: how long the event loop was held. */
+async function maxStall<T>(work: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
+  let last = performance.now();
+  let worst = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 1);
+  try {
+    const value = await work();
+    worst = Math.max(worst, performance.now() - last);
+    return { value, stallMs: worst };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+async function timedReadModelChecks(path: string, ledger: Ledger, runs: number): Promise<ReadModelRun[]> {
+  const out: ReadModelRun[] = [];
+  for (let r = 0; r < runs; r++) {
+    const walked = await maxStall(() => timedIntegrity(ledger));
+    const v = walked.value;
+    const storage = await SqliteStorage.open({ path, readonly: true });
+    try {
+      let start = performance.now();
+      const cold = await maxStall(() => storage.checkReadModels());
+      const coldMs = since(start);
+      if (!cold.value.ok) throw new Error(`the read tables differ from a rebuild: ${cold.value.differingTables.join(", ")}`);
+      start = performance.now();
+      await storage.checkReadModels();
+      const cachedMs = since(start);
+      const n = cold.value.eventCount;
+      out.push({ cold: (n / coldMs) * 1000, cached: (n / cachedMs) * 1000, verify: v.perSecond, maxStallMs: cold.stallMs, verifyStallMs: walked.stallMs });
+    } finally {
+      await storage.close();
+    }
+  }
+  return out;
+}
+
+function readModelRows(runs: readonly ReadModelRun[], events: number, n: number): BenchRow[] {
+  const cold = median(runs.map((x) => x.cold));
+  const cached = median(runs.map((x) => x.cached));
+  const verify = median(runs.map((x) => x.verify));
+  const coldRatio = median(runs.map((x) => x.cold / x.verify));
+  const cachedRatio = median(runs.map((x) => x.cached / x.verify));
+  const stall = median(runs.map((x) => x.maxStallMs));
+  const verifyStall = median(runs.map((x) => x.verifyStallMs));
+  const how = `storage.checkReadModels() on a fresh read-only SqliteStorage over the same ${events.toLocaleString("en-US")}-event file (so nothing is cached), then again at the same head (rebuild cached, live tables hashed again); baseline: ledger.integrity() on the same file just before, in the same run; median of ${n} runs.`;
+  return [
+    {
+      bench: "integrity",
+      what: "read-model check, cold (replay the log into a scratch database, hash all seven read tables on both sides)",
+      figure: `${fmt(cold)} events/s`,
+      baseline: `${fmt(verify)} events/s chain walk (\`ledgerIntegrity\` before this check)`,
+      ratio: coldRatio,
+      aim: ">= 0.1x (a rebuild costs more than a hash walk)",
+      met: coldRatio >= 0.1,
+      how,
+      values: { cold, verify, ratio: coldRatio, events },
+    },
+    {
+      bench: "integrity",
+      what: "read-model check at an unchanged head (rebuild cached by log head)",
+      figure: `${fmt(cached)} events/s`,
+      baseline: `${fmt(verify)} events/s chain walk`,
+      ratio: cachedRatio,
+      aim: ">= 0.5x",
+      met: cachedRatio >= 0.5,
+      how,
+      values: { cached, verify, ratio: cachedRatio, events },
+    },
+    {
+      bench: "integrity",
+      what: "longest event-loop stall during a cold read-model check",
+      figure: `${fmt(stall, 1)} ms`,
+      baseline: `${fmt(verifyStall, 1)} ms during the chain walk`,
+      ratio: verifyStall / stall,
+      aim: "< 100 ms (other requests are answered meanwhile)",
+      met: stall < 100,
+      how: `the largest gap between ticks of a 1 ms timer while the cold check ran; baseline: the same during ledger.integrity() just before; median of ${n} runs (ratio = walk's stall / check's stall, higher is better)`,
+      values: { stallMs: stall, verifyStallMs: verifyStall },
+    },
+  ];
 }

@@ -15,7 +15,7 @@ export interface RebuildCache {
 }
 
 export interface ReadModelCheckOptions {
-  /** Events replayed, and rows hashed, between two yields to the event loop. */
+  /** Events replayed, and rows hashed, between two yields to the event loop (default 250: a few tens of milliseconds). */
   chunk?: number;
   /** Give back the loop between chunks; off for an in-memory store, whose snapshot cannot be held apart from its writer. */
   yieldBetweenChunks?: boolean;
@@ -27,7 +27,7 @@ export interface ReadModelCheckOptions {
  * of that connection (open `store` read-only on the file, so the server's writer is not held up).
  */
 export async function checkReadModels(store: SqliteEventStore, opts: ReadModelCheckOptions = {}): Promise<ReadModelReport> {
-  const chunk = opts.chunk ?? 2_000;
+  const chunk = opts.chunk ?? 250;
   const pause = opts.yieldBetweenChunks ?? true ? () => yieldToLoop() : async () => undefined;
   const db = store.db;
   db.exec("BEGIN");
@@ -77,20 +77,26 @@ async function rebuildDigests(store: SqliteEventStore, head: number, chunk: numb
 
 /** SHA-256 over a table's rows in the order of all its columns: equal tables, equal digests. */
 async function tableDigest(db: Database.Database, table: string, chunk: number, pause: () => Promise<unknown>): Promise<string> {
-  const columns = (db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).pluck().all(table) as string[]).map((c) => `"${c}"`);
-  const order = columns.join(", ");
+  const info = db.prepare("SELECT name, pk FROM pragma_table_info(?) ORDER BY cid").all(table) as { name: string; pk: number }[];
+  const columns = info.map((c) => `"${c.name}"`).join(", ");
+  // Pages walk the primary key (every read table is WITHOUT ROWID, clustered on it): each page is
+  // an index seek, and the order depends on the rows' content only, the same in both databases.
+  const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+  const key = pk.length > 0 ? pk : info; // a table without a key is walked in the order of all its columns
+  const keyCols = key.map((c) => `"${c.name}"`).join(", ");
   const hash = createHash("sha256");
   let n = 0;
   // A keyset walk instead of one long iterate(): no statement stays open across a yield.
   let last: unknown[] | null = null;
-  const first = db.prepare(`SELECT ${order} FROM ${table} ORDER BY ${order} LIMIT ?`).raw();
-  const next = db.prepare(`SELECT ${order} FROM ${table} WHERE (${order}) > (${columns.map(() => "?").join(", ")}) ORDER BY ${order} LIMIT ?`).raw();
+  const first = db.prepare(`SELECT ${columns} FROM ${table} ORDER BY ${keyCols} LIMIT ?`).raw();
+  const next = db.prepare(`SELECT ${columns} FROM ${table} WHERE (${keyCols}) > (${key.map(() => "?").join(", ")}) ORDER BY ${keyCols} LIMIT ?`).raw();
   for (;;) {
     const rows = (last === null ? first.all(chunk) : next.all(...last, chunk)) as unknown[][];
     for (const row of rows) hash.update(`${JSON.stringify(row.map((v) => (Buffer.isBuffer(v) ? v.toString("hex") : v)))}\n`);
     n += rows.length;
     if (rows.length < chunk) break;
-    last = rows.at(-1)!;
+    const tail = rows.at(-1)!;
+    last = key.map((c) => tail[info.indexOf(c)]);
     await pause();
   }
   hash.update(`rows ${n}`);
