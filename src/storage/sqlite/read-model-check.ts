@@ -33,7 +33,7 @@ export async function checkReadModels(store: SqliteEventStore, opts: ReadModelCh
   db.exec("BEGIN");
   try {
     const head = (db.prepare("SELECT COALESCE(MAX(position), 0) FROM events").pluck().get() as number) ?? 0;
-    const eventCount = db.prepare("SELECT COUNT(*) FROM events").pluck().get() as number;
+    const eventCount = await countEvents(db, head, chunk * COUNT_CHUNKS_PER_STEP, pause);
     let rebuilt = opts.cache?.current?.head === head ? opts.cache.current.digests : null;
     if (!rebuilt) {
       rebuilt = await rebuildDigests(store, head, chunk, pause);
@@ -47,6 +47,21 @@ export async function checkReadModels(store: SqliteEventStore, opts: ReadModelCh
   } finally {
     db.exec("COMMIT");
   }
+}
+
+/** A step of the count covers this many chunks of positions (counting walks the rows' pages, about 1 ms per 1,000 events). */
+const COUNT_CHUNKS_PER_STEP = 4;
+
+/** COUNT(*) of the log, a range of positions at a time: one COUNT over the whole table is whole-log work in one step. */
+async function countEvents(db: Database.Database, head: number, span: number, pause: () => Promise<unknown>): Promise<number> {
+  const upTo = db.prepare("SELECT COUNT(*) FROM events WHERE position <= ?").pluck();
+  const range = db.prepare("SELECT COUNT(*) FROM events WHERE position > ? AND position <= ?").pluck();
+  let n = upTo.get(Math.min(head, span)) as number;
+  for (let after = span; after < head; after += span) {
+    await pause();
+    n += range.get(after, Math.min(head, after + span)) as number;
+  }
+  return n;
 }
 
 /** Replays the log up to `head` into a scratch in-memory database and digests its read tables. */
@@ -66,7 +81,9 @@ async function rebuildDigests(store: SqliteEventStore, head: number, chunk: numb
       after = events.at(-1)!.position;
       await pause();
     }
-    scratch.transaction(() => projections.finishRebuild(subjects))();
+    // Subjects and current tables a chunk at a time: in one go this held the loop for about 200 ms at 100,000 events.
+    const finish = projections.finishRebuildSteps(subjects, chunk);
+    while (!scratch.transaction(() => finish.next().done)()) await pause();
     const digests = new Map<string, string>();
     for (const table of PROJECTION_TABLES) digests.set(table, await tableDigest(scratch, table, chunk, pause));
     return digests;
