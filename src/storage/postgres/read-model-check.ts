@@ -14,8 +14,11 @@ export interface PgRebuildCache {
   digests: Map<string, string>;
 }
 
-/** Events replayed per round trip. */
-const CHUNK = 5_000;
+/**
+ * Events replayed per round trip. Decoding a page and building its projection statement run on the
+ * event loop in one go (about 20 ms of CPU for 1,000 events; 5,000 held it for 80 to 120 ms).
+ */
+const CHUNK = 1_000;
 
 /**
  * Compares every read table with a rebuild from the log, as of one snapshot. The server does the
