@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import Database from "better-sqlite3";
+import { countEventsInSteps } from "./count-events.js";
 import { PROJECTION_TABLES, migrate } from "./schema.js";
 import type { SqliteEventStore } from "./sqlite-event-store.js";
 import { SqliteProjections, type SubjectRows } from "./projections.js";
@@ -33,7 +34,13 @@ export async function checkReadModels(store: SqliteEventStore, opts: ReadModelCh
   db.exec("BEGIN");
   try {
     const head = (db.prepare("SELECT COALESCE(MAX(position), 0) FROM events").pluck().get() as number) ?? 0;
-    const eventCount = await countEvents(db, head, chunk * COUNT_CHUNKS_PER_STEP, pause);
+    const counting = countEventsInSteps(db);
+    let counted = counting.next();
+    while (!counted.done) {
+      await pause();
+      counted = counting.next();
+    }
+    const eventCount = counted.value;
     let rebuilt = opts.cache?.current?.head === head ? opts.cache.current.digests : null;
     if (!rebuilt) {
       rebuilt = await rebuildDigests(store, head, chunk, pause);
@@ -47,21 +54,6 @@ export async function checkReadModels(store: SqliteEventStore, opts: ReadModelCh
   } finally {
     db.exec("COMMIT");
   }
-}
-
-/** A step of the count covers this many chunks of positions (counting walks the rows' pages, about 1 ms per 1,000 events). */
-const COUNT_CHUNKS_PER_STEP = 4;
-
-/** COUNT(*) of the log, a range of positions at a time: one COUNT over the whole table is whole-log work in one step. */
-async function countEvents(db: Database.Database, head: number, span: number, pause: () => Promise<unknown>): Promise<number> {
-  const upTo = db.prepare("SELECT COUNT(*) FROM events WHERE position <= ?").pluck();
-  const range = db.prepare("SELECT COUNT(*) FROM events WHERE position > ? AND position <= ?").pluck();
-  let n = upTo.get(Math.min(head, span)) as number;
-  for (let after = span; after < head; after += span) {
-    await pause();
-    n += range.get(after, Math.min(head, after + span)) as number;
-  }
-  return n;
 }
 
 /** Replays the log up to `head` into a scratch in-memory database and digests its read tables. */

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { GENESIS_HASH, chainHash } from "../../log/canonical.js";
 import type { ChainHead, IntegrityReport } from "../event-store.js";
 import { type EventRow, canonicalRowContent } from "../event-row.js";
+import { countEventsInSteps } from "./count-events.js";
 
 /** Whether row `r` continues a chain whose last hash is `prevHex`, judged on the row as stored: the reference check. */
 function linkHolds(r: EventRow, prevHex: string): boolean {
@@ -112,8 +113,7 @@ function* walkStoredChain(db: Database.Database): Generator<void, IntegrityRepor
   const least = db.prepare("SELECT MIN(position) FROM events").pluck();
   const firstAfter = db.prepare("SELECT MIN(position) FROM events WHERE position > ?").pluck();
   const rowAt = db.prepare("SELECT * FROM events WHERE position = ?");
-  const count = db.prepare("SELECT COUNT(*) FROM events").pluck();
-  const eventCount = count.get() as number;
+  const eventCount = yield* countEventsInSteps(db);
   let prev = GENESIS_HASH;
   let at = 0;
   const report = (firstInvalidPosition: number | null): IntegrityReport => ({
