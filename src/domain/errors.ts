@@ -41,4 +41,3 @@ export class LedgerError extends Error {
 export const badInput = (message: string, details?: Record<string, unknown>) =>
   new LedgerError("BAD_USER_INPUT", message, details);
 
-export const isLedgerError = (e: unknown): e is LedgerError => e instanceof LedgerError;

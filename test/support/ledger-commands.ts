@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { publishCatalogDir } from "../../src/catalog-dir.js";
 import type { PublishCommand } from "../../src/domain/decide.js";
-import { isLedgerError } from "../../src/domain/errors.js";
+import { LedgerError } from "../../src/domain/errors.js";
 import type { Actor } from "../../src/domain/events.js";
 import { DAY_MS } from "../../src/domain/time.js";
 import { Ledger } from "../../src/ledger.js";
@@ -224,7 +224,7 @@ export async function run(ledger: Ledger, clock: TestClock, batches: readonly { 
     );
     for (const o of outcomes) {
       if (o.status === "fulfilled") accepted++;
-      else if (isLedgerError(o.reason) && o.reason.code !== "STORE_UNAVAILABLE") refused++;
+      else if (o.reason instanceof LedgerError && o.reason.code !== "STORE_UNAVAILABLE") refused++;
       else throw o.reason;
     }
   }
