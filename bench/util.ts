@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ledger } from "../src/ledger.js";
+import { PROJECTION_TABLES } from "../src/storage/sqlite/schema.js";
 import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 
 /** How a bench is asked to run: `quick` shrinks sizes and run counts to a smoke test. */
@@ -109,3 +110,11 @@ export async function openSqliteLedger(path: string): Promise<Ledger> {
 
 /** The SQLite adapter's parts under a ledger (benchmarks that measure the adapter itself). */
 export const sqlite = (ledger: Ledger) => (ledger.storage as SqliteStorage).internals;
+
+/** Every projection row of a SQLite ledger, table by table, in a stable order. */
+export function projectionRows(ledger: Ledger): Record<string, unknown[]> {
+  const db = sqlite(ledger).store.db;
+  const out: Record<string, unknown[]> = {};
+  for (const t of PROJECTION_TABLES) out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all();
+  return out;
+}

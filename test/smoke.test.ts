@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { publishCatalogDir } from "../src/catalog-dir.js";
-import { TestClock, newLedger, sqlite } from "./support/ledger-commands.js";
+import { TestClock, newLedger } from "./support/ledger-commands.js";
+import { projectionRows } from "./support/sqlite-tables.js";
 
 describe("ledger smoke", () => {
   it("publishes the catalogue once and records consent", async () => {
@@ -19,9 +20,9 @@ describe("ledger smoke", () => {
     await ledger.eraseSubject("alice", "asked", { kind: "OFFICER", id: "bob" });
     expect((await ledger.reveal(r.events[1]!)).evidence).toEqual({ erased: true });
     expect((await ledger.integrity()).ok).toBe(true);
-    const dumped = sqlite(ledger).projections.dump();
+    const dumped = projectionRows(ledger);
     (await ledger.rebuild());
-    expect(sqlite(ledger).projections.dump()).toEqual(dumped);
+    expect(projectionRows(ledger)).toEqual(dumped);
     await ledger.close();
   });
 });

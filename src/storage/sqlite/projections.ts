@@ -19,7 +19,6 @@ import {
 import type { AsOf } from "../../domain/catalog.js";
 import type { DataRequestPage, SubjectSnapshot } from "../storage-port.js";
 import type { Instant } from "../../domain/time.js";
-import { PROJECTION_TABLES } from "./schema.js";
 
 interface ConsentRow {
   policy_id: string;
@@ -602,12 +601,5 @@ export class SqliteProjections {
   pendingReconsent(policyId: string, threshold: number, after: string, limit: number): string[] {
     if (threshold === 0) return [];
     return this.s.pending.pluck().all({ policy: policyId, threshold, after, limit }) as string[];
-  }
-
-  /** Every projection row, in a stable order: what tests compare against a fold or a rebuild. */
-  dump(): Record<string, unknown[]> {
-    const out: Record<string, unknown[]> = {};
-    for (const t of PROJECTION_TABLES) out[t] = this.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all();
-    return out;
   }
 }

@@ -11,6 +11,7 @@ import { DAY_MS } from "../../../src/domain/time.js";
 import { migrate } from "../../../src/storage/sqlite/schema.js";
 import { SqliteProjections, type SubjectRows } from "../../../src/storage/sqlite/projections.js";
 import { START, SUBJECTS, TestClock, commandBatches, ledgerWithCatalog, run, subjectActor, OFFICER, sqlite } from "../../support/ledger-commands.js";
+import { projectionRows } from "../../support/sqlite-tables.js";
 
 const sorted = <V>(m: ReadonlyMap<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 /** The fold a read about `id` answers with: its own, or that of the subject it was merged into (as of the same instants). */
@@ -114,9 +115,9 @@ describe("projections", () => {
       fc.asyncProperty(commandBatches, async (batches) => {
         const { ledger, clock } = await ledgerWithCatalog(new TestClock());
         await run(ledger, clock, batches);
-        const before = sqlite(ledger).projections.dump();
+        const before = projectionRows(ledger);
         expect((await ledger.rebuild())).toBe(sqlite(ledger).store.eventCount());
-        expect(sqlite(ledger).projections.dump()).toEqual(before);
+        expect(projectionRows(ledger)).toEqual(before);
         await ledger.close();
       }),
       { numRuns: 50 },
