@@ -2,6 +2,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
+import type { LedgerEvent } from "../../src/domain/events.js";
+import type { IdempotencyOptions, NewEvent } from "../../src/storage/event-store.js";
+import type { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
 
 /** Creates a database no other test uses and returns its URL. */
 export async function freshDatabase(prefix = "t"): Promise<string> {
@@ -17,4 +20,24 @@ export async function freshDatabase(prefix = "t"): Promise<string> {
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * Appends under an idempotency key the way a command does: in one write transaction, a stored
+ * answer for the key is replayed, otherwise the events are appended and remembered under it.
+ */
+export function appendOnce(
+  store: PostgresStore,
+  streamId: string,
+  expectedVersion: number | null,
+  events: readonly NewEvent[],
+  idem: IdempotencyOptions,
+): Promise<LedgerEvent[]> {
+  return store.transact(async (tx) => {
+    const replayed = await tx.replay(streamId, idem);
+    if (replayed) return replayed;
+    const out = await tx.append(streamId, expectedVersion, events);
+    await tx.remember(streamId, idem, out);
+    return out;
+  });
 }

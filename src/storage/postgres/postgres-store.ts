@@ -172,16 +172,8 @@ export class PostgresStore {
     return value;
   }
 
-  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], idem?: IdempotencyOptions): Promise<LedgerEvent[]> {
-    return this.transact(async (tx) => {
-      if (idem) {
-        const replayed = await tx.replay(streamId, idem);
-        if (replayed) return replayed;
-      }
-      const out = await tx.append(streamId, expectedVersion, events);
-      if (idem) await tx.remember(streamId, idem, out);
-      return out;
-    });
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
+    return this.transact((tx) => tx.append(streamId, expectedVersion, events));
   }
 
   /**

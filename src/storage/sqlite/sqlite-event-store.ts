@@ -10,7 +10,7 @@ import { StoreUnavailableError } from "../store-unavailable.js";
 import { type EventRow, canonicalRowContent, rowToEvent } from "../event-row.js";
 import { scrubWal } from "./scrub-wal.js";
 import { verifyStoredChain } from "./verify-chain.js";
-import type { ChainHead, EventStore, IdempotencyOptions, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
+import type { ChainHead, EventStore, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
 import { migrate } from "./schema.js";
 
 export const SCHEMA_VERSION = 1;
@@ -149,16 +149,8 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[], idem?: IdempotencyOptions): Promise<LedgerEvent[]> {
-    return this.transact((tx) => {
-      if (idem) {
-        const replayed = tx.replay(streamId, idem);
-        if (replayed) return replayed;
-      }
-      const out = tx.append(streamId, expectedVersion, events);
-      if (idem) tx.remember(streamId, idem, out);
-      return out;
-    });
+  append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
+    return this.transact((tx) => tx.append(streamId, expectedVersion, events));
   }
 
   private scheduleFlush(): void {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LedgerEvent } from "../../../src/domain/events.js";
 import { PostgresStore } from "../../../src/storage/postgres/postgres-store.js";
 import type { NewEvent } from "../../../src/storage/event-store.js";
-import { freshDatabase } from "../../support/postgres.js";
+import { appendOnce, freshDatabase } from "../../support/postgres.js";
 
 const grant = (subjectId: string, purposeId = "analytics"): NewEvent => ({
   type: "ConsentGranted",
@@ -59,10 +59,10 @@ describe("PostgresStore", () => {
 
   it("replays an idempotency key on another replica, and refuses it with other input", async () => {
     const idem = { key: "k1", requestHash: "h1" };
-    const first = await a.append("subject:idem", null, [grant("idem")], idem);
-    const again = await b.append("subject:idem", null, [grant("idem")], idem);
+    const first = await appendOnce(a, "subject:idem", null, [grant("idem")], idem);
+    const again = await appendOnce(b, "subject:idem", null, [grant("idem")], idem);
     expect(again).toEqual(first);
-    expect(await errorCode(b.append("subject:idem", null, [grant("idem")], { key: "k1", requestHash: "other" }))).toBe("IDEMPOTENCY_CONFLICT");
+    expect(await errorCode(appendOnce(b, "subject:idem", null, [grant("idem")], { key: "k1", requestHash: "other" }))).toBe("IDEMPOTENCY_CONFLICT");
     expect(await a.readStream("subject:idem")).toHaveLength(1);
   });
 
