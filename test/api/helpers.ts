@@ -8,7 +8,9 @@ import type { GqlResult, TestServer } from "../support/harness.js";
 /** A subject id no other test uses. */
 export const freshId = (prefix = "s"): string => `${prefix}-${randomUUID().slice(0, 12)}`;
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// test/auth imports sleep from here; the one definition is in test/support/common.ts.
+export { sleep } from "../support/common.js";
 
 export const BASE_POLICY = "clavis-privacy";
 

@@ -2,9 +2,10 @@
 import { compactVerify, createRemoteJWKSet, decodeProtectedHeader } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { freshId, ok, onboard, recordConsent, sleep } from "./helpers.js";
+import { freshId, ok, onboard, recordConsent } from "./helpers.js";
 import { KANTARA_CR_FIELDS } from "../support/kantara.js";
 import { sqlite } from "../support/ledger-commands.js";
+import { sleep } from "../support/common.js";
 
 let srv: TestServer;
 beforeAll(async () => {

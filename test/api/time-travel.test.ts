@@ -1,7 +1,8 @@
 // Valid time (`at`) and transaction time (`knownAt`) through HTTP (contract §4, Time).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { freshId, ok, onboard, recordConsent, sleep } from "./helpers.js";
+import { freshId, ok, onboard, recordConsent } from "./helpers.js";
+import { sleep } from "../support/common.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -2,7 +2,8 @@
 import { createHash, createPublicKey, verify } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { freshId, ok, onboard, recordConsent, sleep } from "./helpers.js";
+import { freshId, ok, onboard, recordConsent } from "./helpers.js";
+import { sleep } from "../support/common.js";
 
 let srv: TestServer;
 let auditor: string;

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/domain/time.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { Collected, sleep, wsClient } from "../subscriptions/ws-client.js";
+import { Collected, wsClient } from "../subscriptions/ws-client.js";
 import { publishWithRecipients } from "./support.js";
+import { sleep } from "../support/common.js";
 
 interface Change {
   cursor: string;

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { type ServiceEnv, type ServiceProcess, buildService, runCli, startService } from "./server-process.js";
-import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, consentAnswers, integrity, post, readyz, sleep } from "./support.js";
+import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, consentAnswers, integrity, post, readyz } from "./support.js";
+import { sleep } from "../support/common.js";
 
 const CLIENTS = 16;
 const SUBJECTS_PER_CLIENT = 3;

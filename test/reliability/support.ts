@@ -114,4 +114,3 @@ export async function readyz(url: string): Promise<number> {
   return res.status;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { Collected, sleep, wsClient } from "./ws-client.js";
+import { Collected, wsClient } from "./ws-client.js";
+import { sleep } from "../support/common.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
   consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) { cursor purposeId current { status } event { type } }

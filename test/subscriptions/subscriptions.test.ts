@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { TestServer } from "../support/harness.js";
 import { startTestServer } from "../support/harness.js";
-import { Collected, type WsError, sleep, wsClient } from "./ws-client.js";
+import { Collected, type WsError, wsClient } from "./ws-client.js";
 import { sqlite } from "../support/ledger-commands.js";
+import { sleep } from "../support/common.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
   consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) {

@@ -84,4 +84,3 @@ export class Collected<T> {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../../src/auth/dev-keys.js";
 import { publishCatalogDir } from "../../../src/catalog-dir.js";
 import { type ServiceProcess, buildService, runCli, startService } from "../../reliability/server-process.js";
-import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, integrity, post, readyz, sleep } from "../../reliability/support.js";
+import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, integrity, post, readyz } from "../../reliability/support.js";
 import { Collected, wsClient } from "../../subscriptions/ws-client.js";
 import { openSqliteLedgerAt } from "../../support/ledger-commands.js";
 import { freePort } from "../../support/postgres-server.js";
 import { freshDatabase } from "../../support/postgres.js";
+import { sleep } from "../../support/common.js";
 
 const LEDGER_EVENTS = `subscription Events($after: String) { ledgerEvents(after: $after) { position type subjectId } }`;
 const PUBLISH = `mutation($input: PublishPolicyVersionInput!) { publishPolicyVersion(input: $input) { policyId number } }`;

@@ -12,8 +12,8 @@ import { TransparencyLog } from "../../../src/log/transparency-log.js";
 import type { NewEvent } from "../../../src/storage/event-store.js";
 import type { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { TestClock, newLedger, openSqliteLedgerAt, sqlite, tempDir } from "../../support/ledger-commands.js";
+import { sleep } from "../../support/common.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ledgers: Ledger[] = [];
 const logs: TransparencyLog[] = [];
 afterEach(async () => {

@@ -1,0 +1,56 @@
+// The pieces every kind of test shares: waiting, temporary folders, and a GraphQL client over HTTP.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A new empty folder under the system's temp folder, its name starting with `prefix`. */
+export const makeTempDir = (prefix = "ledger-test-"): string => mkdtempSync(join(tmpdir(), prefix));
+
+/** A temporary folder for file-backed databases, removed by `cleanup`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = makeTempDir();
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface GqlError {
+  message: string;
+  extensions?: { code?: string; [k: string]: unknown };
+}
+
+export interface GqlResult<T> {
+  status: number;
+  data: T | null | undefined;
+  errors: GqlError[] | undefined;
+  /** The first error's code, for terse assertions. */
+  code: string | undefined;
+}
+
+/** POSTs one GraphQL request to `url`; with `timeoutMs`, rejects when no answer comes in time. */
+export async function postGraphql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  token: string | null | undefined,
+  timeoutMs?: number,
+): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+    ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+  });
+  const text = await res.text();
+  let body: { data?: T | null; errors?: GqlError[] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new Error(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, data: body.data, errors: body.errors, code: body.errors?.[0]?.extensions?.code };
+}
+
+/** The recordConsent mutation (variable `$input`), selecting `fields` from its payload. */
+export const recordConsentMutation = (fields: string): string =>
+  `mutation Record($input: RecordConsentInput!) { recordConsent(input: $input) { ${fields} } }`;
