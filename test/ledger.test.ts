@@ -6,8 +6,9 @@ import { publishCatalogDir, readCatalogDir } from "../src/catalog-dir.js";
 import { DAY_MS } from "../src/domain/time.js";
 import type { LedgerEvent } from "../src/domain/events.js";
 import type { Ledger } from "../src/ledger.js";
-import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, tempDir, sqlite } from "./support/ledger-commands.js";
+import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, sqlite } from "./support/ledger-commands.js";
 import { projectionRows } from "./support/sqlite-tables.js";
+import { tempDir } from "./support/common.js";
 
 type ConsentInput = Parameters<Ledger["recordConsent"]>[1];
 const input = (over: Partial<ConsentInput> = {}): ConsentInput => ({

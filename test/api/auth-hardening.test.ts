@@ -1,14 +1,13 @@
 // Issue 14 over HTTP: token rules (typ, lifetime, iat, scope splitting), actor and subject ids,
 // the past bound on occurredAt, and the data-request quota and paged queue.
 import { SignJWT, importJWK } from "jose";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevAuthKey, ensureDevAuthKey } from "../../src/auth/dev-keys.js";
 import { DAY_MS } from "../../src/domain/time.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { countEvents, freshId, iso, ok, recordConsent } from "./helpers.js";
+import { makeTempDir } from "../support/common.js";
 
 let srv: TestServer;
 let key: DevAuthKey;
@@ -136,7 +135,7 @@ describe("finding 11: actor and subject ids", () => {
   });
 
   it("with ALLOW_IDENTIFYING_SUBJECT_IDS=true accepts them; without it, such a subject already in the ledger can still be erased", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ledger-ids-"));
+    const dataDir = makeTempDir("ledger-ids-");
     try {
       const email = "hana.sato@example.co.jp";
       const allowing = await startTestServer({ dataDir, env: { ALLOW_IDENTIFYING_SUBJECT_IDS: "true" } });

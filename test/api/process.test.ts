@@ -1,13 +1,13 @@
 // The real server process (`node <build>/src/main.js`): start-up log, SIGTERM shutdown, production refusal; and the README's promise.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { RECORD_CONSENT, freshId } from "./helpers.js";
 import { openSqliteLedgerAt } from "../support/ledger-commands.js";
+import { makeTempDir } from "../support/common.js";
 
 const dirs: string[] = [];
 let MAIN = "";
@@ -16,7 +16,7 @@ beforeAll(() => {
   // Build once, as `npm start` would, into a folder of its own so that no other build swaps files under
   // the running server. tsc emits despite type errors: an error in the server's own sources fails this
   // file loudly, one elsewhere (bench/) does not stop the server from being tested.
-  const build = mkdtempSync(join(tmpdir(), "ledger-proc-build-"));
+  const build = makeTempDir("ledger-proc-build-");
   dirs.push(build);
   writeFileSync(join(build, "package.json"), JSON.stringify({ type: "module" }));
   symlinkSync(resolve("node_modules"), join(build, "node_modules"), "dir");
@@ -31,7 +31,7 @@ afterAll(() => {
 });
 
 function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "ledger-proc-"));
+  const d = makeTempDir("ledger-proc-");
   dirs.push(d);
   return d;
 }

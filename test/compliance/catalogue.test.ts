@@ -1,12 +1,12 @@
 // §5 and the controller: the catalogue is what the ledger publishes; an edited published version stops the start (finding 5).
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startTestServer } from "../support/harness.js";
 import { receiptPayload } from "./support.js";
+import { makeTempDir } from "../support/common.js";
 
-const root = mkdtempSync(join(tmpdir(), "ledger-catalogue-"));
+const root = makeTempDir("ledger-catalogue-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** A copy of the shipped catalogue (and the text it points at), changed by `edit`. */

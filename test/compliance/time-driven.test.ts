@@ -1,13 +1,11 @@
 // §1(4) location and §6 changes: expiries and versions taking effect reach consentChanged by themselves (finding 3).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/domain/time.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { Collected, wsClient } from "../subscriptions/ws-client.js";
 import { publishWithRecipients } from "./support.js";
-import { sleep } from "../support/common.js";
+import { sleep, makeTempDir } from "../support/common.js";
 
 interface Change {
   cursor: string;
@@ -65,7 +63,7 @@ describe("§1(4) location: an expiring grant", () => {
   });
 
   it("finding 3: an expiry due while the service was down is delivered when it comes back, once", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ledger-due-"));
+    const dataDir = makeTempDir("ledger-due-");
     dirs.push(dataDir);
     let srv = await startTestServer({ dataDir });
     const reader = await srv.token("svc", "consent:read");

@@ -1,9 +1,9 @@
 // Browsers on other origins (CONTRACT-2 §4) and the served web pages (§5): CORS, GET queries, static files.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
+import { makeTempDir } from "../support/common.js";
 
 const FRONT_END = "https://www.example.jp";
 const ME = "{ me { id } }";
@@ -106,7 +106,7 @@ describe("the web pages", () => {
   let srv: TestServer;
   let webDir: string;
   beforeAll(async () => {
-    webDir = mkdtempSync(join(tmpdir(), "ledger-web-"));
+    webDir = makeTempDir("ledger-web-");
     mkdirSync(join(webDir, "preferences"));
     mkdirSync(join(webDir, "assets"));
     writeFileSync(join(webDir, "preferences", "index.html"), '<!doctype html><html lang="ja"><title>設定</title></html>');

@@ -1,13 +1,11 @@
 // buildConsentReceipt: the Kantara CR v1.1 field names and the ledger's extensions.
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PolicyVersion, Purpose } from "../../src/domain/catalog.js";
 import { buildConsentReceipt, CONSENT_RECEIPT_TYP, type ConsentReceiptInput } from "../../src/receipts/consent-receipt.js";
 import { ReceiptSigner } from "../../src/receipts/signer.js";
 import { KANTARA_CR_FIELDS } from "../support/kantara.js";
+import { makeTempDir } from "../support/common.js";
 
 const purpose = (over: Partial<Purpose> & Pick<Purpose, "id" | "mode">): Purpose => ({
   title: `Title of ${over.id}`,
@@ -183,7 +181,7 @@ describe("buildConsentReceipt", () => {
   });
 
   it("signs into a receipt a client can verify with the JWKS", async () => {
-    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: mkdtempSync(join(tmpdir(), "cr-")) });
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("cr-") });
     const jws = await signer.sign(receipt, CONSENT_RECEIPT_TYP);
     const { payload, protectedHeader } = await jwtVerify(jws, createLocalJWKSet(signer.jwks()));
     expect(protectedHeader.typ).toBe(CONSENT_RECEIPT_TYP);

@@ -1,17 +1,16 @@
 // ReceiptSigner: one key kept under the data folder (or RECEIPT_KEY_FILE), a public JWKS, verifiable JWS.
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { receiptKeyPath, ReceiptSigner } from "../../src/receipts/signer.js";
+import { makeTempDir } from "../support/common.js";
 
-const tempDir = () => mkdtempSync(join(tmpdir(), "receipts-"));
 const payload = { consentReceiptID: "r-1", piiPrincipalId: "alice", consentTimestamp: 1_700_000_000 };
 
 describe("ReceiptSigner.load without RECEIPT_KEY_FILE", () => {
   it("generates an Ed25519 key in a 0600 file and reuses it", async () => {
-    const dir = tempDir();
+    const dir = makeTempDir("receipts-");
     const first = await ReceiptSigner.load({ keyFile: null, dataDir: dir });
     const path = receiptKeyPath(dir);
     expect(path).toBe(join(dir, "keys", "receipt.jwk.json"));
@@ -24,7 +23,7 @@ describe("ReceiptSigner.load without RECEIPT_KEY_FILE", () => {
   });
 
   it("publishes only the public key, with kid (RFC 7638 thumbprint), alg and use", async () => {
-    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("receipts-") });
     const { keys } = signer.jwks();
     expect(keys).toHaveLength(1);
     const key = keys[0]!;
@@ -35,7 +34,7 @@ describe("ReceiptSigner.load without RECEIPT_KEY_FILE", () => {
   });
 
   it("signs a compact JWS that verifies against its JWKS", async () => {
-    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("receipts-") });
     const jws = await signer.sign(payload, "consent-receipt+jwt");
     const jwks = createLocalJWKSet(signer.jwks());
     const { protectedHeader, payload: bytes } = await compactVerify(jws, jwks);
@@ -46,12 +45,12 @@ describe("ReceiptSigner.load without RECEIPT_KEY_FILE", () => {
   });
 
   it("yields the identical JWS when signing the same payload twice", async () => {
-    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("receipts-") });
     expect(await signer.sign(payload, "x")).toBe(await signer.sign({ ...payload }, "x"));
   });
 
   it("has a tampered JWS fail verification", async () => {
-    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const signer = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("receipts-") });
     const [h, , s] = (await signer.sign(payload, "x")).split(".");
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, piiPrincipalId: "bob" })).toString("base64url")}.${s}`;
     await expect(compactVerify(forged, createLocalJWKSet(signer.jwks()))).rejects.toThrow();
@@ -59,22 +58,22 @@ describe("ReceiptSigner.load without RECEIPT_KEY_FILE", () => {
   });
 
   it("refuses a JWS from another signer", async () => {
-    const a = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
-    const b = await ReceiptSigner.load({ keyFile: null, dataDir: tempDir() });
+    const a = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("receipts-") });
+    const b = await ReceiptSigner.load({ keyFile: null, dataDir: makeTempDir("receipts-") });
     await expect(a.verify(await b.sign(payload, "x"))).rejects.toThrow();
   });
 });
 
 describe("ReceiptSigner.load with RECEIPT_KEY_FILE", () => {
   async function keyFile(jwk: object): Promise<string> {
-    const file = join(tempDir(), "receipt-key.json");
+    const file = join(makeTempDir("receipts-"), "receipt-key.json");
     writeFileSync(file, JSON.stringify(jwk));
     return file;
   }
 
   it("signs ES256 with an EC P-256 private JWK, and writes no key of its own", async () => {
     const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-    const dir = tempDir();
+    const dir = makeTempDir("receipts-");
     const signer = await ReceiptSigner.load({ keyFile: await keyFile(await exportJWK(privateKey)), dataDir: dir });
     expect(signer.alg).toBe("ES256");
     const key = signer.jwks().keys[0]!;
@@ -88,7 +87,7 @@ describe("ReceiptSigner.load with RECEIPT_KEY_FILE", () => {
 
   it("accepts an OKP Ed25519 private JWK", async () => {
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-    const signer = await ReceiptSigner.load({ keyFile: await keyFile(await exportJWK(privateKey)), dataDir: tempDir() });
+    const signer = await ReceiptSigner.load({ keyFile: await keyFile(await exportJWK(privateKey)), dataDir: makeTempDir("receipts-") });
     expect(signer.alg).toBe("EdDSA");
   });
 
@@ -99,21 +98,21 @@ describe("ReceiptSigner.load with RECEIPT_KEY_FILE", () => {
     ["a secret", async () => ({ kty: "oct", k: "c2VjcmV0" })],
   ])("refuses %s clearly", async (_name, make) => {
     const file = await keyFile(await make());
-    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: makeTempDir("receipts-") })).rejects.toThrow(
       /RECEIPT_KEY_FILE .* must hold an EC P-256 or OKP Ed25519 private JWK/,
     );
   });
 
   it("refuses a missing, unreadable or non-JSON file, naming RECEIPT_KEY_FILE", async () => {
-    await expect(ReceiptSigner.load({ keyFile: join(tempDir(), "nope.json"), dataDir: tempDir() })).rejects.toThrow(
+    await expect(ReceiptSigner.load({ keyFile: join(makeTempDir("receipts-"), "nope.json"), dataDir: makeTempDir("receipts-") })).rejects.toThrow(
       /RECEIPT_KEY_FILE .* does not exist/,
     );
-    const file = join(tempDir(), "bad.json");
+    const file = join(makeTempDir("receipts-"), "bad.json");
     writeFileSync(file, "-----BEGIN PRIVATE KEY-----");
-    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE .*not JSON/);
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: makeTempDir("receipts-") })).rejects.toThrow(/RECEIPT_KEY_FILE .*not JSON/);
     if (process.getuid?.() !== 0) {
       chmodSync(file, 0o000);
-      await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE/);
+      await expect(ReceiptSigner.load({ keyFile: file, dataDir: makeTempDir("receipts-") })).rejects.toThrow(/RECEIPT_KEY_FILE/);
     }
   });
 
@@ -121,13 +120,13 @@ describe("ReceiptSigner.load with RECEIPT_KEY_FILE", () => {
     const { privateKey } = await generateKeyPair("ES256", { extractable: true });
     const jwk = await exportJWK(privateKey);
     const file = await keyFile({ ...jwk, x: jwk.y, y: jwk.x });
-    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE/);
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: makeTempDir("receipts-") })).rejects.toThrow(/RECEIPT_KEY_FILE/);
   });
 
   it("refuses a private key that does not match its public key", async () => {
     const a = await exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey);
     const b = await exportJWK((await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey);
     const file = await keyFile({ ...a, x: b.x });
-    await expect(ReceiptSigner.load({ keyFile: file, dataDir: tempDir() })).rejects.toThrow(/RECEIPT_KEY_FILE .*(cannot be imported|does not match)/);
+    await expect(ReceiptSigner.load({ keyFile: file, dataDir: makeTempDir("receipts-") })).rejects.toThrow(/RECEIPT_KEY_FILE .*(cannot be imported|does not match)/);
   });
 });

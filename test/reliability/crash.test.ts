@@ -1,13 +1,12 @@
 // SIGKILL under concurrent recordConsent load: after a restart every acknowledged event is there, nothing is half-written, projections equal a rebuild.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { type ServiceEnv, type ServiceProcess, buildService, runCli, startService } from "./server-process.js";
 import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, consentAnswers, integrity, post, readyz } from "./support.js";
-import { sleep } from "../support/common.js";
+import { sleep, makeTempDir } from "../support/common.js";
 
 const CLIENTS = 16;
 const SUBJECTS_PER_CLIENT = 3;
@@ -85,7 +84,7 @@ let server: ServiceProcess | null = null;
 
 beforeAll(() => {
   buildDir = buildService();
-  dataDir = mkdtempSync(join(tmpdir(), "ledger-crash-"));
+  dataDir = makeTempDir("ledger-crash-");
   env = { dataDir, dbPath: join(dataDir, "ledger.db") };
 }, 120_000);
 

@@ -1,12 +1,12 @@
 // The online backup: taken while the ledger writes, it is a consistent snapshot that verifies, restores and serves.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backupDatabase } from "../../src/storage/sqlite/backup.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD, tokens } from "./support.js";
 import { verifyFile } from "../support/ledger-commands.js";
+import { makeTempDir } from "../support/common.js";
 
 const restoredDirs: string[] = [];
 afterAll(() => {
@@ -20,7 +20,7 @@ describe("backupDatabase", () => {
     const dbPath = join(srv.dataDir, "ledger.db");
     // The evidence key-encryption key is backed up apart from the database, and restored with it.
     const kek = readFileSync(join(srv.dataDir, "keys", "evidence.kek"));
-    const backupDir = mkdtempSync(join(tmpdir(), "ledger-backup-"));
+    const backupDir = makeTempDir("ledger-backup-");
     restoredDirs.push(backupDir);
     const file = join(backupDir, "backup.db");
     let writes = 0;
@@ -59,7 +59,7 @@ describe("backupDatabase", () => {
     }
 
     // Restore: the backup file becomes the database of a fresh data folder.
-    const dataDir = mkdtempSync(join(tmpdir(), "ledger-restore-"));
+    const dataDir = makeTempDir("ledger-restore-");
     restoredDirs.push(dataDir);
     copyFileSync(file, join(dataDir, "ledger.db"));
     mkdirSync(join(dataDir, "keys"), { mode: 0o700 });

@@ -1,13 +1,13 @@
 // The officer's command line, built and spawned as an operator runs it: verify, backup and export beside a running server.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD } from "./support.js";
 import { sqlite } from "../support/ledger-commands.js";
+import { makeTempDir } from "../support/common.js";
 
 const run = promisify(execFile);
 const root = resolve(".");
@@ -28,7 +28,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 beforeAll(async () => {
   // Build into a folder of its own, so that a build elsewhere in the tree is neither needed nor disturbed.
-  build = mkdtempSync(join(tmpdir(), "ledger-cli-build-"));
+  build = makeTempDir("ledger-cli-build-");
   writeFileSync(join(build, "package.json"), JSON.stringify({ type: "module" }));
   symlinkSync(join(root, "node_modules"), join(build, "node_modules"), "dir");
   // Other work in progress may not typecheck; tsc still emits, and the CLI's own modules are what we run.

@@ -7,8 +7,9 @@ import { type App, createLogger, startApp } from "../../src/app.js";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { loadConfig } from "../../src/config.js";
 import { backupDatabase } from "../../src/storage/sqlite/backup.js";
-import { OFFICER, ledgerWithCatalog, subjectActor, tempDir, sqlite } from "../support/ledger-commands.js";
+import { OFFICER, ledgerWithCatalog, subjectActor, sqlite } from "../support/ledger-commands.js";
 import { CLOSE_REQUEST, ERASE, EXPORT, OPEN_REQUEST, RECORD, SUSPEND, RESUME, VERIFY_REQUEST, contains, databaseBytes } from "./support.js";
+import { tempDir } from "../support/common.js";
 
 /** Personal strings of the subject to erase; none may survive erasure anywhere. */
 const ALICE = {

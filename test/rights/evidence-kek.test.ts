@@ -1,6 +1,5 @@
 // Finding 5: subject keys wrapped under a key-encryption key kept apart from the database; owner-only files.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,10 +10,11 @@ import { backupDatabase } from "../../src/storage/sqlite/backup.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { HISTORY, RECORD, contains, databaseBytes } from "./support.js";
+import { makeTempDir } from "../support/common.js";
 
 const dirs: string[] = [];
 const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), "ledger-kek-"));
+  const d = makeTempDir("ledger-kek-");
   dirs.push(d);
   return d;
 };

@@ -1,11 +1,9 @@
 // A graceful shutdown ends subscriptions cleanly; a client reconnecting to the restarted service resumes with its cursor.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { Collected, wsClient } from "./ws-client.js";
-import { sleep } from "../support/common.js";
+import { sleep, makeTempDir } from "../support/common.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
   consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) { cursor purposeId current { status } event { type } }
@@ -24,7 +22,7 @@ async function record(srv: TestServer, subjectId: string, input: Record<string, 
   if (r.errors) throw new Error(JSON.stringify(r.errors));
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "ledger-shutdown-"));
+const dataDir = makeTempDir("ledger-shutdown-");
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe("graceful shutdown", () => {

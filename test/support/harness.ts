@@ -1,11 +1,11 @@
 // Starts the whole service in-process on a free port, in dev mode, with its data in a temp folder.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
 import { type App, startApp } from "../../src/app.js";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { type Config, loadConfig } from "../../src/config.js";
+import { makeTempDir } from "./common.js";
 
 export interface TestServer {
   app: App;
@@ -36,7 +36,7 @@ export interface TestServerOptions {
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ledger-test-"));
+  const dataDir = opts.dataDir ?? makeTempDir("ledger-test-");
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",

@@ -1,8 +1,5 @@
 // Random command sequences against a Ledger with a controllable clock, shared by the property tests.
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { publishCatalogDir } from "../../src/catalog-dir.js";
 import type { PublishCommand } from "../../src/domain/decide.js";
 import { LedgerError } from "../../src/domain/errors.js";
@@ -56,11 +53,6 @@ export async function ledgerWithCatalog(clock: TestClock = new TestClock(), data
   return { ledger, clock };
 }
 
-/** A temporary folder for file-backed databases, removed by `cleanup`. */
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "ledger-test-"));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** Purposes of the shipped policy (v1), with one REQUIRED so that some withdrawals are refused. */
 const V1_PURPOSES = ["location", "linked-accounts", "access-analytics", "traffic-analysis", "service-provision"] as const;

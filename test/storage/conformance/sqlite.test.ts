@@ -3,9 +3,10 @@
 import { join } from "node:path";
 import { SqliteStorage, type SqliteWriterMode } from "../../../src/storage/sqlite/sqlite-storage.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
-import { tempDir } from "../../support/ledger-commands.js";
+
 import { storageConformance } from "./features.js";
 import { transparencyConformance } from "./transparency-features.js";
+import { tempDir } from "../../support/common.js";
 
 const storedKey = async (storage: StoragePort, subjectId: string) => (storage as SqliteStorage).internals.vault.storedKey(subjectId);
 

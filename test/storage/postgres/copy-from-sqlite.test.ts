@@ -8,8 +8,9 @@ import { foldSubject } from "../../../src/domain/subject.js";
 import { copySqliteToPostgres } from "../../../src/storage/postgres/copy-from-sqlite.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { rowToEvent } from "../../../src/storage/event-row.js";
-import { openSqliteLedgerAt, tempDir } from "../../support/ledger-commands.js";
+import { openSqliteLedgerAt } from "../../support/ledger-commands.js";
 import { freshDatabase } from "../../support/postgres.js";
+import { tempDir } from "../../support/common.js";
 
 describe("copySqliteToPostgres", () => {
   const tmp = tempDir();

@@ -1,8 +1,7 @@
 // Several service processes on one PostgreSQL database, as an operator runs them behind a load
 // balancer: exact versions, idempotency and subscriptions across replicas, and kill -9 mid-writes.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../../src/auth/dev-keys.js";
@@ -13,7 +12,7 @@ import { Collected, wsClient } from "../../subscriptions/ws-client.js";
 import { openSqliteLedgerAt } from "../../support/ledger-commands.js";
 import { freePort } from "../../support/postgres-server.js";
 import { freshDatabase } from "../../support/postgres.js";
-import { sleep } from "../../support/common.js";
+import { sleep, makeTempDir } from "../../support/common.js";
 
 const LEDGER_EVENTS = `subscription Events($after: String) { ledgerEvents(after: $after) { position type subjectId } }`;
 const PUBLISH = `mutation($input: PublishPolicyVersionInput!) { publishPolicyVersion(input: $input) { policyId number } }`;
@@ -54,7 +53,7 @@ describe("replicas on one PostgreSQL database", () => {
   beforeAll(async () => {
     build = buildService();
     // One data folder for every replica: they share the dev signing keys, as they would share a JWKS.
-    dataDir = mkdtempSync(join(tmpdir(), "ledger-replicas-"));
+    dataDir = makeTempDir("ledger-replicas-");
     databaseUrl = await freshDatabase("replicas");
     // Started together: the schema is created once, the catalogue published once.
     await Promise.all([start(), start()]);

@@ -11,8 +11,8 @@ import { TreeBuilder, leafHash } from "../../../src/log/merkle/index.js";
 import { TransparencyLog } from "../../../src/log/transparency-log.js";
 import type { NewEvent } from "../../../src/storage/event-store.js";
 import type { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
-import { TestClock, newLedger, openSqliteLedgerAt, sqlite, tempDir } from "../../support/ledger-commands.js";
-import { sleep } from "../../support/common.js";
+import { TestClock, newLedger, openSqliteLedgerAt, sqlite } from "../../support/ledger-commands.js";
+import { sleep, tempDir } from "../../support/common.js";
 
 const ledgers: Ledger[] = [];
 const logs: TransparencyLog[] = [];

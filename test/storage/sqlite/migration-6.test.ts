@@ -4,7 +4,8 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../../src/domain/time.js";
-import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, tempDir } from "../../support/ledger-commands.js";
+import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor } from "../../support/ledger-commands.js";
+import { tempDir } from "../../support/common.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -8,7 +8,8 @@ import { GENESIS_HASH, chainHash } from "../../../src/log/canonical.js";
 import { migrate } from "../../../src/storage/sqlite/schema.js";
 import { canonicalRowContent } from "../../../src/storage/event-row.js";
 import { SqliteEventStore } from "../../../src/storage/sqlite/sqlite-event-store.js";
-import { TestClock, commandBatches, ledgerWithCatalog, run, tempDir, sqlite } from "../../support/ledger-commands.js";
+import { TestClock, commandBatches, ledgerWithCatalog, run, sqlite } from "../../support/ledger-commands.js";
+import { tempDir } from "../../support/common.js";
 
 const actor = { kind: "SUBJECT" as const, id: "alice" };
 const accepted = (subjectId: string, v = 1): NewEvent => ({ type: "PolicyAccepted", occurredAt: 1_000, data: { policyId: "p", version: v }, actor, subjectId });

@@ -15,8 +15,9 @@ import { Ledger } from "../../../src/ledger.js";
 import { SqliteStorage, type SqliteWriterMode } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { ThreadWriter } from "../../../src/storage/sqlite/writer-thread.js";
 import { startTestServer } from "../../support/harness.js";
-import { TestClock, subjectActor, tempDir } from "../../support/ledger-commands.js";
+import { TestClock, subjectActor } from "../../support/ledger-commands.js";
 import { HISTORY, RECORD, contains, databaseBytes } from "../../rights/support.js";
+import { tempDir } from "../../support/common.js";
 
 const consent = (over: { grant?: string[]; accept?: boolean; expectedVersion?: number | null } = {}) => ({
   policyId: null,
