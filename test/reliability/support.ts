@@ -1,47 +1,23 @@
 // Shared pieces of the reliability suite: an HTTP GraphQL client with a deadline, and reading the log's state back.
 import { SCOPES } from "../../src/auth/scopes.js";
+import { type GqlResult, postGraphql } from "../support/common.js";
 
 export const ALL_SCOPES = SCOPES.join(" ");
 
-export interface GqlError {
-  message: string;
-  extensions?: { code?: string; [k: string]: unknown };
-}
-
-export interface Answer<T> {
-  status: number;
-  data: T | null | undefined;
-  errors: GqlError[] | undefined;
-  /** The first error's code. */
-  code: string | undefined;
-}
+/** A GraphQL answer over HTTP. */
+export type Answer<T> = GqlResult<T>;
 
 /** A request that takes longer than this is a hang as far as these tests are concerned. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** POSTs one GraphQL request to `url`; rejects when no answer comes within the deadline. */
-export async function post<T = Record<string, unknown>>(
+export const post = <T = Record<string, unknown>>(
   url: string,
   query: string,
   variables: Record<string, unknown> | undefined,
   token: string | null,
   timeoutMs = REQUEST_TIMEOUT_MS,
-): Promise<Answer<T>> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await res.text();
-  let body: { data?: T | null; errors?: GqlError[] };
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    throw new Error(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
-  }
-  return { status: res.status, data: body.data, errors: body.errors, code: body.errors?.[0]?.extensions?.code };
-}
+): Promise<Answer<T>> => postGraphql<T>(url, query, variables, token, timeoutMs);
 
 export const RECORD = `mutation Record($input: RecordConsentInput!) {
   recordConsent(input: $input) { subject { id version } events { id position hash type } receipt }

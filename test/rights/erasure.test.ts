@@ -9,7 +9,7 @@ import { loadConfig } from "../../src/config.js";
 import { backupDatabase } from "../../src/storage/sqlite/backup.js";
 import { OFFICER, ledgerWithCatalog, subjectActor, sqlite } from "../support/ledger-commands.js";
 import { CLOSE_REQUEST, ERASE, EXPORT, OPEN_REQUEST, RECORD, SUSPEND, RESUME, VERIFY_REQUEST, contains, databaseBytes } from "./support.js";
-import { tempDir } from "../support/common.js";
+import { tempDir, postGraphql } from "../support/common.js";
 
 /** Personal strings of the subject to erase; none may survive erasure anywhere. */
 const ALICE = {
@@ -33,14 +33,7 @@ describe("eraseSubject over the API", () => {
   let sealedSample: { sealed: string };
   let grantedAt: string;
 
-  const gql = async (query: string, variables: Record<string, unknown>, token: string) => {
-    const res = await fetch(app.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as { data?: Record<string, unknown>; errors?: { extensions?: { code?: string } }[] };
-  };
+  const gql = (query: string, variables: Record<string, unknown>, token: string) => postGraphql(app.url, query, variables, token);
   const tok = (sub: string, scope: string) => issueDevToken({ dataDir: dir.dir, sub, scope });
 
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import { type Logger, pino } from "pino";
 import { type App, startApp } from "../../src/app.js";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { makeTempDir } from "./common.js";
+import { type GqlResult, makeTempDir, postGraphql } from "./common.js";
 
 export interface TestServer {
   app: App;
@@ -19,13 +19,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export interface GqlResult<T> {
-  status: number;
-  data: T | null | undefined;
-  errors: { message: string; extensions?: { code?: string; [k: string]: unknown } }[] | undefined;
-  /** The first error's code, for terse assertions. */
-  code: string | undefined;
-}
+export type { GqlResult } from "./common.js";
 
 export interface TestServerOptions {
   env?: Record<string, string>;
@@ -49,15 +43,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...opts.env,
   });
   const app = await startApp(config, { logger: opts.logger ?? pino({ level: "silent" }), ...(opts.clock ? { clock: opts.clock } : {}) });
-  const gql = async <T>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>> => {
-    const res = await fetch(app.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data?: T | null; errors?: GqlResult<T>["errors"] };
-    return { status: res.status, data: body.data, errors: body.errors, code: body.errors?.[0]?.extensions?.code };
-  };
+  const gql = <T>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>> =>
+    postGraphql<T>(app.url, query, variables, token);
   return {
     app,
     url: app.url,
