@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { type Logger, pino } from "pino";
 import { expect } from "vitest";
+import { recordConsentMutation } from "../support/common.js";
 import type { GqlResult, TestServer } from "../support/harness.js";
 
 /** A subject id no other test uses. */
@@ -14,13 +15,7 @@ export { sleep } from "../support/common.js";
 
 export const BASE_POLICY = "clavis-privacy";
 
-export const RECORD_CONSENT = `mutation Record($input: RecordConsentInput!) {
-  recordConsent(input: $input) {
-    subject { id status version }
-    events { id position type hash prevHash subjectId occurredAt recordedAt data }
-    receipt
-  }
-}`;
+export const RECORD_CONSENT = recordConsentMutation("subject { id status version } events { id position type hash prevHash subjectId occurredAt recordedAt data } receipt");
 
 export interface RecordedEvent {
   id: string;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countEvents } from "../api/helpers.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { publishWithRecipients } from "./support.js";
+import { recordConsentMutation } from "../support/common.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -10,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-const RECORD = `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { subject { status version } events { type } receipt } }`;
+const RECORD = recordConsentMutation(`subject { status version } events { type } receipt`);
 const PERMISSION = `query($s: ID!, $p: ID!) { permission(subjectId: $s, purposeId: $p) { permitted reason } }`;
 const SUBJECT = `query($s: ID!) { subject(id: $s) { id status version consents { purpose { id } status permitted } } }`;
 type Recorded = { recordConsent: { subject: { status: string; version: number }; events: { type: string }[]; receipt: string } };

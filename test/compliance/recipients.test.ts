@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { ADTECH_US, PARTNER_SG, publishWithRecipients, receiptPayload } from "./support.js";
+import { recordConsentMutation } from "../support/common.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -9,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-const RECORD = `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { subject { version } receipt } }`;
+const RECORD = recordConsentMutation(`subject { version } receipt`);
 const PERMISSION = `query($s: ID!, $p: ID!, $r: ID) { permission(subjectId: $s, purposeId: $p, recipientId: $r) { permitted reason policyVersion } }`;
 const COVERED = `query($s: ID!) { subject(id: $s) { consents { purpose { id recipients { id } } coveredRecipients { id country countryProtectionSystem measures recipientPurpose } } } }`;
 

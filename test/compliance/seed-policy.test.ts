@@ -2,6 +2,7 @@
 // promise of the policy, kept through the public API as a client would use it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
+import { recordConsentMutation } from "../support/common.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -9,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-const RECORD = `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { subject { status } events { type } } }`;
+const RECORD = recordConsentMutation(`subject { status } events { type }`);
 const PERMISSION = `query($s: ID!, $p: ID!) { permission(subjectId: $s, purposeId: $p) { permitted reason } }`;
 const EVENTS = `query($s: ID!) { events(subjectId: $s, first: 100) { edges { node { type data } } } }`;
 type Decision = { permitted: boolean; reason: string };

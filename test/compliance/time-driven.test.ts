@@ -5,7 +5,7 @@ import { DAY_MS } from "../../src/domain/time.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { Collected, wsClient } from "../subscriptions/ws-client.js";
 import { publishWithRecipients } from "./support.js";
-import { sleep, makeTempDir } from "../support/common.js";
+import { sleep, makeTempDir, recordConsentMutation } from "../support/common.js";
 
 interface Change {
   cursor: string;
@@ -17,7 +17,7 @@ interface Change {
 }
 const CHANGES = `subscription($s: ID, $p: [ID!], $after: String) { consentChanged(subjectId: $s, purposeIds: $p, after: $after) {
   cursor subjectId purposeId previous current { status permitted reason } event { type occurredAt recordedAt } } }`;
-const RECORD = `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { events { position } } }`;
+const RECORD = recordConsentMutation(`events { position }`);
 const LOCATION_TTL_MS = 365 * DAY_MS;
 
 /** A location grant (accepting v1 a year ago) dated so that it expires `inMs` from now. */

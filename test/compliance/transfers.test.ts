@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countEvents } from "../api/helpers.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { PARTNER_SG, publishWithRecipients } from "./support.js";
+import { recordConsentMutation } from "../support/common.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -10,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-const RECORD = `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { subject { version } } }`;
+const RECORD = recordConsentMutation(`subject { version }`);
 const TRANSFER = `mutation($input: ThirdPartyTransferInput!) { recordThirdPartyTransfer(input: $input) {
   id subjectId direction counterparty { id country } purposeId dataCategories basis occurredAt recordedAt retainUntil } }`;
 const TRANSFERS = `query($s: ID!) { thirdPartyTransfers(subjectId: $s) { id direction basis occurredAt retainUntil counterparty { id } } }`;

@@ -1,6 +1,6 @@
 // Shared pieces of the reliability suite: an HTTP GraphQL client with a deadline, and reading the log's state back.
 import { SCOPES } from "../../src/auth/scopes.js";
-import { type GqlResult, postGraphql } from "../support/common.js";
+import { type GqlResult, postGraphql, recordConsentMutation } from "../support/common.js";
 
 export const ALL_SCOPES = SCOPES.join(" ");
 
@@ -19,9 +19,7 @@ export const post = <T = Record<string, unknown>>(
   timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<Answer<T>> => postGraphql<T>(url, query, variables, token, timeoutMs);
 
-export const RECORD = `mutation Record($input: RecordConsentInput!) {
-  recordConsent(input: $input) { subject { id version } events { id position hash type } receipt }
-}`;
+export const RECORD = recordConsentMutation("subject { id version } events { id position hash type } receipt");
 
 export interface RecordAnswer {
   recordConsent: { subject: { id: string; version: number }; events: { id: string; position: string; hash: string; type: string }[]; receipt: string };

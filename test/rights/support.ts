@@ -1,10 +1,11 @@
 // Shared pieces of the rights tests: GraphQL documents, a scoped-token cache, and byte searches in database files.
 import { existsSync, readFileSync } from "node:fs";
 import type { TestServer } from "../support/harness.js";
+import { recordConsentMutation } from "../support/common.js";
 
 export const SUBJECT_FIELDS = "id status version";
 
-export const RECORD = `mutation($input: RecordConsentInput!) { recordConsent(input: $input) { subject { ${SUBJECT_FIELDS} } events { id type position } } }`;
+export const RECORD = recordConsentMutation(`subject { ${SUBJECT_FIELDS} } events { id type position }`);
 export const PERMISSION = `query($s: ID!, $p: ID!) { permission(subjectId: $s, purposeId: $p) { permitted reason status } }`;
 export const SUSPEND = `mutation($s: ID!, $r: String) { suspendProcessing(subjectId: $s, reason: $r) { ${SUBJECT_FIELDS} } }`;
 export const RESUME = `mutation($s: ID!) { resumeProcessing(subjectId: $s) { ${SUBJECT_FIELDS} } }`;
