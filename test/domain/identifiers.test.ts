@@ -34,3 +34,53 @@ describe("finding 11: identifyingShape", () => {
     expect(() => checkPseudonymousSubject("a@example.com", true, true)).not.toThrow();
   });
 });
+
+describe("identifyingShape's bounds", () => {
+  it("counts 9 to 15 digits as a phone number, separators aside, and not 8 or 16", () => {
+    expect(identifyingShape("012345678")).toBe("phone number");
+    expect(identifyingShape("012-345-678")).toBe("phone number");
+    expect(identifyingShape("012345678901234")).toBe("phone number");
+    expect(identifyingShape("01234567")).toBeNull();
+    expect(identifyingShape("0123456789012345")).toBeNull();
+    expect(identifyingShape("0123-4567-8901-2345")).toBeNull();
+  });
+
+  it("needs a leading 0, digits only and single separators between groups", () => {
+    for (const id of ["112345678", "0123456789x", "x0123456789", "0123--456789", "0123456789-", "-0123456789"]) expect(identifyingShape(id), id).toBeNull();
+  });
+
+  it("needs one @, something either side and a top-level domain of two letters or more", () => {
+    expect(identifyingShape("a@b.jp")).toBe("email address");
+    for (const id of ["a@b.c", "@b.jp", "a@.jp", "a@b@c.jp", "a@b.j2", "a@b.jp.", "xa@b.jp1"]) expect(identifyingShape(id), id).toBeNull();
+  });
+});
+
+describe("checkPseudonymousSubject's refusal", () => {
+  it("says which kind of contact data the id looks like and names the field", () => {
+    const refusal = (id: string) => {
+      try {
+        checkPseudonymousSubject(id, true, false);
+      } catch (e) {
+        return e;
+      }
+      throw new Error("expected a refusal");
+    };
+    expect(refusal("hana@example.jp")).toMatchObject({
+      code: "BAD_USER_INPUT",
+      details: { field: "subjectId" },
+      message: "subjectId looks like an email address; subject ids must be pseudonymous (an id from your user table, not contact data)",
+    });
+    expect(refusal("090-1234-5678")).toMatchObject({ message: expect.stringMatching(/^subjectId looks like a phone number;/) });
+  });
+
+  it("lets a pseudonymous new subject through", () => {
+    expect(() => checkPseudonymousSubject("u-4f1c", true, false)).not.toThrow();
+  });
+});
+
+describe("isValidActorId's characters", () => {
+  it("may start with a letter, digit, punctuation or symbol, and carry combining marks only after the first", () => {
+    for (const id of ["a", "1", "-x", "$x", "x\u0301"]) expect(isValidActorId(id), id).toBe(true);
+    expect(isValidActorId("\u0301x")).toBe(false);
+  });
+});
