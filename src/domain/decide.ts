@@ -29,7 +29,8 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 
 /** Checks an identifier the caller chose; ids appear in stream names and logs, so keep them tame. */
 export function checkId(kind: string, id: string): void {
-  if (id.length === 0 || id.length > LIMITS.idLength || !ID_PATTERN.test(id))
+  // ID_PATTERN needs a first character, so an empty id fails it.
+  if (id.length > LIMITS.idLength || !ID_PATTERN.test(id))
     throw badInput(`${kind} must be 1–${LIMITS.idLength} characters of letters, digits and . _ : @ -`, { field: kind });
 }
 
@@ -411,7 +412,8 @@ export function decideCloseDataRequest(state: SubjectState, requestId: string, f
   if (!fulfilled) return [closed];
   if (r.kind === "DELETION") return [closed, ...decideErase(state, null, now, requestId)];
   if (r.kind === "SUSPENSION") {
-    if (state.status !== "ACTIVE" && state.status !== "SUSPENDED") return [closed];
+    // A SUSPENDED subject has every purpose stopped already; one who left, was merged or erased is not suspended.
+    if (state.status !== "ACTIVE") return [closed];
     return [closed, ...decideSuspend(state, null, now, requestId, r.purposeIds)];
   }
   return [closed];

@@ -13,7 +13,8 @@ const ACTOR_ID = /^[\p{L}\p{N}\p{P}\p{S}][\p{L}\p{N}\p{P}\p{S}\p{M}]*$/u;
 
 /** True when `id` may be recorded as an actor: 1–255 visible characters. */
 export function isValidActorId(id: string): boolean {
-  return id.length > 0 && id.length <= MAX_ACTOR_ID_LENGTH && ACTOR_ID.test(id);
+  // ACTOR_ID needs a first character, so an empty id fails it.
+  return id.length <= MAX_ACTOR_ID_LENGTH && ACTOR_ID.test(id);
 }
 
 const EMAIL = /^[^@]+@[^@]+\.[A-Za-z]{2,}$/;

@@ -70,6 +70,7 @@ export function choiceStatus(rec: ConsentRecord | undefined, at: Instant): "GRAN
 }
 
 function latestDefinition(policy: Policy, purposeId: string): Purpose | undefined {
+  // Stryker disable next-line ArithmeticOperator: starting past the end only looks at missing versions (findPurpose of undefined is undefined) first
   for (let i = policy.versions.length - 1; i >= 0; i--) {
     const p = findPurpose(policy.versions[i]!, purposeId);
     if (p) return p;
@@ -90,7 +91,7 @@ export function decideUnder(policy: Policy, standing: Standing, view: SubjectVie
   const rec = recorded && recorded.granted && view.returnedAt !== null && recorded.occurredAt < view.returnedAt ? undefined : recorded;
   const choice = choiceStatus(rec, asOf.at);
   const covered = (): Recipient[] => {
-    if (purpose.mode === "OPT_IN" && choice !== "GRANTED") return [];
+    // Only a permitted purpose asks (an OPT_IN one is permitted only when GRANTED).
     if (choice === "WITHDRAWN") return [];
     const under = rec?.granted ? findPurpose(policy.versions[rec.version - 1] ?? null, purposeId) : applicable;
     return under?.recipients ?? [];
