@@ -141,11 +141,12 @@ function git(...args) {
 function main() {
   const args = process.argv.slice(2);
   const narrowed = args.some((a) => a === "--mutate" || a === "-m" || a.startsWith("--mutate="));
+  // The commit is read before the run: Stryker tests a copy of the tree taken when it starts.
+  const head = git("rev-parse", "HEAD") || "unknown";
+  const dirty = git("status", "--porcelain", "--", "src", "test") !== "";
   const stryker = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", ...args], { stdio: "inherit" });
   if (stryker.status !== 0) process.exit(stryker.status ?? 1);
   const report = JSON.parse(readFileSync(REPORT, "utf8"));
-  const head = git("rev-parse", "HEAD") || "unknown";
-  const dirty = git("status", "--porcelain", "--", "src", "test") !== "";
   const mutate = narrowed ? Object.keys(report.files) : report.config?.mutate ?? Object.keys(report.files);
   const out = narrowed ? "reports/mutation/MUTATION.md" : "MUTATION.md";
   const md = summarize(report, {
