@@ -1,6 +1,6 @@
 // LedgerError: a refusal with the contract's code, its words and its details.
 import { describe, expect, it } from "vitest";
-import { LedgerError, badInput, isLedgerError } from "../../src/domain/errors.js";
+import { LedgerError, badInput } from "../../src/domain/errors.js";
 
 describe("LedgerError", () => {
   it("carries its code, message and details, and names itself", () => {
@@ -12,11 +12,5 @@ describe("LedgerError", () => {
   it("badInput is a BAD_USER_INPUT with the words and details given", () => {
     expect(badInput("too long", { field: "note" })).toMatchObject({ code: "BAD_USER_INPUT", message: "too long", details: { field: "note" } });
     expect(badInput("empty").details).toBeUndefined();
-  });
-
-  it("isLedgerError tells a refusal from any other error", () => {
-    expect(isLedgerError(badInput("x"))).toBe(true);
-    expect(isLedgerError(new Error("x"))).toBe(false);
-    expect(isLedgerError({ code: "NOT_FOUND" })).toBe(false);
   });
 });
