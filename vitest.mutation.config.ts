@@ -9,7 +9,9 @@ export default defineConfig({
     include: ["test/domain/**/*.test.ts", "test/auth/authorize*.test.ts"],
     setupFiles: ["test/setup.ts"],
     testTimeout: 30_000,
-    // The tests are pure: sharing one module graph across files is safe and several times faster.
-    isolate: false,
+    // Each file gets a fresh module graph: a mutant in a module-level value (a constant list, a regex,
+    // an arrow assigned at load) only takes effect when the module is loaded again. With one shared
+    // graph those mutants survive every test that asserts them.
+    isolate: true,
   },
 });
