@@ -1,20 +1,7 @@
 // authorizeEventProof and mayReadPersonal: who may see an event's proof and a subject's personal members.
 import { describe, expect, it } from "vitest";
 import { authorizeEventProof, mayReadPersonal } from "../../src/auth/authorize.js";
-import type { Caller } from "../../src/auth/scopes.js";
-import { LedgerError } from "../../src/domain/errors.js";
-
-const caller = (subject: string, ...scopes: string[]): Caller => ({ subject, scopes: new Set(scopes), expiresAt: null });
-
-function refusal(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a LedgerError");
-}
+import { caller, refusal } from "./support.js";
 
 describe("authorizeEventProof", () => {
   it("refuses no caller as UNAUTHENTICATED and a caller with neither scope as FORBIDDEN", () => {

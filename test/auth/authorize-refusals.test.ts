@@ -1,20 +1,7 @@
 // What each refusal of the authorization rules says, and the actor recorded for each kind of caller.
 import { describe, expect, it } from "vitest";
 import { actorFor, requireScope, subjectFor } from "../../src/auth/authorize.js";
-import type { Caller } from "../../src/auth/scopes.js";
-import { LedgerError } from "../../src/domain/errors.js";
-
-const caller = (subject: string, ...scopes: string[]): Caller => ({ subject, scopes: new Set(scopes), expiresAt: null });
-
-function refusal(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a LedgerError");
-}
+import { caller, refusal } from "./support.js";
 
 describe("the refusals of subjectFor say what would do", () => {
   it("an empty subjectId", () => {

@@ -1,20 +1,7 @@
 // requireScope, subjectFor and actorFor: the who-may-do-what rules of contract §2.
 import { describe, expect, it } from "vitest";
 import { actorFor, authenticated, hasScope, requireScope, subjectFor } from "../../src/auth/authorize.js";
-import type { Caller } from "../../src/auth/scopes.js";
-import { LedgerError } from "../../src/domain/errors.js";
-
-const caller = (subject: string, ...scopes: string[]): Caller => ({ subject, scopes: new Set(scopes), expiresAt: null });
-
-function refusal(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a LedgerError");
-}
+import { caller, refusal } from "./support.js";
 
 describe("requireScope", () => {
   it("refuses no caller as UNAUTHENTICATED", () => {
