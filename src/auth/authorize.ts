@@ -16,9 +16,6 @@ export function requireScope(caller: Caller | null, ...anyOf: Scope[]): Caller {
   throw new LedgerError("FORBIDDEN", `this operation needs the scope ${anyOf.join(" or ")}`);
 }
 
-/** Whether the caller holds the scope; false for no caller. */
-export const hasScope = (caller: Caller | null, scope: Scope): boolean => caller?.scopes.has(scope) ?? false;
-
 /**
  * The subject an operation acts on (contract §2), `othersScopes` being the scopes that reach any subject:
  * - omitted, with `consent:self`: the caller itself;

@@ -1,6 +1,6 @@
 // requireScope, subjectFor and actorFor: the who-may-do-what rules of contract §2.
 import { describe, expect, it } from "vitest";
-import { actorFor, authenticated, hasScope, requireScope, subjectFor } from "../../src/auth/authorize.js";
+import { actorFor, authenticated, requireScope, subjectFor } from "../../src/auth/authorize.js";
 import { caller, refusal } from "./support.js";
 
 describe("requireScope", () => {
@@ -17,10 +17,6 @@ describe("requireScope", () => {
     const e = refusal(() => requireScope(caller("alice", "consent:self"), "ledger:read", "subject:admin"));
     expect(e.code).toBe("FORBIDDEN");
     expect(e.message).toContain("ledger:read or subject:admin");
-  });
-  it("hasScope is false for no caller", () => {
-    expect(hasScope(null, "consent:self")).toBe(false);
-    expect(hasScope(caller("a", "consent:self"), "consent:self")).toBe(true);
   });
 });
 

@@ -2,21 +2,11 @@
 // policyId means, and the versions in effect.
 import { describe, expect, it } from "vitest";
 import { Catalog, definesPurpose, effectiveVersions, findPurpose } from "../../src/domain/catalog.js";
-import { LedgerError } from "../../src/domain/errors.js";
 import { P, day, version } from "./fixtures.js";
+import { refusal } from "../support/common.js";
 
 const base1 = version("base", 1, { requiresConsent: true, effectiveAt: day(0), publishedAt: day(-1), purposes: [P.service] });
 const base2 = { ...version("base", 2, { requiresConsent: false, effectiveAt: day(10), publishedAt: day(9), purposes: [P.service, P.ads] }), title: "Base, revised" };
-
-function refusal(f: () => unknown): LedgerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a refusal, got none");
-}
 
 describe("Catalog.knownAt", () => {
   const catalog = Catalog.of([base1, base2]);

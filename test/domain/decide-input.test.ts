@@ -15,7 +15,8 @@ import {
 } from "../../src/domain/decide.js";
 import { LedgerError } from "../../src/domain/errors.js";
 import type { Evidence } from "../../src/domain/events.js";
-import { P, accepted, baseCatalog, day, lifecycle, subjectOf } from "./fixtures.js";
+import { P, accepted, baseCatalog, day, lifecycle, publishCommand, recordCommand, subjectOf } from "./fixtures.js";
+import { refusal } from "../support/common.js";
 
 const NOW = day(20);
 /** Before version 2 of the fixture catalogue takes effect (day 10): accepting version 1 then is not accepting a superseded version. */
@@ -23,28 +24,7 @@ const BEFORE_V2 = day(5);
 const fresh = subjectOf([]);
 const acceptedV1 = subjectOf([accepted("base", 1, day(1))]);
 
-/** The LedgerError `f` throws; fails the test when it throws nothing or something else. */
-function refusal(f: () => unknown): LedgerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a refusal, got none");
-}
-
-const cmd = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => ({
-  policyId: "base",
-  policyVersion: 1,
-  acceptPolicy: true,
-  grant: [],
-  withdraw: [],
-  occurredAt: BEFORE_V2,
-  evidence: null,
-  expectedVersion: null,
-  ...over,
-});
+const cmd = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => recordCommand({ acceptPolicy: true, occurredAt: BEFORE_V2, ...over });
 const record = (over: Partial<RecordConsentCommand> = {}, state = fresh, catalog = baseCatalog()) => decideRecordConsent(cmd(over), state, catalog, NOW);
 
 const ids = (n: number, prefix = "p") => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
@@ -243,18 +223,7 @@ describe("recordConsent accepts", () => {
 
 const recipient = (over: Partial<Recipient> = {}): Recipient => ({ id: "mailer", name: "Mailer Inc.", kind: "PROCESSOR", country: null, privacyPolicyUrl: null, ...over });
 const purposeOf = (over: Partial<Purpose> = {}): Purpose => ({ ...P.ads, ...over });
-const spec = (over: Partial<PublishCommand> = {}): PublishCommand => ({
-  policyId: "base",
-  title: "Base",
-  overrides: null,
-  effectiveAt: day(30),
-  requiresConsent: true,
-  documentUrl: null,
-  digest: "0123456789abcdef".repeat(4),
-  changeSummary: null,
-  purposes: [P.service],
-  ...over,
-});
+const spec = publishCommand;
 const publish = (over: Partial<PublishCommand> = {}, catalog = baseCatalog()) => decidePublish(spec(over), catalog, NOW);
 const withPurpose = (over: Partial<Purpose>) => publish({ purposes: [purposeOf(over)] });
 

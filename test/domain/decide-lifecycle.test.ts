@@ -17,34 +17,14 @@ import {
   decideVerifyIdentity,
   requireActive,
 } from "../../src/domain/decide.js";
-import { LedgerError } from "../../src/domain/errors.js";
 import type { SubjectState } from "../../src/domain/subject.js";
 import { DAY_MS } from "../../src/domain/time.js";
-import { type Fact, P, accepted, baseCatalog, day, granted, lifecycle, subjectOf } from "./fixtures.js";
+import { type Fact, P, accepted, baseCatalog, day, granted, lifecycle, publishCommand, recordCommand, subjectOf } from "./fixtures.js";
+import { refusal } from "../support/common.js";
 
 const NOW = day(20);
 
-function refusal(f: () => unknown): LedgerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a refusal, got none");
-}
-
-const cmd = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => ({
-  policyId: "base",
-  policyVersion: 2,
-  acceptPolicy: true,
-  grant: [],
-  withdraw: [],
-  occurredAt: NOW,
-  evidence: null,
-  expectedVersion: null,
-  ...over,
-});
+const cmd = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => recordCommand({ policyVersion: 2, acceptPolicy: true, ...over });
 const merged = (into: string, at = day(2)): Fact => ({ type: "SubjectMerged", occurredAt: at, data: { into } });
 const left = subjectOf([accepted("base", 1, day(1)), granted("base", 1, "location", day(1)), lifecycle("SubjectLeft", day(2))]);
 
@@ -270,18 +250,7 @@ describe("closing a data request", () => {
 });
 
 const controller = (over: Partial<Controller> = {}): Controller => ({ name: "Acme KK", address: null, contact: null, email: null, phone: null, url: null, requestProcedure: null, ...over });
-const spec = (over: Partial<PublishCommand> = {}): PublishCommand => ({
-  policyId: "base",
-  title: "Base",
-  overrides: null,
-  effectiveAt: day(30),
-  requiresConsent: true,
-  documentUrl: null,
-  digest: "0123456789abcdef".repeat(4),
-  changeSummary: null,
-  purposes: [P.service],
-  ...over,
-});
+const spec = publishCommand;
 const publish = (over: Partial<PublishCommand>) => decidePublish(spec(over), baseCatalog(), NOW);
 
 describe("a publication's controller", () => {

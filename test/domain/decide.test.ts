@@ -19,22 +19,12 @@ import type { ErrorCode } from "../../src/domain/errors.js";
 import type { DomainEvent } from "../../src/domain/events.js";
 import type { SubjectState } from "../../src/domain/subject.js";
 import { DAY_MS } from "../../src/domain/time.js";
-import { type Fact, P, accepted, baseCatalog, day, lifecycle, subjectOf, version } from "./fixtures.js";
+import { type Fact, P, accepted, baseCatalog, day, lifecycle, publishCommand, recordCommand, subjectOf, version } from "./fixtures.js";
 
 const NOW = day(20);
 const fresh = subjectOf([]);
 const acceptedV1 = subjectOf([accepted("base", 1, day(1))]);
-const cmd = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => ({
-  policyId: "base",
-  policyVersion: 1,
-  acceptPolicy: false,
-  grant: [],
-  withdraw: [],
-  occurredAt: NOW,
-  evidence: null,
-  expectedVersion: null,
-  ...over,
-});
+const cmd = recordCommand;
 const twoBases = () => Catalog.of([...baseCatalog().get("base")!.versions, version("other", 1, { requiresConsent: false, effectiveAt: day(0), purposes: [P.service] })]);
 
 interface Refusal {
@@ -288,17 +278,7 @@ describe("the data-request decisions", () => {
 });
 
 describe("decidePublish", () => {
-  const spec = {
-    policyId: "base",
-    title: "Base",
-    overrides: null,
-    effectiveAt: day(30),
-    requiresConsent: true,
-    documentUrl: null,
-    digest: "a".repeat(64),
-    changeSummary: null,
-    purposes: [P.service],
-  };
+  const spec = publishCommand({ digest: "a".repeat(64) });
 
   it("numbers versions in publication order", () => {
     expect(decidePublish(spec, Catalog.of([]), 0).data).toMatchObject({ number: 1 });

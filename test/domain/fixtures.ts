@@ -1,5 +1,6 @@
 // Hand-built catalogues and histories for the pure domain tests: no database involved.
 import { Catalog, type ConsentMode, type LegalBasis, type PolicyVersion, type Purpose } from "../../src/domain/catalog.js";
+import type { PublishCommand, RecordConsentCommand } from "../../src/domain/decide.js";
 import type { Actor, DomainEvent, LedgerEvent } from "../../src/domain/events.js";
 import { type SubjectState, consentKey, foldSubject } from "../../src/domain/subject.js";
 import { DAY_MS, type Instant } from "../../src/domain/time.js";
@@ -99,3 +100,30 @@ export const subjectOf = (facts: readonly Fact[], asOf?: { at: Instant; knownAt:
   foldSubject("s", history("s", facts), asOf);
 
 export { viewOf } from "../../src/domain/permission.js";
+
+/** A recordConsent command on "base" v1 at day 20 that changes nothing until `over` says what. */
+export const recordCommand = (over: Partial<RecordConsentCommand> = {}): RecordConsentCommand => ({
+  policyId: "base",
+  policyVersion: 1,
+  acceptPolicy: false,
+  grant: [],
+  withdraw: [],
+  occurredAt: day(20),
+  evidence: null,
+  expectedVersion: null,
+  ...over,
+});
+
+/** A publication of a "base" version effective at day 30 with the service purpose only. */
+export const publishCommand = (over: Partial<PublishCommand> = {}): PublishCommand => ({
+  policyId: "base",
+  title: "Base",
+  overrides: null,
+  effectiveAt: day(30),
+  requiresConsent: true,
+  documentUrl: null,
+  digest: "0123456789abcdef".repeat(4),
+  changeSummary: null,
+  purposes: [P.service],
+  ...over,
+});

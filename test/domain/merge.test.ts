@@ -1,22 +1,12 @@
 // mergeSubjects: which of `from`'s choices and acceptances are carried into `into`, and what is refused.
 import { describe, expect, it } from "vitest";
-import { LedgerError } from "../../src/domain/errors.js";
 import { decideMerge } from "../../src/domain/merge.js";
 import { foldSubject } from "../../src/domain/subject.js";
 import { type Fact, accepted, day, granted, history, lifecycle, withdrawn } from "./fixtures.js";
+import { refusal } from "../support/common.js";
 
 const NOW = day(20);
 const state = (id: string, facts: readonly Fact[]) => foldSubject(id, history(id, facts));
-
-function refusal(f: () => unknown): LedgerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a refusal, got none");
-}
 
 describe("decideMerge refuses", () => {
   const a = state("a", [accepted("base", 1, day(1))]);

@@ -2,11 +2,11 @@
 // on the basis of consent needs, the record and how long it is kept.
 import { describe, expect, it } from "vitest";
 import { Catalog, type Recipient } from "../../src/domain/catalog.js";
-import { LedgerError } from "../../src/domain/errors.js";
 import { decidePermission, type Decision } from "../../src/domain/permission.js";
 import { DAY_MS } from "../../src/domain/time.js";
 import { type TransferCommand, TRANSFER_RETENTION_YEARS, checkTransfer, decideTransfer, findRecipient, retainUntil } from "../../src/domain/transfer.js";
 import { P, accepted, day, granted, purpose, subjectOf, version, viewOf } from "./fixtures.js";
+import { refusal } from "../support/common.js";
 
 const NOW = day(20);
 
@@ -32,16 +32,6 @@ const cmd = (over: Partial<TransferCommand> = {}): TransferCommand => ({
   note: null,
   ...over,
 });
-
-function refusal(f: () => unknown): LedgerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return e as LedgerError;
-  }
-  throw new Error("expected a refusal, got none");
-}
 
 const check = (over: Partial<TransferCommand> = {}) => checkTransfer(cmd(over), catalog(), NOW);
 const ids = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);

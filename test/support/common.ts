@@ -2,6 +2,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
+import { LedgerError } from "../../src/domain/errors.js";
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,3 +56,14 @@ export async function postGraphql<T = Record<string, unknown>>(
 /** The recordConsent mutation (variable `$input`), selecting `fields` from its payload. */
 export const recordConsentMutation = (fields: string): string =>
   `mutation Record($input: RecordConsentInput!) { recordConsent(input: $input) { ${fields} } }`;
+
+/** The LedgerError a synchronous rule throws; fails the test when it throws something else or nothing. */
+export function refusal(fn: () => unknown): LedgerError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LedgerError);
+    return e as LedgerError;
+  }
+  throw new Error("expected a refusal, got none");
+}

@@ -3,10 +3,11 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { publishCatalogDir } from "../../../src/catalog-dir.js";
-import { DAY_MS } from "../../../src/domain/time.js";
 import { Ledger } from "../../../src/ledger.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { OFFICER, SYSTEM, TestClock, secondVersion, subjectActor } from "../../support/ledger-commands.js";
+import { DAY_MS } from "../../../src/domain/time.js";
+import { expectDueChangesRecordedOnce, seedDueChanges } from "../../support/due-changes-upgrade.js";
+import { TestClock } from "../../support/ledger-commands.js";
 import { freshDatabase } from "../../support/postgres.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -42,34 +43,13 @@ describe("migration 4 on a PostgreSQL ledger written before it", () => {
     const clock = new TestClock();
     const ledger = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
     await publishCatalogDir(ledger, "data/policies");
-    await ledger.recordConsent(
-      "alice",
-      { policyId: null, policyVersion: 1, acceptPolicy: true, grant: ["location"], withdraw: [], occurredAt: clock.t - 364 * DAY_MS, evidence: null, expectedVersion: null },
-      subjectActor("alice"),
-    );
-    const v2At = clock.t + 2 * DAY_MS;
-    await ledger.publishPolicyVersion(secondVersion(ledger, false, v2At), SYSTEM);
-    await ledger.suspendProcessing("alice", "asked", OFFICER);
-    await ledger.openDataRequest("alice", { kind: "DISCLOSURE", note: null }, subjectActor("alice"));
-    const before = await ledger.subject("alice");
-    const expiresAt = before.consents.get("clavis-privacy\u0000location")!.expiresAt!;
+    const seed = await seedDueChanges(ledger, clock);
     await ledger.close();
     await asBeforeMigration4(url);
 
     clock.advance(3 * DAY_MS);
     const again = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
     cleanups.push(() => again.close());
-    const upgraded = await again.subject("alice");
-    expect(upgraded).toEqual({ ...before, dataRequests: upgraded.dataRequests });
-    expect([...upgraded.dataRequests.values()][0]).toMatchObject({ purposeIds: null, closingNote: null, identityLabel: null });
-    expect(await again.nextDue()).toBe(expiresAt);
-    expect(await again.recordDueChanges()).toBe(2);
-    expect(await again.recordDueChanges()).toBe(0);
-    const due = await again.events(0, 1000, { types: ["ConsentExpired", "PolicyVersionEffective"] });
-    expect(due.map((e) => [e.type, e.occurredAt])).toEqual([
-      ["PolicyVersionEffective", v2At],
-      ["ConsentExpired", expiresAt],
-    ]);
-    expect(await again.nextDue()).toBeNull();
+    await expectDueChangesRecordedOnce(again, seed);
   });
 });

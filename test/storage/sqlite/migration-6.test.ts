@@ -4,7 +4,8 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../../src/domain/time.js";
-import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor } from "../../support/ledger-commands.js";
+import { expectDueChangesRecordedOnce, seedDueChanges } from "../../support/due-changes-upgrade.js";
+import { TestClock, ledgerWithCatalog, newLedger } from "../../support/ledger-commands.js";
 import { tempDir } from "../../support/common.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -42,18 +43,7 @@ describe("migration 6 on a ledger written before it", () => {
     const path = join(dir, "ledger.db");
     const clock = new TestClock();
     const { ledger } = await ledgerWithCatalog(clock, path);
-    // A 365-day location grant that expires tomorrow, a version that takes effect in two days, a suspension and a request.
-    await ledger.recordConsent(
-      "alice",
-      { policyId: null, policyVersion: 1, acceptPolicy: true, grant: ["location"], withdraw: [], occurredAt: clock.t - 364 * DAY_MS, evidence: null, expectedVersion: null },
-      subjectActor("alice"),
-    );
-    const v2At = clock.t + 2 * DAY_MS;
-    await ledger.publishPolicyVersion(secondVersion(ledger, false, v2At), SYSTEM);
-    await ledger.suspendProcessing("alice", "asked", OFFICER);
-    await ledger.openDataRequest("alice", { kind: "DISCLOSURE", note: null }, subjectActor("alice"));
-    const expiresAt = (await ledger.subject("alice")).consents.get("clavis-privacy\u0000location")!.expiresAt!;
-    const before = await ledger.subject("alice");
+    const seed = await seedDueChanges(ledger, clock);
     await ledger.close();
     asBeforeMigration6(path);
 
@@ -63,17 +53,6 @@ describe("migration 6 on a ledger written before it", () => {
     const db = new Database(path, { readonly: true });
     cleanups.push(() => db.close());
     expect(db.prepare("SELECT MAX(version) FROM schema_migrations").pluck().get()).toBe(6);
-    const upgraded = await again.subject("alice");
-    expect(upgraded).toEqual({ ...before, dataRequests: upgraded.dataRequests });
-    expect([...upgraded.dataRequests.values()][0]).toMatchObject({ purposeIds: null, closingNote: null, identityLabel: null });
-    expect(await again.nextDue()).toBe(expiresAt);
-    expect(await again.recordDueChanges()).toBe(2);
-    expect(await again.recordDueChanges()).toBe(0);
-    const due = await again.events(0, 1000, { types: ["ConsentExpired", "PolicyVersionEffective"] });
-    expect(due.map((e) => [e.type, e.occurredAt])).toEqual([
-      ["PolicyVersionEffective", v2At],
-      ["ConsentExpired", expiresAt],
-    ]);
-    expect(await again.nextDue()).toBeNull();
+    await expectDueChangesRecordedOnce(again, seed);
   });
 });
