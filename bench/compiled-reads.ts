@@ -1,10 +1,11 @@
 // The hot reads (permission, permissions, me) over HTTP, compiled by graphql-jit against the same service on graphql-js.
 import { issueDevToken } from "../src/auth/dev-keys.js";
-import { type LoadResult, CONNECTIONS, PERMISSION, gqlOnce, load, startLedgerChild } from "./http.js";
+import { type LoadResult, CONNECTIONS, PERMISSION, RECORD, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
 import { type BenchOptions, type BenchRow, fmt, median } from "./util.js";
 
 const PERMISSIONS = `query($checks: [PermissionCheckInput!]!) { permissions(checks: $checks) { subjectId purposeId permitted reason } }`;
 const ME = `{ me { id status version consents { purpose { id } status permitted reason since expiresAt } } }`;
+const ME_SUBJECT = "bench-me";
 const json = { "content-type": "application/json" };
 
 interface Read {
@@ -25,10 +26,16 @@ export async function benchCompiledReads(o: BenchOptions): Promise<BenchRow[]> {
       { name: "permissions", what: "`permissions` (10 checks)", body: JSON.stringify({ query: PERMISSIONS, variables: { checks } }), token: "reader" },
       { name: "me", what: "`me { consents }`", body: JSON.stringify({ query: ME }), token: "self" },
     ];
-    const tokens = async (child: typeof compiled) => ({
-      reader: child.reader,
-      self: await issueDevToken({ dataDir: child.child.dataDir!, sub: "bench-subject", scope: "consent:self", ttlSeconds: 86_400 }),
-    });
+    // `me` answers with instants (since, expiresAt): its subject is recorded on both sides with one occurredAt,
+    // taken after both services published their catalogues, so that equal answers mean equal evaluation.
+    const seededAt = new Date().toISOString();
+    const tokens = async (child: typeof compiled) => {
+      await gqlOnce(child.child.url, RECORD, { input: { ...recordInput(ME_SUBJECT), occurredAt: seededAt } }, child.writer);
+      return {
+        reader: child.reader,
+        self: await issueDevToken({ dataDir: child.child.dataDir!, sub: ME_SUBJECT, scope: "consent:self", ttlSeconds: 86_400 }),
+      };
+    };
     const sides = [
       { side: "compiled" as const, url: compiled.child.url, tokens: await tokens(compiled) },
       { side: "interpreted" as const, url: interpreted.child.url, tokens: await tokens(interpreted) },
@@ -37,7 +44,7 @@ export async function benchCompiledReads(o: BenchOptions): Promise<BenchRow[]> {
     for (const r of reads) {
       const { query, variables } = JSON.parse(r.body) as { query: string; variables?: Record<string, unknown> };
       const [a, b] = await Promise.all(sides.map((s) => gqlOnce(s.url, query, variables ?? {}, s.tokens[r.token])));
-      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${r.name}: the compiled and interpreted answers differ`);
+      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${r.name}: the compiled and interpreted answers differ: ${JSON.stringify(a).slice(0, 400)} against ${JSON.stringify(b).slice(0, 400)}`);
     }
     for (const s of sides) for (const r of reads) await load(s.url, { seconds: 1, headers: { ...json, authorization: `Bearer ${s.tokens[r.token]}` }, body: r.body });
     const runs: Record<string, { compiled: LoadResult; interpreted: LoadResult }[]> = {};

@@ -75,6 +75,9 @@ export async function benchSubscriptionLatency(opts: SubscriptionLatencyOptions 
     CATALOG_DIR: join(root, "data", "policies"),
     LOG_LEVEL: "silent",
     MAX_SUBSCRIPTIONS_PER_CONNECTION: String(perConnection),
+    // Every subscriber holds the one bench token: the per-caller caps are raised to fit them all.
+    MAX_CONNECTIONS_PER_CALLER: String(Math.ceil(subscribers / perConnection)),
+    MAX_SUBSCRIPTIONS_PER_CALLER: String(subscribers),
   });
   const app = await startApp(config, { logger: pino({ level: "silent" }) });
   const { ledger, changes } = app.services;
