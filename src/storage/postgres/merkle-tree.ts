@@ -21,6 +21,16 @@ const CATCH_UP_CHUNK = 2_000;
 const AUDIT_PAGE = 5_000;
 
 const HASH = 32;
+/**
+ * A proof's one query: stored nodes by post-order, and the events under the lower ones. Named, so
+ * each connection parses and plans it once.
+ */
+const READ_NODES: pg.QueryConfig = {
+  name: "ledger-read-tree-nodes",
+  text: `SELECT TRUE AS node, post_order AS key, hash FROM merkle_nodes WHERE post_order = ANY($1::bigint[])
+         UNION ALL
+         SELECT FALSE, position, hash FROM events WHERE position = ANY($2::bigint[])`,
+};
 
 /** The tree's state as the tip row keeps it. */
 export interface TipTree {
@@ -77,7 +87,7 @@ export class PgTransparency implements TransparencyPort {
     return (await this.store.read<{ tree_leaves: number }>("SELECT tree_leaves FROM chain_tip")).rows[0]!.tree_leaves;
   }
 
-  /** Stored nodes by post-order, and the events under the lower ones, in one query. */
+  /** Stored nodes by post-order, and the events under the lower ones, in one query (prepared once per connection). */
   async readNodes(ids: readonly NodeId[]): Promise<Buffer[]> {
     const wanted: number[] = [];
     const positions: number[] = [];
@@ -85,12 +95,7 @@ export class PgTransparency implements TransparencyPort {
       if (id.level >= TREE_STORED_LEVEL) wanted.push(postOrderIndex(id));
       else for (let i = id.index * 2 ** id.level; i < (id.index + 1) * 2 ** id.level; i++) positions.push(i + 1);
     }
-    const { rows } = await this.store.read<{ node: boolean; key: number; hash: Buffer }>(
-      `SELECT TRUE AS node, post_order AS key, hash FROM merkle_nodes WHERE post_order = ANY($1::bigint[])
-       UNION ALL
-       SELECT FALSE, position, hash FROM events WHERE position = ANY($2::bigint[])`,
-      [wanted, positions],
-    );
+    const { rows } = await this.store.read<{ node: boolean; key: number; hash: Buffer }>(READ_NODES, [wanted, positions]);
     const nodes = new Map<number, Buffer>();
     const events = new Map<number, Buffer>();
     for (const r of rows) (r.node ? nodes : events).set(r.key, r.hash);

@@ -421,8 +421,8 @@ export class PostgresStore {
     }
   }
 
-  /** A read through the pool; an unreachable server is STORE_UNAVAILABLE. */
-  async read<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  /** A read through the pool (a named query config is prepared once per connection); an unreachable server is STORE_UNAVAILABLE. */
+  async read<R extends pg.QueryResultRow>(sql: string | pg.QueryConfig, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(sql, params);
     } catch (e) {
