@@ -132,6 +132,10 @@ describe("an officer at /console", () => {
     await page.locator("#integrity-result", { hasText: "正常" }).waitFor();
     expect(Number(await page.locator("#event-count").textContent())).toBeGreaterThan(5);
     expect(await page.locator("#view").textContent()).toContain("署名付きヘッド");
+    // The transparency log's latest checkpoint covers events already written.
+    const size = await page.locator("#checkpoint-size").textContent();
+    expect(Number(/(\d+) 件/.exec(size ?? "")?.[1])).toBeGreaterThan(0);
+    expect(await page.locator("#checkpoint pre").textContent()).toMatch(/^\S+\n\d+\n[A-Za-z0-9+/=]+\n\n— /);
     expect(problemsOf(page)).toEqual([]);
     await page.context().close();
   });

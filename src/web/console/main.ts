@@ -17,8 +17,9 @@ import {
 } from "../common/format.js";
 import { Session, isExpired, readClaims, takeTokenFromFragment } from "../common/session.js";
 import { signInView } from "../common/sign-in.js";
-import type { DataRequestQueueQuery as QueueData, LiveEventsSubscription as LiveData, SubjectTimelineQuery as TimelineData } from "../gql/graphql.js";
+import type { CheckpointQuery as CheckpointData, DataRequestQueueQuery as QueueData, LiveEventsSubscription as LiveData, SubjectTimelineQuery as TimelineData } from "../gql/graphql.js";
 import {
+  CheckpointQuery,
   DataRequestQueueQuery,
   IntegrityQuery,
   LiveEventsSubscription,
@@ -395,7 +396,14 @@ async function renderReconsent(slot: HTMLElement): Promise<void> {
 
 async function renderIntegrity(slot: HTMLElement): Promise<void> {
   replace(slot, h("p", {}, "台帳全体のハッシュ連鎖を検証しています…"));
-  const { ledgerIntegrity: i, ledgerHead: head } = await api.request(IntegrityQuery, {});
+  // The checkpoint is asked for on its own: before the first one is published it is an error, which must not hide the chain's result.
+  const [{ ledgerIntegrity: i, ledgerHead: head }, checkpoint] = await Promise.all([
+    api.request(IntegrityQuery, {}),
+    api.request(CheckpointQuery, {}).then(
+      (r) => r.ledgerCheckpoint,
+      (e: unknown) => (e instanceof ApiError ? e : Promise.reject(e)),
+    ),
+  ]);
   replace(
     slot,
     h(
@@ -425,7 +433,37 @@ async function renderIntegrity(slot: HTMLElement): Promise<void> {
       "section",
       { class: "card", "aria-labelledby": "checkpoint-heading" },
       h("h3", { id: "checkpoint-heading" }, "透明性ログのチェックポイント"),
-      h("p", { id: "checkpoint" }, "このサーバーではまだ利用できません（not available）。"),
+      checkpointFacts(checkpoint),
+    ),
+  );
+}
+
+/** The latest signed checkpoint of the transparency log, or why there is none to show. */
+function checkpointFacts(c: CheckpointData["ledgerCheckpoint"] | ApiError): HTMLElement {
+  if (c instanceof ApiError)
+    return h(
+      "p",
+      { id: "checkpoint" },
+      c.code === "NOT_YET_LOGGED" ? "最初のチェックポイントはまだ公開されていません。しばらくしてから開き直してください。" : `チェックポイントを取得できませんでした：${c.message}`,
+    );
+  return h(
+    "div",
+    { id: "checkpoint" },
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "ログの名前（origin）"),
+      h("dd", { class: "mono" }, c.origin),
+      h("dt", {}, "木の大きさ"),
+      h("dd", { id: "checkpoint-size" }, `先頭から ${c.treeSize} 件のイベント`),
+      h("dt", {}, "ルートハッシュ"),
+      h("dd", { class: "mono" }, c.rootHash),
+    ),
+    h(
+      "details",
+      {},
+      h("summary", {}, "署名付きノート（/.well-known/ledger-checkpoint-key で検証）"),
+      h("pre", { tabindex: 0, "aria-label": "チェックポイントの署名付きノート" }, c.note),
     ),
   );
 }

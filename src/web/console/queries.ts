@@ -61,6 +61,12 @@ export const IntegrityQuery = graphql(`
   }
 `);
 
+export const CheckpointQuery = graphql(`
+  query Checkpoint {
+    ledgerCheckpoint { origin treeSize rootHash note }
+  }
+`);
+
 export const LiveEventsSubscription = graphql(`
   subscription LiveEvents {
     ledgerEvents { id position type subjectId occurredAt recordedAt }
