@@ -1,10 +1,12 @@
 // Child process of the HTTP benches: the whole service (`ledger`) or a bare Apollo Server (`apollo`) on node:http.
+// `ledger` takes settings as KEY=VALUE arguments over its defaults (DATABASE_URL=postgres://…, a shared DATA_DIR).
 import "reflect-metadata";
 import { mkdtempSync, rmSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ApolloServer, HeaderMap } from "@apollo/server";
 import { pino } from "pino";
 import { startApp } from "../src/app.js";
@@ -13,6 +15,8 @@ import { loadConfig } from "../src/config.js";
 export interface ChildReady {
   url: string;
   dataDir: string | null;
+  /** The backend the service opened (from its config); null for the bare Apollo Server. */
+  database: "sqlite" | "postgres" | null;
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -50,7 +54,7 @@ async function bareApollo(): Promise<{ ready: ChildReady; stop: () => Promise<vo
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   return {
-    ready: { url: `http://127.0.0.1:${port}/graphql`, dataDir: null },
+    ready: { url: `http://127.0.0.1:${port}/graphql`, dataDir: null, database: null },
     stop: async () => {
       await apollo.stop();
       server.close();
@@ -58,46 +62,67 @@ async function bareApollo(): Promise<{ ready: ChildReady; stop: () => Promise<vo
   };
 }
 
-/** The whole service; `compiledReads` false runs every operation on graphql-js (GRAPHQL_JIT=false). */
-async function ledgerService(compiledReads = true): Promise<{ ready: ChildReady; stop: () => Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), "ledger-bench-http-"));
+/**
+ * The whole service, on SQLite in a temp folder unless `settings` (environment variables) say
+ * otherwise; `compiledReads` false runs every operation on graphql-js (GRAPHQL_JIT=false). A DATA_DIR
+ * given in `settings` belongs to the caller (replicas share it) and is left in place at stop.
+ */
+export async function ledgerService(settings: Record<string, string> = {}, compiledReads = true): Promise<{ ready: ChildReady; stop: () => Promise<void> }> {
+  const ownDir = settings["DATA_DIR"] === undefined;
+  const dataDir = settings["DATA_DIR"] ?? mkdtempSync(join(tmpdir(), "ledger-bench-http-"));
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
-    DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, "ledger.db")}`,
     CATALOG_DIR: "data/policies",
     LOG_LEVEL: "silent",
     GRAPHQL_JIT: String(compiledReads),
+    ...settings,
+    DATA_DIR: dataDir,
   });
   const app = await startApp(config, { logger: pino({ level: "silent" }) });
   return {
-    ready: { url: app.url, dataDir },
+    ready: { url: app.url, dataDir, database: config.database.kind },
     stop: async () => {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-const mode = process.argv[2];
-const started =
-  mode === "apollo"
-    ? bareApollo()
-    : mode === "ledger"
-      ? ledgerService()
-      : mode === "ledger-interpreted"
-        ? ledgerService(false)
-        : Promise.reject(new Error(`unknown mode ${mode}`));
-started.then(
-  ({ ready, stop }) => {
-    process.on("message", (m) => {
-      if (m === "stop") stop().finally(() => process.exit(0));
-    });
-    process.send?.(ready);
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+/** `KEY=VALUE` arguments as settings. */
+function settingsOf(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of args) {
+    const eq = a.indexOf("=");
+    if (eq <= 0) throw new Error(`expected KEY=VALUE, got ${a}`);
+    out[a.slice(0, eq)] = a.slice(eq + 1);
+  }
+  return out;
+}
+
+function serve(mode: string | undefined, args: readonly string[]): void {
+  const started =
+    mode === "apollo"
+      ? bareApollo()
+      : mode === "ledger"
+        ? ledgerService(settingsOf(args))
+        : mode === "ledger-interpreted"
+          ? ledgerService(settingsOf(args), false)
+          : Promise.reject(new Error(`unknown mode ${mode}`));
+  started.then(
+    ({ ready, stop }) => {
+      process.on("message", (m) => {
+        if (m === "stop") stop().finally(() => process.exit(0));
+      });
+      process.send?.(ready);
+    },
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+// Serves only as a forked child's entry point, so the bench smoke test can import ledgerService.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) serve(process.argv[2], process.argv.slice(3));

@@ -45,6 +45,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   requests: number;
+  /** Answers with a 2xx status. */
+  ok: number;
   bad: number;
 }
 
@@ -59,7 +61,7 @@ export async function load(url: string, opts: { seconds: number; headers?: Recor
     headers: opts.headers ?? {},
     ...(typeof body === "function" ? { requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }] } : body !== undefined ? { body } : {}),
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, bad: r.errors + r.timeouts + r.non2xx };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, ok: r["2xx"], bad: r.errors + r.timeouts + r.non2xx };
 }
 
 /** POSTs one GraphQL request and fails on any error: the load must measure successful answers. */
@@ -87,9 +89,15 @@ export const recordInput = (subjectId: string) => ({
   evidence: { ipAddress: EVIDENCE.ipAddress, userAgent: EVIDENCE.userAgent },
 });
 
-/** The ledger service in a child, with a consent:read and a consent:write token and one subject seeded. */
-export async function startLedgerChild(mode: "ledger" | "ledger-interpreted" = "ledger"): Promise<{ child: Child; reader: string; writer: string }> {
-  const child = await startChild("http-server.js", [mode]);
+/** `settings` as the KEY=VALUE arguments bench/http-server.ts reads. */
+export const settingArgs = (settings: Record<string, string>): string[] => Object.entries(settings).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * The ledger service in a child, with a consent:read and a consent:write token and one subject seeded;
+ * `settings` (environment variables) over the child's defaults, e.g. a PostgreSQL DATABASE_URL.
+ */
+export async function startLedgerChild(mode: "ledger" | "ledger-interpreted" = "ledger", settings: Record<string, string> = {}): Promise<{ child: Child; reader: string; writer: string }> {
+  const child = await startChild("http-server.js", [mode, ...settingArgs(settings)]);
   const dataDir = child.dataDir!;
   const reader = await issueDevToken({ dataDir, sub: "bench-reader", scope: "consent:read", ttlSeconds: 86_400 });
   const writer = await issueDevToken({ dataDir, sub: "bench-writer", scope: "consent:write consent:read", ttlSeconds: 86_400 });

@@ -1,11 +1,12 @@
-// Delivery latency of consentChanged (commit -> subscriber) with many subscribers at a steady write rate.
+// Delivery latency of consentChanged (commit -> subscriber) with many subscribers at a steady write rate;
+// its subscriber clients (openSubscribers) also serve the cross-replica form in bench/postgres-http.ts.
 import "reflect-metadata";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { createClient } from "graphql-ws";
+import { type Client, createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { pino } from "pino";
 import { startApp } from "../src/app.js";
@@ -35,16 +36,36 @@ export interface SubscriptionLatencyResult {
   how: string;
 }
 
-interface WorkerInput {
+/** Where the subscribers connect and what they follow. */
+export interface SubscriberInput {
   url: string;
   token: string;
   subscribers: number;
   perConnection: number;
+  /** A cursor (an event position) to follow from, so every later change reaches every subscriber; null: live only. */
+  after?: string | null;
 }
 
-type WorkerMessage = { kind: "latencies"; latencies: Float64Array } | { kind: "received"; count: number };
+/** What the subscribers received: each message's latency, and how many messages each event position reached. */
+export interface Received {
+  latencies: Float64Array;
+  positions: Map<string, number>;
+}
 
-const QUERY = `subscription { consentChanged(purposeIds: ["location"]) { cursor subjectId purposeId previous current { status permitted } event { position recordedAt } } }`;
+/** The subscribers, in a worker thread or in this one: counts, a reset, and the final tally. */
+export interface Subscribers {
+  /** Messages received since the start or the last reset. */
+  received(): Promise<number>;
+  /** Forgets what arrived so far (a warm-up's messages). */
+  reset(): Promise<void>;
+  /** What arrived since the last reset; then closes every connection. */
+  finish(): Promise<Received>;
+}
+
+type WorkerRequest = "report" | "reset" | "finish";
+type WorkerMessage = { kind: "received"; count: number } | { kind: "reset" } | { kind: "finished"; latencies: Float64Array; positions: [string, number][] };
+
+const QUERY = `subscription($after: String) { consentChanged(purposeIds: ["location"], after: $after) { cursor subjectId purposeId previous current { status permitted } event { position recordedAt } } }`;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
@@ -81,7 +102,7 @@ export async function benchSubscriptionLatency(opts: SubscriptionLatencyOptions 
   });
   const app = await startApp(config, { logger: pino({ level: "silent" }) });
   const { ledger, changes } = app.services;
-  let worker: Worker | null = null;
+  let clients: Subscribers | null = null;
   try {
     const subjects = Array.from({ length: 100 }, (_, i) => `bench-${i}`);
     await Promise.all(
@@ -90,14 +111,7 @@ export async function benchSubscriptionLatency(opts: SubscriptionLatencyOptions 
       ),
     );
     const token = await issueDevToken({ dataDir, sub: "bench-service", scope: "consent:read" });
-    const input: WorkerInput = { url: app.url.replace(/^http/, "ws"), token, subscribers, perConnection };
-    worker = new Worker(new URL(import.meta.url), { workerData: input });
-    let received = 0;
-    let latencies: Float64Array | null = null;
-    worker.on("message", (m: WorkerMessage) => {
-      if (m.kind === "received") received = m.count;
-      else latencies = m.latencies;
-    });
+    clients = openSubscribers({ url: app.url.replace(/^http/, "ws"), token, subscribers, perConnection }, true);
     // Subscriptions are live once the feed counts them all.
     const deadline = Date.now() + 60_000;
     while (changes.size < subscribers) {
@@ -127,15 +141,9 @@ export async function benchSubscriptionLatency(opts: SubscriptionLatencyOptions 
     }
     await Promise.all(writes);
     const expected = total * subscribers;
-    const drainBy = Date.now() + 30_000;
-    worker.postMessage("report");
-    while (received < expected && Date.now() < drainBy) {
-      await sleep(100);
-      worker.postMessage("report");
-    }
-    worker.postMessage("finish");
-    while (!latencies && Date.now() < drainBy + 5_000) await sleep(20);
-    const sorted = (latencies ?? new Float64Array()).sort();
+    await waitForMessages(clients, expected, 30_000);
+    const sorted = (await clients.finish()).latencies.sort();
+    clients = null;
     return {
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
@@ -148,7 +156,7 @@ export async function benchSubscriptionLatency(opts: SubscriptionLatencyOptions 
         "latency = arrival at the client - the event's recordedAt (includes the commit's fsync).",
     };
   } finally {
-    await worker?.terminate();
+    await clients?.finish();
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -156,35 +164,126 @@ export async function benchSubscriptionLatency(opts: SubscriptionLatencyOptions 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The client side, in a worker thread: opens the subscriptions and records each message's latency. */
-async function runClients(input: WorkerInput): Promise<void> {
-  const port = parentPort!;
-  const latencies: number[] = [];
-  const clients = Array.from({ length: Math.ceil(input.subscribers / input.perConnection) }, () =>
-    createClient({ url: input.url, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${input.token}` }, retryAttempts: 0 }),
-  );
-  for (let i = 0; i < input.subscribers; i++)
-    clients[Math.floor(i / input.perConnection)]!.subscribe<{ consentChanged: { event: { recordedAt: string } } }>(
-      { query: QUERY },
-      {
-        next: (r) => {
-          const at = r.data?.consentChanged.event.recordedAt;
-          if (at) latencies.push(Date.now() - Date.parse(at));
-        },
-        error: (e) => console.error("subscription failed", e),
-        complete: () => {},
-      },
+/** Waits until `expected` messages arrived or `ms` passed; returns how many arrived. */
+export async function waitForMessages(clients: Subscribers, expected: number, ms: number): Promise<number> {
+  const by = Date.now() + ms;
+  let n = await clients.received();
+  while (n < expected && Date.now() < by) {
+    await sleep(100);
+    n = await clients.received();
+  }
+  return n;
+}
+
+/** The client side: opens the subscriptions and records each message's latency and event position. */
+class SubscriberClients {
+  private latencies: number[] = [];
+  private positions = new Map<string, number>();
+  private readonly clients: Client[];
+
+  constructor(input: SubscriberInput) {
+    this.clients = Array.from({ length: Math.ceil(input.subscribers / input.perConnection) }, () =>
+      createClient({ url: input.url, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${input.token}` }, retryAttempts: 0 }),
     );
-  port.on("message", async (m: string) => {
-    if (m === "report") port.postMessage({ kind: "received", count: latencies.length } satisfies WorkerMessage);
-    if (m === "finish") {
-      port.postMessage({ kind: "latencies", latencies: Float64Array.from(latencies) } satisfies WorkerMessage);
-      await Promise.all(clients.map((c) => c.dispose()));
+    for (let i = 0; i < input.subscribers; i++)
+      this.clients[Math.floor(i / input.perConnection)]!.subscribe<{ consentChanged: { event: { position: string; recordedAt: string } } }>(
+        { query: QUERY, variables: { after: input.after ?? null } },
+        {
+          next: (r) => {
+            const event = r.data?.consentChanged.event;
+            if (!event) return;
+            this.latencies.push(Date.now() - Date.parse(event.recordedAt));
+            this.positions.set(event.position, (this.positions.get(event.position) ?? 0) + 1);
+          },
+          error: (e) => console.error("subscription failed", e),
+          complete: () => {},
+        },
+      );
+  }
+
+  get received(): number {
+    return this.latencies.length;
+  }
+
+  reset(): void {
+    this.latencies = [];
+    this.positions = new Map();
+  }
+
+  async finish(): Promise<Received> {
+    const out = { latencies: Float64Array.from(this.latencies), positions: this.positions };
+    await Promise.all(this.clients.map((c) => c.dispose()));
+    return out;
+  }
+}
+
+/**
+ * Opens the subscribers in a worker thread (so decoding their messages does not share the caller's
+ * event loop) or, with `inWorker` false, in this thread (under vitest, which cannot start a worker
+ * from TypeScript). `finish` may be called more than once; the first call closes them.
+ */
+export function openSubscribers(input: SubscriberInput, inWorker: boolean): Subscribers {
+  if (!inWorker) {
+    const clients = new SubscriberClients(input);
+    let finished: Promise<Received> | null = null;
+    return {
+      received: async () => clients.received,
+      reset: async () => clients.reset(),
+      finish: () => (finished ??= clients.finish()),
+    };
+  }
+  const worker = new Worker(new URL(import.meta.url), { workerData: input });
+  // Answers come back in the order asked.
+  const waiting: ((m: WorkerMessage) => void)[] = [];
+  const failed = new Promise<never>((_, reject) => worker.once("error", reject));
+  failed.catch(() => {});
+  worker.on("message", (m: WorkerMessage) => waiting.shift()?.(m));
+  const ask = (request: WorkerRequest) =>
+    Promise.race([
+      failed,
+      new Promise<WorkerMessage>((resolve) => {
+        waiting.push(resolve);
+        worker.postMessage(request);
+      }),
+    ]);
+  let finished: Promise<Received> | null = null;
+  return {
+    received: async () => {
+      const m = await ask("report");
+      return m.kind === "received" ? m.count : 0;
+    },
+    reset: async () => {
+      await ask("reset");
+    },
+    finish: () =>
+      (finished ??= (async () => {
+        try {
+          const m = await ask("finish");
+          return m.kind === "finished" ? { latencies: m.latencies, positions: new Map(m.positions) } : { latencies: new Float64Array(), positions: new Map() };
+        } finally {
+          await worker.terminate();
+        }
+      })()),
+  };
+}
+
+/** The worker thread's side of openSubscribers. */
+function serveClients(input: SubscriberInput): void {
+  const port = parentPort!;
+  const clients = new SubscriberClients(input);
+  port.on("message", async (m: WorkerRequest) => {
+    if (m === "report") port.postMessage({ kind: "received", count: clients.received } satisfies WorkerMessage);
+    else if (m === "reset") {
+      clients.reset();
+      port.postMessage({ kind: "reset" } satisfies WorkerMessage);
+    } else if (m === "finish") {
+      const r = await clients.finish();
+      port.postMessage({ kind: "finished", latencies: r.latencies, positions: [...r.positions] } satisfies WorkerMessage);
     }
   });
 }
 
-if (!isMainThread && workerData) void runClients(workerData as WorkerInput);
+if (!isMainThread && workerData) serveClients(workerData as SubscriberInput);
 
 // `node dist/bench/subscription-latency.js` runs it alone and prints the figures.
 if (isMainThread && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
