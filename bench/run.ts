@@ -8,6 +8,7 @@ import { benchCompiledReads } from "./compiled-reads.js";
 import { benchHttp } from "./http.js";
 import { benchIntegrity } from "./integrity.js";
 import { benchPostgres } from "./postgres.js";
+import { benchPostgresHttp } from "./postgres-http.js";
 import { benchC15t } from "./peers/c15t.js";
 import { benchEmmett } from "./peers/emmett.js";
 import { benchRebuild } from "./rebuild.js";
@@ -73,6 +74,7 @@ export const BENCHES: Bench[] = [
   { name: "subscriptions", run: benchSubscriptions },
   { name: "scale", run: benchScale },
   { name: "postgres", run: benchPostgres },
+  { name: "postgres-http", run: benchPostgresHttp },
   { name: "transparency", run: benchTransparency },
   { name: "writer", run: benchWriter },
 ];
