@@ -30,6 +30,9 @@ export interface DeliveryOptions {
 export interface DeliveryResult {
   p50Ms: number;
   p99Ms: number;
+  /** The same percentiles of each event's first message to arrive at any subscriber: the cost before the fan-out. */
+  firstP50Ms: number;
+  firstP99Ms: number;
   subscribers: number;
   /** The positions of the events the steady writes appended, in the order answered. */
   written: string[];
@@ -99,6 +102,8 @@ export async function crossReplicaDelivery(o: DeliveryOptions): Promise<Delivery
     return {
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      firstP50Ms: percentile([...received.earliest.values()], 50),
+      firstP99Ms: percentile([...received.earliest.values()], 99),
       subscribers: o.subscribers,
       written,
       expected,
@@ -240,13 +245,13 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
         aim: "reported beside one replica's",
         met: null,
         how: `Two service processes on one database, sharing a data folder (dev signing key, KEK, receipt key); two autocannon loads at once, ${CONNECTIONS / 2} connections each, so the total offered concurrency equals the one-replica row's; the figure is the sum of both loads' rates (p50 and p99: the larger of the two). ${common}`,
-        note: "This machine has 2 cores, shared by both replicas, the PostgreSQL server (its backends, WAL writer) and autocannon: a second replica adds request parsing, signing and hashing capacity only where a core is idle, and every append of either replica takes the same chain tip row lock, so the sequencer's commit rate bounds both together. Replicas on their own machines (and the database on another) are what this row cannot show here.",
+        note: "This machine has 2 cores, shared by both replicas, the PostgreSQL server (its backends, WAL writer) and autocannon: a second replica adds request parsing, signing and hashing capacity only where a core is idle, and every append of either replica takes the same chain tip row lock, held for two round trips and the commit, so the sequencer's commit rate bounds both together. Worse, the holder's second statement waits for its process to get a core: with two busy service processes, the server and the load generator on 2 cores, each hold of the tip lengthens, and two replicas can commit fewer writes than one. Replicas on their own machines (and the database on another) are what this row cannot show here; the lever is fewer lock-holding round trips per commit (several commands in one transaction per replica).",
         values: { ratio: pairRatio, rps: m((x) => x.pair.rps), oneReplicaRps: m((x) => x.pgRec.rps) },
       },
       {
         bench: "postgres-http",
         what: `commit to delivery on another replica: consentChanged to ${fmt(subscribers)} subscribers, PostgreSQL`,
-        figure: `p50 ${fmt(delivery.p50Ms, 1)} ms, p99 ${fmt(delivery.p99Ms, 1)} ms`,
+        figure: `p50 ${fmt(delivery.p50Ms, 1)} ms, p99 ${fmt(delivery.p99Ms, 1)} ms (each event's first message: p50 ${fmt(delivery.firstP50Ms, 1)} ms, p99 ${fmt(delivery.firstP99Ms, 1)} ms)`,
         baseline: "—",
         ratio: null,
         aim: "p99 < 250 ms",
@@ -255,13 +260,14 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
           `bench/postgres-http.ts (crossReplicaDelivery): two service processes on one database; ${fmt(subscribers)} consentChanged subscriptions on replica B (${perConnection} per WebSocket, clients in a worker thread of the bench process), ` +
           `10 consent changes/s for ${o.quick ? 3 : 10} s written over HTTP through replica A, each delivered to every subscriber (${fmt(delivery.arrived)} of ${fmt(delivery.expected)} messages arrived${complete ? ", every written event reached every subscriber" : ""}). ` +
           "Latency = arrival at the client - the event's recordedAt, which replica A takes inside the append's transaction before COMMIT: it spans the commit's WAL flush, the NOTIFY that wakes replica B, B's read of the log by position and its fan-out, and the WebSocket. " +
+          "In brackets, the same for the first message of each event to reach any subscriber: the cost up to the fan-out. " +
           "The subscriptions follow from a cursor and are counted live once a warm-up change reached all of them; that change is not measured.",
-        values: { p50: delivery.p50Ms, p99: delivery.p99Ms, arrived: delivery.arrived, expected: delivery.expected },
+        values: { p50: delivery.p50Ms, p99: delivery.p99Ms, firstP50: delivery.firstP50Ms, firstP99: delivery.firstP99Ms, arrived: delivery.arrived, expected: delivery.expected },
       },
     ];
     if (permRatio < 0.8)
       rows[0]!.note =
-        "On SQLite a permission is an indexed read in the service's own process; on PostgreSQL it is a round trip to the server process (the wire protocol, a backend's execution, the answer's parsing in node-postgres), on the same 2 cores as the service and autocannon. What would move it: a replica-local cache of a subject's read model invalidated by the change pump (which already sees every committed event in order), or the database on its own machine.";
+        "On SQLite a permission is indexed reads in the service's own process; on PostgreSQL it is one round trip to the server (readCurrentView: one unnamed statement, so parsed and planned on every call, aggregating the subject's rows to JSON), whose backend runs on the same 2 cores as the service and autocannon. What would move it: a named (prepared) statement, a replica-local cache of a subject's current view that the change pump invalidates (it already sees every committed event in order), and the database on its own machine.";
     if (recRatio < 0.5)
       rows[1]!.note =
         "On PostgreSQL each recordConsent is its own transaction: several round trips under the subject's lock and the one chain tip's row lock, then a commit with its WAL flush, so concurrent writes queue behind the tip one commit at a time; SQLite's group commit shares one fsync among every write that queued meanwhile. What would move it: the same group commit on PostgreSQL (the sequencer ordering several commands in one transaction per replica), the lever the sequencer row names.";
@@ -269,7 +275,13 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
       rows[3]!.note = `Not every written event reached every subscriber within 30 s of the last write (${fmt(delivery.arrived)} of ${fmt(delivery.expected)} messages): the figure covers only what arrived.`;
     else if (delivery.p99Ms >= 250)
       rows[3]!.note =
-        "Replica B learns of a commit from NOTIFY, then reads the new events by position and fans each out to every matching subscription, encoding one message per subscriber on its one event loop; with 1,000 subscribers on 2 shared cores that fan-out is most of the tail. What would move it: encoding each change once for all subscribers of the same selection, and spreading subscribers over replicas.";
+        `${
+          delivery.firstP99Ms < 250
+            ? `Each event's first message arrived at p99 ${fmt(delivery.firstP99Ms, 1)} ms, so the hop between replicas (commit, NOTIFY, replica B's read of the log) is not what limits it: the fan-out on replica B is. `
+            : `Even each event's first message arrived at p99 ${fmt(delivery.firstP99Ms, 1)} ms: the machine was too loaded for the hop between replicas (commit, NOTIFY, replica B's read of the log) to keep up, and the fan-out on replica B adds to it. `
+        }` +
+        "10 changes/s to 1,000 subscribers are 10,000 messages/s from one event loop. A CPU profile of replica B at this rate (node --cpu-prof, with other work on the machine) showed it almost never idle: graphql-js executing the subscription's selection once per subscriber per change (about a quarter), one socket write per message (writev, about a fifth) and garbage collection (about a fifth); the change itself is diffed once per commit. " +
+        "What would move it: executing and serialising each change once per distinct subscription document and variables and sending those bytes to every subscriber of it, and writing a connection's messages of one commit in one write; beyond that, spreading subscribers over replicas.";
     return rows;
   } finally {
     await Promise.allSettled(children.map((c) => c.stop()));

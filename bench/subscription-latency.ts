@@ -46,10 +46,12 @@ export interface SubscriberInput {
   after?: string | null;
 }
 
-/** What the subscribers received: each message's latency, and how many messages each event position reached. */
+/** What the subscribers received: each message's latency, and per event position the messages and the first one's latency. */
 export interface Received {
   latencies: Float64Array;
   positions: Map<string, number>;
+  /** The latency of the first message of each event position to arrive at any subscriber. */
+  earliest: Map<string, number>;
 }
 
 /** The subscribers, in a worker thread or in this one: counts, a reset, and the final tally. */
@@ -63,7 +65,7 @@ export interface Subscribers {
 }
 
 type WorkerRequest = "report" | "reset" | "finish";
-type WorkerMessage = { kind: "received"; count: number } | { kind: "reset" } | { kind: "finished"; latencies: Float64Array; positions: [string, number][] };
+type WorkerMessage = { kind: "received"; count: number } | { kind: "reset" } | { kind: "finished"; latencies: Float64Array; positions: [string, number][]; earliest: [string, number][] };
 
 const QUERY = `subscription($after: String) { consentChanged(purposeIds: ["location"], after: $after) { cursor subjectId purposeId previous current { status permitted } event { position recordedAt } } }`;
 
@@ -179,6 +181,7 @@ export async function waitForMessages(clients: Subscribers, expected: number, ms
 class SubscriberClients {
   private latencies: number[] = [];
   private positions = new Map<string, number>();
+  private earliest = new Map<string, number>();
   private readonly clients: Client[];
 
   constructor(input: SubscriberInput) {
@@ -192,8 +195,10 @@ class SubscriberClients {
           next: (r) => {
             const event = r.data?.consentChanged.event;
             if (!event) return;
-            this.latencies.push(Date.now() - Date.parse(event.recordedAt));
+            const latency = Date.now() - Date.parse(event.recordedAt);
+            this.latencies.push(latency);
             this.positions.set(event.position, (this.positions.get(event.position) ?? 0) + 1);
+            this.earliest.set(event.position, Math.min(this.earliest.get(event.position) ?? latency, latency));
           },
           error: (e) => console.error("subscription failed", e),
           complete: () => {},
@@ -208,10 +213,11 @@ class SubscriberClients {
   reset(): void {
     this.latencies = [];
     this.positions = new Map();
+    this.earliest = new Map();
   }
 
   async finish(): Promise<Received> {
-    const out = { latencies: Float64Array.from(this.latencies), positions: this.positions };
+    const out = { latencies: Float64Array.from(this.latencies), positions: this.positions, earliest: this.earliest };
     await Promise.all(this.clients.map((c) => c.dispose()));
     return out;
   }
@@ -259,7 +265,9 @@ export function openSubscribers(input: SubscriberInput, inWorker: boolean): Subs
       (finished ??= (async () => {
         try {
           const m = await ask("finish");
-          return m.kind === "finished" ? { latencies: m.latencies, positions: new Map(m.positions) } : { latencies: new Float64Array(), positions: new Map() };
+          return m.kind === "finished"
+            ? { latencies: m.latencies, positions: new Map(m.positions), earliest: new Map(m.earliest) }
+            : { latencies: new Float64Array(), positions: new Map(), earliest: new Map() };
         } finally {
           await worker.terminate();
         }
@@ -278,7 +286,7 @@ function serveClients(input: SubscriberInput): void {
       port.postMessage({ kind: "reset" } satisfies WorkerMessage);
     } else if (m === "finish") {
       const r = await clients.finish();
-      port.postMessage({ kind: "finished", latencies: r.latencies, positions: [...r.positions] } satisfies WorkerMessage);
+      port.postMessage({ kind: "finished", latencies: r.latencies, positions: [...r.positions], earliest: [...r.earliest] } satisfies WorkerMessage);
     }
   });
 }
