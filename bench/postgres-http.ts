@@ -1,6 +1,7 @@
 // The service on PostgreSQL over HTTP (issue 11): one replica beside SQLite, two replicas beside one,
 // and commit-to-delivery of consentChanged to subscribers on another replica than the writer's.
 import { randomUUID } from "node:crypto";
+import { cpus, loadavg } from "node:os";
 import pg from "pg";
 import { startPostgresServer } from "../test/support/postgres-server.js";
 import { CONNECTIONS, type Child, type LoadResult, PERMISSION, RECORD, gqlOnce, load, recordInput, settingArgs, startChild, startLedgerChild } from "./http.js";
@@ -204,6 +205,7 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
       seconds: o.quick ? 3 : 10,
       clientsInWorker: true,
     });
+    const loadAfter = loadavg()[0]!;
     const complete = delivery.written.every((p) => delivery.positions.get(p) === subscribers) && delivery.arrived === delivery.expected;
 
     const m = (f: (x: Run) => number) => median(runs.map(f));
@@ -262,7 +264,7 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
           "Latency = arrival at the client - the event's recordedAt, which replica A takes inside the append's transaction before COMMIT: it spans the commit's WAL flush, the NOTIFY that wakes replica B, B's read of the log by position and its fan-out, and the WebSocket. " +
           "In brackets, the same for the first message of each event to reach any subscriber: the cost up to the fan-out. " +
           "The subscriptions follow from a cursor and are counted live once a warm-up change reached all of them; that change is not measured.",
-        values: { p50: delivery.p50Ms, p99: delivery.p99Ms, firstP50: delivery.firstP50Ms, firstP99: delivery.firstP99Ms, arrived: delivery.arrived, expected: delivery.expected },
+        values: { p50: delivery.p50Ms, p99: delivery.p99Ms, firstP50: delivery.firstP50Ms, firstP99: delivery.firstP99Ms, loadAverage: loadAfter, arrived: delivery.arrived, expected: delivery.expected },
       },
     ];
     if (permRatio < 0.8)
@@ -278,7 +280,7 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
         `${
           delivery.firstP99Ms < 250
             ? `Each event's first message arrived at p99 ${fmt(delivery.firstP99Ms, 1)} ms, so the hop between replicas (commit, NOTIFY, replica B's read of the log) is not what limits it: the fan-out on replica B is. `
-            : `Even each event's first message arrived at p99 ${fmt(delivery.firstP99Ms, 1)} ms: the machine was too loaded for the hop between replicas (commit, NOTIFY, replica B's read of the log) to keep up, and the fan-out on replica B adds to it. `
+            : `Each event's first message was about as late (p99 ${fmt(delivery.firstP99Ms, 1)} ms): the subscribers' side fell behind, so every event's messages, the first included, queued behind the previous events' fan-out (load average ${fmt(loadAfter, 1)} at the end of the run, on ${cpus().length} cores). `
         }` +
         "10 changes/s to 1,000 subscribers are 10,000 messages/s from one event loop. A CPU profile of replica B at this rate (node --cpu-prof, with other work on the machine) showed it almost never idle: graphql-js executing the subscription's selection once per subscriber per change (about a quarter), one socket write per message (writev, about a fifth) and garbage collection (about a fifth); the change itself is diffed once per commit. " +
         "What would move it: executing and serialising each change once per distinct subscription document and variables and sending those bytes to every subscriber of it, and writing a connection's messages of one commit in one write; beyond that, spreading subscribers over replicas.";
