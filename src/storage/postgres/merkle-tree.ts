@@ -26,7 +26,7 @@ const HASH = 32;
  * each connection parses and plans it once.
  */
 const READ_NODES: pg.QueryConfig = {
-  name: "ledger-read-tree-nodes",
+  name: "ledger_read_tree_nodes",
   text: `SELECT TRUE AS node, post_order AS key, hash FROM merkle_nodes WHERE post_order = ANY($1::bigint[])
          UNION ALL
          SELECT FALSE, position, hash FROM events WHERE position = ANY($2::bigint[])`,

@@ -349,13 +349,17 @@ export async function readSubject(client: Queryable, subjectId: string): Promise
     standings: { policy_id: string; accepted_version: number; accepted_at: number; position: number }[];
     requests: DataRequestRow[];
   }>(
-    `SELECT s.status, s.version,
+    // Named statements (here and in the other hot reads below): each connection parses and plans them once.
+    {
+      name: "ledger_read_subject",
+      text: `SELECT s.status, s.version,
        (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = $1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE c.subject_id = $1) AS consents,
        (SELECT COALESCE(json_agg(st), '[]') FROM standings st WHERE st.subject_id = $1) AS standings,
        (SELECT COALESCE(json_agg(d ORDER BY d.opened_at, d.id), '[]') FROM data_requests d WHERE d.subject_id = $1) AS requests
      FROM (SELECT $1::text AS id) x LEFT JOIN subjects s ON s.subject_id = x.id`,
-    [subjectId],
+      values: [subjectId],
+    },
   );
   const r = rows[0]!;
   if (r.status === null || r.version === null) return initialSubject(subjectId);
@@ -375,8 +379,9 @@ type Bound = { kind: "asOf"; at: Instant; knownAt: Instant } | { kind: "through"
 async function boundedView(client: Queryable, subjectId: string, bound: Bound): Promise<SubjectSnapshot> {
   const where = bound.kind === "asOf" ? "occurred_at <= $2 AND recorded_at <= $3" : "position <= $2";
   const params = bound.kind === "asOf" ? [subjectId, bound.at, bound.knownAt] : [subjectId, bound.position];
-  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
-    `SELECT
+  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>({
+    name: bound.kind === "asOf" ? "ledger_view_as_of" : "ledger_view_through",
+    text: `SELECT
        (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM status_history
           WHERE subject_id = $1 AND ${where} ORDER BY position DESC LIMIT 1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(a), '[]') FROM (
@@ -386,8 +391,8 @@ async function boundedView(client: Queryable, subjectId: string, bound: Bound): 
           SELECT DISTINCT ON (policy_id, purpose_id) policy_id, purpose_id, granted, occurred_at, expires_at, policy_version, event_id, position
           FROM consent_history WHERE subject_id = $1 AND ${where}
           ORDER BY policy_id, purpose_id, occurred_at DESC, position DESC) c) AS consents`,
-    params,
-  );
+    values: params,
+  });
   const r = rows[0]!;
   return snapshot(r.lifecycle, r.acceptances, r.consents);
 }
@@ -403,16 +408,17 @@ export const readViewThrough = (client: Queryable, subjectId: string, position: 
  * few minutes ahead), the choices come from the history as of `at` instead, as viewAt would give.
  */
 export async function readCurrentView(client: Queryable, subjectId: string, at: Instant): Promise<SubjectSnapshot> {
-  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>(
+  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentJson[] }>({
+    name: "ledger_read_current_view",
     // Lifecycle facts may be dated a little ahead too (a return with a future occurredAt): they are read as of `at`.
-    `SELECT
+    text: `SELECT
        (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM status_history
           WHERE subject_id = $1 AND occurred_at <= $2 ORDER BY position DESC LIMIT 1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(json_build_object('policy_id', policy_id, 'version', accepted_version, 'occurred_at', accepted_at, 'position', position)), '[]')
           FROM standings WHERE subject_id = $1) AS acceptances,
        (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE subject_id = $1) AS consents`,
-    [subjectId, at],
-  );
+    values: [subjectId, at],
+  });
   const r = rows[0]!;
   const future = r.acceptances.some((a) => a.occurred_at > at) || r.consents.some((c) => c.occurred_at > at);
   if (!future) return snapshot(r.lifecycle, r.acceptances, r.consents);
