@@ -269,7 +269,7 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
     ];
     if (permRatio < 0.8)
       rows[0]!.note =
-        "On SQLite a permission is indexed reads in the service's own process; on PostgreSQL it is one round trip to the server (readCurrentView: one unnamed statement, so parsed and planned on every call, aggregating the subject's rows to JSON), whose backend runs on the same 2 cores as the service and autocannon. What would move it: a named (prepared) statement, a replica-local cache of a subject's current view that the change pump invalidates (it already sees every committed event in order), and the database on its own machine.";
+        "On SQLite a permission is indexed reads in the service's own process; on PostgreSQL it is one round trip to the server (readCurrentView: one named statement, planned once per connection, aggregating the subject's rows to JSON), whose backend runs on the same 2 cores as the service and autocannon. What would move it: a replica-local cache of a subject's current view that the change pump invalidates (it already sees every committed event in order), and the database on its own machine.";
     if (recRatio < 0.5)
       rows[1]!.note =
         "On PostgreSQL each recordConsent is its own transaction: several round trips under the subject's lock and the one chain tip's row lock, then a commit with its WAL flush, so concurrent writes queue behind the tip one commit at a time; SQLite's group commit shares one fsync among every write that queued meanwhile. What would move it: the same group commit on PostgreSQL (the sequencer ordering several commands in one transaction per replica), the lever the sequencer row names.";
