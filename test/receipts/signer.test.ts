@@ -1,7 +1,7 @@
 // ReceiptSigner: one key kept under the data folder (or RECEIPT_KEY_FILE), a public JWKS, verifiable JWS.
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose";
+import { CompactSign, calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { receiptKeyPath, ReceiptSigner } from "../../src/receipts/signer.js";
 import { makeTempDir } from "../support/common.js";
@@ -83,6 +83,29 @@ describe("ReceiptSigner.load with RECEIPT_KEY_FILE", () => {
     const { protectedHeader } = await compactVerify(jws, createLocalJWKSet(signer.jwks()));
     expect(protectedHeader.alg).toBe("ES256");
     expect(() => statSync(receiptKeyPath(dir))).toThrow();
+  });
+
+  it("makes byte for byte the JWS jose's CompactSign makes with the same Ed25519 key, non-ASCII text included", async () => {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const signer = await ReceiptSigner.load({ keyFile: await keyFile(jwk), dataDir: makeTempDir("receipts-") });
+    const text = { ...payload, piiControllers: [{ piiController: "中電クラビス株式会社" }], note: "\u2028 \ud83d\ude00 \"quoted\"" };
+    const byJose = await new CompactSign(new TextEncoder().encode(JSON.stringify(text)))
+      .setProtectedHeader({ alg: "EdDSA", kid: signer.kid, typ: "consent-receipt+jwt" })
+      .sign(await importJWK(jwk, "EdDSA"));
+    expect(await signer.sign(text, "consent-receipt+jwt")).toBe(byJose);
+  });
+
+  it("signs ES256 as r || s (64 bytes), which jose verifies, and each signature differs", async () => {
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const signer = await ReceiptSigner.load({ keyFile: await keyFile(await exportJWK(privateKey)), dataDir: makeTempDir("receipts-") });
+    const [a, b] = [await signer.sign(payload, "x"), await signer.sign(payload, "x")];
+    expect(Buffer.from(a.split(".")[2]!, "base64url")).toHaveLength(64);
+    expect(a).not.toBe(b);
+    for (const jws of [a, b]) {
+      const { payload: bytes } = await compactVerify(jws, createLocalJWKSet(signer.jwks()), { algorithms: ["ES256"] });
+      expect(JSON.parse(new TextDecoder().decode(bytes))).toEqual(payload);
+    }
   });
 
   it("accepts an OKP Ed25519 private JWK", async () => {
