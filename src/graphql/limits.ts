@@ -1,17 +1,5 @@
-// Depth, cost and per-request caps as a graphql-js validation rule, run for every operation on every transport.
-import {
-  type ASTVisitor,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  GraphQLError,
-  type GraphQLSchema,
-  Kind,
-  type ValidationContext,
-  type ValidationRule,
-  getOperationAST,
-  getVariableValues,
-  validate,
-} from "graphql";
+// Depth, cost and per-request caps, checked for every operation on every transport.
+import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, type GraphQLSchema, Kind, getOperationAST, getVariableValues } from "graphql";
 import { type OperationCost, operationCost } from "./operation-cost.js";
 
 export interface OperationLimits {
@@ -42,32 +30,6 @@ export function limitBroken(c: OperationCost, limits: OperationLimits): GraphQLE
 }
 
 const fmt = (n: number) => (Number.isFinite(n) && n < 1e15 ? String(Math.round(n)) : n.toExponential(2));
-
-/**
- * A validation rule that prices the operation named `operationName` with its variables and reports
- * the first limit it breaks. It does its own walk at the document's root (fragments analysed once
- * each), so it needs no visit below and stops the traversal there.
- */
-export function operationLimitsRule(
-  limits: OperationLimits,
-  variables: Record<string, unknown> | null | undefined,
-  operationName?: string | null,
-  /** Receives the price of an operation within the limits. */
-  priced?: (cost: OperationCost) => void,
-): ValidationRule {
-  return (context: ValidationContext): ASTVisitor => ({
-    Document(document) {
-      const found = analyse(context.getSchema(), document, variables, operationName);
-      if (found instanceof GraphQLError) context.reportError(found);
-      else if (found) {
-        const broken = limitBroken(found, limits);
-        if (broken) context.reportError(broken);
-        else priced?.(found);
-      }
-      return false;
-    },
-  });
-}
 
 /** The operation's cost, a BAD_USER_INPUT error for variables of the wrong type, or null when no operation is named. */
 export function analyse(
@@ -114,11 +76,13 @@ export function checkOperationLimits(args: LimitArgs): OperationCost | null {
   const remembered = withinLimits.get(args.document);
   const hit = remembered?.get(key);
   if (hit && hit.limits === args.limits) return hit.cost;
-  let cost: OperationCost | null = null;
-  const rule = operationLimitsRule(args.limits, args.variables, args.operationName, (c) => (cost = c));
-  const errors = validate(args.schema, args.document, [rule]);
-  if (errors.length > 0) throw errors[0];
-  if (cost === null || key.length > MAX_REMEMBERED_KEY) return cost;
+  // Priced straight from the document (no validation pass around it: graphql's own rules have run already).
+  const cost = analyse(args.schema, args.document, args.variables, args.operationName);
+  if (cost instanceof GraphQLError) throw cost;
+  if (cost === null) return null;
+  const broken = limitBroken(cost, args.limits);
+  if (broken) throw broken;
+  if (key.length > MAX_REMEMBERED_KEY) return cost;
   const map = remembered ?? new Map<string, { limits: OperationLimits; cost: OperationCost }>();
   if (map.size >= MAX_REMEMBERED_PER_DOCUMENT) map.clear();
   map.set(key, { limits: args.limits, cost });
