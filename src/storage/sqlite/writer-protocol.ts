@@ -13,6 +13,10 @@ export interface WriterData {
   evidenceKek: Uint8Array | null;
 }
 
+/**
+ * Both directions post arrays: the requests made in one turn of the main thread's loop, and the
+ * replies of one turn of the writer's (a commit's events first, then its commands' answers).
+ */
 export type WriterRequest =
   | { id: number; op: "execute"; request: CommandRequest }
   | { id: number; op: "catchUpTree"; chunk: number }

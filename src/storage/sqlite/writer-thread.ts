@@ -40,6 +40,8 @@ export class ThreadWriter implements SqliteWrites {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
+  /** Requests made in this turn of the event loop, posted together at its end. */
+  private outbox: WriterRequest[] = [];
   private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
   /** The thread is up and answered "ready". */
   private alive = false;
@@ -69,7 +71,7 @@ export class ThreadWriter implements SqliteWrites {
       const worker = startThread(this.path, this.evidenceKek);
       this.worker = worker;
       let started = false;
-      worker.on("message", (m: WriterReply) => {
+      const receive = (m: WriterReply): void => {
         switch (m.kind) {
           case "ready":
             started = true;
@@ -91,6 +93,9 @@ export class ThreadWriter implements SqliteWrites {
             else w.reject(fromWire(m.error));
           }
         }
+      };
+      worker.on("message", (replies: readonly WriterReply[]) => {
+        for (const m of replies) receive(m);
       });
       worker.on("error", (e) => {
         if (!started) reject(e);
@@ -132,13 +137,42 @@ export class ThreadWriter implements SqliteWrites {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      try {
-        worker.postMessage({ id, op, ...extra });
-      } catch (e) {
-        this.waiting.delete(id);
-        reject(e);
-      }
+      if (this.outbox.push({ id, op, ...extra } as WriterRequest) === 1) setImmediate(() => this.sendOutbox());
     });
+  }
+
+  /**
+   * Posts the requests made during one turn of the event loop as one message (they would share a
+   * group commit anyway): one copy and one wake-up of the thread instead of one per request.
+   */
+  private sendOutbox(): void {
+    // A thread that stopped meanwhile has already refused its requests (see "exit"): they are not sent to its successor.
+    const requests = this.outbox.filter((r) => this.waiting.has(r.id));
+    this.outbox = [];
+    const worker = this.worker;
+    if (requests.length === 0) return;
+    if (!worker) {
+      for (const r of requests) this.refuse(r.id, new StoreUnavailableError(new Error("the writer thread is restarting")));
+      return;
+    }
+    try {
+      worker.postMessage(requests);
+    } catch {
+      // A request that cannot be copied fails alone; the others go as before.
+      for (const r of requests) {
+        try {
+          worker.postMessage([r]);
+        } catch (e) {
+          this.refuse(r.id, e);
+        }
+      }
+    }
+  }
+
+  private refuse(id: number, e: unknown): void {
+    const w = this.waiting.get(id);
+    this.waiting.delete(id);
+    w?.reject(e);
   }
 
   execute(request: CommandRequest): Promise<CommandOutcome> {

@@ -5,14 +5,28 @@ import { SqliteWriter } from "./sqlite-writer.js";
 import { type WriterData, type WriterReply, type WriterRequest, toWire } from "./writer-protocol.js";
 
 const port = parentPort!;
-const post = (m: WriterReply) => port.postMessage(m);
+
+/**
+ * Replies go out together, one message per turn of this thread's loop: a group commit's events and
+ * its commands' answers (which hold the same events) cross, and are copied, once. Queued in order,
+ * so a commit's events still come before its commands' answers.
+ */
+let outbox: WriterReply[] = [];
+const sendOutbox = () => {
+  const replies = outbox;
+  outbox = [];
+  port.postMessage(replies);
+};
+const post = (m: WriterReply) => {
+  if (outbox.push(m) === 1) setImmediate(sendOutbox);
+};
 
 let writer: SqliteWriter;
 try {
   const data = workerData as WriterData;
   writer = new SqliteWriter(data.path, { evidenceKek: data.evidenceKek });
 } catch (e) {
-  post({ kind: "failed", error: toWire(e) });
+  port.postMessage([{ kind: "failed", error: toWire(e) }] satisfies WriterReply[]);
   process.exit(1);
 }
 
@@ -33,7 +47,12 @@ function run(id: number, work: () => Promise<unknown>): void {
   });
 }
 
-port.on("message", (m: WriterRequest) => {
+// The main thread sends the requests of one turn of its loop together, in the order they were made.
+port.on("message", (requests: readonly WriterRequest[]) => {
+  for (const m of requests) accept(m);
+});
+
+function accept(m: WriterRequest): void {
   switch (m.op) {
     case "execute":
       return run(m.id, () => writer.execute(m.request));
@@ -67,6 +86,6 @@ port.on("message", (m: WriterRequest) => {
         }
       });
   }
-});
+}
 
 post({ kind: "ready", writable: writer.isWritable() });
