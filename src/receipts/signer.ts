@@ -63,14 +63,18 @@ export class ReceiptSigner {
   /**
    * A compact JWS (RFC 7515) over the JSON payload, header `{ alg, kid, typ }`: the bytes jose's
    * CompactSign makes, signed by node:crypto directly (WebCrypto's per-call overhead cost more than
-   * the Ed25519 signature itself). ES256 signatures are r || s (IEEE P1363), as JWS requires.
+   * the Ed25519 signature itself) on libuv's thread pool, off the event loop. ES256 signatures are
+   * r || s (IEEE P1363), as JWS requires.
    */
   async sign(payload: Record<string, unknown>, typ: string): Promise<string> {
     const header = base64url(JSON.stringify({ alg: this.algorithm, kid: this.kid, typ }));
     const signingInput = `${header}.${base64url(JSON.stringify(payload))}`;
     const data = Buffer.from(signingInput, "ascii");
-    const signature =
-      this.algorithm === "EdDSA" ? signBytes(null, data, this.privateKey) : signBytes("sha256", data, { key: this.privateKey, dsaEncoding: "ieee-p1363" });
+    const signature = await new Promise<Buffer>((resolve, reject) => {
+      const done = (e: Error | null, s: Buffer) => (e ? reject(e) : resolve(s));
+      if (this.algorithm === "EdDSA") signBytes(null, data, this.privateKey, done);
+      else signBytes("sha256", data, { key: this.privateKey, dsaEncoding: "ieee-p1363" }, done);
+    });
     return `${signingInput}.${signature.toString("base64url")}`;
   }
 
