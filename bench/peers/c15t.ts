@@ -88,10 +88,10 @@ export async function benchC15t(o: BenchOptions): Promise<BenchRow[]> {
     ];
     if (wRatio < 10)
       rows[0]!.note =
-        "c15t writes a handful of rows per consent through Kysely in one transaction per request on one connection (one fsync each, no group commit); ours groups commits but spends more CPU per request (JWT verify, evidence sealing per event, chain hashing, receipt signing). Both are single-threaded on a 2-core box shared with the load generator, so the ratio is bounded by CPU per request, not by fsyncs: the levers are those named under recordConsent above.";
+        "c15t writes a handful of rows per consent through Kysely in one transaction per request on one connection (one fsync each, no group commit); ours groups commits on a writer thread but spends more CPU per request: the input coerced twice (pricing, then execution), a new subject key wrapped and the evidence sealed, 3 events hashed and projected into the current and bitemporal tables and the tree, a receipt built and signed (off the event loop); the token is a cache hit. Both are bounded by CPU on a 2-core box shared with the load generator, not by fsyncs: the levers are those named under recordConsent above.";
     if (rRatio < 5)
       rows[1]!.note =
-        "c15t's read is a couple of Kysely queries behind Hono with no auth; ours pays an ES256 verification per request and GraphQL parsing/validation/execution of a nested selection (ConsentState has a resolver per field and decides every purpose of the policy). Caching verified tokens and Apollo's parsed documents (already cached) leave the per-purpose decision and the token check as the main costs.";
+        "c15t's read is a couple of Kysely queries behind Hono with no auth; ours checks the token (a cache hit: one SHA-256 and a map lookup), runs Apollo's pipeline and graphql-js on a nested selection (`subject` is not among the reads graphql-jit compiles), and reads the subject's projections twice: its state for `subject` (4 indexed reads) and its current view for `consents` (3 more), then decides every purpose of the policy. What would move it: one read of the subject serving both fields (or a per-subject view cache checked against SQLite's `PRAGMA data_version`), and `subject` among the compiled reads.";
     return rows;
   } finally {
     await Promise.allSettled([ledger.child.stop(), c15t.stop()]);
