@@ -1,5 +1,6 @@
-// The PostgreSQL storage: commands run in one transaction each (lock the stream, read the state,
-// decide, seal, append, project, commit), reads come from the read models, on any replica.
+// The PostgreSQL storage: each command runs in its own savepoint of its replica's group commit (lock
+// the stream, read the state, decide, seal, append, project), reads come from the read models, on
+// any replica.
 import { Catalog, toPolicyVersion } from "../../domain/catalog.js";
 import type { AsOf } from "../../domain/catalog.js";
 import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/events.js";
@@ -85,7 +86,7 @@ export class PostgresStorage implements StoragePort {
     return storage;
   }
 
-  /** Runs a command in one transaction on this replica; exact across replicas (see subjectCommand). */
+  /** Runs a command in this replica's next group commit; exact across replicas (see subjectCommand). */
   execute(request: CommandRequest): Promise<CommandOutcome> {
     const { command, actor, now } = request;
     if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
@@ -243,14 +244,18 @@ export class PostgresStorage implements StoragePort {
     }, now);
   }
 
-  private cachedCatalog: { lastPosition: number; publications: LedgerEvent[] } = { lastPosition: 0, publications: [] };
+  private cachedCatalog: { lastId: string | null; publications: LedgerEvent[] } = { lastId: null, publications: [] };
 
-  /** The catalogue as the log holds it, read again only when a publication committed since. */
+  /**
+   * The catalogue as the transaction sees the log, read again only when its latest publication is
+   * another event. Keyed by event id, not position: a work in a group commit may see a publication
+   * an earlier work of its batch made, and if that batch then fails, its position is handed out again.
+   */
   private async catalogIn(client: Pick<PostgresStore["pool"], "query">): Promise<Catalog> {
-    const last = (await client.query<{ p: number | null }>("SELECT max(position) AS p FROM events WHERE type = 'PolicyVersionPublished'")).rows[0]!.p ?? 0;
-    if (last !== this.cachedCatalog.lastPosition) {
+    const last = (await client.query<{ id: string }>("SELECT id FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position DESC LIMIT 1")).rows[0]?.id ?? null;
+    if (last !== this.cachedCatalog.lastId) {
       const { rows } = await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
-      this.cachedCatalog = { lastPosition: last, publications: rows.map(rowToEvent) };
+      this.cachedCatalog = { lastId: last, publications: rows.map(rowToEvent) };
     }
     return Catalog.of(this.cachedCatalog.publications.map(toPolicyVersion));
   }

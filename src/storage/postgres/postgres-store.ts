@@ -1,5 +1,6 @@
-// The PostgreSQL adapter of the event log: one transaction per command, a per-stream row lock for
-// exact expectedVersion, and one chain tip row that hands out dense positions in commit order.
+// The PostgreSQL adapter of the event log: group commit per replica (the commands queued while a
+// transaction runs share the next one, each in its own savepoint), a per-stream row lock for exact
+// expectedVersion, and one chain tip row that hands out dense positions in commit order.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { LedgerError } from "../../domain/errors.js";
@@ -20,6 +21,16 @@ export const EVENT_SCHEMA_VERSION = 1;
 export const NOTIFY_CHANNEL = "ledger_events";
 /** Rows per read when walking the log (integrity, rebuild, the change pump). */
 const PAGE = 1_000;
+/**
+ * Commands per group commit. Each runs in a savepoint, a subtransaction with its own xid; past 64 in
+ * one transaction PostgreSQL's per-session subtransaction cache overflows and every other session's
+ * snapshot checks then go through pg_subtrans.
+ */
+export const MAX_BATCH = 64;
+/** Once the batch has held the chain tip this long, the commands left wait for the next batch. */
+export const MAX_TIP_HOLD_MS = 100;
+/** How often one command is run again after its statement was chosen as a deadlock victim. */
+const DEADLOCK_RETRIES = 3;
 
 export interface PostgresStoreOptions {
   url: string;
@@ -30,6 +41,8 @@ export interface PostgresStoreOptions {
   applicationName?: string;
   /** Told of failures no caller waits for (the change pump's reads, a listener that threw). */
   onError?: (e: unknown) => void;
+  /** How long a group commit may hold the chain tip before the works left wait for the next one (default MAX_TIP_HOLD_MS). */
+  maxTipHoldMs?: number;
 }
 
 /** Runs inside one transaction that holds the locks of the streams it touched until commit. */
@@ -53,9 +66,40 @@ interface TipRow extends TipTree {
   recorded_at: number;
 }
 
+/** A command waiting for its group commit. */
+interface Queued {
+  work: (tx: PgWriteTx) => Promise<unknown>;
+  now: number;
+  resolve: (value: unknown) => void;
+  reject: (e: unknown) => void;
+  /** Times it was chosen as a deadlock victim so far. */
+  deadlocks: number;
+}
+
+/** The chain tip as one batch's transaction holds it: null until its first append locks the row. */
+interface BatchTip {
+  tip: TipRow | null;
+  /** performance.now() when the row was locked. */
+  since: number;
+}
+
+/**
+ * Thrown by a stream lock that would have to wait while the batch already holds the chain tip: the
+ * command rolls back to its savepoint and runs first in the next batch instead.
+ */
+class StreamBusy extends Error {
+  constructor(readonly streamId: string, cause: unknown) {
+    super(`stream ${streamId} is locked by another transaction`, { cause });
+  }
+}
+
+const DEADLOCK_SQLSTATE = new Set(["40P01", "40001"]);
+const isDeadlock = (e: unknown) => e instanceof Error && DEADLOCK_SQLSTATE.has(String((e as { code?: unknown }).code));
+
 export class PostgresStore {
   readonly pool: pg.Pool;
   private readonly clock: () => number;
+  private readonly maxTipHoldMs: number;
   private readonly pump: ChangePump;
   private closed = false;
   /** False from a failed connection until a probe reaches the server again. */
@@ -63,12 +107,19 @@ export class PostgresStore {
   private probe: NodeJS.Timeout | null = null;
   private notifyWanted = 0;
   private notifying = false;
+  /** Commands waiting for the next group commit, in arrival order (commands put back go first). */
+  private queue: Queued[] = [];
+  /** The loop that runs batches while the queue is not empty; null when idle. */
+  private runner: Promise<void> | null = null;
+  /** Group commits that reached COMMIT so far (each one transaction, one WAL flush). */
+  commitCount = 0;
 
   private constructor(
     readonly url: string,
     opts: PostgresStoreOptions,
   ) {
     this.clock = opts.clock ?? Date.now;
+    this.maxTipHoldMs = opts.maxTipHoldMs ?? MAX_TIP_HOLD_MS;
     // A command waits at most 10 s for a free connection (then STORE_UNAVAILABLE): back-pressure, not a queue without end.
     this.pool = new pg.Pool({ ...connectionConfig(url, opts.applicationName ?? "consent-ledger"), max: opts.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
     // An idle client whose connection dies emits here; without a listener the process would crash.
@@ -138,38 +189,111 @@ export class PostgresStore {
   }
 
   /**
-   * Runs `work` in one transaction and resolves once it has committed (durably: synchronous_commit
-   * is the server's, on by default) and every replica's listeners, this one's included, have seen
-   * the events it appended. A throw from `work` rolls everything back.
+   * Runs `work` in a transaction and resolves once it has committed (durably: synchronous_commit is
+   * the server's, on by default) and every replica's listeners, this one's included, have seen the
+   * events it appended. Works that arrive while a batch runs share the next transaction (group
+   * commit), each in its own savepoint: a throw from `work` rolls back that work alone and reaches
+   * only its caller. A failed COMMIT or a lost connection fails every work of the batch.
+   *
+   * `work` may run more than once (see runBatch), so it keeps its effects inside the transaction.
    */
-  async transact<T>(work: (tx: PgWriteTx) => Promise<T>, now?: number): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(new Error("store closed"));
-    const client = await this.connectForRead();
-    let lastPosition = 0;
-    let broken = false;
-    let value: T;
+  transact<T>(work: (tx: PgWriteTx) => Promise<T>, now?: number): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(new Error("store closed")));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, now: now ?? this.clock(), resolve: resolve as (v: unknown) => void, reject, deadlocks: 0 });
+      this.runner ??= this.runBatches();
+    });
+  }
+
+  /** Runs batches until the queue is empty; never rejects (every failure goes to the works' callers). */
+  private async runBatches(): Promise<void> {
+    while (this.queue.length > 0) await this.runBatch(this.queue.splice(0, MAX_BATCH));
+    // Set in the same synchronous step that found the queue empty: a transact() after it starts a new loop.
+    this.runner = null;
+  }
+
+  /**
+   * One group commit: BEGIN, then each work between `SAVEPOINT w` and the next `RELEASE SAVEPOINT w`
+   * (sent together, one round trip), `ROLLBACK TO SAVEPOINT w` for a work that threw, and one COMMIT.
+   * The first append locks the chain tip row; the batch keeps the tip in memory for the appends after
+   * it, and each work's savepoint restores the copy it started with when it rolls back (its tip lock
+   * and tip update roll back with it).
+   *
+   * Deadlocks across replicas: a batch holding the tip must not wait for a stream row another
+   * replica holds, since that replica's batch may be waiting for the tip. So a work that starts with
+   * the tip already held by an earlier work of the batch locks its streams with NOWAIT; a busy stream
+   * rolls that work back to its savepoint and puts it first in the next batch, which starts without
+   * the tip and may wait. A cycle this cannot see (two replicas creating the same new stream row, a
+   * single work that locks streams after its own append) is broken by the server's deadlock check:
+   * the victim work rolls back alone and runs again in the next batch, up to DEADLOCK_RETRIES times.
+   * Works are closures over their command that keep every effect inside the transaction (event ids,
+   * evidence keys and seals are made anew), so running one again is safe.
+   */
+  private async runBatch(batch: Queued[]): Promise<void> {
+    let client: pg.PoolClient;
     try {
-      await client.query("BEGIN");
-      const tx = this.writeTx(client, now ?? this.clock(), (p) => (lastPosition = Math.max(lastPosition, p)));
-      value = await work(tx);
-      await client.query("COMMIT");
+      client = await this.connectForRead();
     } catch (e) {
-      if (isUnavailable(e)) {
-        broken = true;
-        this.markUnreachable(e);
-      } else await client.query("ROLLBACK").catch(() => (broken = true));
-      if (e instanceof LedgerError) throw e;
-      if (isUnavailable(e)) throw new StoreUnavailableError(e);
-      throw e;
-    } finally {
+      for (const q of batch) q.reject(this.failure(e));
+      return;
+    }
+    const held: BatchTip = { tip: null, since: 0 };
+    const committed: { q: Queued; value: unknown; lastPosition: number }[] = [];
+    const refused: { q: Queued; error: unknown }[] = [];
+    const later: Queued[] = [];
+    let broken = false;
+    try {
+      for (const [i, q] of batch.entries()) {
+        if (held.tip && performance.now() - held.since > this.maxTipHoldMs) {
+          later.push(...batch.slice(i));
+          break;
+        }
+        await client.query(i === 0 ? "BEGIN; SAVEPOINT w" : "RELEASE SAVEPOINT w; SAVEPOINT w");
+        const tipBefore = held.tip;
+        let lastPosition = 0;
+        try {
+          const tx = this.writeTx(client, q.now, held, (p) => (lastPosition = Math.max(lastPosition, p)));
+          committed.push({ q, value: await q.work(tx), lastPosition });
+        } catch (e) {
+          if (isConnectionLoss(e)) throw e;
+          await client.query("ROLLBACK TO SAVEPOINT w");
+          held.tip = tipBefore;
+          if (e instanceof StreamBusy) later.push(q);
+          else if (isDeadlock(e) && q.deadlocks++ < DEADLOCK_RETRIES) later.push(q);
+          else refused.push({ q, error: e });
+        }
+      }
+      await client.query("COMMIT");
+      this.commitCount++;
+    } catch (e) {
+      if (isUnavailable(e)) broken = true;
+      else await client.query("ROLLBACK").catch(() => (broken = true));
       client.release(broken ? true : undefined);
+      const error = this.failure(e);
+      for (const q of batch) q.reject(error);
+      return;
     }
     // The connection goes back to the pool first: the pump may need one to read these events.
-    if (lastPosition > 0) {
-      this.notifyOthers(lastPosition);
-      await this.pump.caughtUpTo(lastPosition);
+    client.release();
+    this.queue.unshift(...later);
+    for (const { q, error } of refused) q.reject(this.failure(error));
+    const last = Math.max(0, ...committed.map((c) => c.lastPosition));
+    if (last > 0) this.notifyOthers(last);
+    for (const { q, value, lastPosition } of committed) {
+      if (lastPosition === 0) q.resolve(value);
+      else void this.pump.caughtUpTo(lastPosition).then(() => q.resolve(value));
     }
-    return value;
+  }
+
+  /** What a caller is told for a failure: ledger errors as they are, an unreachable store as STORE_UNAVAILABLE. */
+  private failure(e: unknown): unknown {
+    if (e instanceof LedgerError) return e;
+    if (e instanceof StreamBusy) return this.failure(e.cause);
+    if (isUnavailable(e)) {
+      this.markUnreachable(e);
+      return new StoreUnavailableError(e);
+    }
+    return e;
   }
 
   append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
@@ -201,19 +325,27 @@ export class PostgresStore {
     send();
   }
 
-  /** `now`: the command's instant, which the chain records as transaction time (never going back). */
-  private writeTx(client: pg.PoolClient, now: number, appended: (position: number) => void): PgWriteTx {
+  /**
+   * One work's view of the batch transaction: the streams it locked (with their versions) are its
+   * own, so a work rolled back to its savepoint leaves nothing behind. `now`: the command's instant,
+   * which the chain records as transaction time (never going back).
+   */
+  private writeTx(client: pg.PoolClient, now: number, held: BatchTip, appended: (position: number) => void): PgWriteTx {
     const locked = new Map<string, number>();
+    // Holding the tip an earlier work took, this work must not wait for a stream (see runBatch).
+    const lockSql = `SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE${held.tip ? " NOWAIT" : ""}`;
     const lockStream = async (streamId: string): Promise<number> => {
       const known = locked.get(streamId);
       if (known !== undefined) return known;
       // The head row is the stream's lock: a second writer waits here until the first commits, then
       // reads the version the first left (READ COMMITTED re-reads the newest row version).
       for (;;) {
-        const held = await client.query<{ version: number }>("SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE", [streamId]);
-        if (held.rows[0]) {
-          locked.set(streamId, held.rows[0].version);
-          return held.rows[0].version;
+        const row = await client.query<{ version: number }>(lockSql, [streamId]).catch((e: unknown) => {
+          throw (e as { code?: unknown }).code === "55P03" && lockSql.endsWith("NOWAIT") ? new StreamBusy(streamId, e) : e;
+        });
+        if (row.rows[0]) {
+          locked.set(streamId, row.rows[0].version);
+          return row.rows[0].version;
         }
         const made = await client.query<{ version: number }>(
           "INSERT INTO streams (stream_id, version) VALUES ($1, 0) ON CONFLICT (stream_id) DO NOTHING RETURNING version",
@@ -239,7 +371,7 @@ export class PostgresStore {
         const subjects = [...new Set(events.map((e) => e.subjectId).filter((id): id is string => id !== null))];
         // Read before the chain tip is taken: every lock-holding round trip counts against every writer.
         const statuses = subjects.every((id) => statusBefore?.has(id)) ? new Map(statusBefore) : await statusesBefore(client, subjects);
-        const out = await this.appendLocked(client, streamId, current, events, now, statuses);
+        const out = await this.appendLocked(client, held, streamId, current, events, now, statuses);
         locked.set(streamId, current + out.length);
         appended(out.at(-1)!.position);
         return out;
@@ -276,19 +408,24 @@ export class PostgresStore {
   }
 
   /**
-   * Takes the chain tip (the one lock every append shares, held from here to commit), links the
-   * events after it, and writes them, the new tip, the stream head and the read models in one
-   * statement: the tip is held for two round trips and the commit.
+   * Takes the chain tip (the one lock every append shares, held from the batch's first append to its
+   * commit) unless the batch holds it already, links the events after it, and writes them, the new
+   * tip, the stream head and the read models in one statement.
    */
   private async appendLocked(
     client: pg.PoolClient,
+    held: BatchTip,
     streamId: string,
     version: number,
     events: readonly NewEvent[],
     now: number,
     statuses: ReadonlyMap<string, Lifecycle>,
   ): Promise<LedgerEvent[]> {
-    const tip = (await client.query<TipRow>("SELECT position, hash, recorded_at, tree_leaves, tree_border FROM chain_tip FOR UPDATE")).rows[0]!;
+    if (!held.tip) {
+      held.tip = (await client.query<TipRow>("SELECT position, hash, recorded_at, tree_leaves, tree_border FROM chain_tip FOR UPDATE")).rows[0]!;
+      held.since = performance.now();
+    }
+    const tip = held.tip;
     // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
     const recordedAt = Math.max(now, tip.recorded_at);
     let prev = tip.position === 0 ? GENESIS_HASH : tip.hash.toString("hex");
@@ -351,6 +488,7 @@ export class PostgresStore {
       [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId, tree.leaves, tree.border, tree.postOrders, tree.hashes, ...w.params],
     );
     await writeRequests(client, w.requests);
+    held.tip = { position: last.position, hash: Buffer.from(last.hash, "hex"), recorded_at: recordedAt, tree_leaves: tree.leaves, tree_border: tree.border };
     return out;
   }
 
@@ -489,11 +627,13 @@ export class PostgresStore {
     }
   }
 
+  /** Refuses new works, lets the queued ones finish, then stops the pump and the pool. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.probe) clearInterval(this.probe);
     this.probe = null;
+    await this.runner;
     await this.pump.stop();
     await this.pool.end();
   }
