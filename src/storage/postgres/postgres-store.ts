@@ -333,27 +333,30 @@ export class PostgresStore {
   private writeTx(client: pg.PoolClient, now: number, held: BatchTip, appended: (position: number) => void): PgWriteTx {
     const locked = new Map<string, number>();
     // Holding the tip an earlier work took, this work must not wait for a stream (see runBatch).
-    const lockSql = `SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE${held.tip ? " NOWAIT" : ""}`;
+    const nowait = held.tip !== null;
+    // The head row is the stream's lock, made if the stream is new, in one round trip: the insert
+    // does nothing for a stream that exists (and returns no row), and the select, which does not see
+    // a row inserted by its own statement, locks the existing one. A second writer waits on the lock
+    // until the first commits, then reads the version the first left (READ COMMITTED re-reads the
+    // newest row version). Neither returns a row when another transaction made the stream after
+    // this statement's snapshot: the next try sees it.
+    const lockQuery = (streamId: string) => ({
+      name: nowait ? "ledger_lock_stream_nowait" : "ledger_lock_stream",
+      text: `WITH made AS (INSERT INTO streams (stream_id, version) VALUES ($1, 0) ON CONFLICT (stream_id) DO NOTHING RETURNING version)
+             SELECT version FROM made
+             UNION ALL SELECT version FROM (SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE${nowait ? " NOWAIT" : ""}) existing`,
+      values: [streamId],
+    });
     const lockStream = async (streamId: string): Promise<number> => {
       const known = locked.get(streamId);
       if (known !== undefined) return known;
-      // The head row is the stream's lock: a second writer waits here until the first commits, then
-      // reads the version the first left (READ COMMITTED re-reads the newest row version).
       for (;;) {
-        const row = await client.query<{ version: number }>(lockSql, [streamId]).catch((e: unknown) => {
-          throw (e as { code?: unknown }).code === "55P03" && lockSql.endsWith("NOWAIT") ? new StreamBusy(streamId, e) : e;
+        const { rows } = await client.query<{ version: number }>(lockQuery(streamId)).catch((e: unknown) => {
+          throw nowait && (e as { code?: unknown }).code === "55P03" ? new StreamBusy(streamId, e) : e;
         });
-        if (row.rows[0]) {
-          locked.set(streamId, row.rows[0].version);
-          return row.rows[0].version;
-        }
-        const made = await client.query<{ version: number }>(
-          "INSERT INTO streams (stream_id, version) VALUES ($1, 0) ON CONFLICT (stream_id) DO NOTHING RETURNING version",
-          [streamId],
-        );
-        if (made.rows[0]) {
-          locked.set(streamId, 0);
-          return 0;
+        if (rows[0]) {
+          locked.set(streamId, rows[0].version);
+          return rows[0].version;
         }
       }
     };
@@ -422,7 +425,7 @@ export class PostgresStore {
     statuses: ReadonlyMap<string, Lifecycle>,
   ): Promise<LedgerEvent[]> {
     if (!held.tip) {
-      held.tip = (await client.query<TipRow>("SELECT position, hash, recorded_at, tree_leaves, tree_border FROM chain_tip FOR UPDATE")).rows[0]!;
+      held.tip = (await client.query<TipRow>({ name: "ledger_lock_tip", text: "SELECT position, hash, recorded_at, tree_leaves, tree_border FROM chain_tip FOR UPDATE" })).rows[0]!;
       held.since = performance.now();
     }
     const tip = held.tip;
@@ -471,8 +474,10 @@ export class PostgresStore {
     // The transparency log's tree grows in the same transaction, in the chain's order.
     const tree = extendTree(tip.position, tip, out.map((e) => e.hash));
     const w = projectionWrites(out, statuses);
-    await client.query(
-      `WITH inserted AS (
+    // Named: prepared once per connection, so the server does not parse and plan this statement on every append.
+    await client.query({
+      name: "ledger_append",
+      text: `WITH inserted AS (
          INSERT INTO events (${EVENT_COLUMNS})
          SELECT position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at,
                 actor_kind, actor_id, data, decode(prev_hash, 'hex'), decode(hash, 'hex')
@@ -485,8 +490,8 @@ export class PostgresStore {
        tree_nodes AS (INSERT INTO merkle_nodes (post_order, hash) SELECT p, decode(h, 'hex') FROM unnest($9::bigint[], $10::text[]) AS n(p, h) RETURNING 1),
        ${w.ctes(11)}
        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM head), ${PROJECTION_COUNTS}`,
-      [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId, tree.leaves, tree.border, tree.postOrders, tree.hashes, ...w.params],
-    );
+      values: [JSON.stringify(rows), last.position, last.hash, recordedAt, last.streamVersion, streamId, tree.leaves, tree.border, tree.postOrders, tree.hashes, ...w.params],
+    });
     await writeRequests(client, w.requests);
     held.tip = { position: last.position, hash: Buffer.from(last.hash, "hex"), recorded_at: recordedAt, tree_leaves: tree.leaves, tree_border: tree.border };
     return out;

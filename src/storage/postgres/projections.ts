@@ -125,10 +125,11 @@ const laterConsent = (a: LedgerEvent, b: LedgerEvent) => a.occurredAt > b.occurr
 export async function statusesBefore(client: Queryable, subjectIds: readonly string[]): Promise<Map<string, Lifecycle>> {
   const status = new Map<string, Lifecycle>();
   if (subjectIds.length === 0) return status;
-  const { rows } = await client.query<LifecycleRow & { subject_id: string }>(
-    "SELECT subject_id, status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = ANY($1::text[])",
-    [[...subjectIds]],
-  );
+  const { rows } = await client.query<LifecycleRow & { subject_id: string }>({
+    name: "ledger_statuses_before",
+    text: "SELECT subject_id, status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = ANY($1::text[])",
+    values: [[...subjectIds]],
+  });
   for (const r of rows) status.set(r.subject_id, toLifecycle(r));
   return status;
 }
