@@ -31,6 +31,8 @@ export const MAX_BATCH = 64;
 export const MAX_TIP_HOLD_MS = 100;
 /** How often one command is run again after its statement was chosen as a deadlock victim. */
 const DEADLOCK_RETRIES = 3;
+/** The pause (this to twice this) before the batch that runs a deadlock victim again. */
+const DEADLOCK_BACKOFF_MS = 20;
 
 export interface PostgresStoreOptions {
   url: string;
@@ -207,13 +209,17 @@ export class PostgresStore {
 
   /** Runs batches until the queue is empty; never rejects (every failure goes to the works' callers). */
   private async runBatches(): Promise<void> {
-    while (this.queue.length > 0) await this.runBatch(this.queue.splice(0, MAX_BATCH));
+    while (this.queue.length > 0) {
+      // After a deadlock the other side gets a moment to go on before the victim runs again: retried
+      // at once, the victim can take a lock back before the waking winner and make the same cycle.
+      if (await this.runBatch(this.queue.splice(0, MAX_BATCH))) await new Promise((r) => setTimeout(r, DEADLOCK_BACKOFF_MS * (1 + Math.random())));
+    }
     // Set in the same synchronous step that found the queue empty: a transact() after it starts a new loop.
     this.runner = null;
   }
 
   /**
-   * One group commit: BEGIN, then each work between `SAVEPOINT w` and the next `RELEASE SAVEPOINT w`
+   * One group commit (resolves true when a deadlock victim was put back): BEGIN, then each work between `SAVEPOINT w` and the next `RELEASE SAVEPOINT w`
    * (sent together, one round trip), `ROLLBACK TO SAVEPOINT w` for a work that threw, and one COMMIT.
    * The first append locks the chain tip row; the batch keeps the tip in memory for the appends after
    * it, and each work's savepoint restores the copy it started with when it rolls back (its tip lock
@@ -225,18 +231,20 @@ export class PostgresStore {
    * rolls that work back to its savepoint and puts it first in the next batch, which starts without
    * the tip and may wait. A cycle this cannot see (two replicas creating the same new stream row, a
    * single work that locks streams after its own append) is broken by the server's deadlock check:
-   * the victim work rolls back alone and runs again in the next batch, up to DEADLOCK_RETRIES times.
+   * the victim work rolls back alone and runs again in the next batch (after a short pause), up to
+   * DEADLOCK_RETRIES times.
    * Works are closures over their command that keep every effect inside the transaction (event ids,
    * evidence keys and seals are made anew), so running one again is safe.
    */
-  private async runBatch(batch: Queued[]): Promise<void> {
+  private async runBatch(batch: Queued[]): Promise<boolean> {
     let client: pg.PoolClient;
     try {
       client = await this.connectForRead();
     } catch (e) {
       for (const q of batch) q.reject(this.failure(e));
-      return;
+      return false;
     }
+    let deadlocked = false;
     const held: BatchTip = { tip: null, since: 0 };
     const committed: { q: Queued; value: unknown; lastPosition: number }[] = [];
     const refused: { q: Queued; error: unknown }[] = [];
@@ -259,7 +267,10 @@ export class PostgresStore {
           await client.query("ROLLBACK TO SAVEPOINT w");
           held.tip = tipBefore;
           if (e instanceof StreamBusy) later.push(q);
-          else if (isDeadlock(e) && q.deadlocks++ < DEADLOCK_RETRIES) later.push(q);
+          else if (isDeadlock(e) && q.deadlocks++ < DEADLOCK_RETRIES) {
+            later.push(q);
+            deadlocked = true;
+          }
           else refused.push({ q, error: e });
         }
       }
@@ -271,7 +282,7 @@ export class PostgresStore {
       client.release(broken ? true : undefined);
       const error = this.failure(e);
       for (const q of batch) q.reject(error);
-      return;
+      return false;
     }
     // The connection goes back to the pool first: the pump may need one to read these events.
     client.release();
@@ -283,6 +294,7 @@ export class PostgresStore {
       if (lastPosition === 0) q.resolve(value);
       else void this.pump.caughtUpTo(lastPosition).then(() => q.resolve(value));
     }
+    return deadlocked;
   }
 
   /** What a caller is told for a failure: ledger errors as they are, an unreachable store as STORE_UNAVAILABLE. */

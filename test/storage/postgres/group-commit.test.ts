@@ -125,7 +125,8 @@ describe("PostgreSQL group commit", () => {
       });
     const results = await Promise.all([outcome(crossing(a, "subject:dl-x", "subject:dl-y")), outcome(crossing(b, "subject:dl-y", "subject:dl-x"))]);
     expect(results).toEqual(["ok", "ok"]);
-    expect(runs).toBe(3);
+    // The victim ran again (more than once if, retried, it met the same cycle while the winner woke).
+    expect(runs).toBeGreaterThanOrEqual(3);
     expect((await a.readStream("subject:dl-x")).map((e) => e.streamVersion)).toEqual([1, 2]);
     expect((await a.readStream("subject:dl-y")).map((e) => e.streamVersion)).toEqual([1, 2]);
     expect((await b.verify()).ok).toBe(true);
