@@ -78,8 +78,21 @@ export class Ledger {
 
   /** A ledger over `storage`: reads the catalogue's publications (not the log) and the chain's head. */
   static async open(storage: StoragePort, opts: LedgerOptions = {}): Promise<Ledger> {
-    const [publications, head] = await Promise.all([storage.publications(), storage.head()]);
-    return new Ledger(storage, Catalog.of(publications.map(toPolicyVersion)), head, opts);
+    // Listening before reading: a publication that commits after the read's snapshot and is delivered
+    // before the ledger listens (another replica's, at a start together) would otherwise be missed for good.
+    const early: LedgerEvent[] = [];
+    const off = storage.onCommit((events) => early.push(...events));
+    let publications: LedgerEvent[];
+    let head: ChainHead | null;
+    try {
+      [publications, head] = await Promise.all([storage.publications(), storage.head()]);
+    } finally {
+      off();
+    }
+    const read = new Set(publications.map((e) => e.position));
+    const ledger = new Ledger(storage, Catalog.of(publications.map(toPolicyVersion)), head, opts);
+    ledger.afterCommit(early.filter((e) => !read.has(e.position)));
+    return ledger;
   }
 
   get catalog(): Catalog {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { publishCatalogDir, readCatalogDir } from "../src/catalog-dir.js";
 import { DAY_MS } from "../src/domain/time.js";
 import type { LedgerEvent } from "../src/domain/events.js";
-import type { Ledger } from "../src/ledger.js";
+import { Ledger } from "../src/ledger.js";
 import { OFFICER, SYSTEM, TestClock, ledgerWithCatalog, newLedger, secondVersion, subjectActor, sqlite } from "./support/ledger-commands.js";
 import { projectionRows } from "./support/sqlite-tables.js";
 import { tempDir } from "./support/common.js";
@@ -375,5 +375,34 @@ describe("a ledger on a file, across restarts", () => {
     const versions = ledger.catalog.get("clavis-privacy")!.versions;
     expect(versions.map((v) => v.number)).toEqual([1, 2]);
     expect(versions[1]!.digest).toBe(readCatalogDir(join(dir, "policies"))[0]!.digest);
+  });
+});
+
+describe("opening a ledger", () => {
+  it("knows a publication that committed while it read the catalogue, delivered before it listened", async () => {
+    const { ledger: source } = await ledgerWithCatalog();
+    const [first] = await source.storage.publications();
+    if (first?.type !== "PolicyVersionPublished") throw new Error("the shipped catalogue has no publication");
+    // Another replica's publication commits after the read's snapshot; this replica's pump delivers it
+    // while the read is still in flight.
+    const listeners = new Set<(events: readonly LedgerEvent[]) => void>();
+    const storage = new Proxy(source.storage, {
+      get(target, prop, receiver) {
+        if (prop === "onCommit")
+          return (l: (events: readonly LedgerEvent[]) => void) => {
+            listeners.add(l);
+            return () => listeners.delete(l);
+          };
+        if (prop === "publications")
+          return async () => {
+            for (const l of listeners) l([first]);
+            return [];
+          };
+        if (prop === "head") return async () => null;
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const ledger = await Ledger.open(storage);
+    expect(ledger.catalog.get(first.data.policyId)?.versions.map((v) => v.digest)).toEqual([first.data.digest]);
   });
 });
