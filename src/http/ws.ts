@@ -10,6 +10,7 @@ import { LedgerError } from "../domain/errors.js";
 import type { Services } from "../graphql/context.js";
 import { errorCodes } from "../graphql/errors.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
+import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
 import type { Metrics } from "./metrics.js";
 import type { WebSocketAttachment } from "./server.js";
 
@@ -72,10 +73,15 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
     state.expiry.unref();
   };
 
+  /** Each started subscription's operation key (see subscribeShared), by its execution context. */
+  const operationKeys = new WeakMap<object, string>();
+
   const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: true,
       execute: (args: ExecutionArgs) => pipeline.execute(args),
+      // Subscribers of the same operation who may see the same personal data share each change's execution.
+      subscribe: (args: ExecutionArgs) => subscribeShared(args, operationKeys.get(args.contextValue as object) ?? randomUUID()),
       async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         const socket = ctx.extra.socket;
@@ -128,6 +134,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
           throw e;
         }
         opts.metrics?.subscriptions.inc();
+        operationKeys.set(contextValue, operationKeyOf(payload));
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext(_ctx, _id, _payload, _args, result) {
