@@ -282,8 +282,10 @@ export async function benchPostgresHttp(o: BenchOptions): Promise<BenchRow[]> {
             ? `Each event's first message arrived at p99 ${fmt(delivery.firstP99Ms, 1)} ms, so the hop between replicas (commit, NOTIFY, replica B's read of the log) is not what limits it: the fan-out on replica B is. `
             : `Each event's first message was about as late (p99 ${fmt(delivery.firstP99Ms, 1)} ms): the subscribers' side fell behind, so every event's messages, the first included, queued behind the previous events' fan-out (load average ${fmt(loadAfter, 1)} at the end of the run, on ${cpus().length} cores). `
         }` +
-        "10 changes/s to 1,000 subscribers are 10,000 messages/s from one event loop. A CPU profile of replica B at this rate (node --cpu-prof, with other work on the machine) showed it almost never idle: graphql-js executing the subscription's selection once per subscriber per change (about a quarter), one socket write per message (writev, about a fifth) and garbage collection (about a fifth); the change itself is diffed once per commit. " +
-        "What would move it: executing and serialising each change once per distinct subscription document and variables and sending those bytes to every subscriber of it, and writing a connection's messages of one commit in one write; beyond that, spreading subscribers over replicas.";
+        "10 changes/s to 1,000 subscribers are 10,000 messages/s from one event loop. Replica B executes each change's selection once per group of subscribers that receive the same bytes " +
+        "(same operation and variables, same visibility of personal data: src/graphql/shared-subscription.ts) and diffs the change once per commit; what remains per message is graphql-ws serialising it (once per subscriber), " +
+        "one socket write each (writev) and garbage collection, the largest costs in a CPU profile of the same fan-out on SQLite (bench/subscription-latency.ts). " +
+        "What would move it: serialising each group's payload once and framing it per subscription id, fewer writes per connection (holding a connection's writes until the event loop turns, with cork, measured no gain on SQLite), and spreading subscribers over replicas.";
     return rows;
   } finally {
     await Promise.allSettled(children.map((c) => c.stop()));
