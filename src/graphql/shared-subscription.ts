@@ -1,6 +1,6 @@
 // Subscription fan-out: one committed change reaches every subscriber as the same source value, and
 // the subscribers who must receive the same bytes for it share one execution of their selection.
-import { type ExecutionArgs, type ExecutionResult, createSourceEventStream, execute } from "graphql";
+import { type ASTNode, type DocumentNode, type ExecutionArgs, type ExecutionResult, Kind, createSourceEventStream, execute, getOperationAST, visit } from "graphql";
 import { mayReadPersonal } from "../auth/authorize.js";
 import type { GraphQLContext } from "./context.js";
 
@@ -32,9 +32,41 @@ export function sharingKey(operationKey: string, context: GraphQLContext, root: 
   return `${mayReadPersonal(context.caller, personalSubjectOf(root)) ? "open" : "redacted"}\u0000${operationKey}`;
 }
 
-/** The operation part of a sharing key: two subscribe messages with the same key run the same selection. */
-export function operationKeyOf(payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): string {
-  return JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null]);
+/**
+ * The operation part of a sharing key: two subscribe messages with the same key run the same selection.
+ * The root fields' arguments (a subscription's filters and `after` cursor) choose which values its
+ * source stream yields, not what a value's message holds, so variables used only there are left out:
+ * subscribers resuming from different cursors share once they are live.
+ */
+export function operationKeyOf(
+  document: DocumentNode,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+): string {
+  const used = variablesShaping(document, payload.operationName ?? undefined);
+  const variables = Object.entries(payload.variables ?? {}).filter(([name]) => used.has(name));
+  return JSON.stringify([payload.query, payload.operationName ?? null, variables]);
+}
+
+/** The variables a message's content may depend on: all the operation uses except in its root fields' arguments. */
+function variablesShaping(document: DocumentNode, operationName: string | undefined): Set<string> {
+  const used = new Set<string>();
+  const collect = (node: ASTNode) =>
+    visit(node, {
+      Variable(v) {
+        used.add(v.name.value);
+      },
+    });
+  const op = getOperationAST(document, operationName);
+  if (!op) return used;
+  for (const s of op.selectionSet.selections) {
+    if (s.kind !== Kind.FIELD) collect(s);
+    else {
+      for (const d of s.directives ?? []) collect(d);
+      if (s.selectionSet) collect(s.selectionSet);
+    }
+  }
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) collect(d);
+  return used;
 }
 
 /**

@@ -134,7 +134,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
           throw e;
         }
         opts.metrics?.subscriptions.inc();
-        operationKeys.set(contextValue, operationKeyOf(payload));
+        operationKeys.set(contextValue, operationKeyOf(document, payload));
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext(_ctx, _id, _payload, _args, result) {

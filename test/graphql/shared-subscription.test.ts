@@ -32,6 +32,7 @@ function fixture(values: Value[]) {
       fields: {
         items: {
           type: Item,
+          args: { after: { type: GraphQLString } },
           subscribe: async function* () {
             yield* values;
           },
@@ -47,7 +48,8 @@ const caller = (subject: string, scopes: string): Caller => ({ subject, scopes: 
 const context = (c: Caller) => ({ caller: c }) as unknown as GraphQLContext;
 
 async function collect(schema: GraphQLSchema, query: string, c: Caller): Promise<ExecutionResult[]> {
-  const it = await subscribeShared({ schema, document: parse(query), contextValue: context(c) }, operationKeyOf({ query }));
+  const document = parse(query);
+  const it = await subscribeShared({ schema, document, contextValue: context(c) }, operationKeyOf(document, { query }));
   if (!(Symbol.asyncIterator in it)) throw new Error(JSON.stringify(it));
   const out: ExecutionResult[] = [];
   for await (const r of it) out.push(r);
@@ -75,8 +77,24 @@ describe("subscribeShared", () => {
     await collect(schema, q, caller("auditor", "ledger:read"));
     await collect(schema, "subscription { items { t: text } }", caller("svc", "consent:read"));
     expect(executions()).toBe(3);
-    expect(operationKeyOf({ query: q, variables: { a: 1 } })).not.toBe(operationKeyOf({ query: q, variables: { a: 2 } }));
-    expect(operationKeyOf({ query: q, operationName: "A" })).not.toBe(operationKeyOf({ query: q }));
+    const named = "subscription A { items { text } } subscription B { items { text } }";
+    expect(operationKeyOf(parse(named), { query: named, operationName: "A" })).not.toBe(operationKeyOf(parse(named), { query: named, operationName: "B" }));
+  });
+
+  it("keeps in the key the variables a message depends on, and leaves out those only the root field's arguments use", () => {
+    const q = `subscription($after: String, $t: Boolean!, $f: Boolean!, $r: Boolean!) {
+      items(after: $after) @include(if: $r) { text @include(if: $t) ...F }
+    }
+    fragment F on Item { t2: text @skip(if: $f) }`;
+    const key = (variables: Record<string, unknown>) => operationKeyOf(parse(q), { query: q, variables });
+    const base = { after: "0000000000000001", t: true, f: false, r: true };
+    expect(key({ ...base, after: "0000000000000042" })).toBe(key(base));
+    expect(key({ ...base, after: null })).toBe(key(base));
+    expect(key({ ...base, t: false })).not.toBe(key(base));
+    expect(key({ ...base, f: true })).not.toBe(key(base));
+    expect(key({ ...base, r: false })).not.toBe(key(base));
+    const other = "subscription($after: String) { items(after: $after) { t: text } }";
+    expect(operationKeyOf(parse(other), { query: other, variables: { after: "1" } })).not.toBe(key(base));
   });
 
   it("reads a consent change's visibility from its event, which names no subject when a version came into effect", () => {

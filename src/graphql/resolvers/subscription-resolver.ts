@@ -58,6 +58,11 @@ function presentChange(f: ConsentChangeFact): ConsentChangeType {
   };
 }
 
+/**
+ * The arguments choose which facts a subscription's stream yields (filters, the cursor to resume
+ * after); a message's content depends on the fact alone, never on them, since subscribers that differ
+ * only in these arguments share each fact's execution (graphql/shared-subscription.ts).
+ */
 @Resolver()
 export class SubscriptionResolver {
   @Subscription(() => ConsentChangeType, {
