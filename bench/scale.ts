@@ -39,7 +39,9 @@ export async function benchScale(o: BenchOptions): Promise<BenchRow[]> {
   };
   const notes: string[] = [];
   if (r.peakRssBytes >= 200e6)
-    notes.push("RSS: better-sqlite3's page cache is bounded (cache_size default 2 MB), so a high RSS comes from the JS heap: check the process with --heap-prof; the write path keeps each commit's events in memory only until listeners run.");
+    notes.push(
+      "RSS: the process now holds two V8 isolates and two SQLite connections, since writes run on the writer thread (SQLITE_WRITER=thread, the default for files): filling 100,000 events the same way peaked at 143 MiB in-process against about 200-208 MiB with the thread (three runs each, one session), and neither the thread's young generation (maxYoungGenerationSizeMb 2) nor MALLOC_ARENA_MAX=1 (about 15 MiB) took much of that back. SQLITE_WRITER=in-process trades that memory for event-loop stalls during each fsync (see the writer rows); a lighter thread (a smaller heap limit once its peak use is known) is the lever.",
+    );
   if (perEvent > 400)
     notes.push(
       "Size: each row stores a UUID as text (36 B), the stream id, two 32-byte hashes, and the data as canonical JSON with the sealed evidence as base64url (AES-GCM: 28 B overhead + the JSON of the evidence, x4/3), repeated on every event of a recordConsent call (the same ciphertext since a call seals its evidence once); the UNIQUE indexes on id and (stream_id, stream_version) repeat the id and stream id; the bitemporal read models (consent, acceptance and status history, which make as-of reads indexed lookups) add a row per event. Storing a call's evidence once (its events pointing to it, the chain covering its digest), ids and hashes as BLOBs, and dropping the separate id index (the position is the key) would move it.",
