@@ -4,6 +4,7 @@ import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
+import { VisitorSessions, withVisitorSessions } from "./auth/visitor-sessions.js";
 import { publishCatalogDir } from "./catalog-dir.js";
 import type { Config } from "./config.js";
 import type { Services } from "./graphql/context.js";
@@ -88,7 +89,10 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
   try {
     const published = await publishCatalogDir(ledger, config.catalogDir);
     const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
-    const verifier = await createTokenVerifier(config.auth, config.dataDir);
+    const visitorSessions = config.visitorSessions.enabled
+      ? await VisitorSessions.load(config.dataDir, { ttlSeconds: config.visitorSessions.ttlSeconds, ...(opts.clock ? { now: opts.clock } : {}) })
+      : null;
+    const verifier = withVisitorSessions(await createTokenVerifier(config.auth, config.dataDir), visitorSessions);
     const metrics = new Metrics(config.metricsOperationNames);
     ledger.onCommit((events) => {
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
@@ -117,7 +121,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     const services: Services = { config, ledger, receipts, logger, changes, transparency };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ services, metrics });
-    const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket }, { port: config.port, host: config.host });
+    const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket, visitorSessions }, { port: config.port, host: config.host });
     logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")
       logger.warn(

@@ -20,9 +20,11 @@ interface CatalogFile {
   /** The policy text, relative to the JSON file; its SHA-256 is the version's digest. */
   document: string;
   changeSummary?: string | null;
-  purposes: (Omit<Purpose, "description" | "consentTtlDays" | "recipients"> & Partial<Purpose>)[];
+  purposes: (Omit<Purpose, "description" | "consentTtlDays" | "recipients" | "dataCategoryLabels"> & Partial<Purpose>)[];
   /** The business operator responsible for the data: receipts and exports name it from here. */
   controller?: (Pick<Controller, "name"> & Partial<Controller>) | null;
+  /** Plain-language labels of the data categories, by id (`{ "cookie": "クッキー" }`). */
+  dataCategories?: Record<string, string> | null;
 }
 
 /** A catalogue file that says something else than the version already published with its text. */
@@ -30,8 +32,15 @@ export class CatalogMismatchError extends Error {
   override readonly name = "CatalogMismatchError";
 }
 
-/** What a publication says, in a form two publications can be compared by (the ledger's own members left out). */
-const comparable = (cmd: PublishCommand) => canonicalJson(toPublishCommand(cmd));
+/**
+ * What a publication says, in a form two publications can be compared by (the ledger's own members
+ * left out). The front-end annotations (Consent Mode types, GPC, category labels) are left out too:
+ * a version published before they existed keeps starting, and gets them with its next version.
+ */
+const comparable = (cmd: PublishCommand) => {
+  const { dataCategories: _labels, ...rest } = toPublishCommand(cmd);
+  return canonicalJson({ ...rest, purposes: rest.purposes.map(({ consentModeTypes: _t, gpcApplies: _g, ...p }) => p) });
+};
 
 const SYSTEM: Actor = { kind: "SYSTEM", id: "catalog" };
 
@@ -46,7 +55,12 @@ export function readCatalogDir(dir: string): PublishCommand[] {
     const document = readFileSync(resolve(dirname(path), raw.document));
     return {
       order: [raw.overrides ? 1 : 0, raw.policyId, raw.version] as const,
-      cmd: toPublishCommand({ ...raw, effectiveAt, digest: sha256Hex(document) }),
+      cmd: toPublishCommand({
+        ...raw,
+        effectiveAt,
+        digest: sha256Hex(document),
+        dataCategories: Object.entries(raw.dataCategories ?? {}).map(([id, label]) => ({ id, label })),
+      }),
     };
   });
   specs.sort((a, b) => a.order[0] - b.order[0] || a.order[1].localeCompare(b.order[1]) || a.order[2] - b.order[2]);

@@ -68,6 +68,8 @@ export interface Config {
   metricsOperationNames: number;
   /** Whether the hot reads (permission, permissions, me) run compiled by graphql-jit. */
   compiledReads: boolean;
+  /** POST /visitor-session (VISITOR_SESSIONS): tokens for visitors without an account, signed by the service's own key. */
+  visitorSessions: { enabled: boolean; ttlSeconds: number; perAddressPerMinute: number };
 }
 
 /** A setting the service cannot start with; the message is one line, fit for a start-up log. */
@@ -200,6 +202,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
     compiledReads: boolSetting(get, "GRAPHQL_JIT", true),
+    visitorSessions: {
+      enabled: boolSetting(get, "VISITOR_SESSIONS", true),
+      ttlSeconds: intSetting(get, "VISITOR_SESSION_TTL_SECONDS", 30 * 86_400, 60, 400 * 86_400),
+      perAddressPerMinute: intSetting(get, "VISITOR_SESSIONS_PER_MINUTE", 30, 1, 1_000_000),
+    },
   };
 }
 

@@ -17,6 +17,18 @@ export type LegalBasis = (typeof LEGAL_BASES)[number];
 export const RECIPIENT_KINDS = ["PROCESSOR", "THIRD_PARTY", "EXTERNAL_MODULE"] as const;
 export type RecipientKind = (typeof RECIPIENT_KINDS)[number];
 
+/** Google Consent Mode v2 storage types a purpose may map to: granted exactly when the purpose is permitted. */
+export const CONSENT_MODE_TYPES = [
+  "analytics_storage",
+  "ad_storage",
+  "ad_user_data",
+  "ad_personalization",
+  "functionality_storage",
+  "personalization_storage",
+  "security_storage",
+] as const;
+export type ConsentModeType = (typeof CONSENT_MODE_TYPES)[number];
+
 export interface Recipient {
   id: string;
   name: string;
@@ -53,6 +65,18 @@ export interface Purpose {
   dataCategories: string[];
   recipients: Recipient[];
   consentTtlDays: number | null;
+  /** Google Consent Mode v2 types this purpose governs (front ends signal them); absent: none. */
+  consentModeTypes?: ConsentModeType[];
+  /** A Global Privacy Control signal withdraws this (OPT_OUT) purpose; absent: false. */
+  gpcApplies?: boolean;
+  /** The plain-language label of each of `dataCategories`, in order (the id where the version gives none); set when read from the ledger. */
+  dataCategoryLabels?: string[];
+}
+
+/** A data category's plain-language label, as a version's notice shows it instead of the id. */
+export interface DataCategoryLabel {
+  id: string;
+  label: string;
 }
 
 /** What a publication says; the payload of a PolicyVersionPublished event. */
@@ -69,6 +93,8 @@ export interface PolicyVersionSpec {
   purposes: Purpose[];
   /** Who is responsible for the data under this version; versions published before it existed hold none. */
   controller?: Controller | null;
+  /** Labels for the data categories the purposes name; absent: the ids are shown. */
+  dataCategories?: DataCategoryLabel[];
 }
 
 export interface PolicyVersion extends PolicyVersionSpec {
@@ -225,11 +251,17 @@ export const findPurpose = (v: PolicyVersion | null, purposeId: string): Purpose
 export function toPolicyVersion(e: LedgerEvent): PolicyVersion {
   if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
   // Publications recorded before recipients carried Art. 28 details, or versions a controller, read those as null.
+  const labels = new Map((e.data.dataCategories ?? []).map((c) => [c.id, c.label]));
   const purposes = e.data.purposes.map((p) => ({
     ...p,
     recipients: p.recipients.map((r) => ({ countryProtectionSystem: null, measures: null, recipientPurpose: null, ...r })),
+    consentModeTypes: p.consentModeTypes ?? [],
+    gpcApplies: p.gpcApplies ?? false,
+    dataCategoryLabels: p.dataCategories.map((c) => labels.get(c) ?? c),
   }));
-  return { ...e.data, purposes, controller: e.data.controller ?? null, publishedAt: e.recordedAt };
+  // Every category the purposes name, labelled: what notices and pages show instead of ids.
+  const dataCategories = [...new Set(purposes.flatMap((p) => p.dataCategories))].map((id) => ({ id, label: labels.get(id) ?? id }));
+  return { ...e.data, purposes, dataCategories, controller: e.data.controller ?? null, publishedAt: e.recordedAt };
 }
 
 /** Whether a later version of the policy was already in effect at `at` (accepting `number` then is accepting a superseded version). */

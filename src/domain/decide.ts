@@ -4,6 +4,9 @@ import {
   type Controller,
   supersededAt,
   CONSENT_MODES,
+  CONSENT_MODE_TYPES,
+  type ConsentModeType,
+  type DataCategoryLabel,
   LEGAL_BASES,
   type PolicyVersion,
   type PolicyVersionSpec,
@@ -53,7 +56,7 @@ export interface RecordConsentCommand {
   expectedVersion: number | null;
 }
 
-const EVIDENCE_FIELDS = ["channel", "formId", "locale", "ipAddress", "userAgent"] as const;
+const EVIDENCE_FIELDS = ["channel", "formId", "locale", "ipAddress", "userAgent", "signal"] as const;
 
 function checkEvidence(e: Evidence | null): void {
   if (!e) return;
@@ -178,8 +181,11 @@ export type PublishCommand = Omit<PolicyVersionSpec, "number">;
 type Loose<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null | undefined };
 
 /** A publication as clients and catalogue files write it: optional members may be left out. */
-export type PublicationInput = Loose<Omit<PublishCommand, "purposes" | "controller">, "overrides" | "documentUrl" | "changeSummary"> & {
-  purposes: readonly (Loose<Omit<Purpose, "recipients">, "description" | "consentTtlDays"> & {
+export type PublicationInput = Loose<Omit<PublishCommand, "purposes" | "controller" | "dataCategories">, "overrides" | "documentUrl" | "changeSummary"> & {
+  dataCategories?: readonly DataCategoryLabel[] | null | undefined;
+  purposes: readonly (Loose<Omit<Purpose, "recipients" | "consentModeTypes" | "gpcApplies" | "dataCategoryLabels">, "description" | "consentTtlDays"> & {
+    consentModeTypes?: readonly ConsentModeType[] | null | undefined;
+    gpcApplies?: boolean | null | undefined;
     recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl" | "countryProtectionSystem" | "measures" | "recipientPurpose">[] | null | undefined;
   })[];
   controller?: Loose<Controller, "address" | "contact" | "email" | "phone" | "url" | "requestProcedure"> | null | undefined;
@@ -214,7 +220,11 @@ export function toPublishCommand(i: PublicationInput): PublishCommand {
         recipientPurpose: r.recipientPurpose ?? null,
       })),
       consentTtlDays: p.consentTtlDays ?? null,
+      // Left out when empty, so a publication without them reads (and hashes) as before they existed.
+      ...(p.consentModeTypes && p.consentModeTypes.length > 0 ? { consentModeTypes: [...p.consentModeTypes] } : {}),
+      ...(p.gpcApplies ? { gpcApplies: true } : {}),
     })),
+    ...(i.dataCategories && i.dataCategories.length > 0 ? { dataCategories: i.dataCategories.map((c) => ({ id: c.id, label: c.label })) } : {}),
     controller: i.controller
       ? {
           name: i.controller.name,
@@ -254,6 +264,28 @@ function checkPurpose(p: Purpose): void {
   }
   if (p.consentTtlDays !== null && (!Number.isInteger(p.consentTtlDays) || p.consentTtlDays < 1 || p.consentTtlDays > 36_500))
     throw badInput(`purpose ${p.id}: consentTtlDays must be a whole number of days from 1 to 36500`);
+  const types = p.consentModeTypes ?? [];
+  const unknownType = types.find((t) => !CONSENT_MODE_TYPES.includes(t));
+  if (unknownType !== undefined) throw badInput(`purpose ${p.id}: unknown consentModeType ${String(unknownType).slice(0, 64)} (known: ${CONSENT_MODE_TYPES.join(", ")})`);
+  if (new Set(types).size !== types.length) throw badInput(`purpose ${p.id} names a consentModeType twice`);
+  // A browser's "do not sell or share" signal can only withdraw what a person may withdraw by themselves.
+  if (p.gpcApplies && p.mode !== "OPT_OUT") throw badInput(`purpose ${p.id}: gpcApplies needs mode OPT_OUT`);
+}
+
+/** Each label names a category some purpose lists, once, in at most 256 characters. */
+function checkDataCategoryLabels(labels: readonly DataCategoryLabel[] | undefined, purposes: readonly Purpose[]): void {
+  if (!labels) return;
+  checkList("dataCategories", labels);
+  const named = new Set(purposes.flatMap((p) => p.dataCategories));
+  const seen = new Set<string>();
+  for (const l of labels) {
+    checkId("data category", l.id);
+    if (!named.has(l.id)) throw badInput(`dataCategories labels ${l.id}, which no purpose lists`);
+    if (seen.has(l.id)) throw badInput(`data category ${l.id} is labelled twice`);
+    seen.add(l.id);
+    if (l.label.trim() === "") throw badInput(`data category ${l.id} needs a label`);
+    checkText(`data category ${l.id} label`, l.label, 256);
+  }
 }
 
 /** publishPolicyVersion: the next version of a policy, numbered in publication order. */
@@ -276,6 +308,7 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instan
     if (ids.has(p.id)) throw badInput(`purpose ${p.id} is named twice`);
     ids.add(p.id);
   }
+  checkDataCategoryLabels(cmd.dataCategories, cmd.purposes);
   if (cmd.overrides !== null) {
     if (cmd.overrides === cmd.policyId) throw badInput("a policy cannot override itself");
     if (!catalog.get(cmd.overrides)) throw new LedgerError("UNKNOWN_POLICY", `policy ${cmd.overrides} is not published`);

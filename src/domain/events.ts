@@ -16,6 +16,8 @@ export interface Evidence {
   locale?: string | null;
   ipAddress?: string | null;
   userAgent?: string | null;
+  /** A browser signal the choice was made on (e.g. "GPC", Global Privacy Control), not a click. */
+  signal?: string | null;
 }
 
 /**

@@ -18,6 +18,7 @@ import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { Logger } from "pino";
 import type { Caller } from "../auth/scopes.js";
 import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
+import { VISITOR_SCOPE, checkVisitorOperation } from "../auth/visitor-sessions.js";
 import { LedgerError } from "../domain/errors.js";
 import { CallerLimits } from "./caller-limits.js";
 import type { GraphQLContext, Services } from "./context.js";
@@ -92,6 +93,7 @@ export class GraphQLPipeline {
    * is remembered on the context, for execution to take the caller's whole-log slot when needed.
    */
   admit(args: { document: DocumentNode; operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined; context: GraphQLContext }): void {
+    if (args.context.caller?.scopes.has(VISITOR_SCOPE)) checkVisitorOperation(args.document, args.operationName);
     const cost = checkOperationLimits({ schema: this.schema, ...args, limits: this.services.config.limits });
     if (cost) args.context.cost = cost;
   }

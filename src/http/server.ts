@@ -17,6 +17,9 @@ import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { isWebPath, serveWeb } from "./static-web.js";
+import { isSdkPath, serveSdk } from "./sdk.js";
+import { visitorSessionRoute } from "./visitor-session.js";
+import type { VisitorSessions } from "../auth/visitor-sessions.js";
 
 export interface WebSocketAttachment {
   /** Closes every subscription (clients may resume with their cursors) and the WebSocket server. */
@@ -30,6 +33,8 @@ export interface ServerDeps {
   metrics: Metrics;
   /** Attaches the WebSocket transport to the same HTTP server (graphql-ws), sharing the request pipeline. */
   attachWebSocket?: (httpServer: Server, pipeline: GraphQLPipeline) => WebSocketAttachment;
+  /** Signs visitor tokens at POST /visitor-session; null when VISITOR_SESSIONS=false. */
+  visitorSessions?: VisitorSessions | null;
 }
 
 export interface RunningServer {
@@ -55,6 +60,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   const pipeline = new GraphQLPipeline({ schema, services, verifier });
 
   const httpServer = createServer();
+  const visitorSession = visitorSessionRoute(config, deps.visitorSessions ?? null, () => ledger.now());
   const apollo = new ApolloServer<GraphQLContext>({
     // Apollo's gateway interface is its hook for a custom executor: the pipeline's, which both transports share.
     gateway: pipelineGateway(schema, pipeline),
@@ -164,7 +170,10 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           return graphql(req, res, url);
         case "/notices/external-transmission":
           return externalTransmissionNotice(req, res, ledger);
+        case "/visitor-session":
+          return visitorSession(req, res);
         default:
+          if (isSdkPath(url.pathname)) return serveSdk(config.webDir, req.method, url.pathname, res);
           if (isWebPath(url.pathname)) return serveWeb(config.webDir, req.method, url.pathname, res);
           return clientError(res, 404, "NOT_FOUND", "not found: the API is at /graphql");
       }

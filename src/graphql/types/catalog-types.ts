@@ -1,7 +1,7 @@
 // Policies, versions, purposes and recipients as the contract shows them.
 import { Field, ID, Int, ObjectType } from "type-graphql";
-import type { ConsentMode, LegalBasis, RecipientKind } from "../../domain/catalog.js";
-import { ConsentModeEnum, LegalBasisEnum, RecipientKindEnum } from "../enums.js";
+import type { ConsentMode, ConsentModeType, LegalBasis, RecipientKind } from "../../domain/catalog.js";
+import { ConsentModeEnum, ConsentModeTypeEnum, LegalBasisEnum, RecipientKindEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 
 @ObjectType("Recipient", { description: "Who receives data for a purpose: a processor, a third party or an external module." })
@@ -43,6 +43,19 @@ export class PurposeType {
   @Field(() => [RecipientType]) recipients!: RecipientType[];
   @Field(() => Int, { nullable: true, description: "Days a grant lasts; none means until withdrawn." })
   consentTtlDays!: number | null;
+  @Field(() => [ConsentModeTypeEnum], { description: "Google Consent Mode v2 types granted exactly when this purpose is permitted." })
+  consentModeTypes?: ConsentModeType[];
+  @Field(() => Boolean, { description: "Whether a Global Privacy Control signal withdraws this purpose." })
+  gpcApplies?: boolean;
+  @Field(() => [String], { description: "The plain-language label of each of dataCategories, in the same order." })
+  dataCategoryLabels?: string[];
+}
+
+
+@ObjectType("DataCategory", { description: "A data category and the plain-language label people are shown instead of its id." })
+export class DataCategoryType {
+  @Field(() => String) id!: string;
+  @Field(() => String) label!: string;
 }
 
 @ObjectType("PolicyVersion", { description: "One published version of a policy." })
@@ -58,6 +71,8 @@ export class PolicyVersionType {
   @Field(() => String, { description: "SHA-256 of the policy document, lowercase hex." }) digest!: string;
   @Field(() => String, { nullable: true }) changeSummary!: string | null;
   @Field(() => [PurposeType]) purposes!: PurposeType[];
+  @Field(() => [DataCategoryType], { description: "Every data category the purposes name, with its label (the id where the version gives none)." })
+  dataCategories?: DataCategoryType[];
   // controller is resolved in PolicyVersionResolver (a version that names none inherits the previous one's).
 }
 

@@ -1,8 +1,8 @@
 // Input types of the contract; sizes are checked in the domain, shapes here.
 import { Field, ID, InputType, Int } from "type-graphql";
-import type { ConsentMode, LegalBasis, RecipientKind } from "../../domain/catalog.js";
+import type { ConsentMode, ConsentModeType, LegalBasis, RecipientKind } from "../../domain/catalog.js";
 import type { DataRequestKind, TransferBasis, TransferDirection } from "../../domain/events.js";
-import { ConsentModeEnum, DataRequestKindEnum, LegalBasisEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
+import { ConsentModeEnum, ConsentModeTypeEnum, DataRequestKindEnum, LegalBasisEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 
 @InputType("PermissionCheckInput")
@@ -20,6 +20,8 @@ export class EvidenceInput {
   @Field(() => String, { nullable: true }) locale?: string | null;
   @Field(() => String, { nullable: true }) ipAddress?: string | null;
   @Field(() => String, { nullable: true }) userAgent?: string | null;
+  @Field(() => String, { nullable: true, description: 'A browser signal the choice was made on instead of a click, e.g. "GPC" (Global Privacy Control).' })
+  signal?: string | null;
 }
 
 @InputType("RecordConsentInput")
@@ -69,6 +71,16 @@ export class PurposeInput {
   @Field(() => [String]) dataCategories!: string[];
   @Field(() => [RecipientInput], { nullable: true, defaultValue: [] }) recipients?: RecipientInput[] | null;
   @Field(() => Int, { nullable: true }) consentTtlDays?: number | null;
+  @Field(() => [ConsentModeTypeEnum], { nullable: true, description: "Google Consent Mode v2 types granted exactly when this purpose is permitted." })
+  consentModeTypes?: ConsentModeType[] | null;
+  @Field(() => Boolean, { nullable: true, description: "A Global Privacy Control signal withdraws this purpose (OPT_OUT only)." })
+  gpcApplies?: boolean | null;
+}
+
+@InputType("DataCategoryLabelInput")
+export class DataCategoryLabelInput {
+  @Field(() => String) id!: string;
+  @Field(() => String, { description: "What people are shown instead of the id, in plain language." }) label!: string;
 }
 
 @InputType("PublishPolicyVersionInput")
@@ -82,6 +94,8 @@ export class PublishPolicyVersionInput {
   @Field(() => String) documentDigest!: string;
   @Field(() => String, { nullable: true }) changeSummary?: string | null;
   @Field(() => [PurposeInput]) purposes!: PurposeInput[];
+  @Field(() => [DataCategoryLabelInput], { nullable: true, description: "Plain-language labels of the data categories the purposes name." })
+  dataCategories?: DataCategoryLabelInput[] | null;
   @Field(() => ControllerInput, { nullable: true, description: "Left out: the controller of the previous version stays." }) controller?: ControllerInput | null;
 }
 

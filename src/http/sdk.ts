@@ -1,0 +1,39 @@
+// GET /sdk/consent.js and /sdk/banner.js: the client library's browser build and the banner, for pages on any origin.
+import { readFile } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
+import { join } from "node:path";
+
+/** The served files, built by `npm run build` into `<webDir>/sdk/`. */
+const FILES: Record<string, string> = { "/sdk/consent.js": "consent.js", "/sdk/banner.js": "banner.js" };
+
+export const isSdkPath = (pathname: string): boolean => pathname in FILES;
+
+/**
+ * Answers an SDK file. Pages on other origins load it (a module script is fetched with CORS), so it
+ * is readable from anywhere; it carries no personal data. Its name does not change between
+ * releases, so caches revalidate it after five minutes.
+ */
+export async function serveSdk(webDir: string, method: string | undefined, pathname: string, res: ServerResponse): Promise<void> {
+  const cors = { "access-control-allow-origin": "*", "cross-origin-resource-policy": "cross-origin" };
+  if (method !== "GET" && method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8", ...cors });
+    return void res.end("method not allowed\n");
+  }
+  const file = join(webDir, "sdk", FILES[pathname]!);
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...cors });
+    return void res.end(`the SDK is not built (${file} is missing): run npm run build\n`);
+  }
+  res.writeHead(200, {
+    "content-type": "text/javascript; charset=utf-8",
+    "content-length": String(body.length),
+    "cache-control": "public, max-age=300",
+    "x-content-type-options": "nosniff",
+    ...cors,
+  });
+  res.end(method === "HEAD" ? undefined : body);
+}
