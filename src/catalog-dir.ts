@@ -20,7 +20,7 @@ interface CatalogFile {
   /** The policy text, relative to the JSON file; its SHA-256 is the version's digest. */
   document: string;
   changeSummary?: string | null;
-  purposes: (Omit<Purpose, "description" | "consentTtlDays" | "recipients" | "dataCategoryLabels"> & Partial<Purpose>)[];
+  purposes: (Omit<Purpose, "description" | "consentTtlDays" | "recipients"> & Partial<Purpose>)[];
   /** The business operator responsible for the data: receipts and exports name it from here. */
   controller?: (Pick<Controller, "name"> & Partial<Controller>) | null;
   /** Plain-language labels of the data categories, by id (`{ "cookie": "クッキー" }`). */

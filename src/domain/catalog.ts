@@ -69,8 +69,6 @@ export interface Purpose {
   consentModeTypes?: ConsentModeType[];
   /** A Global Privacy Control signal withdraws this (OPT_OUT) purpose; absent: false. */
   gpcApplies?: boolean;
-  /** The plain-language label of each of `dataCategories`, in order (the id where the version gives none); set when read from the ledger. */
-  dataCategoryLabels?: string[];
 }
 
 /** A data category's plain-language label, as a version's notice shows it instead of the id. */
@@ -175,6 +173,7 @@ export class Catalog {
   /** Adds a publication; versions must arrive in number order. */
   add(v: PolicyVersion): void {
     const existing = this.byId.get(v.policyId);
+    label(v, existing?.versions.at(-1));
     const versions = existing ? [...existing.versions, v] : [v];
     this.byId.set(v.policyId, { id: v.policyId, title: v.title, overrides: v.overrides, versions });
   }
@@ -239,6 +238,29 @@ export class Catalog {
   }
 }
 
+/** The labels the catalogue worked out for each version and purpose it holds (see label). */
+const versionLabels = new WeakMap<PolicyVersionSpec, DataCategoryLabel[]>();
+const purposeLabels = new WeakMap<Purpose, string[]>();
+
+/**
+ * Labels every data category a version's purposes name: its own label, else the one the version
+ * before had (a version that adds purposes need not repeat the labels), else the id itself.
+ */
+function label(v: PolicyVersion, previous: PolicyVersion | undefined): void {
+  const labels = new Map((previous ? dataCategoriesOf(previous) : []).map((c) => [c.id, c.label]));
+  for (const c of v.dataCategories ?? []) labels.set(c.id, c.label);
+  for (const p of v.purposes) purposeLabels.set(p, p.dataCategories.map((c) => labels.get(c) ?? c));
+  versionLabels.set(v, [...new Set(v.purposes.flatMap((p) => p.dataCategories))].map((id) => ({ id, label: labels.get(id) ?? id })));
+}
+
+/** Every data category a version's purposes name, with its label (the id where none is given). */
+export function dataCategoriesOf(v: PolicyVersionSpec): DataCategoryLabel[] {
+  return versionLabels.get(v) ?? [...new Set(v.purposes.flatMap((p) => p.dataCategories))].map((id) => ({ id, label: v.dataCategories?.find((c) => c.id === id)?.label ?? id }));
+}
+
+/** The label of each of a purpose's data categories, in order (the ids for a purpose outside any catalogue). */
+export const dataCategoryLabelsOf = (p: Purpose): string[] => purposeLabels.get(p) ?? p.dataCategories;
+
 /** Whether any published version of the policy defines the purpose. */
 export function definesPurpose(policy: Policy, purposeId: string): boolean {
   return policy.versions.some((v) => v.purposes.some((p) => p.id === purposeId));
@@ -251,17 +273,11 @@ export const findPurpose = (v: PolicyVersion | null, purposeId: string): Purpose
 export function toPolicyVersion(e: LedgerEvent): PolicyVersion {
   if (e.type !== "PolicyVersionPublished") throw new Error(`not a publication: ${e.type}`);
   // Publications recorded before recipients carried Art. 28 details, or versions a controller, read those as null.
-  const labels = new Map((e.data.dataCategories ?? []).map((c) => [c.id, c.label]));
   const purposes = e.data.purposes.map((p) => ({
     ...p,
     recipients: p.recipients.map((r) => ({ countryProtectionSystem: null, measures: null, recipientPurpose: null, ...r })),
-    consentModeTypes: p.consentModeTypes ?? [],
-    gpcApplies: p.gpcApplies ?? false,
-    dataCategoryLabels: p.dataCategories.map((c) => labels.get(c) ?? c),
   }));
-  // Every category the purposes name, labelled: what notices and pages show instead of ids.
-  const dataCategories = [...new Set(purposes.flatMap((p) => p.dataCategories))].map((id) => ({ id, label: labels.get(id) ?? id }));
-  return { ...e.data, purposes, dataCategories, controller: e.data.controller ?? null, publishedAt: e.recordedAt };
+  return { ...e.data, purposes, controller: e.data.controller ?? null, publishedAt: e.recordedAt };
 }
 
 /** Whether a later version of the policy was already in effect at `at` (accepting `number` then is accepting a superseded version). */

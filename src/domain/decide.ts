@@ -183,7 +183,7 @@ type Loose<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null | undef
 /** A publication as clients and catalogue files write it: optional members may be left out. */
 export type PublicationInput = Loose<Omit<PublishCommand, "purposes" | "controller" | "dataCategories">, "overrides" | "documentUrl" | "changeSummary"> & {
   dataCategories?: readonly DataCategoryLabel[] | null | undefined;
-  purposes: readonly (Loose<Omit<Purpose, "recipients" | "consentModeTypes" | "gpcApplies" | "dataCategoryLabels">, "description" | "consentTtlDays"> & {
+  purposes: readonly (Loose<Omit<Purpose, "recipients" | "consentModeTypes" | "gpcApplies">, "description" | "consentTtlDays"> & {
     consentModeTypes?: readonly ConsentModeType[] | null | undefined;
     gpcApplies?: boolean | null | undefined;
     recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl" | "countryProtectionSystem" | "measures" | "recipientPurpose">[] | null | undefined;

@@ -1,5 +1,5 @@
 // The external-transmission notice (Telecommunications Business Act Art. 27-12), generated from the catalogue.
-import { type Catalog, type Recipient, effectiveVersions } from "./catalog.js";
+import { type Catalog, type Recipient, dataCategoryLabelsOf, effectiveVersions } from "./catalog.js";
 import type { Instant } from "./time.js";
 
 export interface ExternalTransmission {
@@ -8,6 +8,8 @@ export interface ExternalTransmission {
   purposeTitle: string;
   recipient: Recipient;
   dataCategories: string[];
+  /** The plain-language label of each of dataCategories, in order. */
+  dataCategoryLabels: string[];
   recipientPurpose: string;
   /** The purpose whose withdrawal stops the transmission. */
   optOutPurposeId: string;
@@ -32,6 +34,7 @@ export function externalTransmissions(catalog: Catalog, policyId: string | null,
             purposeTitle: p.title,
             recipient: r,
             dataCategories: [...p.dataCategories],
+            dataCategoryLabels: [...dataCategoryLabelsOf(p)],
             recipientPurpose: r.recipientPurpose ?? p.description ?? p.title,
             optOutPurposeId: p.id,
           });

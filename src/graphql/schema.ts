@@ -5,7 +5,7 @@ import { ConsentResolver } from "./resolvers/consent-resolver.js";
 import { LedgerEventResolver } from "./resolvers/ledger-event-resolver.js";
 import { LedgerResolver } from "./resolvers/ledger-resolver.js";
 import { LifecycleResolver } from "./resolvers/lifecycle-resolver.js";
-import { PolicyResolver, PolicyVersionResolver } from "./resolvers/policy-resolver.js";
+import { PolicyResolver, PolicyVersionResolver, PurposeResolver } from "./resolvers/policy-resolver.js";
 import { TransferResolver } from "./resolvers/transfer-resolver.js";
 import { SubjectResolver } from "./resolvers/subject-resolver.js";
 import { SubscriptionResolver } from "./resolvers/subscription-resolver.js";
@@ -15,6 +15,7 @@ import { NO_PUB_SUB } from "./no-pub-sub.js";
 export const RESOLVERS = [
   PolicyResolver,
   PolicyVersionResolver,
+  PurposeResolver,
   SubjectResolver,
   ConsentResolver,
   LedgerResolver,

@@ -21,6 +21,7 @@ export function noticeJson(items: readonly ExternalTransmission[]) {
       recipientPurpose: t.recipient.recipientPurpose ?? null,
     },
     dataCategories: t.dataCategories,
+    dataCategoryLabels: t.dataCategoryLabels,
     recipientPurpose: t.recipientPurpose,
     optOutPurposeId: t.optOutPurposeId,
   }));
@@ -35,13 +36,17 @@ export function noticeHtml(items: readonly ExternalTransmission[], controllerNam
       `<section>`,
       `<h2>${escapeHtml(t.recipient.name)}</h2>`,
       `<table>`,
-      row("送信される情報", escapeHtml(t.dataCategories.join("、"))),
+      row("送信される情報", escapeHtml(t.dataCategoryLabels.join("、"))),
       row("送信先", `${escapeHtml(t.recipient.name)}${t.recipient.country ? `（${escapeHtml(t.recipient.country)}）` : ""}`),
       row("利用目的", escapeHtml(t.recipientPurpose)),
       row("送信先のプライバシーポリシー", link(t.recipient.privacyPolicyUrl)),
       row(
         "送信を停止する方法（オプトアウト）",
-        `設定画面で「${escapeHtml(t.purposeTitle)}」への同意を撤回してください（目的 ID: <code>${escapeHtml(t.optOutPurposeId)}</code>）。`,
+        [
+          `<p>このページの「送信を停止する」ボタンで、いつでも停止できます。会員の方は設定画面で「${escapeHtml(t.purposeTitle)}」への同意を撤回しても停止できます。</p>`,
+          `<consent-opt-out policy="${escapeHtml(t.policyId)}" purpose="${escapeHtml(t.optOutPurposeId)}" label="${escapeHtml(t.recipient.name)}"></consent-opt-out>`,
+          `<noscript><p>停止ボタンの表示には JavaScript が必要です。</p></noscript>`,
+        ].join(""),
       ),
       `</table>`,
       `</section>`,
@@ -50,7 +55,9 @@ export function noticeHtml(items: readonly ExternalTransmission[], controllerNam
   return [
     `<!doctype html>`,
     `<html lang="ja">`,
-    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>利用者情報の外部送信について</title></head>`,
+    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>利用者情報の外部送信について</title>`,
+    // The opt-out buttons: a visitor without an account stops the transmission here, recorded in the ledger.
+    `<script src="/sdk/banner.js" defer></script></head>`,
     `<body>`,
     `<main>`,
     `<h1>利用者情報の外部送信について</h1>`,
@@ -75,7 +82,15 @@ export function externalTransmissionNotice(req: IncomingMessage, res: ServerResp
   if (wantsHtml) {
     const base = ledger.catalog.policies().find((p) => p.overrides === null);
     const controller = base ? controllerOf(base, base.versions.length) : null;
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=300", "content-language": "ja", vary: "accept" });
+    res.writeHead(200, {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "public, max-age=300",
+      "content-language": "ja",
+      vary: "accept",
+      // Only this service's own script and API; the opt-out element styles its shadow root.
+      "content-security-policy": "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "x-content-type-options": "nosniff",
+    });
     res.end(req.method === "HEAD" ? undefined : noticeHtml(items, controller?.name ?? null));
     return;
   }

@@ -69,6 +69,12 @@ describe("catalogue annotations", () => {
     ok(await srv.gql(PUBLISH, { input: input([purpose({ consentModeTypes: ["ad_storage", "ad_user_data"], gpcApplies: true })], { dataCategories: [{ id: "cookie", label: "クッキー" }] }) }, writer));
     const v = ok(await srv.gql<Purposes>(PURPOSES, { id: "site-extra" }, reader)).policy.currentVersion;
     expect(v.purposes[0]).toMatchObject({ consentModeTypes: ["ad_storage", "ad_user_data"], gpcApplies: true, dataCategoryLabels: ["クッキー"] });
+    // A later version that labels nothing keeps the labels given before; a category new to it shows its id.
+    ok(await srv.gql(PUBLISH, { input: input([purpose({ dataCategories: ["cookie", "ad-id"] })], { effectiveAt: "2024-02-01T00:00:00Z" }) }, writer));
+    const v2 = ok(await srv.gql<Purposes>(PURPOSES, { id: "site-extra" }, reader)).policy.currentVersion;
+    expect(v2.number).toBe(2);
+    expect(v2.purposes[0]).toMatchObject({ consentModeTypes: [], gpcApplies: false, dataCategoryLabels: ["クッキー", "ad-id"] });
+    expect(v2.dataCategories).toEqual([{ id: "cookie", label: "クッキー" }, { id: "ad-id", label: "ad-id" }]);
   });
 });
 

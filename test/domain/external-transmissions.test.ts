@@ -30,6 +30,8 @@ describe("externalTransmissions", () => {
         purposeTitle: "analytics",
         recipient: module_("tagmanager", { recipientPurpose: "page views" }),
         dataCategories: ["page-url", "cookie-id"],
+        // A catalogue built without labels shows the ids.
+        dataCategoryLabels: ["page-url", "cookie-id"],
         recipientPurpose: "page views",
         optOutPurposeId: "analytics",
       },
@@ -39,6 +41,7 @@ describe("externalTransmissions", () => {
         purposeTitle: "ads",
         recipient: module_("pixel"),
         dataCategories: ["profile"],
+        dataCategoryLabels: ["profile"],
         // Without its own purpose, a recipient's is the purpose's description.
         recipientPurpose: "ad measurement",
         optOutPurposeId: "ads",

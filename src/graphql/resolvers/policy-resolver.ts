@@ -1,11 +1,23 @@
 // policies, policy, publishPolicyVersion, and the Policy type's fields.
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { type Controller, type Policy, type PolicyVersion, controllerOf, effectiveVersions } from "../../domain/catalog.js";
+import {
+  type ConsentModeType,
+  type Controller,
+  type DataCategoryLabel,
+  type Policy,
+  type PolicyVersion,
+  type Purpose,
+  controllerOf,
+  dataCategoriesOf,
+  dataCategoryLabelsOf,
+  effectiveVersions,
+} from "../../domain/catalog.js";
+import { ConsentModeTypeEnum } from "../enums.js";
 import { actorFor, authenticated, requireScope } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { toPublishCommand } from "../../domain/decide.js";
 import { PublishPolicyVersionInput } from "../types/inputs.js";
-import { ControllerType, PolicyType, PolicyVersionType } from "../types/catalog-types.js";
+import { ControllerType, DataCategoryType, PolicyType, PolicyVersionType, PurposeType } from "../types/catalog-types.js";
 
 @Resolver(() => PolicyType)
 export class PolicyResolver {
@@ -46,8 +58,31 @@ export class PolicyResolver {
   }
 }
 
+@Resolver(() => PurposeType)
+export class PurposeResolver {
+  @FieldResolver(() => [ConsentModeTypeEnum], { description: "Google Consent Mode v2 types granted exactly when this purpose is permitted." })
+  consentModeTypes(@Root() p: Purpose): ConsentModeType[] {
+    return p.consentModeTypes ?? [];
+  }
+
+  @FieldResolver(() => Boolean, { description: "Whether a Global Privacy Control signal withdraws this purpose." })
+  gpcApplies(@Root() p: Purpose): boolean {
+    return p.gpcApplies ?? false;
+  }
+
+  @FieldResolver(() => [String], { description: "The plain-language label of each of dataCategories, in the same order." })
+  dataCategoryLabels(@Root() p: Purpose): string[] {
+    return dataCategoryLabelsOf(p);
+  }
+}
+
 @Resolver(() => PolicyVersionType)
 export class PolicyVersionResolver {
+  @FieldResolver(() => [DataCategoryType], { description: "Every data category the purposes name, with its label (the id where the version gives none)." })
+  dataCategories(@Root() v: PolicyVersion): DataCategoryLabel[] {
+    return dataCategoriesOf(v);
+  }
+
   @FieldResolver(() => ControllerType, { nullable: true, description: "The controller this version names, or the latest earlier version's." })
   controller(@Root() v: PolicyVersion, @Ctx() ctx: GraphQLContext): Controller | null {
     const policy = ctx.services.ledger.catalog.get(v.policyId);

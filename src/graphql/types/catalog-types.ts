@@ -43,12 +43,9 @@ export class PurposeType {
   @Field(() => [RecipientType]) recipients!: RecipientType[];
   @Field(() => Int, { nullable: true, description: "Days a grant lasts; none means until withdrawn." })
   consentTtlDays!: number | null;
-  @Field(() => [ConsentModeTypeEnum], { description: "Google Consent Mode v2 types granted exactly when this purpose is permitted." })
   consentModeTypes?: ConsentModeType[];
-  @Field(() => Boolean, { description: "Whether a Global Privacy Control signal withdraws this purpose." })
   gpcApplies?: boolean;
-  @Field(() => [String], { description: "The plain-language label of each of dataCategories, in the same order." })
-  dataCategoryLabels?: string[];
+  // consentModeTypes, gpcApplies and dataCategoryLabels are resolved in PurposeResolver (absent members read as none).
 }
 
 
@@ -71,8 +68,8 @@ export class PolicyVersionType {
   @Field(() => String, { description: "SHA-256 of the policy document, lowercase hex." }) digest!: string;
   @Field(() => String, { nullable: true }) changeSummary!: string | null;
   @Field(() => [PurposeType]) purposes!: PurposeType[];
-  @Field(() => [DataCategoryType], { description: "Every data category the purposes name, with its label (the id where the version gives none)." })
   dataCategories?: DataCategoryType[];
+  // dataCategories (labelled) is resolved in PolicyVersionResolver.
   // controller is resolved in PolicyVersionResolver (a version that names none inherits the previous one's).
 }
 

@@ -26,6 +26,7 @@ export class ExternalTransmissionType {
   @Field(() => ID) purposeId!: string;
   @Field(() => RecipientType) recipient!: RecipientType;
   @Field(() => [String]) dataCategories!: string[];
+  @Field(() => [String], { description: "The plain-language label of each of dataCategories, in the same order." }) dataCategoryLabels!: string[];
   @Field(() => String) recipientPurpose!: string;
   @Field(() => ID, { description: "The purpose to withdraw to stop the transmission." }) optOutPurposeId!: string;
 }

@@ -78,19 +78,6 @@ export const EVENT_TYPE_LABEL: Record<string, string> = {
   DataRequestClosed: "請求の完了",
 };
 
-/** The catalogue's data-category ids in words; an id not listed is shown as it is. */
-export const DATA_CATEGORY_LABEL: Record<string, string> = {
-  profile: "登録情報",
-  contact: "連絡先",
-  "form-input": "フォームへの入力内容",
-  "access-log": "アクセスログ",
-  cookie: "クッキー",
-  "web-beacon": "ウェブビーコン",
-  "ad-id": "広告ID",
-  location: "位置情報",
-  "linked-service-id": "連携サービスのID",
-};
-
 const COUNTRY_NAMES = new Intl.DisplayNames(["ja"], { type: "region" });
 
 /** A country code as its Japanese name, e.g. US → アメリカ合衆国 (US). */

@@ -4,7 +4,6 @@ import "../common/style.css";
 import { Api, ApiError, isSignInNeeded } from "../common/api.js";
 import { byId, h, replace } from "../common/dom.js";
 import {
-  DATA_CATEGORY_LABEL,
   MODE_LABEL,
   RECIPIENT_KIND_LABEL,
   REQUEST_KIND_LABEL,
@@ -254,7 +253,7 @@ function purposeItem(
     h("dt", {}, "同意の方式"),
     h("dd", {}, label(MODE_LABEL, p.mode)),
     h("dt", {}, "取得する情報"),
-    h("dd", {}, p.dataCategories.map((c) => label(DATA_CATEGORY_LABEL, c)).join("、") || "—"),
+    h("dd", {}, p.dataCategoryLabels.join("、") || "—"),
     h("dt", {}, "提供先"),
     h(
       "dd",

@@ -33,6 +33,7 @@ export const PreferencesQuery = graphql(`
       mode
       basis
       dataCategories
+      dataCategoryLabels
       consentTtlDays
       recipients { id name kind country privacyPolicyUrl recipientPurpose countryProtectionSystem measures }
     }
