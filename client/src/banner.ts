@@ -189,6 +189,8 @@ export class ConsentBanner extends LedgerElement {
           `<div class="row"><button type="button" class="primary" data-a="all">${t.all}</button><button type="button" data-a="necessary">${t.necessary}</button>` +
           `<button type="button" data-a="settings" aria-expanded="false">${t.settings}</button></div>`) +
       `<p class="msg" role="alert"></p></section>`;
+    // For pages measuring how soon after load the banner appears (performance.getEntriesByName).
+    performance.mark("consent-banner-shown");
     const form = this.root.querySelector("form");
     this.root.querySelectorAll("button[data-a]").forEach((b) => b.addEventListener("click", () => this.act((b as HTMLElement).dataset["a"]!, b as HTMLButtonElement)));
     form?.addEventListener("submit", (e) => {

@@ -55,7 +55,7 @@ export function noticeHtml(items: readonly ExternalTransmission[], controllerNam
   return [
     `<!doctype html>`,
     `<html lang="ja">`,
-    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>利用者情報の外部送信について</title>`,
+    `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>利用者情報の外部送信について</title><link rel="icon" href="data:,">`,
     // The opt-out buttons: a visitor without an account stops the transmission here, recorded in the ledger.
     `<script src="/sdk/banner.js" defer></script></head>`,
     `<body>`,
