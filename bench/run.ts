@@ -17,6 +17,7 @@ import { benchStoreAppend } from "./store-append.js";
 import { benchTimeTravel } from "./time-travel.js";
 import { benchTransparency } from "./transparency.js";
 import { benchWriter } from "./writer.js";
+import { benchVisitorSession } from "./visitor-session.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -77,6 +78,7 @@ export const BENCHES: Bench[] = [
   { name: "postgres-http", run: benchPostgresHttp },
   { name: "transparency", run: benchTransparency },
   { name: "writer", run: benchWriter },
+  { name: "visitor-session", run: benchVisitorSession },
 ];
 
 interface Args {
