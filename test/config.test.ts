@@ -64,6 +64,7 @@ describe("loadConfig", () => {
       },
       metricsOperationNames: 100,
       compiledReads: true,
+      visitorSessions: { enabled: true, ttlSeconds: 30 * 86_400, perAddressPerMinute: 30 },
     });
   });
 
@@ -101,6 +102,9 @@ describe("loadConfig", () => {
       MAX_WHOLE_LOG_READS_PER_CALLER: "2",
       METRICS_OPERATION_NAMES: "10",
       GRAPHQL_JIT: "false",
+      VISITOR_SESSIONS: "false",
+      VISITOR_SESSION_TTL_SECONDS: "3600",
+      VISITOR_SESSIONS_PER_MINUTE: "5",
     });
     expect(c.port).toBe(0);
     expect(c.host).toBe("0.0.0.0");
@@ -143,6 +147,7 @@ describe("loadConfig", () => {
     });
     expect(c.metricsOperationNames).toBe(10);
     expect(c.compiledReads).toBe(false);
+    expect(c.visitorSessions).toEqual({ enabled: false, ttlSeconds: 3600, perAddressPerMinute: 5 });
   });
 
   it("treats empty variables as unset", () => {

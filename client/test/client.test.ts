@@ -3,6 +3,7 @@ import fc from "fast-check";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../../test/support/harness.js";
+import { startTcpProxy } from "../../test/support/tcp-proxy.js";
 import { type ConsentChange, ConsentError, type PurposeState, consentModeState, createConsentClient, follow, openVisitorSession } from "../src/index.js";
 
 describe("the client library", () => {
@@ -72,6 +73,38 @@ describe("the client library", () => {
       ["location", "WITHDRAWN"],
     ]);
     expect(seen.every((c) => c.subjectId === session.subjectId)).toBe(true);
+  });
+
+  it("resumes following after a lost connection from the last cursor: nothing missed, nothing twice", async () => {
+    const session = await openVisitorSession(endpoint);
+    const client = createConsentClient({ endpoint, token: session.token });
+    const proxy = await startTcpProxy(Number(new URL(endpoint).port));
+    const viaProxy = createConsentClient({ endpoint: `http://127.0.0.1:${proxy.port}`, token: session.token });
+    const seen: string[] = [];
+    const waiters: { n: number; resolve: () => void }[] = [];
+    const reached = (n: number) => new Promise<void>((resolve) => (seen.length >= n ? resolve() : waiters.push({ n, resolve })));
+    const stop = follow(
+      viaProxy,
+      (c) => {
+        seen.push(c.current.status);
+        for (const w of waiters.filter((w) => seen.length >= w.n)) w.resolve();
+      },
+      { purposeIds: ["location"], after: "0".repeat(16), webSocketImpl: WebSocket },
+    );
+    try {
+      await client.record({ policyVersion: 1, acceptPolicy: true, grant: ["location"] });
+      await reached(1);
+      proxy.cut();
+      await client.record({ policyVersion: 1, withdraw: ["location"] });
+      proxy.restore();
+      await reached(2);
+      await client.record({ policyVersion: 1, grant: ["location"] });
+      await reached(3);
+    } finally {
+      stop();
+      await proxy.close();
+    }
+    expect(seen).toEqual(["GRANTED", "WITHDRAWN", "GRANTED"]);
   });
 
   it("sends recordNoticeShown with the NoticeShownInput it was given", async () => {
