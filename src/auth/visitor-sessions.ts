@@ -1,7 +1,6 @@
 // Visitor sessions: tokens the service signs itself for people without an account, scope consent:visitor.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { type DocumentNode, GraphQLError, Kind, getOperationAST } from "graphql";
 import { SignJWT, calculateJwkThumbprint, decodeJwt, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey, type JWK } from "jose";
 import { LedgerError } from "../domain/errors.js";
 import { loadOrCreateJwkFile } from "../keys/jwk-file.js";
@@ -13,9 +12,6 @@ export const VISITOR_SCOPE = "consent:visitor";
 export const VISITOR_ISSUER = "urn:consent-ledger:visitor-session";
 export const VISITOR_PREFIX = "visitor:";
 const ALG = "EdDSA";
-
-/** The root fields a visitor token may ask for, always about the visitor itself. */
-export const VISITOR_ROOT_FIELDS: ReadonlySet<string> = new Set(["me", "recordConsent", "recordNoticeShown", "consentChanged", "externalTransmissions", "__typename"]);
 
 /** The visitor-session signing key, generated once under the data folder; never the receipt or checkpoint key. */
 export const visitorKeyPath = (dataDir: string): string => join(dataDir, "keys", "visitor-session.jwk.json");
@@ -85,7 +81,7 @@ export class VisitorSessions {
       throw refused(e instanceof errors.JWTExpired ? "token expired" : "invalid or expired token", e instanceof errors.JOSEError ? e.code : "unexpected");
     }
     if (typeof payload.sub !== "string" || !isVisitorId(payload.sub) || payload.scope !== VISITOR_SCOPE) throw refused("invalid or expired token", "claims");
-    // consent:self inside the resolvers (the visitor is its own subject); the operation check keeps it to VISITOR_ROOT_FIELDS.
+    // consent:self inside the resolvers (the visitor is its own subject); the pipeline keeps it to a few root fields (src/graphql/visitor-operations.ts).
     return Object.freeze({ subject: payload.sub, scopes: new Set([VISITOR_SCOPE, "consent:self"]), expiresAt: payload.exp! * 1000 });
   }
 }
@@ -116,18 +112,6 @@ export function withVisitorSessions(base: TokenVerifier, visitors: VisitorSessio
       return visitors.verify(token);
     },
   };
-}
-
-/** FORBIDDEN unless every root field of the operation is one a visitor may ask for. */
-export function checkVisitorOperation(document: DocumentNode, operationName: string | null | undefined): void {
-  const op = getOperationAST(document, operationName ?? undefined);
-  const fields = op?.selectionSet.selections ?? [];
-  const outside = fields.find((s) => s.kind !== Kind.FIELD || !VISITOR_ROOT_FIELDS.has(s.name.value));
-  if (outside)
-    throw new GraphQLError(
-      `a visitor session may ask only for ${[...VISITOR_ROOT_FIELDS].filter((f) => f !== "__typename").join(", ")}`,
-      { extensions: { code: "FORBIDDEN", http: { status: 403 } } },
-    );
 }
 
 /** Sessions one address may open per window; a small fixed-window counter, pruned as windows pass. */

@@ -18,12 +18,13 @@ import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { Logger } from "pino";
 import type { Caller } from "../auth/scopes.js";
 import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
-import { VISITOR_SCOPE, checkVisitorOperation } from "../auth/visitor-sessions.js";
+import { VISITOR_SCOPE } from "../auth/visitor-sessions.js";
 import { LedgerError } from "../domain/errors.js";
 import { CallerLimits } from "./caller-limits.js";
 import type { GraphQLContext, Services } from "./context.js";
 import { formatError } from "./errors.js";
 import { checkOperationLimits } from "./limits.js";
+import { checkVisitorOperation } from "./visitor-operations.js";
 import type { OperationCost } from "./operation-cost.js";
 
 export interface PipelineDeps {
