@@ -5,35 +5,11 @@ import { describeEvent } from "../common/events.js";
 import { formatDateTime } from "../common/format.js";
 import { readClaims } from "../common/session.js";
 import { type Me, type PageContext, policyTextUrl } from "./context.js";
+import { type SavedChoice, savedChoices } from "./saved-choices.js";
 
 type HistoryEvent = Me["history"]["edges"][number]["node"];
 
-const CHOICE_TYPES = new Set(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn"]);
-
-export interface SavedChoice {
-  /** The receipt's number: the id of the save's first event (consentReceiptID in the signed receipt). */
-  receiptId: string;
-  recordedAt: string;
-  events: HistoryEvent[];
-}
-
-/** The saves in a history: consecutive choice events recorded together by the same actor, newest first. */
-export function savedChoices(events: readonly HistoryEvent[]): SavedChoice[] {
-  const saves: SavedChoice[] = [];
-  let current: SavedChoice | null = null;
-  for (const e of events) {
-    if (!CHOICE_TYPES.has(e.type)) {
-      current = null;
-      continue;
-    }
-    const last: HistoryEvent | undefined = current?.events.at(-1);
-    if (current && last && last.recordedAt === e.recordedAt && last.actor.id === e.actor.id && last.actor.kind === e.actor.kind) current.events.push(e);
-    else saves.push((current = { receiptId: e.id, recordedAt: e.recordedAt, events: [e] }));
-  }
-  return saves.reverse();
-}
-
-function saveSummary(s: SavedChoice): string {
+function saveSummary(s: SavedChoice<HistoryEvent>): string {
   const count = (type: string) => s.events.filter((e) => e.type === type).length;
   const accepted = s.events.find((e) => e.type === "PolicyAccepted");
   const version = (accepted?.data as { version?: number } | undefined)?.version;
