@@ -254,11 +254,14 @@ describe("an officer at /console", () => {
     expect(text).toContain("本人");
     expect(text).toContain("担当者（officer-1）");
     expect(text).not.toMatch(/policyId=|purposeId=|SUBJECT |OFFICER /);
+    // An erased person's opt-out purposes are not shown as consented by default.
+    expect(await page.locator("#consents-table tr[data-purpose='traffic-analysis']").textContent()).not.toContain("同意（既定）");
     const positions = await allOnOneLine(page, "#history-table .position");
     expect(positions.count).toBeGreaterThanOrEqual(5);
     expect(positions.wrapped).toEqual([]);
     expect(await page.locator("#history-table .position").first().textContent()).toMatch(/^\d{16}$/);
     await expectAxeClean(page, "console-timeline");
+    await screenshot(page, "console-timeline");
   });
 
   it("shows the state at an instant, not today's (at and knownAt)", async () => {

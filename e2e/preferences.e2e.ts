@@ -111,7 +111,7 @@ describe("a person at /preferences", () => {
     await page.getByRole("switch", { name: LOCATION }).check();
     await page.getByRole("switch", { name: EXTERNAL }).uncheck();
     await page.getByRole("button", { name: "保存" }).click();
-    await page.getByText(/保存しました/).waitFor();
+    await page.locator("#flash-message", { hasText: /保存しました/ }).waitFor();
     expect(saves()).toBe(1);
     // Focus moves to the message that says what happened, not to <body>.
     expect(await page.evaluate("document.activeElement && document.activeElement.id")).toBe("flash-message");
@@ -178,7 +178,7 @@ describe("a person at /preferences", () => {
     expect(await page.getByRole("link", { name: "第1版", exact: true }).getAttribute("href")).toBe("/policies/clavis-privacy/1");
     await expectAxeClean(page, "preferences-new-version");
     await page.getByRole("button", { name: "保存" }).click();
-    await page.getByText(/第2版に同意/).first().waitFor();
+    await page.locator("#flash-message", { hasText: /第2版に同意/ }).waitFor();
     expect(await page.evaluate("document.activeElement && document.activeElement.id")).toBe("flash-message");
     const me = await meOf(aliceToken);
     expect(me.policyStandings[0]!.acceptedVersion?.number).toBe(2);

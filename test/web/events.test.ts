@@ -79,6 +79,9 @@ describe("catalogue text on a Japanese page", () => {
   it("says an OPT_OUT purpose nobody objected to is in use by default", () => {
     expect(consentStatusText("OPT_OUT", "NOT_ASKED", "DEFAULT_OPT_OUT")).toBe("同意（既定）");
     expect(consentStatusText("OPT_IN", "NOT_ASKED", "NOT_GRANTED")).toBe("未同意");
+    expect(consentStatusText("OPT_OUT", "NOT_ASKED", "POLICY_NOT_ACCEPTED")).toBe("同意（既定）");
+    // Not in use because the person was erased: not "consented" by default.
+    expect(consentStatusText("OPT_OUT", "NOT_ASKED", "SUBJECT_ERASED")).toBe("—");
     expect(consentStatusText("OPT_IN", "GRANTED", "GRANTED")).toBe("同意済み");
   });
 });

@@ -160,7 +160,10 @@ export const errorMessage = (code: string, fallback: string): string => ERROR_ME
  * objected to is in use by default (同意（既定）), not "unanswered".
  */
 export function consentStatusText(mode: string | null | undefined, status: string, reason?: string | null): string {
-  if (status === "NOT_ASKED" && (mode === "OPT_OUT" || reason === "DEFAULT_OPT_OUT")) return "同意（既定）";
+  // In use by default; before the policy is accepted, what saving will record (the switch shows it on).
+  if (status === "NOT_ASKED" && (reason === "DEFAULT_OPT_OUT" || (mode === "OPT_OUT" && (reason === "POLICY_NOT_ACCEPTED" || reason == null)))) return "同意（既定）";
+  // Not in use for another reason (left, erased, suspended): the reason says why.
+  if (status === "NOT_ASKED" && mode === "OPT_OUT") return "—";
   if (status === "NOT_ASKED" && mode === "OPT_IN") return "未同意";
   if (status === "WITHDRAWN" && mode === "OPT_OUT") return "停止済み（撤回）";
   return label(STATUS_LABEL, status);

@@ -64,6 +64,8 @@ export function requestsView(app: ConsoleApp, openTimeline: (subjectId: string) 
   const select = (r: QueueRequest) => {
     selected = r.id;
     panelFor = "";
+    // The last action's message was about another request.
+    document.getElementById("action-result")?.replaceChildren();
     void app.refresh(render).then(() => document.getElementById("panel-heading")?.focus());
   };
 
@@ -85,11 +87,11 @@ export function requestsView(app: ConsoleApp, openTimeline: (subjectId: string) 
                 h(
                   "tr",
                   { class: [r.overdue ? "overdue" : "", r.id === selected ? "selected" : ""].join(" ").trim() || false, "data-request-id": r.id },
-                  h("td", {}, h("span", {}, formatDate(r.dueAt), r.overdue ? h("span", { class: "tag-overdue" }, "（期限超過）") : null)),
+                  h("td", { class: "when" }, h("span", {}, formatDate(r.dueAt), r.overdue ? h("span", { class: "tag-overdue" }, "（期限超過）") : null)),
                   h("td", {}, h("button", { type: "button", class: "link mono", onclick: () => openTimeline(r.subjectId) }, r.subjectId)),
                   h("td", {}, label(REQUEST_KIND_LABEL, r.kind)),
                   h("td", {}, label(REQUEST_STATUS_LABEL, r.status)),
-                  h("td", { title: formatDateTime(r.openedAt) }, formatDate(r.openedAt)),
+                  h("td", { class: "when", title: formatDateTime(r.openedAt) }, formatDate(r.openedAt)),
                   h("td", {}, r.note ?? ""),
                   h(
                     "td",
