@@ -299,7 +299,21 @@ describe("an officer at /console", () => {
     expect(result).toContain("nobody-xyz");
     expect(result).not.toMatch(/利用中|同意済み|版数/);
     expect(await page.locator("#consents-table").count()).toBe(0);
+    expect(await page.locator("#subject-actions").count()).toBe(0);
     await expectAxeClean(page, "console-not-found");
+  });
+
+  it("downloads a subject's export from the timeline too", async () => {
+    await page.getByLabel("対象者ID").fill(gina);
+    await button(page, "表示").click();
+    await page.locator("#subject-actions").waitFor();
+    await button(page, "開示データをダウンロード").click();
+    const [download] = await Promise.all([page.waitForEvent("download"), button(page, "ダウンロードする").click()]);
+    expect(download.suggestedFilename()).toBe(`subject-export-${gina}.json`);
+    const exported = JSON.parse(readFileSync((await download.path())!, "utf8")) as { header: { piiPrincipalId: string } };
+    expect(exported.header.piiPrincipalId).toBe(gina);
+    await outcome(page, /開示データを .* として保存しました/);
+    await expectAxeClean(page, "console-timeline-export");
   });
 
   it("sees who must consent again after a new version", async () => {

@@ -6,8 +6,10 @@ import { REASON_LABEL, SUBJECT_STATUS_LABEL, actorText, consentStatusText, forma
 import type { SubjectTimelineQuery as TimelineData } from "../gql/graphql.js";
 import type { ConsoleApp, ConsoleView } from "./app.js";
 import { isKnownAt, pointInTime } from "./point-in-time.js";
+import { actionBar } from "./action-form.js";
 import { SubjectTimelineQuery } from "./queries.js";
 import { fromLocalInput, toLocalInput } from "./queue.js";
+import { subjectActions } from "./subject-actions.js";
 import { table, tableWrap } from "./table.js";
 
 type Subject = TimelineData["subject"];
@@ -27,6 +29,7 @@ export function timelineView(app: ConsoleApp): TimelineView {
     const atInput = h("input", { type: "datetime-local", id: "at", name: "at", step: 1, value: at });
     const knownInput = h("input", { type: "datetime-local", id: "known-at", name: "knownAt", step: 1, value: knownAt });
     const result = h("div", { id: "timeline-result" });
+    const message = h("div", { id: "action-result" });
     const form = h(
       "form",
       {
@@ -34,6 +37,7 @@ export function timelineView(app: ConsoleApp): TimelineView {
         "aria-labelledby": "timeline-heading",
         onsubmit: (e: Event) => {
           e.preventDefault();
+          replace(message);
           subject = subjectInput.value.trim();
           at = atInput.value;
           knownAt = knownInput.value;
@@ -67,7 +71,7 @@ export function timelineView(app: ConsoleApp): TimelineView {
         ),
       ),
     );
-    replace(slot, form, result);
+    replace(slot, form, message, result);
     if (subject) await load(result);
   };
 
@@ -111,6 +115,14 @@ export function timelineView(app: ConsoleApp): TimelineView {
       } catch (e) {
         app.failed(e, result);
       }
+    };
+    /** After an action on this subject: say what it did (focused), and show the subject as it now is. */
+    const done = (text: string) => {
+      const slot = document.getElementById("action-result");
+      const note = h("p", { class: "notice ok", role: "status", tabindex: -1, id: "action-message" }, text);
+      if (slot) replace(slot, note);
+      note.focus();
+      void load(result);
     };
     const jump = (e: TimelineEvent) => {
       at = toLocalInput(e.occurredAt);
@@ -162,6 +174,14 @@ export function timelineView(app: ConsoleApp): TimelineView {
           ),
         ),
       ),
+      app.can("subject:admin")
+        ? h(
+            "section",
+            { class: "card", "aria-labelledby": "subject-actions-heading", id: "subject-actions" },
+            h("h3", { id: "subject-actions-heading" }, "この対象者への操作"),
+            actionBar(app, "この対象者への操作", subjectActions(app, s.id), done),
+          )
+        : null,
       h(
         "section",
         { class: "card", "aria-labelledby": "history-heading" },
