@@ -80,29 +80,6 @@ export const RECIPIENT_KIND_LABEL: Record<string, string> = {
   EXTERNAL_MODULE: "外部送信モジュール",
 };
 
-export const EVENT_TYPE_LABEL: Record<string, string> = {
-  PolicyVersionPublished: "ポリシーの版の公表",
-  PolicyAccepted: "ポリシーへの同意",
-  ConsentGranted: "同意",
-  ConsentWithdrawn: "撤回",
-  ProcessingSuspended: "利用停止",
-  ProcessingResumed: "利用再開",
-  SubjectLeft: "退会",
-  SubjectErased: "消去",
-  DataRequestOpened: "請求の受付",
-  DataRequestIdentityVerified: "本人確認",
-  DataRequestClosed: "請求の完了",
-  DataRequestExtended: "回答期限の延長",
-  SubjectReturned: "利用の再開（再登録）",
-  SubjectMerged: "統合",
-  ConsentExpired: "同意の期限切れ",
-  PolicyVersionEffective: "ポリシーの版の施行",
-  ThirdPartyTransferRecorded: "第三者提供の記録",
-  NoticeShown: "通知の表示",
-  PersonalDataAccessed: "個人データの閲覧",
-  PolicyAnnounced: "ポリシー変更の周知",
-};
-
 export const ACTOR_KIND_LABEL: Record<string, string> = {
   SUBJECT: "本人",
   OFFICER: "担当者",
