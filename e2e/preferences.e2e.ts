@@ -5,11 +5,13 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshId } from "../test/api/helpers.js";
 import type { TestServer } from "../test/support/harness.js";
-import { PHONE, expiredToken, launchBrowser, newPage, pageUrl, problemsOf, publishVersion2, runAxe, screenshot, startService } from "./support.js";
+import { JAPAN_DATE_TIME, PHONE, expectAxeClean, expiredToken, launchBrowser, newPage, pageUrl, problemsOf, publishVersion2, screenshot, startService } from "./support.js";
 
 const LOCATION = /位置情報の収集/;
 const EXTERNAL = /Google アナリティクス/;
 const LINKED = /他のサービスとの連携/;
+const TRAFFIC = /ネットワーク通信量の測定/;
+const LOCATION_TITLE = "利用者の個別同意に基づく位置情報の収集";
 
 let srv: TestServer;
 let browser: Browser;
@@ -69,6 +71,24 @@ describe("a person at /preferences", () => {
     expect(page.url()).not.toContain("access_token");
     expect(await page.getAttribute("html", "lang")).toBe("ja");
     await page.getByText("ご利用の前にプライバシーポリシーへの同意をお願いします").waitFor();
+    await expectAxeClean(page, "preferences-first-visit");
+
+    // Japanese only: the catalogue's English descriptions are not shown under the Japanese titles,
+    // and the first version's summary has no English aside.
+    const main = (await page.locator("main").textContent()) ?? "";
+    expect(main).not.toMatch(/Providing, maintaining|Collecting location|permitted until the user objects/);
+    expect(main).not.toMatch(/first version/);
+    expect(await page.getByRole("note").textContent()).toContain("この版について：初版");
+    // Each version links to its text, served by the ledger.
+    expect(await page.getByRole("link", { name: "第1版の全文を読む" }).getAttribute("href")).toBe("/policies/clavis-privacy/1");
+    // An OPT_OUT purpose is ticked, and its state says so: in use by default, not "unanswered".
+    expect(await page.getByRole("switch", { name: TRAFFIC }).isChecked()).toBe(true);
+    const traffic = page.locator("li.purpose", { has: page.getByRole("switch", { name: TRAFFIC }) });
+    expect(await traffic.locator(".current-state").textContent()).toBe("同意（既定）");
+    expect(main).not.toContain("未回答");
+    // The third-party purpose does not claim there is no provision to third parties.
+    const thirdParty = page.locator("li.purpose", { has: page.getByRole("switch", { name: /第三者（日本国外にある者を含む）/ }) });
+    expect(await thirdParty.textContent()).not.toContain("第三者への提供・外部送信はありません");
 
     // Six optional purposes are switches named by their titles; the four required ones are not controls.
     expect(await page.getByRole("switch").count()).toBe(6);
@@ -85,14 +105,21 @@ describe("a person at /preferences", () => {
     expect(await facts.locator("dd").nth(1).textContent()).toMatch(/^米国：包括的な連邦の個人情報保護法はなく/);
     // A purpose without recipients says so, and tells nothing of recipients it does not have.
     const location = page.locator("li.purpose", { has: page.getByRole("switch", { name: LOCATION }) });
-    expect(await location.textContent()).toContain("第三者への提供・外部送信はありません");
+    expect(await location.textContent()).toContain("この版に記載された提供先はありません");
     expect(await location.locator("dl.recipient-facts").count()).toBe(0);
 
     await page.getByRole("switch", { name: LOCATION }).check();
     await page.getByRole("switch", { name: EXTERNAL }).uncheck();
     await page.getByRole("button", { name: "保存" }).click();
-    await page.getByText(/保存しました/).waitFor();
+    await page.locator("#flash-message", { hasText: /保存しました/ }).waitFor();
     expect(saves()).toBe(1);
+    // Focus moves to the message that says what happened, not to <body>.
+    expect(await page.evaluate("document.activeElement && document.activeElement.id")).toBe("flash-message");
+    expect(await traffic.locator(".current-state").textContent()).toBe("同意（既定）");
+    // The note on receipts is plain Japanese, without the signature format's jargon.
+    const receiptsCard = page.locator("section", { has: page.getByRole("heading", { name: "同意の控え（レシート）" }) });
+    expect(await receiptsCard.locator("p").first().textContent()).not.toMatch(/JWS|jwks|\.well-known/);
+    await expectAxeClean(page, "preferences-saved");
 
     const me = await meOf(aliceToken);
     expect(me.policyStandings[0]!.acceptedVersion?.number).toBe(1);
@@ -110,12 +137,26 @@ describe("a person at /preferences", () => {
     expect(receipt.piiPrincipalId).toBe(alice);
     expect(receipt.grants).toContain("location");
     expect(receipt.withdrawals).toContain("external-analytics");
-
-    const axe = await runAxe(page, "preferences-desktop");
-    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical"), JSON.stringify(axe.violations, null, 1)).toEqual([]);
-    await screenshot(page, "preferences-desktop");
     expect(problemsOf(page)).toEqual([]);
     await context.close();
+
+    // After a reload (a new tab), the person's own record comes from the ledger: the events as
+    // sentences in Japan time, and the save with the receipt's number.
+    const again = await newPage(browser);
+    await openSignedIn(again.page, aliceToken);
+    const history = again.page.locator("#my-history");
+    await history.waitFor();
+    const sentences = await history.locator("li").allTextContents();
+    expect(sentences.some((t) => JAPAN_DATE_TIME.test(t) && t.includes(`「${LOCATION_TITLE}」に同意しました（第1版`))).toBe(true);
+    expect(sentences.some((t) => t.includes("への同意を撤回しました（第1版）"))).toBe(true);
+    expect(sentences.some((t) => t.includes("「プライバシーポリシー」第1版に同意しました"))).toBe(true);
+    expect(await history.getByRole("link", { name: "第1版の全文" }).first().getAttribute("href")).toBe("/policies/clavis-privacy/1");
+    const saved = (await again.page.locator("#saved-choices").textContent()) ?? "";
+    expect(saved).toContain("第1版に同意、同意 1 件、撤回 1 件");
+    expect(saved).toContain((JSON.parse(new TextDecoder().decode(payload)) as { consentReceiptID: string }).consentReceiptID);
+    await expectAxeClean(again.page, "preferences-desktop");
+    await screenshot(again.page, "preferences-desktop");
+    await again.context.close();
   });
 
   it("sees what a new version changes and accepts it", async () => {
@@ -131,8 +172,14 @@ describe("a person at /preferences", () => {
     // Earlier choices carry over to the new version's switches.
     expect(await page.getByRole("switch", { name: LOCATION }).isChecked()).toBe(true);
     expect(await page.getByRole("switch", { name: /メールマガジン/ }).isChecked()).toBe(false);
+    // The third-party purpose lists the recipients the new version provides to.
+    const thirdParty = page.locator("li.purpose", { has: page.getByRole("switch", { name: /第三者（日本国外にある者を含む）/ }) });
+    expect(await thirdParty.locator("ul.recipients").textContent()).toContain("ACME Analytics Pte. Ltd.");
+    expect(await page.getByRole("link", { name: "第1版", exact: true }).getAttribute("href")).toBe("/policies/clavis-privacy/1");
+    await expectAxeClean(page, "preferences-new-version");
     await page.getByRole("button", { name: "保存" }).click();
-    await page.getByText(/第2版に同意/).first().waitFor();
+    await page.locator("#flash-message", { hasText: /第2版に同意/ }).waitFor();
+    expect(await page.evaluate("document.activeElement && document.activeElement.id")).toBe("flash-message");
     const me = await meOf(aliceToken);
     expect(me.policyStandings[0]!.acceptedVersion?.number).toBe(2);
     expect(me.policyStandings[0]!.needsReconsent).toBe(false);
@@ -162,6 +209,7 @@ describe("a person at /preferences", () => {
     const me = await meOf(aliceToken);
     expect(statusOf(me, "linked-accounts")).toBe("GRANTED");
     expect(statusOf(me, "location")).toBe("GRANTED");
+    await expectAxeClean(page, "preferences-conflict");
     await context.close();
   });
 
@@ -175,6 +223,8 @@ describe("a person at /preferences", () => {
     expect(await page.locator("ul.requests").textContent()).toMatch(/開示：受付済み（受付 .*回答期限 /);
     const me = await meOf(aliceToken);
     expect(me.dataRequests).toEqual([{ kind: "DISCLOSURE", status: "OPEN", note: "保有個人データの開示をお願いします。" }]);
+    expect(await page.locator("#my-history").textContent()).toContain("開示の請求を受け付けました");
+    await expectAxeClean(page, "preferences-request");
     await context.close();
   });
 
@@ -187,6 +237,8 @@ describe("a person at /preferences", () => {
     expect((await meOf(aliceToken)).status).toBe("LEFT");
     // No switch is offered any more, and no save.
     expect(await page.getByRole("button", { name: "保存" }).count()).toBe(0);
+    expect(await page.locator("#my-history").textContent()).toContain("退会しました");
+    await expectAxeClean(page, "preferences-left");
     await context.close();
   });
 
@@ -219,8 +271,7 @@ describe("a person at /preferences", () => {
     await openSignedIn(page, token);
     const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
     expect(overflow).toBeLessThanOrEqual(0);
-    const axe = await runAxe(page, "preferences-phone");
-    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical"), JSON.stringify(axe.violations, null, 1)).toEqual([]);
+    await expectAxeClean(page, "preferences-phone");
     await screenshot(page, "preferences-phone");
     await context.close();
   });
@@ -231,6 +282,7 @@ describe("a person at /preferences", () => {
     await page.goto(pageUrl(srv, "/preferences", await expiredToken(srv, dave, "consent:self")));
     await page.getByRole("alert").getByText(/有効期限が切れています/).waitFor();
     expect(await page.getByRole("button", { name: "保存" }).count()).toBe(0);
+    await expectAxeClean(page, "preferences-sign-in");
 
     // A token the server refuses (not signed by a trusted key) also ends at sign-in, saying so.
     const good = await srv.token(dave, "consent:self");
@@ -242,6 +294,20 @@ describe("a person at /preferences", () => {
     await page.getByLabel("アクセストークン").fill(good);
     await page.getByRole("button", { name: "サインイン" }).click();
     await page.getByRole("button", { name: "保存" }).waitFor();
+    await context.close();
+  });
+
+  it("picks up a new #access_token on an open page", async () => {
+    const first = freshId("erika");
+    const second = freshId("fumi");
+    const { context, page } = await newPage(browser);
+    await openSignedIn(page, await srv.token(first, "consent:self"));
+    await page.locator("#account", { hasText: first }).waitFor();
+    const token = await srv.token(second, "consent:self");
+    await page.evaluate(`location.hash = ${JSON.stringify(`access_token=${encodeURIComponent(token)}`)}`);
+    await page.locator("#account", { hasText: second }).waitFor();
+    expect(page.url()).not.toContain("access_token");
+    await expectAxeClean(page, "preferences-new-token");
     await context.close();
   });
 });

@@ -168,3 +168,26 @@ interface PurposeIn {
   consentTtlDays: number | null;
   recipients: { id: string; name: string; kind: string; country: string | null; privacyPolicyUrl: string | null }[];
 }
+
+/** Runs axe-core and fails on any violation, whatever its impact. */
+export async function expectAxeClean(page: Page, name: string): Promise<void> {
+  const { violations } = await runAxe(page, name);
+  if (violations.length > 0) throw new Error(`axe ${name}: ${JSON.stringify(violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) })), null, 1)}`);
+}
+
+/** Whether every element matching `selector` renders its text on one line (no wrapped digits). */
+export async function allOnOneLine(page: Page, selector: string): Promise<{ count: number; wrapped: string[] }> {
+  return (await page.evaluate(`(() => {
+    const els = [...document.querySelectorAll(${JSON.stringify(selector)})];
+    const wrapped = els.filter((el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      return tops.size > 1;
+    }).map((el) => el.textContent);
+    return { count: els.length, wrapped };
+  })()`)) as { count: number; wrapped: string[] };
+}
+
+/** A date and time as the pages write it: 2026年12月6日 14:02 JST. */
+export const JAPAN_DATE_TIME = /\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} JST/;

@@ -6,7 +6,7 @@ export const DataRequestQueueQuery = graphql(`
     open: dataRequests(status: OPEN) { ...QueueItem }
     verified: dataRequests(status: IDENTITY_VERIFIED) { ...QueueItem }
   }
-  fragment QueueItem on DataRequest { id subjectId kind status openedAt dueAt overdue note }
+  fragment QueueItem on DataRequest { id subjectId kind status openedAt dueAt overdue note identityCheck purposeIds }
 `);
 
 export const SubjectTimelineQuery = graphql(`
@@ -69,6 +69,42 @@ export const CheckpointQuery = graphql(`
 
 export const LiveEventsSubscription = graphql(`
   subscription LiveEvents {
-    ledgerEvents { id position type subjectId occurredAt recordedAt }
+    ledgerEvents { id position type subjectId occurredAt recordedAt data }
+  }
+`);
+
+export const NamesQuery = graphql(`
+  query ConsoleNames {
+    policies { id title versions { number purposes { id title } } }
+  }
+`);
+
+export const VerifyIdentityMutation = graphql(`
+  mutation VerifyIdentity($id: ID!, $method: String!) {
+    verifyDataRequestIdentity(id: $id, method: $method) { id status }
+  }
+`);
+
+export const ExtendRequestMutation = graphql(`
+  mutation ExtendRequest($id: ID!, $days: Int!, $reason: String!) {
+    extendDataRequest(id: $id, days: $days, reason: $reason) { id dueAt }
+  }
+`);
+
+export const CloseRequestMutation = graphql(`
+  mutation CloseRequest($id: ID!, $fulfilled: Boolean!, $note: String) {
+    closeDataRequest(id: $id, fulfilled: $fulfilled, note: $note) { id status closedAt }
+  }
+`);
+
+export const SubjectExportQuery = graphql(`
+  query SubjectExport($subjectId: ID!) {
+    subjectExport(subjectId: $subjectId)
+  }
+`);
+
+export const EraseSubjectMutation = graphql(`
+  mutation EraseSubject($subjectId: ID!, $reason: String) {
+    eraseSubject(subjectId: $subjectId, reason: $reason) { id status }
   }
 `);

@@ -17,6 +17,10 @@ export const PreferencesQuery = graphql(`
         pendingVersion { ...VersionParts }
       }
       dataRequests { id kind status openedAt dueAt closedAt }
+      history(first: 100) {
+        edges { node { id position type occurredAt recordedAt actor { kind id } data } }
+        pageInfo { hasNextPage }
+      }
     }
   }
   fragment VersionParts on PolicyVersion {
@@ -59,5 +63,11 @@ export const LeaveServiceMutation = graphql(`
 export const OpenDataRequestMutation = graphql(`
   mutation OpenMyDataRequest($input: OpenDataRequestInput!) {
     openDataRequest(input: $input) { id kind status openedAt dueAt }
+  }
+`);
+
+export const NamesQuery = graphql(`
+  query PreferenceNames {
+    policies { id title versions { number purposes { id title } } }
   }
 `);
