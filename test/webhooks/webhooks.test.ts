@@ -173,6 +173,22 @@ describe.each(BACKENDS)("webhooks on $name", ({ env }) => {
     receiver.answer = () => 200;
   });
 
+  it("checks the address again at each delivery", async () => {
+    const p = path();
+    const { webhook } = await create(receiver.url(p));
+    // The same settings object the service reads: loopback is refused from now on.
+    srv.config.webhooks.allowPrivate = false;
+    try {
+      await onboard(srv, freshId("wh"), ["location"]);
+      let listed = ok(await srv.gql<Listed>(LIST, {}, admin)).webhooks;
+      for (let i = 0; i < 500 && listed.find((w) => w.id === webhook.id)!.enabled; i++) listed = ok(await srv.gql<Listed>(LIST, {}, admin)).webhooks;
+      expect(listed.find((w) => w.id === webhook.id)!.disabledReason).toMatch(/resolves to 127\.0\.0\.1, a loopback/);
+      expect(receiver.at(p)).toEqual([]);
+    } finally {
+      srv.config.webhooks.allowPrivate = true;
+    }
+  });
+
   it("sends a deleted webhook nothing more", async () => {
     const deleted = path();
     const kept = path();
