@@ -209,6 +209,16 @@ describe.each(BACKENDS)("webhooks on $name", ({ env }) => {
     expect(ok(await srv.gql<{ deleteWebhook: boolean }>(DELETE, { id: a.webhook.id }, admin)).deleteWebhook).toBe(false);
   });
 
+  it("counts deliveries by outcome and shows each webhook's queue age on /metrics", async () => {
+    const { webhook } = await create(receiver.url(path()));
+    const text = await (await fetch(new URL("/metrics", srv.url))).text();
+    expect(text).toMatch(/^webhook_deliveries_total\{outcome="delivered"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^webhook_deliveries_total\{outcome="failed"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^webhook_deliveries_total\{outcome="gone"\} 1$/m);
+    expect(text).toMatch(/^webhook_deliveries_total\{outcome="refused"\} [1-9]\d*$/m);
+    expect(text).toMatch(new RegExp(`^webhook_queue_age_seconds\\{webhook="${webhook.id}"\\} 0$`, "m"));
+  });
+
   it("pages deliveries newest first", async () => {
     const p = path();
     const { webhook } = await create(receiver.url(p));

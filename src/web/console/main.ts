@@ -28,13 +28,15 @@ import {
   SubjectTimelineQuery,
 } from "./queries.js";
 import { fromLocalInput, sortQueue, toLocalInput } from "./queue.js";
+import { renderWebhooks } from "./webhooks.js";
 
-type View = "requests" | "timeline" | "reconsent" | "integrity";
+type View = "requests" | "timeline" | "reconsent" | "integrity" | "webhooks";
 const VIEWS: { id: View; title: string }[] = [
   { id: "requests", title: "開示等の請求" },
   { id: "timeline", title: "対象者のタイムライン" },
   { id: "reconsent", title: "再同意待ち" },
   { id: "integrity", title: "台帳の完全性" },
+  { id: "webhooks", title: "Webhook" },
 ];
 
 const session = new Session("consent-ledger.console.token");
@@ -122,6 +124,7 @@ async function show(next: View): Promise<void> {
     if (next === "requests") await renderRequests(slot);
     else if (next === "timeline") await renderTimeline(slot);
     else if (next === "reconsent") await renderReconsent(slot);
+    else if (next === "webhooks") await renderWebhooks(slot, api);
     else await renderIntegrity(slot);
   } catch (e) {
     failed(e, slot);
