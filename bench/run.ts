@@ -16,6 +16,7 @@ import { benchScale } from "./scale.js";
 import { benchStoreAppend } from "./store-append.js";
 import { benchTimeTravel } from "./time-travel.js";
 import { benchTransparency } from "./transparency.js";
+import { benchWebhooks } from "./webhooks.js";
 import { benchWriter } from "./writer.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
@@ -77,6 +78,7 @@ export const BENCHES: Bench[] = [
   { name: "postgres-http", run: benchPostgresHttp },
   { name: "transparency", run: benchTransparency },
   { name: "writer", run: benchWriter },
+  { name: "webhooks", run: benchWebhooks },
 ];
 
 interface Args {
