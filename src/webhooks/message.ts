@@ -9,8 +9,17 @@ export const SECRET_PREFIX = "whsec_";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** Bodies by change: the feed hands every webhook the same fact object, so each is serialised once. */
+const bodies = new WeakMap<ConsentChangeFact, string>();
+
 /** The body POSTed for a change. */
 export function messageBody(f: ConsentChangeFact): string {
+  let body = bodies.get(f);
+  if (body === undefined) bodies.set(f, (body = serialise(f)));
+  return body;
+}
+
+function serialise(f: ConsentChangeFact): string {
   const c = f.current;
   return JSON.stringify({
     type: "consent.changed",
