@@ -210,7 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
     compiledReads: boolSetting(get, "GRAPHQL_JIT", true),
-    webhooks: {
+    webhooks: webhookSettings({
       allowHttp: boolSetting(get, "WEBHOOK_ALLOW_HTTP", false),
       allowPrivate: boolSetting(get, "WEBHOOK_ALLOW_PRIVATE", false),
       retryDelaysMs: retryDelays(get("WEBHOOK_RETRY_DELAYS_MS"), production),
@@ -218,8 +218,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrencyPerReceiver: intSetting(get, "WEBHOOK_CONCURRENCY_PER_RECEIVER", 16, 1, 1_000),
       leaseMs: intSetting(get, "WEBHOOK_LEASE_MS", 30_000, 100, 600_000),
       flushMs: intSetting(get, "WEBHOOK_FLUSH_MS", 50, 1, 10_000),
-    },
+    }),
   };
+}
+
+/** A replica starts a request only while its lease outlasts the request's time-out, so the lease must be the longer by far. */
+function webhookSettings(w: Config["webhooks"]): Config["webhooks"] {
+  if (w.leaseMs <= 2 * w.timeoutMs)
+    throw new ConfigError(`WEBHOOK_LEASE_MS (${w.leaseMs}) must be more than twice WEBHOOK_TIMEOUT_MS (${w.timeoutMs}): a replica sends only while its lease outlasts a request`);
+  return w;
 }
 
 /** 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over 27 h 35 min before a webhook is disabled. */

@@ -42,7 +42,7 @@ export interface DispatcherOptions {
 /** Delivered records kept per webhook for webhookDeliveries; older ones are pruned. */
 const KEEP_DELIVERIES = 1_000;
 const PRUNE_EVERY_MS = 60_000;
-/** A lease is used only while this much of it is left beyond a request's time-out. */
+/** A lease is used only while this much of it (at most a tenth of it) is left beyond a request's time-out. */
 const LEASE_MARGIN_MS = 1_000;
 /** Pause before following the feed again after it failed (the feed ended a slow reader, or the store went away). */
 const RESUBSCRIBE_MS = 200;
@@ -77,7 +77,9 @@ class WebhookLoop {
   ) {}
 
   start(): void {
-    this.done = this.run().catch((e: unknown) => this.d.log?.error({ err: e, webhookId: this.row.id }, "webhook delivery stopped on an error"));
+    this.done = this.run()
+      .catch((e: unknown) => this.d.log?.error({ err: e, webhookId: this.row.id }, "webhook delivery stopped on an error; starting it again at the next lease renewal"))
+      .finally(() => this.d.ended(this));
   }
 
   halt(): Promise<void> {
@@ -123,7 +125,13 @@ class WebhookLoop {
     let attempts = earlier?.attempts ?? 0;
     if (earlier?.nextAttemptAt != null) await wait(Math.max(0, earlier.nextAttemptAt - Date.now()), this.stop.signal);
     for (;;) {
-      if (this.stop.signal.aborted || !d.mayStart(row.id)) return false;
+      if (this.stop.signal.aborted) return false;
+      // Without a lease that outlasts a request (the database unreachable for renewals), wait: the
+      // next renewal extends it, or finds it taken by another replica and stops this loop.
+      if (!d.mayStart(row.id)) {
+        await wait(RESUBSCRIBE_MS, this.stop.signal);
+        continue;
+      }
       const at = Date.now();
       let status: number | null = null;
       let error: string | null = null;
@@ -259,7 +267,13 @@ export class Dispatcher {
   /** Whether a request may start now: the lease will outlast its time-out. */
   mayStart(id: string): boolean {
     const until = this.leaseUntil.get(id);
-    return until !== undefined && performance.now() + this.settings.timeoutMs + LEASE_MARGIN_MS < until;
+    const margin = Math.min(LEASE_MARGIN_MS, this.settings.leaseMs / 10);
+    return until !== undefined && performance.now() + this.settings.timeoutMs + margin < until;
+  }
+
+  /** A loop that ended by itself (an error): the next refresh starts the webhook again if it is still enabled and held. */
+  ended(loop: WebhookLoop): void {
+    if (this.loops.get(loop.row.id) === loop) this.loops.delete(loop.row.id);
   }
 
   private async drop(id: string, loop: WebhookLoop): Promise<void> {

@@ -237,6 +237,9 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;
+
 export const PROJECTION_TABLES = [
   "subjects",
   "consents",
