@@ -3,6 +3,7 @@
 // child process (bench/http-server.js, SQLite on its writer thread); the receiver runs in this process.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { loadavg } from "node:os";
 import { issueDevToken } from "../src/auth/dev-keys.js";
 import { type Child, CONNECTIONS, RECORD, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, pool } from "./util.js";
@@ -98,7 +99,7 @@ class Toggler {
 }
 
 /** 100 webhooks, each following one purpose (ten per purpose), and 500 recordConsent a second each changing one purpose: 5,000 messages a second. */
-async function latency(o: BenchOptions, receiver: Receiver): Promise<{ p50: number; p99: number; messages: number; changes: number; seconds: number }> {
+async function latency(o: BenchOptions, receiver: Receiver): Promise<{ p50: number; p99: number; messages: number; changes: number; seconds: number; rate: number }> {
   const seconds = o.quick ? 2 : 10;
   const ledger = await startLedgerChild("ledger", SETTINGS);
   try {
@@ -112,18 +113,25 @@ async function latency(o: BenchOptions, receiver: Receiver): Promise<{ p50: numb
     const tickMs = 20;
     const perTick = (rate * tickMs) / 1000;
     const writes: Promise<unknown>[] = [];
+    // At most this many writes in flight: a service slower than the rate gets fewer, and the rate reached is reported.
+    const maxInFlight = 64;
+    let inFlight = 0;
     const start = performance.now();
     for (let tick = 0; performance.now() - start < seconds * 1000; tick++) {
-      for (let k = 0; k < perTick; k++) writes.push(toggler.next());
+      for (let k = 0; k < perTick && inFlight < maxInFlight; k++) {
+        inFlight++;
+        writes.push(toggler.next().finally(() => inFlight--));
+      }
       const due = start + (tick + 1) * tickMs;
       await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
     }
     await Promise.all(writes);
+    const written = (performance.now() - start) / 1000;
     const expected = writes.length * 10;
     await receiver.reach(expected, 120_000);
     const lat = receiver.latencies;
     receiver.latencies = null;
-    return { p50: percentile(lat, 50), p99: percentile(lat, 99), messages: lat.length, changes: writes.length, seconds };
+    return { p50: percentile(lat, 50), p99: percentile(lat, 99), messages: lat.length, changes: writes.length, seconds, rate: writes.length / written };
   } finally {
     await ledger.child.stop();
   }
@@ -190,20 +198,27 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
   const receiver = new Receiver();
   await receiver.start();
   try {
+    const load = () => loadavg()[0]!.toFixed(1);
     const lat = await latency(o, receiver);
+    const latLoad = load();
     const thr = await throughput(o, receiver);
+    const thrLoad = load();
     const wp = await writePath(o, receiver);
+    const wpLoad = load();
+    const shared =
+      "Every delivery is an HTTP request of its own (Standard Webhooks sends one message per request), made by the service's one event loop, which also serves the writes; a webhook has one request in flight at a time (position order), and a receiver at most WEBHOOK_CONCURRENCY_PER_RECEIVER (16).";
     const where = "service in a child process (SQLite, writer thread), receiver (node:http answering 204 at once) in the bench process, both on 127.0.0.1";
     return [
       {
         bench: "webhooks",
         what: "commit-to-delivery at 100 webhooks and 500 changes/s (5,000 messages/s)",
-        figure: `p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms`,
+        figure: `p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms (${fmt(lat.rate)} changes/s reached)`,
         baseline: "—",
         ratio: null,
         aim: "p99 < 500 ms",
-        met: lat.p99 < 500,
-        how: `${where}. 1,000 subjects accept the policy; then 100 webhooks are created, webhook i following purpose i mod 10 (so each change goes to 10 of them), and recordConsent is sent at 500 a second for ${lat.seconds} s, each changing one purpose of one subject. Latency: arrival at the receiver minus the message's timestamp (the event's recordedAt, taken just before its commit), over all ${fmt(lat.messages)} messages of ${fmt(lat.changes)} changes.`,
+        met: lat.p99 < 500 && lat.rate >= 450,
+        how: `${where}. 1,000 subjects accept the policy; then 100 webhooks are created, webhook i following purpose i mod 10 (so each change goes to 10 of them), and recordConsent is sent at 500 a second for ${lat.seconds} s (at most 64 in flight, so a service slower than that gets fewer), each changing one purpose of one subject. Latency: arrival at the receiver minus the message's timestamp (the event's recordedAt, taken just before its commit), over all ${fmt(lat.messages)} messages of ${fmt(lat.changes)} changes.`,
+        note: `1-minute load average after the run: ${latLoad} on this machine. ${shared} Latency here is queueing: when the service cannot send 5,000 requests a second, messages wait behind earlier ones of their webhook.`,
         values: { p50: lat.p50, p99: lat.p99, messages: lat.messages },
       },
       {
@@ -215,6 +230,7 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         aim: ">= 5,000 messages/s",
         met: thr.rate >= 5_000,
         how: `${where}. 10 webhooks on every change; the receiver answers 503 while ${fmt(thr.messages / 10)} changes are recorded (each webhook's first message waits for its retry), then 204 at once: messages over the time from the first accepted to the last (${fmt(thr.messages)} messages; one in flight per webhook, in position order).`,
+        note: `1-minute load average after the run: ${thrLoad}. ${shared}`,
         values: { rate: thr.rate, messages: thr.messages },
       },
       {
@@ -226,6 +242,7 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         aim: ">= 0.9x",
         met: wp.all / wp.none >= 0.9,
         how: `${where}. autocannon, ${CONNECTIONS} connections, fresh subjects accepting the policy with two grants (about 10 changes each, so 100 messages per request with 10 webhooks); per run: no webhooks, then 10 created, loaded and deleted; median of ${wp.runs} runs.`,
+        note: `1-minute load average after the run: ${wpLoad}. The write path itself is unchanged (next row); what costs is delivering: 100 HTTP requests per recordConsent made on the same event loop and cores as the writes. Running delivery in a process or thread of its own would take that off the request path.`,
         values: { none: wp.none, all: wp.all },
       },
       {

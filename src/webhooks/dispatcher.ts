@@ -340,7 +340,7 @@ export class Dispatcher {
           const newer = this.pendingProgress.get(p.webhookId);
           this.pendingProgress.set(p.webhookId, { cursor: newer?.cursor ?? p.cursor, deliveries: [...p.deliveries, ...(newer?.deliveries ?? [])] });
         }
-        this.log?.warn({ err: e }, "storing webhook progress failed; retrying");
+        this.log?.debug({ err: e }, "storing webhook progress failed (or the database was busy); retrying with the next flush");
         this.scheduleFlush();
       } finally {
         this.flushing = null;

@@ -56,6 +56,14 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   nextAttemptAt: r.next_attempt_at,
 });
 
+/**
+ * How long a progress write waits for the writer thread's commit to release the database (better-sqlite3
+ * waits synchronously, holding up the event loop): briefly; a busy database fails the write, which is
+ * tried again with the next flush. Registering or deleting a webhook waits as long as it must.
+ */
+const PROGRESS_BUSY_MS = 2;
+const ADMIN_BUSY_MS = 5_000;
+
 /** A cursor as one comparable number pair; a whole event (index null) comes after each of its changes. */
 const cursorIndex = (c: WebhookCursor): number => c.index ?? Number.MAX_SAFE_INTEGER;
 
@@ -69,7 +77,7 @@ export class SqliteWebhookStore implements WebhookStore {
   ) {
     if (!shared) {
       db.pragma("journal_mode = WAL");
-      db.pragma("busy_timeout = 5000");
+      db.pragma(`busy_timeout = ${PROGRESS_BUSY_MS}`);
       db.pragma("foreign_keys = ON");
     }
   }
@@ -120,10 +128,12 @@ export class SqliteWebhookStore implements WebhookStore {
   private durable<T>(fn: () => T): T {
     if (this.shared) return this.db.transaction(fn).immediate();
     this.db.pragma("synchronous = FULL");
+    this.db.pragma(`busy_timeout = ${ADMIN_BUSY_MS}`);
     try {
       return this.db.transaction(fn).immediate();
     } finally {
       this.db.pragma("synchronous = NORMAL");
+      this.db.pragma(`busy_timeout = ${PROGRESS_BUSY_MS}`);
     }
   }
 
