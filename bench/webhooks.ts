@@ -1,9 +1,12 @@
 // Webhook delivery: commit-to-delivery latency at 100 webhooks and 500 changes/s, delivery throughput to
 // a receiver answering at once, and what following webhooks costs recordConsent. The service runs in a
 // child process (bench/http-server.js, SQLite on its writer thread); the receiver runs in this process.
+import { fork } from "node:child_process";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { issueDevToken } from "../src/auth/dev-keys.js";
 import { type Child, CONNECTIONS, RECORD, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, pool } from "./util.js";
@@ -160,6 +163,18 @@ async function throughput(o: BenchOptions, receiver: Receiver): Promise<{ rate: 
   }
 }
 
+/** The same number of messages POSTed by a bare node:http client in a child process, one in flight per loop, 10 loops. */
+async function rawClient(receiver: Receiver, messages: number): Promise<number> {
+  receiver.count = 0;
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), "webhook-raw-client.js"), [`http://127.0.0.1:${receiver.port}/raw`, String(messages), "10"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const { seconds } = await new Promise<{ seconds: number }>((resolve, reject) => {
+    child.once("message", (m) => resolve(m as { seconds: number }));
+    child.once("exit", (code) => reject(new Error(`webhook-raw-client exited with ${code}`)));
+  });
+  child.kill();
+  return messages / seconds;
+}
+
 /** recordConsent (fresh subjects, as the http bench sends) under autocannon with no webhooks, then with 10 (all changes, or none matching). */
 async function writePath(o: BenchOptions, receiver: Receiver): Promise<{ none: number; all: number; idle: number; runs: number }> {
   const seconds = o.quick ? 2 : 6;
@@ -202,6 +217,7 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
     const lat = await latency(o, receiver);
     const latLoad = load();
     const thr = await throughput(o, receiver);
+    const raw = await rawClient(receiver, thr.messages);
     const thrLoad = load();
     const wp = await writePath(o, receiver);
     const wpLoad = load();
@@ -225,13 +241,13 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         bench: "webhooks",
         what: "delivery throughput to a receiver answering at once",
         figure: `${fmt(thr.rate)} messages/s`,
-        baseline: "—",
-        ratio: null,
+        baseline: `${fmt(raw)} messages/s (bare node:http client)`,
+        ratio: thr.rate / raw,
         aim: ">= 5,000 messages/s",
         met: thr.rate >= 5_000,
-        how: `${where}. 10 webhooks on every change; the receiver answers 503 while ${fmt(thr.messages / 10)} changes are recorded (each webhook's first message waits for its retry), then 204 at once: messages over the time from the first accepted to the last (${fmt(thr.messages)} messages; one in flight per webhook, in position order).`,
+        how: `${where}. 10 webhooks on every change; the receiver answers 503 while ${fmt(thr.messages / 10)} changes are recorded (each webhook's first message waits for its retry), then 204 at once: messages over the time from the first accepted to the last (${fmt(thr.messages)} messages; one in flight per webhook, in position order). Baseline, just after: the same number of signed POSTs from a bare node:http client in a child process (bench/webhook-raw-client.ts), 10 loops with one request in flight each, to the same receiver: the ceiling for one message per request on this machine at that moment.`,
         note: `1-minute load average after the run: ${thrLoad}. ${shared}`,
-        values: { rate: thr.rate, messages: thr.messages },
+        values: { rate: thr.rate, messages: thr.messages, raw },
       },
       {
         bench: "webhooks",
