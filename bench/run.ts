@@ -16,6 +16,7 @@ import { benchScale } from "./scale.js";
 import { benchStoreAppend } from "./store-append.js";
 import { benchTimeTravel } from "./time-travel.js";
 import { benchTransparency } from "./transparency.js";
+import { benchWebhooks } from "./webhooks.js";
 import { benchWriter } from "./writer.js";
 import { benchVisitorSession } from "./visitor-session.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
@@ -79,6 +80,7 @@ export const BENCHES: Bench[] = [
   { name: "transparency", run: benchTransparency },
   { name: "writer", run: benchWriter },
   { name: "visitor-session", run: benchVisitorSession },
+  { name: "webhooks", run: benchWebhooks },
 ];
 
 interface Args {

@@ -23,6 +23,8 @@ import { loadCheckpointKey } from "./receipts/checkpoint-key.js";
 import { ReceiptSigner } from "./receipts/signer.js";
 import { ChangeFeed } from "./feed/change-feed.js";
 import { DueChangesScheduler } from "./schedule/due-changes.js";
+import { Dispatcher } from "./webhooks/dispatcher.js";
+import { Webhooks } from "./webhooks/webhooks.js";
 
 /** Events the tree may lag the log by at start and still be built before the service listens. */
 const SMALL_TREE_BACKLOG = 20_000;
@@ -118,7 +120,20 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
     const dueChanges = new DueChangesScheduler(ledger, { logger });
     dueChanges.start();
-    const services: Services = { config, ledger, receipts, logger, changes, transparency };
+    // Webhooks follow the change feed from their stored cursors; their secrets are wrapped under the evidence KEK.
+    let webhooks: Webhooks | null = null;
+    const dispatcher = new Dispatcher({
+      store: ledger.storage.webhooks,
+      changes,
+      settings: config.webhooks,
+      secretOf: (row) => webhooks!.secretOf(row),
+      logger,
+      onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+    });
+    webhooks = new Webhooks(ledger.storage.webhooks, dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
+    metrics.webhookAges = () => dispatcher.queueAges();
+    await dispatcher.start();
+    const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ services, metrics });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket, visitorSessions }, { port: config.port, host: config.host });
@@ -143,6 +158,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       close: () =>
         (closing ??= (async () => {
           await server.close();
+          await dispatcher.close();
           await dueChanges.stop();
           services.changes.close();
           transparency.stop();

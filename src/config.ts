@@ -70,6 +70,16 @@ export interface Config {
   compiledReads: boolean;
   /** POST /visitor-session (VISITOR_SESSIONS): tokens for visitors without an account, signed by the service's own key. */
   visitorSessions: { enabled: boolean; ttlSeconds: number; perAddressPerMinute: number };
+  /** Webhook delivery (WEBHOOK_*). */
+  webhooks: {
+    allowHttp: boolean;
+    allowPrivate: boolean;
+    retryDelaysMs: number[];
+    timeoutMs: number;
+    concurrencyPerReceiver: number;
+    leaseMs: number;
+    flushMs: number;
+  };
 }
 
 /** A setting the service cannot start with; the message is one line, fit for a start-up log. */
@@ -207,7 +217,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ttlSeconds: intSetting(get, "VISITOR_SESSION_TTL_SECONDS", 30 * 86_400, 60, 400 * 86_400),
       perAddressPerMinute: intSetting(get, "VISITOR_SESSIONS_PER_MINUTE", 30, 1, 1_000_000),
     },
+    webhooks: webhookSettings({
+      allowHttp: boolSetting(get, "WEBHOOK_ALLOW_HTTP", false),
+      allowPrivate: boolSetting(get, "WEBHOOK_ALLOW_PRIVATE", false),
+      retryDelaysMs: retryDelays(get("WEBHOOK_RETRY_DELAYS_MS"), production),
+      timeoutMs: intSetting(get, "WEBHOOK_TIMEOUT_MS", 10_000, 1, 60_000),
+      concurrencyPerReceiver: intSetting(get, "WEBHOOK_CONCURRENCY_PER_RECEIVER", 16, 1, 1_000),
+      leaseMs: intSetting(get, "WEBHOOK_LEASE_MS", 30_000, 100, 600_000),
+      flushMs: intSetting(get, "WEBHOOK_FLUSH_MS", 50, 1, 10_000),
+    }),
   };
+}
+
+/** A replica starts a request only while its lease outlasts the request's time-out, so the lease must be the longer by far. */
+function webhookSettings(w: Config["webhooks"]): Config["webhooks"] {
+  if (w.leaseMs <= 2 * w.timeoutMs)
+    throw new ConfigError(`WEBHOOK_LEASE_MS (${w.leaseMs}) must be more than twice WEBHOOK_TIMEOUT_MS (${w.timeoutMs}): a replica sends only while its lease outlasts a request`);
+  return w;
+}
+
+/** 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over 27 h 35 min before a webhook is disabled. */
+export const DEFAULT_WEBHOOK_RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+const DAY_MS = 86_400_000;
+
+/** WEBHOOK_RETRY_DELAYS_MS: the delays between attempts, comma separated; in production they must span a day. */
+function retryDelays(raw: string | undefined, production: boolean): number[] {
+  if (raw === undefined) return DEFAULT_WEBHOOK_RETRY_DELAYS_MS;
+  const items = raw.split(",").map((s) => s.trim());
+  if (items.length === 0 || items.length > 100 || items.some((s) => !/^\d+$/.test(s) || Number(s) > 7 * DAY_MS))
+    throw new ConfigError(`WEBHOOK_RETRY_DELAYS_MS must be 1 to 100 comma-separated delays in ms (each at most 7 days), got "${raw}"`);
+  const delays = items.map(Number);
+  if (production && delays.reduce((a, b) => a + b, 0) < DAY_MS)
+    throw new ConfigError("WEBHOOK_RETRY_DELAYS_MS must add up to at least 24 hours with NODE_ENV=production (failed deliveries are retried for a day)");
+  return delays;
 }
 
 /** `sqlite:<path>`, `sqlite::memory:` (also `sqlite://<path>`), or `postgres://user:pass@host:port/db` (also `postgresql://`). */

@@ -27,7 +27,9 @@ const RULES: Record<string, Rule> = {
   config: { parts: ["domain"], packages: null },
   // The shutdown watchdog main.ts arms: node builtins only.
   "exit-guard": { parts: [], packages: null },
-  graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage"], packages: GRAPHQL_PACKAGES },
+  // Webhook delivery: a reader of the change feed that POSTs each change; no transport of the service's own.
+  webhooks: { parts: ["domain", "log", "evidence", "feed", "ledger", "storage"], packages: /^pino$/ },
+  graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage", "webhooks"], packages: GRAPHQL_PACKAGES },
   // The browser pages are a client of the public API only: nothing of the server, just the GraphQL client and the build tool.
   web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core)$/ },
   http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },

@@ -65,6 +65,15 @@ describe("loadConfig", () => {
       metricsOperationNames: 100,
       compiledReads: true,
       visitorSessions: { enabled: true, ttlSeconds: 30 * 86_400, perAddressPerMinute: 30 },
+      webhooks: {
+        allowHttp: false,
+        allowPrivate: false,
+        retryDelaysMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        timeoutMs: 10_000,
+        concurrencyPerReceiver: 16,
+        leaseMs: 30_000,
+        flushMs: 50,
+      },
     });
   });
 

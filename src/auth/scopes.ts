@@ -8,6 +8,7 @@ export const SCOPES = [
   "policy:write",
   "subject:admin",
   "transfer:write",
+  "webhook:admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -6,6 +6,7 @@ import type { Ledger } from "../ledger.js";
 import type { TransparencyLog } from "../log/transparency-log.js";
 import type { ReceiptSigner } from "../receipts/signer.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
 import type { OperationCost } from "./operation-cost.js";
 
 export interface Services {
@@ -17,6 +18,8 @@ export interface Services {
   changes: ChangeFeed;
   /** Checkpoints and proofs over the log's Merkle tree. */
   transparency: TransparencyLog;
+  /** Webhook registrations and their deliveries. */
+  webhooks: Webhooks;
 }
 
 export interface GraphQLContext {

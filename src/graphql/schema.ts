@@ -10,6 +10,7 @@ import { TransferResolver } from "./resolvers/transfer-resolver.js";
 import { SubjectResolver } from "./resolvers/subject-resolver.js";
 import { SubscriptionResolver } from "./resolvers/subscription-resolver.js";
 import { TransparencyResolver } from "./resolvers/transparency-resolver.js";
+import { WebhookResolver } from "./resolvers/webhook-resolver.js";
 import { NO_PUB_SUB } from "./no-pub-sub.js";
 
 export const RESOLVERS = [
@@ -24,6 +25,7 @@ export const RESOLVERS = [
   TransferResolver,
   SubscriptionResolver,
   TransparencyResolver,
+  WebhookResolver,
 ] as const;
 
 export function buildLedgerSchema(): Promise<GraphQLSchema> {

@@ -1,5 +1,5 @@
 // Prometheus metrics: default process metrics, operation durations, events appended, errors by code.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** The label of operations past the set of names /metrics keeps, and of names that are not plain GraphQL names. */
 export const OTHER_OPERATION = "other";
@@ -32,6 +32,24 @@ export class Metrics {
     name: "graphql_subscriptions_started_total",
     help: "Subscriptions started over WebSocket",
     registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: "webhook_deliveries_total",
+    help: "Webhook delivery attempts by outcome (delivered, failed, timeout, unreachable, refused, gone)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  /** Per webhook this replica delivers, the age (ms) of the change it is on; set by the composition root. */
+  webhookAges: () => Map<string, number> = () => new Map();
+  readonly webhookQueueAge = new Gauge({
+    name: "webhook_queue_age_seconds",
+    help: "Per webhook delivered by this replica, how long ago the change it is delivering was committed (0 when caught up)",
+    labelNames: ["webhook"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.webhookQueueAge.reset();
+      for (const [webhook, ms] of this.webhookAges()) this.webhookQueueAge.set({ webhook }, ms / 1000);
+    },
   });
 
   /** Operation names with a label of their own: the first ones seen, up to the configured number. */

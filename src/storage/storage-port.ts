@@ -8,6 +8,7 @@ import type { Acceptance, ConsentRecord, DataRequestState, DataRequestStatus, Su
 import type { Instant } from "../domain/time.js";
 import type { TransparencyPort } from "../log/transparency-store.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
+import type { WebhookStore } from "./webhook-store.js";
 
 export type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
 
@@ -133,6 +134,10 @@ export interface StoragePort {
    * the database publishes it.
    */
   readonly transparency: TransparencyPort;
+
+  // ---- webhooks ----
+  /** Webhook registrations, their acknowledged cursors, delivery records and leases. */
+  readonly webhooks: WebhookStore;
 
   // ---- maintenance ----
   /** Recomputes every read model from the log; returns the number of events replayed. */

@@ -32,8 +32,8 @@ describe("scopesFromClaims", () => {
 });
 
 describe("SCOPES", () => {
-  it("are the six scopes of the contract and CONTRACT-2's transfer:write", () => {
-    expect(SCOPES).toEqual(["consent:self", "consent:read", "consent:write", "ledger:read", "policy:write", "subject:admin", "transfer:write"]);
+  it("are the six scopes of the first edition, transfer:write and webhook:admin", () => {
+    expect(SCOPES).toEqual(["consent:self", "consent:read", "consent:write", "ledger:read", "policy:write", "subject:admin", "transfer:write", "webhook:admin"]);
     expect(isScope("consent:self")).toBe(true);
     expect(isScope("admin")).toBe(false);
   });

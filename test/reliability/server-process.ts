@@ -39,6 +39,8 @@ export interface ServiceEnv {
   dbPath: string;
   /** A DATABASE_URL that overrides `sqlite:<dbPath>` (a PostgreSQL database, say). */
   databaseUrl?: string;
+  /** Further settings for the child. */
+  extra?: Record<string, string>;
 }
 
 export const serviceEnv = (env: ServiceEnv): NodeJS.ProcessEnv => {
@@ -50,6 +52,7 @@ export const serviceEnv = (env: ServiceEnv): NodeJS.ProcessEnv => {
     DATABASE_URL: env.databaseUrl ?? `sqlite:${env.dbPath}`,
     CATALOG_DIR: join(REPO_ROOT, "data", "policies"),
     LOG_LEVEL: "info",
+    ...env.extra,
   };
   // The test runner's environment must not make the child a production server or point it elsewhere.
   for (const k of ["NODE_ENV", "AUTH_JWKS_URL", "AUTH_JWKS_FILE", "AUTH_MODE", "AUTH_ISSUER", "AUTH_AUDIENCE", "RECEIPT_KEY_FILE", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"])

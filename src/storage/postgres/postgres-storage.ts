@@ -42,6 +42,7 @@ import {
   readViewThrough,
 } from "./projections.js";
 import { PROJECTION_TABLES } from "./schema.js";
+import { PgWebhookStore } from "./webhook-store.js";
 
 export type CommandResult = CommandOutcome;
 
@@ -58,12 +59,14 @@ export interface PostgresStorageOptions extends PostgresStoreOptions {
 export class PostgresStorage implements StoragePort {
   /** The transparency log's tree, extended by the sequencer in each append's transaction. */
   readonly transparency: PgTransparency;
+  readonly webhooks: PgWebhookStore;
 
   private constructor(
     readonly store: PostgresStore,
     private readonly kek: Uint8Array | null,
   ) {
     this.transparency = new PgTransparency(store);
+    this.webhooks = new PgWebhookStore(store);
   }
 
   /** The rebuilt side of the read-model check, by log head. */

@@ -219,6 +219,40 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX transfers_by_subject ON transfers (subject_id, occurred_at, position);
   `,
+  // Webhooks: registrations with their acknowledged cursor, a record of their deliveries, and the
+  // lease that lets one replica at a time deliver each.
+  `
+  CREATE TABLE webhooks (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    url             TEXT NOT NULL,
+    description     TEXT,
+    policy_id       TEXT COLLATE "C",
+    purpose_ids     TEXT,
+    secret          BYTEA NOT NULL,
+    enabled         BOOLEAN NOT NULL,
+    disabled_reason TEXT,
+    created_at      BIGINT NOT NULL,
+    cursor_position BIGINT NOT NULL,
+    cursor_index    INTEGER
+  );
+  CREATE TABLE webhook_deliveries (
+    webhook_id      TEXT COLLATE "C" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    position        BIGINT NOT NULL,
+    idx             INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    last_attempt_at BIGINT,
+    next_attempt_at BIGINT,
+    PRIMARY KEY (webhook_id, position, idx)
+  );
+  CREATE TABLE webhook_leases (
+    webhook_id TEXT COLLATE "C" PRIMARY KEY REFERENCES webhooks (id) ON DELETE CASCADE,
+    holder     TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+  );
+  `,
 ];
 
 export const PROJECTION_TABLES = [

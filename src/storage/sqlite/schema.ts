@@ -207,7 +207,38 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX transfers_by_subject ON transfers (subject_id, occurred_at, position);
   `,
+  // Webhooks: registrations with their acknowledged cursor, and a record of their deliveries.
+  `
+  CREATE TABLE webhooks (
+    id              TEXT PRIMARY KEY,
+    url             TEXT    NOT NULL,
+    description     TEXT,
+    policy_id       TEXT,
+    purpose_ids     TEXT,
+    secret          BLOB    NOT NULL,
+    enabled         INTEGER NOT NULL,
+    disabled_reason TEXT,
+    created_at      INTEGER NOT NULL,
+    cursor_position INTEGER NOT NULL,
+    cursor_index    INTEGER
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE webhook_deliveries (
+    webhook_id      TEXT    NOT NULL,
+    position        INTEGER NOT NULL,
+    idx             INTEGER NOT NULL,
+    state           TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    last_attempt_at INTEGER,
+    next_attempt_at INTEGER,
+    PRIMARY KEY (webhook_id, position, idx)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
+
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;
 
 export const PROJECTION_TABLES = [
   "subjects",

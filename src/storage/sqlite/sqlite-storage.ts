@@ -18,6 +18,7 @@ import { SqliteEventStore } from "./sqlite-event-store.js";
 import { SqliteWriter, type SqliteWrites, TREE_CHUNK } from "./sqlite-writer.js";
 import { verifyStoredChainAsync } from "./verify-chain.js";
 import { ThreadWriter } from "./writer-thread.js";
+import { type SqliteWebhookStore, openSqliteWebhookStore } from "./webhook-store.js";
 
 /**
  * Where writes run. "thread" (the default for a file): group commit and its fsync on a worker thread,
@@ -123,6 +124,7 @@ export class SqliteStorage implements StoragePort {
   private readonly vault: KeyVault;
   /** The transparency log's tree; none only in a read-only file older than the tree's migration. */
   readonly transparency: SqliteTransparency | NoTree;
+  readonly webhooks: SqliteWebhookStore;
   /** The rebuilt side of the read-model check, by log head. */
   private readonly rebuildCache: { current: RebuildCache | null } = { current: null };
   private readModelCheck: Promise<ReadModelReport> | null = null;
@@ -141,6 +143,8 @@ export class SqliteStorage implements StoragePort {
     this.projections = local.projections;
     this.vault = local.vault;
     this.transparency = local.tree ? new SqliteTransparency(local.store, local.tree, writes) : new NoTree(local.store);
+    // A file gets a connection of its own for webhook progress; an in-memory or read-only database has only this one.
+    this.webhooks = openSqliteWebhookStore(path, writerMode === "in-process" ? local.store.db : null);
   }
 
   /** The adapter's parts, for tests and benchmarks that inspect this adapter itself (reads: this thread's connection). */
@@ -301,6 +305,7 @@ export class SqliteStorage implements StoragePort {
     try {
       await this.writes.close();
     } finally {
+      await this.webhooks.close();
       await this.store.close();
     }
   }

@@ -9,6 +9,7 @@ import { followLive } from "./live.js";
 import { reconsentView } from "./reconsent-view.js";
 import { requestsView } from "./requests-view.js";
 import { timelineView } from "./timeline-view.js";
+import { renderWebhooks } from "./webhooks.js";
 
 const app = new ConsoleApp();
 const timeline = timelineView(app);
@@ -17,6 +18,7 @@ app.register(requestsView(app, openTimeline));
 app.register(timeline);
 app.register(reconsentView(app, openTimeline));
 app.register(integrityView(app));
+app.register({ id: "webhooks", title: "Webhook", render: (slot) => renderWebhooks(slot, app.api) });
 followLive(app);
 
 /** A token handed over in the address (#access_token=…), on load or later on an open page. */

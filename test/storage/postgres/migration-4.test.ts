@@ -30,7 +30,11 @@ async function asBeforeMigration4(url: string): Promise<void> {
       ALTER TABLE status_history DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
       ALTER TABLE data_requests DROP COLUMN purpose_ids, DROP COLUMN closing_note, DROP COLUMN identity_label;
       ALTER TABLE consents DROP COLUMN expiry_noted;
-      DELETE FROM schema_migrations WHERE version = 4;
+      -- The migrations after 4 are undone too: a build before 4 had none of them.
+      DROP TABLE IF EXISTS webhook_leases;
+      DROP TABLE IF EXISTS webhook_deliveries;
+      DROP TABLE IF EXISTS webhooks;
+      DELETE FROM schema_migrations WHERE version >= 4;
     `);
   } finally {
     await client.end();

@@ -1,0 +1,367 @@
+// Delivers each webhook's consent changes, in position order, at least once. A webhook's messages are
+// read from the ledger's change feed from its acknowledged cursor (the log is the outbox: durable,
+// ordered, written by the very commit that made the change), one at a time: a 2xx answer moves the
+// cursor; anything else is tried again after growing delays until the schedule runs out, when the
+// webhook is disabled with the reason. Cursors are stored in batches, so a restart may send a
+// message again (with the same webhook-id), never skip one. Where replicas share the database, a
+// lease per webhook lets one of them at a time deliver it.
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { ChangeFeed } from "../feed/change-feed.js";
+import type { ConsentChangeFact } from "../feed/consent-changes.js";
+import type { FeedCursor } from "../feed/feed-cursor.js";
+import type { DeliveryRecord, WebhookCursor, WebhookRow, WebhookStore } from "../storage/webhook-store.js";
+import { type AddressPolicy, resolveChecked } from "./address-guard.js";
+import { messageBody, messageId, signature } from "./message.js";
+import { Sender } from "./sender.js";
+
+export interface WebhookSettings extends AddressPolicy {
+  /** Delays between attempts of one message; once used up, the next failure disables the webhook. */
+  retryDelaysMs: readonly number[];
+  timeoutMs: number;
+  concurrencyPerReceiver: number;
+  /** How long a replica's lease on a webhook lasts unless renewed (renewed at a quarter of it). */
+  leaseMs: number;
+  /** How often acknowledged cursors and delivery records are stored (at most). */
+  flushMs: number;
+}
+
+export type DeliveryOutcome = "delivered" | "failed" | "timeout" | "unreachable" | "refused" | "gone";
+
+export interface DispatcherOptions {
+  store: WebhookStore;
+  changes: ChangeFeed;
+  settings: WebhookSettings;
+  /** The signing secret of a stored webhook. */
+  secretOf: (row: WebhookRow) => Buffer;
+  logger?: Logger;
+  onOutcome?: (outcome: DeliveryOutcome) => void;
+}
+
+/** Delivered records kept per webhook for webhookDeliveries; older ones are pruned. */
+const KEEP_DELIVERIES = 1_000;
+const PRUNE_EVERY_MS = 60_000;
+/** A lease is used only while this much of it (at most a tenth of it) is left beyond a request's time-out. */
+const LEASE_MARGIN_MS = 1_000;
+/** Pause before following the feed again after it failed (the feed ended a slow reader, or the store went away). */
+const RESUBSCRIBE_MS = 200;
+
+const toFeed = (c: WebhookCursor): FeedCursor => ({ position: c.position, index: c.index ?? Number.POSITIVE_INFINITY });
+
+const wait = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+
+const describe = (status: number | null, error: string | null): string => (status !== null ? `HTTP ${status}` : (error ?? "no answer"));
+
+class WebhookLoop {
+  readonly stop = new AbortController();
+  /** The change being delivered (its recordedAt gives the queue's age). */
+  current: ConsentChangeFact | null = null;
+  done: Promise<void> = Promise.resolve();
+  private sub: AsyncIterableIterator<ConsentChangeFact> | null = null;
+
+  constructor(
+    readonly row: WebhookRow,
+    private readonly secret: Buffer,
+    private readonly d: Dispatcher,
+  ) {}
+
+  start(): void {
+    this.done = this.run()
+      .catch((e: unknown) => this.d.log?.error({ err: e, webhookId: this.row.id }, "webhook delivery stopped on an error; starting it again at the next lease renewal"))
+      .finally(() => this.d.ended(this));
+  }
+
+  halt(): Promise<void> {
+    this.stop.abort();
+    void this.sub?.return?.();
+    return this.done;
+  }
+
+  private async run(): Promise<void> {
+    const { row } = this;
+    let cursor = toFeed(row.cursor);
+    let resumed = await this.d.store.pending(row.id);
+    while (!this.stop.signal.aborted) {
+      try {
+        this.sub = this.d.changes.consentChanges({ subjectId: null, policyId: row.policyId, purposeIds: row.purposeIds }, cursor);
+        for await (const fact of this.sub) {
+          if (this.stop.signal.aborted) return;
+          const earlier = resumed && resumed.position === fact.event.position && resumed.index === fact.index ? resumed : null;
+          resumed = null;
+          if (!(await this.deliver(fact, earlier))) return;
+          this.current = null;
+          cursor = { position: fact.event.position, index: fact.index };
+        }
+      } catch (e) {
+        if (this.stop.signal.aborted) return;
+        this.d.log?.debug({ err: e, webhookId: row.id }, "webhook feed ended; following again from the acknowledged cursor");
+      } finally {
+        this.current = null;
+      }
+      await wait(RESUBSCRIBE_MS, this.stop.signal);
+    }
+  }
+
+  /** True once acknowledged; false when the loop must stop (disabled, lease lost, stopped). */
+  private async deliver(fact: ConsentChangeFact, earlier: DeliveryRecord | null): Promise<boolean> {
+    const { row, d } = this;
+    const { settings } = d;
+    this.current = fact;
+    const position = fact.event.position;
+    const id = messageId(row.id, position, fact.index);
+    const body = messageBody(fact);
+    const url = new URL(row.url);
+    let attempts = earlier?.attempts ?? 0;
+    if (earlier?.nextAttemptAt != null) await wait(Math.max(0, earlier.nextAttemptAt - Date.now()), this.stop.signal);
+    for (;;) {
+      if (this.stop.signal.aborted) return false;
+      // Without a lease that outlasts a request (the database unreachable for renewals), wait: the
+      // next renewal extends it, or finds it taken by another replica and stops this loop.
+      if (!d.mayStart(row.id)) {
+        await wait(RESUBSCRIBE_MS, this.stop.signal);
+        continue;
+      }
+      const at = Date.now();
+      let status: number | null = null;
+      let error: string | null = null;
+      let outcome: DeliveryOutcome;
+      try {
+        const [to] = await resolveChecked(url, settings);
+        const ts = Math.floor(at / 1000);
+        const headers = { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature(this.secret, id, ts, body) };
+        ({ status, error } = await d.sender.post(url, to!, headers, body, this.stop.signal));
+        outcome = status === null ? (error?.startsWith("no answer") ? "timeout" : "unreachable") : status >= 200 && status < 300 ? "delivered" : status === 410 ? "gone" : "failed";
+      } catch (e) {
+        error = (e as Error).message;
+        outcome = "refused";
+      }
+      if (this.stop.signal.aborted) return false;
+      attempts++;
+      d.onOutcome?.(outcome);
+      const record: DeliveryRecord = {
+        webhookId: row.id,
+        position,
+        index: fact.index,
+        state: "DELIVERED",
+        attempts,
+        lastStatus: status,
+        lastError: error,
+        lastAttemptAt: at,
+        nextAttemptAt: null,
+      };
+      if (outcome === "delivered") {
+        d.progress(row.id, { position, index: fact.index }, record);
+        return true;
+      }
+      if (outcome === "gone") {
+        await d.disable(row.id, `the receiver answered 410 Gone to ${id}`, { ...record, state: "FAILED" });
+        return false;
+      }
+      if (attempts > settings.retryDelaysMs.length) {
+        const since = new Date(at - settings.retryDelaysMs.reduce((a, b) => a + b, 0)).toISOString();
+        await d.disable(row.id, `no 2xx answer to ${id} after ${attempts} attempts since ${since} (last: ${describe(status, error)})`, { ...record, state: "FAILED" });
+        return false;
+      }
+      const delay = settings.retryDelaysMs[attempts - 1]!;
+      d.progress(row.id, null, { ...record, state: "PENDING", nextAttemptAt: at + delay });
+      d.log?.info({ webhookId: row.id, messageId: id, attempts, status, error, retryInMs: delay }, "webhook delivery failed; trying again later");
+      await wait(delay, this.stop.signal);
+    }
+  }
+}
+
+export class Dispatcher {
+  readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly store: WebhookStore;
+  readonly changes: ChangeFeed;
+  readonly settings: WebhookSettings;
+  readonly sender: Sender;
+  readonly log: Logger | undefined;
+  readonly onOutcome: ((o: DeliveryOutcome) => void) | undefined;
+  private readonly loops = new Map<string, WebhookLoop>();
+  /** Until when (performance.now) this replica may start a request per webhook under its lease. */
+  private readonly leaseUntil = new Map<string, number>();
+  private readonly pendingProgress = new Map<string, { cursor: WebhookCursor | null; deliveries: DeliveryRecord[] }>();
+  private flushing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> = Promise.resolve();
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private lastPrune = 0;
+  private stopped = false;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.store = opts.store;
+    this.changes = opts.changes;
+    this.settings = opts.settings;
+    this.log = opts.logger;
+    this.onOutcome = opts.onOutcome;
+    this.sender = new Sender(opts.settings);
+  }
+
+  start(): Promise<void> {
+    this.refreshTimer = setInterval(() => void this.refresh(), Math.max(10, Math.floor(this.settings.leaseMs / 4)));
+    this.refreshTimer.unref();
+    return this.refresh();
+  }
+
+  /** Webhooks being delivered by this replica, with the age (ms) of the change each is on. */
+  queueAges(now = Date.now()): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [id, loop] of this.loops) out.set(id, loop.current ? Math.max(0, now - loop.current.event.recordedAt) : 0);
+    return out;
+  }
+
+  /** Whether this replica delivers a webhook now. */
+  delivers(id: string): boolean {
+    return this.loops.has(id);
+  }
+
+  /** Reads the webhooks, takes or renews leases, starts and stops loops to match. */
+  refresh(): Promise<void> {
+    this.refreshing = this.refreshing.then(() => this.refreshOnce()).catch((e: unknown) => this.log?.warn({ err: e }, "reading webhooks or renewing their leases failed; retrying"));
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    if (this.stopped) return;
+    const rows = (await this.store.list()).filter((r) => r.enabled);
+    const asked = performance.now();
+    const held = await this.store.acquireLeases(
+      this.holder,
+      rows.map((r) => r.id),
+      this.settings.leaseMs,
+    );
+    if (this.stopped) return;
+    for (const id of held) this.leaseUntil.set(id, asked + this.settings.leaseMs);
+    for (const [id, loop] of this.loops) if (!held.has(id)) await this.drop(id, loop);
+    for (const row of rows) {
+      if (!held.has(row.id) || this.loops.has(row.id)) continue;
+      let secret: Buffer;
+      try {
+        secret = this.opts.secretOf(row);
+      } catch (e) {
+        this.log?.error({ err: e, webhookId: row.id }, "a webhook's secret cannot be opened with this EVIDENCE_KEK_FILE; not delivering it");
+        continue;
+      }
+      const loop = new WebhookLoop(row, secret, this);
+      this.loops.set(row.id, loop);
+      loop.start();
+    }
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      await this.store.prune(KEEP_DELIVERIES);
+    }
+  }
+
+  /** Whether a request may start now: the lease will outlast its time-out. */
+  mayStart(id: string): boolean {
+    const until = this.leaseUntil.get(id);
+    const margin = Math.min(LEASE_MARGIN_MS, this.settings.leaseMs / 10);
+    return until !== undefined && performance.now() + this.settings.timeoutMs + margin < until;
+  }
+
+  /** A loop that ended by itself (an error): the next refresh starts the webhook again if it is still enabled and held. */
+  ended(loop: WebhookLoop): void {
+    if (this.loops.get(loop.row.id) === loop) this.loops.delete(loop.row.id);
+  }
+
+  private async drop(id: string, loop: WebhookLoop): Promise<void> {
+    this.loops.delete(id);
+    this.leaseUntil.delete(id);
+    await loop.halt();
+  }
+
+  /** Stops delivering a webhook here at once (it was deleted); resolves when no request of it is in flight. */
+  async forget(id: string): Promise<void> {
+    const loop = this.loops.get(id);
+    this.pendingProgress.delete(id);
+    if (loop) await this.drop(id, loop);
+  }
+
+  progress(id: string, cursor: WebhookCursor | null, record: DeliveryRecord): void {
+    let p = this.pendingProgress.get(id);
+    if (!p) this.pendingProgress.set(id, (p = { cursor: null, deliveries: [] }));
+    if (cursor) p.cursor = cursor;
+    // A message's later attempt replaces its earlier one not yet stored.
+    const last = p.deliveries.at(-1);
+    if (last && last.position === record.position && last.index === record.index) p.deliveries[p.deliveries.length - 1] = record;
+    else p.deliveries.push(record);
+    this.scheduleFlush();
+  }
+
+  async disable(id: string, reason: string, record: DeliveryRecord): Promise<void> {
+    this.progress(id, null, record);
+    await this.flush();
+    await this.store.disable(id, reason, this.holder);
+    this.log?.warn({ webhookId: id, reason }, "webhook disabled");
+    this.loops.delete(id);
+    this.leaseUntil.delete(id);
+    await this.store.releaseLeases(this.holder, [id]).catch(() => undefined);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.stopped) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flush();
+    }, this.settings.flushMs);
+  }
+
+  /** Stores what was acknowledged so far; a webhook whose lease was lost (or that was deleted) stops here. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pendingProgress.size === 0) return;
+    const batch = [...this.pendingProgress].map(([webhookId, p]) => ({ webhookId, ...p }));
+    this.pendingProgress.clear();
+    this.flushing = (async () => {
+      try {
+        const refused = await this.store.saveProgress(batch, this.holder);
+        for (const id of refused) {
+          const loop = this.loops.get(id);
+          if (loop) {
+            this.log?.warn({ webhookId: id }, "webhook progress refused (lease lost or webhook deleted); stopping its delivery here");
+            void this.drop(id, loop);
+          }
+        }
+      } catch (e) {
+        // Not stored: put it back in front of anything newer, and try again later.
+        for (const p of batch) {
+          const newer = this.pendingProgress.get(p.webhookId);
+          this.pendingProgress.set(p.webhookId, { cursor: newer?.cursor ?? p.cursor, deliveries: [...p.deliveries, ...(newer?.deliveries ?? [])] });
+        }
+        this.log?.debug({ err: e }, "storing webhook progress failed (or the database was busy); retrying with the next flush");
+        this.scheduleFlush();
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    await this.flushing;
+  }
+
+  /** Stops every loop, stores the progress made, and gives the leases up for another replica. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    await this.refreshing;
+    const ids = [...this.loops.keys()];
+    await Promise.all([...this.loops.values()].map((l) => l.halt()));
+    this.loops.clear();
+    await this.flush().catch((e: unknown) => this.log?.warn({ err: e }, "storing webhook progress at shutdown failed; those messages will be sent again"));
+    await this.store.releaseLeases(this.holder, ids).catch(() => undefined);
+    this.sender.close();
+  }
+}
