@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { publishCatalogDir } from "./catalog-dir.js";
+import { secureDataDir } from "./data-dir.js";
 import type { Config } from "./config.js";
 import type { Services } from "./graphql/context.js";
 import { buildLedgerSchema } from "./graphql/schema.js";
@@ -54,8 +55,7 @@ export function createLogger(level: string, destination: DestinationStream = pin
 
 export async function startApp(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  // The data folder holds the database and (in dev mode) the keys: the owner's alone.
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDir(config.dataDir, logger);
   if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true, mode: 0o700 });
   const kekPath = config.evidenceKekFile ?? devKekPath(config.dataDir);
   const kek = await loadOrCreateKek(kekPath);
