@@ -26,7 +26,9 @@ const USAGE = `usage: consent-ledger <command>
   verify-proof <proof.json> --key <vkey or file> [--event-hash <hex>] [--old <checkpoint file>] [--json]
                                                            check a saved inclusionProof or consistencyProof result
                                                            offline against the checkpoint key; exit 0 ok, 1 not
-  backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy
+  backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy;
+                                                           never onto the live database (under any name) or
+                                                           through a symbolic link
   export <subjectId> [--db <database file>] [--kek <file>] print the subject's record (disclosure) as JSON; the
                                                            evidence key-encryption key defaults to EVIDENCE_KEK_FILE,
                                                            else <DATA_DIR>/keys/evidence.kek
