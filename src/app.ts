@@ -79,6 +79,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       maxOpenDataRequests: config.maxOpenDataRequests,
       allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
       occurredAtFloor: config.occurredAtFloor,
+      defaultPolicyId: config.defaultPolicyId,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {
@@ -130,6 +131,11 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       logger.warn({ kekFile: kekPath }, `generated the evidence key-encryption key ${kekPath}: back it up apart from the database; without it no evidence can be read`);
     if (wrappedAtStart > 0) logger.info({ wrapped: wrappedAtStart }, "wrapped the stored subject keys under the evidence key-encryption key");
     if (published > 0) logger.info({ published, catalogDir: config.catalogDir }, "published policy versions from the catalogue");
+    if (ledger.catalog.get(config.defaultPolicyId)?.overrides !== null)
+      logger.warn(
+        { defaultPolicyId: config.defaultPolicyId },
+        `DEFAULT_POLICY_ID ${config.defaultPolicyId} is not published as a base policy: calls without policyId use the one base policy, and are refused once a second is published`,
+      );
     let closing: Promise<void> | null = null;
     return {
       url: server.url,

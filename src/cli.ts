@@ -153,7 +153,7 @@ async function run(argv: string[]): Promise<number> {
       const kekPath = options.get("kek") ?? config.evidenceKekFile ?? devKekPath(config.dataDir);
       const evidenceKek = await readKekFile(kekPath);
       if (!evidenceKek) throw new Error(`no evidence key-encryption key at ${kekPath}: pass --kek <file> or set EVIDENCE_KEK_FILE`);
-      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true, evidenceKek }));
+      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true, evidenceKek }), { defaultPolicyId: config.defaultPolicyId });
       try {
         process.stdout.write(`${JSON.stringify(await buildSubjectExport(ledger, subjectId), null, 2)}\n`);
       } finally {

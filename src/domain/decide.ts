@@ -98,6 +98,8 @@ export function checkExpectedVersion(state: SubjectState, expected: number | nul
 export interface RecordConsentBounds {
   /** No occurredAt before this instant, whatever the version (OCCURRED_AT_FLOOR). */
   occurredAtFloor?: Instant | null;
+  /** The policy a call without policyId is about (DEFAULT_POLICY_ID), once published. */
+  defaultPolicyId?: string | null;
 }
 
 /** recordConsent: a policy acceptance and per-purpose grants and withdrawals, as one call. */
@@ -115,7 +117,7 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
   if (!Number.isInteger(cmd.policyVersion) || cmd.policyVersion < 1) throw badInput("policyVersion must be a positive integer");
   if (cmd.occurredAt > now + MAX_FUTURE_SKEW_MS) throw badInput("occurredAt lies more than 5 minutes in the future");
 
-  const policyId = catalog.resolvePolicyId(cmd.policyId);
+  const policyId = catalog.resolvePolicyId(cmd.policyId, bounds.defaultPolicyId ?? null);
   const policy = catalog.get(policyId)!;
   const version = versionOf(policy, cmd.policyVersion);
   if (!version) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${policyId} has no version ${cmd.policyVersion}`);
