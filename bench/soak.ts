@@ -74,6 +74,17 @@ async function startInProcess(dataDir: string, dbPath: string): Promise<Server> 
 }
 
 /** Resident memory of another process from /proc (Linux); NaN where there is none. */
+/** The resident memory of a process and its children (the supervisor and the service). */
+function rssOfTree(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
+  } catch {
+    children = [];
+  }
+  return children.reduce((sum, c) => sum + rssOf(c), rssOf(pid));
+}
+
 function rssOf(pid: number): number {
   try {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -107,7 +118,8 @@ async function startChild(dataDir: string, dbPath: string): Promise<Server> {
     url,
     dataDir,
     dbPath,
-    rssBytes: () => rssOf(child.pid!),
+    // The supervisor and the service it runs as its child (main.js): the deployment's memory.
+    rssBytes: () => rssOfTree(child.pid!),
     stop: async () => {
       child.kill("SIGTERM");
       const code = await exited;

@@ -6,6 +6,7 @@ import { destination as pinoDestination, pino, type Logger, type DestinationStre
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { VisitorSessions, withVisitorSessions } from "./auth/visitor-sessions.js";
 import { publishCatalogDir } from "./catalog-dir.js";
+import { secureDataDir } from "./data-dir.js";
 import type { Config } from "./config.js";
 import type { Services } from "./graphql/context.js";
 import { buildLedgerSchema } from "./graphql/schema.js";
@@ -57,8 +58,7 @@ export function createLogger(level: string, destination: DestinationStream = pin
 
 export async function startApp(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  // The data folder holds the database and (in dev mode) the keys: the owner's alone.
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDir(config.dataDir, logger);
   if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true, mode: 0o700 });
   const kekPath = config.evidenceKekFile ?? devKekPath(config.dataDir);
   const kek = await loadOrCreateKek(kekPath);
@@ -82,6 +82,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       maxOpenDataRequests: config.maxOpenDataRequests,
       allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
       occurredAtFloor: config.occurredAtFloor,
+      defaultPolicyId: config.defaultPolicyId,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {
@@ -149,6 +150,11 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       logger.warn({ kekFile: kekPath }, `generated the evidence key-encryption key ${kekPath}: back it up apart from the database; without it no evidence can be read`);
     if (wrappedAtStart > 0) logger.info({ wrapped: wrappedAtStart }, "wrapped the stored subject keys under the evidence key-encryption key");
     if (published > 0) logger.info({ published, catalogDir: config.catalogDir }, "published policy versions from the catalogue");
+    if (ledger.catalog.get(config.defaultPolicyId)?.overrides !== null)
+      logger.warn(
+        { defaultPolicyId: config.defaultPolicyId },
+        `DEFAULT_POLICY_ID ${config.defaultPolicyId} is not published as a base policy: calls without policyId use the one base policy, and are refused once a second is published`,
+      );
     let closing: Promise<void> | null = null;
     return {
       url: server.url,

@@ -26,7 +26,9 @@ const USAGE = `usage: consent-ledger <command>
   verify-proof <proof.json> --key <vkey or file> [--event-hash <hex>] [--old <checkpoint file>] [--json]
                                                            check a saved inclusionProof or consistencyProof result
                                                            offline against the checkpoint key; exit 0 ok, 1 not
-  backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy
+  backup <file> [--db <database file>] [--force]           online backup while the server runs; checks the copy;
+                                                           never onto the live database (under any name) or
+                                                           through a symbolic link
   export <subjectId> [--db <database file>] [--kek <file>] print the subject's record (disclosure) as JSON; the
                                                            evidence key-encryption key defaults to EVIDENCE_KEK_FILE,
                                                            else <DATA_DIR>/keys/evidence.kek
@@ -151,7 +153,7 @@ async function run(argv: string[]): Promise<number> {
       const kekPath = options.get("kek") ?? config.evidenceKekFile ?? devKekPath(config.dataDir);
       const evidenceKek = await readKekFile(kekPath);
       if (!evidenceKek) throw new Error(`no evidence key-encryption key at ${kekPath}: pass --kek <file> or set EVIDENCE_KEK_FILE`);
-      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true, evidenceKek }));
+      const ledger = await Ledger.open(await openStorage(databaseAt(options.get("db")), { readonly: true, evidenceKek }), { defaultPolicyId: config.defaultPolicyId });
       try {
         process.stdout.write(`${JSON.stringify(await buildSubjectExport(ledger, subjectId), null, 2)}\n`);
       } finally {

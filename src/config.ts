@@ -43,6 +43,8 @@ export interface Config {
   maxOpenDataRequests: number;
   /** Subject ids shaped like an email address or a phone number are refused unless this is true. */
   allowIdentifyingSubjectIds: boolean;
+  /** DEFAULT_POLICY_ID: the policy calls without policyId are about, once published (default: the shipped catalogue's). */
+  defaultPolicyId: string;
   /** A back-dated occurredAt earlier than this instant (epoch ms) is refused; null: only the version's own bound applies. */
   occurredAtFloor: number | null;
   /** DATA_REQUEST_DUE_DAYS_<KIND>: due days per request kind; a kind left out uses dataRequestDueDays. */
@@ -192,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataRequestDueDays: intSetting(get, "DATA_REQUEST_DUE_DAYS", 14, 1, 3_650),
     maxOpenDataRequests: intSetting(get, "MAX_OPEN_DATA_REQUESTS", 5, 1, 1_000),
     allowIdentifyingSubjectIds: boolSetting(get, "ALLOW_IDENTIFYING_SUBJECT_IDS", false),
+    defaultPolicyId: policyIdSetting(get, "DEFAULT_POLICY_ID", SHIPPED_POLICY_ID),
     occurredAtFloor: instantSetting(get, "OCCURRED_AT_FLOOR"),
     dataRequestDueDaysByKind: Object.fromEntries(
       DATA_REQUEST_KINDS.filter((k) => get(`DATA_REQUEST_DUE_DAYS_${k}`) !== undefined).map((k) => [k, intSetting(get, `DATA_REQUEST_DUE_DAYS_${k}`, 14, 1, 3_650)]),
@@ -355,6 +358,16 @@ function parseOrigin(origin: string): string {
 function parseLogLevel(level: string): string {
   if (!LOG_LEVELS.has(level)) throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}`);
   return level;
+}
+
+/** The policy id of the catalogue shipped in data/policies. */
+export const SHIPPED_POLICY_ID = "clavis-privacy";
+
+function policyIdSetting(get: (name: string) => string | undefined, name: string, fallback: string): string {
+  const v = get(name);
+  if (v === undefined || v === "") return fallback;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(v)) throw new ConfigError(`${name} must be a policy id (letters, digits and . _ : @ -, at most 128), got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function boolSetting(get: (name: string) => string | undefined, name: string, fallback: boolean): boolean {

@@ -28,6 +28,8 @@ export interface LedgerOptions {
   occurredAtFloor?: Instant | null;
   /** Due days per request kind (DATA_REQUEST_DUE_DAYS_<KIND>); a kind left out uses dataRequestDueDays. */
   dataRequestDueDaysByKind?: Partial<Record<DataRequestKind, number>>;
+  /** DEFAULT_POLICY_ID: what a call without policyId is about, once published; default none (the one base policy). */
+  defaultPolicyId?: string | null;
 }
 
 export interface RecordConsentResult {
@@ -69,6 +71,7 @@ export class Ledger {
       maxOpenDataRequests: opts.maxOpenDataRequests ?? DEFAULT_MAX_OPEN_REQUESTS,
       allowIdentifyingSubjectIds: opts.allowIdentifyingSubjectIds ?? false,
       occurredAtFloor: opts.occurredAtFloor ?? null,
+      defaultPolicyId: opts.defaultPolicyId ?? null,
     };
     this.dueDaysByKind = opts.dataRequestDueDaysByKind ?? {};
     this.catalogNow = catalog;
@@ -97,6 +100,16 @@ export class Ledger {
 
   get catalog(): Catalog {
     return this.catalogNow;
+  }
+
+  /** The policy `policyId` names, or the default policy when it is left out (UNKNOWN_POLICY, BAD_USER_INPUT otherwise). */
+  resolvePolicyId(policyId: string | null | undefined, catalog: Catalog = this.catalogNow): string {
+    return catalog.resolvePolicyId(policyId, this.bounds.defaultPolicyId ?? null);
+  }
+
+  /** The policy a call without policyId is about, if there is one. */
+  defaultPolicy(): Policy | undefined {
+    return this.catalogNow.defaultPolicy(this.bounds.defaultPolicyId ?? null);
   }
 
   now(): Instant {
@@ -307,7 +320,7 @@ export class Ledger {
     const catalog = this.catalogAt(asOf.knownAt);
     // As known before the policy was published, there was nothing to consent to: no states, not an error.
     if (catalog.policies().length === 0 || (policyId !== null && !catalog.get(policyId))) return [];
-    const pid = catalog.resolvePolicyId(policyId);
+    const pid = this.resolvePolicyId(policyId, catalog);
     return decideAll(catalog, viewOf(await this.view(subjectId, asOf)), pid, asOf);
   }
 
@@ -330,7 +343,7 @@ export class Ledger {
     const asOf = this.asOf(at);
     const catalog = this.catalogAt(asOf.knownAt);
     // Unknown policies are refused before any read.
-    const policyIds = checks.map((c) => catalog.resolvePolicyId(c.policyId));
+    const policyIds = checks.map((c) => this.resolvePolicyId(c.policyId, catalog));
     const views = new Map<string, Promise<SubjectView>>();
     for (const c of checks) if (!views.has(c.subjectId)) views.set(c.subjectId, this.view(c.subjectId, asOf).then(viewOf));
     const out: Decision[] = [];

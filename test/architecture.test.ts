@@ -6,7 +6,7 @@ import { type ImportEdge, type Rule, edgesUnder, importsOf, offences, partOf, so
 
 const GRAPHQL_PACKAGES = /^(graphql|type-graphql|graphql-scalars|graphql-jit|graphql-ws(\/.*)?|@apollo\/server(\/.*)?|pino|reflect-metadata)$/;
 
-/** What each part of src/ may import besides itself and node: builtins. app, main, cli and open-storage compose everything. */
+/** What each part of src/ may import besides itself and node: builtins. app, main, serve, cli and open-storage compose everything. */
 const RULES: Record<string, Rule> = {
   domain: { parts: [], packages: null },
   log: { parts: ["domain"], packages: null },
@@ -25,17 +25,22 @@ const RULES: Record<string, Rule> = {
   rights: { parts: ["domain", "log", "ledger", "receipts", "storage"], packages: /^jose$/ },
   "catalog-dir": { parts: ["domain", "log", "ledger"], packages: null },
   config: { parts: ["domain"], packages: null },
-  // The shutdown watchdog main.ts arms: node builtins only.
+  // The shutdown watchdog the service arms: node builtins only.
   "exit-guard": { parts: [], packages: null },
   // Webhook delivery: a reader of the change feed that POSTs each change; no transport of the service's own.
   webhooks: { parts: ["domain", "log", "evidence", "feed", "ledger", "storage"], packages: /^pino$/ },
   graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage", "webhooks"], packages: GRAPHQL_PACKAGES },
+  // The supervisor process main.ts runs, and the shutdown deadlines it shares with the service: node builtins only.
+  supervisor: { parts: [], packages: null },
+  shutdown: { parts: [], packages: null },
+  // Creating and tightening the data folder; it logs through the logger it is given.
+  "data-dir": { parts: [], packages: /^pino$/ },
   // The browser pages are a client of the public API only: nothing of the server, just the GraphQL client and the build tool.
   web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core)$/ },
   http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
 };
 
-const COMPOSITION = new Set(["app", "main", "cli", "open-storage"]);
+const COMPOSITION = new Set(["app", "main", "serve", "cli", "open-storage"]);
 
 /** Rules that hold whatever the part. */
 const FORBIDDEN: ((e: ImportEdge) => string | null)[] = [

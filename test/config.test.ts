@@ -17,6 +17,12 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 }
 
 describe("loadConfig", () => {
+  it("finding 6: DEFAULT_POLICY_ID names a policy id, the shipped catalogue's by default", () => {
+    expect(loadConfig({ DEFAULT_POLICY_ID: "partner-programme" }).defaultPolicyId).toBe("partner-programme");
+    expect(loadConfig({ DEFAULT_POLICY_ID: "" }).defaultPolicyId).toBe("clavis-privacy");
+    expect(() => loadConfig({ DEFAULT_POLICY_ID: "no spaces" })).toThrow(/^DEFAULT_POLICY_ID must be a policy id/);
+  });
+
   it("has the contract's defaults with an empty environment", () => {
     const c = loadConfig({});
     expect(c).toEqual({
@@ -47,6 +53,7 @@ describe("loadConfig", () => {
       dataRequestDueDays: 14,
       maxOpenDataRequests: 5,
       allowIdentifyingSubjectIds: false,
+      defaultPolicyId: "clavis-privacy",
       occurredAtFloor: null,
       dataRequestDueDaysByKind: {},
       production: false,

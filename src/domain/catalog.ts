@@ -197,18 +197,32 @@ export class Catalog {
     return { id: p.id, title: last.title, overrides: last.overrides, versions };
   }
 
-  /** `policyId` left out means the one policy that overrides nothing. */
-  resolvePolicyId(policyId: string | null | undefined): string {
+  /**
+   * `policyId` left out means the operator's default policy (`defaultPolicyId`) once it is published
+   * as a base policy: a later publication of another base policy cannot change that. Without one
+   * it means the one policy that overrides nothing (BAD_USER_INPUT when there are several).
+   */
+  resolvePolicyId(policyId: string | null | undefined, defaultPolicyId: string | null = null): string {
     if (policyId != null) {
       if (!this.byId.has(policyId)) throw new LedgerError("UNKNOWN_POLICY", `policy ${policyId} is not published`);
       return policyId;
     }
+    if (defaultPolicyId !== null && this.byId.get(defaultPolicyId)?.overrides === null) return defaultPolicyId;
     const roots = this.policies().filter((p) => p.overrides === null);
     if (roots.length === 1) return roots[0]!.id;
     if (roots.length === 0) throw new LedgerError("UNKNOWN_POLICY", "no policy is published");
     throw new LedgerError("BAD_USER_INPUT", "several base policies are published: name one with policyId", {
       policyIds: roots.map((p) => p.id),
     });
+  }
+
+  /** The policy `policyId` left out stands for, or undefined when there is none (or no single one). */
+  defaultPolicy(defaultPolicyId: string | null = null): Policy | undefined {
+    try {
+      return this.byId.get(this.resolvePolicyId(null, defaultPolicyId));
+    } catch {
+      return undefined;
+    }
   }
 
   /** The policy and those it overrides, most specific first. */

@@ -88,6 +88,8 @@ export interface CommandBounds {
   maxOpenDataRequests?: number;
   /** ALLOW_IDENTIFYING_SUBJECT_IDS: new subject ids may look like an email address or phone number. */
   allowIdentifyingSubjectIds?: boolean;
+  /** DEFAULT_POLICY_ID: the policy a command that names none is about, once published; null for the one base policy. */
+  defaultPolicyId?: string | null;
 }
 
 /** The events a subject command decides, given the subject's state and the catalogue as the log holds them. */
@@ -96,7 +98,7 @@ export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, c
   checkPseudonymousSubject(cmd.subjectId, state.version === 0, bounds.allowIdentifyingSubjectIds ?? false);
   switch (cmd.kind) {
     case "recordConsent":
-      return decideRecordConsent(cmd.input, state, catalog, now, { occurredAtFloor: bounds.occurredAtFloor ?? null });
+      return decideRecordConsent(cmd.input, state, catalog, now, { occurredAtFloor: bounds.occurredAtFloor ?? null, defaultPolicyId: bounds.defaultPolicyId ?? null });
     case "suspendProcessing":
       return decideSuspend(state, cmd.reason, now);
     case "resumeProcessing":

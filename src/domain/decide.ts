@@ -41,6 +41,24 @@ export function checkText(field: string, s: string | null | undefined, max: numb
   if (s != null && s.length > max) throw badInput(`${field} is longer than ${max} characters`, { field });
 }
 
+/**
+ * A link a page or a receipt shows: an absolute `https:` or `http:` URL of at most 2,048 characters,
+ * with no whitespace or control characters. `javascript:`, `data:` and other schemes would run or
+ * load something when a reader follows the link.
+ */
+export function checkUrl(field: string, s: string | null | undefined): void {
+  if (s == null) return;
+  checkText(field, s, 2_048);
+  let url: URL | null = null;
+  try {
+    url = /[\u0000-\u0020\u007f-\u009f]/.test(s) ? null : new URL(s);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.hostname === "")
+    throw badInput(`${field} must be an absolute https: or http: URL`, { field });
+}
+
 function checkList(field: string, xs: readonly unknown[]): void {
   if (xs.length > LIMITS.listLength) throw badInput(`${field} has more than ${LIMITS.listLength} items`, { field });
 }
@@ -83,6 +101,8 @@ export function checkExpectedVersion(state: SubjectState, expected: number | nul
 export interface RecordConsentBounds {
   /** No occurredAt before this instant, whatever the version (OCCURRED_AT_FLOOR). */
   occurredAtFloor?: Instant | null;
+  /** The policy a call without policyId is about (DEFAULT_POLICY_ID), once published. */
+  defaultPolicyId?: string | null;
 }
 
 /** recordConsent: a policy acceptance and per-purpose grants and withdrawals, as one call. */
@@ -100,7 +120,7 @@ export function decideRecordConsent(cmd: RecordConsentCommand, state: SubjectSta
   if (!Number.isInteger(cmd.policyVersion) || cmd.policyVersion < 1) throw badInput("policyVersion must be a positive integer");
   if (cmd.occurredAt > now + MAX_FUTURE_SKEW_MS) throw badInput("occurredAt lies more than 5 minutes in the future");
 
-  const policyId = catalog.resolvePolicyId(cmd.policyId);
+  const policyId = catalog.resolvePolicyId(cmd.policyId, bounds.defaultPolicyId ?? null);
   const policy = catalog.get(policyId)!;
   const version = versionOf(policy, cmd.policyVersion);
   if (!version) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${policyId} has no version ${cmd.policyVersion}`);
@@ -257,7 +277,7 @@ function checkPurpose(p: Purpose): void {
     if (!RECIPIENT_KINDS.includes(r.kind)) throw badInput(`recipient ${r.id}: unknown kind`);
     checkText(`recipient ${r.id} name`, r.name, 512);
     if (r.country !== null && !/^[A-Z]{2}$/.test(r.country)) throw badInput(`recipient ${r.id}: country must be an ISO 3166-1 alpha-2 code`);
-    checkText(`recipient ${r.id} privacyPolicyUrl`, r.privacyPolicyUrl, 2_048);
+    checkUrl(`recipient ${r.id} privacyPolicyUrl`, r.privacyPolicyUrl);
     checkText(`recipient ${r.id} countryProtectionSystem`, r.countryProtectionSystem);
     checkText(`recipient ${r.id} measures`, r.measures);
     checkText(`recipient ${r.id} recipientPurpose`, r.recipientPurpose);
@@ -294,12 +314,13 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instan
   if (cmd.title.trim() === "") throw badInput("a policy version needs a title");
   checkText("title", cmd.title, 512);
   checkText("changeSummary", cmd.changeSummary);
-  checkText("documentUrl", cmd.documentUrl, 2_048);
+  checkUrl("documentUrl", cmd.documentUrl);
   if (!/^[0-9a-f]{64}$/.test(cmd.digest)) throw badInput("documentDigest must be the SHA-256 of the document, as 64 lowercase hex digits");
   if (cmd.purposes.length === 0) throw badInput("a policy version needs at least one purpose");
   if (cmd.controller) {
     if (cmd.controller.name.trim() === "") throw badInput("the controller needs a name");
     for (const [k, v] of Object.entries(cmd.controller)) checkText(`controller.${k}`, v as string | null, 2_048);
+    checkUrl("controller.url", cmd.controller.url);
   }
   checkList("purposes", cmd.purposes);
   const ids = new Set<string>();

@@ -11,13 +11,23 @@ export const MAX_ACTOR_ID_LENGTH = 255;
  */
 const ACTOR_ID = /^[\p{L}\p{N}\p{P}\p{S}][\p{L}\p{N}\p{P}\p{S}\p{M}]*$/u;
 
+/**
+ * Characters that draw nothing although their category says letter or symbol: Unicode's
+ * default-ignorable code points (Hangul fillers U+115F, U+1160, U+3164, U+FFA0, zero-width and
+ * joiner characters U+200B–U+200F, U+2060–U+206F, U+FEFF, U+180E, variation selectors, the soft
+ * hyphen) and the blank braille pattern U+2800. `"\u3164"` or `"admin\u3164"` would otherwise read
+ * as nothing, or as another actor, in a log or a console.
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+
 /** True when `id` may be recorded as an actor: 1–255 visible characters. */
 export function isValidActorId(id: string): boolean {
   // ACTOR_ID needs a first character, so an empty id fails it.
-  return id.length <= MAX_ACTOR_ID_LENGTH && ACTOR_ID.test(id);
+  return id.length <= MAX_ACTOR_ID_LENGTH && ACTOR_ID.test(id) && !INVISIBLE.test(id);
 }
 
-const EMAIL = /^[^@]+@[^@]+\.[A-Za-z]{2,}$/;
+/** A domain may end in the root's dot (`hana@example.jp.` is the same address as `hana@example.jp`). */
+const EMAIL = /^[^@]+@[^@]+\.[A-Za-z]{2,}\.?$/;
 /** National (trunk prefix 0) or international (00) dialling, digits optionally grouped by `-` or `.`. */
 const PHONE = /^0[0-9]*(?:[-.][0-9]+)*$/;
 
@@ -25,7 +35,7 @@ const PHONE = /^0[0-9]*(?:[-.][0-9]+)*$/;
  * What kind of personal identifier a subject id looks like, or null. Subject ids must be
  * pseudonymous: erasure destroys evidence keys, not ids, so an email address or phone number used
  * as an id would stay in the log for good. A heuristic: `user@example.com`, `090-1234-5678`,
- * `0312345678`, `0081312345678`; plain numbers without a leading 0 pass as numeric ids.
+ * `hana@example.jp.`, `0312345678`, `0081312345678`; plain numbers without a leading 0 pass as numeric ids.
  */
 export function identifyingShape(subjectId: string): "email address" | "phone number" | null {
   if (EMAIL.test(subjectId)) return "email address";

@@ -1,5 +1,6 @@
 // Depth, cost and per-request caps, checked for every operation on every transport.
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, type GraphQLSchema, Kind, getOperationAST, getVariableValues } from "graphql";
+import { checkInputValues } from "./input-values.js";
 import { type OperationCost, operationCost } from "./operation-cost.js";
 
 export interface OperationLimits {
@@ -72,6 +73,8 @@ type LimitArgs = {
 
 /** The operation's cost when it is within the limits; throws the GraphQLError of the first limit it breaks. */
 export function checkOperationLimits(args: LimitArgs): OperationCost | null {
+  // Before anything serialises or coerces them: a deep or NUL-bearing value is refused here, unused or not.
+  checkInputValues(args.variables ?? {}, "the variables");
   const key = `${args.operationName ?? ""}\u0000${JSON.stringify(args.variables ?? {})}`;
   const remembered = withinLimits.get(args.document);
   const hit = remembered?.get(key);

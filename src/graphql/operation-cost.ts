@@ -1,4 +1,5 @@
 // What an operation would cost to run, read from the document without expanding it: each fragment is analysed once.
+import { checkInputValues } from "./input-values.js";
 import {
   type FieldNode,
   type FragmentDefinitionNode,
@@ -157,9 +158,12 @@ const scansAcrossSubjects = (args: Record<string, unknown>): boolean =>
 
 const isConnection = (def: GraphQLField<unknown, unknown>): boolean => getNamedType(def.type).name.endsWith("Connection");
 
+/** A field's arguments, literals and variables coerced; a NUL in any of them is refused before it reaches a resolver or a database. */
 function argumentsOf(def: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
   if (def.args.length === 0) return {};
-  return getArgumentValues(def, node, variables);
+  const args = getArgumentValues(def, node, variables);
+  checkInputValues(args, `the arguments of ${def.name}`);
+  return args;
 }
 
 function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): GraphQLCompositeType {

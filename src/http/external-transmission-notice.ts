@@ -80,7 +80,7 @@ export function externalTransmissionNotice(req: IncomingMessage, res: ServerResp
   const items = externalTransmissions(ledger.catalog, null, ledger.now());
   const wantsHtml = /\btext\/html\b/.test(String(req.headers.accept ?? ""));
   if (wantsHtml) {
-    const base = ledger.catalog.policies().find((p) => p.overrides === null);
+    const base = ledger.defaultPolicy() ?? ledger.catalog.policies().find((p) => p.overrides === null);
     const controller = base ? controllerOf(base, base.versions.length) : null;
     res.writeHead(200, {
       "content-type": "text/html; charset=utf-8",

@@ -16,7 +16,7 @@ import { isPublicOperation } from "../graphql/public-operations.js";
 import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
-import { isWebPath, serveWeb } from "./static-web.js";
+import { SECURITY_HEADERS, isWebPath, serveWeb } from "./static-web.js";
 import { isSdkPath, serveSdk } from "./sdk.js";
 import { visitorSessionRoute } from "./visitor-session.js";
 import type { VisitorSessions } from "../auth/visitor-sessions.js";
@@ -145,6 +145,8 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
 
   httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    // Every answer, the HTML notice page and the web pages included: no framing, no sniffing, no referrer, nothing from elsewhere.
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const route = async () => {
       switch (url.pathname) {
         case "/healthz":

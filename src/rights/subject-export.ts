@@ -165,7 +165,7 @@ export async function buildSubjectExport(ledger: Ledger, subjectId: string): Pro
     for (const d of await ledger.consents(subjectId, p.id, asOf)) decided.set(`${d.policyId}\u0000${d.purposeId}`, { policyId: d.policyId, d });
   const decisions = [...decided.values()];
 
-  const base = ledger.catalog.policies().find((p) => p.overrides === null);
+  const base = ledger.defaultPolicy() ?? ledger.catalog.policies().find((p) => p.overrides === null);
   return {
     header: {
       schema: SUBJECT_EXPORT_SCHEMA,

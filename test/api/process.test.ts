@@ -1,6 +1,7 @@
 // The real server process (`node <build>/src/main.js`): start-up log, SIGTERM shutdown, production refusal; and the README's promise.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +69,28 @@ async function waitFor<T>(probe: () => T | undefined, what: string, ms = 20_000)
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+async function waitForAsync<T>(probe: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 const logLines = (text: string) =>
@@ -229,6 +252,77 @@ describe("finding 14: SIGTERM stops the service whatever happens to its log pipe
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
   }, 30_000);
+});
+
+describe("finding 7: SIGTERM stops the service while its main thread is stuck writing to a live but stalled log reader", () => {
+  it("is killed by the supervisor's watchdog after the shutdown deadline, though the service's own signal handler never runs", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN], {
+      env: serverEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies" }),
+      // stdout is a pipe this test never reads: its reader is alive and stuck.
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    const base = `http://127.0.0.1:${port}`;
+    const inFlight = new AbortController();
+    let servicePid = 0;
+    try {
+      await waitForAsync(async () => ((await fetch(`${base}/healthz`).catch(() => null))?.ok ? true : undefined), "the service to answer");
+      // The service is the supervisor's child (or, without a supervisor, the process itself).
+      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim();
+      servicePid = children === "" ? child.pid! : Number(children.split(" ")[0]);
+      const wchan = () => readFileSync(`/proc/${servicePid}/task/${servicePid}/wchan`, "utf8").trim();
+      // Every refused token is a log line: requests until the pipe is full and the main thread waits in its write.
+      let blocked = false;
+      for (let batch = 0; batch < 200 && !blocked; batch++) {
+        for (let i = 0; i < 100; i++)
+          void fetch(`${base}/graphql`, { method: "POST", signal: inFlight.signal, headers: { "content-type": "application/json", authorization: "Bearer not-a-token" }, body: '{"query":"{ me { id } }"}' }).then(
+            (r) => r.text(),
+            () => undefined,
+          );
+        // Waiting in a write (or in the logger's back-off between retries of one), sample after sample:
+        // a blip of another wait (a garbage collection) does not last that long.
+        let waiting = 0;
+        for (let look = 0; look < 20 && !blocked; look++) {
+          await new Promise((r) => setTimeout(r, 20));
+          waiting = /futex|pipe_write|unix_stream|sock_alloc|wait_woken/.test(wchan()) ? waiting + 1 : 0;
+          blocked = waiting >= 8;
+        }
+      }
+      expect(blocked, "the service's main thread never blocked on its log").toBe(true);
+
+      child.kill("SIGTERM");
+      const outcome = await Promise.race([exit, new Promise<"still running">((r) => setTimeout(() => r("still running"), 30_000))]);
+      expect(outcome).toEqual({ code: 1, signal: null });
+      await waitFor(() => (err.includes("killed") ? true : undefined), "the supervisor's line on stderr", 5_000);
+      expect(err).toMatch(/shutdown took longer than 12 s; killed/);
+      expect(existsSync(`/proc/${servicePid}`)).toBe(false);
+    } finally {
+      inFlight.abort();
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (servicePid && existsSync(`/proc/${servicePid}`)) process.kill(servicePid, "SIGKILL");
+    }
+  }, 90_000);
+
+  it("runs the service as the supervisor's child, and a killed supervisor takes the service with it", async () => {
+    const dir = tempDir();
+    const p = run(serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies" }));
+    try {
+      await waitFor(() => (p.stdout().includes("listening on") ? true : undefined), "the start line");
+      const children = readFileSync(`/proc/${p.child.pid}/task/${p.child.pid}/children`, "utf8").trim();
+      expect(children, "the service runs as the supervisor's child").not.toBe("");
+      const servicePid = Number(children.split(" ")[0]);
+      p.child.kill("SIGKILL");
+      await p.exit;
+      // The service sees its supervisor gone and goes with it, as one process killed outright would.
+      await waitFor(() => (existsSync(`/proc/${servicePid}`) ? undefined : true), "the service to exit", 20_000);
+    } finally {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+    }
+  }, 60_000);
 });
 
 describe("the README", () => {

@@ -52,6 +52,20 @@ describe("Catalog.resolvePolicyId", () => {
     expect(e.message).toBe("several base policies are published: name one with policyId");
   });
 
+  it("finding 6: takes the default policy among several base policies once it is published as one, and only then", () => {
+    const other = version("other", 1, { requiresConsent: true, effectiveAt: day(0), purposes: [P.service] });
+    expect(Catalog.of([base1, regional, other]).resolvePolicyId(null, "base")).toBe("base");
+    expect(Catalog.of([base1, regional, other]).resolvePolicyId(null, "other")).toBe("other");
+    // A named policy wins over the default; an unpublished default leaves the one-base-policy rule.
+    expect(Catalog.of([base1, regional, other]).resolvePolicyId("regional", "base")).toBe("regional");
+    expect(Catalog.of([base1, regional]).resolvePolicyId(null, "unpublished")).toBe("base");
+    expect(refusal(() => Catalog.of([base1, other]).resolvePolicyId(null, "unpublished")).code).toBe("BAD_USER_INPUT");
+    // A default that overrides another policy is no base policy: the rule falls back.
+    expect(Catalog.of([base1, regional]).resolvePolicyId(null, "regional")).toBe("base");
+    expect(Catalog.of([base1, regional, other]).defaultPolicy("base")?.id).toBe("base");
+    expect(Catalog.of([base1, other]).defaultPolicy(null)).toBeUndefined();
+  });
+
   it("says what is missing", () => {
     expect(refusal(() => Catalog.of([base1]).resolvePolicyId("nope")).message).toBe("policy nope is not published");
     expect(refusal(() => Catalog.of([]).resolvePolicyId(undefined)).message).toBe("no policy is published");

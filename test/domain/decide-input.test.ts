@@ -242,6 +242,9 @@ describe("publishPolicyVersion records", () => {
   });
 });
 
+/** An https: address of exactly `n` characters. */
+const urlOfLength = (n: number) => `https://example.jp/${"x".repeat(n - "https://example.jp/".length)}`;
+
 describe("publishPolicyVersion refuses", () => {
   const refused = (over: Partial<PublishCommand>, catalog?: Catalog) => refusal(() => publish(over, catalog));
 
@@ -255,7 +258,7 @@ describe("publishPolicyVersion refuses", () => {
   it.each([
     ["title", { title: "x".repeat(512) }, { title: "x".repeat(513) }],
     ["changeSummary", { changeSummary: "x".repeat(4_096) }, { changeSummary: "x".repeat(4_097) }],
-    ["documentUrl", { documentUrl: "x".repeat(2_048) }, { documentUrl: "x".repeat(2_049) }],
+    ["documentUrl", { documentUrl: urlOfLength(2_048) }, { documentUrl: urlOfLength(2_049) }],
   ] as const)("a %s over its limit, and takes one at it", (field, ok, over) => {
     expect(() => publish(ok)).not.toThrow();
     expect(refused(over)).toMatchObject({ code: "BAD_USER_INPUT", details: { field } });
@@ -406,9 +409,9 @@ describe("publishPolicyVersion checks each recipient", () => {
   });
 
   it("takes a name of 512 characters and a privacy policy address of 2048, and refuses longer", () => {
-    expect(() => withRecipients(recipient({ name: "x".repeat(512), privacyPolicyUrl: "x".repeat(2_048) }))).not.toThrow();
+    expect(() => withRecipients(recipient({ name: "x".repeat(512), privacyPolicyUrl: urlOfLength(2_048) }))).not.toThrow();
     expect(refusal(() => withRecipients(recipient({ name: "x".repeat(513) })))).toMatchObject({ details: { field: "recipient mailer name" } });
-    expect(refusal(() => withRecipients(recipient({ privacyPolicyUrl: "x".repeat(2_049) })))).toMatchObject({ details: { field: "recipient mailer privacyPolicyUrl" } });
+    expect(refusal(() => withRecipients(recipient({ privacyPolicyUrl: urlOfLength(2_049) })))).toMatchObject({ details: { field: "recipient mailer privacyPolicyUrl" } });
   });
 });
 

@@ -20,6 +20,20 @@ describe("finding 11: isValidActorId", () => {
   });
 });
 
+describe("finding 9: isValidActorId refuses characters that draw nothing", () => {
+  it("refuses a Hangul filler, a blank braille pattern or any default-ignorable code point anywhere in the id", () => {
+    const invisible = fc.constantFrom("\u3164", "\u2800", "\u115f", "\u1160", "\uffa0", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\u2064", "\u206f", "\ufeff", "\u180e", "\ufe0f", "\u00ad", "\u034f");
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), invisible, fc.string({ maxLength: 20 }), (before, c, after) => {
+        expect(isValidActorId(`${before}${c}${after}`)).toBe(false);
+      }),
+    );
+  });
+  it("still accepts Hangul, kana and kanji ids", () => {
+    for (const id of ["관리자", "ユーザー", "管理者", "ㄱㄴ"]) expect(isValidActorId(id), id).toBe(true);
+  });
+});
+
 describe("finding 11: identifyingShape", () => {
   it("recognises email addresses and phone numbers", () => {
     expect(identifyingShape("hana.sato@example.co.jp")).toBe("email address");
@@ -51,7 +65,9 @@ describe("identifyingShape's bounds", () => {
 
   it("needs one @, something either side and a top-level domain of two letters or more", () => {
     expect(identifyingShape("a@b.jp")).toBe("email address");
-    for (const id of ["a@b.c", "@b.jp", "a@.jp", "a@b@c.jp", "a@b.j2", "a@b.jp.", "xa@b.jp1"]) expect(identifyingShape(id), id).toBeNull();
+    // A domain written with the root's trailing dot is the same address.
+    expect(identifyingShape("a@b.jp.")).toBe("email address");
+    for (const id of ["a@b.c", "@b.jp", "a@.jp", "a@b@c.jp", "a@b.j2", "a@b.jp..", "a@b.", "xa@b.jp1"]) expect(identifyingShape(id), id).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 // The officer's command line, built and spawned as an operator runs it: verify, backup and export beside a running server.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { chmodSync, existsSync, linkSync, lstatSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
@@ -174,5 +174,89 @@ describe("consent-ledger CLI", () => {
     const noKey = await cli(["verify", dbPath, "--head", "x.y.z"]);
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toContain("--jwks");
+  });
+});
+
+describe("finding 5: backup refuses the live database, any other name of it, and symlinks", () => {
+  let live: TestServer;
+  let liveDb: string;
+  let outside: string;
+  beforeAll(async () => {
+    // A server of its own: before the fix, the first command below wiped its database.
+    live = await startTestServer();
+    liveDb = join(live.dataDir, "ledger.db");
+    outside = makeTempDir("ledger-backup-victims-");
+    expect((await live.gql(RECORD, { input: { policyVersion: 1, acceptPolicy: true, grant: ["location"] } }, await live.token("bob", "consent:self"))).errors).toBeUndefined();
+  }, 60_000);
+  afterAll(async () => {
+    await live?.close();
+    if (outside) rmSync(outside, { recursive: true, force: true });
+  });
+
+  const env = () => ({ DATABASE_URL: `sqlite:${liveDb}` });
+
+  it("refuses the live database by its path, through .., through a symlinked folder, by a hard link and its WAL, and the ledger goes on", async () => {
+    const before = statSync(liveDb);
+    linkSync(liveDb, join(outside, "hard-link.db"));
+    symlinkSync(live.dataDir, join(outside, "alias"), "dir");
+    const names = [liveDb, join(live.dataDir, "..", basename(live.dataDir), "ledger.db"), join(outside, "alias", "ledger.db"), join(outside, "hard-link.db"), `${liveDb}-wal`];
+    for (const name of names) {
+      const r = await cli(["backup", name, "--force"], env());
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toMatch(/is the live database/);
+    }
+    const after = statSync(liveDb);
+    expect(after.ino).toBe(before.ino);
+    expect(after.size).toBeGreaterThanOrEqual(before.size);
+    // The ledger still writes, reads and verifies; ready means ready.
+    const w = await live.gql(RECORD, { input: { policyVersion: 1, grant: [], withdraw: ["location"] } }, await live.token("bob", "consent:self"));
+    expect(w.errors).toBeUndefined();
+    const readyz = await fetch(live.url.replace(/\/graphql$/, "/readyz"));
+    expect(readyz.status).toBe(200);
+    const integrity = await live.gql<{ ledgerIntegrity: { ok: boolean } }>(`query { ledgerIntegrity { ok } }`, {}, await live.token("auditor", "ledger:read"));
+    expect(integrity.data!.ledgerIntegrity.ok).toBe(true);
+    expect((await cli(["verify", liveDb])).code).toBe(0);
+  });
+
+  it("never writes through a symlink: the target keeps its bytes and its mode, with or without --force", async () => {
+    const victim = join(outside, "victim.txt");
+    writeFileSync(victim, "precious\n", { mode: 0o644 });
+    chmodSync(victim, 0o644);
+    const link = join(outside, "backup-link.db");
+    symlinkSync(victim, link);
+    const dangling = join(outside, "dangling.db");
+    symlinkSync(join(outside, "not-yet-there"), dangling);
+    for (const [name, args] of [
+      ["a symlink with --force", [link, "--force"]],
+      ["a symlink", [link]],
+      ["a dangling symlink", [dangling]],
+      ["a dangling symlink with --force", [dangling, "--force"]],
+    ] as const) {
+      const r = await cli(["backup", ...args], env());
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toMatch(/symbolic link/);
+    }
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    expect(statSync(victim).mode & 0o777).toBe(0o644);
+    expect(existsSync(join(outside, "not-yet-there"))).toBe(false);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it("still backs up to a new file, and with --force over an old backup, leaving nothing else behind", async () => {
+    const dir = makeTempDir("ledger-backup-ok-");
+    try {
+      const file = join(dir, "copy.db");
+      expect((await cli(["backup", file], env())).code).toBe(0);
+      const refused = await cli(["backup", file], env());
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/exists/);
+      const forced = await cli(["backup", file, "--force"], env());
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toMatch(/the copy's chain: ok/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readdirSync(dir)).toEqual(["copy.db"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -70,7 +70,7 @@ export class ConsentResolver {
         return presentEvents(ledger, result.events);
       },
       receipt: await issueConsentReceipt(ledger, receipts, subjectId, result.events, evidence, {
-        policyId: ledger.catalog.resolvePolicyId(input.policyId ?? null),
+        policyId: ledger.resolvePolicyId(input.policyId ?? null),
         version: input.policyVersion,
       }),
     };

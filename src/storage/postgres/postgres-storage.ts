@@ -94,7 +94,7 @@ export class PostgresStorage implements StoragePort {
     const { command, actor, now } = request;
     if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
     const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
-    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now, allowIdentifying);
+    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now, allowIdentifying, request.bounds?.defaultPolicyId ?? null);
     if (command.kind === "mergeSubjects") return this.merge(command, actor, now, allowIdentifying);
     if (command.kind === "recordDueChanges") return this.recordDue(command, now);
     checkId("subjectId", command.subjectId);
@@ -161,7 +161,7 @@ export class PostgresStorage implements StoragePort {
   }
 
   /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant, allowIdentifying: boolean): Promise<CommandResult> {
+  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant, allowIdentifying: boolean, defaultPolicyId: string | null): Promise<CommandResult> {
     const { input } = command;
     return this.store.transact(async (tx) => {
       const catalog = await this.catalogIn(tx.client);
@@ -176,7 +176,7 @@ export class PostgresStorage implements StoragePort {
         let decision: Decision | null = null;
         if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
           const asOf = { at: input.occurredAt, knownAt: now };
-          decision = decidePermission(catalog, viewOf(await readViewAt(tx.client, subjectId, asOf)), catalog.resolvePolicyId(null), input.purposeId, asOf);
+          decision = decidePermission(catalog, viewOf(await readViewAt(tx.client, subjectId, asOf)), catalog.resolvePolicyId(null, defaultPolicyId), input.purposeId, asOf);
         }
         out.push(...(await this.appendFor(tx, state, actor, [decideTransfer(input, counterparty, command.transferIds[i]!, decision)])));
       }

@@ -42,7 +42,8 @@ export function runCommand(ctx: CommandContext, tx: WriteTx, request: CommandReq
     return { events, subject: null, replayed: false };
   }
   const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
-  if (command.kind === "recordThirdPartyTransfer") return { events: recordTransfers(ctx, tx, command, actor, now, allowIdentifying), subject: null, replayed: false };
+  if (command.kind === "recordThirdPartyTransfer")
+    return { events: recordTransfers(ctx, tx, command, actor, now, allowIdentifying, request.bounds?.defaultPolicyId ?? null), subject: null, replayed: false };
   if (command.kind === "mergeSubjects") return { events: merge(ctx, tx, command, actor, now, allowIdentifying), subject: ctx.projections.subject(command.into), replayed: false };
   if (command.kind === "recordDueChanges") return { events: recordDue(ctx, tx, command, now), subject: null, replayed: false };
   const subjectId = command.subjectId;
@@ -89,7 +90,7 @@ function append(ctx: CommandContext, tx: WriteTx, state: SubjectState, actor: Ac
 }
 
 /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number, allowIdentifying: boolean): LedgerEvent[] {
+function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number, allowIdentifying: boolean, defaultPolicyId: string | null): LedgerEvent[] {
   const { input } = command;
   const catalog = ctx.catalog();
   const counterparty = checkTransfer(input, catalog, now);
@@ -101,7 +102,7 @@ function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdP
     let decision: Decision | null = null;
     if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
       const asOf = { at: input.occurredAt, knownAt: now };
-      decision = decidePermission(catalog, viewOf(ctx.projections.viewAt(subjectId, asOf)), catalog.resolvePolicyId(null), input.purposeId, asOf);
+      decision = decidePermission(catalog, viewOf(ctx.projections.viewAt(subjectId, asOf)), catalog.resolvePolicyId(null, defaultPolicyId), input.purposeId, asOf);
     }
     out.push(...append(ctx, tx, state, actor, [decideTransfer(input, counterparty, command.transferIds[i]!, decision)]));
   }
