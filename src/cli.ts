@@ -1,4 +1,4 @@
-// The command line: token | rebuild | emit-schema | verify | verify-proof | backup | export.
+// The command line: token | rebuild | emit-schema | verify | verify-proof | backup | export | migrate-sqlite-to-postgres | accept-rollback.
 import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
@@ -8,6 +8,7 @@ import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
 import type { BackupReport } from "./storage/storage-port.js";
 import { openStorage } from "./open-storage.js";
+import { type RollbackReport, acceptRollback, formatRollbackReport } from "./log/accept-rollback.js";
 import { copySqliteToPostgres } from "./storage/postgres/copy-from-sqlite.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
@@ -34,6 +35,9 @@ const USAGE = `usage: consent-ledger <command>
                                                            copy a ledger (stopped) into an empty PostgreSQL
                                                            database, keeping every event, position and hash;
                                                            exit 0 when the copy's chain ends on the source's head
+  accept-rollback [--db <database file>] [--yes]           after a restore from an older backup halted the transparency
+                                                           log: show which checkpoints become void; with --yes set the
+                                                           copy kept under DATA_DIR aside so the log resumes
 
   The database defaults to DATABASE_URL (sqlite:<path> or postgres://…); <database file> may be either URL.`;
 
@@ -175,6 +179,19 @@ async function run(argv: string[]): Promise<number> {
           `${r.ok ? ", the source's head" : `, NOT the source's head (${r.sourceHead?.position ?? "(empty)"})`}\n`,
       );
       return r.ok ? 0 : 1;
+    }
+    case "accept-rollback": {
+      const { options } = parseArgs(rest, ["yes"]);
+      const config = loadConfig();
+      const storage = await openStorage(databaseAt(options.get("db")), { readonly: true });
+      let report: RollbackReport;
+      try {
+        report = await acceptRollback(storage.transparency, config.dataDir, config.ledgerOrigin, { apply: options.has("yes") });
+      } finally {
+        await storage.close();
+      }
+      process.stdout.write(`${formatRollbackReport(report, options.has("yes"))}\n`);
+      return report.holds || options.has("yes") ? 0 : 1;
     }
     default:
       process.stderr.write(`${USAGE}\n`);

@@ -146,6 +146,8 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         case "/readyz": {
           if (draining) return json(res, 503, { status: "draining" });
           if (!ledger.isWritable()) return json(res, 503, { status: "store not writable" });
+          const logHalted = transparency.haltReason();
+          if (logHalted !== null) return json(res, 503, { status: "transparency log halted", reason: logHalted });
           const tokensUncheckable = await verifier.readiness();
           if (tokensUncheckable !== null) return json(res, 503, { status: "access tokens cannot be checked", reason: tokensUncheckable });
           return json(res, 200, { status: "ready" });
