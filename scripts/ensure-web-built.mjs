@@ -1,12 +1,15 @@
 // Builds the preference centre and the officer console (dist/web) when missing or older than their sources.
-import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { buildIfStale } from "./build-step.mjs";
 import { newest } from "./ensure-built.mjs";
 
-const marker = "dist/web/console/index.html";
-const sources = Math.max(newest("src/web", ["src/web/gql"]), statSync("schema.graphql").mtimeMs, statSync("codegen.json").mtimeMs);
-if (!existsSync(marker) || statSync(marker).mtimeMs < sources) {
-  const run = (bin, args) => execFileSync(process.execPath, [bin, ...args], { stdio: ["ignore", "ignore", "inherit"] });
-  run("node_modules/@graphql-codegen/cli/cjs/bin.js", ["--config", "codegen.json", "--silent"]);
-  run("node_modules/vite/bin/vite.js", ["build", "--config", "src/web/vite.config.ts", "--logLevel", "error"]);
-}
+buildIfStale({
+  what: "the web pages with vite",
+  marker: "dist/web/console/index.html",
+  sourcesMtime: Math.max(newest("src/web", ["src/web/gql"]), statSync("schema.graphql").mtimeMs, statSync("codegen.json").mtimeMs),
+  steps: [
+    ["node_modules/@graphql-codegen/cli/cjs/bin.js", "--config", "codegen.json", "--silent"],
+    ["node_modules/vite/bin/vite.js", "build", "--config", "src/web/vite.config.ts", "--logLevel", "error"],
+  ],
+  stdio: ["ignore", "ignore", "inherit"],
+});

@@ -15,6 +15,7 @@ import { applyCors } from "./cors.js";
 import { isPublicOperation } from "../graphql/public-operations.js";
 import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
+import { refuseBatch } from "./batch-refusal.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { isWebPath, serveWeb } from "./static-web.js";
 
@@ -116,6 +117,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           return;
         }
       } else body = raw;
+      if (Array.isArray(body)) return refuseBatch(req, res, body);
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
