@@ -17,7 +17,7 @@ import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
 import { refuseBatch } from "./batch-refusal.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
-import { isWebPath, serveWeb } from "./static-web.js";
+import { isWebPath, serveExplorer, serveWeb, wantsExplorer } from "./static-web.js";
 
 export interface WebSocketAttachment {
   /** Closes every subscription (clients may resume with their cursors) and the WebSocket server. */
@@ -164,6 +164,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "public, max-age=300" });
           return res.end(transparency.verifierKey());
         case "/graphql":
+          if (config.auth.mode === "dev" && wantsExplorer(req.method, req.headers.accept, url.searchParams)) return serveExplorer(config.webDir, req.method, res);
           if (applyCors(config.corsOrigins, req, res)) return;
           return graphql(req, res, url);
         case "/notices/external-transmission":
