@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
-import { type Config, loadConfig, parseDatabaseUrl } from "./config.js";
+import { type Config, loadConfig, migrationEndpoints, parseDatabaseUrl } from "./config.js";
 import { devKekPath, readKekFile } from "./keys/evidence-kek.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
@@ -10,7 +10,7 @@ import type { BackupReport } from "./storage/storage-port.js";
 import { openStorage } from "./open-storage.js";
 import { type RollbackReport, acceptRollback, formatRollbackReport } from "./log/accept-rollback.js";
 import { copySqliteToPostgres } from "./storage/postgres/copy-from-sqlite.js";
-import { type CopyProgress, formatCopyProgress, migrationEndpoints } from "./storage/postgres/migration-args.js";
+import { type CopyProgress, formatCopyProgress } from "./storage/postgres/copy-progress.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 import { formatProofReport, verifyProofFile } from "./rights/verify-proof.js";

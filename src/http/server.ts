@@ -92,7 +92,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   await apollo.start();
 
   const contextFor = (req: IncomingMessage, body: unknown) => async (): Promise<GraphQLContext> => {
-    // The external-transmission notice is public (CONTRACT-2 §3): without a token, only it may be asked.
+    // The external-transmission notice is public: without a token, only it may be asked.
     if (req.headers.authorization === undefined && isPublicOperation(body)) return { caller: null, services, requestId: randomUUID() };
     try {
       return pipeline.context(await pipeline.authenticate(req.headers.authorization), randomUUID());

@@ -32,7 +32,7 @@ describe("scopesFromClaims", () => {
 });
 
 describe("SCOPES", () => {
-  it("are the six scopes of the contract and CONTRACT-2's transfer:write", () => {
+  it("are the six original scopes and transfer:write", () => {
     expect(SCOPES).toEqual(["consent:self", "consent:read", "consent:write", "ledger:read", "policy:write", "subject:admin", "transfer:write"]);
     expect(isScope("consent:self")).toBe(true);
     expect(isScope("admin")).toBe(false);

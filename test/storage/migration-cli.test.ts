@@ -3,7 +3,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { formatCopyProgress, migrationEndpoints } from "../../src/storage/postgres/migration-args.js";
+import { migrationEndpoints } from "../../src/config.js";
+import { formatCopyProgress } from "../../src/storage/postgres/copy-progress.js";
 import { tempDir } from "../support/common.js";
 
 const PG = "postgres://u:p@127.0.0.1:5432/ledger";
