@@ -1,7 +1,7 @@
 // Builds with tsc when dist/ is missing or older than any source file, so `npm start` works on a fresh clone.
-import { execFileSync } from "node:child_process";
-import { readdirSync, statSync, existsSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { buildIfStale } from "./build-step.mjs";
 
 /** The newest modification time under `dir`, leaving out the folders in `skip`. */
 export function newest(dir, skip = []) {
@@ -16,7 +16,9 @@ export function newest(dir, skip = []) {
 }
 
 // The web pages have their own build (ensure-web-built.mjs): editing them does not rebuild the server.
-const marker = "dist/src/main.js";
-if (!existsSync(marker) || statSync(marker).mtimeMs < Math.max(newest("src", ["src/web"]), newest("bench"))) {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
-}
+buildIfStale({
+  what: "the server with tsc",
+  marker: "dist/src/main.js",
+  sourcesMtime: Math.max(newest("src", ["src/web"]), newest("bench")),
+  steps: [["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"]],
+});

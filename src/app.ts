@@ -17,7 +17,7 @@ import { devKekPath, loadOrCreateKek } from "./keys/evidence-kek.js";
 import { KekMismatchError } from "./evidence/key-wrap.js";
 import type { StoragePort } from "./storage/storage-port.js";
 import { Ledger } from "./ledger.js";
-import { checkpointFile } from "./log/checkpoint/latest-file.js";
+import { checkpointMirrors } from "./log/checkpoint/latest-file.js";
 import { TransparencyLog } from "./log/transparency-log.js";
 import { openStorage } from "./open-storage.js";
 import { loadCheckpointKey } from "./receipts/checkpoint-key.js";
@@ -109,7 +109,9 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       intervalMs: config.checkpointIntervalMs,
       ...(opts.clock ? { clock: opts.clock } : {}),
       onError: (e) => logger.error({ err: e }, "publishing a checkpoint failed; retrying at the next interval"),
-      mirror: checkpointFile(join(config.dataDir, "transparency", "latest-checkpoint")),
+      mirror: checkpointMirrors(config.dataDir),
+      onNotice: (message) => logger.warn(message),
+      onResume: () => logger.warn("the transparency log's guard holds again: publishing checkpoints"),
     });
     // A ledger that predates its tree gets it built in chunks while the service runs; a small backlog is waited for.
     const backlog = await tree.backlog();

@@ -1,14 +1,16 @@
-// The command line: token | rebuild | emit-schema | verify | verify-proof | backup | export.
+// The command line: token | rebuild | emit-schema | verify | verify-proof | backup | export | migrate-sqlite-to-postgres | accept-rollback.
 import "reflect-metadata";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { issueDevToken, parseTokenArgs } from "./auth/dev-keys.js";
-import { type Config, loadConfig, parseDatabaseUrl } from "./config.js";
+import { type Config, loadConfig, migrationEndpoints, parseDatabaseUrl } from "./config.js";
 import { devKekPath, readKekFile } from "./keys/evidence-kek.js";
 import { buildLedgerSchema, printLedgerSchema } from "./graphql/schema.js";
 import { Ledger } from "./ledger.js";
 import type { BackupReport } from "./storage/storage-port.js";
 import { openStorage } from "./open-storage.js";
+import { type RollbackReport, acceptRollback, formatRollbackReport } from "./log/accept-rollback.js";
 import { copySqliteToPostgres } from "./storage/postgres/copy-from-sqlite.js";
+import { type CopyProgress, formatCopyProgress } from "./storage/postgres/copy-progress.js";
 import { buildSubjectExport } from "./rights/subject-export.js";
 import { chainReport, formatOfflineReport, verifyOffline } from "./rights/verify-offline.js";
 import { formatProofReport, verifyProofFile } from "./rights/verify-proof.js";
@@ -32,10 +34,14 @@ const USAGE = `usage: consent-ledger <command>
   export <subjectId> [--db <database file>] [--kek <file>] print the subject's record (disclosure) as JSON; the
                                                            evidence key-encryption key defaults to EVIDENCE_KEK_FILE,
                                                            else <DATA_DIR>/keys/evidence.kek
-  migrate-sqlite-to-postgres --from sqlite:<path> --to postgres://user:pass@host:port/db
+  migrate-sqlite-to-postgres --from <file or sqlite:path> --to postgres://user:pass@host:port/db
                                                            copy a ledger (stopped) into an empty PostgreSQL
-                                                           database, keeping every event, position and hash;
+                                                           database, keeping every event, position and hash
+                                                           (progress on stderr: events copied, rate, time left);
                                                            exit 0 when the copy's chain ends on the source's head
+  accept-rollback [--db <database file>] [--yes]           after a restore from an older backup halted the transparency
+                                                           log: show which checkpoints become void; with --yes set the
+                                                           copy kept under DATA_DIR aside so the log resumes
 
   The database defaults to DATABASE_URL (sqlite:<path> or postgres://…); <database file> may be either URL.`;
 
@@ -163,20 +169,34 @@ async function run(argv: string[]): Promise<number> {
     }
     case "migrate-sqlite-to-postgres": {
       const { options } = parseArgs(rest);
-      const from = options.get("from");
-      const to = options.get("to");
-      if (!from || !to) throw new Error("usage: migrate-sqlite-to-postgres --from sqlite:<path> --to postgres://user:pass@host:port/db");
-      const source = parseDatabaseUrl(from);
-      const target = parseDatabaseUrl(to);
-      if (source.kind !== "sqlite" || source.path === ":memory:") throw new Error("--from must name a SQLite file: sqlite:<path>");
-      if (target.kind !== "postgres") throw new Error("--to must be a postgres:// URL");
-      const r = await copySqliteToPostgres(source.path, target.url);
+      const { sqlitePath, postgresUrl } = migrationEndpoints(options.get("from"), options.get("to"));
+      // A line at most every second on stderr (one per chunk copied); the summary goes to stdout.
+      let shown = 0;
+      const onProgress = (p: CopyProgress) => {
+        if (p.copied < p.total && p.elapsedMs - shown < 1_000) return;
+        shown = p.elapsedMs;
+        process.stderr.write(`${formatCopyProgress(p)}\n`);
+      };
+      const r = await copySqliteToPostgres(sqlitePath, postgresUrl, { onProgress });
       process.stdout.write(
         `copied ${r.events} events, ${r.subjectKeys} evidence keys and ${r.idempotencyKeys} idempotency records; ` +
           `the copy's chain: ${r.chain.ok ? "ok" : `BROKEN at ${r.chain.firstInvalidPosition}`}, head ${r.chain.head?.position ?? "(empty)"}` +
           `${r.ok ? ", the source's head" : `, NOT the source's head (${r.sourceHead?.position ?? "(empty)"})`}\n`,
       );
       return r.ok ? 0 : 1;
+    }
+    case "accept-rollback": {
+      const { options } = parseArgs(rest, ["yes"]);
+      const config = loadConfig();
+      const storage = await openStorage(databaseAt(options.get("db")), { readonly: true });
+      let report: RollbackReport;
+      try {
+        report = await acceptRollback(storage.transparency, config.dataDir, config.ledgerOrigin, { apply: options.has("yes") });
+      } finally {
+        await storage.close();
+      }
+      process.stdout.write(`${formatRollbackReport(report, options.has("yes"))}\n`);
+      return report.holds || options.has("yes") ? 0 : 1;
     }
     default:
       process.stderr.write(`${USAGE}\n`);

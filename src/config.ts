@@ -1,4 +1,5 @@
-// Environment -> a typed, validated Config (contract §1); any bad setting fails fast in one line.
+// Environment -> a typed, validated Config (the settings of docs/operations.md); any bad setting fails fast in one line.
+import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { DATA_REQUEST_KINDS, type DataRequestKind } from "./domain/events.js";
 
@@ -404,4 +405,23 @@ function intSetting(
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return n;
+}
+
+export const MIGRATE_USAGE = "usage: migrate-sqlite-to-postgres --from <sqlite file, or sqlite:<path>> --to postgres://user:pass@host:port/db";
+
+/**
+ * The source file and the target URL. `--from` takes a SQLite URL (`sqlite:data/ledger.db`) or,
+ * as every other command does, a plain path (`data/ledger.db`); it must name an existing file.
+ */
+/** migrate-sqlite-to-postgres's `--from` and `--to`. */
+export function migrationEndpoints(from: string | undefined, to: string | undefined): { sqlitePath: string; postgresUrl: string } {
+  if (!from || !to) throw new Error(MIGRATE_USAGE);
+  if (/^postgres(ql)?:/i.test(from)) throw new Error("--from is the SQLite ledger to copy (a file path or sqlite:<path>); --to is the postgres:// URL");
+  const source = /^sqlite:/i.test(from) ? parseDatabaseUrl(from) : { kind: "sqlite" as const, path: from };
+  if (source.kind !== "sqlite" || source.path === ":memory:") throw new Error("--from must name a SQLite file: a path, or sqlite:<path>");
+  if (!existsSync(source.path) || !statSync(source.path).isFile()) throw new Error(`--from: there is no SQLite file at ${source.path}`);
+  if (!/^postgres(ql)?:/i.test(to)) throw new Error("--to must be a postgres:// URL (postgres://user:pass@host:port/db)");
+  const target = parseDatabaseUrl(to);
+  if (target.kind !== "postgres") throw new Error("--to must be a postgres:// URL");
+  return { sqlitePath: source.path, postgresUrl: target.url };
 }

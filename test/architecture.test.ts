@@ -36,7 +36,8 @@ const RULES: Record<string, Rule> = {
   // Creating and tightening the data folder; it logs through the logger it is given.
   "data-dir": { parts: [], packages: /^pino$/ },
   // The browser pages are a client of the public API only: nothing of the server, just the GraphQL client and the build tool.
-  web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core)$/ },
+  // The dev-mode explorer adds GraphiQL and the React it renders with.
+  web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core|graphiql(\/.*)?|@graphiql\/toolkit|react|react-dom\/client)$/ },
   http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
 };
 

@@ -1,4 +1,4 @@
-// loadConfig: defaults, validation, and the production refusals of contract §1.
+// loadConfig: defaults, validation, and the production refusals.
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";

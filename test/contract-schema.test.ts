@@ -1,4 +1,4 @@
-// The emitted schema carries every type, field, argument and default that CONTRACT.md §3 and CONTRACT-2.md fix.
+// The emitted schema carries every type, field, argument and default that the public contract fixes (test/fixtures/contract/).
 import { readFileSync } from "node:fs";
 import {
   type GraphQLArgument,
@@ -15,7 +15,7 @@ import { buildLedgerSchema } from "../src/graphql/schema.js";
 
 // Copies of the contracts' SDL blocks, kept in the repository so that a bare clone passes.
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/contract/${name}`, import.meta.url), "utf8");
-// CONTRACT-2.md's prose adds `recipientId` to `permission` and `PermissionCheckInput`, and new enum values.
+// The contract's second edition adds, in prose, `recipientId` to `permission` and `PermissionCheckInput`, and new enum values.
 const withRecipient = (sdl: string) => {
   const before = "permission(subjectId: ID!, purposeId: ID!, policyId: ID, at: DateTime)";
   expect(sdl).toContain(before);

@@ -1,4 +1,4 @@
-// Contract §2 as pure functions: which scope an operation needs and whose data a caller may touch.
+// The access rules (docs/api.md, "Who may do what") as pure functions: which scope an operation needs and whose data a caller may touch.
 import { LedgerError } from "../domain/errors.js";
 import type { Actor } from "../domain/events.js";
 import type { Caller, Scope } from "./scopes.js";
@@ -17,7 +17,7 @@ export function requireScope(caller: Caller | null, ...anyOf: Scope[]): Caller {
 }
 
 /**
- * The subject an operation acts on (contract §2), `othersScopes` being the scopes that reach any subject:
+ * The subject an operation acts on, `othersScopes` being the scopes that reach any subject:
  * - omitted, with `consent:self`: the caller itself;
  * - omitted, without `consent:self` but with one of `othersScopes`: BAD_USER_INPUT "subjectId is required";
  * - the caller's own id: allowed with `consent:self` or one of `othersScopes`;

@@ -1,4 +1,4 @@
-// The scopes of contract §2 and the authenticated caller they are read into.
+// The scopes (docs/api.md) and the authenticated caller they are read into.
 
 export const SCOPES = [
   "consent:self",

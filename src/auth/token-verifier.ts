@@ -1,4 +1,4 @@
-// Access-token verification (contract §2): a JWT checked against a JWKS, read into a Caller, cached.
+// Access-token verification: a JWT checked against a JWKS, read into a Caller, cached.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {

@@ -1,4 +1,4 @@
-// Policies, their versions and purposes; the applicable-version rule of contract §4.
+// Policies, their versions and purposes; the applicable-version rule.
 import { LedgerError } from "./errors.js";
 import type { LedgerEvent } from "./events.js";
 import type { Instant } from "./time.js";
@@ -116,7 +116,7 @@ export interface AsOf {
   present?: boolean;
 }
 
-/** Where a subject stands with one policy (contract §4, Policies). */
+/** Where a subject stands with one policy . */
 export interface Standing {
   acceptedVersion: number;
   applicable: PolicyVersion | null;

@@ -1,4 +1,4 @@
-// The permission rule of contract §4: may this subject's data be processed for this purpose?
+// The permission rule: may this subject's data be processed for this purpose?
 import { type AsOf, type Catalog, type Policy, type Purpose, type Recipient, definesPurpose, findPurpose, standingOf, type Standing } from "./catalog.js";
 import { LedgerError } from "./errors.js";
 import { type ConsentRecord, type SubjectState, type SubjectStatus, consentKey } from "./subject.js";

@@ -1,4 +1,4 @@
-// The one GraphQL field that needs no token (CONTRACT-2 §3): an operation asking only for it may go unauthenticated.
+// The one GraphQL field that needs no token: an operation asking only for it may go unauthenticated.
 import { Kind, type OperationDefinitionNode, parse } from "graphql";
 
 /** Root query fields anyone may read without a token. */

@@ -1,8 +1,21 @@
-// CORS for /graphql (CONTRACT-2 §4): front ends on the configured origins may call the API from a browser.
+// CORS for /graphql: front ends on the configured origins (CORS_ORIGINS) may call the API from a browser.
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** Request headers a front end may send: the bearer token, JSON, and Apollo's CSRF markers. */
-const ALLOWED_HEADERS = "Authorization, Content-Type, Accept, Apollo-Require-Preflight, X-Apollo-Operation-Name";
+/**
+ * Request headers a front end may send: the bearer token, JSON, Apollo's CSRF markers, Apollo
+ * Client's name and version, and W3C trace context (OpenTelemetry's browser instrumentation).
+ */
+export const ALLOWED_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Accept",
+  "Apollo-Require-Preflight",
+  "X-Apollo-Operation-Name",
+  "Apollographql-Client-Name",
+  "Apollographql-Client-Version",
+  "Traceparent",
+  "Tracestate",
+].join(", ");
 const ALLOWED_METHODS = "GET, POST, OPTIONS";
 /** How long a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;

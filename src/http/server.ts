@@ -15,8 +15,9 @@ import { applyCors } from "./cors.js";
 import { isPublicOperation } from "../graphql/public-operations.js";
 import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
+import { refuseBatch } from "./batch-refusal.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
-import { SECURITY_HEADERS, isWebPath, serveWeb } from "./static-web.js";
+import { SECURITY_HEADERS, isWebPath, serveExplorer, serveWeb, wantsExplorer } from "./static-web.js";
 import { isSdkPath, serveSdk } from "./sdk.js";
 import { visitorSessionRoute } from "./visitor-session.js";
 import type { VisitorSessions } from "../auth/visitor-sessions.js";
@@ -97,7 +98,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   await apollo.start();
 
   const contextFor = (req: IncomingMessage, body: unknown) => async (): Promise<GraphQLContext> => {
-    // The external-transmission notice is public (CONTRACT-2 §3): without a token, only it may be asked.
+    // The external-transmission notice is public: without a token, only it may be asked.
     if (req.headers.authorization === undefined && isPublicOperation(body)) return { caller: null, services, requestId: randomUUID() };
     try {
       return pipeline.context(await pipeline.authenticate(req.headers.authorization), randomUUID());
@@ -122,6 +123,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           return;
         }
       } else body = raw;
+      if (Array.isArray(body)) return refuseBatch(req, res, body);
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
@@ -154,6 +156,8 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         case "/readyz": {
           if (draining) return json(res, 503, { status: "draining" });
           if (!ledger.isWritable()) return json(res, 503, { status: "store not writable" });
+          const logHalted = transparency.haltReason();
+          if (logHalted !== null) return json(res, 503, { status: "transparency log halted", reason: logHalted });
           const tokensUncheckable = await verifier.readiness();
           if (tokensUncheckable !== null) return json(res, 503, { status: "access tokens cannot be checked", reason: tokensUncheckable });
           return json(res, 200, { status: "ready" });
@@ -168,6 +172,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "public, max-age=300" });
           return res.end(transparency.verifierKey());
         case "/graphql":
+          if (config.auth.mode === "dev" && wantsExplorer(req.method, req.headers.accept, url.searchParams)) return serveExplorer(config.webDir, req.method, res);
           if (applyCors(config.corsOrigins, req, res)) return;
           return graphql(req, res, url);
         case "/notices/external-transmission":

@@ -1,4 +1,4 @@
-// Serves the built browser faces (CONTRACT-2 §5): /preferences, /console and their hashed assets from dist/web.
+// Serves the built browser faces: /preferences, /console, the dev-mode explorer and their hashed assets from dist/web.
 import { readFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { extname, join } from "node:path";
@@ -15,6 +15,7 @@ const CONTENT_TYPES: Record<string, string> = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
   ".woff2": "font/woff2",
+  ".ttf": "font/ttf",
   ".json": "application/json; charset=utf-8",
   ".map": "application/json; charset=utf-8",
 };
@@ -51,6 +52,38 @@ export function isWebPath(pathname: string): boolean {
 function pagePath(pathname: string): string | null {
   const p = pathname.endsWith("/") && pathname.length > 1 ? pathname.slice(0, -1) : pathname;
   return PAGES[p] ?? null;
+}
+
+/**
+ * The GraphQL explorer (GraphiQL) for a browser opening /graphql in dev mode. Its editor (Monaco)
+ * adds style elements at run time and its stylesheet embeds fonts as data: URLs, so this page alone
+ * allows inline styles and data: fonts; scripts, workers and
+ * requests stay on this origin.
+ */
+export async function serveExplorer(webDir: string, method: string | undefined, res: ServerResponse): Promise<void> {
+  const file = join(webDir, "explorer", "index.html");
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+    return void res.end(`the GraphQL explorer is not built (${file} is missing): run npm run build\n`);
+  }
+  res.writeHead(200, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": String(body.length),
+    "cache-control": "no-cache",
+    vary: "Accept",
+    ...SECURITY_HEADERS,
+    "content-security-policy": CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace("font-src 'self'", "font-src 'self' data:"),
+  });
+  res.end(method === "HEAD" ? undefined : body);
+}
+
+/** Whether a request to /graphql is a browser opening it (a page load, not a GraphQL GET). */
+export function wantsExplorer(method: string | undefined, accept: string | undefined, search: URLSearchParams): boolean {
+  return (method === "GET" || method === "HEAD") && !search.has("query") && /\btext\/html\b/.test(accept ?? "");
 }
 
 /** Answers a web route from `webDir`: 503 with the fix when the web build is missing, 404 for an unknown asset. */

@@ -1,7 +1,7 @@
-// The ledger as a transparency log (CONTRACT-2 §2): signed checkpoints, inclusion and consistency proofs.
+// The ledger as a transparency log (RFC 9162 style): signed checkpoints, inclusion and consistency proofs.
 import { LedgerError } from "../domain/errors.js";
 import { type CheckpointBody, formatCheckpoint, parseCheckpoint } from "./checkpoint/checkpoint.js";
-import type { CheckpointMirror } from "./checkpoint/latest-file.js";
+import type { CheckpointMirrors } from "./checkpoint/latest-file.js";
 import { type NoteSigner, formatVerifierKey, signNote } from "./checkpoint/signed-note.js";
 import { EMPTY_ROOT } from "./merkle/hash.js";
 import type { LeafRange } from "./merkle/node-id.js";
@@ -42,8 +42,36 @@ export interface TransparencyLogOptions {
   clock?: () => number;
   /** Told when a scheduled publication fails (it is retried at the next tick). */
   onError?: (e: unknown) => void;
-  /** A copy of the latest checkpoint kept outside the database (see checkpointFile). */
-  mirror?: CheckpointMirror;
+  /** Copies of the latest checkpoint kept outside the database, one per ledger (see checkpointMirrors). */
+  mirror?: CheckpointMirrors;
+  /** Told what the log decided on its own and an operator may want to know (an old copy it ignored). */
+  onNotice?: (message: string) => void;
+  /** Told when a halted log found its guard satisfied again and resumed. */
+  onResume?: () => void;
+}
+
+/** What an operator runs to accept a ledger that went back (see docs/operations.md). */
+export const ACCEPT_ROLLBACK_HINT = "restore the newest backup, or accept the loss with `npm run cli -- accept-rollback --yes`";
+
+/** The hash of each range of leaves, from the stored perfect subtrees. */
+async function rangeHashes(store: Pick<TransparencyStore, "readNodes">, ranges: readonly LeafRange[]): Promise<Buffer[]> {
+  const perRange = ranges.map((r) => rangeNodes(r));
+  const read = await store.readNodes(perRange.flat());
+  let at = 0;
+  return perRange.map((nodes) => foldRange(read.slice(at, (at += nodes.length))));
+}
+
+/** MTH of the first `size` leaves: O(log size) reads. */
+export async function treeRootAt(store: Pick<TransparencyStore, "readNodes">, size: number): Promise<Buffer> {
+  if (size === 0) return Buffer.from(EMPTY_ROOT);
+  return (await rangeHashes(store, [{ begin: 0, end: size }]))[0]!;
+}
+
+/** The hex of a ledger's first leaf hash: the ledger's identity for the copies kept outside it. */
+export async function ledgerIdentity(store: Pick<TransparencyStore, "readNodes">, treeSize: number): Promise<string | null> {
+  if (treeSize < 1) return null;
+  const [leaf] = await store.readNodes([{ level: 0, index: 0 }]);
+  return leaf!.toString("hex");
 }
 
 const b64 = (h: Buffer) => h.toString("base64");
@@ -58,6 +86,8 @@ export class TransparencyLog {
   private latestPublished: StoredCheckpoint | null = null;
   private publishing: Promise<StoredCheckpoint> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private halted: string | null = null;
+  private retrying = false;
   private readonly clock: () => number;
   /** Checkpoints signed for earlier sizes, most recent last (signing is deterministic; this only saves work). */
   private readonly earlier = new Map<number, Checkpoint>();
@@ -83,35 +113,99 @@ export class TransparencyLog {
   /**
    * Loads the latest checkpoint, checks the tree still has its root and the root of the copy kept
    * outside the database (a log restored from an older backup, or a changed tree, must not be signed
-   * again), starts publishing one for the tree as it is, and starts the timer.
+   * again), starts publishing one for the tree as it is, and starts the timer. When the check fails
+   * the log is halted: `start` rejects, `haltReason()` says why (for /readyz), and the check is
+   * repeated every interval, so the log resumes once an operator has acted.
    */
   async start(): Promise<void> {
-    const latest = await this.store.latestCheckpoint();
-    const size = await this.store.treeSize();
-    const mirrored = await this.mirrored();
-    const published: { treeSize: number; root: Buffer }[] = [...(latest ? [latest] : []), ...(mirrored ? [mirrored] : [])];
-    for (const c of published) {
-      if (size < c.treeSize)
-        throw new Error(`the ledger holds ${size} logged events but checkpoint ${c.treeSize} was published: was an older backup restored?`);
-      const root = await this.rootAt(c.treeSize);
-      if (!root.equals(c.root)) throw new Error(`the tree's root at size ${c.treeSize} is not the one its published checkpoint signed`);
+    const interval = this.opts.intervalMs ?? 500;
+    try {
+      await this.guard();
+    } catch (e) {
+      this.halted = e instanceof Error ? e.message : String(e);
+      this.timer = setInterval(() => void this.retryGuard(), interval);
+      this.timer.unref();
+      throw e;
     }
-    this.latestPublished = latest;
+    this.run(interval);
+  }
+
+  /** Null while the log runs; else why it publishes nothing until an operator acts. */
+  haltReason(): string | null {
+    return this.halted;
+  }
+
+  private run(interval: number): void {
     // The first publication runs in the background: starting waits for no signature and no fsync.
     this.publishSoon();
-    const interval = this.opts.intervalMs ?? 500;
     this.timer = setInterval(() => {
       this.publish().catch((e: unknown) => this.opts.onError?.(e));
     }, interval);
     this.timer.unref();
   }
 
-  /** The checkpoint in the mirror, when it names this log. */
-  private async mirrored(): Promise<CheckpointBody | null> {
-    const note = await this.opts.mirror?.read();
+  private async retryGuard(): Promise<void> {
+    if (this.halted === null || this.retrying) return;
+    this.retrying = true;
+    try {
+      await this.guard();
+    } catch (e) {
+      this.halted = e instanceof Error ? e.message : String(e);
+      return;
+    } finally {
+      this.retrying = false;
+    }
+    if (this.halted === null || this.timer === null) return;
+    clearInterval(this.timer);
+    this.halted = null;
+    this.opts.onResume?.();
+    this.run(this.opts.intervalMs ?? 500);
+  }
+
+  /** Refuses a tree that is smaller than, or differs from, a checkpoint this ledger has given out. */
+  private async guard(): Promise<void> {
+    const latest = await this.store.latestCheckpoint();
+    const size = await this.store.treeSize();
+    const ledgerId = await ledgerIdentity(this.store, size);
+    const mirrored = ledgerId === null ? null : await this.noteBody(await this.opts.mirror?.forLedger(ledgerId).read());
+    const published: { treeSize: number; root: Buffer }[] = [...(latest ? [latest] : []), ...(mirrored ? [mirrored] : [])];
+    for (const c of published) {
+      if (size < c.treeSize)
+        throw new Error(`the ledger holds ${size} logged events but checkpoint ${c.treeSize} was published: was an older backup restored? ${ACCEPT_ROLLBACK_HINT}`);
+      const root = await this.rootAt(c.treeSize);
+      if (!root.equals(c.root)) throw new Error(`the tree's root at size ${c.treeSize} is not the one its published checkpoint signed; ${ACCEPT_ROLLBACK_HINT}`);
+    }
+    if (!mirrored && ledgerId !== null) await this.checkLegacy(size);
+    this.latestPublished = latest;
+  }
+
+  /**
+   * The single copy older versions kept for the whole data folder cannot say which ledger it was
+   * for: it counts when this ledger's tree holds it, and is otherwise set aside with a notice (it
+   * belongs to another database, or this one went back; the per-ledger copy guards from now on).
+   */
+  private async checkLegacy(size: number): Promise<void> {
+    const c = await this.noteBody(await this.opts.mirror?.legacy?.read());
+    if (!c || c.treeSize === 0) return;
+    if (size >= c.treeSize && (await this.rootAt(c.treeSize)).equals(c.root)) return;
+    this.opts.onNotice?.(
+      `ignoring the data folder's single checkpoint copy (tree size ${c.treeSize}), written before copies were kept per ledger: ` +
+        `this ledger's tree does not hold it, so it is another database's, or this one was restored from an older backup`,
+    );
+  }
+
+  /** The checkpoint in a mirror's note, when it names this log. */
+  private async noteBody(note: string | null | undefined): Promise<CheckpointBody | null> {
     if (!note) return null;
     const body = parseCheckpoint(note.slice(0, note.indexOf("\n\n") + 1));
     return body.origin === this.origin ? body : null;
+  }
+
+  /** Keeps the note outside the database too, in this ledger's own copy. */
+  private async mirrorNote(c: { treeSize: number; note: string }): Promise<void> {
+    if (!this.opts.mirror) return;
+    const ledgerId = await ledgerIdentity(this.store, c.treeSize);
+    if (ledgerId !== null) await this.opts.mirror.forLedger(ledgerId).write(c.note);
   }
 
   stop(): void {
@@ -149,7 +243,7 @@ export class TransparencyLog {
       await this.adopt(stored);
       return this.latestPublished ?? stored;
     }
-    await this.opts.mirror?.write(next.note);
+    await this.mirrorNote(next);
     this.latestPublished = next;
     return next;
   }
@@ -179,7 +273,7 @@ export class TransparencyLog {
       throw new Error(
         `the stored checkpoint of size ${stored.treeSize} was not signed by this log's checkpoint key as ${this.origin}: every process on one database needs the same CHECKPOINT_KEY_FILE and LEDGER_ORIGIN`,
       );
-    await this.opts.mirror?.write(stored.note);
+    await this.mirrorNote(stored);
     if (this.latestPublished === latest) this.latestPublished = stored;
   }
 
@@ -191,17 +285,12 @@ export class TransparencyLog {
     return { origin: this.origin, treeSize: c.treeSize, rootHash: b64(c.root), note: c.note };
   }
 
-  /** MTH of the first `size` leaves: O(log size) reads. */
-  private async rootAt(size: number): Promise<Buffer> {
-    if (size === 0) return Buffer.from(EMPTY_ROOT);
-    return (await this.hashes([{ begin: 0, end: size }]))[0]!;
+  private rootAt(size: number): Promise<Buffer> {
+    return treeRootAt(this.store, size);
   }
 
-  private async hashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
-    const perRange = ranges.map((r) => rangeNodes(r));
-    const read = await this.store.readNodes(perRange.flat());
-    let at = 0;
-    return perRange.map((nodes) => foldRange(read.slice(at, (at += nodes.length))));
+  private hashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
+    return rangeHashes(this.store, ranges);
   }
 
   /** The checkpoint of exactly `size` leaves (size <= the latest); earlier sizes are signed on request, deterministically. */

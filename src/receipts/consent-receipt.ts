@@ -28,7 +28,7 @@ export interface ConsentReceiptInput {
  * when the call accepted the version) and, on each purpose, `purposeId` and `withdrawn` (true for
  * a purpose withdrawn in this call: Kantara has no field for withdrawal, so such purposes are listed
  * with that marker rather than left out). `ledger.events` names each event's id and hash, so that the
- * holder can ask for its inclusion proof and check it against a signed checkpoint (CONTRACT-2 §2). `publicKey` is omitted: the JWS header's `kid` names the key.
+ * holder can ask for its inclusion proof and check it against a signed checkpoint. `publicKey` is omitted: the JWS header's `kid` names the key.
  */
 export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, unknown> {
   const v = input.policyVersion;

@@ -128,7 +128,7 @@ export interface StoragePort {
 
   // ---- transparency log ----
   /**
-   * The log's RFC 9162 tree and its latest checkpoint (CONTRACT-2 §2). An adapter extends the tree with
+   * The log's RFC 9162 tree and its latest checkpoint. An adapter extends the tree with
    * every append, in the same transaction and in the chain's order, catches up a log that predates
    * the tree in chunks, and keeps the latest checkpoint so that it only grows, whichever process on
    * the database publishes it.

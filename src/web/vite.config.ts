@@ -1,4 +1,4 @@
-// Builds the preference centre and the officer console into dist/web; the service serves them.
+// Builds the preference centre, the officer console and the dev-mode GraphQL explorer into dist/web; the service serves them.
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
@@ -18,7 +18,11 @@ export const webBuildConfig = defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     rollupOptions: {
-      input: { preferences: here("preferences/index.html"), console: here("console/index.html") },
+      // GraphiQL's React components carry "use client" directives, which mean nothing in this bundle.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
+      input: { preferences: here("preferences/index.html"), console: here("console/index.html"), explorer: here("explorer/index.html") },
     },
   },
 });

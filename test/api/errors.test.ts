@@ -1,4 +1,4 @@
-// recordConsent's error codes (contract §4) through HTTP, and that a failed call appends nothing.
+// recordConsent's error codes through HTTP, and that a failed call appends nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { countEvents, freshId, iso, ok, onboard, recordConsent } from "./helpers.js";
@@ -23,7 +23,7 @@ async function refusedWithNothingAppended(token: string, input: Record<string, u
   return r;
 }
 
-describe("recordConsent refusals (contract §4), each appending nothing", () => {
+describe("recordConsent refusals, each appending nothing", () => {
   it("UNKNOWN_POLICY for a policy that is not published", async () => {
     const me = freshId();
     await refusedWithNothingAppended(await srv.token(me, "consent:self"), { policyId: "no-such-policy", policyVersion: 1, acceptPolicy: true }, "UNKNOWN_POLICY");

@@ -155,10 +155,12 @@ describe("request shape", () => {
     expect(r.status).toBe(200);
   });
 
-  it("a batched request (a JSON array of operations) is refused", async () => {
-    const r = await post(JSON.stringify([{ query: "{ policies { id } }" }, { query: "{ me { id } }" }]));
+  it("a batched request (a JSON array of operations) is refused, once per operation, running none", async () => {
+    const r = await post(JSON.stringify([{ query: "{ policies { id } }" }, { query: "{ me { id } }" }]), { accept: "application/graphql-response+json" });
     expect(r.status).toBe(400);
     expect(r.text).not.toContain('"data"');
+    const answers = JSON.parse(r.text) as { errors: { message: string }[] }[];
+    expect(answers.map((a) => a.errors[0]!.message)).toEqual([expect.stringMatching(/batched requests/), expect.stringMatching(/batched requests/)]);
   });
 
   it("a body that is not JSON is refused with 400 BAD_REQUEST", async () => {

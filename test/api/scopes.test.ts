@@ -1,4 +1,4 @@
-// Contract §2 through HTTP: each operation with and without its scope, without a token, and subjects kept apart.
+// Who may do what, through HTTP: each operation with and without its scope, without a token, and subjects kept apart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCOPES, type Scope } from "../../src/auth/scopes.js";
 import { type GqlResult, type TestServer, startTestServer } from "../support/harness.js";

@@ -337,7 +337,7 @@ describe("finding 2: consent:read does not read personal evidence", () => {
   });
 
   it("canonical keeps evidence and reasons sealed for consent:read, and still hashes to the event's hash", async () => {
-    // canonical is the content the chain hashed (CONTRACT-2 §1): personal members appear there only as
+    // canonical is the content the chain hashed: personal members appear there only as
     // ciphertext under the subject's key, which no API reveals, so the same text is shown to every caller.
     const query = `subscription($s: ID) { consentChanged(subjectId: $s, after: "0000000000000000") { event { type canonical prevHash hash } } }`;
     const sub = new Collected<{ event: { type: string; canonical: string; prevHash: string; hash: string } }>(

@@ -1,4 +1,4 @@
-// Valid time (`at`) and transaction time (`knownAt`) through HTTP (contract §4, Time).
+// Valid time (`at`) and transaction time (`knownAt`) through HTTP.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent } from "./helpers.js";

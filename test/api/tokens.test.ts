@@ -1,4 +1,4 @@
-// Access tokens that must fail (contract §2), forged with jose against the dev key as an attacker or a broken client would.
+// Access tokens that must fail, forged with jose against the dev key as an attacker or a broken client would.
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { SignJWT, base64url, generateKeyPair, importJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

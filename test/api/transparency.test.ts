@@ -1,4 +1,4 @@
-// The transparency log through the API, as an auditor with only the API and the verifier key uses it (CONTRACT-2 §2).
+// The transparency log through the API, as an auditor with only the API and the verifier key uses it.
 import { createHash, createPublicKey, verify } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";

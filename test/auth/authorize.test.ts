@@ -1,4 +1,4 @@
-// requireScope, subjectFor and actorFor: the who-may-do-what rules of contract §2.
+// requireScope, subjectFor and actorFor: the who-may-do-what rules.
 import { describe, expect, it } from "vitest";
 import { actorFor, authenticated, requireScope, subjectFor } from "../../src/auth/authorize.js";
 import { caller, refusal } from "./support.js";

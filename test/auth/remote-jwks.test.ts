@@ -1,4 +1,4 @@
-// A remote JWKS (CONTRACT-2 §4): a new key is picked up within 5 s, a removed one stops working within
+// A remote JWKS: a new key is picked up within 5 s, a removed one stops working within
 // AUTH_JWKS_MAX_AGE_SECONDS, refusals are logged with their reason, and /readyz says when keys cannot be fetched.
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,4 +1,4 @@
-// SEED-POLICY.md's section table, the rows not held elsewhere under their section's name: each
+// The seed policy's section table (docs/seed-policy.ja.md), the rows not held elsewhere under their section's name: each
 // promise of the policy, kept through the public API as a client would use it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";

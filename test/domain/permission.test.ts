@@ -1,4 +1,4 @@
-// The permission rule of contract §4, row by row, on hand-built catalogues and folded histories.
+// The permission rule, row by row, on hand-built catalogues and folded histories.
 import { describe, expect, it } from "vitest";
 import { Catalog, standingOf } from "../../src/domain/catalog.js";
 import { type DecisionReason, DECISION_REASONS, decideAll, decidePermission, decideUnder } from "../../src/domain/permission.js";
@@ -63,7 +63,7 @@ const rows: Row[] = [
   { rule: "an erased subject is permitted nothing, even what was granted", facts: [acceptedV1, granted("base", 1, "location", day(15)), lifecycle("SubjectErased", day(16))], purposeId: "location", at: day(20), permitted: false, reason: "SUBJECT_ERASED", status: "GRANTED", policyVersion: 2 },
 ];
 
-describe("decidePermission: the rule of contract §4", () => {
+describe("decidePermission: the permission rule", () => {
   const catalog = baseCatalog();
 
   it.each(rows)("$rule", (row) => {

@@ -1,4 +1,4 @@
-// Browsers on other origins (CONTRACT-2 §4) and the served web pages (§5): CORS, GET queries, static files.
+// Browsers on other origins and the served web pages: CORS, GET queries, static files.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -19,7 +19,7 @@ const ALICE = {
   note: "please delete everything, I am Alice Liddell",
   method: "passport TK4455667",
 };
-/** The officer's own record of the work: not the subject's data, so it outlives the erasure (CONTRACT-2 §3). */
+/** The officer's own record of the work: not the subject's data, so it outlives the erasure */
 const OFFICER_NOTE = "削除完了 (deleted as asked, officer-close-note)";
 const BOB = { ip: "203.0.113.201", ua: "ControlProbe/1.0 (bob-ua-c0c0)" };
 

@@ -18,12 +18,17 @@ export async function setup(project: TestProject): Promise<void> {
   // so its `beforeExit` and `exit` hooks are removed there (its signal hooks stay: they exit non-zero).
   const beforeExit = new Set(process.listeners("beforeExit"));
   const exit = new Set(process.listeners("exit"));
+  // The package is loaded when the server starts (from a copy when root's clone is out of the
+  // postgres user's reach), so the hooks are collected after that.
   const { startPostgresServer } = await import("./postgres-server.js");
-  exitHooks = {
-    beforeExit: process.listeners("beforeExit").filter((l) => !beforeExit.has(l)),
-    exit: process.listeners("exit").filter((l) => !exit.has(l)),
-  };
-  server = await startPostgresServer();
+  try {
+    server = await startPostgresServer();
+  } finally {
+    exitHooks = {
+      beforeExit: process.listeners("beforeExit").filter((l) => !beforeExit.has(l)),
+      exit: process.listeners("exit").filter((l) => !exit.has(l)),
+    };
+  }
   project.provide("postgresUrl", server.url());
 }
 

@@ -1,4 +1,4 @@
-// Third-party transfer records and the external-transmission notice, as CONTRACT-2 §3 shows them.
+// Third-party transfer records and the external-transmission notice, as clients see them.
 import { Field, ID, ObjectType } from "type-graphql";
 import type { TransferBasis, TransferDirection } from "../../domain/events.js";
 import { TransferBasisEnum, TransferDirectionEnum } from "../enums.js";

@@ -1,4 +1,4 @@
-// The transparency log as clients see it (CONTRACT-2 §2): checkpoints and proofs, hashes in standard base64.
+// The transparency log as clients see it: checkpoints and proofs, hashes in standard base64.
 import { Field, Int, ObjectType } from "type-graphql";
 
 @ObjectType("Checkpoint", { description: "A C2SP tlog-checkpoint: the log's origin, size and root, signed as a C2SP signed note." })

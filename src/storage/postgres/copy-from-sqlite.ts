@@ -20,11 +20,20 @@ export interface CopyReport {
 
 const CHUNK = 2_000;
 
+export interface CopyOptions {
+  /** Told after every chunk: events copied so far, of how many, since when. */
+  onProgress?: (p: { copied: number; total: number; elapsedMs: number }) => void;
+  /** Events per chunk (one INSERT each). */
+  chunk?: number;
+}
+
 /**
  * Reads the SQLite file (read-only, one snapshot) and writes PostgreSQL in one transaction: a
  * failure leaves the target as empty as it was. Refuses a target that already holds events.
  */
-export async function copySqliteToPostgres(sqlitePath: string, postgresUrl: string): Promise<CopyReport> {
+export async function copySqliteToPostgres(sqlitePath: string, postgresUrl: string, opts: CopyOptions = {}): Promise<CopyReport> {
+  const chunk = opts.chunk ?? CHUNK;
+  const started = performance.now();
   const src = new Database(sqlitePath, { readonly: true, fileMustExist: true });
   const store = await PostgresStore.open({ url: postgresUrl, applicationName: "consent-ledger-migrate" });
   try {
@@ -36,11 +45,12 @@ export async function copySqliteToPostgres(sqlitePath: string, postgresUrl: stri
     const head = src.prepare("SELECT position, hex(hash) AS hash FROM events ORDER BY position DESC LIMIT 1").get() as { position: number; hash: string } | undefined;
     const keys = src.prepare("SELECT subject_id, key FROM subject_keys").all() as { subject_id: string; key: Buffer }[];
     const idem = src.prepare("SELECT * FROM idempotency").all() as Record<string, unknown>[];
+    const total = (src.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
     let copied = 0;
     await store.exclusive(async (client) => {
       let after = 0;
       for (;;) {
-        const rows = page.all(after, CHUNK) as EventRow[];
+        const rows = page.all(after, chunk) as EventRow[];
         if (rows.length === 0) break;
         const json = rows.map((r) => ({ ...r, prev_hash: r.prev_hash.toString("hex"), hash: r.hash.toString("hex") }));
         await client.query(
@@ -55,6 +65,7 @@ export async function copySqliteToPostgres(sqlitePath: string, postgresUrl: stri
         await projectEvents(client, rows.map(rowToEvent));
         copied += rows.length;
         after = rows.at(-1)!.position;
+        opts.onProgress?.({ copied, total, elapsedMs: performance.now() - started });
       }
       for (const k of keys) await client.query("INSERT INTO subject_keys (subject_id, key) VALUES ($1, $2)", [k.subject_id, k.key]);
       for (const i of idem)

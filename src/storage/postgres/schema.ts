@@ -137,7 +137,7 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subject_id, position)
   );
   `,
-  // 3: the transparency log (CONTRACT-2 §2), kept by the sequencer: the tip row also says how far the
+  // 3: the transparency log, kept by the sequencer: the tip row also says how far the
   // tree reaches and holds its compact range (the roots of the perfect subtrees over [0, leaves),
   // largest first, 32 bytes each), so that an append extends the tree with what it already locked.
   // Nodes are stored from level TREE_STORED_LEVEL up (see merkle-tree.ts); lower ones are hashed from

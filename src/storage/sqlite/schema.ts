@@ -126,7 +126,7 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX events_publications ON events (position) WHERE type = 'PolicyVersionPublished';
   `,
-  // 5: the transparency log (CONTRACT-2 §2). The tree's leaves are the events' hashes; its perfect
+  // 5: the transparency log. The tree's leaves are the events' hashes; its perfect
   // subtrees above the leaves are stored once each, keyed by post-order (the order appends complete
   // them, so rows are only ever added at the end); the latest signed checkpoint, which only grows.
   // An existing log gets its tree at the next start, in chunks (see merkle-tree.ts).

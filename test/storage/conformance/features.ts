@@ -331,7 +331,7 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       expect(await storage.checkReadModels()).toEqual({ ok: true, differingTables: [], eventCount: events + 1 });
     });
 
-    /** A history with every kind of event CONTRACT-2 §3 added: expiry, version effect, scoped suspension, return, merge, transfer, extension. */
+    /** A history with every kind of event the second edition added: expiry, version effect, scoped suspension, return, merge, transfer, extension. */
     async function compliance(clock: TestClock) {
       const opened = await open(clock);
       const { ledger } = opened;

@@ -1,4 +1,4 @@
-// What every storage adapter's transparency part must do (CONTRACT-2 §2): the tree follows the chain
+// What every storage adapter's transparency part must do: the tree follows the chain
 // commit by commit, proofs from it verify against checkpoints, and the stored checkpoint only grows.
 import { generateKeyPairSync, sign } from "node:crypto";
 import fc from "fast-check";

@@ -71,4 +71,14 @@ describe("copySqliteToPostgres", () => {
   it("refuses a target that already holds events and leaves it as it was", async () => {
     await expect(copySqliteToPostgres(file, url)).rejects.toThrow(/already holds \d+ events/);
   });
+
+  it("tells its progress after every chunk: events copied so far, of the whole, with the time since it began", async () => {
+    const seen: { copied: number; total: number; elapsedMs: number }[] = [];
+    const report = await copySqliteToPostgres(file, await freshDatabase(), { chunk: 3, onProgress: (p) => seen.push(p) });
+    expect(report.ok).toBe(true);
+    expect(seen.length).toBe(Math.ceil(report.events / 3));
+    expect(seen.map((p) => p.copied)).toEqual(seen.map((_, i) => Math.min((i + 1) * 3, report.events)));
+    expect(new Set(seen.map((p) => p.total))).toEqual(new Set([report.events]));
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.elapsedMs).toBeGreaterThanOrEqual(seen[i - 1]!.elapsedMs);
+  });
 });

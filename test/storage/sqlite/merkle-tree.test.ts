@@ -184,7 +184,7 @@ describe("checkpoints", () => {
       const path = join(dir, "ledger.db");
       const backup = join(dir, "backup.db");
       let kept: string | null = null;
-      const mirror = { read: async () => kept, write: async (note: string) => void (kept = note) };
+      const mirror = { forLedger: () => ({ read: async () => kept, write: async (note: string) => void (kept = note) }) };
       const signer = testSigner("ledger.test/unit");
       const session = async (work: (l: Ledger, t: TransparencyLog) => Promise<void>) => {
         const l = await openSqliteLedgerAt(path);
