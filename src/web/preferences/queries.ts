@@ -17,7 +17,7 @@ export const PreferencesQuery = graphql(`
         pendingVersion { ...VersionParts }
       }
       dataRequests { id kind status openedAt dueAt closedAt }
-      history(first: 100) {
+      history(first: 50) {
         edges { node { id position type occurredAt recordedAt actor { kind id } data } }
         pageInfo { hasNextPage }
       }
