@@ -4,7 +4,7 @@ import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
-import { publishCatalogDir } from "./catalog-dir.js";
+import { catalogTexts, checkProductionController, publishCatalogDir } from "./catalog-dir.js";
 import type { Config } from "./config.js";
 import type { Services } from "./graphql/context.js";
 import { buildLedgerSchema } from "./graphql/schema.js";
@@ -79,6 +79,8 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       maxOpenDataRequests: config.maxOpenDataRequests,
       allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
       occurredAtFloor: config.occurredAtFloor,
+      maxExtensionDays: config.dataRequestMaxExtensionDays,
+      adequateCountries: config.adequateCountries,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {
@@ -87,6 +89,8 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
   }
   try {
     const published = await publishCatalogDir(ledger, config.catalogDir);
+    ledger.addDocumentTexts(catalogTexts(config.catalogDir));
+    if (config.production) checkProductionController(ledger.catalog);
     const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
     const verifier = await createTokenVerifier(config.auth, config.dataDir);
     const metrics = new Metrics(config.metricsOperationNames);

@@ -1,6 +1,8 @@
 // Environment -> a typed, validated Config (contract §1); any bad setting fails fast in one line.
 import { hostname } from "node:os";
 import { DATA_REQUEST_KINDS, type DataRequestKind } from "./domain/events.js";
+import { DEFAULT_MAX_EXTENSION_DAYS } from "./domain/decide.js";
+import { DEFAULT_ADEQUATE_COUNTRIES } from "./domain/transfer.js";
 
 export interface Config {
   port: number;
@@ -47,6 +49,10 @@ export interface Config {
   occurredAtFloor: number | null;
   /** DATA_REQUEST_DUE_DAYS_<KIND>: due days per request kind; a kind left out uses dataRequestDueDays. */
   dataRequestDueDaysByKind: Partial<Record<DataRequestKind, number>>;
+  /** DATA_REQUEST_MAX_EXTENSION_DAYS: how many days in total a request's due date may be moved (default 60). */
+  dataRequestMaxExtensionDays: number;
+  /** ADEQUATE_COUNTRIES: ISO country codes outside Japan recognised as equivalent (APPI Art. 28(1)); default the EEA states and GB. */
+  adequateCountries: readonly string[];
   production: boolean;
   logLevel: string;
   limits: {
@@ -184,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataRequestDueDaysByKind: Object.fromEntries(
       DATA_REQUEST_KINDS.filter((k) => get(`DATA_REQUEST_DUE_DAYS_${k}`) !== undefined).map((k) => [k, intSetting(get, `DATA_REQUEST_DUE_DAYS_${k}`, 14, 1, 3_650)]),
     ),
+    dataRequestMaxExtensionDays: intSetting(get, "DATA_REQUEST_MAX_EXTENSION_DAYS", DEFAULT_MAX_EXTENSION_DAYS, 0, 3_650),
+    adequateCountries: countryListSetting(get, "ADEQUATE_COUNTRIES", DEFAULT_ADEQUATE_COUNTRIES),
     production,
     logLevel: parseLogLevel(get("LOG_LEVEL") ?? "info"),
     limits: {
@@ -306,6 +314,16 @@ function parseOrigin(origin: string): string {
 function parseLogLevel(level: string): string {
   if (!LOG_LEVELS.has(level)) throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}`);
   return level;
+}
+
+/** Comma-separated ISO 3166-1 alpha-2 codes; empty means none. */
+function countryListSetting(get: (name: string) => string | undefined, name: string, fallback: readonly string[]): readonly string[] {
+  const raw = get(name);
+  if (raw === undefined) return fallback;
+  const codes = raw.split(",").map((c) => c.trim().toUpperCase()).filter((c) => c !== "");
+  const bad = codes.filter((c) => !/^[A-Z]{2}$/.test(c));
+  if (bad.length > 0) throw new ConfigError(`${name} must list ISO 3166-1 alpha-2 country codes separated by commas, got "${bad.join(", ")}"`);
+  return codes;
 }
 
 function boolSetting(get: (name: string) => string | undefined, name: string, fallback: boolean): boolean {

@@ -1,4 +1,5 @@
 // node:http serving Apollo on /graphql, plus health, readiness, metrics, the receipt JWKS and the checkpoint key.
+import { isPolicyDocumentPath, servePolicyDocument } from "./policy-document.js";
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -165,6 +166,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         case "/notices/external-transmission":
           return externalTransmissionNotice(req, res, ledger);
         default:
+          if (isPolicyDocumentPath(url.pathname)) return servePolicyDocument(req, res, ledger, url.pathname);
           if (isWebPath(url.pathname)) return serveWeb(config.webDir, req.method, url.pathname, res);
           return clientError(res, 404, "NOT_FOUND", "not found: the API is at /graphql");
       }
