@@ -1,4 +1,5 @@
 // loadConfig: defaults, validation, and the production refusals of contract §1.
+import { DEFAULT_ADEQUATE_COUNTRIES } from "../src/domain/transfer.js";
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
@@ -49,6 +50,8 @@ describe("loadConfig", () => {
       allowIdentifyingSubjectIds: false,
       occurredAtFloor: null,
       dataRequestDueDaysByKind: {},
+      dataRequestMaxExtensionDays: 60,
+      adequateCountries: DEFAULT_ADEQUATE_COUNTRIES,
       production: false,
       logLevel: "info",
       limits: {
