@@ -129,6 +129,8 @@ function transfer(e: LedgerEvent) {
     occurredAt: toIso(e.occurredAt),
     recordedAt: toIso(e.recordedAt),
     retainUntil: toIso(e.data.retainUntil),
+    // The provider of data received (APPI Art. 30(1)): the provider's record, kept through erasure.
+    ...(e.data.provider ? { provider: e.data.provider } : {}),
   };
 }
 
