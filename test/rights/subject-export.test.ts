@@ -20,7 +20,7 @@ interface Export {
     piiPrincipal: { id: string; status: string };
     recipients: { id: string; kind: string; country: string | null; grantedPurposes: { purposeId: string; purpose: string }[]; otherPurposes: { purposeId: string; reason: string }[] }[];
   };
-  events: { type: string; actor: { kind: string }; data: Record<string, unknown>; hash: string }[];
+  events: { type: string; label: string; actor: { kind: string }; data: Record<string, unknown>; hash: string }[];
   dataRequests: { kind: string; status: string; note: unknown }[];
 }
 
@@ -101,7 +101,8 @@ describe("subjectExport", () => {
     expect(recipients["google-analytics"]).toMatchObject({ kind: "EXTERNAL_MODULE", country: "US", grantedPurposes: [], otherPurposes: [{ purposeId: "external-analytics", reason: "WITHDRAWN" }] });
 
     expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened", "PersonalDataAccessed", "PersonalDataAccessed"]);
-    expect(x.events.at(-1)).toMatchObject({ actor: { kind: "OFFICER", id: "auditor" }, data: { read: "subjectExport" } });
+    expect(x.events.at(-1)).toMatchObject({ label: "個人データの閲覧", actor: { kind: "OFFICER", id: "auditor" }, data: { read: "subjectExport" } });
+    expect(x.events[0]).toMatchObject({ type: "PolicyAccepted", label: "ポリシーへの同意" });
     expect(x.events[1]!.data).toMatchObject({ purposeId: "location", evidence: { ipAddress: "192.0.2.40", userAgent: "mika-agent/1.0" } });
     expect(x.events[1]!.actor).toEqual({ kind: "SUBJECT", id: "mika" });
     expect(x.dataRequests).toMatchObject([{ kind: "DISCLOSURE", status: "OPEN", note: "mika wants a copy" }]);

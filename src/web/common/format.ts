@@ -76,6 +76,9 @@ export const EVENT_TYPE_LABEL: Record<string, string> = {
   DataRequestOpened: "請求の受付",
   DataRequestIdentityVerified: "本人確認",
   DataRequestClosed: "請求の完了",
+  PersonalDataAccessed: "個人データの閲覧",
+  NoticeShown: "通知の表示",
+  PolicyAnnounced: "改定の公表",
 };
 
 /** The catalogue's data-category ids in words; an id not listed is shown as it is. */
