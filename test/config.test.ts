@@ -148,6 +148,15 @@ describe("loadConfig", () => {
     expect(c.compiledReads).toBe(false);
   });
 
+  it("reads ADEQUATE_COUNTRIES as comma-separated country codes and DATA_REQUEST_MAX_EXTENSION_DAYS as whole days", () => {
+    expect(loadConfig({ ADEQUATE_COUNTRIES: "gb, ch ,SG" }).adequateCountries).toEqual(["GB", "CH", "SG"]);
+    expect(loadConfig({ ADEQUATE_COUNTRIES: "," }).adequateCountries).toEqual([]);
+    expect(() => loadConfig({ ADEQUATE_COUNTRIES: "GB,United Kingdom" })).toThrow('ADEQUATE_COUNTRIES must list ISO 3166-1 alpha-2 country codes separated by commas, got "UNITED KINGDOM"');
+    expect(loadConfig({ DATA_REQUEST_MAX_EXTENSION_DAYS: "0" }).dataRequestMaxExtensionDays).toBe(0);
+    expect(loadConfig({ DATA_REQUEST_MAX_EXTENSION_DAYS: "90" }).dataRequestMaxExtensionDays).toBe(90);
+    expect(() => loadConfig({ DATA_REQUEST_MAX_EXTENSION_DAYS: "-1" })).toThrow("DATA_REQUEST_MAX_EXTENSION_DAYS must be an integer from 0 to 3650");
+  });
+
   it("treats empty variables as unset", () => {
     expect(loadConfig({ PORT: "", AUTH_JWKS_URL: "" }).port).toBe(4000);
     expect(loadConfig({ AUTH_JWKS_URL: " " }).auth.mode).toBe("dev");

@@ -276,3 +276,21 @@ describe.each(BACKENDS)("the ledger guards the law on %s", (_name, env) => {
     });
   });
 });
+
+describe("the operator's settings", () => {
+  it("ADEQUATE_COUNTRIES replaces the list of adequate countries; DATA_REQUEST_MAX_EXTENSION_DAYS the extension cap", async () => {
+    const srv = await startTestServer({ env: { ADEQUATE_COUNTRIES: "SG", DATA_REQUEST_MAX_EXTENSION_DAYS: "10" } });
+    try {
+      const c = new Client(srv);
+      expect((await c.publish((ps) => ps.map((p) => (p.id === "service-provision" ? { ...p, recipients: [R.processorSg, R.processorDe] } : p)))).errors).toBeUndefined();
+      expect((await c.transfer({ subjectIds: ["s1"], counterpartyId: "processor-sg", basis: "OUTSOURCING" })).errors).toBeUndefined();
+      expect((await c.transfer({ subjectIds: ["s1"], counterpartyId: "processor-de", basis: "OUTSOURCING" })).errors![0]!.extensions).toMatchObject({ code: "TRANSFER_NOT_PERMITTED", reason: "NO_EQUIVALENT_MEASURES" });
+      const { id } = (await c.openRequest("s2", "DISCLOSURE")).data!.openDataRequest;
+      const extend = (d: number) => c.as("officer", "subject:admin", `mutation($id: ID!, $d: Int!) { extendDataRequest(id: $id, days: $d, reason: "調査") { dueAt } }`, { id, d });
+      expect((await extend(11)).code).toBe("BAD_USER_INPUT");
+      expect((await extend(10)).errors).toBeUndefined();
+    } finally {
+      await srv.close();
+    }
+  });
+});
