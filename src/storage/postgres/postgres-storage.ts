@@ -12,7 +12,7 @@ import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, 
 import { checkId, requireActive } from "../../domain/decide.js";
 import { checkPseudonymousSubject } from "../../domain/identifiers.js";
 import { decideMerge } from "../../domain/merge.js";
-import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
+import { viewOf } from "../../domain/permission.js";
 import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort } from "../storage-port.js";
