@@ -151,7 +151,7 @@ export function decideTransfer(cmd: TransferCommand, counterparty: Recipient, tr
       basis: cmd.basis,
       retainUntil: retainUntil(cmd.occurredAt),
       ...(cmd.note ? { note: { plain: cmd.note } } : {}),
-      ...(cmd.provider ? { provider: { ...cmd.provider, representative: cmd.provider.representative ?? null } } : {}),
+      ...(cmd.provider ? { provider: { ...cmd.provider } } : {}),
     },
   };
 }

@@ -6,7 +6,7 @@ import { Catalog } from "../../src/domain/catalog.js";
 import { announcementStream, decideAnnouncement, decideSubjectCommand } from "../../src/domain/command.js";
 import { DOCUMENT_TEXT_LENGTH, decideNoticeShown, decideOpenDataRequest, decidePersonalDataAccessed, decidePublish, toPublishCommand } from "../../src/domain/decide.js";
 import { decidePermission } from "../../src/domain/permission.js";
-import { P, accepted, baseCatalog, day, granted, lifecycle, publishCommand, subjectOf, viewOf } from "./fixtures.js";
+import { P, accepted, baseCatalog, day, granted, lifecycle, publishCommand, subjectOf, version, viewOf, withdrawn } from "./fixtures.js";
 import { refusal } from "../support/common.js";
 
 const NOW = day(20);
@@ -79,7 +79,7 @@ describe("an announcement", () => {
   it("refuses an unknown policy or version, an empty or long method, and an instant ahead of the clock", () => {
     expect(refusal(() => decideAnnouncement(cmd({ policyId: "nope" }), baseCatalog(), NOW))).toMatchObject({ code: "UNKNOWN_POLICY", message: "policy nope is not published" });
     expect(refusal(() => decideAnnouncement(cmd({ version: 3 }), baseCatalog(), NOW))).toMatchObject({ code: "UNKNOWN_POLICY_VERSION", message: "policy base has no version 3" });
-    expect(refusal(() => decideAnnouncement(cmd({ policyId: "bad id" }), baseCatalog(), NOW))).toMatchObject({ code: "BAD_USER_INPUT" });
+    expect(refusal(() => decideAnnouncement(cmd({ policyId: "bad id" }), baseCatalog(), NOW))).toMatchObject({ code: "BAD_USER_INPUT", details: { field: "policy id" } });
     expect(refusal(() => decideAnnouncement(cmd({ method: " " }), baseCatalog(), NOW))).toMatchObject({ code: "BAD_USER_INPUT", message: "method must say how the change was announced", details: { field: "method" } });
     expect(decideAnnouncement(cmd({ method: "x".repeat(256) }), baseCatalog(), NOW).type).toBe("PolicyAnnounced");
     expect(refusal(() => decideAnnouncement(cmd({ method: "x".repeat(257) }), baseCatalog(), NOW))).toMatchObject({ details: { field: "method" } });
@@ -128,5 +128,27 @@ describe("coveredDataCategories", () => {
     expect(decide([accepted("base", 1, day(1)), granted("base", 2, "location", day(11))], "location").coveredDataCategories).toEqual(["location", "profile"]);
     expect(decide([accepted("base", 1, day(1))], "analytics").coveredDataCategories).toEqual(["profile"]);
     expect(decide([accepted("base", 1, day(1))], "location").coveredDataCategories).toEqual([]);
+  });
+
+  it("are none for a purpose permitted although the subject's last word on it was a withdrawal (made REQUIRED later)", () => {
+    const made = Catalog.of([
+      version("base", 1, { requiresConsent: true, effectiveAt: day(0), publishedAt: day(-1), purposes: [P.analytics] }),
+      version("base", 2, { requiresConsent: false, effectiveAt: day(10), publishedAt: day(9), purposes: [{ ...P.analytics, mode: "REQUIRED" }] }),
+    ]);
+    const d = decidePermission(made, viewOf(subjectOf([accepted("base", 1, day(1)), withdrawn("base", 1, "analytics", day(2))])), "base", "analytics", { at: NOW, knownAt: NOW });
+    expect(d).toMatchObject({ permitted: true, reason: "REQUIRED_FOR_SERVICE", coveredDataCategories: [], coveredRecipients: [] });
+  });
+});
+
+describe("the extension cap as a subject command", () => {
+  const [opened] = decideOpenDataRequest({ requestId: "r1", kind: "DISCLOSURE", note: null, dueDays: 14 }, subjectOf([]), day(2));
+  const extend = (days: number, extendedDays: number, bounds = {}) =>
+    decideSubjectCommand({ kind: "extendDataRequest", subjectId: "s", requestId: "r1", days, reason: "x", extendedDays }, subjectOf([opened!]), baseCatalog(), NOW, bounds);
+
+  it("is 60 days by default, or the operator's maxExtensionDays, counting earlier extensions", () => {
+    expect(extend(10, 50)).toHaveLength(1);
+    expect(refusal(() => extend(11, 50))).toMatchObject({ code: "BAD_USER_INPUT", details: { maxDays: 60, extendedDays: 50 } });
+    expect(extend(5, 0, { maxExtensionDays: 5 })).toHaveLength(1);
+    expect(refusal(() => extend(6, 0, { maxExtensionDays: 5 }))).toMatchObject({ details: { maxDays: 5 } });
   });
 });

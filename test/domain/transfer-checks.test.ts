@@ -55,8 +55,10 @@ const suspended = (purposeIds?: string[]): Fact => ({ type: "ProcessingSuspended
 
 describe("the adequate countries", () => {
   it("are the EEA states and the United Kingdom by default", () => {
-    expect(DEFAULT_ADEQUATE_COUNTRIES).toHaveLength(31);
-    for (const c of ["DE", "FR", "IE", "NO", "IS", "LI", "GB", "GR", "HU"]) expect(DEFAULT_ADEQUATE_COUNTRIES, c).toContain(c);
+    expect([...DEFAULT_ADEQUATE_COUNTRIES].sort()).toEqual(
+      // The 27 EU states, Iceland, Liechtenstein and Norway (the EEA), and the United Kingdom.
+      ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK"],
+    );
     for (const c of ["JP", "US", "SG", "CH", "CN"]) expect(DEFAULT_ADEQUATE_COUNTRIES, c).not.toContain(c);
   });
 });
@@ -81,12 +83,16 @@ describe("checkProvision", () => {
 
   it("sends joint use only to a JOINT_USER", () => {
     expect(reasonOf(cmd({ counterpartyId: "jp", basis: "JOINT_USE" }))).toBe("NOT_A_JOINT_USER");
+    expect(refusal(() => checkProvision(cmd({ counterpartyId: "jp", basis: "JOINT_USE" }), ctx())).message).toBe("jp is not declared a joint user (JOINT_USER)");
     expect(() => checkProvision(cmd({ counterpartyId: "joint-jp", basis: "JOINT_USE" }), ctx())).not.toThrow();
   });
 
   it("refuses outsourcing, joint use or business succession abroad without equivalent measures or an adequate country", () => {
     for (const basis of ["OUTSOURCING", "BUSINESS_SUCCESSION"] as const) expect(reasonOf(cmd({ counterpartyId: "sg", basis }))).toBe("NO_EQUIVALENT_MEASURES");
     expect(reasonOf(cmd({ counterpartyId: "joint-sg", basis: "JOINT_USE" }))).toBe("NO_EQUIVALENT_MEASURES");
+    expect(refusal(() => checkProvision(cmd({ counterpartyId: "sg" }), ctx())).message).toBe(
+      "sg is outside Japan with neither equivalent measures nor an adequate country: OUTSOURCING needs consent instead",
+    );
     for (const counterpartyId of ["sg-em", "de", "jp", "nowhere"]) expect(() => checkProvision(cmd({ counterpartyId }), ctx()), counterpartyId).not.toThrow();
     // The setting replaces the list: SG adequate, DE not.
     expect(() => checkProvision(cmd({ counterpartyId: "sg" }), ctx(undefined, { adequateCountries: ["SG"] }))).not.toThrow();
@@ -98,6 +104,7 @@ describe("checkProvision", () => {
   it("stops every provision for a suspended subject, or a suspended purpose, but those the law asks for", () => {
     const all = ctx([accepted("base", 1, day(1)), suspended()]);
     expect(reasonOf(cmd(), all)).toBe("SUBJECT_SUSPENDED");
+    expect(refusal(() => checkProvision(cmd(), all)).message).toBe("a subject's processing was suspended at that time");
     expect(reasonOf(cmd({ purposeId: null }), all)).toBe("SUBJECT_SUSPENDED");
     for (const basis of ["LAW", "VITAL_INTEREST", "PUBLIC_HEALTH", "GOVERNMENT"] as const) expect(() => checkProvision(cmd({ basis }), all), basis).not.toThrow();
     const scoped = ctx([accepted("base", 1, day(1)), suspended(["service"])]);
@@ -118,6 +125,7 @@ describe("checkProvision", () => {
       details: { reason: "CATEGORY_NOT_COVERED", dataCategories: ["location", "health"] },
     });
     expect(reasonOf(c)).toBe("NOT_GRANTED");
+    expect(refusal(() => checkProvision(c, ctx())).message).toBe("a subject's consent does not cover providing data to partner for ads at that time");
     expect(reasonOf(c, { ...grantedAds, view: null })).toBe("NOT_GRANTED");
   });
 });
@@ -140,7 +148,11 @@ describe("records of receipt", () => {
   });
 
   it("a provision carries no provider", () => {
-    expect(refusal(() => checkTransfer(cmd({ provider }), catalog, NOW))).toMatchObject({ code: "BAD_USER_INPUT", message: "provider is recorded for a receipt (RECEIVED) only" });
+    expect(refusal(() => checkTransfer(cmd({ provider }), catalog, NOW))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      message: "provider is recorded for a receipt (RECEIVED) only",
+      details: { field: "provider" },
+    });
     expect(() => checkTransfer(cmd({ provider: null }), catalog, NOW)).not.toThrow();
   });
 });
