@@ -505,7 +505,9 @@ function followLive(): void {
       }
       // Keep what is on screen current.
       if (view === "requests" && e.type.startsWith("DataRequest")) void refreshQuietly(renderRequests);
-      if (view === "timeline" && e.subjectId === timelineSubject && !timelineAt && !timelineKnownAt) void refreshQuietly(async () => loadTimeline(byId("timeline-result")));
+      // Reading the timeline is itself recorded (PersonalDataAccessed): that record alone does not reload it, or each read would cause the next.
+      if (view === "timeline" && e.subjectId === timelineSubject && e.type !== "PersonalDataAccessed" && !timelineAt && !timelineKnownAt)
+        void refreshQuietly(async () => loadTimeline(byId("timeline-result")));
     },
     error: (e) => {
       if (isSignInNeeded(e)) return signOut(errorMessage("UNAUTHENTICATED", ""));
