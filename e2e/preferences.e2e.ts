@@ -132,7 +132,8 @@ describe("a person at /preferences", () => {
     expect(await page.getByRole("switch", { name: LOCATION }).isChecked()).toBe(true);
     expect(await page.getByRole("switch", { name: /メールマガジン/ }).isChecked()).toBe(false);
     await page.getByRole("button", { name: "保存" }).click();
-    await page.getByText(/第2版に同意/).first().waitFor();
+    // The confirmation, not the hint above the button (which also says 第2版に同意), says the save is done.
+    await page.getByText(/保存しました（第2版に同意/).first().waitFor();
     const me = await meOf(aliceToken);
     expect(me.policyStandings[0]!.acceptedVersion?.number).toBe(2);
     expect(me.policyStandings[0]!.needsReconsent).toBe(false);
