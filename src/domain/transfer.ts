@@ -120,9 +120,10 @@ export function checkProvision(cmd: TransferCommand, ctx: TransferContext): void
   const recipient = recipientInEffect(catalog, cmd.counterpartyId, cmd.occurredAt, ctx.now);
   if (!recipient) throw refuse("RECIPIENT_NOT_IN_EFFECT", `no version in effect at that time names the recipient ${cmd.counterpartyId}`);
   if (cmd.basis === "JOINT_USE" && recipient.kind !== "JOINT_USER") throw refuse("NOT_A_JOINT_USER", `${cmd.counterpartyId} is not declared a joint user (JOINT_USER)`);
-  const abroad = recipient.country !== null && recipient.country !== "JP";
-  const adequate = (ctx.adequateCountries ?? DEFAULT_ADEQUATE_COUNTRIES).includes(recipient.country ?? "");
-  if (abroad && NEEDS_EQUIVALENCE_ABROAD.has(cmd.basis) && recipient.equivalentMeasures !== true && !adequate)
+  // A recipient that names no country is taken to be in Japan (the notice shows it so).
+  const country = recipient.country ?? "JP";
+  const adequate = (ctx.adequateCountries ?? DEFAULT_ADEQUATE_COUNTRIES).includes(country);
+  if (country !== "JP" && NEEDS_EQUIVALENCE_ABROAD.has(cmd.basis) && recipient.equivalentMeasures !== true && !adequate)
     throw refuse("NO_EQUIVALENT_MEASURES", `${cmd.counterpartyId} is outside Japan with neither equivalent measures nor an adequate country: ${cmd.basis} needs consent instead`);
   const suspended = view !== null && (view.status === "SUSPENDED" || (cmd.purposeId !== null && view.suspendedPurposes.has(cmd.purposeId)));
   if (suspended && !OVERRIDES_SUSPENSION.has(cmd.basis)) throw refuse("SUBJECT_SUSPENDED", "a subject's processing was suspended at that time");

@@ -85,6 +85,9 @@ describe("checkConsentRequiredChange and publication", () => {
       details: { changes: [{ purposeId: "in", change: "OPT_IN_TO_OPT_OUT" }] },
     });
     expect(() => checkConsentRequiredChange(policy, spec([purpose("in", "OPT_OUT")], true))).not.toThrow();
+    expect(refusal(() => checkConsentRequiredChange(policy, spec([purpose("in", "REQUIRED"), purpose("out", "REQUIRED")], false, day(5)))).message).toBe(
+      "this version changes how consent is given (in: OPT_IN_TO_REQUIRED, out: OPT_OUT_TO_REQUIRED): publish it with requiresConsent: true",
+    );
     expect(() => checkConsentRequiredChange(policy, spec([purpose("in", "OPT_IN")]))).not.toThrow();
   });
 

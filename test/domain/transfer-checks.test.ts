@@ -94,6 +94,8 @@ describe("checkProvision", () => {
       "sg is outside Japan with neither equivalent measures nor an adequate country: OUTSOURCING needs consent instead",
     );
     for (const counterpartyId of ["sg-em", "de", "jp", "nowhere"]) expect(() => checkProvision(cmd({ counterpartyId }), ctx()), counterpartyId).not.toThrow();
+    // A recipient naming no country is in Japan even when the list names no country at all.
+    expect(() => checkProvision(cmd({ counterpartyId: "nowhere" }), ctx(undefined, { adequateCountries: [] }))).not.toThrow();
     // The setting replaces the list: SG adequate, DE not.
     expect(() => checkProvision(cmd({ counterpartyId: "sg" }), ctx(undefined, { adequateCountries: ["SG"] }))).not.toThrow();
     expect(reasonOf(cmd({ counterpartyId: "de" }), ctx(undefined, { adequateCountries: ["SG"] }))).toBe("NO_EQUIVALENT_MEASURES");
@@ -135,7 +137,11 @@ describe("records of receipt", () => {
   const check = (over: Partial<TransferCommand>) => checkTransfer(cmd({ direction: "RECEIVED", ...over }), catalog, NOW);
 
   it("need the provider's name, address and how it obtained the data; the representative may be left out", () => {
-    expect(refusal(() => check({}))).toMatchObject({ code: "BAD_USER_INPUT", details: { field: "provider" } });
+    expect(refusal(() => check({}))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      message: "a receipt (RECEIVED) needs provider: name, address, representative and acquisition",
+      details: { field: "provider" },
+    });
     expect(() => check({ provider })).not.toThrow();
     expect(() => check({ provider: { ...provider, representative: "代表" } })).not.toThrow();
     for (const field of ["name", "address", "acquisition"] as const)
