@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { VisitorSessions, withVisitorSessions } from "./auth/visitor-sessions.js";
-import { publishCatalogDir } from "./catalog-dir.js";
+import { catalogTexts, checkProductionController, publishCatalogDir } from "./catalog-dir.js";
 import { secureDataDir } from "./data-dir.js";
 import type { Config } from "./config.js";
 import type { Services } from "./graphql/context.js";
@@ -83,6 +83,8 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
       occurredAtFloor: config.occurredAtFloor,
       defaultPolicyId: config.defaultPolicyId,
+      maxExtensionDays: config.dataRequestMaxExtensionDays,
+      adequateCountries: config.adequateCountries,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {
@@ -91,6 +93,8 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
   }
   try {
     const published = await publishCatalogDir(ledger, config.catalogDir);
+    ledger.addDocumentTexts(catalogTexts(config.catalogDir));
+    if (config.production) checkProductionController(ledger.catalog);
     const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
     const visitorSessions = config.visitorSessions.enabled
       ? await VisitorSessions.load(config.dataDir, { ttlSeconds: config.visitorSessions.ttlSeconds, ...(opts.clock ? { now: opts.clock } : {}) })

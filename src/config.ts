@@ -2,6 +2,8 @@
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { DATA_REQUEST_KINDS, type DataRequestKind } from "./domain/events.js";
+import { DEFAULT_MAX_EXTENSION_DAYS } from "./domain/decide.js";
+import { DEFAULT_ADEQUATE_COUNTRIES } from "./domain/transfer.js";
 
 export interface Config {
   port: number;
@@ -50,6 +52,10 @@ export interface Config {
   occurredAtFloor: number | null;
   /** DATA_REQUEST_DUE_DAYS_<KIND>: due days per request kind; a kind left out uses dataRequestDueDays. */
   dataRequestDueDaysByKind: Partial<Record<DataRequestKind, number>>;
+  /** DATA_REQUEST_MAX_EXTENSION_DAYS: how many days in total a request's due date may be moved (default 60). */
+  dataRequestMaxExtensionDays: number;
+  /** ADEQUATE_COUNTRIES: ISO country codes outside Japan recognised as equivalent (APPI Art. 28(1)); default the EEA states and GB. */
+  adequateCountries: readonly string[];
   production: boolean;
   logLevel: string;
   limits: {
@@ -200,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataRequestDueDaysByKind: Object.fromEntries(
       DATA_REQUEST_KINDS.filter((k) => get(`DATA_REQUEST_DUE_DAYS_${k}`) !== undefined).map((k) => [k, intSetting(get, `DATA_REQUEST_DUE_DAYS_${k}`, 14, 1, 3_650)]),
     ),
+    dataRequestMaxExtensionDays: intSetting(get, "DATA_REQUEST_MAX_EXTENSION_DAYS", DEFAULT_MAX_EXTENSION_DAYS, 0, 3_650),
+    adequateCountries: countryListSetting(get, "ADEQUATE_COUNTRIES", DEFAULT_ADEQUATE_COUNTRIES),
     production,
     logLevel: parseLogLevel(get("LOG_LEVEL") ?? "info"),
     limits: {
@@ -369,6 +377,16 @@ function policyIdSetting(get: (name: string) => string | undefined, name: string
   if (v === undefined || v === "") return fallback;
   if (!/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(v)) throw new ConfigError(`${name} must be a policy id (letters, digits and . _ : @ -, at most 128), got ${JSON.stringify(v)}`);
   return v;
+}
+
+/** Comma-separated ISO 3166-1 alpha-2 codes; empty means none. */
+function countryListSetting(get: (name: string) => string | undefined, name: string, fallback: readonly string[]): readonly string[] {
+  const raw = get(name);
+  if (raw === undefined) return fallback;
+  const codes = raw.split(",").map((c) => c.trim().toUpperCase()).filter((c) => c !== "");
+  const bad = codes.filter((c) => !/^[A-Z]{2}$/.test(c));
+  if (bad.length > 0) throw new ConfigError(`${name} must list ISO 3166-1 alpha-2 country codes separated by commas, got "${bad.join(", ")}"`);
+  return codes;
 }
 
 function boolSetting(get: (name: string) => string | undefined, name: string, fallback: boolean): boolean {

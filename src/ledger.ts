@@ -1,8 +1,8 @@
 // The application service: load -> decide -> append -> project -> publish, all through the storage port.
 import { randomUUID } from "node:crypto";
 import { type AsOf, Catalog, type Policy, type PolicyVersion, type Standing, reconsentThreshold, standingOf, toPolicyVersion } from "./domain/catalog.js";
-import { type CommandBounds, type LedgerCommand, type SubjectCommand, CLOCK_STREAM } from "./domain/command.js";
-import { DEFAULT_MAX_OPEN_REQUESTS, type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, checkId } from "./domain/decide.js";
+import { type CommandBounds, type LedgerCommand, type SubjectCommand, CLOCK_STREAM, announcementStream } from "./domain/command.js";
+import { DEFAULT_MAX_OPEN_REQUESTS, type NoticeShownCommand, type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, DOCUMENT_TEXT_LENGTH, checkId, checkText } from "./domain/decide.js";
 import { LedgerError } from "./domain/errors.js";
 import type { Actor, DataRequestKind, LedgerEvent, Personal } from "./domain/events.js";
 import { type TransferCommand, checkTransfer } from "./domain/transfer.js";
@@ -11,7 +11,7 @@ import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } 
 import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
 import { openEventData, openWith } from "./evidence/seal.js";
-import { requestHash } from "./log/canonical.js";
+import { requestHash, sha256Hex } from "./log/canonical.js";
 import type { ChainHead, CommandOutcome, DataRequestPage, IntegrityReport, ReadFilter, ReadModelReport, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 
 /** The officers' queue read without paging arguments: one page this long. */
@@ -30,6 +30,10 @@ export interface LedgerOptions {
   dataRequestDueDaysByKind?: Partial<Record<DataRequestKind, number>>;
   /** DEFAULT_POLICY_ID: what a call without policyId is about, once published; default none (the one base policy). */
   defaultPolicyId?: string | null;
+  /** DATA_REQUEST_MAX_EXTENSION_DAYS; default 60. */
+  maxExtensionDays?: number;
+  /** ADEQUATE_COUNTRIES; default the EEA states and GB. */
+  adequateCountries?: readonly string[];
 }
 
 export interface RecordConsentResult {
@@ -72,6 +76,8 @@ export class Ledger {
       allowIdentifyingSubjectIds: opts.allowIdentifyingSubjectIds ?? false,
       occurredAtFloor: opts.occurredAtFloor ?? null,
       defaultPolicyId: opts.defaultPolicyId ?? null,
+      ...(opts.maxExtensionDays !== undefined ? { maxExtensionDays: opts.maxExtensionDays } : {}),
+      ...(opts.adequateCountries ? { adequateCountries: opts.adequateCountries } : {}),
     };
     this.dueDaysByKind = opts.dataRequestDueDaysByKind ?? {};
     this.catalogNow = catalog;
@@ -112,6 +118,21 @@ export class Ledger {
     return this.catalogNow.defaultPolicy(this.bounds.defaultPolicyId ?? null);
   }
 
+  /** Texts by digest for versions whose publication did not carry one (the shipped catalogue's files). */
+  private readonly knownTexts = new Map<string, string>();
+
+  /** Adds texts the ledger may serve for versions published without theirs; each is kept only under its own digest. */
+  addDocumentTexts(texts: ReadonlyMap<string, string>): void {
+    for (const [digest, text] of texts) if (sha256Hex(Buffer.from(text, "utf8")) === digest) this.knownTexts.set(digest, text);
+  }
+
+  /** The text a version's digest stands for, if the ledger holds it. */
+  documentText(policyId: string, version: number): { text: string; digest: string } | null {
+    const v = this.catalogNow.version(policyId, version);
+    const text = v ? (v.documentText ?? this.knownTexts.get(v.digest)) : undefined;
+    return v && text !== undefined ? { text, digest: v.digest } : null;
+  }
+
   now(): Instant {
     return this.clock();
   }
@@ -150,6 +171,7 @@ export class Ledger {
   }
 
   async publishPolicyVersion(cmd: PublishCommand, actor: Actor): Promise<PolicyVersion> {
+    checkDocumentText(cmd);
     const { events } = await this.storage.execute({ command: { kind: "publishPolicyVersion", input: cmd }, actor, now: this.clock() });
     return toPolicyVersion(events[0]!);
   }
@@ -190,7 +212,10 @@ export class Ledger {
   /** Moves a request's due date later, with the reason recorded. */
   async extendDataRequest(requestId: string, days: number, reason: string, actor: Actor): Promise<DataRequestState> {
     const { subjectId } = await this.dataRequest(requestId);
-    const { subject } = await this.run({ kind: "extendDataRequest", subjectId, requestId, days, reason }, actor);
+    // What earlier extensions added, from the log: the cap is on the total.
+    const extended = await this.storage.readAll(0, Number.MAX_SAFE_INTEGER, { subjectId, types: ["DataRequestExtended"] });
+    const extendedDays = extended.reduce((n, e) => n + (e.type === "DataRequestExtended" && e.data.requestId === requestId ? e.data.days : 0), 0);
+    const { subject } = await this.run({ kind: "extendDataRequest", subjectId, requestId, days, reason, extendedDays }, actor);
     return subject.dataRequests.get(requestId)!;
   }
 
@@ -211,6 +236,29 @@ export class Ledger {
     const transferIds = input.subjectIds.map(() => randomUUID());
     const { events } = await this.execute({ kind: "recordThirdPartyTransfer", input, transferIds }, actor, now);
     return events;
+  }
+
+  /** Records that a policy version was shown to the subject (changes no consent). */
+  async recordNoticeShown(subjectId: string, input: NoticeShownCommand, actor: Actor): Promise<LedgerEvent> {
+    const { events } = await this.run({ kind: "recordNoticeShown", subjectId, input }, actor);
+    return events[0]!;
+  }
+
+  /** Notes that `actor` read the subject's personal evidence (`read` says what); nothing for a subject the ledger does not hold. */
+  async recordPersonalDataAccessed(subjectId: string, read: string, reason: string | null, actor: Actor): Promise<void> {
+    await this.run({ kind: "recordPersonalDataAccessed", subjectId, read, reason }, actor);
+  }
+
+  /** Records that a version's change was announced (method, instant); answers the version. */
+  async recordPolicyAnnouncement(policyId: string, version: number, method: string, at: Instant | null, actor: Actor): Promise<PolicyVersion> {
+    await this.execute({ kind: "recordPolicyAnnouncement", policyId, version, method, at }, actor);
+    return this.catalogNow.version(policyId, version)!;
+  }
+
+  /** A policy's announcements, oldest first. */
+  async announcements(policyId: string): Promise<{ version: number; method: string; at: Instant }[]> {
+    const events = await this.storage.readStream(announcementStream(policyId));
+    return events.flatMap((e) => (e.type === "PolicyAnnounced" ? [{ version: e.data.version, method: e.data.method, at: e.data.at }] : []));
   }
 
   /** A subject's transfer records with occurredAt in [from, to], oldest first; kept through erasure. */
@@ -451,6 +499,14 @@ export class Ledger {
   close(): Promise<void> {
     return this.storage.close();
   }
+}
+
+/** A publication's text is the one its digest stands for (BAD_USER_INPUT otherwise). */
+function checkDocumentText(cmd: PublishCommand): void {
+  if (cmd.documentText == null) return;
+  checkText("documentText", cmd.documentText, DOCUMENT_TEXT_LENGTH);
+  if (sha256Hex(Buffer.from(cmd.documentText, "utf8")) !== cmd.digest)
+    throw new LedgerError("BAD_USER_INPUT", "documentText's SHA-256 is not documentDigest", { field: "documentText" });
 }
 
 /** A fact that occurs after `at` but is already in the read models (a grant dated minutes ahead). */

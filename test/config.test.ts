@@ -1,4 +1,5 @@
 // loadConfig: defaults, validation, and the production refusals.
+import { DEFAULT_ADEQUATE_COUNTRIES } from "../src/domain/transfer.js";
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
@@ -56,6 +57,8 @@ describe("loadConfig", () => {
       defaultPolicyId: "clavis-privacy",
       occurredAtFloor: null,
       dataRequestDueDaysByKind: {},
+      dataRequestMaxExtensionDays: 60,
+      adequateCountries: DEFAULT_ADEQUATE_COUNTRIES,
       production: false,
       logLevel: "info",
       limits: {
@@ -164,6 +167,15 @@ describe("loadConfig", () => {
     expect(c.metricsOperationNames).toBe(10);
     expect(c.compiledReads).toBe(false);
     expect(c.visitorSessions).toEqual({ enabled: false, ttlSeconds: 3600, perAddressPerMinute: 5 });
+  });
+
+  it("reads ADEQUATE_COUNTRIES as comma-separated country codes and DATA_REQUEST_MAX_EXTENSION_DAYS as whole days", () => {
+    expect(loadConfig({ ADEQUATE_COUNTRIES: "gb, ch ,SG" }).adequateCountries).toEqual(["GB", "CH", "SG"]);
+    expect(loadConfig({ ADEQUATE_COUNTRIES: "," }).adequateCountries).toEqual([]);
+    expect(() => loadConfig({ ADEQUATE_COUNTRIES: "GB,United Kingdom" })).toThrow('ADEQUATE_COUNTRIES must list ISO 3166-1 alpha-2 country codes separated by commas, got "UNITED KINGDOM"');
+    expect(loadConfig({ DATA_REQUEST_MAX_EXTENSION_DAYS: "0" }).dataRequestMaxExtensionDays).toBe(0);
+    expect(loadConfig({ DATA_REQUEST_MAX_EXTENSION_DAYS: "90" }).dataRequestMaxExtensionDays).toBe(90);
+    expect(() => loadConfig({ DATA_REQUEST_MAX_EXTENSION_DAYS: "-1" })).toThrow("DATA_REQUEST_MAX_EXTENSION_DAYS must be an integer from 0 to 3650");
   });
 
   it("treats empty variables as unset", () => {

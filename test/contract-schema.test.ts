@@ -26,7 +26,21 @@ extend input PermissionCheckInput { recipientId: ID }
 extend enum DecisionReason { RECIPIENT_NOT_COVERED }
 extend enum SubjectStatus { MERGED }
 `;
-const fixed = buildSdl(`${withRecipient(fixture("contract.graphql"))}\n${fixture("contract-2.graphql")}\n${prose}`);
+// The third edition's §1 and §2, as its prose names them.
+const thirdEdition = `
+extend enum RecipientKind { JOINT_USER }
+extend type Recipient { equivalentMeasures: Boolean! }
+extend type ConsentState { coveredDataCategories: [String!]! }
+input NoticeShownInput { subjectId: ID, policyId: ID, policyVersion: Int!, channel: String!, locale: String!, noticeId: String }
+extend input PublishPolicyVersionInput { documentText: String }
+type Announcement { method: String! at: DateTime! }
+extend type PolicyVersion { announcements: [Announcement!]! }
+extend type Mutation {
+  recordNoticeShown(input: NoticeShownInput!): LedgerEvent!
+  recordPolicyAnnouncement(policyId: ID!, version: Int!, method: String!, at: DateTime): PolicyVersion!
+}
+`;
+const fixed = buildSdl(`${withRecipient(fixture("contract.graphql"))}\n${fixture("contract-2.graphql")}\n${prose}\n${thirdEdition}`);
 
 /**
  * Second-edition names not built yet, as `Type` or `Type.member`. The list can only shrink: a name

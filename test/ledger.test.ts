@@ -362,12 +362,13 @@ describe("a ledger on a file, across restarts", () => {
     expect((await second.integrity())).toMatchObject({ ok: true, eventCount: events.length });
   });
 
-  it("publishes a catalogue file whose document changed as the next version, once", async () => {
+  it("publishes a catalogue file with a new version number and a changed document as that version, once", async () => {
     const ledger = await memoryLedger();
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     mkdirSync(join(dir, "policies"));
-    copyFileSync("data/policies/clavis-privacy.v1.json", join(dir, "policies", "clavis-privacy.v2.json"));
+    const v1 = JSON.parse(readFileSync("data/policies/clavis-privacy.v1.json", "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "policies", "clavis-privacy.v2.json"), JSON.stringify({ ...v1, version: 2, requiresConsent: false, effectiveAt: "2024-01-01T00:00:00Z" }));
     writeFileSync(join(dir, "privacy-policy.ja.txt"), `${readFileSync("data/privacy-policy.ja.txt", "utf8")}\n改定`);
     expect(await publishCatalogDir(ledger, join(dir, "policies"))).toBe(1);
     expect(await publishCatalogDir(ledger, join(dir, "policies"))).toBe(0);
@@ -375,6 +376,27 @@ describe("a ledger on a file, across restarts", () => {
     const versions = ledger.catalog.get("clavis-privacy")!.versions;
     expect(versions.map((v) => v.number)).toEqual([1, 2]);
     expect(versions[1]!.digest).toBe(readCatalogDir(join(dir, "policies"))[0]!.digest);
+    expect(versions[1]!.documentText).toBe(`${readFileSync("data/privacy-policy.ja.txt", "utf8")}\n改定`);
+  });
+
+  it("refuses a file whose version number the ledger holds with another text, and one numbered past the next version, publishing nothing", async () => {
+    const ledger = await memoryLedger();
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const count = sqlite(ledger).store.eventCount();
+    mkdirSync(join(dir, "policies"));
+    copyFileSync("data/policies/clavis-privacy.v1.json", join(dir, "policies", "clavis-privacy.v1.json"));
+    writeFileSync(join(dir, "privacy-policy.ja.txt"), `${readFileSync("data/privacy-policy.ja.txt", "utf8")}\n改定`);
+    await expect(publishCatalogDir(ledger, join(dir, "policies"))).rejects.toThrow(
+      /^catalogue .*clavis-privacy\.v1\.json: version 1 of clavis-privacy is already published with another text \(digest [0-9a-f]{12}…, the file's [0-9a-f]{12}…\); give the edited text a new version number$/,
+    );
+    const v1 = JSON.parse(readFileSync("data/policies/clavis-privacy.v1.json", "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "policies", "clavis-privacy.v1.json"), JSON.stringify({ ...v1, version: 3, requiresConsent: true }));
+    await expect(publishCatalogDir(ledger, join(dir, "policies"))).rejects.toThrow(
+      /the file is version 3 of clavis-privacy, but the next version the ledger would publish is 2$/,
+    );
+    expect(sqlite(ledger).store.eventCount()).toBe(count);
+    expect(ledger.catalog.get("clavis-privacy")!.versions).toHaveLength(1);
   });
 });
 

@@ -77,3 +77,12 @@ export function mayReadPersonal(caller: Caller | null, subjectId: string | null)
   if (caller.scopes.has("ledger:read")) return true;
   return subjectId !== null && subjectId === caller.subject && caller.scopes.has("consent:self");
 }
+
+/** The scopes that may record a notice shown to any subject; `consent:self` records one shown to oneself. */
+export const NOTICE_SCOPES: readonly Scope[] = ["consent:write"];
+
+/** The subject a recordNoticeShown call records for (the one place its scopes are checked). */
+export const noticeSubjectFor = (caller: Caller | null, subjectId: string | null | undefined): string => subjectFor(caller, subjectId, NOTICE_SCOPES);
+
+/** Whether reading a subject's sealed evidence is a read by someone other than that subject (recorded as PersonalDataAccessed). */
+export const readsAnothersData = (caller: Caller | null, subjectId: string | null): boolean => caller !== null && subjectId !== null && subjectId !== caller.subject;

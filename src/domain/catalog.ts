@@ -14,7 +14,7 @@ export const LEGAL_BASES = [
   "PUBLIC_TASK",
 ] as const;
 export type LegalBasis = (typeof LEGAL_BASES)[number];
-export const RECIPIENT_KINDS = ["PROCESSOR", "THIRD_PARTY", "EXTERNAL_MODULE"] as const;
+export const RECIPIENT_KINDS = ["PROCESSOR", "THIRD_PARTY", "EXTERNAL_MODULE", "JOINT_USER"] as const;
 export type RecipientKind = (typeof RECIPIENT_KINDS)[number];
 
 /** Google Consent Mode v2 storage types a purpose may map to: granted exactly when the purpose is permitted. */
@@ -41,12 +41,16 @@ export interface Recipient {
   measures?: string | null;
   /** What the recipient uses the data for. */
   recipientPurpose?: string | null;
+  /** The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1)); publications that predate it read false. */
+  equivalentMeasures?: boolean;
 }
 
 /** The business operator responsible for the data (個人情報取扱事業者), as receipts and exports name it. */
 export interface Controller {
   name: string;
   address: string | null;
+  /** The representative (代表者); versions published before it existed read null. */
+  representative?: string | null;
   /** The desk that answers enquiries and requests (e.g. 個人情報お問い合わせ窓口). */
   contact: string | null;
   email: string | null;
@@ -93,6 +97,8 @@ export interface PolicyVersionSpec {
   controller?: Controller | null;
   /** Labels for the data categories the purposes name; absent: the ids are shown. */
   dataCategories?: DataCategoryLabel[];
+  /** The text the digest stands for, when the publication carried it. */
+  documentText?: string | null;
 }
 
 export interface PolicyVersion extends PolicyVersionSpec {
@@ -289,9 +295,10 @@ export function toPolicyVersion(e: LedgerEvent): PolicyVersion {
   // Publications recorded before recipients carried Art. 28 details, or versions a controller, read those as null.
   const purposes = e.data.purposes.map((p) => ({
     ...p,
-    recipients: p.recipients.map((r) => ({ countryProtectionSystem: null, measures: null, recipientPurpose: null, ...r })),
+    recipients: p.recipients.map((r) => ({ countryProtectionSystem: null, measures: null, recipientPurpose: null, equivalentMeasures: false, ...r })),
   }));
-  return { ...e.data, purposes, controller: e.data.controller ?? null, publishedAt: e.recordedAt };
+  const controller = e.data.controller ? { representative: null, ...e.data.controller } : null;
+  return { ...e.data, purposes, controller, documentText: e.data.documentText ?? null, publishedAt: e.recordedAt };
 }
 
 /** Whether a later version of the policy was already in effect at `at` (accepting `number` then is accepting a superseded version). */

@@ -1,6 +1,7 @@
 // Commands as plain data, and the one decide step that answers each: what a storage adapter runs
 // inside its write transaction (on whichever thread or server holds it), so expectedVersion is exact.
-import type { Catalog } from "./catalog.js";
+import { type Catalog, versionOf } from "./catalog.js";
+import { LedgerError, badInput } from "./errors.js";
 import {
   DEFAULT_MAX_OPEN_REQUESTS,
   type OpenDataRequestCommand,
@@ -9,6 +10,10 @@ import {
   decideCloseDataRequest,
   decideErase,
   decideExtendDataRequest,
+  DEFAULT_MAX_EXTENSION_DAYS,
+  type NoticeShownCommand,
+  decideNoticeShown,
+  decidePersonalDataAccessed,
   decideLeave,
   decideOpenDataRequest,
   decidePublish,
@@ -16,6 +21,9 @@ import {
   decideResume,
   decideSuspend,
   decideVerifyIdentity,
+  checkId,
+  checkText,
+  MAX_FUTURE_SKEW_MS,
 } from "./decide.js";
 import type { DomainEvent } from "./events.js";
 import { checkPseudonymousSubject } from "./identifiers.js";
@@ -33,7 +41,9 @@ export type SubjectCommand =
   | { kind: "openDataRequest"; subjectId: string; input: OpenDataRequestCommand }
   | { kind: "verifyDataRequestIdentity"; subjectId: string; requestId: string; method: string }
   | { kind: "closeDataRequest"; subjectId: string; requestId: string; fulfilled: boolean; note: string | null }
-  | { kind: "extendDataRequest"; subjectId: string; requestId: string; days: number; reason: string };
+  | { kind: "extendDataRequest"; subjectId: string; requestId: string; days: number; reason: string; extendedDays: number }
+  | { kind: "recordNoticeShown"; subjectId: string; input: NoticeShownCommand }
+  | { kind: "recordPersonalDataAccessed"; subjectId: string; read: string; reason: string | null };
 
 /** A command on a policy's stream. */
 export interface PublishPolicyVersion {
@@ -70,7 +80,32 @@ export interface RecordDueChanges {
   limit: number;
 }
 
-export type LedgerCommand = SubjectCommand | PublishPolicyVersion | RecordThirdPartyTransfer | MergeSubjects | RecordDueChanges;
+/** A policy version's change announced (the seed policy §6): appended to the policy's announcement stream. */
+export interface RecordPolicyAnnouncement {
+  kind: "recordPolicyAnnouncement";
+  policyId: string;
+  version: number;
+  method: string;
+  at: Instant | null;
+}
+
+export type LedgerCommand = SubjectCommand | PublishPolicyVersion | RecordThirdPartyTransfer | MergeSubjects | RecordDueChanges | RecordPolicyAnnouncement;
+
+/** The stream of a policy's announcements (apart from its publications, whose stream version is the version count). */
+export const announcementStream = (policyId: string) => `policy-announcements:${policyId}`;
+
+/** The announcement event: the version must be published; `at` defaults to now and lies no further ahead than clock skew. */
+export function decideAnnouncement(cmd: RecordPolicyAnnouncement, catalog: Catalog, now: Instant): DomainEvent {
+  checkId("policy id", cmd.policyId);
+  if (cmd.method.trim() === "") throw badInput("method must say how the change was announced", { field: "method" });
+  checkText("method", cmd.method, 256);
+  const at = cmd.at ?? now;
+  if (at > now + MAX_FUTURE_SKEW_MS) throw badInput("at lies more than 5 minutes in the future", { field: "at" });
+  const policy = catalog.get(cmd.policyId);
+  if (!policy) throw new LedgerError("UNKNOWN_POLICY", `policy ${cmd.policyId} is not published`);
+  if (!versionOf(policy, cmd.version)) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${cmd.policyId} has no version ${cmd.version}`);
+  return { type: "PolicyAnnounced", occurredAt: at, data: { policyId: cmd.policyId, version: cmd.version, method: cmd.method, at } };
+}
 
 /** The stream of the ledger's own time-driven facts that belong to no subject (versions coming into effect). */
 export const CLOCK_STREAM = "system:clock";
@@ -90,10 +125,16 @@ export interface CommandBounds {
   allowIdentifyingSubjectIds?: boolean;
   /** DEFAULT_POLICY_ID: the policy a command that names none is about, once published; null for the one base policy. */
   defaultPolicyId?: string | null;
+  /** DATA_REQUEST_MAX_EXTENSION_DAYS: how many days in total a request's due date may be moved. */
+  maxExtensionDays?: number;
+  /** ADEQUATE_COUNTRIES: countries outside Japan with a system the PPC recognises as equivalent (APPI Art. 28(1)). */
+  adequateCountries?: readonly string[];
 }
 
 /** The events a subject command decides, given the subject's state and the catalogue as the log holds them. */
 export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, catalog: Catalog, now: Instant, bounds: CommandBounds = {}): DomainEvent[] {
+  // Noting a read creates no subject (see decidePersonalDataAccessed), so it asks nothing of a new id.
+  if (cmd.kind === "recordPersonalDataAccessed") return decidePersonalDataAccessed(state, cmd.read, cmd.reason, now);
   // A subject's record starts under a pseudonymous id; one already in the log keeps working (it can still leave or be erased).
   checkPseudonymousSubject(cmd.subjectId, state.version === 0, bounds.allowIdentifyingSubjectIds ?? false);
   switch (cmd.kind) {
@@ -114,7 +155,9 @@ export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, c
     case "closeDataRequest":
       return decideCloseDataRequest(state, cmd.requestId, cmd.fulfilled, cmd.note, now);
     case "extendDataRequest":
-      return decideExtendDataRequest(state, cmd.requestId, cmd.days, cmd.reason, now);
+      return decideExtendDataRequest(state, cmd.requestId, cmd.days, cmd.reason, now, cmd.extendedDays, bounds.maxExtensionDays ?? DEFAULT_MAX_EXTENSION_DAYS);
+    case "recordNoticeShown":
+      return decideNoticeShown(cmd.input, state, catalog, now, bounds.defaultPolicyId ?? null);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   type Recipient,
   versionOf,
 } from "./catalog.js";
+import { checkConsentRequiredChange } from "./consent-change.js";
 import { LedgerError, badInput } from "./errors.js";
 import type { DataRequestKind, DomainEvent, Evidence } from "./events.js";
 import { type SubjectState, identityLabelOf } from "./subject.js";
@@ -198,17 +199,20 @@ function checkOccurredAtPast(occurredAt: Instant, version: PolicyVersion, floor:
 
 export type PublishCommand = Omit<PolicyVersionSpec, "number">;
 
+/** The longest policy text a publication may carry. */
+export const DOCUMENT_TEXT_LENGTH = 200_000;
+
 type Loose<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null | undefined };
 
 /** A publication as clients and catalogue files write it: optional members may be left out. */
-export type PublicationInput = Loose<Omit<PublishCommand, "purposes" | "controller" | "dataCategories">, "overrides" | "documentUrl" | "changeSummary"> & {
+export type PublicationInput = Loose<Omit<PublishCommand, "purposes" | "controller" | "dataCategories">, "overrides" | "documentUrl" | "changeSummary" | "documentText"> & {
   dataCategories?: readonly DataCategoryLabel[] | null | undefined;
   purposes: readonly (Loose<Omit<Purpose, "recipients" | "consentModeTypes" | "gpcApplies">, "description" | "consentTtlDays"> & {
     consentModeTypes?: readonly ConsentModeType[] | null | undefined;
     gpcApplies?: boolean | null | undefined;
-    recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl" | "countryProtectionSystem" | "measures" | "recipientPurpose">[] | null | undefined;
+    recipients?: readonly Loose<Recipient, "country" | "privacyPolicyUrl" | "countryProtectionSystem" | "measures" | "recipientPurpose" | "equivalentMeasures">[] | null | undefined;
   })[];
-  controller?: Loose<Controller, "address" | "contact" | "email" | "phone" | "url" | "requestProcedure"> | null | undefined;
+  controller?: Loose<Controller, "address" | "representative" | "contact" | "email" | "phone" | "url" | "requestProcedure"> | null | undefined;
 };
 
 /** Fills a publication's left-out members with their defaults (null, no recipients). */
@@ -238,6 +242,7 @@ export function toPublishCommand(i: PublicationInput): PublishCommand {
         countryProtectionSystem: r.countryProtectionSystem ?? null,
         measures: r.measures ?? null,
         recipientPurpose: r.recipientPurpose ?? null,
+        equivalentMeasures: r.equivalentMeasures ?? false,
       })),
       consentTtlDays: p.consentTtlDays ?? null,
       // Left out when empty, so a publication without them reads (and hashes) as before they existed.
@@ -249,6 +254,7 @@ export function toPublishCommand(i: PublicationInput): PublishCommand {
       ? {
           name: i.controller.name,
           address: i.controller.address ?? null,
+          representative: i.controller.representative ?? null,
           contact: i.controller.contact ?? null,
           email: i.controller.email ?? null,
           phone: i.controller.phone ?? null,
@@ -256,6 +262,7 @@ export function toPublishCommand(i: PublicationInput): PublishCommand {
           requestProcedure: i.controller.requestProcedure ?? null,
         }
       : null,
+    documentText: i.documentText ?? null,
   };
 }
 
@@ -315,6 +322,7 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instan
   checkText("title", cmd.title, 512);
   checkText("changeSummary", cmd.changeSummary);
   checkUrl("documentUrl", cmd.documentUrl);
+  checkText("documentText", cmd.documentText, DOCUMENT_TEXT_LENGTH);
   if (!/^[0-9a-f]{64}$/.test(cmd.digest)) throw badInput("documentDigest must be the SHA-256 of the document, as 64 lowercase hex digits");
   if (cmd.purposes.length === 0) throw badInput("a policy version needs at least one purpose");
   if (cmd.controller) {
@@ -338,6 +346,7 @@ export function decidePublish(cmd: PublishCommand, catalog: Catalog, now: Instan
   const existing = catalog.get(cmd.policyId);
   if (existing && existing.overrides !== cmd.overrides)
     throw badInput(`policy ${cmd.policyId} ${existing.overrides ? `overrides ${existing.overrides}` : "overrides nothing"}; a later version cannot change that`);
+  checkConsentRequiredChange(existing, cmd);
   return { type: "PolicyVersionPublished", occurredAt: now, data: { ...cmd, number: catalog.nextNumber(cmd.policyId) } };
 }
 
@@ -380,6 +389,8 @@ export interface OpenDataRequestCommand {
   dueDays: number;
   /** For a SUSPENSION: only these purposes; null or empty for all. */
   purposeIds?: readonly string[] | null;
+  /** Opened by an officer (subject:admin): a DISCLOSURE may then be opened for an erased subject (APPI Art. 33(5)). */
+  byOfficer?: boolean;
 }
 
 export const DEFAULT_MAX_OPEN_REQUESTS = 5;
@@ -398,7 +409,9 @@ export function decideOpenDataRequest(
   maxOpen: number = DEFAULT_MAX_OPEN_REQUESTS,
   catalog?: Catalog,
 ): DomainEvent[] {
-  if (state.status === "ERASED") throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
+  // What is kept of an erased subject (transfer records) is still disclosed, on an officer's request.
+  if (state.status === "ERASED" && !(cmd.kind === "DISCLOSURE" && cmd.byOfficer === true))
+    throw new LedgerError("SUBJECT_INACTIVE", "the subject has been erased");
   checkText("note", cmd.note, REQUEST_NOTE_LENGTH);
   const scoped = cmd.purposeIds && cmd.purposeIds.length > 0 ? [...cmd.purposeIds] : null;
   if (scoped) {
@@ -429,10 +442,26 @@ export function decideOpenDataRequest(
   ];
 }
 
-/** Moves a request's due date later by `days`, with the reason recorded (APPI allows an extension when explained). */
-export function decideExtendDataRequest(state: SubjectState, requestId: string, days: number, reason: string, now: Instant): DomainEvent[] {
+/** DATA_REQUEST_MAX_EXTENSION_DAYS: how many days in total a request's due date may be moved. */
+export const DEFAULT_MAX_EXTENSION_DAYS = 60;
+
+/**
+ * Moves a request's due date later by `days`, with the reason recorded (APPI allows an extension
+ * when explained); `extendedDays` is what earlier extensions added, `maxDays` the total allowed.
+ */
+export function decideExtendDataRequest(
+  state: SubjectState,
+  requestId: string,
+  days: number,
+  reason: string,
+  now: Instant,
+  extendedDays = 0,
+  maxDays = DEFAULT_MAX_EXTENSION_DAYS,
+): DomainEvent[] {
   const r = openRequest(state, requestId);
   if (!Number.isInteger(days) || days < 1 || days > 365) throw badInput("days must be a whole number from 1 to 365");
+  if (extendedDays + days > maxDays)
+    throw badInput(`a request may be extended by at most ${maxDays} days in total; it was extended by ${extendedDays} already`, { field: "days", maxDays, extendedDays });
   if (reason.trim() === "") throw badInput("an extension needs a reason");
   checkText("reason", reason, 1_024);
   return [{ type: "DataRequestExtended", occurredAt: now, data: { requestId, days, dueAt: r.dueAt + days * DAY_MS, reason } }];
@@ -459,6 +488,8 @@ export function decideVerifyIdentity(state: SubjectState, requestId: string, met
 export function decideCloseDataRequest(state: SubjectState, requestId: string, fulfilled: boolean, note: string | null, now: Instant): DomainEvent[] {
   const r = openRequest(state, requestId);
   checkText("note", note);
+  // Refusing a request is explained to the person (APPI Arts. 33(3), 34(3), 35(7)).
+  if (!fulfilled && (note === null || note.trim() === "")) throw badInput("rejecting a request needs a note: the reason told to the person", { field: "note" });
   if (fulfilled && r.status !== "IDENTITY_VERIFIED")
     throw new LedgerError("IDENTITY_NOT_VERIFIED", `data request ${requestId} cannot be fulfilled before the requester's identity is verified`);
   // The officer's note is the officer's record of the work, not the subject's data: it is kept through erasure.
@@ -471,4 +502,37 @@ export function decideCloseDataRequest(state: SubjectState, requestId: string, f
     return [closed, ...decideSuspend(state, null, now, requestId, r.purposeIds)];
   }
   return [closed];
+}
+
+export interface NoticeShownCommand {
+  policyId: string | null;
+  policyVersion: number;
+  channel: string;
+  locale: string;
+  noticeId: string | null;
+}
+
+/** recordNoticeShown: evidence that a policy version was shown to the subject; changes no consent. */
+export function decideNoticeShown(cmd: NoticeShownCommand, state: SubjectState, catalog: Catalog, now: Instant, defaultPolicyId: string | null = null): DomainEvent[] {
+  if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
+  for (const [field, v] of [["channel", cmd.channel], ["locale", cmd.locale]] as const) {
+    if (v.trim() === "") throw badInput(`${field} must not be empty`, { field });
+    checkText(field, v, 64);
+  }
+  checkText("noticeId", cmd.noticeId, 256);
+  const policyId = catalog.resolvePolicyId(cmd.policyId, defaultPolicyId);
+  const version = versionOf(catalog.get(policyId)!, cmd.policyVersion);
+  if (!version) throw new LedgerError("UNKNOWN_POLICY_VERSION", `policy ${policyId} has no version ${cmd.policyVersion}`);
+  const data = { policyId, version: version.number, channel: cmd.channel, locale: cmd.locale, ...(cmd.noticeId ? { noticeId: cmd.noticeId } : {}) };
+  return [{ type: "NoticeShown", occurredAt: now, data }];
+}
+
+/**
+ * Who read a subject's personal evidence (the actor of the event), what was read and why. A subject
+ * the ledger holds nothing of has nothing to read: no event, so a read never creates a subject.
+ */
+export function decidePersonalDataAccessed(state: SubjectState, read: string, reason: string | null, now: Instant): DomainEvent[] {
+  checkText("reason", reason, 1_024);
+  if (state.version === 0) return [];
+  return [{ type: "PersonalDataAccessed", occurredAt: now, data: { read, ...(reason ? { reason } : {}) } }];
 }

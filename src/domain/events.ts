@@ -71,6 +71,8 @@ export interface EventDataByType {
     basis: TransferBasis;
     retainUntil: Instant;
     note?: Personal<string>;
+    /** For a receipt: who provided the data and how they obtained it (APPI Art. 30(1)); the provider's, so kept through erasure. */
+    provider?: Provider;
   };
   DataRequestOpened: { requestId: string; kind: DataRequestKind; dueAt: Instant; note?: Personal<string>; purposeIds?: string[] };
   /** `label` is the kind of check (e.g. "document"), not personal, so it outlives erasure; `method` is the sealed detail. */
@@ -78,6 +80,21 @@ export interface EventDataByType {
   /** `officerNote` is the officer's own record and is kept through erasure; `note` (sealed) is from older records. */
   DataRequestClosed: { requestId: string; fulfilled: boolean; note?: Personal<string>; officerNote?: string };
   DataRequestExtended: { requestId: string; days: number; dueAt: Instant; reason: string };
+  /** Someone read the subject's personal evidence (an export, or sealed members opened for another): who is the event's actor. */
+  PersonalDataAccessed: { read: string; reason?: string };
+  /** A notice (a policy version) was shown to the subject; changes no consent. */
+  NoticeShown: { policyId: string; version: number; channel: string; locale: string; noticeId?: string };
+  /** A policy version's change was announced (the seed policy §6), on the policy's stream. */
+  PolicyAnnounced: { policyId: string; version: number; method: string; at: Instant };
+}
+
+/** The provider of data received from a third party (APPI Art. 30(1)). */
+export interface Provider {
+  name: string;
+  address: string;
+  representative: string | null;
+  /** How the provider obtained the data. */
+  acquisition: string;
 }
 
 export type EventType = keyof EventDataByType;
@@ -99,6 +116,9 @@ export const EVENT_TYPES = [
   "DataRequestIdentityVerified",
   "DataRequestClosed",
   "DataRequestExtended",
+  "PersonalDataAccessed",
+  "NoticeShown",
+  "PolicyAnnounced",
 ] as const satisfies readonly EventType[];
 
 /** Fails to compile when an event type is missing from EVENT_TYPES (readers rely on the list being whole). */

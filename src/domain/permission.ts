@@ -60,6 +60,8 @@ export interface Decision {
    * required), those of the applicable version; none when the purpose is not permitted by choice.
    */
   coveredRecipients: Recipient[];
+  /** The data categories the consent covers, found like the recipients: those the purpose listed where the grant was made. */
+  coveredDataCategories: string[];
 }
 
 /** The subject's own choice, with expiry evaluated at read time. */
@@ -90,11 +92,10 @@ export function decideUnder(policy: Policy, standing: Standing, view: SubjectVie
   // A subject who came back after leaving starts afresh: a grant from before the return is not carried over.
   const rec = recorded && recorded.granted && view.returnedAt !== null && recorded.occurredAt < view.returnedAt ? undefined : recorded;
   const choice = choiceStatus(rec, asOf.at);
-  const covered = (): Recipient[] => {
-    // Only a permitted purpose asks (an OPT_IN one is permitted only when GRANTED).
-    if (choice === "WITHDRAWN") return [];
-    const under = rec?.granted ? findPurpose(policy.versions[rec.version - 1] ?? null, purposeId) : applicable;
-    return under?.recipients ?? [];
+  // Only a permitted purpose asks (an OPT_IN one is permitted only when GRANTED, an OPT_OUT one unless WITHDRAWN).
+  const coveredBy = (): Purpose | undefined => {
+    if (choice === "WITHDRAWN") return undefined;
+    return rec?.granted ? findPurpose(policy.versions[rec.version - 1] ?? null, purposeId) : applicable;
   };
   const out = (permitted: boolean, reason: DecisionReason): Decision => ({
     policyId: policy.id,
@@ -107,7 +108,8 @@ export function decideUnder(policy: Policy, standing: Standing, view: SubjectVie
     since: rec?.occurredAt ?? null,
     expiresAt: rec?.granted ? rec.expiresAt : null,
     eventId: rec?.eventId ?? null,
-    coveredRecipients: permitted ? covered() : [],
+    coveredRecipients: permitted ? (coveredBy()?.recipients ?? []) : [],
+    coveredDataCategories: permitted ? (coveredBy()?.dataCategories ?? []) : [],
   });
 
   if (view.status === "ERASED") return out(false, "SUBJECT_ERASED");

@@ -229,6 +229,9 @@ export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
     case "PolicyVersionEffective":
     case "ConsentExpired":
     case "ThirdPartyTransferRecorded":
+    case "PersonalDataAccessed":
+    case "NoticeShown":
+    case "PolicyAnnounced":
       return next;
   }
 }

@@ -109,6 +109,7 @@ export const presentConsent = (d: Decision): ConsentStateType => ({
   policyVersion: d.policyVersion,
   eventId: d.eventId,
   coveredRecipients: d.coveredRecipients,
+  coveredDataCategories: d.coveredDataCategories,
 });
 
 export const presentDecision = (subjectId: string, d: Decision): PermissionDecisionType => ({
@@ -148,12 +149,14 @@ export function presentTransfer(e: LedgerEvent): ThirdPartyTransferType {
     id: e.data.transferId,
     subjectId: e.subjectId!,
     direction: e.data.direction,
-    counterparty: e.data.counterparty,
+    // Records made before recipients carried equivalentMeasures read false.
+    counterparty: { equivalentMeasures: false, ...e.data.counterparty },
     purposeId: e.data.purposeId,
     dataCategories: e.data.dataCategories,
     basis: e.data.basis,
     occurredAt: e.occurredAt,
     recordedAt: e.recordedAt,
     retainUntil: e.data.retainUntil,
+    provider: e.data.provider ?? null,
   };
 }

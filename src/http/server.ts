@@ -1,4 +1,5 @@
 // node:http serving Apollo on /graphql, plus health, readiness, metrics, the receipt JWKS and the checkpoint key.
+import { isPolicyDocumentPath, servePolicyDocument } from "./policy-document.js";
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -181,6 +182,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           return visitorSession(req, res);
         default:
           if (isSdkPath(url.pathname)) return serveSdk(config.webDir, req.method, url.pathname, res);
+          if (isPolicyDocumentPath(url.pathname)) return servePolicyDocument(req, res, ledger, url.pathname);
           if (isWebPath(url.pathname)) return serveWeb(config.webDir, req.method, url.pathname, res);
           return clientError(res, 404, "NOT_FOUND", "not found: the API is at /graphql");
       }

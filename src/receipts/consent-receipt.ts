@@ -14,9 +14,11 @@ export interface ConsentReceiptInput {
   language: string;
   jurisdiction: string;
   collectionMethod: string;
-  controller: { name: string; contact: string; address: string; email: string; phone: string; url: string; requestProcedure?: string };
+  controller: { name: string; contact: string; address: string; representative?: string; email: string; phone: string; url: string; requestProcedure?: string };
   policyVersion: PolicyVersion;
   accepted: boolean;
+  /** The purposes accepting the version made permitted without a grant (REQUIRED ones, OPT_OUT defaults). */
+  permittedByAcceptance?: Purpose[];
   granted: Purpose[];
   withdrawn: Purpose[];
   ledger: { positions: string[]; eventIds: string[]; headPosition: string; headHash: string; events: { id: string; hash: string }[] };
@@ -24,7 +26,8 @@ export interface ConsentReceiptInput {
 
 /**
  * A Kantara CR v1.1 payload for one recordConsent call. The Kantara fields keep their names and
- * types; the ledger adds `policy`, `ledger`, `grants`, `withdrawals`, `acceptedPolicyVersion` (only
+ * types; the ledger adds `policy`, `ledger`, `grants`, `permittedByAcceptance` (the REQUIRED and OPT_OUT
+ * purposes accepting the version permitted, listed among the purposes too), `withdrawals`, `acceptedPolicyVersion` (only
  * when the call accepted the version) and, on each purpose, `purposeId` and `withdrawn` (true for
  * a purpose withdrawn in this call: Kantara has no field for withdrawal, so such purposes are listed
  * with that marker rather than left out). `ledger.events` names each event's id and hash, so that the
@@ -45,6 +48,7 @@ export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, 
         piiController: input.controller.name,
         contact: input.controller.contact,
         address: input.controller.address,
+        ...(input.controller.representative ? { representative: input.controller.representative } : {}),
         email: input.controller.email,
         phone: input.controller.phone,
         piiControllerUrl: input.controller.url,
@@ -57,6 +61,7 @@ export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, 
       {
         service: v.title,
         purposes: [
+          ...(input.permittedByAcceptance ?? []).map((p) => kantaraPurpose(p, false)),
           ...input.granted.map((p) => kantaraPurpose(p, false)),
           ...input.withdrawn.map((p) => kantaraPurpose(p, true)),
         ],
@@ -66,6 +71,7 @@ export function buildConsentReceipt(input: ConsentReceiptInput): Record<string, 
     spiCat: [],
     policy: { policyId: v.policyId, version: v.number, digest: v.digest },
     grants: input.granted.map((p) => p.id),
+    permittedByAcceptance: (input.permittedByAcceptance ?? []).map((p) => p.id),
     withdrawals: input.withdrawn.map((p) => p.id),
     ledger: {
       positions: [...input.ledger.positions],

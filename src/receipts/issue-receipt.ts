@@ -1,6 +1,6 @@
 // The receipt of one recordConsent call: built from its events alone, so a replay signs the same bytes.
 import { randomUUID } from "node:crypto";
-import { type Controller, type PolicyVersion, controllerOf, findPurpose } from "../domain/catalog.js";
+import { type Controller, type PolicyVersion, type Purpose, controllerOf, findPurpose } from "../domain/catalog.js";
 import type { Evidence, LedgerEvent } from "../domain/events.js";
 import { encodePosition } from "../log/position.js";
 import type { Ledger } from "../ledger.js";
@@ -13,12 +13,16 @@ export function receiptController(c: Controller | null): ConsentReceiptInput["co
     name: c?.name ?? "",
     contact: c?.contact ?? "",
     address: c?.address ?? "",
+    ...(c?.representative ? { representative: c.representative } : {}),
     email: c?.email ?? "",
     phone: c?.phone ?? "",
     url: c?.url ?? "",
     ...(c?.requestProcedure ? { requestProcedure: c.requestProcedure } : {}),
   };
 }
+
+/** The purposes accepting `version` makes permitted without a grant: the REQUIRED ones and the OPT_OUT defaults. */
+export const acceptancePermits = (version: PolicyVersion): Purpose[] => version.purposes.filter((p) => p.mode === "REQUIRED" || p.mode === "OPT_OUT");
 
 /**
  * Signs the receipt of one recordConsent call. `evidence` is the call's own input (the same on an
@@ -40,6 +44,11 @@ export async function issueConsentReceipt(
   const version: PolicyVersion = policy.versions[ref.version - 1]!;
   const purposesOf = (type: "ConsentGranted" | "ConsentWithdrawn") =>
     events.flatMap((e) => ((e.type === "ConsentGranted" || e.type === "ConsentWithdrawn") && e.type === type ? [findPurpose(version, e.data.purposeId)!] : []));
+  const accepted = events.some((e) => e.type === "PolicyAccepted");
+  const withdrawn = purposesOf("ConsentWithdrawn");
+  // Accepting a version permits its REQUIRED purposes and its OPT_OUT defaults: the receipt lists them with the grants (APPI Art. 32).
+  const granted = purposesOf("ConsentGranted");
+  const byAcceptance = accepted ? acceptancePermits(version).filter((p) => !granted.includes(p) && !withdrawn.includes(p)) : [];
   const last = events.at(-1);
   const controller = controllerOf(policy, version.number);
   // A call that recorded nothing (re-accepting the accepted version) names the log's head as it stood.
@@ -53,9 +62,10 @@ export async function issueConsentReceipt(
     collectionMethod: evidence && "channel" in evidence && evidence.channel ? evidence.channel : events[0]?.actor.kind === "SUBJECT" ? "self-service" : "recorded by service",
     controller: receiptController(controller),
     policyVersion: { ...version, documentUrl: version.documentUrl ?? controller?.url ?? null },
-    accepted: events.some((e) => e.type === "PolicyAccepted") || events.length === 0,
-    granted: purposesOf("ConsentGranted"),
-    withdrawn: purposesOf("ConsentWithdrawn"),
+    accepted: accepted || events.length === 0,
+    permittedByAcceptance: byAcceptance,
+    granted,
+    withdrawn,
     ledger: {
       positions: events.map((e) => encodePosition(e.position)),
       eventIds: events.map((e) => e.id),

@@ -5,6 +5,7 @@ import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, isOverdue } from "../domain/subject.js";
 import { toIso } from "../domain/time.js";
 import { encodePosition } from "../log/position.js";
+import { EVENT_LABEL_JA } from "./event-labels.js";
 import type { Ledger } from "../ledger.js";
 
 /** Names this document's layout; bump it when a member changes meaning. */
@@ -90,6 +91,7 @@ function event(e: LedgerEvent, revealed: Record<string, unknown>) {
     id: e.id,
     position: encodePosition(e.position),
     type: e.type,
+    label: EVENT_LABEL_JA[e.type],
     occurredAt: toIso(e.occurredAt),
     recordedAt: toIso(e.recordedAt),
     actor: e.actor,
@@ -129,6 +131,8 @@ function transfer(e: LedgerEvent) {
     occurredAt: toIso(e.occurredAt),
     recordedAt: toIso(e.recordedAt),
     retainUntil: toIso(e.data.retainUntil),
+    // The provider of data received (APPI Art. 30(1)): the provider's record, kept through erasure.
+    ...(e.data.provider ? { provider: e.data.provider } : {}),
   };
 }
 

@@ -158,7 +158,19 @@ describe("/.well-known/jwks.json and consent receipts", () => {
     for (const f of ["piiController", "contact", "address", "email", "phone"]) expect(controllers[0]).toHaveProperty(f);
     const services = body["services"] as { service: string; purposes: Record<string, unknown>[] }[];
     const purposes = services[0]!.purposes;
-    expect(purposes.map((p) => p["purposeId"])).toEqual(["location", "third-party-provision"]);
+    // Accepting the policy permitted its REQUIRED purposes and OPT_OUT defaults; the grants follow.
+    expect(purposes.map((p) => p["purposeId"])).toEqual([
+      "service-provision",
+      "traffic-analysis",
+      "support",
+      "terms-enforcement",
+      "policy-notices",
+      "access-analytics",
+      "external-analytics",
+      "location",
+      "third-party-provision",
+    ]);
+    expect(body["permittedByAcceptance"]).toEqual(["service-provision", "traffic-analysis", "support", "terms-enforcement", "policy-notices", "access-analytics", "external-analytics"]);
     for (const p of purposes)
       for (const f of ["purpose", "purposeCategory", "consentType", "piiCategory", "primaryPurpose", "termination", "thirdPartyDisclosure"]) expect(p, f).toHaveProperty(f);
 

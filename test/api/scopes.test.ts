@@ -86,7 +86,7 @@ const OPS: Op[] = [
   {
     name: "closeDataRequest",
     scopes: ["subject:admin"],
-    run: q(`mutation($id: ID!) { closeDataRequest(id: $id, fulfilled: false) { status } }`, async () => ({ id: await openRequest() })),
+    run: q(`mutation($id: ID!) { closeDataRequest(id: $id, fulfilled: false, note: "対象のデータがありません") { status } }`, async () => ({ id: await openRequest() })),
   },
 ];
 

@@ -1,6 +1,6 @@
 // requireScope, subjectFor and actorFor: the who-may-do-what rules.
 import { describe, expect, it } from "vitest";
-import { actorFor, authenticated, requireScope, subjectFor } from "../../src/auth/authorize.js";
+import { NOTICE_SCOPES, actorFor, authenticated, noticeSubjectFor, readsAnothersData, requireScope, subjectFor } from "../../src/auth/authorize.js";
 import { caller, refusal } from "./support.js";
 
 describe("requireScope", () => {
@@ -100,5 +100,24 @@ describe("actorFor", () => {
   it("records a service otherwise", () => {
     expect(actorFor(caller("crm", "consent:write"), "bob")).toEqual({ kind: "SERVICE", id: "crm" });
     expect(actorFor(caller("alice", "consent:self", "consent:write"), "bob")).toEqual({ kind: "SERVICE", id: "alice" });
+  });
+});
+
+describe("noticeSubjectFor", () => {
+  it("records a notice for oneself with consent:self, for anyone with consent:write", () => {
+    expect(NOTICE_SCOPES).toEqual(["consent:write"]);
+    expect(noticeSubjectFor(caller("alice", "consent:self"), null)).toBe("alice");
+    expect(noticeSubjectFor(caller("svc", "consent:write"), "bob")).toBe("bob");
+    expect(refusal(() => noticeSubjectFor(caller("alice", "consent:self"), "bob"))).toMatchObject({ code: "FORBIDDEN", message: "acting on another subject needs the scope consent:write" });
+    expect(refusal(() => noticeSubjectFor(caller("svc", "consent:read"), "bob")).code).toBe("FORBIDDEN");
+  });
+});
+
+describe("readsAnothersData", () => {
+  it("is a read by a caller of a subject other than itself", () => {
+    expect(readsAnothersData(caller("auditor", "ledger:read"), "alice")).toBe(true);
+    expect(readsAnothersData(caller("alice", "consent:self"), "alice")).toBe(false);
+    expect(readsAnothersData(caller("auditor", "ledger:read"), null)).toBe(false);
+    expect(readsAnothersData(null, "alice")).toBe(false);
   });
 });

@@ -58,7 +58,10 @@ describe("toPolicyVersion", () => {
   const event = (data: object, type = "PolicyVersionPublished") => ({ type, data, recordedAt: day(-1), occurredAt: day(-1) }) as unknown as LedgerEvent;
 
   it("is the publication, published when it was recorded", () => {
-    expect(toPolicyVersion(event(spec))).toEqual({ ...spec, publishedAt: day(-1) });
+    // A controller published before it named a representative reads one as null.
+    expect(toPolicyVersion(event(spec))).toEqual({ ...spec, controller: { ...spec.controller, representative: null }, documentText: null, publishedAt: day(-1) });
+    const named = { ...spec, controller: { ...spec.controller!, representative: "代表取締役 山田太郎" }, documentText: "本文" };
+    expect(toPolicyVersion(event(named))).toEqual({ ...named, publishedAt: day(-1) });
   });
 
   it("reads recipients' Art. 28 details and the controller of older publications as null, keeping those given", () => {
@@ -67,13 +70,14 @@ describe("toPolicyVersion", () => {
     expect(toPolicyVersion(event(old))).toEqual({
       ...old,
       controller: null,
+      documentText: null,
       publishedAt: day(-1),
       purposes: [
         {
           ...P.ads,
           recipients: [
-            { ...recipient, countryProtectionSystem: null, measures: null, recipientPurpose: null },
-            { ...recipient, id: "n", countryProtectionSystem: null, measures: "encryption", recipientPurpose: null },
+            { ...recipient, countryProtectionSystem: null, measures: null, recipientPurpose: null, equivalentMeasures: false },
+            { ...recipient, id: "n", countryProtectionSystem: null, measures: "encryption", recipientPurpose: null, equivalentMeasures: false },
           ],
         },
       ],

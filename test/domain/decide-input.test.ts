@@ -427,7 +427,8 @@ describe("toPublishCommand", () => {
     expect(toPublishCommand(full)).toEqual({
       ...full,
       controller: null,
-      purposes: full.purposes.map((p) => ({ ...p, recipients: p.recipients.map((r) => ({ ...r, countryProtectionSystem: null, measures: null, recipientPurpose: null })) })),
+      documentText: null,
+      purposes: full.purposes.map((p) => ({ ...p, recipients: p.recipients.map((r) => ({ ...r, countryProtectionSystem: null, measures: null, recipientPurpose: null, equivalentMeasures: false })) })),
     });
   });
 
@@ -443,11 +444,12 @@ describe("toPublishCommand", () => {
     expect(toPublishCommand(bare)).toEqual({
       ...spec(),
       controller: null,
+      documentText: null,
       purposes: [{ id: "ads", title: "Ads", description: null, mode: "OPT_IN", basis: "CONSENT", dataCategories: ["ad-id"], recipients: [], consentTtlDays: null }],
     });
     const r = toPublishCommand({ ...bare, purposes: [{ ...bare.purposes[0]!, recipients: [{ id: "m", name: "M", kind: "PROCESSOR" }] }] });
     expect(r.purposes[0]!.recipients).toEqual([
-      { id: "m", name: "M", kind: "PROCESSOR", country: null, privacyPolicyUrl: null, countryProtectionSystem: null, measures: null, recipientPurpose: null },
+      { id: "m", name: "M", kind: "PROCESSOR", country: null, privacyPolicyUrl: null, countryProtectionSystem: null, measures: null, recipientPurpose: null, equivalentMeasures: false },
     ]);
   });
 });

@@ -211,9 +211,21 @@ describe("extending a data request", () => {
   const [opened] = decideOpenDataRequest({ requestId: "r1", kind: "DISCLOSURE", note: null, dueDays: 14 }, subjectOf([]), day(2));
   const s = subjectOf([opened!]);
 
-  it("takes 1 to 365 whole days", () => {
+  it("takes 1 to 365 whole days, within the total the operator allows", () => {
     expect(decideExtendDataRequest(s, "r1", 1, "x", NOW)[0]!.data).toMatchObject({ days: 1, dueAt: day(17) });
-    expect(decideExtendDataRequest(s, "r1", 365, "x", NOW)[0]!.data).toMatchObject({ days: 365, dueAt: day(16 + 365) });
+    expect(decideExtendDataRequest(s, "r1", 365, "x", NOW, 0, 365)[0]!.data).toMatchObject({ days: 365, dueAt: day(16 + 365) });
+  });
+
+  it("caps the days added in total at 60 by default (DATA_REQUEST_MAX_EXTENSION_DAYS)", () => {
+    expect(decideExtendDataRequest(s, "r1", 60, "x", NOW)[0]!.data).toMatchObject({ days: 60 });
+    expect(decideExtendDataRequest(s, "r1", 20, "x", NOW, 40)[0]!.data).toMatchObject({ days: 20 });
+    expect(refusal(() => decideExtendDataRequest(s, "r1", 61, "x", NOW))).toMatchObject({ code: "BAD_USER_INPUT", details: { field: "days", maxDays: 60, extendedDays: 0 } });
+    expect(refusal(() => decideExtendDataRequest(s, "r1", 21, "繁忙", NOW, 40))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      message: "a request may be extended by at most 60 days in total; it was extended by 40 already",
+    });
+    expect(decideExtendDataRequest(s, "r1", 10, "x", NOW, 0, 10)).toHaveLength(1);
+    expect(refusal(() => decideExtendDataRequest(s, "r1", 11, "x", NOW, 0, 10))).toMatchObject({ code: "BAD_USER_INPUT", details: { maxDays: 10 } });
   });
 
   it.each([0, 366, 1.5, Number.NaN])("refuses %s days", (days) => {
@@ -228,7 +240,7 @@ describe("extending a data request", () => {
 
   it("refuses an unknown or closed request", () => {
     expect(refusal(() => decideExtendDataRequest(s, "r9", 7, "x", NOW))).toMatchObject({ code: "NOT_FOUND", message: "no data request r9" });
-    const closed = subjectOf([opened!, ...decideCloseDataRequest(s, "r1", false, null, day(3))]);
+    const closed = subjectOf([opened!, ...decideCloseDataRequest(s, "r1", false, "理由", day(3))]);
     expect(refusal(() => decideExtendDataRequest(closed, "r1", 7, "x", NOW))).toMatchObject({ code: "INVALID_STATE", message: "data request r1 is already closed" });
   });
 });

@@ -69,14 +69,14 @@ describe("a closed request", () => {
   it("refuses to be closed again or verified, whether fulfilled or rejected", () => {
     for (const fulfilled of [true, false]) {
       const facts = requestFacts("DISCLOSURE");
-      const closed = subjectOf([...facts, ...decideCloseDataRequest(subjectOf(facts), "r1", fulfilled, null, day(4))]);
-      expect(() => decideCloseDataRequest(closed, "r1", false, null, NOW)).toThrow(expect.objectContaining({ code: "INVALID_STATE", message: "data request r1 is already closed" }));
+      const closed = subjectOf([...facts, ...decideCloseDataRequest(subjectOf(facts), "r1", fulfilled, fulfilled ? null : "理由", day(4))]);
+      expect(() => decideCloseDataRequest(closed, "r1", false, "理由", NOW)).toThrow(expect.objectContaining({ code: "INVALID_STATE", message: "data request r1 is already closed" }));
       expect(() => decideVerifyIdentity(closed, "r1", "passport", NOW)).toThrow(expect.objectContaining({ code: "INVALID_STATE" }));
     }
   });
 
   it("an unknown one is NOT_FOUND, naming it", () => {
-    expect(() => decideCloseDataRequest(subjectOf([]), "r9", false, null, NOW)).toThrow(expect.objectContaining({ code: "NOT_FOUND", message: "no data request r9" }));
+    expect(() => decideCloseDataRequest(subjectOf([]), "r9", false, "理由", NOW)).toThrow(expect.objectContaining({ code: "NOT_FOUND", message: "no data request r9" }));
   });
 });
 

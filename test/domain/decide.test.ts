@@ -212,10 +212,19 @@ describe("the data-request decisions", () => {
     expect(() => decideCloseDataRequest(open("DELETION"), "r1", true, null, NOW)).toThrow(expect.objectContaining({ code: "IDENTITY_NOT_VERIFIED" }));
   });
 
-  it("rejects a request without verification", () => {
-    expect(decideCloseDataRequest(open("DELETION"), "r1", false, null, NOW)).toEqual([
-      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: false } },
+  it("rejects a request without verification, with the reason told to the person", () => {
+    expect(decideCloseDataRequest(open("DELETION"), "r1", false, "本人確認書類が届かなかったため", NOW)).toEqual([
+      { type: "DataRequestClosed", occurredAt: NOW, data: { requestId: "r1", fulfilled: false, officerNote: "本人確認書類が届かなかったため" } },
     ]);
+  });
+
+  it("refuses a rejection without a reason (APPI Arts. 33(3), 34(3), 35(7))", () => {
+    for (const note of [null, "", "  "])
+      expect(decideCloseDataRequest.bind(null, open("DISCLOSURE"), "r1", false, note, NOW)).toThrow(
+        expect.objectContaining({ code: "BAD_USER_INPUT", message: "rejecting a request needs a note: the reason told to the person", details: { field: "note" } }),
+      );
+    // Fulfilling needs no note.
+    expect(decideCloseDataRequest(verified(open("DISCLOSURE")), "r1", true, null, NOW)).toHaveLength(1);
   });
 
   it("refuses to verify twice, or to touch a closed request", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ACTOR_KINDS, CONSENT_AFFECTING, DATA_REQUEST_KINDS, EVENT_TYPES, TRANSFER_BASES, TRANSFER_DIRECTIONS, isEventType, policyStream, subjectStream } from "../../src/domain/events.js";
 
 describe("the event types", () => {
-  it("are the contract's seventeen, each known by isEventType", () => {
+  it("are the contract's twenty, each known by isEventType", () => {
     expect([...EVENT_TYPES]).toEqual([
       "PolicyVersionPublished",
       "PolicyAccepted",
@@ -22,6 +22,9 @@ describe("the event types", () => {
       "DataRequestIdentityVerified",
       "DataRequestClosed",
       "DataRequestExtended",
+      "PersonalDataAccessed",
+      "NoticeShown",
+      "PolicyAnnounced",
     ]);
     for (const t of EVENT_TYPES) expect(isEventType(t), t).toBe(true);
   });

@@ -2,9 +2,8 @@
 // on the basis of consent needs, the record and how long it is kept.
 import { describe, expect, it } from "vitest";
 import { Catalog, type Recipient } from "../../src/domain/catalog.js";
-import { decidePermission, type Decision } from "../../src/domain/permission.js";
 import { DAY_MS } from "../../src/domain/time.js";
-import { type TransferCommand, TRANSFER_RETENTION_YEARS, checkTransfer, decideTransfer, findRecipient, retainUntil } from "../../src/domain/transfer.js";
+import { type TransferCommand, type TransferContext, TRANSFER_RETENTION_YEARS, checkTransfer, decideTransfer, findRecipient, retainUntil } from "../../src/domain/transfer.js";
 import { P, accepted, day, granted, purpose, subjectOf, version, viewOf } from "./fixtures.js";
 import { refusal } from "../support/common.js";
 
@@ -73,7 +72,7 @@ describe("checkTransfer", () => {
   });
 
   it("takes both directions and every basis, and refuses others", () => {
-    expect(() => check({ direction: "RECEIVED" })).not.toThrow();
+    expect(() => check({ direction: "RECEIVED", provider: { name: "Source K.K.", address: "東京都", representative: null, acquisition: "本人から取得" } })).not.toThrow();
     for (const basis of ["OUTSOURCING", "BUSINESS_SUCCESSION", "JOINT_USE", "LAW", "VITAL_INTEREST", "PUBLIC_HEALTH", "GOVERNMENT"] as const)
       expect(() => check({ basis })).not.toThrow();
     expect(refusal(() => check({ direction: "LENT" as TransferCommand["direction"] }))).toMatchObject({ code: "BAD_USER_INPUT", message: "unknown direction" });
@@ -123,10 +122,11 @@ describe("checkTransfer", () => {
 
 describe("decideTransfer", () => {
   const counterparty = mailer();
-  const decisionAt = (facts: Parameters<typeof subjectOf>[0], at = NOW): Decision =>
-    decidePermission(catalog(), viewOf(subjectOf(facts)), "base", "ads", { at, knownAt: at });
-  const grantedAds = decisionAt([accepted("base", 1, day(1)), granted("base", 1, "ads", day(1))]);
-  const notGranted = decisionAt([accepted("base", 1, day(1))]);
+  /** The base policy alone (one base policy: the one a provision's purpose is decided under). */
+  const base = () => Catalog.of(catalog().policies()[0]!.versions);
+  const ctxOf = (facts: Parameters<typeof subjectOf>[0]): TransferContext => ({ catalog: base(), view: viewOf(subjectOf(facts)), now: NOW });
+  const grantedAds = ctxOf([accepted("base", 1, day(1)), granted("base", 1, "ads", day(1))]);
+  const notGranted = ctxOf([accepted("base", 1, day(1))]);
 
   it("records a permitted provision with the counterparty, the data and how long it is kept", () => {
     expect(decideTransfer(cmd({ note: "batch 7" }), counterparty, "t1", grantedAds)).toEqual({
@@ -161,17 +161,13 @@ describe("decideTransfer", () => {
     });
   });
 
-  it("refuses a provision on consent to a recipient the grant does not cover", () => {
-    const e = refusal(() => decideTransfer(cmd({ counterpartyId: "partner" }), mailer({ id: "partner" }), "t1", grantedAds));
-    expect(e).toMatchObject({ code: "TRANSFER_NOT_PERMITTED", details: { reason: "RECIPIENT_NOT_COVERED" } });
+  it("refuses a provision on consent with no view of the subject, as not granted", () => {
+    expect(refusal(() => decideTransfer(cmd(), counterparty, "t1", { ...grantedAds, view: null }))).toMatchObject({ code: "TRANSFER_NOT_PERMITTED", details: { reason: "NOT_GRANTED" } });
   });
 
-  it("refuses a provision on consent with no decision at all, as not granted", () => {
-    expect(refusal(() => decideTransfer(cmd(), counterparty, "t1", null))).toMatchObject({ code: "TRANSFER_NOT_PERMITTED", details: { reason: "NOT_GRANTED" } });
-  });
-
-  it("records a receipt, or a provision on another basis, without asking for consent", () => {
-    expect(decideTransfer(cmd({ direction: "RECEIVED" }), counterparty, "t1", null).data).toMatchObject({ direction: "RECEIVED" });
+  it("records a receipt with its provider, or a provision on another basis, without asking for consent", () => {
+    const provider = { name: "Source K.K.", address: "東京都", representative: null, acquisition: "本人から取得" };
+    expect(decideTransfer(cmd({ direction: "RECEIVED", provider }), counterparty, "t1", { ...notGranted, view: null }).data).toMatchObject({ direction: "RECEIVED", provider });
     expect(decideTransfer(cmd({ basis: "LAW" }), counterparty, "t1", notGranted).data).toMatchObject({ basis: "LAW" });
   });
 });

@@ -20,7 +20,7 @@ interface Export {
     piiPrincipal: { id: string; status: string };
     recipients: { id: string; kind: string; country: string | null; grantedPurposes: { purposeId: string; purpose: string }[]; otherPurposes: { purposeId: string; reason: string }[] }[];
   };
-  events: { type: string; actor: { kind: string }; data: Record<string, unknown>; hash: string }[];
+  events: { type: string; label: string; actor: { kind: string }; data: Record<string, unknown>; hash: string }[];
   dataRequests: { kind: string; status: string; note: unknown }[];
 }
 
@@ -42,6 +42,7 @@ beforeAll(async () => {
     requiresConsent: false,
     documentUrl: "https://example.com/privacy/v2",
     digest: "c".repeat(64),
+    documentText: null,
     changeSummary: "names our partner",
     purposes: v1.purposes.map((p) =>
       p.id === "third-party-provision"
@@ -73,7 +74,8 @@ describe("subjectExport", () => {
     const r = await exportOf("mika");
     expect(r.errors).toBeUndefined();
     const x = r.data!.subjectExport;
-    expect(x.header).toMatchObject({ schema: SUBJECT_EXPORT_SCHEMA, piiPrincipalId: "mika", subjectStatus: "ACTIVE", subjectVersion: 5 });
+    // The first test's export by mika and this one by the auditor are each noted first (PersonalDataAccessed).
+    expect(x.header).toMatchObject({ schema: SUBJECT_EXPORT_SCHEMA, piiPrincipalId: "mika", subjectStatus: "ACTIVE", subjectVersion: 7 });
     expect(x.header.ledgerHead).toMatchObject({ position: expect.stringMatching(/^\d{16}$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
 
     // The notices: v1 (accepted, the seed text's digest) and v2 (applicable now, with its URL).
@@ -98,7 +100,9 @@ describe("subjectExport", () => {
     expect(recipients["partner-sg"]).toMatchObject({ kind: "THIRD_PARTY", country: "SG", grantedPurposes: [{ purposeId: "third-party-provision" }], otherPurposes: [] });
     expect(recipients["google-analytics"]).toMatchObject({ kind: "EXTERNAL_MODULE", country: "US", grantedPurposes: [], otherPurposes: [{ purposeId: "external-analytics", reason: "WITHDRAWN" }] });
 
-    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened"]);
+    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened", "PersonalDataAccessed", "PersonalDataAccessed"]);
+    expect(x.events.at(-1)).toMatchObject({ label: "個人データの閲覧", actor: { kind: "OFFICER", id: "auditor" }, data: { read: "subjectExport" } });
+    expect(x.events[0]).toMatchObject({ type: "PolicyAccepted", label: "ポリシーへの同意" });
     expect(x.events[1]!.data).toMatchObject({ purposeId: "location", evidence: { ipAddress: "192.0.2.40", userAgent: "mika-agent/1.0" } });
     expect(x.events[1]!.actor).toEqual({ kind: "SUBJECT", id: "mika" });
     expect(x.dataRequests).toMatchObject([{ kind: "DISCLOSURE", status: "OPEN", note: "mika wants a copy" }]);
@@ -110,7 +114,7 @@ describe("subjectExport", () => {
     expect(x.header).toMatchObject({ piiPrincipalId: "noa", subjectStatus: "ERASED" });
     const text = JSON.stringify(x);
     for (const gone of ["192.0.2.30", "noa-agent/1.0", "noa wants a copy"]) expect(text).not.toContain(gone);
-    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened", "SubjectErased"]);
+    expect(x.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted", "ConsentWithdrawn", "ConsentGranted", "DataRequestOpened", "SubjectErased", "PersonalDataAccessed"]);
     expect(x.events[1]!.data).toEqual({ policyId: "clavis-privacy", version: 1, purposeId: "location", expiresAt: expect.any(String), evidence: { erased: true } });
     expect(x.notices.map((n) => n.version)).toEqual([1, 2]);
     expect(x.processing.every((p) => !p.state.permitted && p.state.reason === "SUBJECT_ERASED")).toBe(true);

@@ -2,18 +2,32 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { LedgerError, badInput } from "../../domain/errors.js";
 import { issueConsentReceipt } from "../../receipts/issue-receipt.js";
-import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
+import { actorFor, noticeSubjectFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { presentDecision, presentEvents, presentSubject } from "../present.js";
+import { presentDecision, presentEvent, presentEvents, presentSubject } from "../present.js";
+import { LedgerEventType } from "../types/event-types.js";
 import { DateTimeScalar } from "../scalars.js";
 import { PermissionDecisionType } from "../types/consent-types.js";
-import { PermissionCheckInput, RecordConsentInput } from "../types/inputs.js";
+import { NoticeShownInput, PermissionCheckInput, RecordConsentInput } from "../types/inputs.js";
 import { RecordConsentPayloadType } from "../types/subject-types.js";
 
 const MAX_CHECKS = 500;
 
 @Resolver()
 export class ConsentResolver {
+  @Mutation(() => LedgerEventType, {
+    description: "Records that a notice (a policy version) was shown to the subject; changes no consent (consent:self for oneself, consent:write for anyone).",
+  })
+  async recordNoticeShown(@Arg("input", () => NoticeShownInput) input: NoticeShownInput, @Ctx() ctx: GraphQLContext): Promise<LedgerEventType> {
+    const id = noticeSubjectFor(ctx.caller, input.subjectId);
+    const e = await ctx.services.ledger.recordNoticeShown(
+      id,
+      { policyId: input.policyId ?? null, policyVersion: input.policyVersion, channel: input.channel, locale: input.locale, noticeId: input.noticeId ?? null },
+      actorFor(ctx.caller!, id),
+    );
+    return presentEvent(e);
+  }
+
   @Query(() => PermissionDecisionType, { description: "May this subject's data be processed for this purpose, now or at `at`?" })
   async permission(
     @Arg("subjectId", () => ID) subjectId: string,

@@ -1,6 +1,8 @@
 // LedgerEvent.data: presented per caller, so a feed shared by many subscribers shows each one only what it may read.
-import { Ctx, FieldResolver, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Ctx, FieldResolver, Info, Resolver, Root } from "type-graphql";
 import type { GraphQLContext } from "../context.js";
+import { noteEventRead } from "../access-log.js";
 import { presentEventData } from "../present.js";
 import { JSONScalar } from "../scalars.js";
 import { LedgerEventType } from "../types/event-types.js";
@@ -11,7 +13,10 @@ export class LedgerEventResolver {
     description:
       "The event's content; personal evidence reads {\"erased\":true} after erasure, and {\"redacted\":true} unless the caller is the subject or holds ledger:read.",
   })
-  data(@Root() event: LedgerEventType, @Ctx() ctx: GraphQLContext): Record<string, unknown> | Promise<Record<string, unknown>> {
-    return presentEventData(ctx.services.ledger, event, ctx.caller);
+  async data(@Root() event: LedgerEventType, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Record<string, unknown>> {
+    const data = await presentEventData(ctx.services.ledger, event, ctx.caller);
+    // Answers to queries note who read sealed evidence; a live feed (ledgerEvents) is not noted per event.
+    if (info.operation.operation !== "subscription") await noteEventRead(ctx, event.source.subjectId, event.source.data);
+    return data;
   }
 }

@@ -10,7 +10,8 @@ import type { GraphQLContext } from "../context.js";
 import { decodeCursor, encodePosition } from "../../log/position.js";
 import { DataRequestStatusEnum } from "../enums.js";
 import { pageSize, typeFilter } from "../paging.js";
-import { presentDataRequest, presentPage } from "../present.js";
+import { noteAccess, presentDataRequestFor, setAccessReason } from "../access-log.js";
+import { presentPage } from "../present.js";
 import { JSONScalar } from "../scalars.js";
 import { EventConnectionType } from "../types/event-types.js";
 import { DataRequestType, LedgerIntegrityType, SignedHeadType } from "../types/subject-types.js";
@@ -24,8 +25,10 @@ export class LedgerResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("types", () => [String], { nullable: true }) types?: string[] | null,
     @Arg("subjectId", () => ID, { nullable: true }) subjectId?: string | null,
+    @Arg("reason", () => String, { nullable: true, description: "Why personal evidence is read; kept in the PersonalDataAccessed events." }) reason?: string | null,
   ): Promise<EventConnectionType> {
     requireScope(ctx.caller, "ledger:read");
+    setAccessReason(ctx, reason);
     const n = pageSize(first, 100);
     const wanted = typeFilter(types);
     // No event of a type the ledger does not know exists: answer without scanning the log for one.
@@ -58,8 +61,15 @@ export class LedgerResolver {
   }
 
   @Query(() => JSONScalar, { description: "A subject's whole record as one JSON document (ledger:read, or oneself)." })
-  async subjectExport(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext): Promise<Record<string, unknown>> {
+  async subjectExport(
+    @Arg("subjectId", () => ID) subjectId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg("reason", () => String, { nullable: true, description: "Why the record is read; kept in the PersonalDataAccessed event." }) reason?: string | null,
+  ): Promise<Record<string, unknown>> {
     const id = subjectFor(ctx.caller, subjectId, ["ledger:read"]);
+    setAccessReason(ctx, reason);
+    // The read is in the log before the record is cut, so the export shows it too.
+    await noteAccess(ctx, id, "subjectExport");
     return buildSubjectExport(ctx.services.ledger, id);
   }
 
@@ -88,6 +98,6 @@ export class LedgerResolver {
     if (after != null) checkId("after", after);
     const { ledger } = ctx.services;
     const page = { first: pageSize(first, 100), after: after ?? null };
-    return Promise.all((await ledger.dataRequests(status ?? null, overdue ?? null, page)).map((r) => presentDataRequest(ledger, r)));
+    return Promise.all((await ledger.dataRequests(status ?? null, overdue ?? null, page)).map((r) => presentDataRequestFor(ctx, r)));
   }
 }

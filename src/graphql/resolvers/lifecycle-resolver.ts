@@ -2,7 +2,8 @@
 import { Arg, Ctx, ID, Int, Mutation, Resolver } from "type-graphql";
 import { actorFor, requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { presentDataRequest, presentSubject } from "../present.js";
+import { presentDataRequestFor } from "../access-log.js";
+import { presentSubject } from "../present.js";
 import { OpenDataRequestInput } from "../types/inputs.js";
 import { DataRequestType, SubjectType } from "../types/subject-types.js";
 
@@ -37,15 +38,16 @@ export class LifecycleResolver {
   async openDataRequest(@Arg("input", () => OpenDataRequestInput) input: OpenDataRequestInput, @Ctx() ctx: GraphQLContext) {
     const id = subjectFor(ctx.caller, input.subjectId, ["subject:admin"]);
     const { ledger } = ctx.services;
-    const r = await ledger.openDataRequest(id, { kind: input.kind, note: input.note ?? null, purposeIds: input.purposeIds ?? null }, actorFor(ctx.caller!, id));
-    return presentDataRequest(ledger, r);
+    const byOfficer = ctx.caller!.scopes.has("subject:admin");
+    const r = await ledger.openDataRequest(id, { kind: input.kind, note: input.note ?? null, purposeIds: input.purposeIds ?? null, byOfficer }, actorFor(ctx.caller!, id));
+    return presentDataRequestFor(ctx, r);
   }
 
   @Mutation(() => DataRequestType, { description: "Records how the requester's identity was verified (subject:admin)." })
   async verifyDataRequestIdentity(@Arg("id", () => ID) id: string, @Arg("method", () => String) method: string, @Ctx() ctx: GraphQLContext) {
     const caller = requireScope(ctx.caller, "subject:admin");
     const { ledger } = ctx.services;
-    return presentDataRequest(ledger, await ledger.verifyDataRequestIdentity(id, method, actorFor(caller, null)));
+    return presentDataRequestFor(ctx, await ledger.verifyDataRequestIdentity(id, method, actorFor(caller, null)));
   }
 
   @Mutation(() => DataRequestType, { description: "Closes a request; fulfilling DELETION erases, SUSPENSION suspends (subject:admin)." })
@@ -57,7 +59,7 @@ export class LifecycleResolver {
   ) {
     const caller = requireScope(ctx.caller, "subject:admin");
     const { ledger } = ctx.services;
-    return presentDataRequest(ledger, await ledger.closeDataRequest(id, fulfilled, note ?? null, actorFor(caller, null)));
+    return presentDataRequestFor(ctx, await ledger.closeDataRequest(id, fulfilled, note ?? null, actorFor(caller, null)));
   }
 
   @Mutation(() => DataRequestType, { description: "Moves a request's due date later by `days`, with the reason recorded (subject:admin)." })
@@ -69,7 +71,7 @@ export class LifecycleResolver {
   ) {
     const caller = requireScope(ctx.caller, "subject:admin");
     const { ledger } = ctx.services;
-    return presentDataRequest(ledger, await ledger.extendDataRequest(id, days, reason, actorFor(caller, null)));
+    return presentDataRequestFor(ctx, await ledger.extendDataRequest(id, days, reason, actorFor(caller, null)));
   }
 
   @Mutation(() => SubjectType, {

@@ -1,5 +1,5 @@
 // policies, policy, publishPolicyVersion, and the Policy type's fields.
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import {
   type ConsentModeType,
   type Controller,
@@ -13,11 +13,12 @@ import {
   effectiveVersions,
 } from "../../domain/catalog.js";
 import { ConsentModeTypeEnum } from "../enums.js";
+import { DateTimeScalar } from "../scalars.js";
 import { actorFor, authenticated, requireScope } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { toPublishCommand } from "../../domain/decide.js";
 import { PublishPolicyVersionInput } from "../types/inputs.js";
-import { ControllerType, DataCategoryType, PolicyType, PolicyVersionType, PurposeType } from "../types/catalog-types.js";
+import { AnnouncementType, ControllerType, DataCategoryType, PolicyType, PolicyVersionType, PurposeType } from "../types/catalog-types.js";
 
 @Resolver(() => PolicyType)
 export class PolicyResolver {
@@ -56,6 +57,18 @@ export class PolicyResolver {
       actorFor(caller, null),
     );
   }
+
+  @Mutation(() => PolicyVersionType, { description: "Records how and when a version's change was announced (policy:write)." })
+  async recordPolicyAnnouncement(
+    @Arg("policyId", () => ID) policyId: string,
+    @Arg("version", () => Int) version: number,
+    @Arg("method", () => String) method: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg("at", () => DateTimeScalar, { nullable: true, description: "When it was announced; now when left out." }) at?: number | null,
+  ) {
+    const caller = requireScope(ctx.caller, "policy:write");
+    return ctx.services.ledger.recordPolicyAnnouncement(policyId, version, method, at ?? null, actorFor(caller, null));
+  }
 }
 
 @Resolver(() => PurposeType)
@@ -87,5 +100,10 @@ export class PolicyVersionResolver {
   controller(@Root() v: PolicyVersion, @Ctx() ctx: GraphQLContext): Controller | null {
     const policy = ctx.services.ledger.catalog.get(v.policyId);
     return policy ? controllerOf(policy, v.number) : (v.controller ?? null);
+  }
+
+  @FieldResolver(() => [AnnouncementType], { description: "How and when this version's change was announced, oldest first." })
+  async announcements(@Root() v: PolicyVersion, @Ctx() ctx: GraphQLContext): Promise<AnnouncementType[]> {
+    return (await ctx.services.ledger.announcements(v.policyId)).filter((a) => a.version === v.number).map(({ method, at }) => ({ method, at }));
   }
 }

@@ -6,7 +6,8 @@ import { subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { decodeCursor } from "../../log/position.js";
 import { pageSize, typeFilter } from "../paging.js";
-import { presentConsent, presentDataRequest, presentPage, presentSubject } from "../present.js";
+import { presentDataRequestFor, setAccessReason } from "../access-log.js";
+import { presentConsent, presentPage, presentSubject } from "../present.js";
 import { DateTimeScalar } from "../scalars.js";
 import { ConsentStateType, PolicyStandingType } from "../types/consent-types.js";
 import { EventConnectionType } from "../types/event-types.js";
@@ -67,8 +68,10 @@ export class SubjectResolver {
     @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("types", () => [String], { nullable: true }) types?: string[] | null,
+    @Arg("reason", () => String, { nullable: true, description: "Why personal evidence is read; kept in the PersonalDataAccessed event." }) reason?: string | null,
   ): Promise<EventConnectionType> {
     const id = subjectFor(ctx.caller, s.id, ["ledger:read"]);
+    setAccessReason(ctx, reason);
     const n = pageSize(first, 50);
     const { ledger } = ctx.services;
     return presentPage(ledger, await ledger.history(id, decodeCursor(after), n + 1, typeFilter(types)), n);
@@ -78,6 +81,6 @@ export class SubjectResolver {
   async dataRequests(@Root() s: SubjectType, @Ctx() ctx: GraphQLContext): Promise<DataRequestType[]> {
     const id = subjectFor(ctx.caller, s.id, ["subject:admin", "ledger:read"]);
     const { ledger } = ctx.services;
-    return Promise.all([...(await ledger.subject(id)).dataRequests.values()].map((r) => presentDataRequest(ledger, r)));
+    return Promise.all([...(await ledger.subject(id)).dataRequests.values()].map((r) => presentDataRequestFor(ctx, r)));
   }
 }

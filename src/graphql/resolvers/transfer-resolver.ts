@@ -25,6 +25,7 @@ export class TransferResolver {
         basis: input.basis,
         occurredAt: input.occurredAt ?? null,
         note: input.note ?? null,
+        provider: input.provider ? { ...input.provider, representative: input.provider.representative ?? null } : null,
       },
       actorFor(caller, null, ["transfer:write"]),
     );

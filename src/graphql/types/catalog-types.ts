@@ -18,12 +18,15 @@ export class RecipientType {
   measures?: string | null;
   @Field(() => String, { nullable: true, description: "What the recipient uses the data for." })
   recipientPurpose?: string | null;
+  @Field(() => Boolean, { description: "The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1))." })
+  equivalentMeasures?: boolean;
 }
 
 @ObjectType("Controller", { description: "The business operator responsible for the data, as the catalogue names it." })
 export class ControllerType {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) address!: string | null;
+  @Field(() => String, { nullable: true, description: "The representative (代表者)." }) representative!: string | null;
   @Field(() => String, { nullable: true, description: "The desk that answers enquiries and requests." }) contact!: string | null;
   @Field(() => String, { nullable: true }) email!: string | null;
   @Field(() => String, { nullable: true }) phone!: string | null;
@@ -71,6 +74,12 @@ export class PolicyVersionType {
   dataCategories?: DataCategoryType[];
   // dataCategories (labelled) is resolved in PolicyVersionResolver.
   // controller is resolved in PolicyVersionResolver (a version that names none inherits the previous one's).
+}
+
+@ObjectType("Announcement", { description: "How and when a version's change was announced (the seed policy §6)." })
+export class AnnouncementType {
+  @Field(() => String) method!: string;
+  @Field(() => DateTimeScalar) at!: number;
 }
 
 @ObjectType("Policy", { description: "A privacy policy and its versions." })

@@ -20,6 +20,8 @@ export class ConsentStateType {
     description: "The recipients this consent covers: those the purpose listed in the version the grant was made under (APPI Arts. 27, 28).",
   })
   coveredRecipients!: RecipientType[];
+  @Field(() => [String], { description: "The data categories this consent covers: those the purpose listed in the version the grant was made under." })
+  coveredDataCategories!: string[];
 }
 
 @ObjectType("PolicyStanding", { description: "Which version of a policy applies to a subject, and whether they must re-consent." })

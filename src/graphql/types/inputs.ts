@@ -48,12 +48,19 @@ export class RecipientInput {
   @Field(() => String, { nullable: true }) countryProtectionSystem?: string | null;
   @Field(() => String, { nullable: true }) measures?: string | null;
   @Field(() => String, { nullable: true }) recipientPurpose?: string | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: "The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1)).",
+  })
+  equivalentMeasures?: boolean | null;
 }
 
 @InputType("ControllerInput")
 export class ControllerInput {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) address?: string | null;
+  @Field(() => String, { nullable: true, description: "The representative (代表者)." }) representative?: string | null;
   @Field(() => String, { nullable: true }) contact?: string | null;
   @Field(() => String, { nullable: true }) email?: string | null;
   @Field(() => String, { nullable: true }) phone?: string | null;
@@ -92,6 +99,8 @@ export class PublishPolicyVersionInput {
   @Field(() => Boolean) requiresConsent!: boolean;
   @Field(() => String, { nullable: true }) documentUrl?: string | null;
   @Field(() => String) documentDigest!: string;
+  @Field(() => String, { nullable: true, description: "The policy text (at most 200,000 characters); its SHA-256 must equal documentDigest. Served at GET /policies/<policyId>/<version>." })
+  documentText?: string | null;
   @Field(() => String, { nullable: true }) changeSummary?: string | null;
   @Field(() => [PurposeInput]) purposes!: PurposeInput[];
   @Field(() => [DataCategoryLabelInput], { nullable: true, description: "Plain-language labels of the data categories the purposes name." })
@@ -107,6 +116,14 @@ export class OpenDataRequestInput {
   @Field(() => [ID], { nullable: true, description: "For a SUSPENSION: only these purposes (the subject stays ACTIVE)." }) purposeIds?: string[] | null;
 }
 
+@InputType("ProviderInput", { description: "The provider of data received from a third party (APPI Art. 30(1))." })
+export class ProviderInput {
+  @Field(() => String) name!: string;
+  @Field(() => String) address!: string;
+  @Field(() => String, { nullable: true }) representative?: string | null;
+  @Field(() => String, { description: "How the provider obtained the data." }) acquisition!: string;
+}
+
 @InputType("ThirdPartyTransferInput", { description: "A provision to, or receipt from, a third party (APPI Arts. 29, 30)." })
 export class ThirdPartyTransferInput {
   @Field(() => [ID]) subjectIds!: string[];
@@ -117,4 +134,16 @@ export class ThirdPartyTransferInput {
   @Field(() => TransferBasisEnum) basis!: TransferBasis;
   @Field(() => DateTimeScalar, { nullable: true }) occurredAt?: number | null;
   @Field(() => String, { nullable: true }) note?: string | null;
+  @Field(() => ProviderInput, { nullable: true, description: "Required for RECEIVED: who provided the data and how they obtained it (APPI Art. 30(1))." })
+  provider?: ProviderInput | null;
+}
+
+@InputType("NoticeShownInput", { description: "A notice (a policy version) shown to a subject." })
+export class NoticeShownInput {
+  @Field(() => ID, { nullable: true }) subjectId?: string | null;
+  @Field(() => ID, { nullable: true }) policyId?: string | null;
+  @Field(() => Int) policyVersion!: number;
+  @Field(() => String) channel!: string;
+  @Field(() => String) locale!: string;
+  @Field(() => String, { nullable: true }) noticeId?: string | null;
 }

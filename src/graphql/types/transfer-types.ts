@@ -5,6 +5,14 @@ import { TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
 import { RecipientType } from "./catalog-types.js";
 
+@ObjectType("Provider", { description: "Who provided data received from a third party, and how they obtained it (APPI Art. 30(1))." })
+export class ProviderType {
+  @Field(() => String) name!: string;
+  @Field(() => String) address!: string;
+  @Field(() => String, { nullable: true }) representative!: string | null;
+  @Field(() => String) acquisition!: string;
+}
+
 @ObjectType("ThirdPartyTransfer", { description: "A provision to or receipt from a third party (APPI Arts. 29, 30), kept until retainUntil." })
 export class ThirdPartyTransferType {
   @Field(() => ID) id!: string;
@@ -17,6 +25,8 @@ export class ThirdPartyTransferType {
   @Field(() => DateTimeScalar) occurredAt!: number;
   @Field(() => DateTimeScalar) recordedAt!: number;
   @Field(() => DateTimeScalar, { description: "occurredAt + 3 years: how long the record is kept." }) retainUntil!: number;
+  @Field(() => ProviderType, { nullable: true, description: "For a receipt (RECEIVED): the provider; kept through erasure until retainUntil." })
+  provider!: ProviderType | null;
 }
 
 @ObjectType("ExternalTransmission", {

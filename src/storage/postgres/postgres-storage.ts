@@ -7,12 +7,12 @@ import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/eve
 import { policyStream, subjectStream } from "../../domain/events.js";
 import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
-import { decidePublication, decideSubjectCommand } from "../../domain/command.js";
+import { type CommandBounds, announcementStream, decideAnnouncement, decidePublication, decideSubjectCommand } from "../../domain/command.js";
 import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer } from "../../domain/command.js";
 import { checkId, requireActive } from "../../domain/decide.js";
 import { checkPseudonymousSubject } from "../../domain/identifiers.js";
 import { decideMerge } from "../../domain/merge.js";
-import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
+import { viewOf } from "../../domain/permission.js";
 import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
 import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort } from "../storage-port.js";
@@ -93,8 +93,10 @@ export class PostgresStorage implements StoragePort {
   execute(request: CommandRequest): Promise<CommandOutcome> {
     const { command, actor, now } = request;
     if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
+    if (command.kind === "recordPolicyAnnouncement")
+      return this.publish(command.policyId, actor, (catalog) => decideAnnouncement(command, catalog, now), now, announcementStream(command.policyId));
     const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
-    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now, allowIdentifying, request.bounds?.defaultPolicyId ?? null);
+    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now, request.bounds ?? {});
     if (command.kind === "mergeSubjects") return this.merge(command, actor, now, allowIdentifying);
     if (command.kind === "recordDueChanges") return this.recordDue(command, now);
     checkId("subjectId", command.subjectId);
@@ -161,7 +163,7 @@ export class PostgresStorage implements StoragePort {
   }
 
   /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant, allowIdentifying: boolean, defaultPolicyId: string | null): Promise<CommandResult> {
+  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant, bounds: CommandBounds): Promise<CommandResult> {
     const { input } = command;
     return this.store.transact(async (tx) => {
       const catalog = await this.catalogIn(tx.client);
@@ -171,14 +173,11 @@ export class PostgresStorage implements StoragePort {
       const out: LedgerEvent[] = [];
       for (const [i, subjectId] of input.subjectIds.entries()) {
         const state = await readSubject(tx.client, subjectId);
-        checkPseudonymousSubject(subjectId, state.version === 0, allowIdentifying);
+        checkPseudonymousSubject(subjectId, state.version === 0, bounds.allowIdentifyingSubjectIds ?? false);
         if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
-        let decision: Decision | null = null;
-        if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
-          const asOf = { at: input.occurredAt, knownAt: now };
-          decision = decidePermission(catalog, viewOf(await readViewAt(tx.client, subjectId, asOf)), catalog.resolvePolicyId(null, defaultPolicyId), input.purposeId, asOf);
-        }
-        out.push(...(await this.appendFor(tx, state, actor, [decideTransfer(input, counterparty, command.transferIds[i]!, decision)])));
+        const view = input.direction === "PROVIDED" ? viewOf(await readViewAt(tx.client, subjectId, { at: input.occurredAt, knownAt: now })) : null;
+        const decided = decideTransfer(input, counterparty, command.transferIds[i]!, { catalog, view, now, defaultPolicyId: bounds.defaultPolicyId ?? null, ...(bounds.adequateCountries ? { adequateCountries: bounds.adequateCountries } : {}) });
+        out.push(...(await this.appendFor(tx, state, actor, [decided])));
       }
       return { events: out, subject: null, replayed: false };
     }, now);
@@ -236,8 +235,7 @@ export class PostgresStorage implements StoragePort {
   }
 
   /** Publishes a policy version, decided against every publication committed so far. */
-  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent | null, now?: Instant): Promise<CommandResult> {
-    const stream = policyStream(policyId);
+  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent | null, now?: Instant, stream = policyStream(policyId)): Promise<CommandResult> {
     return this.store.transact(async (tx) => {
       const version = await tx.lockStream(stream);
       const e = decide(await this.catalogIn(tx.client));

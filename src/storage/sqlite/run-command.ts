@@ -1,10 +1,22 @@
 // One command inside the SQLite write transaction: read the state there, decide, seal, append, project.
 import type { Catalog } from "../../domain/catalog.js";
-import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer, decidePublication, decideSubjectCommand, shredsEvidence } from "../../domain/command.js";
+import {
+  CLOCK_STREAM,
+  SYSTEM_CLOCK,
+  type CommandBounds,
+  type MergeSubjects,
+  type RecordDueChanges,
+  type RecordThirdPartyTransfer,
+  announcementStream,
+  decideAnnouncement,
+  decidePublication,
+  decideSubjectCommand,
+  shredsEvidence,
+} from "../../domain/command.js";
 import { checkId, requireActive } from "../../domain/decide.js";
 import { checkPseudonymousSubject } from "../../domain/identifiers.js";
 import { decideMerge } from "../../domain/merge.js";
-import { type Decision, decidePermission, viewOf } from "../../domain/permission.js";
+import { viewOf } from "../../domain/permission.js";
 import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
 import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/events.js";
 import { policyStream, subjectStream } from "../../domain/events.js";
@@ -41,9 +53,13 @@ export function runCommand(ctx: CommandContext, tx: WriteTx, request: CommandReq
     const events = tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]);
     return { events, subject: null, replayed: false };
   }
+  if (command.kind === "recordPolicyAnnouncement") {
+    const stream = announcementStream(command.policyId);
+    const e = decideAnnouncement(command, ctx.loadCatalog(), now);
+    return { events: tx.append(stream, tx.streamVersion(stream), [{ ...e, actor, subjectId: null }]), subject: null, replayed: false };
+  }
   const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
-  if (command.kind === "recordThirdPartyTransfer")
-    return { events: recordTransfers(ctx, tx, command, actor, now, allowIdentifying, request.bounds?.defaultPolicyId ?? null), subject: null, replayed: false };
+  if (command.kind === "recordThirdPartyTransfer") return { events: recordTransfers(ctx, tx, command, actor, now, request.bounds ?? {}), subject: null, replayed: false };
   if (command.kind === "mergeSubjects") return { events: merge(ctx, tx, command, actor, now, allowIdentifying), subject: ctx.projections.subject(command.into), replayed: false };
   if (command.kind === "recordDueChanges") return { events: recordDue(ctx, tx, command, now), subject: null, replayed: false };
   const subjectId = command.subjectId;
@@ -90,21 +106,18 @@ function append(ctx: CommandContext, tx: WriteTx, state: SubjectState, actor: Ac
 }
 
 /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number, allowIdentifying: boolean, defaultPolicyId: string | null): LedgerEvent[] {
+function recordTransfers(ctx: CommandContext, tx: WriteTx, command: RecordThirdPartyTransfer, actor: Actor, now: number, bounds: CommandBounds): LedgerEvent[] {
   const { input } = command;
   const catalog = ctx.catalog();
   const counterparty = checkTransfer(input, catalog, now);
   const out: LedgerEvent[] = [];
   for (const [i, subjectId] of input.subjectIds.entries()) {
     const state = ctx.projections.subject(subjectId);
-    checkPseudonymousSubject(subjectId, state.version === 0, allowIdentifying);
+    checkPseudonymousSubject(subjectId, state.version === 0, bounds.allowIdentifyingSubjectIds ?? false);
     if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
-    let decision: Decision | null = null;
-    if (input.basis === "CONSENT" && input.direction === "PROVIDED" && input.purposeId !== null) {
-      const asOf = { at: input.occurredAt, knownAt: now };
-      decision = decidePermission(catalog, viewOf(ctx.projections.viewAt(subjectId, asOf)), catalog.resolvePolicyId(null, defaultPolicyId), input.purposeId, asOf);
-    }
-    out.push(...append(ctx, tx, state, actor, [decideTransfer(input, counterparty, command.transferIds[i]!, decision)]));
+    const view = input.direction === "PROVIDED" ? viewOf(ctx.projections.viewAt(subjectId, { at: input.occurredAt, knownAt: now })) : null;
+    const decided = decideTransfer(input, counterparty, command.transferIds[i]!, { catalog, view, now, defaultPolicyId: bounds.defaultPolicyId ?? null, ...(bounds.adequateCountries ? { adequateCountries: bounds.adequateCountries } : {}) });
+    out.push(...append(ctx, tx, state, actor, [decided]));
   }
   return out;
 }

@@ -213,7 +213,7 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       expect(opened).toHaveLength(5);
       for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toMatchObject({ code: "TOO_MANY_OPEN_REQUESTS" });
       expect((await storage.subject("alice")).dataRequests.size).toBe(5);
-      await ledger.closeDataRequest(opened[0]!.id, false, null, OFFICER);
+      await ledger.closeDataRequest(opened[0]!.id, false, "対象の情報なし", OFFICER);
       await expect(ledger.openDataRequest("alice", { kind: "DELETION", note: null }, subjectActor("alice"))).resolves.toMatchObject({ status: "OPEN" });
       await expect(ledger.openDataRequest("alice", { kind: "DELETION", note: null }, subjectActor("alice"))).rejects.toMatchObject({ code: "TOO_MANY_OPEN_REQUESTS" });
     });
@@ -240,7 +240,7 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       const { ledger } = await open(clock);
       for (let i = 0; i < 9; i++) {
         const r = await ledger.openDataRequest(`q${i % 4}`, { kind: "DISCLOSURE", note: null }, subjectActor(`q${i % 4}`));
-        if (i % 3 === 0) await ledger.closeDataRequest(r.id, false, null, OFFICER);
+        if (i % 3 === 0) await ledger.closeDataRequest(r.id, false, "対象の情報なし", OFFICER);
         if (i % 2 === 0) clock.advance(DAY_MS); // some due on the same day, ordered by id there
       }
       clock.advance(20 * DAY_MS); // the earlier ones are overdue now
@@ -345,7 +345,7 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       await ledger.extendDataRequest(scoped.id, 7, "records held by a processor", OFFICER);
       await ledger.closeDataRequest(scoped.id, true, "位置情報の利用を停止", OFFICER);
       await ledger.recordThirdPartyTransfer(
-        { subjectIds: ["alice", "bob"], direction: "PROVIDED", counterpartyId: "google-analytics", purposeId: null, dataCategories: ["usage"], basis: "OUTSOURCING", occurredAt: null, note: null },
+        { subjectIds: ["alice", "bob"], direction: "PROVIDED", counterpartyId: "google-analytics", purposeId: null, dataCategories: ["usage"], basis: "LAW", occurredAt: null, note: null },
         OFFICER,
       );
       await ledger.leaveService("carol", subjectActor("carol"));
