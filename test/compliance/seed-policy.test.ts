@@ -1,5 +1,5 @@
-// The seed policy's section table (docs/seed-policy.ja.md), the rows not held elsewhere under their section's name: each
-// promise of the policy, kept through the public API as a client would use it.
+// The seed policy section by section (the table in docs/compliance.md), and the findings of the
+// compliance review (1-8): each promise kept through the public API as a client would use it.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
