@@ -24,6 +24,7 @@ import type { GraphQLContext, Services } from "./context.js";
 import { formatError } from "./errors.js";
 import { checkOperationLimits } from "./limits.js";
 import type { OperationCost } from "./operation-cost.js";
+import { validationBudgetBroken } from "./validation-budget.js";
 
 export interface PipelineDeps {
   schema: GraphQLSchema;
@@ -41,6 +42,7 @@ export class GraphQLPipeline {
   private readonly verifier: TokenVerifier;
   private readonly logger: Logger;
   private readonly compiledQueries = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  private readonly budgetChecked = new Map<string, GraphQLError | null>();
 
   constructor(deps: PipelineDeps) {
     this.schema = deps.schema;
@@ -79,8 +81,28 @@ export class GraphQLPipeline {
     }
   }
 
-  /** graphql's specified rules, as Apollo runs them on HTTP; GRAPHQL_VALIDATION_FAILED for each finding. */
+  /**
+   * Whether a query text would cost graphql's validation more than its budget (see validation-budget.ts):
+   * checked on HTTP before Apollo parses and validates, with or without a token. Answers are kept by
+   * text, so the hot queries are parsed once here; any other text costs one bounded parse and a linear pass.
+   */
+  overValidationBudget(query: string): GraphQLError | null {
+    const known = this.budgetChecked.get(query);
+    if (known !== undefined) return known;
+    const document = this.parse(query);
+    // A text that does not parse is Apollo's to report, with its own message.
+    const verdict = document instanceof GraphQLError ? null : validationBudgetBroken(document);
+    if (query.length <= MAX_CHECKED_TEXT) {
+      if (this.budgetChecked.size >= MAX_CHECKED_TEXTS) this.budgetChecked.clear();
+      this.budgetChecked.set(query, verdict);
+    }
+    return verdict;
+  }
+
+  /** graphql's specified rules, as Apollo runs them on HTTP, after the overlap budget; GRAPHQL_VALIDATION_FAILED for each finding. */
   validate(document: DocumentNode): GraphQLError[] {
+    const over = validationBudgetBroken(document);
+    if (over) return [over];
     return validate(this.schema, document, specifiedRules).map(
       (e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
     );
@@ -144,6 +166,9 @@ export class GraphQLPipeline {
  */
 export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(["permission", "permissions", "me"]);
 const MAX_COMPILED_PER_DOCUMENT = 16;
+/** Query texts whose validation budget is remembered, and the longest text remembered. */
+const MAX_CHECKED_TEXTS = 1_000;
+const MAX_CHECKED_TEXT = 16_384;
 
 /**
  * graphql-jit reports errors with its own error type (message, locations, path, originalError); the
