@@ -388,9 +388,9 @@ export class Ledger {
     return this.storage.pendingReconsent(policyId, reconsentThreshold(policy, this.asOf()), after, first);
   }
 
-  /** Subjects with a standing in the policy, in id order after `after`. */
-  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
-    return this.storage.subjectsOfPolicy(policyId, after, limit);
+  /** Subjects with a standing in the policy, in id order after `after`; with `through`, those who had accepted it by that position. */
+  subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): Promise<string[]> {
+    return this.storage.subjectsOfPolicy(policyId, after, limit, through);
   }
 
   /** Log positions in (after, upTo] at which a policy version came into effect. */

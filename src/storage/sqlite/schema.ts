@@ -207,7 +207,14 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX transfers_by_subject ON transfers (subject_id, occurred_at, position);
   `,
+  // Who had accepted a policy by a log position: the subjects a version coming into effect there can change.
+  `
+  CREATE INDEX IF NOT EXISTS acceptance_history_by_policy ON acceptance_history (policy_id, subject_id, position);
+  `,
 ];
+
+/** The schema version a database has once every migration ran. */
+export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;
 
 export const PROJECTION_TABLES = [
   "subjects",

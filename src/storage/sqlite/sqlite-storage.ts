@@ -266,8 +266,8 @@ export class SqliteStorage implements StoragePort {
     return this.projections.nextDue();
   }
 
-  async subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
-    return this.projections.subjectsOfPolicy(policyId, after, limit);
+  async subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): Promise<string[]> {
+    return this.projections.subjectsOfPolicy(policyId, after, limit, through);
   }
 
   async effectPositions(after: number, upTo: number): Promise<number[]> {

@@ -30,7 +30,7 @@ async function asBeforeMigration4(url: string): Promise<void> {
       ALTER TABLE status_history DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
       ALTER TABLE data_requests DROP COLUMN purpose_ids, DROP COLUMN closing_note, DROP COLUMN identity_label;
       ALTER TABLE consents DROP COLUMN expiry_noted;
-      DELETE FROM schema_migrations WHERE version = 4;
+      DELETE FROM schema_migrations WHERE version >= 4;
     `);
   } finally {
     await client.end();

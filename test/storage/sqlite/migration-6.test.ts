@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../../src/domain/time.js";
+import { SCHEMA_VERSION_LATEST } from "../../../src/storage/sqlite/schema.js";
 import { expectDueChangesRecordedOnce, seedDueChanges } from "../../support/due-changes-upgrade.js";
 import { TestClock, ledgerWithCatalog, newLedger } from "../../support/ledger-commands.js";
 import { tempDir } from "../../support/common.js";
@@ -31,7 +32,7 @@ function asBeforeMigration6(path: string): void {
     ALTER TABLE data_requests DROP COLUMN closing_note;
     ALTER TABLE data_requests DROP COLUMN identity_label;
     ALTER TABLE consents DROP COLUMN expiry_noted;
-    DELETE FROM schema_migrations WHERE version = 6;
+    DELETE FROM schema_migrations WHERE version >= 6;
   `);
   db.close();
 }
@@ -52,7 +53,7 @@ describe("migration 6 on a ledger written before it", () => {
     cleanups.push(() => again.close());
     const db = new Database(path, { readonly: true });
     cleanups.push(() => db.close());
-    expect(db.prepare("SELECT MAX(version) FROM schema_migrations").pluck().get()).toBe(6);
+    expect(db.prepare("SELECT MAX(version) FROM schema_migrations").pluck().get()).toBe(SCHEMA_VERSION_LATEST);
     await expectDueChangesRecordedOnce(again, seed);
   });
 });
