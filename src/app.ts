@@ -79,6 +79,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       maxOpenDataRequests: config.maxOpenDataRequests,
       allowIdentifyingSubjectIds: config.allowIdentifyingSubjectIds,
       occurredAtFloor: config.occurredAtFloor,
+      maxWritesPerSubjectPerMinute: config.limits.maxWritesPerSubjectPerMinute,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {

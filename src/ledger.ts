@@ -12,6 +12,7 @@ import { type DataRequestState, type DataRequestStatus, type SubjectState, foldS
 import type { Instant } from "./domain/time.js";
 import { openEventData, openWith } from "./evidence/seal.js";
 import { requestHash } from "./log/canonical.js";
+import { WriteQuota } from "./domain/write-quota.js";
 import type { ChainHead, CommandOutcome, DataRequestPage, IntegrityReport, ReadFilter, ReadModelReport, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 
 /** The officers' queue read without paging arguments: one page this long. */
@@ -28,6 +29,8 @@ export interface LedgerOptions {
   occurredAtFloor?: Instant | null;
   /** Due days per request kind (DATA_REQUEST_DUE_DAYS_<KIND>); a kind left out uses dataRequestDueDays. */
   dataRequestDueDaysByKind?: Partial<Record<DataRequestKind, number>>;
+  /** Commands one subject's record may take per minute (erasure excepted); 0 or absent: no quota. */
+  maxWritesPerSubjectPerMinute?: number;
 }
 
 export interface RecordConsentResult {
@@ -55,6 +58,7 @@ export class Ledger {
   private readonly dueDaysByKind: Partial<Record<DataRequestKind, number>>;
   private readonly catalogNow: Catalog;
   private lastPosition: number;
+  private readonly writeQuota: WriteQuota;
 
   private constructor(
     /** The storage port this ledger runs on. */
@@ -71,6 +75,7 @@ export class Ledger {
       occurredAtFloor: opts.occurredAtFloor ?? null,
     };
     this.dueDaysByKind = opts.dataRequestDueDaysByKind ?? {};
+    this.writeQuota = new WriteQuota(opts.maxWritesPerSubjectPerMinute ?? 0, this.clock);
     this.catalogNow = catalog;
     this.lastPosition = head?.position ?? 0;
     this.storage.onCommit((events) => this.afterCommit(events));
@@ -122,6 +127,8 @@ export class Ledger {
   /** Runs a subject command through the storage, which decides it inside its write transaction. */
   private async run(command: SubjectCommand, actor: Actor, now = this.clock(), idempotency: { key: string; requestHash: string } | null = null): Promise<CommandOutcome & { subject: SubjectState }> {
     checkId("subjectId", command.subjectId);
+    // Erasure is a right that must always be exercisable, however busy the record.
+    if (command.kind !== "eraseSubject") this.writeQuota.take(command.subjectId);
     const outcome = await this.storage.execute({ command, actor, now, idempotency, bounds: this.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };
   }

@@ -123,9 +123,12 @@ export class GraphQLPipeline {
     const context = args.contextValue as GraphQLContext;
     const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
     const run = compiled ? async () => asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : () => execute(args);
-    if (!needsWholeLogSlot(context.cost) || !context.caller) return run();
+    const caller = context.caller?.subject;
+    if (caller === undefined || (!needsWholeLogSlot(context.cost) && !needsExportSlot(context.cost))) return run();
+    const limits = this.callerLimits;
+    const inExportSlot = needsExportSlot(context.cost) ? () => limits.withExportSlot(caller, run) : run;
     try {
-      return await this.callerLimits.withWholeLogSlot(context.caller.subject, run);
+      return await (needsWholeLogSlot(context.cost) ? limits.withWholeLogSlot(caller, inExportSlot) : inExportSlot());
     } catch (e) {
       if (e instanceof LedgerError) return { errors: [new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status: 429 } } })] };
       throw e;
@@ -204,3 +207,4 @@ function lineOffsets(body: string): number[] {
 }
 
 const needsWholeLogSlot = (cost: OperationCost | undefined): boolean => (cost?.wholeLog ?? 0) > 0;
+const needsExportSlot = (cost: OperationCost | undefined): boolean => (cost?.exports ?? 0) > 0;

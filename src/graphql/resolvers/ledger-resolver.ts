@@ -60,7 +60,7 @@ export class LedgerResolver {
   @Query(() => JSONScalar, { description: "A subject's whole record as one JSON document (ledger:read, or oneself)." })
   async subjectExport(@Arg("subjectId", () => ID) subjectId: string, @Ctx() ctx: GraphQLContext): Promise<Record<string, unknown>> {
     const id = subjectFor(ctx.caller, subjectId, ["ledger:read"]);
-    return buildSubjectExport(ctx.services.ledger, id);
+    return buildSubjectExport(ctx.services.ledger, id, { maxBytes: ctx.services.config.limits.maxResponseBytes });
   }
 
   @Query(() => [ID], { description: "Subjects who still have to accept the policy's latest version that requires consent, by id." })
