@@ -122,7 +122,9 @@ export class GraphQLPipeline {
   async execute(args: ExecutionArgs): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
     const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
-    const run = compiled ? async () => asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : () => execute(args);
+    const budget = this.services.config.limits.maxResponseBytes;
+    const run = async () =>
+      withinResponseBudget(compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args), context.cost, budget);
     const caller = context.caller?.subject;
     if (caller === undefined || (!needsWholeLogSlot(context.cost) && !needsExportSlot(context.cost))) return run();
     const limits = this.callerLimits;
@@ -204,6 +206,21 @@ function lineOffsets(body: string): number[] {
     if (body[i] === "\n" || body[i] === "\r") starts.push(i + 1);
   }
   return starts;
+}
+
+/** Answers priced at more than this (or a sixteenth of the budget) are measured after they are built. */
+const MEASURE_FROM_BYTES = 65_536;
+
+/**
+ * The static price bounds event data by its cap but other strings by a typical size; an answer priced
+ * near the budget is measured once built, and one over MAX_RESPONSE_BYTES is replaced by RESPONSE_TOO_LARGE.
+ */
+function withinResponseBudget(result: ExecutionResult, cost: OperationCost | undefined, budget: number): ExecutionResult {
+  if ((cost?.bytes ?? 0) < Math.min(MEASURE_FROM_BYTES, budget / 16) || result.data == null) return result;
+  const bytes = JSON.stringify(result.data).length;
+  if (bytes <= budget) return result;
+  const message = `the answer holds ${bytes} bytes, more than the ${budget} one answer may hold (MAX_RESPONSE_BYTES); ask for fewer items or fewer fields`;
+  return { errors: [new GraphQLError(message, { originalError: new LedgerError("RESPONSE_TOO_LARGE", message, { limit: budget }) })] };
 }
 
 const needsWholeLogSlot = (cost: OperationCost | undefined): boolean => (cost?.wholeLog ?? 0) > 0;

@@ -12,6 +12,7 @@ import { errorCodes } from "../graphql/errors.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
 import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
 import type { Metrics } from "./metrics.js";
+import { type BufferedSocket, withinByteBudget } from "./subscriber-budget.js";
 import type { WebSocketAttachment } from "./server.js";
 
 /** Close codes of this transport; 44xx follow graphql-ws (4401 is final for its client, 4403 is retried). */
@@ -75,13 +76,20 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
 
   /** Each started subscription's operation key (see subscribeShared), by its execution context. */
   const operationKeys = new WeakMap<object, string>();
+  /** Each started subscription's socket, whose unsent bytes its byte budget reads. */
+  const sockets = new WeakMap<object, BufferedSocket>();
 
   const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: true,
       execute: (args: ExecutionArgs) => pipeline.execute(args),
       // Subscribers of the same operation who may see the same personal data share each change's execution.
-      subscribe: (args: ExecutionArgs) => subscribeShared(args, operationKeys.get(args.contextValue as object) ?? randomUUID()),
+      subscribe: async (args: ExecutionArgs) => {
+        const result = await subscribeShared(args, operationKeys.get(args.contextValue as object) ?? randomUUID());
+        const socket = sockets.get(args.contextValue as object);
+        // Every subscription of a connection counts against the connection's one byte budget.
+        return socket && Symbol.asyncIterator in result ? withinByteBudget(result, socket, config.limits.subscriberBytes) : result;
+      },
       async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         const socket = ctx.extra.socket;
@@ -135,6 +143,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         }
         opts.metrics?.subscriptions.inc();
         operationKeys.set(contextValue, operationKeyOf(document, payload));
+        sockets.set(contextValue, ctx.extra.socket);
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext(_ctx, _id, _payload, _args, result) {
