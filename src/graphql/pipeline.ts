@@ -43,6 +43,7 @@ export class GraphQLPipeline {
   private readonly logger: Logger;
   private readonly compiledQueries = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
   private readonly budgetChecked = new Map<string, GraphQLError | null>();
+  private readonly checkedDocuments = new Map<string, DocumentNode | GraphQLError[]>();
 
   constructor(deps: PipelineDeps) {
     this.schema = deps.schema;
@@ -97,6 +98,23 @@ export class GraphQLPipeline {
       this.budgetChecked.set(query, verdict);
     }
     return verdict;
+  }
+
+  /**
+   * A query text parsed and validated, or the errors that refuse it, kept by text as Apollo keeps its
+   * parsed documents on HTTP: a client opening many subscriptions with one query pays for it once.
+   */
+  checkedDocument(query: string): DocumentNode | GraphQLError[] {
+    const known = this.checkedDocuments.get(query);
+    if (known !== undefined) return known;
+    const document = this.parse(query);
+    const verdict = document instanceof GraphQLError ? [document] : this.validate(document);
+    const result = verdict.length > 0 ? verdict : (document as DocumentNode);
+    if (query.length <= MAX_CHECKED_TEXT) {
+      if (this.checkedDocuments.size >= MAX_CHECKED_TEXTS) this.checkedDocuments.clear();
+      this.checkedDocuments.set(query, result);
+    }
+    return result;
   }
 
   /** graphql's specified rules, as Apollo runs them on HTTP, after the overlap budget; GRAPHQL_VALIDATION_FAILED for each finding. */

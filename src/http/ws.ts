@@ -120,7 +120,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
         if (ctx.extra.caller && ctx.extra.open) callerLimits.closeConnection(ctx.extra.caller.subject, ctx.extra.open);
       },
-      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+      async onSubscribe(ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         const caller = ctx.extra.caller;
         if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
         const max = config.limits.maxSubscriptionsPerConnection;
@@ -128,10 +128,10 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
         if (!callerLimits.subscriptionsWithinLimit(caller.subject))
           return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
-        const document = pipeline.parse(payload.query);
-        if (document instanceof GraphQLError) return [document];
-        const invalid = pipeline.validate(document);
-        if (invalid.length > 0) return invalid;
+        // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
+        await new Promise((resolve) => setImmediate(resolve));
+        const document = pipeline.checkedDocument(payload.query);
+        if (Array.isArray(document)) return document;
         if (!getOperationAST(document, payload.operationName ?? undefined))
           return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
         const contextValue = pipeline.context(caller, randomUUID());

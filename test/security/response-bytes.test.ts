@@ -1,14 +1,13 @@
 // Finding 2 of the third review: answers are priced by the bytes they can hold, and a WebSocket client
 // that stops reading cannot make the server hold more than a byte budget for it.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { randomBytes } from "node:crypto";
-import { type Socket, createConnection } from "node:net";
 import WebSocket from "ws";
 import { loadConfig } from "../../src/config.js";
 import { EVENT_BYTES } from "../../src/graphql/operation-cost.js";
 import { subjectActor } from "../support/ledger-commands.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard } from "../api/helpers.js";
+import { type Message, RawWsClient } from "../support/raw-ws-client.js";
 
 const SUBSCRIBER_BYTES = 65_536;
 let srv: TestServer;
@@ -52,13 +51,6 @@ describe("finding 2: every field priced by the bytes it can return", () => {
   });
 });
 
-interface Message {
-  id?: string;
-  type: string;
-  // biome-ignore lint: the protocol's payload is any JSON
-  payload?: any;
-}
-
 async function connect(token: string): Promise<WebSocket> {
   const ws = new WebSocket(srv.url.replace(/^http/, "ws"), "graphql-transport-ws");
   await new Promise<void>((resolve, reject) => {
@@ -80,75 +72,6 @@ function nextMessage(ws: WebSocket, match: (m: Message) => boolean): Promise<Mes
     };
     ws.on("message", on);
   });
-}
-
-/**
- * A WebSocket client on a bare TCP socket, so that it can really stop reading (ws's own client resumes
- * its socket by itself): text frames out (masked, as a client must), server frames parsed on demand.
- */
-class RawWsClient {
-  private readonly chunks: Buffer[] = [];
-  private constructor(private readonly socket: Socket) {
-    socket.on("data", (d: Buffer) => this.chunks.push(d));
-  }
-
-  static async open(url: string): Promise<RawWsClient> {
-    const { hostname, port } = new URL(url);
-    const socket = createConnection({ host: hostname, port: Number(port) });
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    socket.write(
-      `GET /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`,
-    );
-    const client = new RawWsClient(socket);
-    await expect.poll(() => Buffer.concat(client.chunks).includes("\r\n\r\n")).toBe(true);
-    const all = Buffer.concat(client.chunks);
-    expect(all.subarray(0, 12).toString()).toBe("HTTP/1.1 101");
-    client.chunks.length = 0;
-    client.chunks.push(all.subarray(all.indexOf("\r\n\r\n") + 4));
-    return client;
-  }
-
-  send(message: unknown): void {
-    const payload = Buffer.from(JSON.stringify(message));
-    const mask = randomBytes(4);
-    const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-    const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
-    this.socket.write(Buffer.concat([head, mask, body]));
-  }
-
-  pause(): void {
-    this.socket.pause();
-  }
-
-  resume(): void {
-    this.socket.resume();
-  }
-
-  /** Every complete text message received so far. */
-  messages(): Message[] {
-    const buf = Buffer.concat(this.chunks);
-    const out: Message[] = [];
-    for (let at = 0; at + 2 <= buf.length; ) {
-      let len = buf[at + 1]! & 0x7f;
-      let start = at + 2;
-      if (len === 126) {
-        len = buf.readUInt16BE(at + 2);
-        start = at + 4;
-      } else if (len === 127) {
-        len = Number(buf.readBigUInt64BE(at + 2));
-        start = at + 10;
-      }
-      if (start + len > buf.length) break;
-      if ((buf[at]! & 0x0f) === 1) out.push(JSON.parse(buf.subarray(start, start + len).toString()) as Message);
-      at = start + len;
-    }
-    return out;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
 }
 
 describe("finding 2: a per-subscriber byte budget ends a subscription that is not read with SLOW_SUBSCRIBER", () => {
