@@ -61,6 +61,11 @@ describe("loadConfig", () => {
         maxConnectionsPerCaller: 20,
         maxWholeLogPerCaller: 1,
         subscriberQueue: 1_000,
+        maxReplaysPerCaller: 2,
+        maxResponseBytes: 16_777_216,
+        subscriberBytes: 8_388_608,
+        maxExportsPerCaller: 1,
+        maxWritesPerSubjectPerMinute: 600,
       },
       metricsOperationNames: 100,
       compiledReads: true,
@@ -99,6 +104,11 @@ describe("loadConfig", () => {
       MAX_SUBSCRIPTIONS_PER_CALLER: "7",
       MAX_CONNECTIONS_PER_CALLER: "4",
       MAX_WHOLE_LOG_READS_PER_CALLER: "2",
+      MAX_REPLAYS_PER_CALLER: "3",
+      MAX_RESPONSE_BYTES: "100000",
+      MAX_SUBSCRIBER_BYTES: "200000",
+      MAX_EXPORTS_PER_CALLER: "2",
+      MAX_WRITES_PER_SUBJECT_PER_MINUTE: "0",
       METRICS_OPERATION_NAMES: "10",
       GRAPHQL_JIT: "false",
     });
@@ -140,6 +150,11 @@ describe("loadConfig", () => {
       maxConnectionsPerCaller: 4,
       maxWholeLogPerCaller: 2,
       subscriberQueue: 50,
+      maxReplaysPerCaller: 3,
+      maxResponseBytes: 100_000,
+      subscriberBytes: 200_000,
+      maxExportsPerCaller: 2,
+      maxWritesPerSubjectPerMinute: 0,
     });
     expect(c.metricsOperationNames).toBe(10);
     expect(c.compiledReads).toBe(false);
