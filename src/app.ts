@@ -85,6 +85,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       defaultPolicyId: config.defaultPolicyId,
       maxExtensionDays: config.dataRequestMaxExtensionDays,
       adequateCountries: config.adequateCountries,
+      maxWritesPerSubjectPerMinute: config.limits.maxWritesPerSubjectPerMinute,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {
@@ -104,7 +105,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     ledger.onCommit((events) => {
       for (const e of events) metrics.eventsAppended.inc({ type: e.type });
     });
-    const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue });
+    const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue, maxReplaysPerCaller: config.limits.maxReplaysPerCaller });
     // The transparency log: the tree is the storage's; checkpoints are signed here, on any replica.
     const tree = ledger.storage.transparency;
     const checkpointKey = await loadCheckpointKey({ keyFile: config.checkpointKeyFile, dataDir: config.dataDir, name: config.ledgerOrigin });

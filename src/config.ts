@@ -72,6 +72,16 @@ export interface Config {
     /** Whole-log reads (ledgerIntegrity, events by type across subjects) one caller may run at once. */
     maxWholeLogPerCaller: number;
     subscriberQueue: number;
+    /** Replay pages (subscriptions resuming from an old cursor) one caller may have read at once; the rest wait. */
+    maxReplaysPerCaller: number;
+    /** The most bytes one operation's answer may hold, priced before it runs (and the export's stored size). */
+    maxResponseBytes: number;
+    /** Bytes a WebSocket connection may have unsent before its subscriptions end with SLOW_SUBSCRIBER. */
+    subscriberBytes: number;
+    /** subjectExport builds one caller may run at once. */
+    maxExportsPerCaller: number;
+    /** Commands one subject's record may take per minute, whoever sends them; 0 for no quota. */
+    maxWritesPerSubjectPerMinute: number;
   };
   /** Distinct operation names /metrics labels before further names are counted as "other". */
   metricsOperationNames: number;
@@ -221,6 +231,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxWholeLogPerCaller: intSetting(get, "MAX_WHOLE_LOG_READS_PER_CALLER", 1, 1, 1_000),
       // Messages a subscriber may fall behind before it is ended (SLOW_SUBSCRIBER) and must resume.
       subscriberQueue: intSetting(get, "SUBSCRIBER_QUEUE_LIMIT", 1_000, 1, 1_000_000),
+      maxReplaysPerCaller: intSetting(get, "MAX_REPLAYS_PER_CALLER", 2, 1, 1_000),
+      maxResponseBytes: intSetting(get, "MAX_RESPONSE_BYTES", 16_777_216, 65_536, 1_073_741_824),
+      subscriberBytes: intSetting(get, "MAX_SUBSCRIBER_BYTES", 8_388_608, 65_536, 1_073_741_824),
+      maxExportsPerCaller: intSetting(get, "MAX_EXPORTS_PER_CALLER", 1, 1, 1_000),
+      maxWritesPerSubjectPerMinute: intSetting(get, "MAX_WRITES_PER_SUBJECT_PER_MINUTE", 600, 0, 1_000_000),
     },
     metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
     compiledReads: boolSetting(get, "GRAPHQL_JIT", true),

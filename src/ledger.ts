@@ -12,6 +12,7 @@ import { type DataRequestState, type DataRequestStatus, type SubjectState, foldS
 import type { Instant } from "./domain/time.js";
 import { openEventData, openWith } from "./evidence/seal.js";
 import { requestHash, sha256Hex } from "./log/canonical.js";
+import { WriteQuota } from "./domain/write-quota.js";
 import type { ChainHead, CommandOutcome, DataRequestPage, IntegrityReport, ReadFilter, ReadModelReport, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 
 /** The officers' queue read without paging arguments: one page this long. */
@@ -34,6 +35,8 @@ export interface LedgerOptions {
   maxExtensionDays?: number;
   /** ADEQUATE_COUNTRIES; default the EEA states and GB. */
   adequateCountries?: readonly string[];
+  /** Commands one subject's record may take per minute (erasure excepted); 0 or absent: no quota. */
+  maxWritesPerSubjectPerMinute?: number;
 }
 
 export interface RecordConsentResult {
@@ -61,6 +64,7 @@ export class Ledger {
   private readonly dueDaysByKind: Partial<Record<DataRequestKind, number>>;
   private readonly catalogNow: Catalog;
   private lastPosition: number;
+  private readonly writeQuota: WriteQuota;
 
   private constructor(
     /** The storage port this ledger runs on. */
@@ -80,6 +84,7 @@ export class Ledger {
       ...(opts.adequateCountries ? { adequateCountries: opts.adequateCountries } : {}),
     };
     this.dueDaysByKind = opts.dataRequestDueDaysByKind ?? {};
+    this.writeQuota = new WriteQuota(opts.maxWritesPerSubjectPerMinute ?? 0, this.clock);
     this.catalogNow = catalog;
     this.lastPosition = head?.position ?? 0;
     this.storage.onCommit((events) => this.afterCommit(events));
@@ -156,6 +161,8 @@ export class Ledger {
   /** Runs a subject command through the storage, which decides it inside its write transaction. */
   private async run(command: SubjectCommand, actor: Actor, now = this.clock(), idempotency: { key: string; requestHash: string } | null = null): Promise<CommandOutcome & { subject: SubjectState }> {
     checkId("subjectId", command.subjectId);
+    // Erasure is a right that must always be exercisable, however busy the record.
+    if (command.kind !== "eraseSubject") this.writeQuota.take(command.subjectId);
     const outcome = await this.storage.execute({ command, actor, now, idempotency, bounds: this.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };
   }
@@ -449,9 +456,9 @@ export class Ledger {
     return this.storage.pendingReconsent(policyId, reconsentThreshold(policy, this.asOf()), after, first);
   }
 
-  /** Subjects with a standing in the policy, in id order after `after`. */
-  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
-    return this.storage.subjectsOfPolicy(policyId, after, limit);
+  /** Subjects with a standing in the policy, in id order after `after`; with `through`, those who had accepted it by that position. */
+  subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): Promise<string[]> {
+    return this.storage.subjectsOfPolicy(policyId, after, limit, through);
   }
 
   /** Log positions in (after, upTo] at which a policy version came into effect. */

@@ -25,6 +25,7 @@ export type ErrorCode =
   | "TOO_MANY_SUBSCRIPTIONS"
   | "TOO_MANY_OPEN_REQUESTS"
   | "TOO_MANY_REQUESTS"
+  | "RESPONSE_TOO_LARGE"
   | "INTERNAL_SERVER_ERROR";
 
 /** A refusal the client can act on; its message never names another subject's data. */

@@ -13,6 +13,8 @@ export interface ChangeFeedOptions {
   maxQueue?: number;
   /** Events read per replay step. */
   pageSize?: number;
+  /** Replay pages one caller may have being read at once; the caller's other replays wait their turn. */
+  maxReplaysPerCaller?: number;
   logger?: Logger;
 }
 
@@ -38,6 +40,7 @@ export class ChangeFeed {
   private changeSubCount = 0;
   private readonly maxQueue: number;
   private readonly pageSize: number;
+  private readonly replaySlots: ReplaySlots;
   private readonly unlisten: () => void;
   private closed = false;
   /** Commits are diffed in order, one after another. */
@@ -51,6 +54,7 @@ export class ChangeFeed {
   ) {
     this.maxQueue = opts.maxQueue ?? 1_000;
     this.pageSize = opts.pageSize ?? 200;
+    this.replaySlots = new ReplaySlots(opts.maxReplaysPerCaller ?? 2);
     this.offeredTo = ledger.headPosition;
     this.unlisten = ledger.onCommit((events) => {
       this.publishing = this.publishing.then(() => this.publish(events));
@@ -62,8 +66,8 @@ export class ChangeFeed {
     return this.eventSubs.size + this.changeSubCount;
   }
 
-  /** The global event feed, optionally by type, from `after` (or from now on). */
-  ledgerEvents(filter: LedgerEventsFilter, after: FeedCursor | null): AsyncIterableIterator<LedgerEvent> {
+  /** The global event feed, optionally by type, from `after` (or from now on); `caller` shares its replay slots. */
+  ledgerEvents(filter: LedgerEventsFilter, after: FeedCursor | null, caller?: string): AsyncIterableIterator<LedgerEvent> {
     this.requireOpen();
     const types = filter.types && filter.types.length > 0 ? new Set(filter.types) : null;
     const sub: FeedSubscription<LedgerEvent> = new FeedSubscription<LedgerEvent>({
@@ -71,22 +75,22 @@ export class ChangeFeed {
       head: () => this.offeredTo,
       maxQueue: this.maxQueue,
       matches: (item) => !types || types.has(item.value.type),
-      replay: async (cursor) => {
+      replay: this.replaySlots.limit(caller, async (cursor) => {
         const events = await this.ledger.events(cursor.position, this.pageSize, types ? { types: [...types] } : undefined);
         return {
           items: events.map(eventItem),
           scannedTo: events.at(-1)?.position ?? cursor.position,
           caughtUp: events.length < this.pageSize,
         };
-      },
+      }),
       onEnd: () => this.eventSubs.delete(sub),
     });
     this.eventSubs.add(sub);
     return sub;
   }
 
-  /** Consent changes of one subject or all, optionally of one policy and some purposes, from `after`. */
-  consentChanges(filter: ConsentChangesFilter, after: FeedCursor | null): AsyncIterableIterator<ConsentChangeFact> {
+  /** Consent changes of one subject or all, optionally of one policy and some purposes, from `after`; `caller` shares its replay slots. */
+  consentChanges(filter: ConsentChangesFilter, after: FeedCursor | null, caller?: string): AsyncIterableIterator<ConsentChangeFact> {
     this.requireOpen();
     const purposes = filter.purposeIds && filter.purposeIds.length > 0 ? new Set(filter.purposeIds) : null;
     const sub: FeedSubscription<ConsentChangeFact> = new FeedSubscription<ConsentChangeFact>({
@@ -97,7 +101,7 @@ export class ChangeFeed {
         (filter.subjectId === null || c.subjectId === filter.subjectId) &&
         (filter.policyId === null || c.current.policyId === filter.policyId) &&
         (!purposes || purposes.has(c.current.purposeId)),
-      replay: async (cursor) => {
+      replay: this.replaySlots.limit(caller, async (cursor) => {
         // A cursor inside an event (some of its changes seen) re-reads that event; the rest are skipped.
         const from = Number.isFinite(cursor.index) ? cursor.position - 1 : cursor.position;
         let events = await this.ledger.events(from, this.pageSize, {
@@ -121,7 +125,7 @@ export class ChangeFeed {
           scannedTo,
           caughtUp,
         };
-      },
+      }),
       onEnd: () => {
         this.changeSubCount--;
         if (filter.subjectId === null) this.changeSubsAll.delete(sub);
@@ -190,6 +194,48 @@ export class ChangeFeed {
       const last = events.at(-1);
       if (last && last.position > this.offeredTo) this.offeredTo = last.position;
     }
+  }
+}
+
+/**
+ * Per-caller slots for replay pages: one caller's many subscriptions from an old cursor are read a
+ * few pages at a time, while other callers' replays and the live feed go on.
+ */
+class ReplaySlots {
+  private readonly running = new Map<string, { busy: number; waiting: (() => void)[] }>();
+
+  constructor(private readonly max: number) {}
+
+  limit<A, R>(caller: string | undefined, read: (arg: A) => Promise<R>): (arg: A) => Promise<R> {
+    if (caller === undefined) return read;
+    return async (arg: A) => {
+      await this.acquire(caller);
+      try {
+        return await read(arg);
+      } finally {
+        this.release(caller);
+      }
+    };
+  }
+
+  private async acquire(caller: string): Promise<void> {
+    let slot = this.running.get(caller);
+    if (!slot) this.running.set(caller, (slot = { busy: 0, waiting: [] }));
+    if (slot.busy < this.max) {
+      slot.busy++;
+      return;
+    }
+    // The releasing read hands its slot over: busy stays the same.
+    await new Promise<void>((resolve) => slot.waiting.push(resolve));
+  }
+
+  private release(caller: string): void {
+    const slot = this.running.get(caller);
+    if (!slot) return;
+    const next = slot.waiting.shift();
+    // Handed over in a later turn of the event loop: a caller's queued replays never run back to back in one.
+    if (next) return void setImmediate(next);
+    if (--slot.busy === 0) this.running.delete(caller);
   }
 }
 

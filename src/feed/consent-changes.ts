@@ -86,17 +86,48 @@ async function subjectEventChanges(ledger: Ledger, e: LedgerEvent, subjectId: st
   return differs(before, after).map(([k, d]) => [k, before.get(k) ?? null, d]);
 }
 
+type SubjectChanges = { subjectId: string; changes: [string, Decision | null, Decision][] };
+
+/** Subjects whose views are read and diffed between two turns of the event loop. */
+const SUBJECTS_PER_STEP = 16;
+/** Version-effect events whose changes are kept, per ledger: replays of the same event share one computation. */
+const REMEMBERED_EFFECTS = 8;
+const remembered = new WeakMap<Ledger, Map<number, Promise<SubjectChanges[]>>>();
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * The changes a version coming into effect made, for every subject with a standing in its policy:
  * the catalogue without that version against the catalogue with it, at the event's instant.
  * Computed for all such subjects whatever the filter, so that indexes (and cursors) are the same
- * for every subscriber.
+ * for every subscriber. The result depends on the log up to the event alone, so it is computed
+ * once per event and shared by the live feed and every replay (the last few events are kept).
  */
-async function versionEffectChanges(
-  ledger: Ledger,
-  e: LedgerEvent,
-  effect: { policyId: string; version: number },
-): Promise<{ subjectId: string; changes: [string, Decision | null, Decision][] }[]> {
+function versionEffectChanges(ledger: Ledger, e: LedgerEvent, effect: { policyId: string; version: number }): Promise<SubjectChanges[]> {
+  let byPosition = remembered.get(ledger);
+  if (!byPosition) remembered.set(ledger, (byPosition = new Map()));
+  const known = byPosition.get(e.position);
+  if (known) {
+    // Most recently used last.
+    byPosition.delete(e.position);
+    byPosition.set(e.position, known);
+    return known;
+  }
+  const computing = computeVersionEffect(ledger, e, effect);
+  byPosition.set(e.position, computing);
+  if (byPosition.size > REMEMBERED_EFFECTS) byPosition.delete(byPosition.keys().next().value!);
+  computing.catch(() => {
+    if (byPosition.get(e.position) === computing) byPosition.delete(e.position);
+  });
+  return computing;
+}
+
+/**
+ * Reads only the subjects who had accepted the policy by the event (an index lookup: none at all for
+ * the shipped catalogue's first publication), a few at a time, yielding to the event loop between
+ * steps, so other requests are served while a version comes into effect for many subjects.
+ */
+async function computeVersionEffect(ledger: Ledger, e: LedgerEvent, effect: { policyId: string; version: number }): Promise<SubjectChanges[]> {
   const knownAt = e.recordedAt;
   const after = ledger.catalogAt(knownAt);
   const before = Catalog.of(
@@ -107,19 +138,23 @@ async function versionEffectChanges(
       .sort((a, b) => a.publishedAt - b.publishedAt || a.number - b.number),
   );
   const asOf: AsOf = { at: knownAt, knownAt };
-  const out: { subjectId: string; changes: [string, Decision | null, Decision][] }[] = [];
-  // The policy's subjects are read in pages by id; each page's views are read together.
+  const out: SubjectChanges[] = [];
+  // The policy's subjects are read in pages by id; each step's views are read together.
   for (let afterId = ""; ; ) {
-    const page = await ledger.subjectsOfPolicy(effect.policyId, afterId, SUBJECT_PAGE);
-    const views = await Promise.all(page.map((id) => ledger.viewThrough(id, e.position)));
-    for (const [i, subjectId] of page.entries()) {
-      const view = viewOf(views[i]!);
-      // Only subjects who had accepted the policy by then stand under its versions.
-      if (view.acceptedVersion(effect.policyId) === 0) continue;
-      const b = decisions(before, view, asOf);
-      const a = withDropped(after, view, asOf, b, decisions(after, view, asOf));
-      const changes = differs(b, a).map(([k, d]): [string, Decision | null, Decision] => [k, b.get(k) ?? null, d]);
-      if (changes.length > 0) out.push({ subjectId, changes });
+    const page = await ledger.subjectsOfPolicy(effect.policyId, afterId, SUBJECT_PAGE, e.position);
+    for (let from = 0; from < page.length; from += SUBJECTS_PER_STEP) {
+      await yieldToEventLoop();
+      const ids = page.slice(from, from + SUBJECTS_PER_STEP);
+      const views = await Promise.all(ids.map((id) => ledger.viewThrough(id, e.position)));
+      for (const [i, subjectId] of ids.entries()) {
+        const view = viewOf(views[i]!);
+        // Only subjects who had accepted the policy by then stand under its versions.
+        if (view.acceptedVersion(effect.policyId) === 0) continue;
+        const b = decisions(before, view, asOf);
+        const a = withDropped(after, view, asOf, b, decisions(after, view, asOf));
+        const changes = differs(b, a).map(([k, d]): [string, Decision | null, Decision] => [k, b.get(k) ?? null, d]);
+        if (changes.length > 0) out.push({ subjectId, changes });
+      }
     }
     if (page.length < SUBJECT_PAGE) return out;
     afterId = page.at(-1)!;

@@ -5,6 +5,7 @@ export interface CallerLimitSettings {
   maxWholeLogPerCaller: number;
   maxConnectionsPerCaller: number;
   maxSubscriptionsPerCaller: number;
+  maxExportsPerCaller: number;
 }
 
 /** What a connection reports about itself: its open operations. */
@@ -18,24 +19,21 @@ export interface OpenConnection {
  */
 export class CallerLimits {
   private readonly wholeLog = new Map<string, number>();
+  private readonly exports = new Map<string, number>();
   private readonly connections = new Map<string, Set<OpenConnection>>();
 
   constructor(private readonly settings: CallerLimitSettings) {}
 
   /** Runs `work` in one of the caller's whole-log slots; TOO_MANY_REQUESTS when they are all taken. */
-  async withWholeLogSlot<T>(caller: string, work: () => T | Promise<T>): Promise<T> {
-    const running = this.wholeLog.get(caller) ?? 0;
+  withWholeLogSlot<T>(caller: string, work: () => T | Promise<T>): Promise<T> {
     const max = this.settings.maxWholeLogPerCaller;
-    if (running >= max)
-      throw new LedgerError("TOO_MANY_REQUESTS", `at most ${max} whole-log read${max === 1 ? "" : "s"} (ledgerIntegrity, events by type) may run at once per caller; retry when the running one has answered`);
-    this.wholeLog.set(caller, running + 1);
-    try {
-      return await work();
-    } finally {
-      const left = (this.wholeLog.get(caller) ?? 1) - 1;
-      if (left <= 0) this.wholeLog.delete(caller);
-      else this.wholeLog.set(caller, left);
-    }
+    return withSlot(this.wholeLog, caller, max, `at most ${max} whole-log read${max === 1 ? "" : "s"} (ledgerIntegrity, events by type) may run at once per caller`, work);
+  }
+
+  /** Runs `work` in one of the caller's subjectExport slots; TOO_MANY_REQUESTS when they are all taken. */
+  withExportSlot<T>(caller: string, work: () => T | Promise<T>): Promise<T> {
+    const max = this.settings.maxExportsPerCaller;
+    return withSlot(this.exports, caller, max, `at most ${max} subjectExport${max === 1 ? "" : "s"} may be built at once per caller`, work);
   }
 
   /** Registers a connection; false (and nothing registered) when the caller already holds the maximum. */
@@ -63,5 +61,18 @@ export class CallerLimits {
   /** Connections the caller holds (for tests and metrics). */
   connectionsOf(caller: string): number {
     return this.connections.get(caller)?.size ?? 0;
+  }
+}
+
+async function withSlot<T>(running: Map<string, number>, caller: string, max: number, limit: string, work: () => T | Promise<T>): Promise<T> {
+  const now = running.get(caller) ?? 0;
+  if (now >= max) throw new LedgerError("TOO_MANY_REQUESTS", `${limit}; retry when the running one has answered`);
+  running.set(caller, now + 1);
+  try {
+    return await work();
+  } finally {
+    const left = (running.get(caller) ?? 1) - 1;
+    if (left <= 0) running.delete(caller);
+    else running.set(caller, left);
   }
 }

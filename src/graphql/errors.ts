@@ -19,6 +19,7 @@ const CLIENT_CODES = new Set([
   "QUERY_TOO_COMPLEX",
   "QUERY_TOO_DEEP",
   "TOO_MANY_REQUESTS",
+  "RESPONSE_TOO_LARGE",
 ]);
 
 function codeOf(e: unknown): string | undefined {

@@ -1,11 +1,13 @@
 // Depth, cost and per-request caps, checked for every operation on every transport.
 import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, type GraphQLSchema, Kind, getOperationAST, getVariableValues } from "graphql";
 import { checkInputValues } from "./input-values.js";
-import { type OperationCost, operationCost } from "./operation-cost.js";
+import { EVENT_BYTES, type OperationCost, operationCost } from "./operation-cost.js";
 
 export interface OperationLimits {
   maxDepth: number;
   maxCost: number;
+  /** The most bytes an answer may hold (MAX_RESPONSE_BYTES); no bound when absent. */
+  maxResponseBytes?: number;
 }
 
 /** Exports one request may build: each decrypts and serialises a whole subject. */
@@ -27,6 +29,11 @@ export function limitBroken(c: OperationCost, limits: OperationLimits): GraphQLE
       `a request may run at most ${MAX_WHOLE_LOG_PER_REQUEST} whole-log read (ledgerIntegrity, or events filtered by types without subjectId); this one asks for ${c.wholeLog}`,
     );
   if (c.cost > limits.maxCost) return refusal("QUERY_TOO_COMPLEX", `query cost ${fmt(c.cost)} exceeds the limit of ${limits.maxCost}`);
+  if (limits.maxResponseBytes !== undefined && c.bytes > limits.maxResponseBytes)
+    return refusal(
+      "QUERY_TOO_COMPLEX",
+      `the answer could hold up to ${fmt(c.bytes)} bytes (event data and canonical at ${EVENT_BYTES} bytes each), more than the ${limits.maxResponseBytes} one answer may hold; ask for fewer events or fewer fields`,
+    );
   return null;
 }
 

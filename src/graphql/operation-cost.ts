@@ -26,6 +26,8 @@ export interface OperationCost {
   wholeLog: number;
   /** How many subject exports would be built. */
   exports: number;
+  /** The most bytes the answer could hold: each field's name and value, lists and pages multiplied by their size. */
+  bytes: number;
 }
 
 /**
@@ -49,10 +51,21 @@ export const EXPORT_COST = 1_000;
  */
 export const PROOF_COST = 100;
 
+/** A scalar's JSON (an id, an instant, a status) with its key, for pricing an answer's bytes. */
+export const LEAF_BYTES = 64;
+/**
+ * The most one event's `data` or `canonical` holds when a subject's command wrote it: evidence is at
+ * most four 256-character members and a 1,024-character user agent, sealed (base64 of ciphertext),
+ * beside the command's own members. Such fields are priced at this bound.
+ */
+export const EVENT_BYTES = 8_192;
+/** Fields whose value is one event's data, at EVENT_BYTES each. */
+const EVENT_SIZED_FIELDS = new Set(["LedgerEvent.data", "LedgerEvent.canonical"]);
+
 /** Root fields that answer with an RFC 9162 proof. */
 const PROOF_FIELDS = new Set(["Query.inclusionProof", "Query.consistencyProof"]);
 
-const ZERO: OperationCost = { depth: 0, cost: 0, wholeLog: 0, exports: 0 };
+const ZERO: OperationCost = { depth: 0, cost: 0, wholeLog: 0, exports: 0, bytes: 0 };
 
 /** Root fields that read the whole log whatever their arguments. */
 const WHOLE_LOG_FIELDS = new Set(["Query.ledgerIntegrity"]);
@@ -92,6 +105,7 @@ export function operationCost(
     let cost = 0;
     let wholeLog = 0;
     let exports = 0;
+    let bytes = 0;
     for (const sel of set.selections) {
       let part: OperationCost;
       if (sel.kind === Kind.FIELD) part = ofField(sel, parent);
@@ -104,14 +118,15 @@ export function operationCost(
       cost += part.cost;
       wholeLog += part.wholeLog;
       exports += part.exports;
+      bytes += part.bytes;
     }
-    return { depth, cost, wholeLog, exports };
+    return { depth, cost, wholeLog, exports, bytes };
   };
 
   const ofField = (node: FieldNode, parent: GraphQLCompositeType): OperationCost => {
     const name = node.name.value;
     // Introspection's size is the schema's, not the data's; graphql's MaxIntrospectionDepthRule bounds its circular queries.
-    if (name.startsWith("__")) return { depth: 0, cost: 1, wholeLog: 0, exports: 0 };
+    if (name.startsWith("__")) return { depth: 0, cost: 1, wholeLog: 0, exports: 0, bytes: LEAF_BYTES };
     const def = "getFields" in parent ? parent.getFields()[name] : undefined;
     if (!def) return ZERO; // an unknown field is graphql's validation error, not ours
     const named = getNamedType(def.type);
@@ -121,17 +136,22 @@ export function operationCost(
 
     let times = 1;
     let cost: number;
+    // A leaf's value, or an object's braces, beside the key.
+    const own = EVENT_SIZED_FIELDS.has(`${parent.name}.${name}`) ? EVENT_BYTES : node.selectionSet ? 2 + name.length : LEAF_BYTES;
+    let bytes = own + child.bytes;
     if (isConnection(def)) {
       // A connection's `edges` are the page its `first` paid for; the halving keeps the feed's
       // default page of 100 events with a few fields under the default limit.
       const n = typeof args["first"] === "number" ? args["first"] : 100;
       cost = 1 + (Math.max(n, 1) * Math.max(child.cost, 1)) / 2;
+      bytes = own + Math.max(n, 1) * child.bytes;
     } else if (isListType(getNullableType(def.type))) {
       if (parent.name.endsWith("Connection")) cost = 1 + child.cost;
       else {
         times = typeof args["first"] === "number" ? args["first"] : Array.isArray(args["checks"]) ? args["checks"].length : UNPAGED_LIST_SIZE;
         times = Math.max(times, 1);
         cost = 1 + times * Math.max(child.cost, 1);
+        bytes = own + times * child.bytes;
       }
     } else cost = 1 + child.cost;
 
@@ -146,7 +166,7 @@ export function operationCost(
       cost += EXPORT_COST;
       exports += 1;
     }
-    return { depth: 1 + child.depth, cost, wholeLog, exports };
+    return { depth: 1 + child.depth, cost, wholeLog, exports, bytes };
   };
 
   return ofSelectionSet(operation.selectionSet, rootType(schema, operation));

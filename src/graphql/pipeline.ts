@@ -26,6 +26,7 @@ import { formatError } from "./errors.js";
 import { checkOperationLimits } from "./limits.js";
 import { checkVisitorOperation } from "./visitor-operations.js";
 import type { OperationCost } from "./operation-cost.js";
+import { validationBudgetBroken } from "./validation-budget.js";
 
 export interface PipelineDeps {
   schema: GraphQLSchema;
@@ -43,6 +44,8 @@ export class GraphQLPipeline {
   private readonly verifier: TokenVerifier;
   private readonly logger: Logger;
   private readonly compiledQueries = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  private readonly budgetChecked = new Map<string, GraphQLError | null>();
+  private readonly checkedDocuments = new Map<string, DocumentNode | GraphQLError[]>();
 
   constructor(deps: PipelineDeps) {
     this.schema = deps.schema;
@@ -81,8 +84,45 @@ export class GraphQLPipeline {
     }
   }
 
-  /** graphql's specified rules, as Apollo runs them on HTTP; GRAPHQL_VALIDATION_FAILED for each finding. */
+  /**
+   * Whether a query text would cost graphql's validation more than its budget (see validation-budget.ts):
+   * checked on HTTP before Apollo parses and validates, with or without a token. Answers are kept by
+   * text, so the hot queries are parsed once here; any other text costs one bounded parse and a linear pass.
+   */
+  overValidationBudget(query: string): GraphQLError | null {
+    const known = this.budgetChecked.get(query);
+    if (known !== undefined) return known;
+    const document = this.parse(query);
+    // A text that does not parse is Apollo's to report, with its own message.
+    const verdict = document instanceof GraphQLError ? null : validationBudgetBroken(document);
+    if (query.length <= MAX_CHECKED_TEXT) {
+      if (this.budgetChecked.size >= MAX_CHECKED_TEXTS) this.budgetChecked.clear();
+      this.budgetChecked.set(query, verdict);
+    }
+    return verdict;
+  }
+
+  /**
+   * A query text parsed and validated, or the errors that refuse it, kept by text as Apollo keeps its
+   * parsed documents on HTTP: a client opening many subscriptions with one query pays for it once.
+   */
+  checkedDocument(query: string): DocumentNode | GraphQLError[] {
+    const known = this.checkedDocuments.get(query);
+    if (known !== undefined) return known;
+    const document = this.parse(query);
+    const verdict = document instanceof GraphQLError ? [document] : this.validate(document);
+    const result = verdict.length > 0 ? verdict : (document as DocumentNode);
+    if (query.length <= MAX_CHECKED_TEXT) {
+      if (this.checkedDocuments.size >= MAX_CHECKED_TEXTS) this.checkedDocuments.clear();
+      this.checkedDocuments.set(query, result);
+    }
+    return result;
+  }
+
+  /** graphql's specified rules, as Apollo runs them on HTTP, after the overlap budget; GRAPHQL_VALIDATION_FAILED for each finding. */
   validate(document: DocumentNode): GraphQLError[] {
+    const over = validationBudgetBroken(document);
+    if (over) return [over];
     return validate(this.schema, document, specifiedRules).map(
       (e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
     );
@@ -103,10 +143,15 @@ export class GraphQLPipeline {
   async execute(args: ExecutionArgs): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
     const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
-    const run = compiled ? async () => asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : () => execute(args);
-    if (!needsWholeLogSlot(context.cost) || !context.caller) return run();
+    const budget = this.services.config.limits.maxResponseBytes;
+    const run = async () =>
+      withinResponseBudget(compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args), context.cost, budget);
+    const caller = context.caller?.subject;
+    if (caller === undefined || (!needsWholeLogSlot(context.cost) && !needsExportSlot(context.cost))) return run();
+    const limits = this.callerLimits;
+    const inExportSlot = needsExportSlot(context.cost) ? () => limits.withExportSlot(caller, run) : run;
     try {
-      return await this.callerLimits.withWholeLogSlot(context.caller.subject, run);
+      return await (needsWholeLogSlot(context.cost) ? limits.withWholeLogSlot(caller, inExportSlot) : inExportSlot());
     } catch (e) {
       if (e instanceof LedgerError) return { errors: [new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status: 429 } } })] };
       throw e;
@@ -147,6 +192,9 @@ export class GraphQLPipeline {
  */
 export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(["permission", "permissions", "me"]);
 const MAX_COMPILED_PER_DOCUMENT = 16;
+/** Query texts whose validation budget is remembered, and the longest text remembered. */
+const MAX_CHECKED_TEXTS = 1_000;
+const MAX_CHECKED_TEXT = 16_384;
 
 /**
  * graphql-jit reports errors with its own error type (message, locations, path, originalError); the
@@ -181,4 +229,20 @@ function lineOffsets(body: string): number[] {
   return starts;
 }
 
+/** Answers priced at more than this (or a sixteenth of the budget) are measured after they are built. */
+const MEASURE_FROM_BYTES = 65_536;
+
+/**
+ * The static price bounds event data by its cap but other strings by a typical size; an answer priced
+ * near the budget is measured once built, and one over MAX_RESPONSE_BYTES is replaced by RESPONSE_TOO_LARGE.
+ */
+function withinResponseBudget(result: ExecutionResult, cost: OperationCost | undefined, budget: number): ExecutionResult {
+  if ((cost?.bytes ?? 0) < Math.min(MEASURE_FROM_BYTES, budget / 16) || result.data == null) return result;
+  const bytes = JSON.stringify(result.data).length;
+  if (bytes <= budget) return result;
+  const message = `the answer holds ${bytes} bytes, more than the ${budget} one answer may hold (MAX_RESPONSE_BYTES); ask for fewer items or fewer fields`;
+  return { errors: [new GraphQLError(message, { originalError: new LedgerError("RESPONSE_TOO_LARGE", message, { limit: budget }) })] };
+}
+
 const needsWholeLogSlot = (cost: OperationCost | undefined): boolean => (cost?.wholeLog ?? 0) > 0;
+const needsExportSlot = (cost: OperationCost | undefined): boolean => (cost?.exports ?? 0) > 0;

@@ -126,6 +126,13 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
       } else body = raw;
       if (Array.isArray(body)) return refuseBatch(req, res, body);
     }
+    // Validation's cost is bounded before Apollo parses and validates: with or without a token.
+    const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : url.searchParams.get("query");
+    const overBudget = typeof query === "string" ? pipeline.overValidationBudget(query) : null;
+    if (overBudget) {
+      metrics.errors.inc({ code: "GRAPHQL_VALIDATION_FAILED" });
+      return clientError(res, 400, "GRAPHQL_VALIDATION_FAILED", overBudget.message);
+    }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
     // A GET carrying Authorization cannot be a "simple" cross-site request: the browser must preflight

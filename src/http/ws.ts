@@ -12,6 +12,7 @@ import { errorCodes } from "../graphql/errors.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
 import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
 import type { Metrics } from "./metrics.js";
+import { type BufferedSocket, withinByteBudget } from "./subscriber-budget.js";
 import type { WebSocketAttachment } from "./server.js";
 
 /** Close codes of this transport; 44xx follow graphql-ws (4401 is final for its client, 4403 is retried). */
@@ -75,13 +76,20 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
 
   /** Each started subscription's operation key (see subscribeShared), by its execution context. */
   const operationKeys = new WeakMap<object, string>();
+  /** Each started subscription's socket, whose unsent bytes its byte budget reads. */
+  const sockets = new WeakMap<object, BufferedSocket>();
 
   const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: true,
       execute: (args: ExecutionArgs) => pipeline.execute(args),
       // Subscribers of the same operation who may see the same personal data share each change's execution.
-      subscribe: (args: ExecutionArgs) => subscribeShared(args, operationKeys.get(args.contextValue as object) ?? randomUUID()),
+      subscribe: async (args: ExecutionArgs) => {
+        const result = await subscribeShared(args, operationKeys.get(args.contextValue as object) ?? randomUUID());
+        const socket = sockets.get(args.contextValue as object);
+        // Every subscription of a connection counts against the connection's one byte budget.
+        return socket && Symbol.asyncIterator in result ? withinByteBudget(result, socket, config.limits.subscriberBytes) : result;
+      },
       async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         const socket = ctx.extra.socket;
@@ -112,7 +120,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
         if (ctx.extra.caller && ctx.extra.open) callerLimits.closeConnection(ctx.extra.caller.subject, ctx.extra.open);
       },
-      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+      async onSubscribe(ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         const caller = ctx.extra.caller;
         if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
         const max = config.limits.maxSubscriptionsPerConnection;
@@ -120,10 +128,10 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
         if (!callerLimits.subscriptionsWithinLimit(caller.subject))
           return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
-        const document = pipeline.parse(payload.query);
-        if (document instanceof GraphQLError) return [document];
-        const invalid = pipeline.validate(document);
-        if (invalid.length > 0) return invalid;
+        // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
+        await new Promise((resolve) => setImmediate(resolve));
+        const document = pipeline.checkedDocument(payload.query);
+        if (Array.isArray(document)) return document;
         if (!getOperationAST(document, payload.operationName ?? undefined))
           return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
         const contextValue = pipeline.context(caller, randomUUID());
@@ -135,6 +143,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         }
         opts.metrics?.subscriptions.inc();
         operationKeys.set(contextValue, operationKeyOf(document, payload));
+        sockets.set(contextValue, ctx.extra.socket);
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
       onNext(_ctx, _id, _payload, _args, result) {

@@ -1,5 +1,6 @@
 // A subject's whole record as one JSON document, shaped as an ISO/IEC TS 27560 consent record: the answer to a disclosure request.
 import { type PolicyVersion, type Purpose, type RecipientKind, controllerOf } from "../domain/catalog.js";
+import { LedgerError } from "../domain/errors.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, isOverdue } from "../domain/subject.js";
@@ -7,6 +8,9 @@ import { toIso } from "../domain/time.js";
 import { encodePosition } from "../log/position.js";
 import { EVENT_LABEL_JA } from "./event-labels.js";
 import type { Ledger } from "../ledger.js";
+
+/** Events read, opened and priced per step of an export. */
+const EXPORT_PAGE = 500;
 
 /** Names this document's layout; bump it when a member changes meaning. */
 export const SUBJECT_EXPORT_SCHEMA = "consent-ledger/subject-export/1 (ISO/IEC TS 27560)";
@@ -141,13 +145,36 @@ function transfer(e: LedgerEvent) {
  * subject saw, processing (every purpose with its current state), parties (the subject and every
  * recipient with the purposes granted to it), every event with its evidence, and the data requests.
  */
-export async function buildSubjectExport(ledger: Ledger, subjectId: string): Promise<Record<string, unknown>> {
+export async function buildSubjectExport(ledger: Ledger, subjectId: string, opts: { maxBytes?: number } = {}): Promise<Record<string, unknown>> {
   const asOf = ledger.asOf();
   const head = await ledger.head();
   const state = await ledger.subject(subjectId);
-  // The subject's events up to the head named in the header, so the record is one consistent cut.
-  const events = (await ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER)).filter((e) => e.position <= (head?.position ?? 0));
-  const revealed = await ledger.revealAll(events);
+  // The subject's events up to the head named in the header, so the record is one consistent cut;
+  // read a page at a time and refused as soon as they outgrow the answer's byte budget.
+  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  const events: LedgerEvent[] = [];
+  const entries: ReturnType<typeof event>[] = [];
+  let bytes = 0;
+  for (let after = 0; ; ) {
+    const page = (await ledger.history(subjectId, after, EXPORT_PAGE)).filter((e) => e.position <= (head?.position ?? 0));
+    const revealed = await ledger.revealAll(page);
+    for (const [i, e] of page.entries()) {
+      const entry = event(e, revealed[i]!);
+      bytes += JSON.stringify(entry).length;
+      if (bytes > maxBytes)
+        throw new LedgerError(
+          "RESPONSE_TOO_LARGE",
+          `this subject's record is larger than the ${maxBytes} bytes one answer may hold (MAX_RESPONSE_BYTES); ask the operator for an export of it`,
+          { limit: maxBytes },
+        );
+      events.push(e);
+      entries.push(entry);
+    }
+    if (page.length < EXPORT_PAGE) break;
+    after = page.at(-1)!.position;
+    // Other requests are served between pages.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 
   // Policy versions the subject saw: those its events name, and the ones applicable or pending now.
   const seen = new Map<string, PolicyVersion>();
@@ -197,7 +224,7 @@ export async function buildSubjectExport(ledger: Ledger, subjectId: string): Pro
       recipients: recipients(decisions),
     },
     thirdPartyTransfers: (await ledger.thirdPartyTransfers(subjectId, null, null)).map(transfer),
-    events: events.map((e, i) => event(e, revealed[i]!)),
+    events: entries,
     dataRequests: await Promise.all([...state.dataRequests.values()].map((r) => dataRequest(ledger, r))),
   };
 }

@@ -111,8 +111,11 @@ export interface StoragePort {
   transfers(subjectId: string, from: Instant, to: Instant): Promise<LedgerEvent[]>;
   /** The next instant a time-driven change falls due (an unrecorded expiry or version coming into effect), from an index. */
   nextDue(): Promise<Instant | null>;
-  /** Subjects with a standing in the policy (those a version of it coming into effect may change), in id order after `after`. */
-  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]>;
+  /**
+   * Subjects with a standing in the policy (those a version of it coming into effect may change), in id
+   * order after `after`; with `through`, only those who had accepted it at or before that log position.
+   */
+  subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): Promise<string[]>;
   /** Log positions in (after, upTo] at which a policy version came into effect (its publication or its PolicyVersionEffective). */
   effectPositions(after: number, upTo: number): Promise<number[]>;
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { CallerLimits } from "../../src/graphql/caller-limits.js";
 
-const settings = { maxWholeLogPerCaller: 1, maxConnectionsPerCaller: 2, maxSubscriptionsPerCaller: 3 };
+const settings = { maxWholeLogPerCaller: 1, maxConnectionsPerCaller: 2, maxSubscriptionsPerCaller: 3, maxExportsPerCaller: 1 };
 
 describe("finding 4: per-caller limits", () => {
   it("refuses a second concurrent whole-log read of the same caller with TOO_MANY_REQUESTS, not another caller's", async () => {

@@ -30,6 +30,8 @@ export interface ServiceProcess {
   url: string;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
+  /** The log lines at error level or above (pino level >= 50) written so far. */
+  errorLogs(): string[];
   /** Resolves with the exit code (or signal) once the process is gone. */
   exited: Promise<number | string | null>;
 }
@@ -72,8 +74,10 @@ export function startService(buildDir: string, env: ServiceEnv, timeoutMs = 20_0
       reject(new Error(`the service did not log its port within ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
     let first = true;
+    const errorLogs: string[] = [];
     // Keep reading stdout for the life of the process: a full pipe would block the server.
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (/"level":\s*(5\d|6\d)\b/.test(line)) errorLogs.push(line);
       if (!first) return;
       first = false;
       clearTimeout(timer);
@@ -81,7 +85,7 @@ export function startService(buildDir: string, env: ServiceEnv, timeoutMs = 20_0
         const log = JSON.parse(line) as { msg?: string; port?: number };
         const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+)\/graphql)$/.exec(log.msg ?? "");
         if (!m || log.port !== Number(m[2])) throw new Error(`unexpected first log line: ${line}`);
-        resolvePromise({ child, port: log.port, url: m[1]!, stderr: () => stderr, exited });
+        resolvePromise({ child, port: log.port, url: m[1]!, stderr: () => stderr, errorLogs: () => [...errorLogs], exited });
       } catch (e) {
         child.kill("SIGKILL");
         reject(e instanceof Error ? e : new Error(String(e)));

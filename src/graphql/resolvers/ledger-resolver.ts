@@ -70,7 +70,7 @@ export class LedgerResolver {
     setAccessReason(ctx, reason);
     // The read is in the log before the record is cut, so the export shows it too.
     await noteAccess(ctx, id, "subjectExport");
-    return buildSubjectExport(ctx.services.ledger, id);
+    return buildSubjectExport(ctx.services.ledger, id, { maxBytes: ctx.services.config.limits.maxResponseBytes });
   }
 
   @Query(() => [ID], { description: "Subjects who still have to accept the policy's latest version that requires consent, by id." })

@@ -37,13 +37,14 @@ function subscribeConsentChanged({ args, context }: Data<ConsentChangedArgs>) {
   return context.services.changes.consentChanges(
     { subjectId, policyId: args.policyId ?? null, purposeIds: typeFilter(args.purposeIds) ?? null },
     after,
+    caller.subject,
   );
 }
 
 function subscribeLedgerEvents({ args, context }: Data<LedgerEventsArgs>) {
-  requireScope(context.caller, "ledger:read");
+  const caller = requireScope(context.caller, "ledger:read");
   const after = args.after != null ? decodeFeedCursor(args.after, false) : null;
-  return context.services.changes.ledgerEvents({ types: typeFilter(args.types) ?? null }, after);
+  return context.services.changes.ledgerEvents({ types: typeFilter(args.types) ?? null }, after, caller.subject);
 }
 
 function presentChange(f: ConsentChangeFact): ConsentChangeType {

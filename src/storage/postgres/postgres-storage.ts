@@ -319,8 +319,8 @@ export class PostgresStorage implements StoragePort {
   nextDue(): Promise<Instant | null> {
     return readNextDue(this.store.pool);
   }
-  subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
-    return readSubjectsOfPolicy(this.store.pool, policyId, after, limit);
+  subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): Promise<string[]> {
+    return readSubjectsOfPolicy(this.store.pool, policyId, after, limit, through);
   }
   effectPositions(after: number, upTo: number): Promise<number[]> {
     return readEffectPositions(this.store.pool, after, upTo);

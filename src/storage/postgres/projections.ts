@@ -514,7 +514,14 @@ export async function readEffectPositions(client: Queryable, after: number, upTo
 }
 
 /** Subjects with a standing in a policy, in id order after `after`. */
-export async function readSubjectsOfPolicy(client: Queryable, policyId: string, after: string, limit: number): Promise<string[]> {
+export async function readSubjectsOfPolicy(client: Queryable, policyId: string, after: string, limit: number, through?: number): Promise<string[]> {
+  if (through !== undefined) {
+    const { rows } = await client.query<{ subject_id: string }>(
+      "SELECT DISTINCT subject_id FROM acceptance_history WHERE policy_id = $1 AND subject_id > $2 AND position <= $3 ORDER BY subject_id LIMIT $4",
+      [policyId, after, through, limit],
+    );
+    return rows.map((r) => r.subject_id);
+  }
   const { rows } = await client.query<{ subject_id: string }>(
     "SELECT subject_id FROM standings WHERE policy_id = $1 AND subject_id > $2 ORDER BY subject_id LIMIT $3",
     [policyId, after, limit],

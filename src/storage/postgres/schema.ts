@@ -253,6 +253,10 @@ const MIGRATIONS: readonly string[] = [
     expires_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // Who had accepted a policy by a log position: the subjects a version coming into effect there can change.
+  `
+  CREATE INDEX IF NOT EXISTS acceptance_history_by_policy ON acceptance_history (policy_id, subject_id, position);
+  `,
 ];
 
 export const PROJECTION_TABLES = [

@@ -193,6 +193,9 @@ export class SqliteProjections {
       nextEffect: db.prepare("SELECT MIN(effective_at) FROM version_effects WHERE noted_position IS NULL").pluck(),
       effectsBetween: db.prepare("SELECT noted_position FROM version_effects WHERE noted_position > ? AND noted_position <= ? ORDER BY noted_position").pluck(),
       subjectsOfPolicy: db.prepare("SELECT subject_id FROM standings WHERE policy_id = ? AND subject_id > ? ORDER BY subject_id LIMIT ?").pluck(),
+      acceptedThrough: db.prepare(
+        "SELECT DISTINCT subject_id FROM acceptance_history WHERE policy_id = ? AND subject_id > ? AND position <= ? ORDER BY subject_id LIMIT ?",
+      ).pluck(),
       consentsOf: db.prepare("SELECT * FROM consents WHERE subject_id = ?"),
       standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
       requestsOf: db.prepare("SELECT * FROM data_requests WHERE subject_id = ? ORDER BY opened_at, id"),
@@ -473,7 +476,8 @@ export class SqliteProjections {
   }
 
   /** Subjects with a standing in a policy: those a version of it coming into effect may change. */
-  subjectsOfPolicy(policyId: string, after: string, limit: number): string[] {
+  subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): string[] {
+    if (through !== undefined) return this.s.acceptedThrough.all(policyId, after, through, limit) as string[];
     return this.s.subjectsOfPolicy.all(policyId, after, limit) as string[];
   }
 

@@ -235,6 +235,10 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (webhook_id, position, idx)
   ) STRICT, WITHOUT ROWID;
   `,
+  // Who had accepted a policy by a log position: the subjects a version coming into effect there can change.
+  `
+  CREATE INDEX IF NOT EXISTS acceptance_history_by_policy ON acceptance_history (policy_id, subject_id, position);
+  `,
 ];
 
 /** The newest schema version this build knows. */

@@ -180,8 +180,12 @@ export class SqliteStorage implements StoragePort {
     // A filtered read may scan far for few matches: chunk by chunk, yielding between chunks.
     const out: LedgerEvent[] = [];
     let after = afterPosition;
+    // Without a type filter every row read is returned: read no more rows than asked for (one event
+    // looked up by position reads one row, not a chunk).
+    const everyRowMatches = !filter?.types || filter.types.length === 0;
     for (;;) {
-      const page = this.store.scan(after, Math.min(limit - out.length, SCAN_CHUNK), SCAN_CHUNK, filter);
+      const want = Math.min(limit - out.length, SCAN_CHUNK);
+      const page = this.store.scan(after, want, everyRowMatches ? Math.max(want, 1) : SCAN_CHUNK, filter);
       out.push(...page.events);
       if (out.length >= limit || page.exhausted) return out;
       after = page.scannedTo;
@@ -270,8 +274,8 @@ export class SqliteStorage implements StoragePort {
     return this.projections.nextDue();
   }
 
-  async subjectsOfPolicy(policyId: string, after: string, limit: number): Promise<string[]> {
-    return this.projections.subjectsOfPolicy(policyId, after, limit);
+  async subjectsOfPolicy(policyId: string, after: string, limit: number, through?: number): Promise<string[]> {
+    return this.projections.subjectsOfPolicy(policyId, after, limit, through);
   }
 
   async effectPositions(after: number, upTo: number): Promise<number[]> {

@@ -412,6 +412,10 @@ export function storageConformance(name: string, factory: StorageFactory): void 
       expect(await storage.transfers("alice", 0, transfers[0]!.occurredAt - 1)).toEqual([]);
       expect(await storage.subjectsOfPolicy("clavis-privacy", "", 10)).toEqual(["alice", "bob", "carol", "device-1"]);
       expect(await storage.subjectsOfPolicy("clavis-privacy", "bob", 2)).toEqual(["carol", "device-1"]);
+      // Bounded by a log position: only who had accepted the policy by then (nobody when it was first published).
+      expect(await storage.subjectsOfPolicy("clavis-privacy", "", 10, 1)).toEqual([]);
+      expect(await storage.subjectsOfPolicy("clavis-privacy", "", 10, Number.MAX_SAFE_INTEGER)).toEqual(["alice", "bob", "carol", "device-1"]);
+      expect(await storage.subjectsOfPolicy("clavis-privacy", "alice", 1, Number.MAX_SAFE_INTEGER)).toEqual(["bob"]);
     });
 
     it("rebuilds the new read models (lifecycle details, requests, due changes, transfers) to the same answers", async () => {

@@ -1,0 +1,44 @@
+// How many commands one subject's record may take per minute: one end user's token cannot grow its
+// record (and so its exports and replays) without bound.
+import { LedgerError } from "./errors.js";
+
+const MINUTE_MS = 60_000;
+/** Windows kept before the expired ones are dropped. */
+const PRUNE_AT = 10_000;
+
+/**
+ * A fixed one-minute window per subject, started by its first command: at most `max` commands in
+ * it, then TOO_MANY_REQUESTS until the window ends. Memory holds the subjects written in the last minute.
+ */
+export class WriteQuota {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Counts one command of the subject; throws TOO_MANY_REQUESTS (nothing counted) when its minute is used up. */
+  take(subjectId: string): void {
+    if (this.max <= 0) return;
+    const now = this.clock();
+    let w = this.windows.get(subjectId);
+    if (!w || now - w.start >= MINUTE_MS || now < w.start) {
+      if (this.windows.size >= PRUNE_AT) this.prune(now);
+      this.windows.set(subjectId, (w = { start: now, count: 0 }));
+    }
+    if (w.count >= this.max) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((w.start + MINUTE_MS - now) / 1000));
+      throw new LedgerError(
+        "TOO_MANY_REQUESTS",
+        `this subject's record took ${this.max} writes in the last minute, the most it may take; retry in ${retryAfterSeconds} s`,
+        { retryAfterSeconds },
+      );
+    }
+    w.count++;
+  }
+
+  private prune(now: number): void {
+    for (const [id, w] of this.windows) if (now - w.start >= MINUTE_MS || now < w.start) this.windows.delete(id);
+  }
+}
