@@ -23,7 +23,8 @@ const input = (purposes: unknown[], extra: Record<string, unknown> = {}) => ({
   policyId: "site-extra",
   title: "追加",
   effectiveAt: "2024-01-01T00:00:00Z",
-  requiresConsent: false,
+  // An OPT_OUT purpose is a change that needs consent: it is published as one.
+  requiresConsent: true,
   documentDigest: "a".repeat(64),
   purposes,
   ...extra,
