@@ -161,8 +161,9 @@ export class Ledger {
   /** Runs a subject command through the storage, which decides it inside its write transaction. */
   private async run(command: SubjectCommand, actor: Actor, now = this.clock(), idempotency: { key: string; requestHash: string } | null = null): Promise<CommandOutcome & { subject: SubjectState }> {
     checkId("subjectId", command.subjectId);
-    // Erasure is a right that must always be exercisable, however busy the record.
-    if (command.kind !== "eraseSubject") this.writeQuota.take(command.subjectId);
+    // Erasure is a right that must always be exercisable, however busy the record, and the record of
+    // who read a subject's data must not fail the read it records: both count, neither is refused.
+    this.writeQuota.take(command.subjectId, command.kind === "eraseSubject" || command.kind === "recordPersonalDataAccessed");
     const outcome = await this.storage.execute({ command, actor, now, idempotency, bounds: this.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };
   }

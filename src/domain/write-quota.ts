@@ -18,8 +18,11 @@ export class WriteQuota {
     private readonly clock: () => number,
   ) {}
 
-  /** Counts one command of the subject; throws TOO_MANY_REQUESTS (nothing counted) when its minute is used up. */
-  take(subjectId: string): void {
+  /**
+   * Counts one command of the subject; throws TOO_MANY_REQUESTS (nothing counted) when its minute is
+   * used up, unless `always` (a command that must never be refused), which is counted regardless.
+   */
+  take(subjectId: string, always = false): void {
     if (this.max <= 0) return;
     const now = this.clock();
     let w = this.windows.get(subjectId);
@@ -27,7 +30,7 @@ export class WriteQuota {
       if (this.windows.size >= PRUNE_AT) this.prune(now);
       this.windows.set(subjectId, (w = { start: now, count: 0 }));
     }
-    if (w.count >= this.max) {
+    if (w.count >= this.max && !always) {
       const retryAfterSeconds = Math.max(1, Math.ceil((w.start + MINUTE_MS - now) / 1000));
       throw new LedgerError(
         "TOO_MANY_REQUESTS",

@@ -81,7 +81,10 @@ function startProbe(url: string, pid: number): Probe {
     const rssMiB = [];
     let running = true;
     parentPort.on("message", () => { running = false; });
-    const rss = () => { try { const m = /VmRSS:\\s+(\\d+) kB/.exec(readFileSync("/proc/" + workerData.pid + "/status", "utf8")); if (m) rssMiB.push([Date.now(), Number(m[1]) / 1024]); } catch {} };
+    // The spawned process is the supervisor: the service is its child, so the tree's RSS is summed.
+    const kib = (pid) => { const m = /VmRSS:\\s+(\\d+) kB/.exec(readFileSync("/proc/" + pid + "/status", "utf8")); return m ? Number(m[1]) : 0; };
+    const children = (pid) => { try { return readFileSync("/proc/" + pid + "/task/" + pid + "/children", "utf8").trim().split(" ").filter(Boolean).map(Number); } catch { return []; } };
+    const rss = () => { try { const total = children(workerData.pid).reduce((sum, c) => sum + kib(c), kib(workerData.pid)); rssMiB.push([Date.now(), total / 1024]); } catch {} };
     const sampler = setInterval(rss, 100);
     // The first requests warm this thread up; they are not counted.
     let skip = 5;
