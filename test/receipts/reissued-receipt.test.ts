@@ -1,0 +1,79 @@
+// Subject.receipt: the signed receipt of an earlier recordConsent call, issued again from its stored
+// events, on SQLite and on PostgreSQL: same receipt id and content, verifiable with the published key,
+// and nothing of another subject's record.
+import { type JSONWebKeySet, createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freshId, ok, recordConsent } from "../api/helpers.js";
+import { type TestServer, startTestServer } from "../support/harness.js";
+import { freshDatabase } from "../support/postgres.js";
+
+const BACKENDS: [string, () => Promise<Record<string, string>>][] = [
+  ["SQLite", async () => ({})],
+  ["PostgreSQL", async () => ({ DATABASE_URL: await freshDatabase("reissued_receipt") })],
+];
+
+const ME_RECEIPT = `query($eventId: ID!) { me { receipt(eventId: $eventId) } }`;
+const SUBJECT_RECEIPT = `query($id: ID!, $eventId: ID!) { subject(id: $id) { receipt(eventId: $eventId) } }`;
+
+describe.each(BACKENDS)("a consent receipt issued again on %s", (_name, env) => {
+  let srv: TestServer;
+  let verify: (jws: string) => Promise<Record<string, unknown>>;
+  beforeAll(async () => {
+    srv = await startTestServer({ env: await env() });
+    const jwks = createLocalJWKSet((await (await fetch(new URL("/.well-known/jwks.json", srv.url))).json()) as JSONWebKeySet);
+    verify = async (jws) => (await jwtVerify(jws, jwks, { typ: "consent-receipt+jwt" })).payload as Record<string, unknown>;
+  });
+  afterAll(() => srv.close());
+
+  it("carries the original's receipt id and content, for the subject and for consent:read, whichever of the call's events names it", async () => {
+    const alice = freshId("alice");
+    const self = await srv.token(alice, "consent:self");
+    const evidence = { channel: "preference-centre", locale: "ja-JP", userAgent: "test" };
+    const first = ok(await recordConsent(srv, self, { policyVersion: 1, acceptPolicy: true, grant: ["location", "linked-accounts"], evidence })).recordConsent;
+    const second = ok(await recordConsent(srv, self, { policyVersion: 1, withdraw: ["location", "access-analytics"], evidence: { channel: "banner", locale: "en" } })).recordConsent;
+    const reader = await srv.token("processor", "consent:read");
+
+    for (const call of [first, second]) {
+      const original = await verify(call.receipt);
+      for (const e of call.events) {
+        const mine = ok(await srv.gql<{ me: { receipt: string } }>(ME_RECEIPT, { eventId: e.id }, self)).me.receipt;
+        const theirs = ok(await srv.gql<{ subject: { receipt: string } }>(SUBJECT_RECEIPT, { id: alice, eventId: e.id }, reader)).subject.receipt;
+        for (const again of [mine, theirs]) {
+          const payload = await verify(again);
+          expect(payload).toEqual(original);
+          expect(payload["consentReceiptID"]).toBe(call.events[0]!.id);
+        }
+      }
+    }
+    // The two calls are told apart although the same subject made them one after the other.
+    expect(decodeJwt(first.receipt)["grants"]).toEqual(["location", "linked-accounts"]);
+    expect(decodeJwt(second.receipt)["withdrawals"]).toEqual(["location", "access-analytics"]);
+  });
+
+  it("answers NOT_FOUND for another subject's event, an unknown id and an event no consent call wrote, and FORBIDDEN for another subject without consent:read", async () => {
+    const bob = freshId("bob");
+    const carol = freshId("carol");
+    const bobToken = await srv.token(bob, "consent:self");
+    const carolCall = ok(await recordConsent(srv, await srv.token(carol, "consent:self"), { policyVersion: 1, acceptPolicy: true, grant: ["location"] })).recordConsent;
+    ok(await recordConsent(srv, bobToken, { policyVersion: 1, acceptPolicy: true }));
+    const notice = await srv.gql<{ recordNoticeShown: { id: string } }>(
+      `mutation { recordNoticeShown(input: { policyVersion: 1, channel: "web", locale: "ja" }) { id } }`,
+      {},
+      bobToken,
+    );
+    const codes = async (query: string, vars: Record<string, unknown>, token: string) => {
+      const r = await srv.gql<{ me?: { receipt: string } | null }>(query, vars, token);
+      expect(JSON.stringify(r.data ?? {})).not.toContain("eyJ");
+      return r.errors?.map((e) => (e.extensions as { code?: string } | undefined)?.code);
+    };
+    const forCarol = carolCall.events[0]!.id;
+    expect(await codes(ME_RECEIPT, { eventId: forCarol }, bobToken)).toEqual(["NOT_FOUND"]);
+    expect(await codes(ME_RECEIPT, { eventId: "no-such-event" }, bobToken)).toEqual(["NOT_FOUND"]);
+    expect(await codes(ME_RECEIPT, { eventId: ok(notice).recordNoticeShown.id }, bobToken)).toEqual(["NOT_FOUND"]);
+    // Asking under Carol's own id is the same refusal as for any other subject, whatever the event.
+    expect(await codes(SUBJECT_RECEIPT, { id: carol, eventId: forCarol }, bobToken)).toEqual(["FORBIDDEN"]);
+    expect(await codes(SUBJECT_RECEIPT, { id: carol, eventId: "no-such-event" }, bobToken)).toEqual(["FORBIDDEN"]);
+    // consent:read reaches Carol's record, yet never one subject's event under another's id.
+    expect(await codes(SUBJECT_RECEIPT, { id: bob, eventId: forCarol }, await srv.token("processor", "consent:read"))).toEqual(["NOT_FOUND"]);
+  });
+});
