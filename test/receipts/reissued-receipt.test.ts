@@ -77,3 +77,33 @@ describe.each(BACKENDS)("a consent receipt issued again on %s", (_name, env) => 
     expect(await codes(SUBJECT_RECEIPT, { id: bob, eventId: forCarol }, await srv.token("processor", "consent:read"))).toEqual(["NOT_FOUND"]);
   });
 });
+
+describe("receipts issued again when the clock stands still", () => {
+  // Every call is recorded at the same instant: the calls are told apart by what each one writes.
+  const clock = () => Date.parse("2026-12-06T12:00:30Z");
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer({ clock });
+  });
+  afterAll(() => srv.close());
+
+  it("gives a visitor session each of its calls' own receipt, though all were recorded at one instant", async () => {
+    const res = await fetch(`${srv.url.replace(/\/graphql$/, "")}/visitor-session`, { method: "POST" });
+    expect(res.status).toBe(200);
+    const visitor = (await res.json()) as { subjectId: string; token: string };
+    const banner = { channel: "banner", locale: "ja" };
+    const calls = [
+      ok(await recordConsent(srv, visitor.token, { policyVersion: 1, acceptPolicy: true, withdraw: ["external-analytics"], evidence: banner })).recordConsent,
+      // A grant after a withdrawal starts a new call: one call writes its grants before its withdrawals.
+      ok(await recordConsent(srv, visitor.token, { policyVersion: 1, grant: ["location"], evidence: banner })).recordConsent,
+      // A withdrawal with other evidence is another call too.
+      ok(await recordConsent(srv, visitor.token, { policyVersion: 1, withdraw: ["location"], evidence: { channel: "preference-centre", locale: "ja" } })).recordConsent,
+    ];
+    expect(new Set(calls.flatMap((c) => c.events.map((e) => e.recordedAt))).size).toBe(1);
+    for (const call of calls) {
+      const again = ok(await srv.gql<{ me: { receipt: string } }>(ME_RECEIPT, { eventId: call.events.at(-1)!.id }, visitor.token)).me.receipt;
+      expect(decodeJwt(again)).toEqual(decodeJwt(call.receipt));
+      expect(decodeJwt(again)["piiPrincipalId"]).toBe(visitor.subjectId);
+    }
+  });
+});
