@@ -32,7 +32,8 @@ const CALL_ORDER: Partial<Record<LedgerEvent["type"], number>> = { SubjectReturn
  * the evidence the call carried; null when no call of this subject wrote it (an unknown id, another
  * subject's event, or one that is not a consent choice). One call's events follow one another in the
  * subject's stream, recorded at the same instant by the same actor, under one policy version, with the
- * same evidence, in the order the call writes them; events carried over by a merge belong to no call.
+ * same evidence, in the order the call writes them, naming each purpose at most once; events carried
+ * over by a merge belong to no call.
  */
 export async function consentCallOf(ledger: Ledger, subjectId: string, eventId: string): Promise<{ events: LedgerEvent[]; evidence: Evidence | null } | null> {
   const history = await ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER);
@@ -57,10 +58,20 @@ export async function consentCallOf(ledger: Ledger, subjectId: string, eventId: 
     return policyAt(i) === policyAt(i - 1) && evidenceAt(i) === evidenceAt(i - 1);
   };
   if (!inCall(at)) return null;
-  let start = at;
-  while (continues(start)) start--;
-  let end = at + 1;
-  while (end < history.length && continues(end)) end++;
+  // From the first event that surely starts a call, split the run into calls: one call never names a purpose twice.
+  let runStart = at;
+  while (continues(runStart)) runStart--;
+  let [start, end] = [runStart, runStart];
+  let named = new Set<string>();
+  for (let i = runStart; i < history.length; i++) {
+    const purposeId = (history[i]!.data as { purposeId?: string }).purposeId;
+    if (i > runStart && (!continues(i) || (purposeId !== undefined && named.has(purposeId)))) {
+      if (i > at) break;
+      [start, named] = [i, new Set()];
+    }
+    if (purposeId !== undefined) named.add(purposeId);
+    end = i + 1;
+  }
   const events = history.slice(start, end);
   // A return is recorded only with the acceptance that brings the subject back.
   if (events.every((e) => e.type === "SubjectReturned")) return null;
