@@ -50,6 +50,18 @@ describe.each(BACKENDS)("a consent receipt issued again on %s", (_name, env) => 
     expect(decodeJwt(second.receipt)["withdrawals"]).toEqual(["location", "access-analytics"]);
   });
 
+  it("issues a coming back's receipt, numbered by the return, from the acceptance that came with it", async () => {
+    const dan = freshId("dan");
+    const self = await srv.token(dan, "consent:self");
+    ok(await recordConsent(srv, self, { policyVersion: 1, acceptPolicy: true }));
+    ok(await srv.gql(`mutation { leaveService { id status } }`, {}, self));
+    const back = ok(await recordConsent(srv, self, { policyVersion: 1, acceptPolicy: true, grant: ["location"] })).recordConsent;
+    expect(back.events.map((e) => e.type)).toEqual(["SubjectReturned", "PolicyAccepted", "ConsentGranted"]);
+    const again = ok(await srv.gql<{ me: { receipt: string } }>(ME_RECEIPT, { eventId: back.events[1]!.id }, self)).me.receipt;
+    expect(await verify(again)).toEqual(await verify(back.receipt));
+    expect(decodeJwt(again)["consentReceiptID"]).toBe(back.events[0]!.id);
+  });
+
   it("answers NOT_FOUND for another subject's event, an unknown id and an event no consent call wrote, and FORBIDDEN for another subject without consent:read", async () => {
     const bob = freshId("bob");
     const carol = freshId("carol");
