@@ -62,6 +62,26 @@ describe.each(BACKENDS)("a consent receipt issued again on %s", (_name, env) => 
     expect(decodeJwt(again)["consentReceiptID"]).toBe(back.events[0]!.id);
   });
 
+  it("after erasure keeps the consent facts and drops what the person's client said, which went with the key", async () => {
+    const erin = freshId("erin");
+    const call = ok(
+      await recordConsent(srv, await srv.token(erin, "consent:self"), {
+        policyVersion: 1,
+        acceptPolicy: true,
+        grant: ["location"],
+        evidence: { channel: "preference-centre", locale: "en-GB" },
+      }),
+    ).recordConsent;
+    ok(await srv.gql(`mutation($id: ID!) { eraseSubject(subjectId: $id) { status } }`, { id: erin }, await srv.token("dpo", "subject:admin")));
+    const reader = await srv.token("processor", "consent:read");
+    const again = await verify(ok(await srv.gql<{ subject: { receipt: string } }>(SUBJECT_RECEIPT, { id: erin, eventId: call.events[0]!.id }, reader)).subject.receipt);
+    const original = await verify(call.receipt);
+    expect(original).toMatchObject({ language: "en-GB", collectionMethod: "preference-centre" });
+    const { language: _l, collectionMethod: _c, ...facts } = original;
+    expect(again).toMatchObject(facts);
+    expect(again).toMatchObject({ language: "ja", collectionMethod: "self-service" });
+  });
+
   it("answers NOT_FOUND for another subject's event, an unknown id and an event no consent call wrote, and FORBIDDEN for another subject without consent:read", async () => {
     const bob = freshId("bob");
     const carol = freshId("carol");

@@ -83,7 +83,8 @@ export class SubjectResolver {
     description:
       "The signed consent receipt of an earlier recordConsent call, named by the id of any event it wrote (the receipt's consentReceiptID is its first): " +
       "rebuilt from the call's stored events and signed again now, so it carries the same receipt id and content as the one the call answered; " +
-      "verify it with /.well-known/jwks.json. NOT_FOUND when this subject's record holds no such call (consent:read, or oneself).",
+      "verify it with /.well-known/jwks.json. After erasure the language and collection method the person's client sent are gone with the subject's key " +
+      "(the receipt names the defaults), the consent facts stay. NOT_FOUND when this subject's record holds no such call (consent:read, or oneself).",
   })
   async receipt(@Root() s: SubjectType, @Arg("eventId", () => ID) eventId: string, @Ctx() ctx: GraphQLContext): Promise<string> {
     const id = subjectFor(ctx.caller, s.id, ["consent:read"]);
