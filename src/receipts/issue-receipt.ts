@@ -39,10 +39,17 @@ export async function consentCallOf(ledger: Ledger, subjectId: string, eventId: 
   const history = await ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER);
   const at = history.findIndex((e) => e.id === eventId);
   if (at < 0) return null;
-  const revealed = await ledger.revealAll(history);
-  const evidenceAt = (i: number) => JSON.stringify(revealed[i]!["evidence"] ?? null);
+  // One call's events share their instant: only those recorded at the named event's are opened.
+  const instant = history[at]!.recordedAt;
+  let lo = at;
+  while (lo > 0 && history[lo - 1]!.recordedAt === instant) lo--;
+  let hi = at + 1;
+  while (hi < history.length && history[hi]!.recordedAt === instant) hi++;
+  const opened = await ledger.revealAll(history.slice(lo, hi));
+  const revealed = (i: number) => opened[i - lo]!;
+  const evidenceAt = (i: number) => JSON.stringify(revealed(i)["evidence"] ?? null);
   const policyAt = (i: number) => {
-    const d = revealed[i]!;
+    const d = revealed(i);
     return "policyId" in d ? `${String(d["policyId"])}@${String(d["version"])}` : null;
   };
   const inCall = (i: number) => CALL_ORDER[history[i]!.type] !== undefined && !(history[i]!.data as { mergedFrom?: string }).mergedFrom;
@@ -75,8 +82,8 @@ export async function consentCallOf(ledger: Ledger, subjectId: string, eventId: 
   const events = history.slice(start, end);
   // A return is recorded only with the acceptance that brings the subject back.
   if (events.every((e) => e.type === "SubjectReturned")) return null;
-  const opened = revealed[events[0]!.type === "SubjectReturned" ? start + 1 : start]!["evidence"];
-  const evidence = opened && typeof opened === "object" && !("erased" in opened) ? (opened as Evidence) : null;
+  const carried = revealed(events[0]!.type === "SubjectReturned" ? start + 1 : start)["evidence"];
+  const evidence = carried && typeof carried === "object" && !("erased" in carried) ? (carried as Evidence) : null;
   return { events, evidence };
 }
 
