@@ -153,7 +153,15 @@ describe("a person at /preferences", () => {
     expect(await history.getByRole("link", { name: "第1版の全文" }).first().getAttribute("href")).toBe("/policies/clavis-privacy/1");
     const saved = (await again.page.locator("#saved-choices").textContent()) ?? "";
     expect(saved).toContain("第1版に同意、同意 1 件、撤回 1 件");
-    expect(saved).toContain((JSON.parse(new TextDecoder().decode(payload)) as { consentReceiptID: string }).consentReceiptID);
+    const receiptId = (JSON.parse(new TextDecoder().decode(payload)) as { consentReceiptID: string }).consentReceiptID;
+    expect(saved).toContain(receiptId);
+    // The earlier save's receipt is fetched from the API: signed again, with the same number and content.
+    const save = again.page.locator("#saved-choices li", { hasText: receiptId });
+    const [later] = await Promise.all([again.page.waitForEvent("download"), save.getByRole("button", { name: "控えをダウンロード" }).click()]);
+    expect(later.suggestedFilename()).toBe(`consent-receipt-${receiptId}.jws`);
+    const reissued = await compactVerify(readFileSync((await later.path())!, "utf8"), createLocalJWKSet(jwks));
+    expect(JSON.parse(new TextDecoder().decode(reissued.payload))).toEqual(JSON.parse(new TextDecoder().decode(payload)));
+    expect(problemsOf(again.page)).toEqual([]);
     await expectAxeClean(again.page, "preferences-desktop");
     await screenshot(again.page, "preferences-desktop");
     await again.context.close();

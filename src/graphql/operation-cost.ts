@@ -65,6 +65,13 @@ const EVENT_SIZED_FIELDS = new Set(["LedgerEvent.data", "LedgerEvent.canonical"]
 /** Root fields that answer with an RFC 9162 proof. */
 const PROOF_FIELDS = new Set(["Query.inclusionProof", "Query.consistencyProof"]);
 
+/**
+ * A consent receipt issued again (`Subject.receipt`) reads the subject's record and signs: priced like
+ * a proof, its bytes as those of a few events (a call's purposes with their recipients).
+ */
+const RECEIPT_FIELDS = new Set(["Subject.receipt"]);
+export const RECEIPT_BYTES = 4 * EVENT_BYTES;
+
 const ZERO: OperationCost = { depth: 0, cost: 0, wholeLog: 0, exports: 0, bytes: 0 };
 
 /** Root fields that read the whole log whatever their arguments. */
@@ -137,7 +144,7 @@ export function operationCost(
     let times = 1;
     let cost: number;
     // A leaf's value, or an object's braces, beside the key.
-    const own = EVENT_SIZED_FIELDS.has(`${parent.name}.${name}`) ? EVENT_BYTES : node.selectionSet ? 2 + name.length : LEAF_BYTES;
+    const own = EVENT_SIZED_FIELDS.has(key) ? EVENT_BYTES : RECEIPT_FIELDS.has(key) ? RECEIPT_BYTES : node.selectionSet ? 2 + name.length : LEAF_BYTES;
     let bytes = own + child.bytes;
     if (isConnection(def)) {
       // A connection's `edges` are the page its `first` paid for; the halving keeps the feed's
@@ -161,7 +168,7 @@ export function operationCost(
       cost += WHOLE_LOG_COST;
       wholeLog += 1;
     }
-    if (PROOF_FIELDS.has(key)) cost += PROOF_COST;
+    if (PROOF_FIELDS.has(key) || RECEIPT_FIELDS.has(key)) cost += PROOF_COST;
     if (key === "Query.subjectExport") {
       cost += EXPORT_COST;
       exports += 1;

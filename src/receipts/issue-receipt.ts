@@ -24,6 +24,69 @@ export function receiptController(c: Controller | null): ConsentReceiptInput["co
 /** The purposes accepting `version` makes permitted without a grant: the REQUIRED ones and the OPT_OUT defaults. */
 export const acceptancePermits = (version: PolicyVersion): Purpose[] => version.purposes.filter((p) => p.mode === "REQUIRED" || p.mode === "OPT_OUT");
 
+/** Where an event may stand in one recordConsent call: decide writes a return, then the acceptance, the grants, the withdrawals. */
+const CALL_ORDER: Partial<Record<LedgerEvent["type"], number>> = { SubjectReturned: 0, PolicyAccepted: 1, ConsentGranted: 2, ConsentWithdrawn: 3 };
+
+/**
+ * The events of the recordConsent call that wrote `eventId`, read from the subject's own history, with
+ * the evidence the call carried; null when no call of this subject wrote it (an unknown id, another
+ * subject's event, or one that is not a consent choice). One call's events follow one another in the
+ * subject's stream, recorded at the same instant by the same actor, under one policy version, with the
+ * same evidence, in the order the call writes them, naming each purpose at most once; events carried
+ * over by a merge belong to no call.
+ */
+export async function consentCallOf(ledger: Ledger, subjectId: string, eventId: string): Promise<{ events: LedgerEvent[]; evidence: Evidence | null } | null> {
+  const history = await ledger.history(subjectId, 0, Number.MAX_SAFE_INTEGER);
+  const at = history.findIndex((e) => e.id === eventId);
+  if (at < 0) return null;
+  // One call's events share their instant: only those recorded at the named event's are opened.
+  const instant = history[at]!.recordedAt;
+  let lo = at;
+  while (lo > 0 && history[lo - 1]!.recordedAt === instant) lo--;
+  let hi = at + 1;
+  while (hi < history.length && history[hi]!.recordedAt === instant) hi++;
+  const opened = await ledger.revealAll(history.slice(lo, hi));
+  const revealed = (i: number) => opened[i - lo]!;
+  const evidenceAt = (i: number) => JSON.stringify(revealed(i)["evidence"] ?? null);
+  const policyAt = (i: number) => {
+    const d = revealed(i);
+    return "policyId" in d ? `${String(d["policyId"])}@${String(d["version"])}` : null;
+  };
+  const inCall = (i: number) => CALL_ORDER[history[i]!.type] !== undefined && !(history[i]!.data as { mergedFrom?: string }).mergedFrom;
+  /** Whether event i continues the call that event i - 1 belongs to. */
+  const continues = (i: number) => {
+    if (i <= 0 || !inCall(i) || !inCall(i - 1)) return false;
+    const [prev, e] = [history[i - 1]!, history[i]!];
+    const [rp, re] = [CALL_ORDER[prev.type]!, CALL_ORDER[e.type]!];
+    if (!(re > rp || (re === rp && re >= 2))) return false;
+    if (e.streamVersion !== prev.streamVersion + 1 || e.recordedAt !== prev.recordedAt || e.occurredAt !== prev.occurredAt) return false;
+    if (e.actor.kind !== prev.actor.kind || e.actor.id !== prev.actor.id) return false;
+    if (prev.type === "SubjectReturned") return e.type === "PolicyAccepted";
+    return policyAt(i) === policyAt(i - 1) && evidenceAt(i) === evidenceAt(i - 1);
+  };
+  if (!inCall(at)) return null;
+  // From the first event that surely starts a call, split the run into calls: one call never names a purpose twice.
+  let runStart = at;
+  while (continues(runStart)) runStart--;
+  let [start, end] = [runStart, runStart];
+  let named = new Set<string>();
+  for (let i = runStart; i < history.length; i++) {
+    const purposeId = (history[i]!.data as { purposeId?: string }).purposeId;
+    if (i > runStart && (!continues(i) || (purposeId !== undefined && named.has(purposeId)))) {
+      if (i > at) break;
+      [start, named] = [i, new Set()];
+    }
+    if (purposeId !== undefined) named.add(purposeId);
+    end = i + 1;
+  }
+  const events = history.slice(start, end);
+  // A return is recorded only with the acceptance that brings the subject back.
+  if (events.every((e) => e.type === "SubjectReturned")) return null;
+  const carried = revealed(events[0]!.type === "SubjectReturned" ? start + 1 : start)["evidence"];
+  const evidence = carried && typeof carried === "object" && !("erased" in carried) ? (carried as Evidence) : null;
+  return { events, evidence };
+}
+
 /**
  * Signs the receipt of one recordConsent call. `evidence` is the call's own input (the same on an
  * idempotent replay), so the receipt needs no decryption and a replay signs the same payload.

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkOperationLimits } from "../../src/graphql/limits.js";
-import { EXPORT_COST, PROOF_COST, WHOLE_LOG_COST, operationCost } from "../../src/graphql/operation-cost.js";
+import { EXPORT_COST, PROOF_COST, RECEIPT_BYTES, WHOLE_LOG_COST, operationCost } from "../../src/graphql/operation-cost.js";
 import { rangeNodes } from "../../src/log/merkle/node-id.js";
 import { consistencyPlan, inclusionPlan } from "../../src/log/merkle/proof-plan.js";
 import { buildLedgerSchema } from "../../src/graphql/schema.js";
@@ -173,6 +173,15 @@ describe("transparency reads priced by the tree nodes they read", () => {
     const aliased = costOf(`{ a: inclusionProof(eventId: "e") { leafIndex } b: inclusionProof(eventId: "f") { leafIndex } }`);
     expect(aliased.cost).toBe(2 * costOf(`{ inclusionProof(eventId: "e") { leafIndex } }`).cost);
     expect(inclusion.wholeLog + consistency.wholeLog).toBe(0);
+  });
+
+  it("a receipt issued again (Subject.receipt) costs a proof and a few events' bytes; each alias is another", () => {
+    const one = costOf(`{ me { receipt(eventId: "e") } }`);
+    expect(one.cost).toBeGreaterThan(PROOF_COST);
+    expect(one.bytes).toBeGreaterThanOrEqual(RECEIPT_BYTES);
+    const many = `{ me { ${Array.from({ length: 50 }, (_, i) => `r${i}: receipt(eventId: "e${i}")`).join(" ")} } }`;
+    expect(costOf(many).cost).toBeGreaterThan(50 * PROOF_COST);
+    expect(() => checkOperationLimits({ schema, document: parse(many), limits: { maxDepth: 12, maxCost: 5_000 } })).toThrow(/exceeds the limit of 5000/);
   });
 
   it("the default limit admits a proof and refuses 50 aliased ones", () => {

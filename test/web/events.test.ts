@@ -131,4 +131,18 @@ describe("saves in a person's history", () => {
       ["1", ["1", "2"]],
     ]);
   });
+
+  it("number a coming back by its return, which the receipt names first", () => {
+    const saves = savedChoices([
+      e("1", "SubjectLeft", "2026-01-01T00:00:00Z"),
+      e("2", "SubjectReturned", "2026-01-02T00:00:00Z"),
+      e("3", "PolicyAccepted", "2026-01-02T00:00:00Z"),
+      e("4", "ConsentGranted", "2026-01-02T00:00:00Z"),
+      e("5", "ConsentGranted", "2026-01-03T00:00:00Z"),
+    ]);
+    expect(saves.map((s) => [s.receiptId, s.events.map((x) => x.id)])).toEqual([
+      ["5", ["5"]],
+      ["2", ["3", "4"]],
+    ]);
+  });
 });

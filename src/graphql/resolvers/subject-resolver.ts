@@ -3,6 +3,8 @@ import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-gr
 import type { Scope } from "../../auth/scopes.js";
 import { versionOf } from "../../domain/catalog.js";
 import { subjectFor } from "../../auth/authorize.js";
+import { LedgerError } from "../../domain/errors.js";
+import { consentCallOf, issueConsentReceipt } from "../../receipts/issue-receipt.js";
 import type { GraphQLContext } from "../context.js";
 import { decodeCursor } from "../../log/position.js";
 import { pageSize, typeFilter } from "../paging.js";
@@ -75,6 +77,23 @@ export class SubjectResolver {
     const n = pageSize(first, 50);
     const { ledger } = ctx.services;
     return presentPage(ledger, await ledger.history(id, decodeCursor(after), n + 1, typeFilter(types)), n);
+  }
+
+  @FieldResolver(() => String, {
+    description:
+      "The signed consent receipt of an earlier recordConsent call, named by the id of any event it wrote (the receipt's consentReceiptID is its first): " +
+      "rebuilt from the call's stored events and signed again now, so it carries the same receipt id and content as the one the call answered; " +
+      "verify it with /.well-known/jwks.json. After erasure the language and collection method the person's client sent are gone with the subject's key " +
+      "(the receipt names the defaults), the consent facts stay. NOT_FOUND when this subject's record holds no such call (consent:read, or oneself).",
+  })
+  async receipt(@Root() s: SubjectType, @Arg("eventId", () => ID) eventId: string, @Ctx() ctx: GraphQLContext): Promise<string> {
+    const id = subjectFor(ctx.caller, s.id, ["consent:read"]);
+    const { ledger, receipts } = ctx.services;
+    const call = await consentCallOf(ledger, id, eventId);
+    // The same answer for an unknown id and another subject's event: the record searched is this subject's alone.
+    if (!call) throw new LedgerError("NOT_FOUND", "this subject's record holds no consent choice with this event id");
+    const first = call.events.find((e) => "policyId" in e.data)!.data as { policyId: string; version: number };
+    return issueConsentReceipt(ledger, receipts, id, call.events, call.evidence, { policyId: first.policyId, version: first.version });
   }
 
   @FieldResolver(() => [DataRequestType], { description: "The subject's data requests (subject:admin, ledger:read, or oneself)." })

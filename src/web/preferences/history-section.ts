@@ -1,10 +1,12 @@
-// The person's own record, read from the ledger on every load: each save with its receipt number, the
-// signed receipts issued in this tab, and every event of their history as a Japanese sentence.
+// The person's own record, read from the ledger on every load: each save with its receipt number and
+// its signed receipt (issued again by the API on request), the receipts issued in this tab, and every
+// event of their history as a Japanese sentence.
 import { h } from "../common/dom.js";
 import { describeEvent } from "../common/events.js";
 import { formatDateTime } from "../common/format.js";
 import { readClaims } from "../common/session.js";
 import { type Me, type PageContext, policyTextUrl } from "./context.js";
+import { MyReceiptQuery } from "./queries.js";
 import { type SavedChoice, savedChoices } from "./saved-choices.js";
 
 type HistoryEvent = Me["history"]["edges"][number]["node"];
@@ -22,6 +24,39 @@ function saveSummary(s: SavedChoice<HistoryEvent>): string {
     .join("、");
 }
 
+/** Hands the browser a receipt to save as a file. */
+function downloadReceipt(jws: string, receiptId: string): void {
+  const href = URL.createObjectURL(new Blob([jws], { type: "application/jose" }));
+  const a = h("a", { href, download: `consent-receipt-${receiptId}.jws`, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
+
+/** One earlier save: what it recorded, its receipt number, and a button that fetches its signed receipt from the API. */
+function savedChoiceItem(ctx: PageContext, s: SavedChoice<HistoryEvent>): HTMLElement {
+  const labelId = `save-${s.receiptId}`;
+  const fetchReceipt = async (event: Event) => {
+    const button = event.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    try {
+      const { me } = await ctx.api.request(MyReceiptQuery, { eventId: s.receiptId });
+      downloadReceipt(me.receipt, s.receiptId);
+    } catch (e) {
+      ctx.failed(e);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h(
+    "li",
+    {},
+    h("span", { id: labelId }, `${formatDateTime(s.recordedAt)}：${saveSummary(s)}（控えの番号 `, h("span", { class: "mono" }, s.receiptId), "）"),
+    h("button", { type: "button", class: "button", "aria-describedby": labelId, onclick: fetchReceipt }, "控えをダウンロード"),
+  );
+}
+
 export function receiptsSection(ctx: PageContext): HTMLElement | null {
   const saves = savedChoices(ctx.me.history.edges.map((e) => e.node));
   if (saves.length === 0 && ctx.receipts.length === 0) return null;
@@ -32,7 +67,7 @@ export function receiptsSection(ctx: PageContext): HTMLElement | null {
     h(
       "p",
       {},
-      "設定を保存するたびに、電子署名付きの控えが発行されます。保存した直後にダウンロードして保管しておくと、いつ、何に同意したかを後から確かめられます。控えの番号は、下の記録と同じものです。",
+      "設定を保存するたびに、電子署名付きの控えが発行されます。ダウンロードして保管しておくと、いつ、何に同意したかを後から確かめられます。これまでに保存した設定の控えも、いつでもダウンロードし直せます（内容と番号は保存したときと同じで、署名だけがダウンロードのときに付け直されます）。",
     ),
     ctx.receipts.length
       ? h(
@@ -58,7 +93,7 @@ export function receiptsSection(ctx: PageContext): HTMLElement | null {
           h(
             "ul",
             { class: "receipts", id: "saved-choices", "aria-labelledby": "saves-heading" },
-            saves.map((s) => h("li", {}, `${formatDateTime(s.recordedAt)}：${saveSummary(s)}（控えの番号 `, h("span", { class: "mono" }, s.receiptId), "）")),
+            saves.map((s) => savedChoiceItem(ctx, s)),
           ),
         ]
       : null,

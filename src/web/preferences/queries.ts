@@ -71,3 +71,9 @@ export const NamesQuery = graphql(`
     policies { id title versions { number purposes { id title } } }
   }
 `);
+
+export const MyReceiptQuery = graphql(`
+  query MyReceipt($eventId: ID!) {
+    me { receipt(eventId: $eventId) }
+  }
+`);
