@@ -220,10 +220,8 @@ export class Ledger {
   /** Moves a request's due date later, with the reason recorded. */
   async extendDataRequest(requestId: string, days: number, reason: string, actor: Actor): Promise<DataRequestState> {
     const { subjectId } = await this.dataRequest(requestId);
-    // What earlier extensions added, from the log: the cap is on the total.
-    const extended = await this.storage.readAll(0, Number.MAX_SAFE_INTEGER, { subjectId, types: ["DataRequestExtended"] });
-    const extendedDays = extended.reduce((n, e) => n + (e.type === "DataRequestExtended" && e.data.requestId === requestId ? e.data.days : 0), 0);
-    const { subject } = await this.run({ kind: "extendDataRequest", subjectId, requestId, days, reason, extendedDays }, actor);
+    // The cap on the total is decided with the stream locked, against the days the request's state holds.
+    const { subject } = await this.run({ kind: "extendDataRequest", subjectId, requestId, days, reason }, actor);
     return subject.dataRequests.get(requestId)!;
   }
 

@@ -41,7 +41,7 @@ export type SubjectCommand =
   | { kind: "openDataRequest"; subjectId: string; input: OpenDataRequestCommand }
   | { kind: "verifyDataRequestIdentity"; subjectId: string; requestId: string; method: string }
   | { kind: "closeDataRequest"; subjectId: string; requestId: string; fulfilled: boolean; note: string | null }
-  | { kind: "extendDataRequest"; subjectId: string; requestId: string; days: number; reason: string; extendedDays: number }
+  | { kind: "extendDataRequest"; subjectId: string; requestId: string; days: number; reason: string }
   | { kind: "recordNoticeShown"; subjectId: string; input: NoticeShownCommand }
   | { kind: "recordPersonalDataAccessed"; subjectId: string; read: string; reason: string | null };
 
@@ -155,7 +155,7 @@ export function decideSubjectCommand(cmd: SubjectCommand, state: SubjectState, c
     case "closeDataRequest":
       return decideCloseDataRequest(state, cmd.requestId, cmd.fulfilled, cmd.note, now);
     case "extendDataRequest":
-      return decideExtendDataRequest(state, cmd.requestId, cmd.days, cmd.reason, now, cmd.extendedDays, bounds.maxExtensionDays ?? DEFAULT_MAX_EXTENSION_DAYS);
+      return decideExtendDataRequest(state, cmd.requestId, cmd.days, cmd.reason, now, bounds.maxExtensionDays ?? DEFAULT_MAX_EXTENSION_DAYS);
     case "recordNoticeShown":
       return decideNoticeShown(cmd.input, state, catalog, now, bounds.defaultPolicyId ?? null);
   }

@@ -447,7 +447,8 @@ export const DEFAULT_MAX_EXTENSION_DAYS = 60;
 
 /**
  * Moves a request's due date later by `days`, with the reason recorded (APPI allows an extension
- * when explained); `extendedDays` is what earlier extensions added, `maxDays` the total allowed.
+ * when explained), at most `maxDays` in total: what earlier extensions added is the request's state,
+ * so the cap is decided in the transaction that appends the extension.
  */
 export function decideExtendDataRequest(
   state: SubjectState,
@@ -455,10 +456,10 @@ export function decideExtendDataRequest(
   days: number,
   reason: string,
   now: Instant,
-  extendedDays = 0,
   maxDays = DEFAULT_MAX_EXTENSION_DAYS,
 ): DomainEvent[] {
   const r = openRequest(state, requestId);
+  const { extendedDays } = r;
   if (!Number.isInteger(days) || days < 1 || days > 365) throw badInput("days must be a whole number from 1 to 365");
   if (extendedDays + days > maxDays)
     throw badInput(`a request may be extended by at most ${maxDays} days in total; it was extended by ${extendedDays} already`, { field: "days", maxDays, extendedDays });

@@ -42,6 +42,8 @@ export interface DataRequestState {
   closingNote: string | null;
   /** The kind of identity check (e.g. "document"), not personal, kept through erasure. */
   identityLabel: string | null;
+  /** How many days its extensions moved the due date in total (capped by DATA_REQUEST_MAX_EXTENSION_DAYS). */
+  extendedDays: number;
 }
 
 export interface SubjectState {
@@ -203,6 +205,7 @@ export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
           purposeIds: e.data.purposeIds ?? null,
           closingNote: null,
           identityLabel: null,
+          extendedDays: 0,
         }),
       };
     case "DataRequestIdentityVerified": {
@@ -223,7 +226,7 @@ export function evolve(state: SubjectState, e: LedgerEvent): SubjectState {
     }
     case "DataRequestExtended": {
       const r = state.dataRequests.get(e.data.requestId);
-      return r ? { ...next, dataRequests: withEntry(state.dataRequests, r.id, { ...r, dueAt: e.data.dueAt }) } : next;
+      return r ? { ...next, dataRequests: withEntry(state.dataRequests, r.id, { ...r, dueAt: e.data.dueAt, extendedDays: r.extendedDays + e.data.days }) } : next;
     }
     case "PolicyVersionPublished":
     case "PolicyVersionEffective":

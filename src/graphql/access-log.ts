@@ -40,3 +40,52 @@ export async function presentDataRequestFor(ctx: GraphQLContext, r: DataRequestS
   if (revealed && readsAnothersData(ctx.caller, r.subjectId)) await noteAccess(ctx, r.subjectId, "data request");
   return out;
 }
+
+/**
+ * Live feeds. One execution of a feed's change is shared by the subscribers of its sharing group
+ * (graphql/shared-subscription.ts), so the execution only marks whose sealed evidence it opened, and
+ * each subscriber is noted for itself once its message is ready (`noteFeedReveals`).
+ */
+const feedReveals = new WeakMap<object, WeakMap<GraphQLContext, Map<string, string>>>();
+
+/** Marks, for the execution of a feed's change (its root value, run in `ctx`), that it opened the subject's sealed evidence. */
+export function markFeedReveal(root: unknown, ctx: GraphQLContext, subjectId: string | null, data: object, read: string): void {
+  if (typeof root !== "object" || root === null || subjectId === null || !holdsSealed(data) || !mayReadPersonal(ctx.caller, subjectId)) return;
+  let byExecution = feedReveals.get(root);
+  if (!byExecution) feedReveals.set(root, (byExecution = new WeakMap()));
+  let subjects = byExecution.get(ctx);
+  if (!subjects) byExecution.set(ctx, (subjects = new Map()));
+  subjects.set(subjectId, read);
+}
+
+/**
+ * How many subjects a subscription remembers having recorded a read for. Past it the subject noted
+ * longest ago is forgotten, and recorded again the next time the subscription reveals its evidence.
+ */
+export const FEED_READS_REMEMBERED = 4_096;
+
+/** The subjects each subscription (by its context) has recorded a read for, oldest first. */
+const feedNoted = new WeakMap<GraphQLContext, Set<string>>();
+
+/**
+ * Records PersonalDataAccessed for each subject whose sealed evidence the execution `by` opened and
+ * `ctx`'s subscriber receives with it: once per subscription and subject, never for the subject's own
+ * subscriptions. The record is written in the background: the delivery never waits for it or fails
+ * with it (a failed record is logged). The record holds nothing sealed, so delivering it notes nothing.
+ */
+export function noteFeedReveals(ctx: GraphQLContext, root: object, by: GraphQLContext): void {
+  const revealed = feedReveals.get(root)?.get(by);
+  if (!revealed) return;
+  for (const [subjectId, read] of revealed) {
+    if (!readsAnothersData(ctx.caller, subjectId) || !mayReadPersonal(ctx.caller, subjectId)) continue;
+    let seen = feedNoted.get(ctx);
+    if (!seen) feedNoted.set(ctx, (seen = new Set()));
+    if (seen.has(subjectId)) continue;
+    if (seen.size >= FEED_READS_REMEMBERED) seen.delete(seen.values().next().value!);
+    seen.add(subjectId);
+    const { ledger, logger } = ctx.services;
+    ledger
+      .recordPersonalDataAccessed(subjectId, read, null, actorFor(ctx.caller!, subjectId, ["subject:admin", "ledger:read"]))
+      .catch((err: unknown) => logger.warn({ err, subjectId }, "could not record a live feed's read of personal evidence"));
+  }
+}

@@ -2,15 +2,22 @@
 // the subscribers who must receive the same bytes for it share one execution of their selection.
 import { type ASTNode, type DocumentNode, type ExecutionArgs, type ExecutionResult, Kind, createSourceEventStream, execute, getOperationAST, visit } from "graphql";
 import { mayReadPersonal } from "../auth/authorize.js";
+import { noteFeedReveals } from "./access-log.js";
 import type { GraphQLContext } from "./context.js";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/** One shared execution and the subscriber's context it ran in. */
+interface Execution {
+  result: Result;
+  by: GraphQLContext;
+}
 
 /**
  * The executions of one source value (an event, a consent change), by sharing group. Keyed weakly:
  * an entry lives as long as some subscriber still has the value queued.
  */
-const executions = new WeakMap<object, Map<string, Result>>();
+const executions = new WeakMap<object, Map<string, Execution>>();
 
 /**
  * The subject whose personal data a source value shows: a consent change shows its event's data, an
@@ -83,9 +90,18 @@ export async function subscribeShared(args: ExecutionArgs, operationKey: string)
     const key = sharingKey(operationKey, context, root);
     let byKey = executions.get(root);
     if (!byKey) executions.set(root, (byKey = new Map()));
-    let result = byKey.get(key);
-    if (result === undefined) byKey.set(key, (result = execute({ ...args, rootValue: root })));
-    return result;
+    let shared = byKey.get(key);
+    if (shared === undefined) byKey.set(key, (shared = { result: execute({ ...args, rootValue: root }), by: context }));
+    const { result, by } = shared;
+    // Each subscriber's reads of personal evidence are its own, though the execution is shared.
+    if (!(result instanceof Promise)) {
+      noteFeedReveals(context, root, by);
+      return result;
+    }
+    return result.then((r) => {
+      noteFeedReveals(context, root, by);
+      return r;
+    });
   };
   return mapResults(stream, run);
 }

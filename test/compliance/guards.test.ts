@@ -164,6 +164,19 @@ describe.each(BACKENDS)("the ledger guards the law on %s", (_name, env) => {
       expect((await close({ n: "訂正の対象となる情報を保有していません" })).data!.closeDataRequest).toMatchObject({ status: "REJECTED", note: "訂正の対象となる情報を保有していません" });
     });
 
+    it("two extensions sent at once whose sum passes the cap: exactly one is accepted, decided in the extending transaction", async () => {
+      const { id } = (await c.openRequest("t-race", "DISCLOSURE")).data!.openDataRequest;
+      const extend = (days: number) =>
+        c.as<{ extendDataRequest: { dueAt: string } }>("officer", "subject:admin", `mutation($id: ID!, $d: Int!) { extendDataRequest(id: $id, days: $d, reason: "調査") { dueAt } }`, { id, d: days });
+      const answers = await Promise.all([extend(40), extend(40), extend(40)]);
+      expect(answers.filter((a) => a.errors === undefined)).toHaveLength(1);
+      expect(answers.filter((a) => a.code === "BAD_USER_INPUT")).toHaveLength(2);
+      const history = await c.as<{ events: { edges: { node: { type: string } }[] } }>("auditor", "ledger:read", `{ events(subjectId: "t-race", first: 50) { edges { node { type } } } }`);
+      expect(history.data!.events.edges.filter((e) => e.node.type === "DataRequestExtended")).toHaveLength(1);
+      expect((await extend(20)).errors).toBeUndefined();
+      expect((await extend(1)).code).toBe("BAD_USER_INPUT");
+    });
+
     it("a DISCLOSURE for an erased subject is opened by subject:admin only, and its export holds the transfer records", async () => {
       expect((await c.transfer({ subjectIds: ["t-gone"], counterpartyId: "processor-de", basis: "LAW" })).errors).toBeUndefined();
       expect((await c.as("officer", "subject:admin", `mutation { eraseSubject(subjectId: "t-gone") { status } }`)).errors).toBeUndefined();

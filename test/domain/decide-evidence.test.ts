@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../../src/domain/catalog.js";
 import { announcementStream, decideAnnouncement, decideSubjectCommand } from "../../src/domain/command.js";
-import { DOCUMENT_TEXT_LENGTH, decideNoticeShown, decideOpenDataRequest, decidePersonalDataAccessed, decidePublish, toPublishCommand } from "../../src/domain/decide.js";
+import { DOCUMENT_TEXT_LENGTH, decideExtendDataRequest, decideNoticeShown, decideOpenDataRequest, decidePersonalDataAccessed, decidePublish, toPublishCommand } from "../../src/domain/decide.js";
 import { decidePermission } from "../../src/domain/permission.js";
 import { P, accepted, baseCatalog, day, granted, lifecycle, publishCommand, subjectOf, version, viewOf, withdrawn } from "./fixtures.js";
 import { refusal } from "../support/common.js";
@@ -142,8 +142,13 @@ describe("coveredDataCategories", () => {
 
 describe("the extension cap as a subject command", () => {
   const [opened] = decideOpenDataRequest({ requestId: "r1", kind: "DISCLOSURE", note: null, dueDays: 14 }, subjectOf([]), day(2));
-  const extend = (days: number, extendedDays: number, bounds = {}) =>
-    decideSubjectCommand({ kind: "extendDataRequest", subjectId: "s", requestId: "r1", days, reason: "x", extendedDays }, subjectOf([opened!]), baseCatalog(), NOW, bounds);
+  // A state whose request earlier extensions (two, when there were any) moved by `extendedDays` in total.
+  const extend = (days: number, extendedDays: number, bounds = {}) => {
+    const facts = [opened!];
+    for (const d of [extendedDays - Math.floor(extendedDays / 2), Math.floor(extendedDays / 2)].filter((n) => n > 0))
+      facts.push(...decideExtendDataRequest(subjectOf(facts), "r1", d, "x", NOW));
+    return decideSubjectCommand({ kind: "extendDataRequest", subjectId: "s", requestId: "r1", days, reason: "x" }, subjectOf(facts), baseCatalog(), NOW, bounds);
+  };
 
   it("is 60 days by default, or the operator's maxExtensionDays, counting earlier extensions", () => {
     expect(extend(10, 50)).toHaveLength(1);

@@ -213,19 +213,22 @@ describe("extending a data request", () => {
 
   it("takes 1 to 365 whole days, within the total the operator allows", () => {
     expect(decideExtendDataRequest(s, "r1", 1, "x", NOW)[0]!.data).toMatchObject({ days: 1, dueAt: day(17) });
-    expect(decideExtendDataRequest(s, "r1", 365, "x", NOW, 0, 365)[0]!.data).toMatchObject({ days: 365, dueAt: day(16 + 365) });
+    expect(decideExtendDataRequest(s, "r1", 365, "x", NOW, 365)[0]!.data).toMatchObject({ days: 365, dueAt: day(16 + 365) });
   });
 
   it("caps the days added in total at 60 by default (DATA_REQUEST_MAX_EXTENSION_DAYS)", () => {
+    // The days earlier extensions added are the request's state, folded from its events.
+    const s40 = subjectOf([opened!, ...decideExtendDataRequest(s, "r1", 40, "x", NOW)]);
+    expect(s40.dataRequests.get("r1")!.extendedDays).toBe(40);
     expect(decideExtendDataRequest(s, "r1", 60, "x", NOW)[0]!.data).toMatchObject({ days: 60 });
-    expect(decideExtendDataRequest(s, "r1", 20, "x", NOW, 40)[0]!.data).toMatchObject({ days: 20 });
+    expect(decideExtendDataRequest(s40, "r1", 20, "x", NOW)[0]!.data).toMatchObject({ days: 20 });
     expect(refusal(() => decideExtendDataRequest(s, "r1", 61, "x", NOW))).toMatchObject({ code: "BAD_USER_INPUT", details: { field: "days", maxDays: 60, extendedDays: 0 } });
-    expect(refusal(() => decideExtendDataRequest(s, "r1", 21, "繁忙", NOW, 40))).toMatchObject({
+    expect(refusal(() => decideExtendDataRequest(s40, "r1", 21, "繁忙", NOW))).toMatchObject({
       code: "BAD_USER_INPUT",
       message: "a request may be extended by at most 60 days in total; it was extended by 40 already",
     });
-    expect(decideExtendDataRequest(s, "r1", 10, "x", NOW, 0, 10)).toHaveLength(1);
-    expect(refusal(() => decideExtendDataRequest(s, "r1", 11, "x", NOW, 0, 10))).toMatchObject({ code: "BAD_USER_INPUT", details: { maxDays: 10 } });
+    expect(decideExtendDataRequest(s, "r1", 10, "x", NOW, 10)).toHaveLength(1);
+    expect(refusal(() => decideExtendDataRequest(s, "r1", 11, "x", NOW, 10))).toMatchObject({ code: "BAD_USER_INPUT", details: { maxDays: 10 } });
   });
 
   it.each([0, 366, 1.5, Number.NaN])("refuses %s days", (days) => {

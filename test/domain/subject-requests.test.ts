@@ -31,6 +31,7 @@ describe("the fold of a data request", () => {
       purposeIds: null,
       closingNote: null,
       identityLabel: null,
+      extendedDays: 0,
     });
     expect(subjectOf([opened("r1", day(2))]).dataRequests.get("r1")!.note).toBeNull();
   });

@@ -53,6 +53,7 @@ interface DataRequestRow {
   purpose_ids: string | null;
   closing_note: string | null;
   identity_label: string | null;
+  extended_days: number;
 }
 
 /** The lifecycle columns of the subjects and status_history tables. */
@@ -104,6 +105,7 @@ const toDataRequest = (r: DataRequestRow): DataRequestState => ({
   purposeIds: r.purpose_ids === null ? null : (JSON.parse(r.purpose_ids) as string[]),
   closingNote: r.closing_note,
   identityLabel: r.identity_label,
+  extendedDays: Number(r.extended_days),
 });
 
 function snapshot(lifecycle: LifecycleRow | null, acceptances: AcceptanceJson[], consents: ConsentJson[]): SubjectSnapshot {
@@ -302,7 +304,7 @@ export async function writeRequests(client: Queryable, events: readonly LedgerEv
         e.data.requestId,
       ]);
     else if (e.type === "DataRequestExtended")
-      await client.query("UPDATE data_requests SET due_at = $1, position = $2 WHERE id = $3", [e.data.dueAt, e.position, e.data.requestId]);
+      await client.query("UPDATE data_requests SET due_at = $1, extended_days = extended_days + $2, position = $3 WHERE id = $4", [e.data.dueAt, e.data.days, e.position, e.data.requestId]);
     else if (e.type === "ConsentExpired") {
       await client.query("INSERT INTO expiry_notes (grant_event_id, subject_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [
         e.data.grantEventId,

@@ -257,6 +257,14 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX IF NOT EXISTS acceptance_history_by_policy ON acceptance_history (policy_id, subject_id, position);
   `,
+  // The days each data request was extended by in total, so the cap is decided in the extending transaction.
+  `
+  ALTER TABLE data_requests ADD COLUMN extended_days INTEGER NOT NULL DEFAULT 0;
+  UPDATE data_requests d SET extended_days = x.days
+    FROM (SELECT e.data::jsonb ->> 'requestId' AS id, SUM((e.data::jsonb ->> 'days')::int) AS days
+          FROM events e WHERE e.type = 'DataRequestExtended' GROUP BY 1) x
+    WHERE d.id = x.id;
+  `,
 ];
 
 export const PROJECTION_TABLES = [

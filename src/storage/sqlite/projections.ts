@@ -48,6 +48,7 @@ interface DataRequestRow {
   purpose_ids: string | null;
   closing_note: string | null;
   identity_label: string | null;
+  extended_days: number;
 }
 
 const toDataRequest = (r: DataRequestRow): DataRequestState => ({
@@ -62,6 +63,7 @@ const toDataRequest = (r: DataRequestRow): DataRequestState => ({
   purposeIds: r.purpose_ids === null ? null : (JSON.parse(r.purpose_ids) as string[]),
   closingNote: r.closing_note,
   identityLabel: r.identity_label,
+  extendedDays: Number(r.extended_days),
 });
 
 /** The lifecycle columns of the subjects and status_history tables. */
@@ -172,7 +174,7 @@ export class SqliteProjections {
       ),
       requestVerify: db.prepare("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', identity_label = ?, position = ? WHERE id = ?"),
       requestClose: db.prepare("UPDATE data_requests SET status = ?, closed_at = ?, note = COALESCE(?, note), closing_note = ?, position = ? WHERE id = ?"),
-      requestExtend: db.prepare("UPDATE data_requests SET due_at = ?, position = ? WHERE id = ?"),
+      requestExtend: db.prepare("UPDATE data_requests SET due_at = ?, extended_days = extended_days + ?, position = ? WHERE id = ?"),
       expiryNote: db.prepare("INSERT OR IGNORE INTO expiry_notes (grant_event_id, subject_id, position) VALUES (?, ?, ?)"),
       expiryMark: db.prepare("UPDATE consents SET expiry_noted = 1 WHERE subject_id = ? AND policy_id = ? AND purpose_id = ? AND event_id = ?"),
       effectPublished: db.prepare("INSERT OR REPLACE INTO version_effects (policy_id, version, effective_at, noted_position) VALUES (?, ?, ?, ?)"),
@@ -378,7 +380,7 @@ export class SqliteProjections {
         );
         return;
       case "DataRequestExtended":
-        this.s.requestExtend.run(e.data.dueAt, e.position, e.data.requestId);
+        this.s.requestExtend.run(e.data.dueAt, e.data.days, e.position, e.data.requestId);
         return;
       case "ConsentGranted":
       case "ConsentWithdrawn": {

@@ -239,6 +239,13 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX IF NOT EXISTS acceptance_history_by_policy ON acceptance_history (policy_id, subject_id, position);
   `,
+  // The days each data request was extended by in total, so the cap is decided in the extending transaction.
+  `
+  ALTER TABLE data_requests ADD COLUMN extended_days INTEGER NOT NULL DEFAULT 0;
+  UPDATE data_requests SET extended_days = COALESCE((
+    SELECT SUM(json_extract(e.data, '$.days')) FROM events e
+    WHERE e.type = 'DataRequestExtended' AND json_extract(e.data, '$.requestId') = data_requests.id), 0);
+  `,
 ];
 
 /** The newest schema version this build knows. */

@@ -28,7 +28,7 @@ async function asBeforeMigration4(url: string): Promise<void> {
       DROP TABLE transfers;
       ALTER TABLE subjects DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
       ALTER TABLE status_history DROP COLUMN suspended_purposes, DROP COLUMN returned_at, DROP COLUMN merged_into;
-      ALTER TABLE data_requests DROP COLUMN purpose_ids, DROP COLUMN closing_note, DROP COLUMN identity_label;
+      ALTER TABLE data_requests DROP COLUMN purpose_ids, DROP COLUMN closing_note, DROP COLUMN identity_label, DROP COLUMN extended_days;
       ALTER TABLE consents DROP COLUMN expiry_noted;
       -- The migrations after 4 are undone too: a build before 4 had none of them.
       DROP TABLE IF EXISTS webhook_leases;

@@ -31,6 +31,7 @@ function asBeforeMigration6(path: string): void {
     ALTER TABLE data_requests DROP COLUMN purpose_ids;
     ALTER TABLE data_requests DROP COLUMN closing_note;
     ALTER TABLE data_requests DROP COLUMN identity_label;
+    ALTER TABLE data_requests DROP COLUMN extended_days;
     ALTER TABLE consents DROP COLUMN expiry_noted;
     -- The migrations after 6 are undone too: a build before 6 had none of them.
     DROP TABLE IF EXISTS webhook_deliveries;
