@@ -628,11 +628,18 @@ export class PostgresStore {
   }
 
   /** Runs `fn` in one plain transaction holding the chain tip (rebuild and maintenance). */
-  async exclusive<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  exclusive<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(async (client) => {
+      await client.query("SELECT position FROM chain_tip FOR UPDATE");
+      return fn(client);
+    });
+  }
+
+  /** Runs `fn` in one plain transaction on a pooled connection; a lost database is STORE_UNAVAILABLE. */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connectForRead();
     try {
       await client.query("BEGIN");
-      await client.query("SELECT position FROM chain_tip FOR UPDATE");
       const v = await fn(client);
       await client.query("COMMIT");
       return v;

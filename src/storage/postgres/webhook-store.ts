@@ -66,19 +66,8 @@ const HELD = "EXISTS (SELECT 1 FROM webhook_leases l WHERE l.webhook_id = $1 AND
 export class PgWebhookStore implements WebhookStore {
   constructor(private readonly store: PostgresStore) {}
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.store.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const v = await fn(client);
-      await client.query("COMMIT");
-      return v;
-    } catch (e) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.store.transaction(fn);
   }
 
   async create(w: WebhookRow): Promise<void> {
