@@ -267,18 +267,7 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export const PROJECTION_TABLES = [
-  "subjects",
-  "consents",
-  "standings",
-  "data_requests",
-  "consent_history",
-  "acceptance_history",
-  "status_history",
-  "expiry_notes",
-  "version_effects",
-  "transfers",
-] as const;
+export { PROJECTION_TABLES } from "../projection-tables.js";
 
 export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;
 

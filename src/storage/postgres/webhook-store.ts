@@ -3,60 +3,8 @@
 // unexpired lease, so a replica that lost its lease cannot move a cursor the new holder owns.
 import type pg from "pg";
 import type { DeliveryRecord, WebhookProgress, WebhookRow, WebhookStore } from "../webhook-store.js";
+import { type DeliveryColumns, type WebhookColumns, toDelivery, toWebhook, webhookColumns } from "../webhook-rows.js";
 import type { PostgresStore } from "./postgres-store.js";
-
-interface Row {
-  id: string;
-  url: string;
-  description: string | null;
-  policy_id: string | null;
-  purpose_ids: string | null;
-  secret: Buffer;
-  enabled: boolean;
-  disabled_reason: string | null;
-  created_at: string;
-  cursor_position: string;
-  cursor_index: number | null;
-}
-
-interface DeliveryRow {
-  webhook_id: string;
-  position: string;
-  idx: number;
-  state: DeliveryRecord["state"];
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  last_attempt_at: string | null;
-  next_attempt_at: string | null;
-}
-
-const num = (v: string | null): number | null => (v === null ? null : Number(v));
-
-const toWebhook = (r: Row): WebhookRow => ({
-  id: r.id,
-  url: r.url,
-  description: r.description,
-  policyId: r.policy_id,
-  purposeIds: r.purpose_ids === null ? null : (JSON.parse(r.purpose_ids) as string[]),
-  secret: r.secret,
-  enabled: r.enabled,
-  disabledReason: r.disabled_reason,
-  createdAt: Number(r.created_at),
-  cursor: { position: Number(r.cursor_position), index: r.cursor_index },
-});
-
-const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
-  webhookId: r.webhook_id,
-  position: Number(r.position),
-  index: r.idx,
-  state: r.state,
-  attempts: r.attempts,
-  lastStatus: r.last_status,
-  lastError: r.last_error,
-  lastAttemptAt: num(r.last_attempt_at),
-  nextAttemptAt: num(r.next_attempt_at),
-});
 
 const WHOLE_EVENT = 2_147_483_647;
 
@@ -74,28 +22,16 @@ export class PgWebhookStore implements WebhookStore {
     await this.store.read(
       `INSERT INTO webhooks (id, url, description, policy_id, purpose_ids, secret, enabled, disabled_reason, created_at, cursor_position, cursor_index)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        w.id,
-        w.url,
-        w.description,
-        w.policyId,
-        w.purposeIds === null ? null : JSON.stringify(w.purposeIds),
-        w.secret,
-        w.enabled,
-        w.disabledReason,
-        w.createdAt,
-        w.cursor.position,
-        w.cursor.index,
-      ],
+      Object.values(webhookColumns(w, (on) => on)),
     );
   }
 
   async list(): Promise<WebhookRow[]> {
-    return (await this.store.read<Row>("SELECT * FROM webhooks ORDER BY created_at, id")).rows.map(toWebhook);
+    return (await this.store.read<WebhookColumns>("SELECT * FROM webhooks ORDER BY created_at, id")).rows.map(toWebhook);
   }
 
   async get(id: string): Promise<WebhookRow | null> {
-    const r = (await this.store.read<Row>("SELECT * FROM webhooks WHERE id = $1", [id])).rows[0];
+    const r = (await this.store.read<WebhookColumns>("SELECT * FROM webhooks WHERE id = $1", [id])).rows[0];
     return r ? toWebhook(r) : null;
   }
 
@@ -151,16 +87,16 @@ export class PgWebhookStore implements WebhookStore {
 
   async deliveries(id: string, first: number, before: { position: number; index: number } | null): Promise<DeliveryRecord[]> {
     const { rows } = before
-      ? await this.store.read<DeliveryRow>(
+      ? await this.store.read<DeliveryColumns>(
           "SELECT * FROM webhook_deliveries WHERE webhook_id = $1 AND (position, idx) < ($2, $3) ORDER BY position DESC, idx DESC LIMIT $4",
           [id, before.position, before.index, first],
         )
-      : await this.store.read<DeliveryRow>("SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY position DESC, idx DESC LIMIT $2", [id, first]);
+      : await this.store.read<DeliveryColumns>("SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY position DESC, idx DESC LIMIT $2", [id, first]);
     return rows.map(toDelivery);
   }
 
   async pending(id: string): Promise<DeliveryRecord | null> {
-    const r = (await this.store.read<DeliveryRow>("SELECT * FROM webhook_deliveries WHERE webhook_id = $1 AND state = 'PENDING' ORDER BY position, idx LIMIT 1", [id]))
+    const r = (await this.store.read<DeliveryColumns>("SELECT * FROM webhook_deliveries WHERE webhook_id = $1 AND state = 'PENDING' ORDER BY position, idx LIMIT 1", [id]))
       .rows[0];
     return r ? toDelivery(r) : null;
   }

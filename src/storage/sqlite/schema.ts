@@ -251,18 +251,7 @@ const MIGRATIONS: readonly string[] = [
 /** The newest schema version this build knows. */
 export const SCHEMA_VERSION_LATEST = MIGRATIONS.length;
 
-export const PROJECTION_TABLES = [
-  "subjects",
-  "consents",
-  "standings",
-  "data_requests",
-  "consent_history",
-  "acceptance_history",
-  "status_history",
-  "expiry_notes",
-  "version_effects",
-  "transfers",
-] as const;
+export { PROJECTION_TABLES } from "../projection-tables.js";
 
 /** Brings the database to the newest schema; safe to call on every start. */
 export function migrate(db: Database.Database): void {

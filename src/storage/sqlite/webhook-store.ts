@@ -4,57 +4,7 @@
 // for the ledger's commits through the busy timeout rather than slowing them.
 import Database from "better-sqlite3";
 import type { DeliveryRecord, WebhookCursor, WebhookProgress, WebhookRow, WebhookStore } from "../webhook-store.js";
-
-interface Row {
-  id: string;
-  url: string;
-  description: string | null;
-  policy_id: string | null;
-  purpose_ids: string | null;
-  secret: Buffer;
-  enabled: number;
-  disabled_reason: string | null;
-  created_at: number;
-  cursor_position: number;
-  cursor_index: number | null;
-}
-
-interface DeliveryRow {
-  webhook_id: string;
-  position: number;
-  idx: number;
-  state: DeliveryRecord["state"];
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  last_attempt_at: number | null;
-  next_attempt_at: number | null;
-}
-
-const toWebhook = (r: Row): WebhookRow => ({
-  id: r.id,
-  url: r.url,
-  description: r.description,
-  policyId: r.policy_id,
-  purposeIds: r.purpose_ids === null ? null : (JSON.parse(r.purpose_ids) as string[]),
-  secret: r.secret,
-  enabled: r.enabled === 1,
-  disabledReason: r.disabled_reason,
-  createdAt: r.created_at,
-  cursor: { position: r.cursor_position, index: r.cursor_index },
-});
-
-const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
-  webhookId: r.webhook_id,
-  position: r.position,
-  index: r.idx,
-  state: r.state,
-  attempts: r.attempts,
-  lastStatus: r.last_status,
-  lastError: r.last_error,
-  lastAttemptAt: r.last_attempt_at,
-  nextAttemptAt: r.next_attempt_at,
-});
+import { type DeliveryColumns, type WebhookColumns, toDelivery, toWebhook, webhookColumns } from "../webhook-rows.js";
 
 /**
  * How long a progress write waits for the writer thread's commit to release the database (better-sqlite3
@@ -139,28 +89,16 @@ export class SqliteWebhookStore implements WebhookStore {
 
   async create(w: WebhookRow): Promise<void> {
     this.durable(() =>
-      this.stmts.insert.run({
-        id: w.id,
-        url: w.url,
-        description: w.description,
-        policy_id: w.policyId,
-        purpose_ids: w.purposeIds === null ? null : JSON.stringify(w.purposeIds),
-        secret: w.secret,
-        enabled: w.enabled ? 1 : 0,
-        disabled_reason: w.disabledReason,
-        created_at: w.createdAt,
-        cursor_position: w.cursor.position,
-        cursor_index: w.cursor.index,
-      }),
+      this.stmts.insert.run(webhookColumns(w, (on) => (on ? 1 : 0))),
     );
   }
 
   async list(): Promise<WebhookRow[]> {
-    return (this.stmts.list.all() as Row[]).map(toWebhook);
+    return (this.stmts.list.all() as WebhookColumns[]).map(toWebhook);
   }
 
   async get(id: string): Promise<WebhookRow | null> {
-    const r = this.stmts.get.get(id) as Row | undefined;
+    const r = this.stmts.get.get(id) as WebhookColumns | undefined;
     return r ? toWebhook(r) : null;
   }
 
@@ -194,13 +132,13 @@ export class SqliteWebhookStore implements WebhookStore {
 
   async deliveries(id: string, first: number, before: { position: number; index: number } | null): Promise<DeliveryRecord[]> {
     const rows = before
-      ? (this.stmts.deliveriesBefore.all(id, before.position, before.position, before.index, first) as DeliveryRow[])
-      : (this.stmts.deliveries.all(id, first) as DeliveryRow[]);
+      ? (this.stmts.deliveriesBefore.all(id, before.position, before.position, before.index, first) as DeliveryColumns[])
+      : (this.stmts.deliveries.all(id, first) as DeliveryColumns[]);
     return rows.map(toDelivery);
   }
 
   async pending(id: string): Promise<DeliveryRecord | null> {
-    const r = this.stmts.pending.get(id) as DeliveryRow | undefined;
+    const r = this.stmts.pending.get(id) as DeliveryColumns | undefined;
     return r ? toDelivery(r) : null;
   }
 
