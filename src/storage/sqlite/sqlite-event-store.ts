@@ -1,23 +1,26 @@
 // The SQLite adapter of the event store: WAL + synchronous=FULL, guarded table, chain, group commit.
-import { randomUUID } from "node:crypto";
-import { chmodSync, closeSync, existsSync, openSync, statSync, statfsSync } from "node:fs";
-import { dirname } from "node:path";
+// The chain, idempotency, reads and writability checks live in event-store/; this class runs the
+// group commit over them.
 import Database from "better-sqlite3";
-import { LedgerError } from "../../domain/errors.js";
 import type { LedgerEvent } from "../../domain/events.js";
-import { GENESIS_HASH, canonicalJson, chainHash, sha256Hex } from "../../log/canonical.js";
 import { StoreUnavailableError } from "../store-unavailable.js";
-import { type EventRow, canonicalRowContent, rowToEvent } from "../event-row.js";
+import { type EventRow, rowToEvent } from "../event-row.js";
 import { scrubWal } from "./scrub-wal.js";
 import { verifyStoredChain } from "./verify-chain.js";
 import type { ChainHead, EventStore, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
 import { migrate } from "./schema.js";
+import { type ChainState, EMPTY_TIP, appendToChain, readTip } from "./event-store/chain-append.js";
+import { restrictFileModes } from "./event-store/file-modes.js";
+import { forget, remember, replayed } from "./event-store/idempotency.js";
+import { type ScanStep, readAll, scan } from "./event-store/read-events.js";
+import { type EventStatements, prepareEventStatements } from "./event-store/statements.js";
+import { isStorageFailure, probeWritable } from "./event-store/writability.js";
 
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION } from "./event-store/chain-append.js";
+export { restrictFileModes } from "./event-store/file-modes.js";
+
 /** Most commands one group commit takes; the rest wait for the next. */
 const MAX_BATCH = 512;
-/** Free space below which a store that has failed a commit does not call itself writable again. */
-const MIN_FREE_BYTES = 1 << 20;
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -32,19 +35,6 @@ interface Pending<T> {
   resolve: (v: T) => void;
   reject: (e: unknown) => void;
 }
-
-/** The chain's last link, as the next append continues it. */
-interface Tip {
-  position: number;
-  hash: string;
-  recordedAt: number;
-}
-
-/** SQLite result codes that say the database cannot take writes now, not that the command was wrong. */
-const STORAGE_FAILURE = /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|NOMEM|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
-
-const isStorageFailure = (e: unknown): boolean =>
-  e instanceof Database.SqliteError && STORAGE_FAILURE.test(e.code);
 
 export class SqliteEventStore implements EventStore {
   readonly db: Database.Database;
@@ -63,10 +53,9 @@ export class SqliteEventStore implements EventStore {
   /** Hooks run inside the transaction for every appended event (projections). */
   private readonly appliers: ((e: LedgerEvent) => void)[] = [];
 
-  private readonly stmts;
-  /** The chain's last link; recordedAt never goes back, so transaction time follows log order even if the clock steps back. */
-  private tip: Tip = { position: 0, hash: GENESIS_HASH, recordedAt: 0 };
-  private batchEvents: LedgerEvent[] = [];
+  private readonly stmts: EventStatements;
+  /** The chain's last link (recordedAt never goes back), the hooks, and the events the running command appended. */
+  private readonly chain: ChainState = { tip: EMPTY_TIP, appliers: this.appliers, batchEvents: [] };
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -81,30 +70,8 @@ export class SqliteEventStore implements EventStore {
       this.db.pragma("busy_timeout = 5000");
       migrate(this.db);
     }
-    const db = this.db;
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO events (position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at, actor_kind, actor_id, data, prev_hash, hash)
-         VALUES (@position, @id, @stream_id, @stream_version, @type, @schema_version, @subject_id, @occurred_at, @recorded_at, @actor_kind, @actor_id, @data, @prev_hash, @hash)`,
-      ),
-      tip: db.prepare("SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"),
-      streamVersion: db.prepare("SELECT MAX(stream_version) AS v FROM events WHERE stream_id = ?").pluck(),
-      readStream: db.prepare("SELECT * FROM events WHERE stream_id = ? ORDER BY stream_version"),
-      readAll: db.prepare("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?"),
-      readRange: db.prepare("SELECT * FROM events WHERE position BETWEEN ? AND ? ORDER BY position"),
-      readAllStream: db.prepare("SELECT * FROM events WHERE stream_id = ? AND position > ? ORDER BY position LIMIT ?"),
-      idemGet: db.prepare("SELECT request_hash, first_position, last_position FROM idempotency WHERE stream_id = ? AND key = ?"),
-      idemForget: db.prepare("DELETE FROM idempotency WHERE stream_id = ?"),
-      idemPut: db.prepare("INSERT INTO idempotency (stream_id, key, request_hash, first_position, last_position) VALUES (?, ?, ?, ?, ?)"),
-      count: db.prepare("SELECT COUNT(*) FROM events").pluck(),
-      publications: db.prepare("SELECT * FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position"),
-    };
-    this.tip = this.readTip();
-  }
-
-  private readTip(): Tip {
-    const r = this.stmts.tip.get() as { position: number; hash: Buffer; recorded_at: number } | undefined;
-    return r ? { position: r.position, hash: r.hash.toString("hex"), recordedAt: r.recorded_at } : { position: 0, hash: GENESIS_HASH, recordedAt: 0 };
+    this.stmts = prepareEventStatements(this.db);
+    this.chain.tip = readTip(this.stmts);
   }
 
   /** Registers a hook run inside the write transaction for each appended event. */
@@ -121,24 +88,8 @@ export class SqliteEventStore implements EventStore {
     if (this.closed || this.db.readonly) return false;
     // A failed commit makes /readyz 503, which keeps writes away; so readiness asks the database
     // whether the cause has passed instead of waiting for a write that would prove it.
-    if (this.lastCommitFailed) this.lastCommitFailed = !this.probeWritable();
+    if (this.lastCommitFailed) this.lastCommitFailed = !probeWritable(this.db, this.path);
     return !this.lastCommitFailed;
-  }
-
-  /** Cheap checks for the causes of a failed commit: query_only, max_page_count, a full file system. */
-  private probeWritable(): boolean {
-    try {
-      if (this.db.pragma("query_only", { simple: true }) !== 0) return false;
-      const pages = this.db.pragma("page_count", { simple: true }) as number;
-      if (pages >= (this.db.pragma("max_page_count", { simple: true }) as number)) return false;
-      if (this.path !== ":memory:" && this.path !== "") {
-        const fs = statfsSync(dirname(this.path));
-        if (fs.bavail * fs.bsize < MIN_FREE_BYTES) return false;
-      }
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   transact<T>(work: (tx: WriteTx) => T): Promise<T> {
@@ -179,20 +130,20 @@ export class SqliteEventStore implements EventStore {
     }
     try {
       // Another process may have appended since we last looked; the chain continues from the file.
-      this.tip = this.readTip();
+      this.chain.tip = readTip(this.stmts);
       const tx = this.writeTx();
       for (const p of batch) {
-        const tipBefore = this.tip;
-        this.batchEvents = [];
+        const tipBefore = this.chain.tip;
+        this.chain.batchEvents = [];
         try {
           const value = this.db.transaction(() => p.work(tx))();
           outcomes.push({ ok: true, value });
-          committed.push(...this.batchEvents);
+          committed.push(...this.chain.batchEvents);
         } catch (error) {
           // SQLITE_FULL, an I/O error and the like can roll back the whole group commit behind our
           // back; the commands after it would then each autocommit while told they failed. Abort all.
           if (isStorageFailure(error) || !this.db.inTransaction) throw error;
-          this.tip = tipBefore;
+          this.chain.tip = tipBefore;
           outcomes.push({ ok: false, error });
         }
       }
@@ -205,7 +156,7 @@ export class SqliteEventStore implements EventStore {
       } catch {
         // the transaction is gone either way; the rejection below is what matters
       }
-      this.tip = this.readTip();
+      this.chain.tip = readTip(this.stmts);
       this.lastCommitFailed = true;
       for (const p of batch) p.reject(new StoreUnavailableError(e));
       return;
@@ -221,61 +172,11 @@ export class SqliteEventStore implements EventStore {
   private writeTx(): WriteTx {
     return {
       streamVersion: (streamId) => (this.stmts.streamVersion.get(streamId) as number | null) ?? 0,
-      append: (streamId, expectedVersion, events) => this.appendInTx(streamId, expectedVersion, events),
-      replay: (streamId, idem) => {
-        const r = this.stmts.idemGet.get(streamId, idem.key) as { request_hash: string; first_position: number; last_position: number } | undefined;
-        if (!r) return undefined;
-        if (r.request_hash !== idem.requestHash)
-          throw new LedgerError("IDEMPOTENCY_CONFLICT", "this idempotency key was used before with other input");
-        return (this.stmts.readRange.all(r.first_position, r.last_position) as EventRow[]).map(rowToEvent);
-      },
-      remember: (streamId, idem, events) => {
-        if (events.length === 0) return;
-        this.stmts.idemPut.run(streamId, idem.key, idem.requestHash, events[0]!.position, events.at(-1)!.position);
-      },
-      forget: (streamId) => {
-        this.stmts.idemForget.run(streamId);
-      },
+      append: (streamId, expectedVersion, events) => appendToChain(this.stmts, this.chain, this.clock(), streamId, expectedVersion, events),
+      replay: (streamId, idem) => replayed(this.stmts, streamId, idem),
+      remember: (streamId, idem, events) => remember(this.stmts, streamId, idem, events),
+      forget: (streamId) => forget(this.stmts, streamId),
     };
-  }
-
-  private appendInTx(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): LedgerEvent[] {
-    const current = (this.stmts.streamVersion.get(streamId) as number | null) ?? 0;
-    if (expectedVersion !== null && expectedVersion !== current)
-      throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, {
-        expectedVersion,
-        actualVersion: current,
-      });
-    const recordedAt = Math.max(this.clock(), this.tip.recordedAt);
-    const out: LedgerEvent[] = [];
-    let version = current;
-    for (const ne of events) {
-      const row: EventRow = {
-        position: this.tip.position + 1,
-        id: randomUUID(),
-        stream_id: streamId,
-        stream_version: ++version,
-        type: ne.type,
-        schema_version: SCHEMA_VERSION,
-        subject_id: ne.subjectId,
-        occurred_at: ne.occurredAt,
-        recorded_at: recordedAt,
-        actor_kind: ne.actor.kind,
-        actor_id: ne.actor.id,
-        data: canonicalJson(ne.data),
-        prev_hash: Buffer.from(this.tip.hash, "hex"),
-        hash: Buffer.alloc(0),
-      };
-      const hash = chainHash(this.tip.hash, canonicalRowContent(row));
-      row.hash = Buffer.from(hash, "hex");
-      this.stmts.insert.run(row);
-      const event = rowToEvent(row);
-      this.tip = { position: row.position, hash, recordedAt };
-      for (const apply of this.appliers) apply(event);
-      out.push(event);
-      this.batchEvents.push(event);
-    }
-    return out;
   }
 
   readStream(streamId: string): LedgerEvent[] {
@@ -283,36 +184,12 @@ export class SqliteEventStore implements EventStore {
   }
 
   readAll(afterPosition: number, limit: number, filter?: ReadFilter): LedgerEvent[] {
-    const out: LedgerEvent[] = [];
-    let after = afterPosition;
-    const chunk = Math.max(limit, 256);
-    for (;;) {
-      const page = this.scan(after, limit - out.length, chunk, filter);
-      out.push(...page.events);
-      if (out.length >= limit || page.exhausted) return out;
-      after = page.scannedTo;
-    }
+    return readAll(this.stmts, afterPosition, limit, filter);
   }
 
-  /**
-   * One bounded step of a read in log order: at most `rows` rows after `afterPosition` are read,
-   * and of them at most `limit` matching events returned. `scannedTo` is the last position read;
-   * `exhausted` when the log ends within this step.
-   */
-  scan(afterPosition: number, limit: number, rows: number, filter?: ReadFilter): { events: LedgerEvent[]; scannedTo: number; exhausted: boolean } {
-    const types = filter?.types && filter.types.length > 0 ? new Set<string>(filter.types) : null;
-    const read = (
-      filter?.subjectId !== undefined ? this.stmts.readAllStream.all(`subject:${filter.subjectId}`, afterPosition, rows) : this.stmts.readAll.all(afterPosition, rows)
-    ) as EventRow[];
-    const events: LedgerEvent[] = [];
-    let scannedTo = afterPosition;
-    for (const r of read) {
-      scannedTo = r.position;
-      if (types && !types.has(r.type)) continue;
-      events.push(rowToEvent(r));
-      if (events.length >= limit) return { events, scannedTo, exhausted: false };
-    }
-    return { events, scannedTo, exhausted: read.length < rows };
+  /** One bounded step of a read in log order (see event-store/read-events.ts). */
+  scan(afterPosition: number, limit: number, rows: number, filter?: ReadFilter): ScanStep {
+    return scan(this.stmts, afterPosition, limit, rows, filter);
   }
 
   /** Every policy publication, in log order, through their partial index: no scan of the log. */
@@ -321,7 +198,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   head(): ChainHead | null {
-    const t = this.readTip();
+    const t = readTip(this.stmts);
     return t.position === 0 ? null : { position: t.position, hash: t.hash };
   }
 
@@ -365,19 +242,3 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-
-/**
- * The database holds the log and the (wrapped) subject keys: owner-only (0600). A new file is
- * created 0600 before SQLite opens it, and SQLite gives its -wal and -shm files the database
- * file's mode; files an older build created more open are tightened.
- */
-export function restrictFileModes(path: string): void {
-  if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
-  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
-    try {
-      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    }
-  }
-}
