@@ -1,7 +1,7 @@
 // The read tables' rows as both adapters read them, and their mapping to the domain's records.
 // SQLite hands back integers and 0/1; PostgreSQL hands back booleans, and BIGINT as strings where a
 // column is read as it is (through json_agg it comes back a number).
-import type { DataRequestKind, Personal } from "../domain/events.js";
+import type { DataRequestKind, LedgerEvent, Personal } from "../domain/events.js";
 import {
   type Acceptance,
   type ConsentRecord,
@@ -111,3 +111,26 @@ export interface StandingRow {
 }
 
 export const toStanding = (r: StandingRow): Acceptance => ({ version: r.accepted_version, acceptedAt: r.accepted_at, position: r.position });
+
+type EventOf<T extends LedgerEvent["type"]> = Extract<LedgerEvent, { type: T }>;
+
+/** A data request's row as its opening writes it, in column order: id, subject, kind, opened at, due at, note (JSON), position, purpose ids (JSON). */
+export const openedRequestValues = (e: EventOf<"DataRequestOpened">) =>
+  [
+    e.data.requestId,
+    e.subjectId,
+    e.data.kind,
+    e.occurredAt,
+    e.data.dueAt,
+    e.data.note ? JSON.stringify(e.data.note) : null,
+    e.position,
+    e.data.purposeIds ? JSON.stringify(e.data.purposeIds) : null,
+  ] as const;
+
+/** What a closing writes, in order: status, closed at, note (JSON, null keeps the opening's), the officer's note, position, then the request's id. */
+export const closedRequestValues = (e: EventOf<"DataRequestClosed">) =>
+  [e.data.fulfilled ? "FULFILLED" : "REJECTED", e.occurredAt, e.data.note ? JSON.stringify(e.data.note) : null, e.data.officerNote ?? null, e.position, e.data.requestId] as const;
+
+/** A transfer's row in column order: id, subject, occurred at, recorded at, direction, counterparty, purpose, basis, retain until, position. */
+export const transferValues = (e: EventOf<"ThirdPartyTransferRecorded">) =>
+  [e.data.transferId, e.subjectId, e.occurredAt, e.recordedAt, e.data.direction, e.data.counterparty.id, e.data.purposeId, e.data.basis, e.data.retainUntil, e.position] as const;

@@ -1,6 +1,7 @@
 // The read-model writes of the rarer events (data requests, expiries, transfers, publications), one
 // statement each, after the append's statement.
 import type { LedgerEvent } from "../../../domain/events.js";
+import { closedRequestValues, openedRequestValues, transferValues } from "../../read-model-rows.js";
 import type { Queryable } from "./queryable.js";
 
 /** Writes the data request rows for their events, in order. */
@@ -10,16 +11,7 @@ export async function writeRequests(client: Queryable, events: readonly LedgerEv
       await client.query(
         `INSERT INTO data_requests (id, subject_id, kind, status, opened_at, due_at, closed_at, note, position, purpose_ids)
          VALUES ($1, $2, $3, 'OPEN', $4, $5, NULL, $6, $7, $8)`,
-        [
-          e.data.requestId,
-          e.subjectId,
-          e.data.kind,
-          e.occurredAt,
-          e.data.dueAt,
-          e.data.note ? JSON.stringify(e.data.note) : null,
-          e.position,
-          e.data.purposeIds ? JSON.stringify(e.data.purposeIds) : null,
-        ],
+        [...openedRequestValues(e)],
       );
     else if (e.type === "DataRequestIdentityVerified")
       await client.query("UPDATE data_requests SET status = 'IDENTITY_VERIFIED', identity_label = $1, position = $2 WHERE id = $3", [
@@ -28,14 +20,7 @@ export async function writeRequests(client: Queryable, events: readonly LedgerEv
         e.data.requestId,
       ]);
     else if (e.type === "DataRequestClosed")
-      await client.query("UPDATE data_requests SET status = $1, closed_at = $2, note = COALESCE($3, note), closing_note = $4, position = $5 WHERE id = $6", [
-        e.data.fulfilled ? "FULFILLED" : "REJECTED",
-        e.occurredAt,
-        e.data.note ? JSON.stringify(e.data.note) : null,
-        e.data.officerNote ?? null,
-        e.position,
-        e.data.requestId,
-      ]);
+      await client.query("UPDATE data_requests SET status = $1, closed_at = $2, note = COALESCE($3, note), closing_note = $4, position = $5 WHERE id = $6", [...closedRequestValues(e)]);
     else if (e.type === "DataRequestExtended")
       await client.query("UPDATE data_requests SET due_at = $1, extended_days = extended_days + $2, position = $3 WHERE id = $4", [e.data.dueAt, e.data.days, e.position, e.data.requestId]);
     else if (e.type === "ConsentExpired") {
@@ -54,7 +39,7 @@ export async function writeRequests(client: Queryable, events: readonly LedgerEv
       await client.query(
         `INSERT INTO transfers (id, subject_id, occurred_at, recorded_at, direction, counterparty_id, purpose_id, basis, retain_until, position)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [e.data.transferId, e.subjectId, e.occurredAt, e.recordedAt, e.data.direction, e.data.counterparty.id, e.data.purposeId, e.data.basis, e.data.retainUntil, e.position],
+        [...transferValues(e)],
       );
     else if (e.type === "PolicyVersionPublished")
       await client.query(

@@ -4,7 +4,7 @@ import type Database from "better-sqlite3";
 import type { LedgerEvent } from "../../../domain/events.js";
 import { subjectStream } from "../../../domain/events.js";
 import { INITIAL_LIFECYCLE, LIFECYCLE_EVENTS, type Lifecycle, nextLifecycle } from "../../../domain/subject.js";
-import { type LifecycleRow, lifecycleColumns, toLifecycle } from "../../read-model-rows.js";
+import { type LifecycleRow, closedRequestValues, lifecycleColumns, openedRequestValues, toLifecycle, transferValues } from "../../read-model-rows.js";
 
 interface SubjectRow {
   lifecycle: Lifecycle;
@@ -115,18 +115,7 @@ export class SqliteProjectionWrites {
         if (!subjects) this.s.expiryMark.run(subjectId, e.data.policyId, e.data.purposeId, e.data.grantEventId);
         return;
       case "ThirdPartyTransferRecorded":
-        this.s.transferPut.run(
-          e.data.transferId,
-          subjectId,
-          e.occurredAt,
-          e.recordedAt,
-          e.data.direction,
-          e.data.counterparty.id,
-          e.data.purposeId,
-          e.data.basis,
-          e.data.retainUntil,
-          e.position,
-        );
+        this.s.transferPut.run(...transferValues(e));
         return;
       case "DataRequestExtended":
         this.s.requestExtend.run(e.data.dueAt, e.data.days, e.position, e.data.requestId);
@@ -152,29 +141,13 @@ export class SqliteProjectionWrites {
         return;
       }
       case "DataRequestOpened":
-        this.s.requestOpen.run(
-          e.data.requestId,
-          subjectId,
-          e.data.kind,
-          e.occurredAt,
-          e.data.dueAt,
-          e.data.note ? JSON.stringify(e.data.note) : null,
-          e.position,
-          e.data.purposeIds ? JSON.stringify(e.data.purposeIds) : null,
-        );
+        this.s.requestOpen.run(...openedRequestValues(e));
         return;
       case "DataRequestIdentityVerified":
         this.s.requestVerify.run(e.data.label ?? null, e.position, e.data.requestId);
         return;
       case "DataRequestClosed":
-        this.s.requestClose.run(
-          e.data.fulfilled ? "FULFILLED" : "REJECTED",
-          e.occurredAt,
-          e.data.note ? JSON.stringify(e.data.note) : null,
-          e.data.officerNote ?? null,
-          e.position,
-          e.data.requestId,
-        );
+        this.s.requestClose.run(...closedRequestValues(e));
         return;
       default:
         return;

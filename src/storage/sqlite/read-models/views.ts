@@ -12,8 +12,6 @@ export class SqliteViews {
 
   constructor(db: Database.Database) {
     this.s = {
-      consentsOf: db.prepare("SELECT * FROM consents WHERE subject_id = ?"),
-      standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
       // "As of" lookups: the same winners as the domain's evolve, among the facts visible at (at, knownAt).
       consentAt: db.prepare(
         `SELECT * FROM consent_history
@@ -41,6 +39,9 @@ export class SqliteViews {
       statusThrough: db.prepare(
         "SELECT status, suspended_purposes, returned_at, merged_into FROM status_history WHERE subject_id = ? AND position <= ? ORDER BY position DESC LIMIT 1",
       ),
+      // The current tables, for a view now.
+      consentsOf: db.prepare("SELECT * FROM consents WHERE subject_id = ?"),
+      standingsOf: db.prepare("SELECT * FROM standings WHERE subject_id = ?"),
       // Every (policy, purpose) a subject ever chose about, and every policy it ever accepted: the current tables hold one row each.
       pairsOf: db.prepare("SELECT policy_id, purpose_id FROM consents WHERE subject_id = ?"),
       policiesOf: db.prepare("SELECT policy_id FROM standings WHERE subject_id = ?").pluck(),
