@@ -4,8 +4,8 @@
 // listeners, which keep this ledger's catalogue and head current. Reads and time travel live in
 // application/queries.ts, data requests and evidence beside it; this class is their one face.
 import { type AsOf, Catalog, type Policy, type PolicyVersion, toPolicyVersion } from "./domain/catalog.js";
-import { type CommandBounds, CLOCK_STREAM, announcementStream } from "./domain/command.js";
-import { DEFAULT_MAX_OPEN_REQUESTS, type NoticeShownCommand, type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand, checkId } from "./domain/decide.js";
+import { type CommandBounds, CLOCK_STREAM } from "./domain/command.js";
+import { DEFAULT_MAX_OPEN_REQUESTS, type NoticeShownCommand, type OpenDataRequestCommand, type PublishCommand, type RecordConsentCommand } from "./domain/decide.js";
 import type { Actor, DataRequestKind, LedgerEvent, Personal } from "./domain/events.js";
 import type { TransferCommand } from "./domain/transfer.js";
 import type { Decision } from "./domain/permission.js";
@@ -299,15 +299,13 @@ export class Ledger {
   }
 
   /** A policy's announcements, oldest first. */
-  async announcements(policyId: string): Promise<{ version: number; method: string; at: Instant }[]> {
-    const events = await this.storage.readStream(announcementStream(policyId));
-    return events.flatMap((e) => (e.type === "PolicyAnnounced" ? [{ version: e.data.version, method: e.data.method, at: e.data.at }] : []));
+  announcements(policyId: string): Promise<{ version: number; method: string; at: Instant }[]> {
+    return this.queries.announcements(policyId);
   }
 
   /** A subject's transfer records with occurredAt in [from, to], oldest first; kept through erasure. */
   thirdPartyTransfers(subjectId: string, from: Instant | null, to: Instant | null): Promise<LedgerEvent[]> {
-    checkId("subjectId", subjectId);
-    return this.storage.transfers(subjectId, from ?? 0, to ?? Number.MAX_SAFE_INTEGER);
+    return this.queries.thirdPartyTransfers(subjectId, from, to);
   }
 
   /** The next instant a time-driven change falls due, if any (the scheduler sleeps until then). */

@@ -1,8 +1,10 @@
 // The ledger's reads and time travel: a subject now or as of (at, knownAt), the catalogue as it was
 // known, consents, standings and permission checks, all from the read models through the port.
 import { type AsOf, Catalog, type Policy, type Standing, reconsentThreshold, standingOf } from "../domain/catalog.js";
+import { announcementStream } from "../domain/command.js";
+import { checkId } from "../domain/decide.js";
 import { LedgerError } from "../domain/errors.js";
-import { subjectStream } from "../domain/events.js";
+import { type LedgerEvent, subjectStream } from "../domain/events.js";
 import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "../domain/permission.js";
 import { type SubjectState, foldSubject } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
@@ -99,6 +101,18 @@ export class Queries {
     const out: Decision[] = [];
     for (const [i, c] of checks.entries()) out.push(decidePermission(catalog, await views.get(c.subjectId)!, policyIds[i]!, c.purposeId, asOf, c.recipientId));
     return out;
+  }
+
+  /** A policy's announcements, oldest first. */
+  async announcements(policyId: string): Promise<{ version: number; method: string; at: Instant }[]> {
+    const events = await this.s.storage.readStream(announcementStream(policyId));
+    return events.flatMap((e) => (e.type === "PolicyAnnounced" ? [{ version: e.data.version, method: e.data.method, at: e.data.at }] : []));
+  }
+
+  /** A subject's transfer records with occurredAt in [from, to], oldest first; kept through erasure. */
+  thirdPartyTransfers(subjectId: string, from: Instant | null, to: Instant | null): Promise<LedgerEvent[]> {
+    checkId("subjectId", subjectId);
+    return this.s.storage.transfers(subjectId, from ?? 0, to ?? Number.MAX_SAFE_INTEGER);
   }
 
   reconsentPending(policyId: string, after: string, first: number): Promise<string[]> {
