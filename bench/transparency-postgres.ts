@@ -8,6 +8,7 @@ import { startPostgresServer } from "../test/support/postgres-server.js";
 import { CONCURRENCY, benchEvent } from "./store-append.js";
 import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, since } from "./util.js";
+import { commandProgram } from "../src/application/handle-command.js";
 
 /**
  * Fills the events table with `n` rows straight from SQL (hashes SHA-256 of the position, no chain: the
@@ -78,8 +79,8 @@ export async function benchTransparencyPostgres(o: BenchOptions): Promise<BenchR
   const server = await startPostgresServer({ fsync: true });
   try {
     const url = await server.createDatabase("tlog");
-    const a = await PostgresStorage.open({ url, poolSize: 10 });
-    const b = await PostgresStorage.open({ url, poolSize: 10, applicationName: "bench-replica-2" });
+    const a = await PostgresStorage.open({ commands: commandProgram, url, poolSize: 10 });
+    const b = await PostgresStorage.open({ commands: commandProgram, url, poolSize: 10, applicationName: "bench-replica-2" });
     await fillEvents(a, size);
     const hashes = (await a.store.read<{ hash: Buffer }>("SELECT hash FROM events WHERE position <= $1 ORDER BY position", [integrationLeaves])).rows.map((r) => r.hash);
     const raw: number[] = [];

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Ledger } from "../src/ledger.js";
 import { PROJECTION_TABLES } from "../src/storage/sqlite/schema.js";
 import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
+import { commandProgram } from "../src/application/handle-command.js";
 
 /** How a bench is asked to run: `quick` shrinks sizes and run counts to a smoke test. */
 export interface BenchOptions {
@@ -105,7 +106,7 @@ export function grantData(i: number): Record<string, unknown> {
 
 /** A ledger on the SQLite adapter at `path`. */
 export async function openSqliteLedger(path: string): Promise<Ledger> {
-  return Ledger.open(await SqliteStorage.open({ path }));
+  return Ledger.open(await SqliteStorage.open({ commands: commandProgram, path }));
 }
 
 /** The SQLite adapter's parts under a ledger (benchmarks that measure the adapter itself). */

@@ -8,11 +8,12 @@ import { Ledger } from "../src/ledger.js";
 import { SqliteStorage, type SqliteWriterMode } from "../src/storage/sqlite/sqlite-storage.js";
 import { consentCall } from "./populate.js";
 import { type BenchOptions, type BenchRow, fmt, median, since, tempDir } from "./util.js";
+import { commandProgram } from "../src/application/handle-command.js";
 
 const WRITERS = 32;
 
 async function openLedger(path: string, writer: SqliteWriterMode): Promise<Ledger> {
-  return Ledger.open(await SqliteStorage.open({ path, writer }));
+  return Ledger.open(await SqliteStorage.open({ commands: commandProgram, path, writer }));
 }
 
 /** 32 writers, each its own subject, calling recordConsent back to back for `seconds`; the loop's delay meanwhile. */

@@ -1,4 +1,5 @@
 // The one place that turns DATABASE_URL into a storage adapter; app.ts and cli.ts open storage only here.
+import { commandProgram } from "./application/handle-command.js";
 import type { Config } from "./config.js";
 import { PostgresStorage } from "./storage/postgres/postgres-storage.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
@@ -18,11 +19,12 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
       return SqliteStorage.open({
         path: database.path,
         evidenceKek: opts.evidenceKek ?? null,
+        commands: commandProgram,
         ...(database.writer ? { writer: database.writer } : {}),
         ...(opts.readonly ? { readonly: true } : {}),
       });
     // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
     case "postgres":
-      return PostgresStorage.open({ url: database.url, evidenceKek: opts.evidenceKek ?? null });
+      return PostgresStorage.open({ url: database.url, evidenceKek: opts.evidenceKek ?? null, commands: commandProgram });
   }
 }

@@ -15,7 +15,10 @@ const RULES: Record<string, Rule> = {
   "storage/sqlite": { parts: ["domain", "log", "evidence", "storage"], packages: /^better-sqlite3$/ },
   // The PostgreSQL adapter also reads a SQLite file: the copy from SQLite into PostgreSQL.
   "storage/postgres": { parts: ["domain", "log", "evidence", "storage"], packages: /^(pg|better-sqlite3)$/ },
-  ledger: { parts: ["domain", "log", "evidence", "storage"], packages: null },
+  // The application layer: the one command flow, written against the storage port's steps, and the
+  // ledger's commands and reads. Of the log it uses only the canonical encoding and digests.
+  application: { parts: ["domain", "log", "evidence", "storage"], packages: null },
+  ledger: { parts: ["domain", "log", "evidence", "storage", "application"], packages: null },
   feed: { parts: ["domain", "log", "ledger"], packages: /^pino$/ },
   // The timer that records expiries and versions coming into effect as they fall due.
   schedule: { parts: ["domain", "ledger"], packages: /^pino$/ },
@@ -49,6 +52,8 @@ const FORBIDDEN: ((e: ImportEdge) => string | null)[] = [
   (e) => (/^(better-sqlite3|pg)$/.test(e.specifier) && !partOf(e.from).startsWith("storage/") ? "only a storage adapter drives a database" : null),
   (e) => (e.target !== null && ["feed", "receipts", "rights"].includes(partOf(e.from)) && ["graphql", "http"].includes(partOf(e.target)) ? "transports are leaves: the feed, receipts and rights do not know them" : null),
   (e) => (e.target !== null && !e.target.startsWith("src/") && !e.target.startsWith("node_modules") ? "src/ imports neither tests nor benchmarks" : null),
+  (e) => (partOf(e.from) === "application" && e.target?.startsWith("src/log/") && e.target !== "src/log/canonical.ts" ? "the application uses only the log's canonical encoding" : null),
+  (e) => (partOf(e.from) === "application" && e.target?.startsWith("src/storage/") && !/^src\/storage\/[^/]+\.ts$/.test(e.target) ? "the application knows the storage port, not an adapter" : null),
 ];
 
 describe("the dependency rule", () => {
@@ -114,6 +119,16 @@ describe("the checker", () => {
     expect(planted("src/graphql/resolvers/x.ts", `import Database from "better-sqlite3";`).join()).toMatch(/only a storage adapter/);
     expect(planted("src/ledger.ts", `import pg from "pg";`).join()).toMatch(/only a storage adapter/);
     expect(planted("src/open-storage.ts", `import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";`)).toEqual([]);
+  });
+
+  it("keeps the application above the port: adapters and the domain do not import it, it imports no adapter and of the log only the canonical encoding", () => {
+    expect(planted("src/storage/sqlite/run-command.ts", `import { handleCommand } from "../../application/handle-command.js";`)).toHaveLength(1);
+    expect(planted("src/storage/postgres/run-command.ts", `import type { X } from "../../application/commands.js";`)).toHaveLength(1);
+    expect(planted("src/domain/decide.ts", `import { Queries } from "../application/queries.js";`)).toHaveLength(1);
+    expect(planted("src/application/handle-command.ts", `import { PostgresStorage } from "../storage/postgres/postgres-storage.js";`).join()).toMatch(/not an adapter/);
+    expect(planted("src/application/handle-command.ts", `import { TransparencyLog } from "../log/transparency-log.js";`).join()).toMatch(/canonical encoding/);
+    expect(planted("src/application/handle-command.ts", `import type { Step } from "../storage/command-steps.js";\nimport { sha256Hex } from "../log/canonical.js";`)).toEqual([]);
+    expect(planted("src/ledger.ts", `import { Commands } from "./application/commands.js";`)).toEqual([]);
   });
 
   it("catches a test or benchmark imported from src/", () => {

@@ -34,6 +34,10 @@ export function openWith<T>(key: Uint8Array | null, subjectId: string, p: Person
   return JSON.parse(pt.toString("utf8")) as T;
 }
 
+/** Whether an event carries a personal value still in plaintext (to be sealed before appending). */
+export const hasPlain = (e: DomainEvent): boolean =>
+  Object.values(e.data as Record<string, unknown>).some((v) => v !== null && typeof v === "object" && "plain" in v);
+
 /** Seals every `{ plain }` member of an event's data with `seal`. */
 export function sealEvent(e: DomainEvent, seal: (value: unknown) => Personal<unknown>): DomainEvent {
   const data: Record<string, unknown> = { ...(e.data as Record<string, unknown>) };

@@ -13,6 +13,7 @@ import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import type { StoragePort } from "../../src/storage/storage-port.js";
 import { freshDatabase } from "../support/postgres.js";
 import { OFFICER, START, TestClock, subjectActor } from "../support/ledger-commands.js";
+import { commandProgram } from "../../src/application/handle-command.js";
 
 const PURPOSES = ["a", "b", "c"] as const;
 const SUBJECTS = 2;
@@ -135,8 +136,8 @@ async function runHistory(ledger: Ledger, clock: TestClock, run: number, steps: 
 }
 
 const BACKENDS: [string, () => Promise<StoragePort>, number][] = [
-  ["SQLite", () => SqliteStorage.open({ path: ":memory:" }), 40],
-  ["PostgreSQL", async () => PostgresStorage.open({ url: await freshDatabase("invariant") }), 12],
+  ["SQLite", () => SqliteStorage.open({ commands: commandProgram, path: ":memory:" }), 40],
+  ["PostgreSQL", async () => PostgresStorage.open({ commands: commandProgram, url: await freshDatabase("invariant") }), 12],
 ];
 
 describe.each(BACKENDS)("no OPT_IN purpose becomes permitted without a grant, on %s", (_name, open, numRuns) => {

@@ -13,6 +13,7 @@ import { wsClient } from "../subscriptions/ws-client.js";
 import { makeTempDir, postGraphql } from "../support/common.js";
 import { RawWsClient } from "../support/raw-ws-client.js";
 import { type ServiceEnv, type ServiceProcess, REPO_ROOT, buildService, startService } from "./server-process.js";
+import { commandProgram } from "../../src/application/handle-command.js";
 
 /** Subjects who accepted the shipped policy before the attacks: what a version's coming into effect and replays walk. */
 const SUBJECTS = 3_000;
@@ -38,7 +39,7 @@ beforeAll(async () => {
   dataDir = makeTempDir("ledger-attacks-");
   env = { dataDir, dbPath: join(dataDir, "ledger.db") };
   // The population is written straight into the database before the server starts (seconds, not minutes of requests).
-  const ledger = await Ledger.open(await SqliteStorage.open({ path: env.dbPath }));
+  const ledger = await Ledger.open(await SqliteStorage.open({ commands: commandProgram, path: env.dbPath }));
   await publishCatalogDir(ledger, join(REPO_ROOT, "data", "policies"));
   const record = (id: string, grant: string[], evidence: Record<string, string> | null = null) =>
     ledger.recordConsent(id, { policyId: null, policyVersion: 1, acceptPolicy: true, grant, withdraw: [], occurredAt: null, evidence, expectedVersion: null }, { kind: "SUBJECT", id });

@@ -8,6 +8,7 @@ import { DAY_MS } from "../../src/domain/time.js";
 import { Ledger } from "../../src/ledger.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { type OfflineReport, type VerifyOfflineOptions, verifyOffline } from "../../src/rights/verify-offline.js";
+import { commandProgram } from "../../src/application/handle-command.js";
 
 export const SUBJECTS = ["alice", "bob", "carol"] as const;
 export const START = Date.parse("2025-03-01T00:00:00.000Z");
@@ -26,12 +27,12 @@ export class TestClock {
 
 /** A ledger on the SQLite adapter (":memory:" or a file). */
 export async function newLedger(clock: TestClock, databasePath = ":memory:"): Promise<Ledger> {
-  return Ledger.open(await SqliteStorage.open({ path: databasePath }), { clock: clock.now });
+  return Ledger.open(await SqliteStorage.open({ commands: commandProgram, path: databasePath }), { clock: clock.now });
 }
 
 /** A ledger on an existing SQLite file (no clock of its own). */
 export async function openSqliteLedgerAt(path: string): Promise<Ledger> {
-  return Ledger.open(await SqliteStorage.open({ path }));
+  return Ledger.open(await SqliteStorage.open({ commands: commandProgram, path }));
 }
 
 /** The offline check of a database file, as `npm run cli -- verify` runs it. */

@@ -1,27 +1,19 @@
-// The PostgreSQL storage: each command runs in its own savepoint of its replica's group commit (lock
-// the stream, read the state, decide, seal, append, project), reads come from the read models, on
-// any replica.
-import { Catalog, toPolicyVersion } from "../../domain/catalog.js";
+// The PostgreSQL storage: each command runs in its own savepoint of its replica's group commit (the
+// application's command flow, its steps answered by run-command.ts); reads come from the read
+// models, on any replica.
 import type { AsOf } from "../../domain/catalog.js";
-import type { Actor, DomainEvent, LedgerEvent, Personal } from "../../domain/events.js";
-import { policyStream, subjectStream } from "../../domain/events.js";
-import { type DataRequestState, type DataRequestStatus, type SubjectState, foldSubject } from "../../domain/subject.js";
+import type { LedgerEvent } from "../../domain/events.js";
+import type { DataRequestState, DataRequestStatus, SubjectState } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
-import { type CommandBounds, announcementStream, decideAnnouncement, decidePublication, decideSubjectCommand } from "../../domain/command.js";
-import { CLOCK_STREAM, SYSTEM_CLOCK, type MergeSubjects, type RecordDueChanges, type RecordThirdPartyTransfer } from "../../domain/command.js";
-import { checkId, requireActive } from "../../domain/decide.js";
-import { checkPseudonymousSubject } from "../../domain/identifiers.js";
-import { decideMerge } from "../../domain/merge.js";
-import { viewOf } from "../../domain/permission.js";
-import { checkTransfer, decideTransfer } from "../../domain/transfer.js";
-import type { ChainHead, IdempotencyOptions, IntegrityReport, ReadFilter } from "../event-store.js";
+import type { CommandProgram } from "../command-steps.js";
+import type { ChainHead, IntegrityReport, ReadFilter } from "../event-store.js";
 import type { BackupReport, CommandOutcome, CommandRequest, DataRequestPage, ReadModelReport, StoragePort } from "../storage-port.js";
 import { type PgRebuildCache, checkPostgresReadModels } from "./read-model-check.js";
-import { evidenceKeyFor, hasPlain, sealEvent, sealWithKey } from "./evidence-seal.js";
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
 import { PgTransparency, catchUpChunk } from "./merkle-tree.js";
-import { PostgresStore, type PostgresStoreOptions, type PgWriteTx } from "./postgres-store.js";
+import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
+import { CatalogCache, type PgCommandContext, runCommand } from "./run-command.js";
 import { WRAPPED_KEY_BYTES, checkKek, storedToKey, wrapKey } from "../../evidence/key-wrap.js";
 import { KEY_BYTES } from "../../evidence/seal.js";
 import {
@@ -29,8 +21,6 @@ import {
   projectEvents,
   readCurrentView,
   readDataRequest,
-  readDueEffects,
-  readDueExpiries,
   readEffectPositions,
   readNextDue,
   readSubjectsOfPolicy,
@@ -46,6 +36,8 @@ import { PgWebhookStore } from "./webhook-store.js";
 
 export type CommandResult = CommandOutcome;
 
+/** Why a store opened without a command flow refuses commands. */
+export const NO_COMMANDS = "this storage was opened without a command handler (the commands option)";
 
 /** Why `backup` is refused on PostgreSQL, and what to use instead. */
 export const POSTGRES_BACKUP_ADVICE =
@@ -54,6 +46,8 @@ export const POSTGRES_BACKUP_ADVICE =
 export interface PostgresStorageOptions extends PostgresStoreOptions {
   /** The key-encryption key subject keys are wrapped under; null or absent keeps them as stored (plain only). */
   evidenceKek?: Uint8Array | null;
+  /** The command flow `execute` runs (application/handle-command.ts); absent: commands are refused (read-only tools). */
+  commands?: CommandProgram;
 }
 
 export class PostgresStorage implements StoragePort {
@@ -61,12 +55,16 @@ export class PostgresStorage implements StoragePort {
   readonly transparency: PgTransparency;
   readonly webhooks: PgWebhookStore;
 
+  private readonly commands: PgCommandContext | null;
+
   private constructor(
     readonly store: PostgresStore,
     private readonly kek: Uint8Array | null,
+    commands: CommandProgram | null,
   ) {
     this.transparency = new PgTransparency(store);
     this.webhooks = new PgWebhookStore(store);
+    this.commands = commands && { commands, catalog: new CatalogCache(), kek };
   }
 
   /** The rebuilt side of the read-model check, by log head. */
@@ -84,181 +82,15 @@ export class PostgresStorage implements StoragePort {
       await store.close();
       throw e;
     }
-    const storage = new PostgresStorage(store, kek);
-    // Projections of a plain append (a command projects its own, knowing the status before).
-    return storage;
+    return new PostgresStorage(store, kek, opts.commands ?? null);
   }
 
-  /** Runs a command in this replica's next group commit; exact across replicas (see subjectCommand). */
+  /** Runs a command in its own savepoint of this replica's next group commit; exact across replicas (streams locked). */
   execute(request: CommandRequest): Promise<CommandOutcome> {
-    const { command, actor, now } = request;
-    if (command.kind === "publishPolicyVersion") return this.publish(command.input.policyId, actor, (catalog) => decidePublication(command, catalog, now), now);
-    if (command.kind === "recordPolicyAnnouncement")
-      return this.publish(command.policyId, actor, (catalog) => decideAnnouncement(command, catalog, now), now, announcementStream(command.policyId));
-    const allowIdentifying = request.bounds?.allowIdentifyingSubjectIds ?? false;
-    if (command.kind === "recordThirdPartyTransfer") return this.recordTransfers(command, actor, now, request.bounds ?? {});
-    if (command.kind === "mergeSubjects") return this.merge(command, actor, now, allowIdentifying);
-    if (command.kind === "recordDueChanges") return this.recordDue(command, now);
-    checkId("subjectId", command.subjectId);
-    return this.subjectCommand(command.subjectId, actor, request.idempotency ?? null, (state, catalog) => decideSubjectCommand(command, state, catalog, now, request.bounds), now);
-  }
-
-  /**
-   * Runs a subject command: with the stream locked, replays an idempotency key or reads the state
-   * and the catalogue as the log holds them, decides, seals personal values, appends and projects;
-   * erasure destroys the evidence key and idempotency digests in the same transaction.
-   */
-  subjectCommand(
-    subjectId: string,
-    actor: Actor,
-    idem: IdempotencyOptions | null,
-    decide: (state: SubjectState, catalog: Catalog) => DomainEvent[],
-    now?: Instant,
-  ): Promise<CommandResult> {
-    const stream = subjectStream(subjectId);
-    return this.store.transact(async (tx) => {
-      await tx.lockStream(stream);
-      if (idem) {
-        const replayed = await tx.replay(stream, idem);
-        if (replayed) {
-          // The first call's answer: the subject as that call left it, not as later calls changed it.
-          const upTo = replayed.at(-1)!.position;
-          const { rows } = await tx.client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND position <= $2 ORDER BY stream_version`, [stream, upTo]);
-          return { events: replayed, subject: foldSubject(subjectId, rows.map(rowToEvent)), replayed: true };
-        }
-      }
-      const state = await readSubject(tx.client, subjectId);
-      const decided = decide(state, await this.catalogIn(tx.client));
-      const events = await this.appendFor(tx, state, actor, decided);
-      if (decided.some((e) => e.type === "SubjectErased")) {
-        await tx.client.query("DELETE FROM subject_keys WHERE subject_id = $1", [subjectId]);
-        await tx.forget(stream);
-      } else if (idem) await tx.remember(stream, idem, events);
-      return { events, subject: await readSubject(tx.client, subjectId), replayed: false };
-    }, now);
-  }
-
-  /**
-   * Seals a subject's decided events under its key (none for an erased subject) and appends them
-   * with its expected version; the stream is locked by the append.
-   */
-  private async appendFor(tx: PgWriteTx, state: SubjectState, actor: Actor, decided: readonly DomainEvent[]): Promise<LedgerEvent[]> {
-    if (decided.length === 0) return [];
-    const subjectId = state.id;
-    let key: Buffer | null = null;
-    const sealedOnce = new Map<unknown, Personal<unknown>>();
-    const sealed: DomainEvent[] = [];
-    for (const e of decided) {
-      if (hasPlain(e) && state.status !== "ERASED" && key === null) key = await evidenceKeyFor(tx.client, subjectId, this.kek);
-      sealed.push(
-        sealEvent(e, (v) => {
-          if (key === null) return { erased: true };
-          let p = sealedOnce.get(v);
-          if (!p) sealedOnce.set(v, (p = sealWithKey(key, subjectId, v)));
-          return p;
-        }),
-      );
-    }
-    return tx.append(subjectStream(subjectId), state.version, sealed.map((e) => ({ ...e, actor, subjectId })), new Map([[subjectId, state]]));
-  }
-
-  /** One transfer record per subject, all or none; a provision on consent needs each subject's permission at occurredAt. */
-  private recordTransfers(command: RecordThirdPartyTransfer, actor: Actor, now: Instant, bounds: CommandBounds): Promise<CommandResult> {
-    const { input } = command;
-    return this.store.transact(async (tx) => {
-      const catalog = await this.catalogIn(tx.client);
-      const counterparty = checkTransfer(input, catalog, now);
-      // Streams are locked in id order, so two transfers naming the same subjects cannot deadlock.
-      for (const id of [...input.subjectIds].sort()) await tx.lockStream(subjectStream(id));
-      const out: LedgerEvent[] = [];
-      for (const [i, subjectId] of input.subjectIds.entries()) {
-        const state = await readSubject(tx.client, subjectId);
-        checkPseudonymousSubject(subjectId, state.version === 0, bounds.allowIdentifyingSubjectIds ?? false);
-        if (state.status === "ERASED" || state.status === "MERGED") requireActive(state);
-        const view = input.direction === "PROVIDED" ? viewOf(await readViewAt(tx.client, subjectId, { at: input.occurredAt, knownAt: now })) : null;
-        const decided = decideTransfer(input, counterparty, command.transferIds[i]!, { catalog, view, now, defaultPolicyId: bounds.defaultPolicyId ?? null, ...(bounds.adequateCountries ? { adequateCountries: bounds.adequateCountries } : {}) });
-        out.push(...(await this.appendFor(tx, state, actor, [decided])));
-      }
-      return { events: out, subject: null, replayed: false };
-    }, now);
-  }
-
-  /** `from`'s choices carried into `into`, and `from` marked MERGED, in one transaction. */
-  private merge(command: MergeSubjects, actor: Actor, now: Instant, allowIdentifying: boolean): Promise<CommandResult> {
-    return this.store.transact(async (tx) => {
-      for (const id of [command.from, command.into].sort()) await tx.lockStream(subjectStream(id));
-      const source = await readSubject(tx.client, command.from);
-      const target = await readSubject(tx.client, command.into);
-      checkPseudonymousSubject(command.into, target.version === 0, allowIdentifying);
-      const { fromEvents, intoEvents } = decideMerge(source, target, now);
-      const events = [...(await this.appendFor(tx, target, actor, intoEvents)), ...(await this.appendFor(tx, source, actor, fromEvents))];
-      return { events, subject: await readSubject(tx.client, command.into), replayed: false };
-    }, now);
-  }
-
-  /**
-   * The expiries and versions coming into effect due by `now`, as system events. The clock stream's
-   * lock serialises these runs across replicas; each expiry's subject stream is locked before its
-   * state is read, and a grant replaced meanwhile is no longer due.
-   */
-  private recordDue(command: RecordDueChanges, now: Instant): Promise<CommandResult> {
-    return this.store.transact(async (tx) => {
-      const clockVersion = await tx.lockStream(CLOCK_STREAM);
-      const out: LedgerEvent[] = [];
-      const effects = await readDueEffects(tx.client, now, command.limit);
-      if (effects.length > 0)
-        out.push(
-          ...(await tx.append(
-            CLOCK_STREAM,
-            clockVersion,
-            effects.map((v) => ({ type: "PolicyVersionEffective" as const, occurredAt: v.effectiveAt, data: { policyId: v.policyId, version: v.version }, actor: SYSTEM_CLOCK, subjectId: null })),
-          )),
-        );
-      for (const x of await readDueExpiries(tx.client, now, command.limit)) {
-        await tx.lockStream(subjectStream(x.subjectId));
-        const still = await tx.client.query("SELECT 1 FROM consents WHERE subject_id = $1 AND policy_id = $2 AND purpose_id = $3 AND event_id = $4 AND NOT expiry_noted", [
-          x.subjectId,
-          x.policyId,
-          x.purposeId,
-          x.grantEventId,
-        ]);
-        if (still.rowCount === 0) continue;
-        const state = await readSubject(tx.client, x.subjectId);
-        out.push(
-          ...(await this.appendFor(tx, state, SYSTEM_CLOCK, [
-            { type: "ConsentExpired", occurredAt: x.expiresAt, data: { policyId: x.policyId, purposeId: x.purposeId, grantEventId: x.grantEventId } },
-          ])),
-        );
-      }
-      return { events: out, subject: null, replayed: false };
-    }, now);
-  }
-
-  /** Publishes a policy version, decided against every publication committed so far. */
-  publish(policyId: string, actor: Actor, decide: (catalog: Catalog) => DomainEvent | null, now?: Instant, stream = policyStream(policyId)): Promise<CommandResult> {
-    return this.store.transact(async (tx) => {
-      const version = await tx.lockStream(stream);
-      const e = decide(await this.catalogIn(tx.client));
-      if (e === null) return { events: [], subject: null, replayed: false };
-      const events = await tx.append(stream, version, [{ ...e, actor, subjectId: null }]);
-      return { events, subject: null, replayed: false };
-    }, now);
-  }
-
-  private cachedCatalog: { lastId: string | null; publications: LedgerEvent[] } = { lastId: null, publications: [] };
-
-  /**
-   * The catalogue as the transaction sees the log, read again only when its latest publication is
-   * another event. Keyed by event id, not position: a work in a group commit may see a publication
-   * an earlier work of its batch made, and if that batch then fails, its position is handed out again.
-   */
-  private async catalogIn(client: Pick<PostgresStore["pool"], "query">): Promise<Catalog> {
-    const last = (await client.query<{ id: string }>("SELECT id FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position DESC LIMIT 1")).rows[0]?.id ?? null;
-    if (last !== this.cachedCatalog.lastId) {
-      const { rows } = await client.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position`);
-      this.cachedCatalog = { lastId: last, publications: rows.map(rowToEvent) };
-    }
-    return Catalog.of(this.cachedCatalog.publications.map(toPolicyVersion));
+    const ctx = this.commands;
+    if (!ctx) return Promise.reject(new Error(NO_COMMANDS));
+    // A work may run again (after a deadlock or a busy stream): each run is a fresh flow.
+    return this.store.transact((tx) => runCommand(ctx, tx, request), request.now);
   }
 
   // ---- the log ----

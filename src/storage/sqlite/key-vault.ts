@@ -53,12 +53,17 @@ export class KeyVault {
 
   /** Seals a value for a subject, creating the subject's key on first use (call inside the write transaction). */
   seal<T>(subjectId: string, value: T): Personal<T> {
+    return sealWith(this.keyFor(subjectId), subjectId, value);
+  }
+
+  /** The subject's key (unwrapped), made and stored on first use (call inside the write transaction). */
+  keyFor(subjectId: string): Buffer {
     let key = this.key(subjectId);
     if (!key) {
       key = newEvidenceKey();
       this.put.run(subjectId, keyToStored(this.kek, subjectId, key));
     }
-    return sealWith(key, subjectId, value);
+    return key;
   }
 
   /** The plaintext while the subject's key exists; `{ erased: true }` after erasure. */

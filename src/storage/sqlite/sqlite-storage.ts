@@ -15,6 +15,7 @@ import type { KeyVault } from "./key-vault.js";
 import type { SqliteMerkleTree } from "./merkle-tree.js";
 import type { SqliteProjections } from "./projections.js";
 import { SqliteEventStore } from "./sqlite-event-store.js";
+import type { CommandProgram } from "../command-steps.js";
 import { SqliteWriter, type SqliteWrites, TREE_CHUNK } from "./sqlite-writer.js";
 import { verifyStoredChainAsync } from "./verify-chain.js";
 import { ThreadWriter } from "./writer-thread.js";
@@ -36,6 +37,8 @@ export interface SqliteStorageOptions {
   evidenceKek?: Uint8Array | null;
   /** Defaults to "thread" for a writable file, "in-process" otherwise. */
   writer?: SqliteWriterMode;
+  /** The command flow `execute` runs (application/handle-command.ts); absent: commands are refused (read-only tools). */
+  commands?: CommandProgram;
 }
 
 /** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
@@ -162,10 +165,11 @@ export class SqliteStorage implements StoragePort {
     const evidenceKek = opts.evidenceKek ?? null;
     // This connection migrates the file and checks the KEK first; the writer thread then opens a
     // migrated database with the same KEK (handed over in memory, never through a file).
-    const local = new SqliteWriter(opts.path, { readonly, evidenceKek });
+    const commands = opts.commands ?? null;
+    const local = new SqliteWriter(opts.path, { readonly, evidenceKek, commands: mode === "in-process" ? commands : null });
     if (mode === "in-process") return new SqliteStorage(opts.path, local, local, mode);
     try {
-      return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek), mode);
+      return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek, commands && commands.module), mode);
     } catch (e) {
       await local.close();
       throw e;

@@ -4,6 +4,7 @@ import { Catalog, toPolicyVersion } from "../../domain/catalog.js";
 import type { LedgerEvent } from "../../domain/events.js";
 import type { Instant } from "../../domain/time.js";
 import type { StoredCheckpoint } from "../../log/transparency-store.js";
+import type { CommandProgram } from "../command-steps.js";
 import type { CommandOutcome, CommandRequest } from "../storage-port.js";
 import { KeyVault } from "./key-vault.js";
 import { SqliteMerkleTree } from "./merkle-tree.js";
@@ -14,6 +15,9 @@ import { SqliteEventStore } from "./sqlite-event-store.js";
 
 /** Leaves added per transaction while the tree catches up with the log: a few milliseconds of work. */
 export const TREE_CHUNK = 2_000;
+
+/** Why a store opened without a command flow refuses commands. */
+export const NO_COMMANDS = "this storage was opened without a command handler (the commands option)";
 
 /** Every write the SQLite adapter makes, whichever thread runs it. */
 export interface SqliteWrites {
@@ -40,6 +44,8 @@ export interface SqliteWriterOptions {
   readonly?: boolean;
   /** The key-encryption key subject keys are wrapped under; null keeps them as stored (plain only). */
   evidenceKek: Uint8Array | null;
+  /** The command flow `execute` runs (the application's); null or absent: commands are refused. */
+  commands?: CommandProgram | null;
 }
 
 /** The writer over one connection, in the calling thread. */
@@ -52,7 +58,7 @@ export class SqliteWriter implements SqliteWrites {
   private catalog: Catalog;
   /** The instant of the command being run, which the chain records as its transaction time (never going back). */
   private commandNow: Instant | null = null;
-  private readonly context: CommandContext;
+  private readonly context: CommandContext | null;
 
   private readonly readonly: boolean;
 
@@ -76,12 +82,14 @@ export class SqliteWriter implements SqliteWrites {
       this.store.addApplier((e) => tree.appendEvent(e));
     }
     this.catalog = this.loadCatalog();
-    this.context = {
+    const commands = opts.commands ?? null;
+    this.context = commands && {
       store: this.store,
       projections: this.projections,
       vault: this.vault,
       catalog: () => this.catalog,
       loadCatalog: () => this.loadCatalog(),
+      commands,
     };
     this.store.onCommit((events) => this.afterCommit(events));
   }
@@ -101,10 +109,12 @@ export class SqliteWriter implements SqliteWrites {
   }
 
   execute(request: CommandRequest): Promise<CommandOutcome> {
+    const context = this.context;
+    if (!context) return Promise.reject(new Error(NO_COMMANDS));
     return this.store.transact((tx) => {
       this.commandNow = request.now;
       try {
-        return runCommand(this.context, tx, request);
+        return runCommand(context, tx, request);
       } finally {
         this.commandNow = null;
       }

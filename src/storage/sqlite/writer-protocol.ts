@@ -11,6 +11,8 @@ export interface WriterData {
   path: string;
   /** The key-encryption key new subject keys are wrapped under; null keeps keys as stored. */
   evidenceKek: Uint8Array | null;
+  /** The URL of the module whose `commandProgram` the thread runs commands with; null: commands are refused. */
+  commands: string | null;
 }
 
 /**

@@ -25,9 +25,9 @@ type Op = WriterRequest extends infer R ? (R extends { op: infer O } ? O : never
  * Runs from compiled JavaScript as is; from TypeScript sources (the test suite) the thread first
  * registers a loader that strips types (scripts/ts-source-hooks.mjs), since Node 20 cannot.
  */
-function startThread(path: string, evidenceKek: Uint8Array | null): Worker {
+function startThread(path: string, evidenceKek: Uint8Array | null, commands: string | null): Worker {
   // A copy of its own: a Buffer may be a view into a shared pool, and the whole pool would be cloned.
-  const data: WriterData = { path, evidenceKek: evidenceKek && new Uint8Array(evidenceKek) };
+  const data: WriterData = { path, evidenceKek: evidenceKek && new Uint8Array(evidenceKek), commands };
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: data });
   const hooks = new URL("../../../scripts/ts-source-hooks.mjs", import.meta.url).href;
   const entry = new URL("./writer-worker.ts", import.meta.url).href;
@@ -57,18 +57,22 @@ export class ThreadWriter implements SqliteWrites {
   private constructor(
     private readonly path: string,
     private readonly evidenceKek: Uint8Array | null,
+    private readonly commands: string | null,
   ) {}
 
-  /** Starts the writer thread on `path` (subject keys wrapped under `evidenceKek`) and resolves once its connection is open. */
-  static async start(path: string, evidenceKek: Uint8Array | null): Promise<ThreadWriter> {
-    const w = new ThreadWriter(path, evidenceKek);
+  /**
+   * Starts the writer thread on `path` (subject keys wrapped under `evidenceKek`, commands run with the
+   * `commandProgram` of the module at URL `commands`) and resolves once its connection is open.
+   */
+  static async start(path: string, evidenceKek: Uint8Array | null, commands: string | null): Promise<ThreadWriter> {
+    const w = new ThreadWriter(path, evidenceKek, commands);
     await w.spawn();
     return w;
   }
 
   private spawn(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const worker = startThread(this.path, this.evidenceKek);
+      const worker = startThread(this.path, this.evidenceKek, this.commands);
       this.worker = worker;
       let started = false;
       const receive = (m: WriterReply): void => {

@@ -1,6 +1,7 @@
 // The writer thread's entry: one SqliteWriter on its own connection, so that group commit and its
 // fsync run off the main thread's event loop. Answers each request once its commit is durable.
 import { parentPort, workerData } from "node:worker_threads";
+import type { CommandProgram } from "../command-steps.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 import { type WriterData, type WriterReply, type WriterRequest, toWire } from "./writer-protocol.js";
 
@@ -24,7 +25,9 @@ const post = (m: WriterReply) => {
 let writer: SqliteWriter;
 try {
   const data = workerData as WriterData;
-  writer = new SqliteWriter(data.path, { evidenceKek: data.evidenceKek });
+  // The command flow is the application's, named by the thread's starter (this adapter does not import it).
+  const commands = data.commands === null ? null : ((await import(data.commands)) as { commandProgram: CommandProgram }).commandProgram;
+  writer = new SqliteWriter(data.path, { evidenceKek: data.evidenceKek, commands });
 } catch (e) {
   port.postMessage([{ kind: "failed", error: toWire(e) }] satisfies WriterReply[]);
   process.exit(1);

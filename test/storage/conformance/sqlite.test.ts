@@ -7,6 +7,7 @@ import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { storageConformance } from "./features.js";
 import { transparencyConformance } from "./transparency-features.js";
 import { tempDir } from "../../support/common.js";
+import { commandProgram } from "../../../src/application/handle-command.js";
 
 const storedKey = async (storage: StoragePort, subjectId: string) => (storage as SqliteStorage).internals.vault.storedKey(subjectId);
 
@@ -16,19 +17,19 @@ for (const writer of ["thread", "in-process"] as const satisfies readonly Sqlite
   storageConformance(`SQLite file, ${writer} writer`, async ({ evidenceKek }) => {
     const { dir, cleanup } = tempDir();
     const path = join(dir, "ledger.db");
-    const storage = await SqliteStorage.open({ path, writer, evidenceKek });
-    return { storage, reopen: (o) => SqliteStorage.open({ path, writer, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup };
+    const storage = await SqliteStorage.open({ commands: commandProgram, path, writer, evidenceKek });
+    return { storage, reopen: (o) => SqliteStorage.open({ commands: commandProgram, path, writer, evidenceKek: o.evidenceKek }), storedKey, sql, cleanup };
   });
 
   transparencyConformance(`SQLite file, ${writer} writer`, async () => {
     const { dir, cleanup } = tempDir();
     const path = join(dir, "ledger.db");
-    return { storage: await SqliteStorage.open({ path, writer }), reopen: () => SqliteStorage.open({ path, writer }), cleanup };
+    return { storage: await SqliteStorage.open({ commands: commandProgram, path, writer }), reopen: () => SqliteStorage.open({ commands: commandProgram, path, writer }), cleanup };
   });
 }
 
 storageConformance("SQLite :memory:", async ({ evidenceKek }) => ({
-  storage: await SqliteStorage.open({ path: ":memory:", evidenceKek }),
+  storage: await SqliteStorage.open({ commands: commandProgram, path: ":memory:", evidenceKek }),
   reopen: null,
   storedKey,
   sql,

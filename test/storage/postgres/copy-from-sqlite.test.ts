@@ -11,6 +11,7 @@ import { rowToEvent } from "../../../src/storage/event-row.js";
 import { openSqliteLedgerAt } from "../../support/ledger-commands.js";
 import { freshDatabase } from "../../support/postgres.js";
 import { tempDir } from "../../support/common.js";
+import { commandProgram } from "../../../src/application/handle-command.js";
 
 describe("copySqliteToPostgres", () => {
   const tmp = tempDir();
@@ -48,7 +49,7 @@ describe("copySqliteToPostgres", () => {
     expect(report.events).toBe(sourceEvents.length);
     expect(report.chain.head).toEqual({ position: sourceEvents.at(-1)!.position, hash: sourceEvents.at(-1)!.hash });
 
-    const storage = await PostgresStorage.open({ url });
+    const storage = await PostgresStorage.open({ commands: commandProgram, url });
     try {
       expect(await storage.readAll(0, 10_000)).toEqual(sourceEvents);
       // Read models rebuilt from the copied log, and the evidence key that opens ann's sealed values.

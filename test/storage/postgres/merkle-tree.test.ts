@@ -8,6 +8,7 @@ import { PgTransparency, TREE_STORED_LEVEL } from "../../../src/storage/postgres
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { freshDatabase } from "../../support/postgres.js";
 import { rootOf, testSigner } from "../conformance/transparency-features.js";
+import { commandProgram } from "../../../src/application/handle-command.js";
 
 const opened: PostgresStorage[] = [];
 const logs: TransparencyLog[] = [];
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 async function open(url: string): Promise<PostgresStorage> {
-  const s = await PostgresStorage.open({ url });
+  const s = await PostgresStorage.open({ commands: commandProgram, url });
   opened.push(s);
   return s;
 }

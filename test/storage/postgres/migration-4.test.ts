@@ -9,6 +9,7 @@ import { DAY_MS } from "../../../src/domain/time.js";
 import { expectDueChangesRecordedOnce, seedDueChanges } from "../../support/due-changes-upgrade.js";
 import { TestClock } from "../../support/ledger-commands.js";
 import { freshDatabase } from "../../support/postgres.js";
+import { commandProgram } from "../../../src/application/handle-command.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -45,14 +46,14 @@ describe("migration 4 on a PostgreSQL ledger written before it", () => {
   it("finds the grants past their expiry and the versions yet to take effect, and records each once", async () => {
     const url = await freshDatabase("migration4");
     const clock = new TestClock();
-    const ledger = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
+    const ledger = await Ledger.open(await PostgresStorage.open({ commands: commandProgram, url }), { clock: clock.now });
     await publishCatalogDir(ledger, "data/policies");
     const seed = await seedDueChanges(ledger, clock);
     await ledger.close();
     await asBeforeMigration4(url);
 
     clock.advance(3 * DAY_MS);
-    const again = await Ledger.open(await PostgresStorage.open({ url }), { clock: clock.now });
+    const again = await Ledger.open(await PostgresStorage.open({ commands: commandProgram, url }), { clock: clock.now });
     cleanups.push(() => again.close());
     await expectDueChangesRecordedOnce(again, seed);
   });

@@ -1,7 +1,8 @@
 // Commands and read models on PostgreSQL: what a replica decides, stores and answers, checked
 // against the domain's own fold of the log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PublishCommand, decideErase, decidePublish, decideRecordConsent, type RecordConsentCommand } from "../../../src/domain/decide.js";
+import { commandProgram } from "../../../src/application/handle-command.js";
+import type { PublishCommand, RecordConsentCommand } from "../../../src/domain/decide.js";
 import type { Actor } from "../../../src/domain/events.js";
 import { foldSubject } from "../../../src/domain/subject.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
@@ -43,13 +44,13 @@ describe("PostgresStorage", () => {
 
   beforeAll(async () => {
     const url = await freshDatabase();
-    a = await PostgresStorage.open({ url, clock });
-    b = await PostgresStorage.open({ url, clock });
+    a = await PostgresStorage.open({ url, clock, commands: commandProgram });
+    b = await PostgresStorage.open({ url, clock, commands: commandProgram });
     now = day(-1);
-    await a.publish("base", OFFICER, (c) => decidePublish(base(1), c, now));
+    await a.execute({ command: { kind: "publishPolicyVersion", input: base(1) }, actor: OFFICER, now });
     now = day(9);
     // Published through the other replica: the first one decides against it at once.
-    await b.publish("base", OFFICER, (c) => decidePublish(base(2), c, now));
+    await b.execute({ command: { kind: "publishPolicyVersion", input: base(2) }, actor: OFFICER, now });
     now = day(1);
   });
   afterAll(async () => {
@@ -58,7 +59,7 @@ describe("PostgresStorage", () => {
   });
 
   const record = (s: PostgresStorage, id: string, c: RecordConsentCommand, idem: { key: string; requestHash: string } | null = null) =>
-    s.subjectCommand(id, subject(id), idem, (state, catalog) => decideRecordConsent(c, state, catalog, now));
+    s.execute({ command: { kind: "recordConsent", subjectId: id, input: c }, actor: subject(id), now, idempotency: idem });
 
   it("decides against publications made through another replica", async () => {
     // A choice under version 2 is dated after its publication (an earlier one is refused as back-dated).
@@ -115,7 +116,7 @@ describe("PostgresStorage", () => {
     const [accepted] = (await b.readStream("subject:bob")).filter((e) => e.type === "PolicyAccepted");
     expect(JSON.stringify(accepted!.data)).not.toContain("192.0.2.1");
     expect(await a.evidenceKey("bob")).toHaveLength(32);
-    await b.subjectCommand("bob", OFFICER, null, (state) => decideErase(state, "asked", now));
+    await b.execute({ command: { kind: "eraseSubject", subjectId: "bob", reason: "asked" }, actor: OFFICER, now });
     expect(await a.evidenceKey("bob")).toBeNull();
     expect((await a.subject("bob")).status).toBe("ERASED");
     const { rows } = await a.store.pool.query("SELECT count(*)::int AS n FROM idempotency WHERE stream_id = 'subject:bob'");

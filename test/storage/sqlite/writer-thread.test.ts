@@ -18,6 +18,7 @@ import { startTestServer } from "../../support/harness.js";
 import { TestClock, subjectActor } from "../../support/ledger-commands.js";
 import { HISTORY, RECORD, contains, databaseBytes } from "../../rights/support.js";
 import { tempDir } from "../../support/common.js";
+import { commandProgram } from "../../../src/application/handle-command.js";
 
 const consent = (over: { grant?: string[]; accept?: boolean; expectedVersion?: number | null } = {}) => ({
   policyId: null,
@@ -39,7 +40,7 @@ async function fileLedger(writer: SqliteWriterMode = "thread") {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   const path = join(dir, "ledger.db");
-  const storage = await SqliteStorage.open({ path, writer });
+  const storage = await SqliteStorage.open({ commands: commandProgram, path, writer });
   const ledger = await Ledger.open(storage, { clock: new TestClock().now });
   let closed = false;
   const close = async () => {
@@ -53,7 +54,7 @@ async function fileLedger(writer: SqliteWriterMode = "thread") {
 }
 
 async function reopenCount(path: string): Promise<{ ids: Set<string>; ok: boolean }> {
-  const storage = await SqliteStorage.open({ path, writer: "in-process" });
+  const storage = await SqliteStorage.open({ commands: commandProgram, path, writer: "in-process" });
   try {
     const events = await storage.readAll(0, Number.MAX_SAFE_INTEGER);
     return { ids: new Set(events.map((e) => e.id)), ok: (await storage.verify()).ok };
@@ -72,7 +73,7 @@ describe("writes on the writer thread", () => {
     const { storage } = await fileLedger();
     expect(storage.writerMode).toBe("thread");
     expect(storage.internals.writer).toBeInstanceOf(ThreadWriter);
-    const memory = await SqliteStorage.open({ path: ":memory:", writer: "thread" });
+    const memory = await SqliteStorage.open({ commands: commandProgram, path: ":memory:", writer: "thread" });
     cleanups.push(() => memory.close());
     expect(memory.writerMode).toBe("in-process");
     expect(threadId).toBe(0);
@@ -274,7 +275,7 @@ describe("the writer thread and the evidence key-encryption key", () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const path = join(dir, "ledger.db");
-    const plain = await SqliteStorage.open({ path, writer: "thread", evidenceKek: null });
+    const plain = await SqliteStorage.open({ commands: commandProgram, path, writer: "thread", evidenceKek: null });
     const ledger = await Ledger.open(plain, { clock: new TestClock().now });
     await publishCatalogDir(ledger, "data/policies");
     await ledger.recordConsent("carol", { ...consent(), evidence: { ipAddress: IP } }, subjectActor("carol"));
@@ -283,7 +284,7 @@ describe("the writer thread and the evidence key-encryption key", () => {
     await ledger.close();
 
     const kek = Buffer.alloc(32, 0x5a);
-    const wrapping = await SqliteStorage.open({ path, writer: "thread", evidenceKek: kek });
+    const wrapping = await SqliteStorage.open({ commands: commandProgram, path, writer: "thread", evidenceKek: kek });
     cleanups.push(() => wrapping.close());
     expect(await wrapping.wrapEvidenceKeys()).toBe(1);
     expect(unwrapKey(kek, "carol", wrapping.internals.vault.storedKey("carol")!)).toEqual(key);
@@ -296,13 +297,13 @@ describe("the writer thread and the evidence key-encryption key", () => {
       cleanups.push(cleanup);
       const path = join(dir, "ledger.db");
       const kek = Buffer.alloc(32, 0x33);
-      const sealed = await SqliteStorage.open({ path, writer, evidenceKek: kek });
+      const sealed = await SqliteStorage.open({ commands: commandProgram, path, writer, evidenceKek: kek });
       const ledger = await Ledger.open(sealed, { clock: new TestClock().now });
       await publishCatalogDir(ledger, "data/policies");
       await ledger.recordConsent("dave", { ...consent(), evidence: { ipAddress: IP } }, subjectActor("dave"));
       await ledger.close();
 
-      const keyless = await SqliteStorage.open({ path, writer, evidenceKek: null });
+      const keyless = await SqliteStorage.open({ commands: commandProgram, path, writer, evidenceKek: null });
       cleanups.push(() => keyless.close());
       const again = await Ledger.open(keyless, { clock: new TestClock().now });
       const head = (await keyless.head())!.position;
