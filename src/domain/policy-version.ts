@@ -29,6 +29,13 @@ export interface Recipient {
   equivalentMeasures?: boolean;
 }
 
+/** What a person is told of a recipient's protection of the data (APPI Art. 28(2)), null where the publication says nothing. */
+export const transferDetailsOf = (r: Pick<Recipient, "countryProtectionSystem" | "measures" | "recipientPurpose">) => ({
+  countryProtectionSystem: r.countryProtectionSystem ?? null,
+  measures: r.measures ?? null,
+  recipientPurpose: r.recipientPurpose ?? null,
+});
+
 /** The business operator responsible for the data (個人情報取扱事業者), as receipts and exports name it. */
 export interface Controller {
   name: string;
