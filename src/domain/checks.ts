@@ -3,7 +3,6 @@
 import { LedgerError, badInput } from "./errors.js";
 import type { SubjectState } from "./subject.js";
 
-
 /** How far ahead of the server clock an occurredAt may lie (clock skew of the caller). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 export const LIMITS = {
