@@ -1,5 +1,5 @@
 // The facts the ledger records: one event type per fact, with the data each carries.
-import type { PolicyVersionSpec, Recipient } from "./catalog.js";
+import type { PolicyVersionSpec, Recipient } from "./policy-version.js";
 import type { Instant } from "./time.js";
 
 export const ACTOR_KINDS = ["SUBJECT", "SERVICE", "OFFICER", "SYSTEM"] as const;
@@ -98,30 +98,34 @@ export interface Provider {
 }
 
 export type EventType = keyof EventDataByType;
-export const EVENT_TYPES = [
-  "PolicyVersionPublished",
-  "PolicyAccepted",
-  "ConsentGranted",
-  "ConsentWithdrawn",
-  "ProcessingSuspended",
-  "ProcessingResumed",
-  "SubjectLeft",
-  "SubjectReturned",
-  "SubjectErased",
-  "SubjectMerged",
-  "ConsentExpired",
-  "PolicyVersionEffective",
-  "ThirdPartyTransferRecorded",
-  "DataRequestOpened",
-  "DataRequestIdentityVerified",
-  "DataRequestClosed",
-  "DataRequestExtended",
-  "PersonalDataAccessed",
-  "NoticeShown",
-  "PolicyAnnounced",
-] as const satisfies readonly EventType[];
 
-/** Fails to compile when an event type is missing from EVENT_TYPES (readers rely on the list being whole). */
+/** Every event type, in the order readers list them, and whether it changes a subject's consent (what consentChanged may report). */
+const CHANGES_CONSENT: { readonly [K in EventType]: boolean } = {
+  PolicyVersionPublished: false,
+  PolicyAccepted: true,
+  ConsentGranted: true,
+  ConsentWithdrawn: true,
+  ProcessingSuspended: true,
+  ProcessingResumed: true,
+  SubjectLeft: true,
+  SubjectReturned: true,
+  SubjectErased: true,
+  SubjectMerged: true,
+  ConsentExpired: true,
+  PolicyVersionEffective: false,
+  ThirdPartyTransferRecorded: false,
+  DataRequestOpened: false,
+  DataRequestIdentityVerified: false,
+  DataRequestClosed: false,
+  DataRequestExtended: false,
+  PersonalDataAccessed: false,
+  NoticeShown: false,
+  PolicyAnnounced: false,
+};
+
+export const EVENT_TYPES: readonly EventType[] = Object.keys(CHANGES_CONSENT) as EventType[];
+
+/** EVENT_TYPES is whole (readers rely on it): CHANGES_CONSENT fails to compile when an event type is missing. */
 export const EVENT_TYPES_COMPLETE: Exclude<EventType, (typeof EVENT_TYPES)[number]> extends never ? true : never = true;
 
 const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
@@ -150,15 +154,4 @@ export const subjectStream = (subjectId: string) => `subject:${subjectId}`;
 export const policyStream = (policyId: string) => `policy:${policyId}`;
 
 /** Event types that change a subject's consent, i.e. that consentChanged may report. */
-export const CONSENT_AFFECTING: ReadonlySet<EventType> = new Set<EventType>([
-  "PolicyAccepted",
-  "ConsentGranted",
-  "ConsentWithdrawn",
-  "ProcessingSuspended",
-  "ProcessingResumed",
-  "SubjectLeft",
-  "SubjectReturned",
-  "SubjectErased",
-  "SubjectMerged",
-  "ConsentExpired",
-]);
+export const CONSENT_AFFECTING: ReadonlySet<EventType> = new Set(EVENT_TYPES.filter((t) => CHANGES_CONSENT[t]));

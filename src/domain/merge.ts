@@ -1,5 +1,5 @@
 // mergeSubjects: several identifiers of one person (a device id, then an account) become one subject.
-import { requireActive } from "./decide.js";
+import { requireActive } from "./checks.js";
 import { badInput } from "./errors.js";
 import type { DomainEvent } from "./events.js";
 import type { SubjectState } from "./subject.js";

@@ -6,19 +6,10 @@ import type { Instant } from "./time.js";
 
 export const CONSENT_STATUSES = ["GRANTED", "WITHDRAWN", "EXPIRED", "NOT_ASKED", "REQUIRED"] as const;
 export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+/** Why a purpose is permitted (the first three) or not (the rest). */
 export const DECISION_REASONS = [
-  "GRANTED",
-  "DEFAULT_OPT_OUT",
-  "REQUIRED_FOR_SERVICE",
-  "NOT_GRANTED",
-  "WITHDRAWN",
-  "EXPIRED",
-  "NOT_IN_APPLICABLE_POLICY",
-  "POLICY_NOT_ACCEPTED",
-  "SUBJECT_SUSPENDED",
-  "SUBJECT_LEFT",
-  "SUBJECT_ERASED",
-  "RECIPIENT_NOT_COVERED",
+  "GRANTED", "DEFAULT_OPT_OUT", "REQUIRED_FOR_SERVICE",
+  "NOT_GRANTED", "WITHDRAWN", "EXPIRED", "NOT_IN_APPLICABLE_POLICY", "POLICY_NOT_ACCEPTED", "SUBJECT_SUSPENDED", "SUBJECT_LEFT", "SUBJECT_ERASED", "RECIPIENT_NOT_COVERED",
 ] as const;
 export type DecisionReason = (typeof DECISION_REASONS)[number];
 

@@ -46,19 +46,28 @@ export interface DataRequestState {
   extendedDays: number;
 }
 
-export interface SubjectState {
-  id: string;
-  /** The subject stream's version: how many events it holds. */
-  version: number;
+/**
+ * What the permission rule needs of a subject at one instant: its status, the winning acceptance per
+ * policy and the winning choice per (policy, purpose). Read models serve it in one go.
+ */
+export interface SubjectSnapshot {
   status: SubjectStatus;
-  /** Purposes suspended by a scoped suspension while the subject stays ACTIVE. */
+  /** Purposes a scoped suspension stopped while the subject stays ACTIVE. */
   suspendedPurposes: ReadonlySet<string>;
-  /** When (valid time) the subject last came back after leaving: opt-in grants from before it no longer count. */
+  /** When (valid time) the subject last came back after leaving: opt-in grants from before it no longer count; null if it never did. */
   returnedAt: Instant | null;
   /** The subject this one was merged into, when MERGED. */
   mergedInto: string | null;
+  /** By policy id. */
   acceptances: ReadonlyMap<string, Acceptance>;
+  /** By consentKey(policyId, purposeId). */
   consents: ReadonlyMap<string, ConsentRecord>;
+}
+
+export interface SubjectState extends SubjectSnapshot {
+  id: string;
+  /** The subject stream's version: how many events it holds. */
+  version: number;
   dataRequests: ReadonlyMap<string, DataRequestState>;
 }
 

@@ -2,7 +2,7 @@
 import type { Catalog, Recipient } from "./catalog.js";
 import { LedgerError, badInput } from "./errors.js";
 import { type DomainEvent, type Provider, TRANSFER_BASES, TRANSFER_DIRECTIONS, type TransferBasis, type TransferDirection } from "./events.js";
-import { checkId, checkText, MAX_FUTURE_SKEW_MS, LIMITS } from "./decide.js";
+import { LIMITS, MAX_FUTURE_SKEW_MS, checkId, checkText } from "./checks.js";
 import { type SubjectView, decidePermission, forRecipient } from "./permission.js";
 import { DAY_MS, type Instant } from "./time.js";
 

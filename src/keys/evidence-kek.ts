@@ -1,8 +1,8 @@
 // The key-encryption key (KEK) that wraps every subject's evidence key: 32 random bytes in a file
 // of its own, kept apart from the database so that a copy of the database alone opens nothing.
 import { randomBytes } from "node:crypto";
-import { chmod, link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { readKeyFile, writeKeyFileOnce } from "./key-file.js";
 
 export const KEK_BYTES = 32;
 
@@ -11,13 +11,8 @@ export const devKekPath = (dataDir: string): string => join(dataDir, "keys", "ev
 
 /** The KEK in a file (base64 or base64url of 32 bytes, surrounding whitespace ignored); undefined when there is no file. */
 export async function readKekFile(path: string): Promise<Buffer | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new Error(`cannot read EVIDENCE_KEK_FILE ${path}: ${(e as Error).message}`);
-  }
+  const text = await readKeyFile(path, "EVIDENCE_KEK_FILE");
+  if (text === undefined) return undefined;
   const trimmed = text.trim();
   const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, trimmed.includes("-") || trimmed.includes("_") ? "base64url" : "base64") : Buffer.alloc(0);
   if (key.length !== KEK_BYTES) throw new Error(`EVIDENCE_KEK_FILE ${path} must hold ${KEK_BYTES} bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
@@ -31,17 +26,6 @@ export async function readKekFile(path: string): Promise<Buffer | undefined> {
 export async function loadOrCreateKek(path: string): Promise<{ key: Buffer; created: boolean }> {
   const existing = await readKekFile(path);
   if (existing) return { key: existing, created: false };
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  await writeFile(tmp, `${randomBytes(KEK_BYTES).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-  await chmod(tmp, 0o600);
-  try {
-    await link(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    return { key: (await readKekFile(path))!, created: false };
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  return { key: (await readKekFile(path))!, created: true };
+  const created = await writeKeyFileOnce(path, `${randomBytes(KEK_BYTES).toString("base64")}\n`);
+  return { key: (await readKekFile(path))!, created };
 }

@@ -1,5 +1,6 @@
 // The payload of a consent receipt: Kantara Consent Receipt v1.1 fields plus the ledger's own.
 import type { Purpose, PolicyVersion } from "../domain/catalog.js";
+import { transferDetailsOf } from "../domain/policy-version.js";
 
 export const KANTARA_VERSION = "KI-CR-v1.1.0";
 
@@ -105,16 +106,7 @@ function kantaraPurpose(p: Purpose, withdrawn: boolean): Record<string, unknown>
     thirdPartyDisclosure: thirdParties.length > 0,
     withdrawn,
     // The recipients a grant under this version covers, with what APPI Art. 28(2) says the person is told.
-    recipients: p.recipients.map((r) => ({
-      id: r.id,
-      name: r.name,
-      kind: r.kind,
-      country: r.country,
-      countryProtectionSystem: r.countryProtectionSystem ?? null,
-      measures: r.measures ?? null,
-      recipientPurpose: r.recipientPurpose ?? null,
-      privacyPolicyUrl: r.privacyPolicyUrl,
-    })),
+    recipients: p.recipients.map((r) => ({ id: r.id, name: r.name, kind: r.kind, country: r.country, ...transferDetailsOf(r), privacyPolicyUrl: r.privacyPolicyUrl })),
   };
   if (thirdParties.length > 0) out["thirdPartyName"] = thirdParties.map((r) => r.name).join(", ");
   return out;

@@ -4,7 +4,7 @@
 import type { AsOf } from "../domain/catalog.js";
 import type { CommandBounds, LedgerCommand } from "../domain/command.js";
 import type { Actor, LedgerEvent } from "../domain/events.js";
-import type { Acceptance, ConsentRecord, DataRequestState, DataRequestStatus, SubjectState, SubjectStatus } from "../domain/subject.js";
+import type { DataRequestState, DataRequestStatus, SubjectSnapshot, SubjectState } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
 import type { TransparencyPort } from "../log/transparency-store.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
@@ -44,23 +44,7 @@ export interface CommandOutcome {
   replayed: boolean;
 }
 
-/**
- * What the permission rule needs of a subject at one instant, read in one go: its status, the
- * winning acceptance per policy and the winning choice per (policy, purpose).
- */
-export interface SubjectSnapshot {
-  status: SubjectStatus;
-  /** Purposes a scoped suspension stopped while the subject stays ACTIVE. */
-  suspendedPurposes: ReadonlySet<string>;
-  /** When (valid time) the subject last came back after leaving; null if it never did. */
-  returnedAt: Instant | null;
-  /** The subject this one was merged into, when MERGED. */
-  mergedInto: string | null;
-  /** By policy id. */
-  acceptances: ReadonlyMap<string, Acceptance>;
-  /** By consentKey(policyId, purposeId). */
-  consents: ReadonlyMap<string, ConsentRecord>;
-}
+export type { SubjectSnapshot };
 
 export interface StoragePort {
   /**
