@@ -28,13 +28,18 @@ export const ControllerType = objectType("Controller", "The business operator re
 });
 export type ControllerType = InstanceType<typeof ControllerType>;
 
-export const PurposeType = objectType("Purpose", "A purpose of use, with how consent to it works.", {
+/** What a purpose is, the same in the catalogue and in a version being published (PurposeInput). */
+export const purposeFields = {
   id: id(),
   title: text(),
   description: nullable(text()),
   mode: oneOf(ConsentModeEnum),
   basis: oneOf(LegalBasisEnum),
   dataCategories: listOf(text()),
+};
+
+export const PurposeType = objectType("Purpose", "A purpose of use, with how consent to it works.", {
+  ...purposeFields,
   recipients: listOf(object(RecipientType)),
   consentTtlDays: nullable(int("Days a grant lasts; none means until withdrawn.")),
 });

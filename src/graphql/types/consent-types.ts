@@ -31,10 +31,11 @@ export const PolicyStandingType = objectType("PolicyStanding", "Which version of
 });
 export type PolicyStandingType = InstanceType<typeof PolicyStandingType>;
 
+/** Which subject and which purpose (of which policy) a decision or a change is about. */
+export const subjectPurposeFields = { subjectId: id(), policyId: id(), purposeId: id() };
+
 export const PermissionDecisionType = objectType("PermissionDecision", "May this subject's data be processed for this purpose?", {
-  subjectId: id(),
-  policyId: id(),
-  purposeId: id(),
+  ...subjectPurposeFields,
   permitted: flag(),
   status: oneOf(ConsentStatusEnum),
   reason: oneOf(DecisionReasonEnum),

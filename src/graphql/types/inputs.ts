@@ -1,7 +1,8 @@
 // Input types of the contract; sizes are checked in the domain, shapes here.
 import { ArgsType, Field } from "type-graphql";
-import { ConsentModeEnum, ConsentModeTypeEnum, DataRequestKindEnum, LegalBasisEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
+import { ConsentModeTypeEnum, DataRequestKindEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
+import { purposeFields } from "./catalog-types.js";
 import { flag, id, inputType, int, listOf, nullable, object, oneOf, text, timestamp, withDefault } from "./fields.js";
 
 export const PermissionCheckInput = inputType("PermissionCheckInput", undefined, {
@@ -62,12 +63,7 @@ export const ControllerInput = inputType("ControllerInput", undefined, {
 export type ControllerInput = InstanceType<typeof ControllerInput>;
 
 export const PurposeInput = inputType("PurposeInput", undefined, {
-  id: id(),
-  title: text(),
-  description: nullable(text()),
-  mode: oneOf(ConsentModeEnum),
-  basis: oneOf(LegalBasisEnum),
-  dataCategories: listOf(text()),
+  ...purposeFields,
   recipients: withDefault(nullable(listOf(object(RecipientInput))), []),
   consentTtlDays: nullable(int()),
   consentModeTypes: nullable(listOf(oneOf(ConsentModeTypeEnum), "Google Consent Mode v2 types granted exactly when this purpose is permitted.")),

@@ -1,6 +1,6 @@
 // Subjects, their data requests, proofs of the ledger, and the change feed's message.
 import { ConsentStatusEnum, DataRequestKindEnum, DataRequestStatusEnum, SubjectStatusEnum } from "../enums.js";
-import { ConsentStateType } from "./consent-types.js";
+import { ConsentStateType, subjectPurposeFields } from "./consent-types.js";
 import { LedgerEventType } from "./event-types.js";
 import { flag, id, int, listOf, nullable, object, objectType, oneOf, text, timestamp } from "./fields.js";
 
@@ -50,9 +50,7 @@ export type SignedHeadType = InstanceType<typeof SignedHeadType>;
 
 export const ConsentChangeType = objectType("ConsentChange", "A change of one purpose's status or permission for one subject.", {
   cursor: text(),
-  subjectId: id(),
-  policyId: id(),
-  purposeId: id(),
+  ...subjectPurposeFields,
   previous: nullable(oneOf(ConsentStatusEnum)),
   current: object(ConsentStateType),
   event: object(LedgerEventType),
