@@ -6,7 +6,7 @@ import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import type { Ledger } from "../ledger.js";
 import { type ConsentChangeFact, consentChangesOf, isConsentAffecting } from "./consent-changes.js";
 import type { FeedCursor } from "./feed-cursor.js";
-import { type FeedItem, FeedSubscription } from "./feed-subscription.js";
+import { type FeedItem, FeedSubscription, type FeedSubscriptionOptions } from "./feed-subscription.js";
 
 export interface ChangeFeedOptions {
   /** Live messages a subscriber may have waiting before it is ended as too slow. */
@@ -70,19 +70,16 @@ export class ChangeFeed {
   ledgerEvents(filter: LedgerEventsFilter, after: FeedCursor | null, caller?: string): AsyncIterableIterator<LedgerEvent> {
     this.requireOpen();
     const types = filter.types && filter.types.length > 0 ? new Set(filter.types) : null;
-    const sub: FeedSubscription<LedgerEvent> = new FeedSubscription<LedgerEvent>({
-      after,
-      head: () => this.offeredTo,
-      maxQueue: this.maxQueue,
+    const sub: FeedSubscription<LedgerEvent> = this.subscriber(after, caller, {
       matches: (item) => !types || types.has(item.value.type),
-      replay: this.replaySlots.limit(caller, async (cursor) => {
+      replay: async (cursor) => {
         const events = await this.ledger.events(cursor.position, this.pageSize, types ? { types: [...types] } : undefined);
         return {
           items: events.map(eventItem),
           scannedTo: events.at(-1)?.position ?? cursor.position,
           caughtUp: events.length < this.pageSize,
         };
-      }),
+      },
       onEnd: () => this.eventSubs.delete(sub),
     });
     this.eventSubs.add(sub);
@@ -93,15 +90,12 @@ export class ChangeFeed {
   consentChanges(filter: ConsentChangesFilter, after: FeedCursor | null, caller?: string): AsyncIterableIterator<ConsentChangeFact> {
     this.requireOpen();
     const purposes = filter.purposeIds && filter.purposeIds.length > 0 ? new Set(filter.purposeIds) : null;
-    const sub: FeedSubscription<ConsentChangeFact> = new FeedSubscription<ConsentChangeFact>({
-      after,
-      head: () => this.offeredTo,
-      maxQueue: this.maxQueue,
+    const sub: FeedSubscription<ConsentChangeFact> = this.subscriber(after, caller, {
       matches: ({ value: c }) =>
         (filter.subjectId === null || c.subjectId === filter.subjectId) &&
         (filter.policyId === null || c.current.policyId === filter.policyId) &&
         (!purposes || purposes.has(c.current.purposeId)),
-      replay: this.replaySlots.limit(caller, async (cursor) => {
+      replay: async (cursor) => {
         // A cursor inside an event (some of its changes seen) re-reads that event; the rest are skipped.
         const from = Number.isFinite(cursor.index) ? cursor.position - 1 : cursor.position;
         let events = await this.ledger.events(from, this.pageSize, {
@@ -125,7 +119,7 @@ export class ChangeFeed {
           scannedTo,
           caughtUp,
         };
-      }),
+      },
       onEnd: () => {
         this.changeSubCount--;
         if (filter.subjectId === null) this.changeSubsAll.delete(sub);
@@ -158,6 +152,11 @@ export class ChangeFeed {
     const subs: { end(): void; fail(e: Error): void }[] = [...this.eventSubs, ...this.changeSubsAll];
     for (const set of this.changeSubsBySubject.values()) subs.push(...set);
     return subs;
+  }
+
+  /** A subscriber from `after` with this feed's queue limit; its replay pages are read in `caller`'s slots. */
+  private subscriber<T>(after: FeedCursor | null, caller: string | undefined, how: Pick<FeedSubscriptionOptions<T>, "matches" | "replay" | "onEnd">): FeedSubscription<T> {
+    return new FeedSubscription<T>({ ...how, after, head: () => this.offeredTo, maxQueue: this.maxQueue, replay: this.replaySlots.limit(caller, how.replay) });
   }
 
   private requireOpen(): void {

@@ -5,30 +5,22 @@ import { ACTOR_KINDS, DATA_REQUEST_KINDS, TRANSFER_BASES, TRANSFER_DIRECTIONS } 
 import { CONSENT_STATUSES, DECISION_REASONS } from "../domain/permission.js";
 import { DATA_REQUEST_STATUSES, SUBJECT_STATUSES } from "../domain/subject.js";
 
-const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
+/** A GraphQL enum named `name` whose values are the domain's own strings, registered with type-graphql. */
+function graphqlEnum<T extends string>(name: string, values: readonly T[], description?: string): { [K in T]: K } {
+  const members = Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
+  registerEnumType(members, { name, description });
+  return members;
+}
 
-export const ConsentModeEnum = asEnum(CONSENT_MODES);
-export const ConsentModeTypeEnum = asEnum(CONSENT_MODE_TYPES);
-export const LegalBasisEnum = asEnum(LEGAL_BASES);
-export const RecipientKindEnum = asEnum(RECIPIENT_KINDS);
-export const ConsentStatusEnum = asEnum(CONSENT_STATUSES);
-export const SubjectStatusEnum = asEnum(SUBJECT_STATUSES);
-export const DecisionReasonEnum = asEnum(DECISION_REASONS);
-export const ActorKindEnum = asEnum(ACTOR_KINDS);
-export const DataRequestKindEnum = asEnum(DATA_REQUEST_KINDS);
-export const DataRequestStatusEnum = asEnum(DATA_REQUEST_STATUSES);
-export const TransferDirectionEnum = asEnum(TRANSFER_DIRECTIONS);
-export const TransferBasisEnum = asEnum(TRANSFER_BASES);
-
-registerEnumType(ConsentModeEnum, { name: "ConsentMode" });
-registerEnumType(ConsentModeTypeEnum, { name: "ConsentModeType", description: "A Google Consent Mode v2 storage type." });
-registerEnumType(LegalBasisEnum, { name: "LegalBasis" });
-registerEnumType(RecipientKindEnum, { name: "RecipientKind" });
-registerEnumType(ConsentStatusEnum, { name: "ConsentStatus" });
-registerEnumType(SubjectStatusEnum, { name: "SubjectStatus" });
-registerEnumType(DecisionReasonEnum, { name: "DecisionReason" });
-registerEnumType(ActorKindEnum, { name: "ActorKind" });
-registerEnumType(DataRequestKindEnum, { name: "DataRequestKind" });
-registerEnumType(DataRequestStatusEnum, { name: "DataRequestStatus" });
-registerEnumType(TransferDirectionEnum, { name: "TransferDirection" });
-registerEnumType(TransferBasisEnum, { name: "TransferBasis" });
+export const ConsentModeEnum = graphqlEnum("ConsentMode", CONSENT_MODES);
+export const ConsentModeTypeEnum = graphqlEnum("ConsentModeType", CONSENT_MODE_TYPES, "A Google Consent Mode v2 storage type.");
+export const LegalBasisEnum = graphqlEnum("LegalBasis", LEGAL_BASES);
+export const RecipientKindEnum = graphqlEnum("RecipientKind", RECIPIENT_KINDS);
+export const ConsentStatusEnum = graphqlEnum("ConsentStatus", CONSENT_STATUSES);
+export const SubjectStatusEnum = graphqlEnum("SubjectStatus", SUBJECT_STATUSES);
+export const DecisionReasonEnum = graphqlEnum("DecisionReason", DECISION_REASONS);
+export const ActorKindEnum = graphqlEnum("ActorKind", ACTOR_KINDS);
+export const DataRequestKindEnum = graphqlEnum("DataRequestKind", DATA_REQUEST_KINDS);
+export const DataRequestStatusEnum = graphqlEnum("DataRequestStatus", DATA_REQUEST_STATUSES);
+export const TransferDirectionEnum = graphqlEnum("TransferDirection", TRANSFER_DIRECTIONS);
+export const TransferBasisEnum = graphqlEnum("TransferBasis", TRANSFER_BASES);

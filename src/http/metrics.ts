@@ -16,29 +16,14 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly eventsAppended = new Counter({
-    name: "ledger_events_appended_total",
-    help: "Events durably appended to the ledger, by type",
-    labelNames: ["type"] as const,
-    registers: [this.registry],
-  });
-  readonly errors = new Counter({
-    name: "graphql_errors_total",
-    help: "Errors returned to clients, by extensions.code",
-    labelNames: ["code"] as const,
-    registers: [this.registry],
-  });
-  readonly subscriptions = new Counter({
-    name: "graphql_subscriptions_started_total",
-    help: "Subscriptions started over WebSocket",
-    registers: [this.registry],
-  });
-  readonly webhookDeliveries = new Counter({
-    name: "webhook_deliveries_total",
-    help: "Webhook delivery attempts by outcome (delivered, failed, timeout, unreachable, refused, gone)",
-    labelNames: ["outcome"] as const,
-    registers: [this.registry],
-  });
+  readonly eventsAppended = this.counter("ledger_events_appended_total", "Events durably appended to the ledger, by type", ["type"]);
+  readonly errors = this.counter("graphql_errors_total", "Errors returned to clients, by extensions.code", ["code"]);
+  readonly subscriptions = this.counter("graphql_subscriptions_started_total", "Subscriptions started over WebSocket");
+  readonly webhookDeliveries = this.counter(
+    "webhook_deliveries_total",
+    "Webhook delivery attempts by outcome (delivered, failed, timeout, unreachable, refused, gone)",
+    ["outcome"],
+  );
   /** Per webhook this replica delivers, the age (ms) of the change it is on; set by the composition root. */
   webhookAges: () => Map<string, number> = () => new Map();
   readonly webhookQueueAge = new Gauge({
@@ -72,5 +57,10 @@ export class Metrics {
 
   observeOperation(name: string | null | undefined, type: string, seconds: number): void {
     this.operationDuration.observe({ operation: this.operationLabel(name), type }, seconds);
+  }
+
+  /** A counter kept in this registry. */
+  private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 }

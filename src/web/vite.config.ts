@@ -1,6 +1,7 @@
 // Builds the preference centre, the officer console and the dev-mode GraphQL explorer into dist/web; the service serves them.
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { PAGES, pageShell } from "./page-shell.js";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -9,6 +10,7 @@ export const webBuildConfig = defineConfig({
   // The service serves /preferences and /console, and the hashed assets under /web/assets/.
   base: "/web/",
   publicDir: false,
+  plugins: [pageShell()],
   build: {
     outDir: here("../../dist/web"),
     emptyOutDir: true,
@@ -22,7 +24,7 @@ export const webBuildConfig = defineConfig({
       onwarn(warning, warn) {
         if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
       },
-      input: { preferences: here("preferences/index.html"), console: here("console/index.html"), explorer: here("explorer/index.html") },
+      input: Object.fromEntries(Object.keys(PAGES).map((page) => [page, here(`${page}/index.html`)])),
     },
   },
 });

@@ -14,9 +14,10 @@ import {
 } from "../../domain/catalog.js";
 import { ConsentModeTypeEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
-import { actorFor, authenticated, requireScope } from "../../auth/authorize.js";
+import { authenticated } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
 import { toPublishCommand } from "../../domain/decide.js";
+import { scopedChange } from "./scoped-change.js";
 import { PublishPolicyVersionInput } from "../types/inputs.js";
 import { AnnouncementType, ControllerType, DataCategoryType, PolicyType, PolicyVersionType, PurposeType } from "../types/catalog-types.js";
 
@@ -51,11 +52,7 @@ export class PolicyResolver {
 
   @Mutation(() => PolicyVersionType, { description: "Publishes the next version of a policy (policy:write)." })
   async publishPolicyVersion(@Arg("input", () => PublishPolicyVersionInput) input: PublishPolicyVersionInput, @Ctx() ctx: GraphQLContext) {
-    const caller = requireScope(ctx.caller, "policy:write");
-    return ctx.services.ledger.publishPolicyVersion(
-      toPublishCommand({ ...input, digest: input.documentDigest }),
-      actorFor(caller, null),
-    );
+    return scopedChange(ctx, "policy:write", null, (ledger, actor) => ledger.publishPolicyVersion(toPublishCommand({ ...input, digest: input.documentDigest }), actor));
   }
 
   @Mutation(() => PolicyVersionType, { description: "Records how and when a version's change was announced (policy:write)." })
@@ -66,8 +63,7 @@ export class PolicyResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg("at", () => DateTimeScalar, { nullable: true, description: "When it was announced; now when left out." }) at?: number | null,
   ) {
-    const caller = requireScope(ctx.caller, "policy:write");
-    return ctx.services.ledger.recordPolicyAnnouncement(policyId, version, method, at ?? null, actorFor(caller, null));
+    return scopedChange(ctx, "policy:write", null, (ledger, actor) => ledger.recordPolicyAnnouncement(policyId, version, method, at ?? null, actor));
   }
 }
 

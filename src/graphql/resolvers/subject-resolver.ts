@@ -1,5 +1,5 @@
 // me, subject, and the Subject type's fields: consents, standings, history, data requests.
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import type { Scope } from "../../auth/scopes.js";
 import { versionOf } from "../../domain/catalog.js";
 import { subjectFor } from "../../auth/authorize.js";
@@ -10,9 +10,9 @@ import { decodeCursor } from "../../log/position.js";
 import { pageSize, typeFilter } from "../paging.js";
 import { presentDataRequestFor, setAccessReason } from "../access-log.js";
 import { presentConsent, presentPage, presentSubject } from "../present.js";
-import { DateTimeScalar } from "../scalars.js";
 import { ConsentStateType, PolicyStandingType } from "../types/consent-types.js";
 import { EventConnectionType } from "../types/event-types.js";
+import { AsOfArgs } from "../types/inputs.js";
 import { DataRequestType, SubjectType } from "../types/subject-types.js";
 
 const READ_CONSENT: Scope[] = ["consent:read", "ledger:read"];
@@ -35,9 +35,8 @@ export class SubjectResolver {
   async consents(
     @Root() s: SubjectType,
     @Ctx() ctx: GraphQLContext,
-    @Arg("policyId", () => ID, { nullable: true }) policyId?: string | null,
-    @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
-    @Arg("knownAt", () => DateTimeScalar, { nullable: true }) knownAt?: number | null,
+    @Arg("policyId", () => ID, { nullable: true }) policyId: string | null | undefined,
+    @Args(() => AsOfArgs) { at, knownAt }: AsOfArgs,
   ): Promise<ConsentStateType[]> {
     const id = subjectFor(ctx.caller, s.id, READ_CONSENT);
     const { ledger } = ctx.services;
@@ -48,8 +47,7 @@ export class SubjectResolver {
   async policyStandings(
     @Root() s: SubjectType,
     @Ctx() ctx: GraphQLContext,
-    @Arg("at", () => DateTimeScalar, { nullable: true }) at?: number | null,
-    @Arg("knownAt", () => DateTimeScalar, { nullable: true }) knownAt?: number | null,
+    @Args(() => AsOfArgs) { at, knownAt }: AsOfArgs,
   ): Promise<PolicyStandingType[]> {
     const id = subjectFor(ctx.caller, s.id, READ_CONSENT);
     const { ledger } = ctx.services;

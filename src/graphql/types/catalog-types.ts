@@ -1,90 +1,79 @@
 // Policies, versions, purposes and recipients as the contract shows them.
-import { Field, ID, Int, ObjectType } from "type-graphql";
-import type { ConsentMode, ConsentModeType, LegalBasis, RecipientKind } from "../../domain/catalog.js";
-import { ConsentModeEnum, ConsentModeTypeEnum, LegalBasisEnum, RecipientKindEnum } from "../enums.js";
-import { DateTimeScalar } from "../scalars.js";
+import type { ConsentModeType } from "../../domain/catalog.js";
+import { ConsentModeEnum, LegalBasisEnum, RecipientKindEnum } from "../enums.js";
+import { flag, id, int, listOf, nullable, object, objectType, oneOf, optional, text, timestamp } from "./fields.js";
 
-@ObjectType("Recipient", { description: "Who receives data for a purpose: a processor, a third party or an external module." })
-export class RecipientType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => RecipientKindEnum) kind!: RecipientKind;
-  @Field(() => String, { nullable: true, description: "ISO 3166-1 alpha-2 country where the recipient holds the data." })
-  country!: string | null;
-  @Field(() => String, { nullable: true }) privacyPolicyUrl!: string | null;
-  @Field(() => String, { nullable: true, description: "The recipient country's system for protecting personal information (APPI Art. 28(2))." })
-  countryProtectionSystem?: string | null;
-  @Field(() => String, { nullable: true, description: "What the recipient does to protect the data (APPI Art. 28(2))." })
-  measures?: string | null;
-  @Field(() => String, { nullable: true, description: "What the recipient uses the data for." })
-  recipientPurpose?: string | null;
-  @Field(() => Boolean, { description: "The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1))." })
-  equivalentMeasures?: boolean;
-}
+export const RecipientType = objectType("Recipient", "Who receives data for a purpose: a processor, a third party or an external module.", {
+  id: id(),
+  name: text(),
+  kind: oneOf(RecipientKindEnum),
+  country: nullable(text("ISO 3166-1 alpha-2 country where the recipient holds the data.")),
+  privacyPolicyUrl: nullable(text()),
+  countryProtectionSystem: optional(nullable(text("The recipient country's system for protecting personal information (APPI Art. 28(2))."))),
+  measures: optional(nullable(text("What the recipient does to protect the data (APPI Art. 28(2))."))),
+  recipientPurpose: optional(nullable(text("What the recipient uses the data for."))),
+  equivalentMeasures: optional(flag("The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1)).")),
+});
+export type RecipientType = InstanceType<typeof RecipientType>;
 
-@ObjectType("Controller", { description: "The business operator responsible for the data, as the catalogue names it." })
-export class ControllerType {
-  @Field(() => String) name!: string;
-  @Field(() => String, { nullable: true }) address!: string | null;
-  @Field(() => String, { nullable: true, description: "The representative (代表者)." }) representative!: string | null;
-  @Field(() => String, { nullable: true, description: "The desk that answers enquiries and requests." }) contact!: string | null;
-  @Field(() => String, { nullable: true }) email!: string | null;
-  @Field(() => String, { nullable: true }) phone!: string | null;
-  @Field(() => String, { nullable: true }) url!: string | null;
-  @Field(() => String, { nullable: true, description: "How to make a disclosure, correction, deletion or suspension request." })
-  requestProcedure!: string | null;
-}
+export const ControllerType = objectType("Controller", "The business operator responsible for the data, as the catalogue names it.", {
+  name: text(),
+  address: nullable(text()),
+  representative: nullable(text("The representative (代表者).")),
+  contact: nullable(text("The desk that answers enquiries and requests.")),
+  email: nullable(text()),
+  phone: nullable(text()),
+  url: nullable(text()),
+  requestProcedure: nullable(text("How to make a disclosure, correction, deletion or suspension request.")),
+});
+export type ControllerType = InstanceType<typeof ControllerType>;
 
-@ObjectType("Purpose", { description: "A purpose of use, with how consent to it works." })
-export class PurposeType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) title!: string;
-  @Field(() => String, { nullable: true }) description!: string | null;
-  @Field(() => ConsentModeEnum) mode!: ConsentMode;
-  @Field(() => LegalBasisEnum) basis!: LegalBasis;
-  @Field(() => [String]) dataCategories!: string[];
-  @Field(() => [RecipientType]) recipients!: RecipientType[];
-  @Field(() => Int, { nullable: true, description: "Days a grant lasts; none means until withdrawn." })
-  consentTtlDays!: number | null;
-  consentModeTypes?: ConsentModeType[];
-  gpcApplies?: boolean;
-  // consentModeTypes, gpcApplies and dataCategoryLabels are resolved in PurposeResolver (absent members read as none).
-}
+/** What a purpose is, the same in the catalogue and in a version being published (PurposeInput). */
+export const purposeFields = {
+  id: id(),
+  title: text(),
+  description: nullable(text()),
+  mode: oneOf(ConsentModeEnum),
+  basis: oneOf(LegalBasisEnum),
+  dataCategories: listOf(text()),
+};
 
+export const PurposeType = objectType("Purpose", "A purpose of use, with how consent to it works.", {
+  ...purposeFields,
+  recipients: listOf(object(RecipientType)),
+  consentTtlDays: nullable(int("Days a grant lasts; none means until withdrawn.")),
+});
+// consentModeTypes, gpcApplies and dataCategoryLabels are resolved in PurposeResolver (absent members read as none).
+export type PurposeType = InstanceType<typeof PurposeType> & { consentModeTypes?: ConsentModeType[]; gpcApplies?: boolean };
 
-@ObjectType("DataCategory", { description: "A data category and the plain-language label people are shown instead of its id." })
-export class DataCategoryType {
-  @Field(() => String) id!: string;
-  @Field(() => String) label!: string;
-}
+export const DataCategoryType = objectType("DataCategory", "A data category and the plain-language label people are shown instead of its id.", {
+  id: text(),
+  label: text(),
+});
+export type DataCategoryType = InstanceType<typeof DataCategoryType>;
 
-@ObjectType("PolicyVersion", { description: "One published version of a policy." })
-export class PolicyVersionType {
-  @Field(() => ID) policyId!: string;
-  @Field(() => Int) number!: number;
-  @Field(() => String, { description: "The policy's title as of this version." }) title!: string;
-  @Field(() => DateTimeScalar) effectiveAt!: number;
-  @Field(() => DateTimeScalar, { description: "When the ledger recorded the publication." }) publishedAt!: number;
-  @Field(() => Boolean, { description: "Whether this version applies to a subject only after they accept it." })
-  requiresConsent!: boolean;
-  @Field(() => String, { nullable: true }) documentUrl!: string | null;
-  @Field(() => String, { description: "SHA-256 of the policy document, lowercase hex." }) digest!: string;
-  @Field(() => String, { nullable: true }) changeSummary!: string | null;
-  @Field(() => [PurposeType]) purposes!: PurposeType[];
-  dataCategories?: DataCategoryType[];
-  // dataCategories (labelled) is resolved in PolicyVersionResolver.
-  // controller is resolved in PolicyVersionResolver (a version that names none inherits the previous one's).
-}
+export const PolicyVersionType = objectType("PolicyVersion", "One published version of a policy.", {
+  policyId: id(),
+  number: int(),
+  title: text("The policy's title as of this version."),
+  effectiveAt: timestamp(),
+  publishedAt: timestamp("When the ledger recorded the publication."),
+  requiresConsent: flag("Whether this version applies to a subject only after they accept it."),
+  documentUrl: nullable(text()),
+  digest: text("SHA-256 of the policy document, lowercase hex."),
+  changeSummary: nullable(text()),
+  purposes: listOf(object(PurposeType)),
+});
+// dataCategories (labelled) is resolved in PolicyVersionResolver.
+// controller is resolved in PolicyVersionResolver (a version that names none inherits the previous one's).
+export type PolicyVersionType = InstanceType<typeof PolicyVersionType> & { dataCategories?: DataCategoryType[] };
 
-@ObjectType("Announcement", { description: "How and when a version's change was announced (the seed policy §6)." })
-export class AnnouncementType {
-  @Field(() => String) method!: string;
-  @Field(() => DateTimeScalar) at!: number;
-}
+export const AnnouncementType = objectType("Announcement", "How and when a version's change was announced (the seed policy §6).", {
+  method: text(),
+  at: timestamp(),
+});
+export type AnnouncementType = InstanceType<typeof AnnouncementType>;
 
-@ObjectType("Policy", { description: "A privacy policy and its versions." })
-export class PolicyType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) title!: string;
-  // overrides, currentVersion and versions are resolved in PolicyResolver.
-}
+// overrides, currentVersion and versions are resolved in PolicyResolver.
+export const PolicyType = objectType("Policy", "A privacy policy and its versions.", { id: id(), title: text() });
+export type PolicyType = InstanceType<typeof PolicyType>;

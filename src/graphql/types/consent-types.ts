@@ -1,48 +1,46 @@
 // Consent states, policy standings and permission decisions.
-import { Field, ID, Int, ObjectType } from "type-graphql";
-import type { ConsentStatus, DecisionReason } from "../../domain/permission.js";
 import { ConsentStatusEnum, DecisionReasonEnum } from "../enums.js";
-import { DateTimeScalar } from "../scalars.js";
 import { PolicyType, PolicyVersionType, PurposeType, RecipientType } from "./catalog-types.js";
+import { flag, id, int, listOf, nullable, object, objectType, oneOf, text, timestamp } from "./fields.js";
 
-@ObjectType("ConsentState", { description: "Where a subject stands with one purpose, and whether processing is permitted." })
-export class ConsentStateType {
-  @Field(() => ID) policyId!: string;
-  @Field(() => PurposeType) purpose!: PurposeType;
-  @Field(() => ConsentStatusEnum) status!: ConsentStatus;
-  @Field(() => Boolean) permitted!: boolean;
-  @Field(() => DecisionReasonEnum) reason!: DecisionReason;
-  @Field(() => DateTimeScalar, { nullable: true, description: "When the subject's current choice was made." }) since!: number | null;
-  @Field(() => DateTimeScalar, { nullable: true }) expiresAt!: number | null;
-  @Field(() => Int, { nullable: true, description: "The applicable version the decision was made under." }) policyVersion!: number | null;
-  @Field(() => ID, { nullable: true, description: "The event that recorded the current choice." }) eventId!: string | null;
-  @Field(() => [RecipientType], {
-    description: "The recipients this consent covers: those the purpose listed in the version the grant was made under (APPI Arts. 27, 28).",
-  })
-  coveredRecipients!: RecipientType[];
-  @Field(() => [String], { description: "The data categories this consent covers: those the purpose listed in the version the grant was made under." })
-  coveredDataCategories!: string[];
-}
+export const ConsentStateType = objectType("ConsentState", "Where a subject stands with one purpose, and whether processing is permitted.", {
+  policyId: id(),
+  purpose: object(PurposeType),
+  status: oneOf(ConsentStatusEnum),
+  permitted: flag(),
+  reason: oneOf(DecisionReasonEnum),
+  since: nullable(timestamp("When the subject's current choice was made.")),
+  expiresAt: nullable(timestamp()),
+  policyVersion: nullable(int("The applicable version the decision was made under.")),
+  eventId: nullable(id("The event that recorded the current choice.")),
+  coveredRecipients: listOf(
+    object(RecipientType),
+    "The recipients this consent covers: those the purpose listed in the version the grant was made under (APPI Arts. 27, 28).",
+  ),
+  coveredDataCategories: listOf(text(), "The data categories this consent covers: those the purpose listed in the version the grant was made under."),
+});
+export type ConsentStateType = InstanceType<typeof ConsentStateType>;
 
-@ObjectType("PolicyStanding", { description: "Which version of a policy applies to a subject, and whether they must re-consent." })
-export class PolicyStandingType {
-  @Field(() => PolicyType) policy!: PolicyType;
-  @Field(() => PolicyVersionType, { nullable: true }) acceptedVersion!: PolicyVersionType | null;
-  @Field(() => DateTimeScalar, { nullable: true }) acceptedAt!: number | null;
-  @Field(() => PolicyVersionType, { nullable: true }) applicableVersion!: PolicyVersionType | null;
-  @Field(() => PolicyVersionType, { nullable: true }) pendingVersion!: PolicyVersionType | null;
-  @Field(() => Boolean) needsReconsent!: boolean;
-}
+export const PolicyStandingType = objectType("PolicyStanding", "Which version of a policy applies to a subject, and whether they must re-consent.", {
+  policy: object(PolicyType),
+  acceptedVersion: nullable(object(PolicyVersionType)),
+  acceptedAt: nullable(timestamp()),
+  applicableVersion: nullable(object(PolicyVersionType)),
+  pendingVersion: nullable(object(PolicyVersionType)),
+  needsReconsent: flag(),
+});
+export type PolicyStandingType = InstanceType<typeof PolicyStandingType>;
 
-@ObjectType("PermissionDecision", { description: "May this subject's data be processed for this purpose?" })
-export class PermissionDecisionType {
-  @Field(() => ID) subjectId!: string;
-  @Field(() => ID) policyId!: string;
-  @Field(() => ID) purposeId!: string;
-  @Field(() => Boolean) permitted!: boolean;
-  @Field(() => ConsentStatusEnum) status!: ConsentStatus;
-  @Field(() => DecisionReasonEnum) reason!: DecisionReason;
-  @Field(() => Int, { nullable: true }) policyVersion!: number | null;
-  @Field(() => DateTimeScalar, { nullable: true }) since!: number | null;
-  @Field(() => DateTimeScalar, { nullable: true }) expiresAt!: number | null;
-}
+/** Which subject and which purpose (of which policy) a decision or a change is about. */
+export const subjectPurposeFields = { subjectId: id(), policyId: id(), purposeId: id() };
+
+export const PermissionDecisionType = objectType("PermissionDecision", "May this subject's data be processed for this purpose?", {
+  ...subjectPurposeFields,
+  permitted: flag(),
+  status: oneOf(ConsentStatusEnum),
+  reason: oneOf(DecisionReasonEnum),
+  policyVersion: nullable(int()),
+  since: nullable(timestamp()),
+  expiresAt: nullable(timestamp()),
+});
+export type PermissionDecisionType = InstanceType<typeof PermissionDecisionType>;

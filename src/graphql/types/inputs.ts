@@ -1,149 +1,142 @@
 // Input types of the contract; sizes are checked in the domain, shapes here.
-import { Field, ID, InputType, Int } from "type-graphql";
-import type { ConsentMode, ConsentModeType, LegalBasis, RecipientKind } from "../../domain/catalog.js";
-import type { DataRequestKind, TransferBasis, TransferDirection } from "../../domain/events.js";
-import { ConsentModeEnum, ConsentModeTypeEnum, DataRequestKindEnum, LegalBasisEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
+import { ArgsType, Field } from "type-graphql";
+import { ConsentModeTypeEnum, DataRequestKindEnum, RecipientKindEnum, TransferBasisEnum, TransferDirectionEnum } from "../enums.js";
 import { DateTimeScalar } from "../scalars.js";
+import { purposeFields } from "./catalog-types.js";
+import { flag, id, inputType, int, listOf, nullable, object, oneOf, text, timestamp, withDefault } from "./fields.js";
 
-@InputType("PermissionCheckInput")
-export class PermissionCheckInput {
-  @Field(() => ID) subjectId!: string;
-  @Field(() => ID) purposeId!: string;
-  @Field(() => ID, { nullable: true }) policyId?: string | null;
-  @Field(() => ID, { nullable: true, description: "A recipient: permitted only if the subject's consent covers it." }) recipientId?: string | null;
-}
+export const PermissionCheckInput = inputType("PermissionCheckInput", undefined, {
+  subjectId: id(),
+  purposeId: id(),
+  policyId: nullable(id()),
+  recipientId: nullable(id("A recipient: permitted only if the subject's consent covers it.")),
+});
+export type PermissionCheckInput = InstanceType<typeof PermissionCheckInput>;
 
-@InputType("EvidenceInput", { description: "How and where the person acted; sealed with the subject's key, erasable." })
-export class EvidenceInput {
-  @Field(() => String, { nullable: true }) channel?: string | null;
-  @Field(() => String, { nullable: true }) formId?: string | null;
-  @Field(() => String, { nullable: true }) locale?: string | null;
-  @Field(() => String, { nullable: true }) ipAddress?: string | null;
-  @Field(() => String, { nullable: true }) userAgent?: string | null;
-  @Field(() => String, { nullable: true, description: 'A browser signal the choice was made on instead of a click, e.g. "GPC" (Global Privacy Control).' })
-  signal?: string | null;
-}
+export const EvidenceInput = inputType("EvidenceInput", "How and where the person acted; sealed with the subject's key, erasable.", {
+  channel: nullable(text()),
+  formId: nullable(text()),
+  locale: nullable(text()),
+  ipAddress: nullable(text()),
+  userAgent: nullable(text()),
+  signal: nullable(text('A browser signal the choice was made on instead of a click, e.g. "GPC" (Global Privacy Control).')),
+});
+export type EvidenceInput = InstanceType<typeof EvidenceInput>;
 
-@InputType("RecordConsentInput")
-export class RecordConsentInput {
-  @Field(() => ID, { nullable: true }) subjectId?: string | null;
-  @Field(() => ID, { nullable: true }) policyId?: string | null;
-  @Field(() => Int) policyVersion!: number;
-  @Field(() => Boolean, { nullable: true, defaultValue: false }) acceptPolicy?: boolean | null;
-  @Field(() => [ID], { nullable: true, defaultValue: [] }) grant?: string[] | null;
-  @Field(() => [ID], { nullable: true, defaultValue: [] }) withdraw?: string[] | null;
-  @Field(() => DateTimeScalar, { nullable: true }) occurredAt?: number | null;
-  @Field(() => EvidenceInput, { nullable: true }) evidence?: EvidenceInput | null;
-  @Field(() => Int, { nullable: true }) expectedVersion?: number | null;
-  @Field(() => String, { nullable: true }) idempotencyKey?: string | null;
-}
+export const RecordConsentInput = inputType("RecordConsentInput", undefined, {
+  subjectId: nullable(id()),
+  policyId: nullable(id()),
+  policyVersion: int(),
+  acceptPolicy: withDefault(nullable(flag()), false),
+  grant: withDefault(nullable(listOf(id())), []),
+  withdraw: withDefault(nullable(listOf(id())), []),
+  occurredAt: nullable(timestamp()),
+  evidence: nullable(object(EvidenceInput)),
+  expectedVersion: nullable(int()),
+  idempotencyKey: nullable(text()),
+});
+export type RecordConsentInput = InstanceType<typeof RecordConsentInput>;
 
-@InputType("RecipientInput")
-export class RecipientInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => RecipientKindEnum) kind!: RecipientKind;
-  @Field(() => String, { nullable: true }) country?: string | null;
-  @Field(() => String, { nullable: true }) privacyPolicyUrl?: string | null;
-  @Field(() => String, { nullable: true }) countryProtectionSystem?: string | null;
-  @Field(() => String, { nullable: true }) measures?: string | null;
-  @Field(() => String, { nullable: true }) recipientPurpose?: string | null;
-  @Field(() => Boolean, {
-    nullable: true,
-    defaultValue: false,
-    description: "The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1)).",
-  })
-  equivalentMeasures?: boolean | null;
-}
+export const RecipientInput = inputType("RecipientInput", undefined, {
+  id: id(),
+  name: text(),
+  kind: oneOf(RecipientKindEnum),
+  country: nullable(text()),
+  privacyPolicyUrl: nullable(text()),
+  countryProtectionSystem: nullable(text()),
+  measures: nullable(text()),
+  recipientPurpose: nullable(text()),
+  equivalentMeasures: withDefault(nullable(flag("The recipient keeps a system meeting the PPC's standard (APPI Art. 28(1)).")), false),
+});
+export type RecipientInput = InstanceType<typeof RecipientInput>;
 
-@InputType("ControllerInput")
-export class ControllerInput {
-  @Field(() => String) name!: string;
-  @Field(() => String, { nullable: true }) address?: string | null;
-  @Field(() => String, { nullable: true, description: "The representative (代表者)." }) representative?: string | null;
-  @Field(() => String, { nullable: true }) contact?: string | null;
-  @Field(() => String, { nullable: true }) email?: string | null;
-  @Field(() => String, { nullable: true }) phone?: string | null;
-  @Field(() => String, { nullable: true }) url?: string | null;
-  @Field(() => String, { nullable: true }) requestProcedure?: string | null;
-}
+export const ControllerInput = inputType("ControllerInput", undefined, {
+  name: text(),
+  address: nullable(text()),
+  representative: nullable(text("The representative (代表者).")),
+  contact: nullable(text()),
+  email: nullable(text()),
+  phone: nullable(text()),
+  url: nullable(text()),
+  requestProcedure: nullable(text()),
+});
+export type ControllerInput = InstanceType<typeof ControllerInput>;
 
-@InputType("PurposeInput")
-export class PurposeInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String) title!: string;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => ConsentModeEnum) mode!: ConsentMode;
-  @Field(() => LegalBasisEnum) basis!: LegalBasis;
-  @Field(() => [String]) dataCategories!: string[];
-  @Field(() => [RecipientInput], { nullable: true, defaultValue: [] }) recipients?: RecipientInput[] | null;
-  @Field(() => Int, { nullable: true }) consentTtlDays?: number | null;
-  @Field(() => [ConsentModeTypeEnum], { nullable: true, description: "Google Consent Mode v2 types granted exactly when this purpose is permitted." })
-  consentModeTypes?: ConsentModeType[] | null;
-  @Field(() => Boolean, { nullable: true, description: "A Global Privacy Control signal withdraws this purpose (OPT_OUT only)." })
-  gpcApplies?: boolean | null;
-}
+export const PurposeInput = inputType("PurposeInput", undefined, {
+  ...purposeFields,
+  recipients: withDefault(nullable(listOf(object(RecipientInput))), []),
+  consentTtlDays: nullable(int()),
+  consentModeTypes: nullable(listOf(oneOf(ConsentModeTypeEnum), "Google Consent Mode v2 types granted exactly when this purpose is permitted.")),
+  gpcApplies: nullable(flag("A Global Privacy Control signal withdraws this purpose (OPT_OUT only).")),
+});
+export type PurposeInput = InstanceType<typeof PurposeInput>;
 
-@InputType("DataCategoryLabelInput")
-export class DataCategoryLabelInput {
-  @Field(() => String) id!: string;
-  @Field(() => String, { description: "What people are shown instead of the id, in plain language." }) label!: string;
-}
+export const DataCategoryLabelInput = inputType("DataCategoryLabelInput", undefined, {
+  id: text(),
+  label: text("What people are shown instead of the id, in plain language."),
+});
+export type DataCategoryLabelInput = InstanceType<typeof DataCategoryLabelInput>;
 
-@InputType("PublishPolicyVersionInput")
-export class PublishPolicyVersionInput {
-  @Field(() => ID) policyId!: string;
-  @Field(() => String) title!: string;
-  @Field(() => ID, { nullable: true }) overrides?: string | null;
-  @Field(() => DateTimeScalar) effectiveAt!: number;
-  @Field(() => Boolean) requiresConsent!: boolean;
-  @Field(() => String, { nullable: true }) documentUrl?: string | null;
-  @Field(() => String) documentDigest!: string;
-  @Field(() => String, { nullable: true, description: "The policy text (at most 200,000 characters); its SHA-256 must equal documentDigest. Served at GET /policies/<policyId>/<version>." })
-  documentText?: string | null;
-  @Field(() => String, { nullable: true }) changeSummary?: string | null;
-  @Field(() => [PurposeInput]) purposes!: PurposeInput[];
-  @Field(() => [DataCategoryLabelInput], { nullable: true, description: "Plain-language labels of the data categories the purposes name." })
-  dataCategories?: DataCategoryLabelInput[] | null;
-  @Field(() => ControllerInput, { nullable: true, description: "Left out: the controller of the previous version stays." }) controller?: ControllerInput | null;
-}
+export const PublishPolicyVersionInput = inputType("PublishPolicyVersionInput", undefined, {
+  policyId: id(),
+  title: text(),
+  overrides: nullable(id()),
+  effectiveAt: timestamp(),
+  requiresConsent: flag(),
+  documentUrl: nullable(text()),
+  documentDigest: text(),
+  documentText: nullable(
+    text("The policy text (at most 200,000 characters); its SHA-256 must equal documentDigest. Served at GET /policies/<policyId>/<version>."),
+  ),
+  changeSummary: nullable(text()),
+  purposes: listOf(object(PurposeInput)),
+  dataCategories: nullable(listOf(object(DataCategoryLabelInput), "Plain-language labels of the data categories the purposes name.")),
+  controller: nullable(object(ControllerInput, "Left out: the controller of the previous version stays.")),
+});
+export type PublishPolicyVersionInput = InstanceType<typeof PublishPolicyVersionInput>;
 
-@InputType("OpenDataRequestInput")
-export class OpenDataRequestInput {
-  @Field(() => ID, { nullable: true }) subjectId?: string | null;
-  @Field(() => DataRequestKindEnum) kind!: DataRequestKind;
-  @Field(() => String, { nullable: true }) note?: string | null;
-  @Field(() => [ID], { nullable: true, description: "For a SUSPENSION: only these purposes (the subject stays ACTIVE)." }) purposeIds?: string[] | null;
-}
+export const OpenDataRequestInput = inputType("OpenDataRequestInput", undefined, {
+  subjectId: nullable(id()),
+  kind: oneOf(DataRequestKindEnum),
+  note: nullable(text()),
+  purposeIds: nullable(listOf(id(), "For a SUSPENSION: only these purposes (the subject stays ACTIVE).")),
+});
+export type OpenDataRequestInput = InstanceType<typeof OpenDataRequestInput>;
 
-@InputType("ProviderInput", { description: "The provider of data received from a third party (APPI Art. 30(1))." })
-export class ProviderInput {
-  @Field(() => String) name!: string;
-  @Field(() => String) address!: string;
-  @Field(() => String, { nullable: true }) representative?: string | null;
-  @Field(() => String, { description: "How the provider obtained the data." }) acquisition!: string;
-}
+export const ProviderInput = inputType("ProviderInput", "The provider of data received from a third party (APPI Art. 30(1)).", {
+  name: text(),
+  address: text(),
+  representative: nullable(text()),
+  acquisition: text("How the provider obtained the data."),
+});
+export type ProviderInput = InstanceType<typeof ProviderInput>;
 
-@InputType("ThirdPartyTransferInput", { description: "A provision to, or receipt from, a third party (APPI Arts. 29, 30)." })
-export class ThirdPartyTransferInput {
-  @Field(() => [ID]) subjectIds!: string[];
-  @Field(() => TransferDirectionEnum) direction!: TransferDirection;
-  @Field(() => ID, { description: "A recipient id the catalogue names." }) counterpartyId!: string;
-  @Field(() => ID, { nullable: true }) purposeId?: string | null;
-  @Field(() => [String]) dataCategories!: string[];
-  @Field(() => TransferBasisEnum) basis!: TransferBasis;
-  @Field(() => DateTimeScalar, { nullable: true }) occurredAt?: number | null;
-  @Field(() => String, { nullable: true }) note?: string | null;
-  @Field(() => ProviderInput, { nullable: true, description: "Required for RECEIVED: who provided the data and how they obtained it (APPI Art. 30(1))." })
-  provider?: ProviderInput | null;
-}
+export const ThirdPartyTransferInput = inputType("ThirdPartyTransferInput", "A provision to, or receipt from, a third party (APPI Arts. 29, 30).", {
+  subjectIds: listOf(id()),
+  direction: oneOf(TransferDirectionEnum),
+  counterpartyId: id("A recipient id the catalogue names."),
+  purposeId: nullable(id()),
+  dataCategories: listOf(text()),
+  basis: oneOf(TransferBasisEnum),
+  occurredAt: nullable(timestamp()),
+  note: nullable(text()),
+  provider: nullable(object(ProviderInput, "Required for RECEIVED: who provided the data and how they obtained it (APPI Art. 30(1)).")),
+});
+export type ThirdPartyTransferInput = InstanceType<typeof ThirdPartyTransferInput>;
 
-@InputType("NoticeShownInput", { description: "A notice (a policy version) shown to a subject." })
-export class NoticeShownInput {
-  @Field(() => ID, { nullable: true }) subjectId?: string | null;
-  @Field(() => ID, { nullable: true }) policyId?: string | null;
-  @Field(() => Int) policyVersion!: number;
-  @Field(() => String) channel!: string;
-  @Field(() => String) locale!: string;
-  @Field(() => String, { nullable: true }) noticeId?: string | null;
+export const NoticeShownInput = inputType("NoticeShownInput", "A notice (a policy version) shown to a subject.", {
+  subjectId: nullable(id()),
+  policyId: nullable(id()),
+  policyVersion: int(),
+  channel: text(),
+  locale: text(),
+  noticeId: nullable(text()),
+});
+export type NoticeShownInput = InstanceType<typeof NoticeShownInput>;
+
+/** The arguments of a read as of a moment: valid time `at`, as the ledger knew it at `knownAt` (both now when left out). */
+@ArgsType()
+export class AsOfArgs {
+  @Field(() => DateTimeScalar, { nullable: true }) knownAt?: number | null;
+  @Field(() => DateTimeScalar, { nullable: true }) at?: number | null;
 }

@@ -1,8 +1,7 @@
 // Webhooks: registrations, the secret shown once, and the record of their deliveries.
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
-import type { DeliveryState } from "../../storage/webhook-store.js";
-import { DateTimeScalar } from "../scalars.js";
-import { PageInfoType } from "./event-types.js";
+import { Field, ID, InputType, registerEnumType } from "type-graphql";
+import { connectionTypes } from "./connection.js";
+import { flag, id, int, listOf, nullable, object, objectType, oneOf, text, timestamp } from "./fields.js";
 
 export const WebhookDeliveryStateEnum = { PENDING: "PENDING", DELIVERED: "DELIVERED", FAILED: "FAILED" } as const;
 registerEnumType(WebhookDeliveryStateEnum, {
@@ -19,47 +18,37 @@ export class CreateWebhookInput {
   @Field(() => [ID], { nullable: true, description: "Only changes of these purposes." }) purposeIds?: string[] | null;
 }
 
-@ObjectType("Webhook", { description: "A receiver of consent changes, POSTed one by one in position order and signed the Standard Webhooks way." })
-export class WebhookType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) url!: string;
-  @Field(() => String, { nullable: true }) description!: string | null;
-  @Field(() => ID, { nullable: true }) policyId!: string | null;
-  @Field(() => [ID], { nullable: true }) purposeIds!: string[] | null;
-  @Field(() => Boolean, { description: "False once disabled (a 410 answer, or no 2xx answer for the whole retry schedule)." }) enabled!: boolean;
-  @Field(() => String, { nullable: true }) disabledReason!: string | null;
-  @Field(() => DateTimeScalar) createdAt!: number;
-  @Field(() => String, { description: "The last change the receiver acknowledged (a consentChanged cursor)." }) cursor!: string;
-}
+export const WebhookType = objectType("Webhook", "A receiver of consent changes, POSTed one by one in position order and signed the Standard Webhooks way.", {
+  id: id(),
+  url: text(),
+  description: nullable(text()),
+  policyId: nullable(id()),
+  purposeIds: nullable(listOf(id())),
+  enabled: flag("False once disabled (a 410 answer, or no 2xx answer for the whole retry schedule)."),
+  disabledReason: nullable(text()),
+  createdAt: timestamp(),
+  cursor: text("The last change the receiver acknowledged (a consentChanged cursor)."),
+});
+export type WebhookType = InstanceType<typeof WebhookType>;
 
-@ObjectType("WebhookCreated")
-export class WebhookCreatedType {
-  @Field(() => WebhookType) webhook!: WebhookType;
-  @Field(() => String, { description: "The signing secret (`whsec_` + base64), shown this once only." }) secret!: string;
-}
+export const WebhookCreatedType = objectType("WebhookCreated", undefined, {
+  webhook: object(WebhookType),
+  secret: text("The signing secret (`whsec_` + base64), shown this once only."),
+});
+export type WebhookCreatedType = InstanceType<typeof WebhookCreatedType>;
 
-@ObjectType("WebhookDelivery", { description: "One message to a webhook and how its attempts went." })
-export class WebhookDeliveryType {
-  @Field(() => ID, { description: "The `webhook-id` header, the same on every attempt." }) messageId!: string;
-  @Field(() => String, { description: "The change's cursor." }) cursor!: string;
-  @Field(() => String) position!: string;
-  @Field(() => WebhookDeliveryStateEnum) state!: DeliveryState;
-  @Field(() => Int) attempts!: number;
-  @Field(() => Int, { nullable: true, description: "The last attempt's HTTP status; null when no answer came." }) lastStatusCode!: number | null;
-  @Field(() => String, { nullable: true, description: "Why the last attempt got no answer (time-out, refused connection, refused address)." })
-  lastError!: string | null;
-  @Field(() => DateTimeScalar, { nullable: true }) lastAttemptAt!: number | null;
-  @Field(() => DateTimeScalar, { nullable: true, description: "When the next attempt is due (PENDING only)." }) nextAttemptAt!: number | null;
-}
+export const WebhookDeliveryType = objectType("WebhookDelivery", "One message to a webhook and how its attempts went.", {
+  messageId: id("The `webhook-id` header, the same on every attempt."),
+  cursor: text("The change's cursor."),
+  position: text(),
+  state: oneOf(WebhookDeliveryStateEnum),
+  attempts: int(),
+  lastStatusCode: nullable(int("The last attempt's HTTP status; null when no answer came.")),
+  lastError: nullable(text("Why the last attempt got no answer (time-out, refused connection, refused address).")),
+  lastAttemptAt: nullable(timestamp()),
+  nextAttemptAt: nullable(timestamp("When the next attempt is due (PENDING only).")),
+});
+export type WebhookDeliveryType = InstanceType<typeof WebhookDeliveryType>;
 
-@ObjectType("WebhookDeliveryEdge")
-export class WebhookDeliveryEdgeType {
-  @Field(() => String) cursor!: string;
-  @Field(() => WebhookDeliveryType) node!: WebhookDeliveryType;
-}
-
-@ObjectType("WebhookDeliveryConnection")
-export class WebhookDeliveryConnectionType {
-  @Field(() => [WebhookDeliveryEdgeType]) edges!: WebhookDeliveryEdgeType[];
-  @Field(() => PageInfoType) pageInfo!: PageInfoType;
-}
+export const { Edge: WebhookDeliveryEdgeType, Connection: WebhookDeliveryConnectionType } = connectionTypes("WebhookDelivery", WebhookDeliveryType);
+export type WebhookDeliveryConnectionType = InstanceType<typeof WebhookDeliveryConnectionType>;

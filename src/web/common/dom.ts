@@ -37,3 +37,12 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   if (!el) throw new Error(`#${id} is missing from the page`);
   return el as T;
 }
+
+/** A form handled on the page: submitting it runs `onSubmit` instead of sending the form away. */
+export function inPageForm(attrs: Attrs, onSubmit: () => void | Promise<void>, ...children: (Child | Child[])[]): HTMLFormElement {
+  const submit = (e: Event): void => {
+    e.preventDefault();
+    void onSubmit();
+  };
+  return h("form", { ...attrs, onsubmit: submit }, ...children);
+}

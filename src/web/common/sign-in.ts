@@ -1,5 +1,5 @@
 // The sign-in form both pages share: paste an access token; a refused or expired one comes back here with a message.
-import { h } from "./dom.js";
+import { h, inPageForm } from "./dom.js";
 
 export interface SignInOptions {
   heading: string;
@@ -19,16 +19,11 @@ export function signInView(opts: SignInOptions): HTMLElement {
     spellcheck: "false",
     "aria-describedby": "token-help",
   });
-  const form = h(
-    "form",
-    {
-      class: "card sign-in",
-      "aria-labelledby": "sign-in-heading",
-      onsubmit: (e: Event) => {
-        e.preventDefault();
-        const token = input.value.trim();
-        if (token) opts.onToken(token);
-      },
+  const form = inPageForm(
+    { class: "card sign-in", "aria-labelledby": "sign-in-heading" },
+    () => {
+      const token = input.value.trim();
+      if (token) opts.onToken(token);
     },
     h("h2", { id: "sign-in-heading" }, opts.heading),
     opts.message ? h("p", { class: "notice error", role: "alert" }, opts.message) : null,

@@ -1,7 +1,7 @@
 // The console's confirm-first actions: a row of buttons, each opening a short form that says what will
 // happen, asks what it needs, and calls the API only when its confirm button is pressed.
 import { ApiError, isSignInNeeded } from "../common/api.js";
-import { h, replace } from "../common/dom.js";
+import { h, inPageForm, replace } from "../common/dom.js";
 import { errorMessage } from "../common/format.js";
 import type { ConsoleApp } from "./app.js";
 
@@ -50,34 +50,27 @@ export function actionBar(app: ConsoleApp, groupLabel: string, actions: Action[]
       if (a.ready) confirm.disabled = !a.ready();
     };
     refreshReady();
-    const form = h(
-      "form",
-      {
-        class: "action",
-        "aria-labelledby": "action-heading",
-        novalidate: true,
-        oninput: refreshReady,
-        onsubmit: async (e: Event) => {
-          e.preventDefault();
-          replace(error);
-          const missing = a.fields.find((f) => f.required && f.input.value.trim() === "");
-          if (missing) {
-            missing.input.setAttribute("aria-invalid", "true");
-            replace(error, h("p", { class: "notice error", role: "alert" }, missing.required!));
-            return missing.input.focus();
-          }
-          if (a.ready && !a.ready()) return;
-          confirm.disabled = true;
-          try {
-            const { text, keepSelected } = await a.run();
-            done(text, keepSelected);
-          } catch (err) {
-            confirm.disabled = false;
-            if (isSignInNeeded(err)) return app.failed(err, formSlot);
-            const ae = err instanceof ApiError ? err : new ApiError("ERROR", String(err));
-            replace(error, h("p", { class: "notice error", role: "alert" }, ae.code === "BAD_USER_INPUT" ? `入力を確認してください：${ae.message}` : errorMessage(ae.code, ae.message)));
-          }
-        },
+    const form = inPageForm(
+      { class: "action", "aria-labelledby": "action-heading", novalidate: true, oninput: refreshReady },
+      async () => {
+        replace(error);
+        const missing = a.fields.find((f) => f.required && f.input.value.trim() === "");
+        if (missing) {
+          missing.input.setAttribute("aria-invalid", "true");
+          replace(error, h("p", { class: "notice error", role: "alert" }, missing.required!));
+          return missing.input.focus();
+        }
+        if (a.ready && !a.ready()) return;
+        confirm.disabled = true;
+        try {
+          const { text, keepSelected } = await a.run();
+          done(text, keepSelected);
+        } catch (err) {
+          confirm.disabled = false;
+          if (isSignInNeeded(err)) return app.failed(err, formSlot);
+          const ae = err instanceof ApiError ? err : new ApiError("ERROR", String(err));
+          replace(error, h("p", { class: "notice error", role: "alert" }, ae.code === "BAD_USER_INPUT" ? `入力を確認してください：${ae.message}` : errorMessage(ae.code, ae.message)));
+        }
       },
       h("h4", { id: "action-heading", tabindex: -1 }, `${a.name}：実行する前に確認してください`),
       a.explain.filter(Boolean).map((t) => h("p", {}, t)),

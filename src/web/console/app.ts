@@ -4,10 +4,10 @@ import { Api, ApiError, isSignInNeeded } from "../common/api.js";
 import { byId, h, replace } from "../common/dom.js";
 import { EMPTY_NAMES, type NameBook, nameBook } from "../common/events.js";
 import { errorMessage } from "../common/format.js";
+import { NamesQuery } from "../common/queries.js";
 import { Session, type TokenClaims, isExpired, readClaims } from "../common/session.js";
 import { signInView } from "../common/sign-in.js";
 import type { LiveEventsSubscription as LiveData } from "../gql/graphql.js";
-import { NamesQuery } from "./queries.js";
 
 export type LiveEvent = LiveData["ledgerEvents"];
 

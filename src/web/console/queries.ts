@@ -73,12 +73,6 @@ export const LiveEventsSubscription = graphql(`
   }
 `);
 
-export const NamesQuery = graphql(`
-  query ConsoleNames {
-    policies { id title versions { number purposes { id title } } }
-  }
-`);
-
 export const VerifyIdentityMutation = graphql(`
   mutation VerifyIdentity($id: ID!, $method: String!) {
     verifyDataRequestIdentity(id: $id, method: $method) { id status }

@@ -1,6 +1,6 @@
 // A subject's consent state and the events behind it, now or at an instant (valid time `at`, as
 // recorded by `knownAt`), with each event as a Japanese sentence. An id the ledger has never seen says so.
-import { h, replace } from "../common/dom.js";
+import { h, inPageForm, replace } from "../common/dom.js";
 import { describeEvent } from "../common/events.js";
 import { REASON_LABEL, SUBJECT_STATUS_LABEL, actorText, consentStatusText, formatDate, formatDateTime, label } from "../common/format.js";
 import type { SubjectTimelineQuery as TimelineData } from "../gql/graphql.js";
@@ -30,19 +30,14 @@ export function timelineView(app: ConsoleApp): TimelineView {
     const knownInput = h("input", { type: "datetime-local", id: "known-at", name: "knownAt", step: 1, value: knownAt });
     const result = h("div", { id: "timeline-result" });
     const message = h("div", { id: "action-result" });
-    const form = h(
-      "form",
-      {
-        class: "card",
-        "aria-labelledby": "timeline-heading",
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          replace(message);
-          subject = subjectInput.value.trim();
-          at = atInput.value;
-          knownAt = knownInput.value;
-          void load(result);
-        },
+    const form = inPageForm(
+      { class: "card", "aria-labelledby": "timeline-heading" },
+      () => {
+        replace(message);
+        subject = subjectInput.value.trim();
+        at = atInput.value;
+        knownAt = knownInput.value;
+        void load(result);
       },
       h("h3", { id: "timeline-heading" }, "対象者の状態と履歴"),
       h("label", { for: "subject-id" }, "対象者ID"),

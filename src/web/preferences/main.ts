@@ -5,12 +5,13 @@ import { Api, ApiError, isSignInNeeded } from "../common/api.js";
 import { byId, h, replace } from "../common/dom.js";
 import { nameBook } from "../common/events.js";
 import { SUBJECT_STATUS_LABEL, errorMessage, label } from "../common/format.js";
+import { NamesQuery } from "../common/queries.js";
 import { Session, isExpired, readClaims, takeTokenFromFragment } from "../common/session.js";
 import { signInView } from "../common/sign-in.js";
 import type { Me, PageContext, TabReceipt } from "./context.js";
 import { historySection, receiptsSection } from "./history-section.js";
 import { policySection } from "./policy-section.js";
-import { NamesQuery, PreferencesQuery } from "./queries.js";
+import { PreferencesQuery } from "./queries.js";
 import { dataRequestSection, leaveSection } from "./requests-section.js";
 
 const session = new Session("consent-ledger.preferences.token");

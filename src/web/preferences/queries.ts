@@ -66,12 +66,6 @@ export const OpenDataRequestMutation = graphql(`
   }
 `);
 
-export const NamesQuery = graphql(`
-  query PreferenceNames {
-    policies { id title versions { number purposes { id title } } }
-  }
-`);
-
 export const MyReceiptQuery = graphql(`
   query MyReceipt($eventId: ID!) {
     me { receipt(eventId: $eventId) }

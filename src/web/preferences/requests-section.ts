@@ -1,5 +1,5 @@
 // The person's data requests (open one, follow its state) and leaving the service.
-import { h, replace } from "../common/dom.js";
+import { h, inPageForm, replace } from "../common/dom.js";
 import { REQUEST_KIND_LABEL, REQUEST_STATUS_LABEL, formatDate, label } from "../common/format.js";
 import type { DataRequestKind } from "../gql/graphql.js";
 import type { PageContext } from "./context.js";
@@ -13,25 +13,21 @@ export function dataRequestSection(ctx: PageContext, active: boolean): HTMLEleme
     Object.entries(REQUEST_KIND_LABEL).map(([value, text]) => h("option", { value }, text)),
   );
   const note = h("textarea", { id: "request-note", name: "note", rows: 3, maxlength: 2000 });
-  const form = h(
-    "form",
-    {
-      "aria-labelledby": "requests-heading",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const submit = form.querySelector("button")!;
-        submit.disabled = true;
-        try {
-          const { openDataRequest } = await ctx.api.request(OpenDataRequestMutation, {
-            input: { kind: kind.value as DataRequestKind, note: note.value.trim() || null },
-          });
-          await ctx.reload();
-          ctx.flash("ok", `請求（${label(REQUEST_KIND_LABEL, openDataRequest.kind)}）を受け付けました。回答期限は ${formatDate(openDataRequest.dueAt)} です。`);
-        } catch (err) {
-          submit.disabled = false;
-          ctx.failed(err);
-        }
-      },
+  const form = inPageForm(
+    { "aria-labelledby": "requests-heading" },
+    async () => {
+      const submit = form.querySelector("button")!;
+      submit.disabled = true;
+      try {
+        const { openDataRequest } = await ctx.api.request(OpenDataRequestMutation, {
+          input: { kind: kind.value as DataRequestKind, note: note.value.trim() || null },
+        });
+        await ctx.reload();
+        ctx.flash("ok", `請求（${label(REQUEST_KIND_LABEL, openDataRequest.kind)}）を受け付けました。回答期限は ${formatDate(openDataRequest.dueAt)} です。`);
+      } catch (err) {
+        submit.disabled = false;
+        ctx.failed(err);
+      }
     },
     h("label", { for: "request-kind" }, "請求の種類"),
     kind,
