@@ -196,7 +196,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     route().catch((e: unknown) => {
       if (e instanceof BodyTooLargeError) {
         res.setHeader("connection", "close");
-        return clientError(res, 413, "BAD_USER_INPUT", e.message);
+        return clientError(res, 413, e.code, e.message);
       }
       const errorId = randomUUID();
       logger.error({ err: e, errorId }, "request failed");

@@ -90,6 +90,7 @@ interface BatchTip {
  * command rolls back to its savepoint and runs first in the next batch instead.
  */
 class StreamBusy extends Error {
+  readonly code = "STREAM_BUSY";
   constructor(readonly streamId: string, cause: unknown) {
     super(`stream ${streamId} is locked by another transaction`, { cause });
   }
