@@ -1,6 +1,6 @@
 // The one request pipeline of HTTP (Apollo) and WebSocket (graphql-ws): the stages of stages.ts in
-// their order (authenticate, parse cost, visitor scope, pricing, caller slots, answer budget, masking,
-// metrics), plus the parsing, validation and execution both transports share.
+// their order (authenticate, parse cost, transport, visitor scope, pricing, caller slots, answer budget,
+// masking, metrics), plus the parsing, validation and execution both transports share.
 import {
   type DocumentNode,
   type ExecutionArgs,
@@ -36,6 +36,7 @@ import {
   metricsStage,
   parseCostStage,
   pricingStage,
+  transportStage,
   visitorScopeStage,
 } from "./stages.js";
 import { validationBudgetBroken } from "./validation-budget.js";
@@ -71,6 +72,7 @@ export class GraphQLPipeline {
     this.stages = [
       authenticateStage(deps.verifier, logger),
       parseCostStage((query) => this.overValidationBudget(query)),
+      transportStage,
       visitorScopeStage,
       pricingStage(this.schema, limits),
       callerSlotsStage(this.callerLimits),

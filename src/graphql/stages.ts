@@ -2,12 +2,13 @@
 //
 //   1. authenticate   the Authorization credential becomes a caller (UNAUTHENTICATED otherwise)
 //   2. parse cost     a query text that would cost validation more than its budget is refused unparsed
-//   3. visitor scope  a visitor token may ask only for the visitor's own root fields (FORBIDDEN)
-//   4. pricing        depth, cost, exports, whole-log reads and answer bytes, priced with the variables
-//   5. caller slots   whole-log reads and exports run in one of the caller's slots (TOO_MANY_REQUESTS)
-//   6. answer budget  an answer measured over MAX_RESPONSE_BYTES becomes RESPONSE_TOO_LARGE
-//   7. masking        contract codes pass; anything else becomes an error id in the log
-//   8. metrics        durations per operation, errors sent per code, subscriptions started
+//   3. transport      a subscription runs over WebSocket only; over HTTP it is refused (BAD_REQUEST)
+//   4. visitor scope  a visitor token may ask only for the visitor's own root fields (FORBIDDEN)
+//   5. pricing        depth, cost, exports, whole-log reads and answer bytes, priced with the variables
+//   6. caller slots   whole-log reads and exports run in one of the caller's slots (TOO_MANY_REQUESTS)
+//   7. answer budget  an answer measured over MAX_RESPONSE_BYTES becomes RESPONSE_TOO_LARGE
+//   8. masking        contract codes pass; anything else becomes an error id in the log
+//   9. metrics        durations per operation, errors sent per code, subscriptions started
 //
 // A stage implements only the hooks of the phases it takes part in; the pipeline (pipeline.ts) runs
 // each hook over the stages in this order. The transports (http/server.ts through Apollo's plugin and
@@ -95,6 +96,15 @@ export function authenticateStage(verifier: TokenVerifier, logger: Logger): Stag
 export function parseCostStage(check: (query: string) => GraphQLError | null): Stage {
   return { name: "parse cost", screen: check };
 }
+
+/** A subscription over HTTP is refused before it runs, rather than failing inside its resolver. */
+export const transportStage: Stage = {
+  name: "transport",
+  admit(op) {
+    if (op.transport === "http" && operationType(op) === "subscription")
+      throw new GraphQLError("subscriptions run over WebSocket (graphql-transport-ws) on /graphql", { extensions: { code: "BAD_REQUEST", http: { status: 400 } } });
+  },
+};
 
 export const visitorScopeStage: Stage = {
   name: "visitor scope",

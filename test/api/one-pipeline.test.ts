@@ -1,10 +1,14 @@
 // The request pipeline's stages behave the same on both transports: the same refusal, the same mask,
 // the same counts in /metrics, whether an operation comes over HTTP or over graphql-ws.
+import { GraphQLError } from "graphql";
 import { SignJWT, importJWK } from "jose";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureDevAuthKey } from "../../src/auth/dev-keys.js";
+import { LedgerError } from "../../src/domain/errors.js";
 import { buildLedgerSchema } from "../../src/graphql/schema.js";
 import { GraphQLPipeline } from "../../src/graphql/pipeline.js";
+import { maskingStage } from "../../src/graphql/stages.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { Collected, type WsError, wsClient } from "../subscriptions/ws-client.js";
 
@@ -41,6 +45,7 @@ describe("one request pipeline for HTTP and WebSocket", () => {
     expect(pipeline.stages.map((s) => s.name)).toEqual([
       "authenticate",
       "parse cost",
+      "transport",
       "visitor scope",
       "pricing",
       "caller slots",
@@ -119,5 +124,24 @@ describe("one request pipeline for HTTP and WebSocket", () => {
     expect(http.errors).toBeUndefined();
     expect(await overWs(token, `query BothWays { policies { id } }`, "policies")).toBeNull();
     expect(await metric(counted)).toBe(before + 2);
+  });
+
+  it("refuses a subscription over HTTP before it runs (it is not started, nothing is logged as internal)", async () => {
+    const token = await srv.token("svc", "consent:read");
+    const started = await metric("graphql_subscriptions_started_total");
+    const http = await srv.gql(`subscription OverHttp { consentChanged { subjectId } }`, {}, token);
+    expect(http.status).toBe(400);
+    expect(http.errors?.[0]?.extensions?.["code"]).toBe("BAD_REQUEST");
+    expect(http.errors?.[0]?.message).toMatch(/WebSocket/);
+    expect(await metric("graphql_subscriptions_started_total")).toBe(started);
+  });
+
+  it("masks a refusal of the whole operation (no path) carrying a contract code as that code, whichever transport formatted it", () => {
+    const stage = maskingStage(pino({ level: "silent" }));
+    const message = "the answer holds 9 bytes, more than the 8 one answer may hold";
+    const whole = new GraphQLError(message, { originalError: new LedgerError("RESPONSE_TOO_LARGE", message, { limit: 8 }) });
+    // Apollo formats with its default code; graphql-ws hands the error's own JSON.
+    for (const formatted of [{ message, extensions: { code: "INTERNAL_SERVER_ERROR" } }, whole.toJSON()])
+      expect(stage.mask!(formatted, whole)).toEqual({ message, extensions: { code: "RESPONSE_TOO_LARGE", limit: 8 } });
   });
 });
