@@ -1,6 +1,6 @@
-// The one request pipeline of HTTP (Apollo) and WebSocket (graphql-ws): the stages of stages.ts in
-// their order (authenticate, parse cost, transport, visitor scope, pricing, caller slots, answer budget,
-// masking, metrics), plus the parsing, validation and execution both transports share.
+// The one request pipeline of HTTP (Apollo) and WebSocket (graphql-ws): the stages of stages.ts, run in order.
+// Stages: authenticate, parse cost, transport, visitor scope, pricing, caller slots, answer budget,
+// masking, metrics; plus the parsing, validation and execution both transports share.
 import {
   type DocumentNode,
   type ExecutionArgs,

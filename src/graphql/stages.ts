@@ -1,4 +1,4 @@
-// The stages of the request pipeline, each written once and run in this order by both transports:
+// The stages of the request pipeline, each written once and run in this order by both transports.
 //
 //   1. authenticate   the Authorization credential becomes a caller (UNAUTHENTICATED otherwise)
 //   2. parse cost     a query text that would cost validation more than its budget is refused unparsed

@@ -100,7 +100,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
 
   const contextFor = (req: IncomingMessage, body: unknown) => async (): Promise<GraphQLContext> => {
     // The external-transmission notice is public: without a token, only it may be asked.
-    if (req.headers.authorization === undefined && isPublicOperation(body)) return { caller: null, services, requestId: randomUUID() };
+    if (req.headers.authorization === undefined && isPublicOperation(body)) return pipeline.context(null, randomUUID());
     try {
       return pipeline.context(await pipeline.authenticate(req.headers.authorization, "http"), randomUUID());
     } catch (e) {

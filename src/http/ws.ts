@@ -1,7 +1,8 @@
-// graphql-ws on /graphql, through the same request pipeline as HTTP (graphql/stages.ts): graphql-ws's
-// hooks are translated into the pipeline's calls (onConnect: authenticate; onSubscribe: screen, parse and
-// validate, admit; execute; onNext and onError: mask, then answered). What only a connection has stays
-// here: its close codes, its token's expiry, its share of the caller's connections and subscriptions.
+// graphql-ws on /graphql, through the same request pipeline as HTTP (graphql/stages.ts).
+// graphql-ws's hooks are translated into the pipeline's calls (onConnect: authenticate; onSubscribe:
+// screen, parse and validate, admit; execute; onNext and onError: mask, then answered). What only a
+// connection has stays here: its close codes, its token's expiry, its share of the caller's
+// connections and subscriptions.
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
@@ -74,6 +75,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
   const answered = (state: ConnectionState, id: string, errors: readonly GraphQLFormattedError[] | undefined, refusal: boolean) => {
     const op = state.operations?.get(id);
     const ends = refusal || op?.type !== "subscription";
+    if (!ends && !errors) return; // a stream's plain message: nothing to count
     if (ends) state.operations?.delete(id);
     const seconds = ends && op !== undefined && op.type !== "subscription" ? Number(process.hrtime.bigint() - op.started) / 1e9 : undefined;
     pipeline.answered({ transport: "ws", operationName: op?.name, type: op?.type ?? "unknown", errors, ...(seconds !== undefined ? { seconds } : {}) });
@@ -138,7 +140,8 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
       async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         const caller = ctx.extra.caller;
         if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
-        const op: OperationState = { started: process.hrtime.bigint(), name: payload.operationName, type: "unknown" };
+        // Unnamed until resolved, as Apollo counts an operation that fails before it is resolved.
+        const op: OperationState = { started: process.hrtime.bigint(), name: null, type: "unknown" };
         ctx.extra.operations?.set(id, op);
         const max = config.limits.maxSubscriptionsPerConnection;
         // graphql-ws has already registered this operation, so the counts include it.
