@@ -143,7 +143,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     await dispatcher.start();
     const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks };
     const schema = await buildLedgerSchema();
-    const attachWebSocket = webSocketTransport({ services, metrics });
+    const attachWebSocket = webSocketTransport({ services });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket, visitorSessions }, { port: config.port, host: config.host });
     logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")

@@ -29,6 +29,8 @@ interface CatalogFile {
 
 /** A catalogue file that says something else than the version already published with its text. */
 export class CatalogMismatchError extends Error {
+  static readonly code = "CATALOG_MISMATCH";
+  readonly code = CatalogMismatchError.code;
   override readonly name = "CatalogMismatchError";
 }
 

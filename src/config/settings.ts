@@ -3,6 +3,8 @@
 
 /** A setting the service cannot start with; the message is one line, fit for a start-up log. */
 export class ConfigError extends Error {
+  static readonly code = "CONFIG_INVALID";
+  readonly code = ConfigError.code;
   override readonly name = "ConfigError";
   constructor(message: string) {
     // A multi-line reason would break the one-JSON-object-per-line log.

@@ -12,6 +12,8 @@ export const WRAPPED_KEY_BYTES = 1 + IV_BYTES + TAG_BYTES + KEY_BYTES;
 
 /** The KEK in use cannot open the stored subject keys: a wrong or replaced EVIDENCE_KEK_FILE. */
 export class KekMismatchError extends Error {
+  static readonly code = "KEK_MISMATCH";
+  readonly code = KekMismatchError.code;
   override readonly name = "KekMismatchError";
   constructor() {
     super("the evidence key-encryption key (EVIDENCE_KEK_FILE) does not open this database's subject keys: restore the key file the database was sealed with");
@@ -20,6 +22,8 @@ export class KekMismatchError extends Error {
 
 /** A wrapped key found where no KEK was given. */
 export class KekMissingError extends Error {
+  static readonly code = "KEK_MISSING";
+  readonly code = KekMissingError.code;
   override readonly name = "KekMissingError";
   constructor() {
     super("subject keys are wrapped under a key-encryption key: give EVIDENCE_KEK_FILE (or --kek) to open evidence");

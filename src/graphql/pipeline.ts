@@ -1,4 +1,6 @@
-// The one request pipeline of HTTP (Apollo) and WebSocket (graphql-ws): parsing, validation, limits, auth, execution, masking.
+// The one request pipeline of HTTP (Apollo) and WebSocket (graphql-ws): the stages of stages.ts, run in order.
+// Stages: authenticate, parse cost, transport, visitor scope, pricing, caller slots, answer budget,
+// masking, metrics; plus the parsing, validation and execution both transports share.
 import {
   type DocumentNode,
   type ExecutionArgs,
@@ -15,23 +17,36 @@ import {
   validate,
 } from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
-import type { Logger } from "pino";
 import type { Caller } from "../auth/scopes.js";
-import { type TokenVerifier, bearerToken, refusalReason } from "../auth/token-verifier.js";
-import { VISITOR_SCOPE } from "../auth/visitor-sessions.js";
+import type { TokenVerifier } from "../auth/token-verifier.js";
 import { LedgerError } from "../domain/errors.js";
 import { CallerLimits } from "./caller-limits.js";
 import type { GraphQLContext, Services } from "./context.js";
-import { formatError } from "./errors.js";
-import { checkOperationLimits } from "./limits.js";
-import { checkVisitorOperation } from "./visitor-operations.js";
-import type { OperationCost } from "./operation-cost.js";
+import {
+  type Answer,
+  type Execution,
+  type Operation,
+  type OperationMetrics,
+  type Stage,
+  type Transport,
+  answerBudgetStage,
+  authenticateStage,
+  callerSlotsStage,
+  maskingStage,
+  metricsStage,
+  parseCostStage,
+  pricingStage,
+  transportStage,
+  visitorScopeStage,
+} from "./stages.js";
 import { validationBudgetBroken } from "./validation-budget.js";
 
 export interface PipelineDeps {
   schema: GraphQLSchema;
   services: Services;
   verifier: TokenVerifier;
+  /** Where the metrics stage records operations and errors; nothing is recorded without it. */
+  metrics?: OperationMetrics;
 }
 
 /** Everything both transports do to a request, defined once. */
@@ -40,9 +55,9 @@ export class GraphQLPipeline {
   /** graphql's parser refuses a text with more lexical tokens before building any of it. */
   readonly parseOptions: ParseOptions;
   readonly callerLimits: CallerLimits;
+  /** The stages, in the order every hook runs them (see stages.ts). */
+  readonly stages: readonly Stage[];
   private readonly services: Services;
-  private readonly verifier: TokenVerifier;
-  private readonly logger: Logger;
   private readonly compiledQueries = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
   private readonly budgetChecked = new Map<string, GraphQLError | null>();
   private readonly checkedDocuments = new Map<string, DocumentNode | GraphQLError[]>();
@@ -50,24 +65,60 @@ export class GraphQLPipeline {
   constructor(deps: PipelineDeps) {
     this.schema = deps.schema;
     this.services = deps.services;
-    this.verifier = deps.verifier;
-    this.logger = deps.services.logger;
     const { limits } = deps.services.config;
+    const { logger } = deps.services;
     this.parseOptions = { maxTokens: limits.maxTokens };
     this.callerLimits = new CallerLimits(limits);
+    this.stages = [
+      authenticateStage(deps.verifier, logger),
+      parseCostStage((query) => this.overValidationBudget(query)),
+      transportStage,
+      visitorScopeStage,
+      pricingStage(this.schema, limits),
+      callerSlotsStage(this.callerLimits),
+      answerBudgetStage(limits.maxResponseBytes),
+      maskingStage(logger),
+      ...(deps.metrics ? [metricsStage(deps.metrics)] : []),
+    ];
   }
 
-  /** The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. */
-  async authenticate(authorization: unknown): Promise<Caller> {
+  /**
+   * The caller a token names; UNAUTHENTICATED for a missing, malformed or invalid token. A refusal is
+   * reported as answered (the transport sends it: HTTP a 401, WebSocket a close).
+   */
+  async authenticate(authorization: unknown, transport: Transport): Promise<Caller> {
     try {
-      const token = bearerToken(typeof authorization === "string" ? authorization : null);
-      if (!token) throw new LedgerError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token>");
-      return await this.verifier.verify(token);
+      for (const s of this.stages) if (s.authenticate) return await s.authenticate(authorization);
+      throw new Error("the pipeline has no authenticate stage");
     } catch (e) {
-      // Operators need to see why tokens fail (wrong audience, unknown key, JWKS down); never the token itself.
-      if (typeof authorization === "string" && authorization.trim() !== "") this.logger.info({ reason: refusalReason(e) }, "access token refused");
+      const code = e instanceof LedgerError ? e.code : "UNAUTHENTICATED";
+      this.answered({ transport, operationName: null, type: "unknown", errors: [{ message: "", extensions: { code } }] });
       throw e;
     }
+  }
+
+  /** A query text's refusal before it is parsed and validated, or null. */
+  screen(query: string): GraphQLError | null {
+    for (const s of this.stages) {
+      const refusal = s.screen?.(query) ?? null;
+      if (refusal) return refusal;
+    }
+    return null;
+  }
+
+  /** Runs every stage's admission in order; throws the GraphQLError that refuses the operation. */
+  admit(op: Operation): void {
+    for (const s of this.stages) s.admit?.(op);
+  }
+
+  /** Masks one error for a client: contract codes pass, anything else becomes an error id in the log. */
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    return this.stages.reduce((f, s) => (s.mask ? s.mask(f, error) : f), formatted);
+  }
+
+  /** Reports what a client was sent (masked), to every stage that follows answers. */
+  answered(answer: Answer): void {
+    for (const s of this.stages) s.answered?.(answer);
   }
 
   /** A fresh request context for an authenticated caller. */
@@ -86,7 +137,8 @@ export class GraphQLPipeline {
 
   /**
    * Whether a query text would cost graphql's validation more than its budget (see validation-budget.ts):
-   * checked on HTTP before Apollo parses and validates, with or without a token. Answers are kept by
+   * the parse-cost stage, run on both transports before graphql validates (on HTTP before Apollo parses,
+   * with or without a token). Answers are kept by
    * text, so the hot queries are parsed once here; any other text costs one bounded parse and a linear pass.
    */
   overValidationBudget(query: string): GraphQLError | null {
@@ -119,43 +171,24 @@ export class GraphQLPipeline {
     return result;
   }
 
-  /** graphql's specified rules, as Apollo runs them on HTTP, after the overlap budget; GRAPHQL_VALIDATION_FAILED for each finding. */
+  /** graphql's specified rules, as Apollo runs them on HTTP; GRAPHQL_VALIDATION_FAILED for each finding. Run after `screen`. */
   validate(document: DocumentNode): GraphQLError[] {
-    const over = validationBudgetBroken(document);
-    if (over) return [over];
     return validate(this.schema, document, specifiedRules).map(
       (e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
     );
   }
 
-  /**
-   * Prices the operation with its variables and refuses it (throws the GraphQLError) when it is too
-   * deep, too costly, or asks for more exports or whole-log reads than one request may run. The price
-   * is remembered on the context, for execution to take the caller's whole-log slot when needed.
-   */
-  admit(args: { document: DocumentNode; operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined; context: GraphQLContext }): void {
-    if (args.context.caller?.scopes.has(VISITOR_SCOPE)) checkVisitorOperation(args.document, args.operationName);
-    const cost = checkOperationLimits({ schema: this.schema, ...args, limits: this.services.config.limits });
-    if (cost) args.context.cost = cost;
-  }
-
-  /** Executes an admitted query or mutation; whole-log work runs in one of the caller's slots. */
-  async execute(args: ExecutionArgs): Promise<ExecutionResult> {
+  /** Executes an admitted query or mutation inside the stages' execution wrappers (slots, answer budget). */
+  execute(args: ExecutionArgs): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
     const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
-    const budget = this.services.config.limits.maxResponseBytes;
-    const run = async () =>
-      withinResponseBudget(compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args), context.cost, budget);
-    const caller = context.caller?.subject;
-    if (caller === undefined || (!needsWholeLogSlot(context.cost) && !needsExportSlot(context.cost))) return run();
-    const limits = this.callerLimits;
-    const inExportSlot = needsExportSlot(context.cost) ? () => limits.withExportSlot(caller, run) : run;
-    try {
-      return await (needsWholeLogSlot(context.cost) ? limits.withWholeLogSlot(caller, inExportSlot) : inExportSlot());
-    } catch (e) {
-      if (e instanceof LedgerError) return { errors: [new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status: 429 } } })] };
-      throw e;
-    }
+    const run = async (): Promise<ExecutionResult> =>
+      compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args);
+    const wrapped = this.stages.reduceRight<() => Promise<ExecutionResult>>(
+      (next, s) => (s.execute ? () => s.execute!(args as Execution, next) : next),
+      run,
+    );
+    return wrapped();
   }
 
   /**
@@ -178,11 +211,6 @@ export class GraphQLPipeline {
     if (byName.size >= MAX_COMPILED_PER_DOCUMENT) byName.clear();
     byName.set(key, result);
     return result;
-  }
-
-  /** Masks one error for a client: contract codes pass, anything else becomes an error id in the log. */
-  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    return formatError(this.logger, formatted, error);
   }
 }
 
@@ -228,21 +256,3 @@ function lineOffsets(body: string): number[] {
   }
   return starts;
 }
-
-/** Answers priced at more than this (or a sixteenth of the budget) are measured after they are built. */
-const MEASURE_FROM_BYTES = 65_536;
-
-/**
- * The static price bounds event data by its cap but other strings by a typical size; an answer priced
- * near the budget is measured once built, and one over MAX_RESPONSE_BYTES is replaced by RESPONSE_TOO_LARGE.
- */
-function withinResponseBudget(result: ExecutionResult, cost: OperationCost | undefined, budget: number): ExecutionResult {
-  if ((cost?.bytes ?? 0) < Math.min(MEASURE_FROM_BYTES, budget / 16) || result.data == null) return result;
-  const bytes = JSON.stringify(result.data).length;
-  if (bytes <= budget) return result;
-  const message = `the answer holds ${bytes} bytes, more than the ${budget} one answer may hold (MAX_RESPONSE_BYTES); ask for fewer items or fewer fields`;
-  return { errors: [new GraphQLError(message, { originalError: new LedgerError("RESPONSE_TOO_LARGE", message, { limit: budget }) })] };
-}
-
-const needsWholeLogSlot = (cost: OperationCost | undefined): boolean => (cost?.wholeLog ?? 0) > 0;
-const needsExportSlot = (cost: OperationCost | undefined): boolean => (cost?.exports ?? 0) > 0;

@@ -1,7 +1,11 @@
 // Reads a request body with a hard size limit, so a huge payload costs us at most `limit` bytes.
 import type { IncomingMessage } from "node:http";
+import type { ErrorCode } from "../domain/errors.js";
 
 export class BodyTooLargeError extends Error {
+  /** What the client is answered (with HTTP 413). */
+  static readonly code: ErrorCode = "BAD_USER_INPUT";
+  readonly code = BodyTooLargeError.code;
   constructor(readonly limit: number) {
     super(`request body exceeds ${limit} bytes`);
   }

@@ -10,7 +10,6 @@ import { GraphQLError, type GraphQLSchema } from "graphql";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import { LedgerError } from "../domain/errors.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
-import { errorCodes } from "../graphql/errors.js";
 import { GraphQLPipeline } from "../graphql/pipeline.js";
 import { applyCors } from "./cors.js";
 import { isPublicOperation } from "../graphql/public-operations.js";
@@ -59,7 +58,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   const { services, schema, verifier, metrics } = deps;
   const { config, logger, ledger, receipts, transparency } = services;
   let draining = false;
-  const pipeline = new GraphQLPipeline({ schema, services, verifier });
+  const pipeline = new GraphQLPipeline({ schema, services, verifier, metrics });
 
   const httpServer = createServer();
   const visitorSession = visitorSessionRoute(config, deps.visitorSessions ?? null, () => ledger.now());
@@ -79,17 +78,18 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      // Apollo's request hooks, translated into the pipeline's: admission once resolved, the answer once sent.
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();
           return {
             async didResolveOperation({ document, request, operationName, contextValue }) {
-              pipeline.admit({ document, operationName, variables: request.variables, context: contextValue });
+              pipeline.admit({ transport: "http", document, operationName, variables: request.variables, context: contextValue });
             },
             async willSendResponse({ response, operationName, operation }) {
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-              metrics.observeOperation(operationName, operation?.operation ?? "unknown", seconds);
-              if (response.body.kind === "single") for (const code of errorCodes(response.body.singleResult.errors)) metrics.errors.inc({ code });
+              const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
+              pipeline.answered({ transport: "http", operationName, type: operation?.operation ?? "unknown", errors, seconds });
             },
           };
         },
@@ -100,13 +100,11 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
 
   const contextFor = (req: IncomingMessage, body: unknown) => async (): Promise<GraphQLContext> => {
     // The external-transmission notice is public: without a token, only it may be asked.
-    if (req.headers.authorization === undefined && isPublicOperation(body)) return { caller: null, services, requestId: randomUUID() };
+    if (req.headers.authorization === undefined && isPublicOperation(body)) return pipeline.context(null, randomUUID());
     try {
-      return pipeline.context(await pipeline.authenticate(req.headers.authorization), randomUUID());
+      return pipeline.context(await pipeline.authenticate(req.headers.authorization, "http"), randomUUID());
     } catch (e) {
       const code = e instanceof LedgerError ? e.code : "UNAUTHENTICATED";
-      // A refused token never reaches the request plugins that count errors: count it here.
-      metrics.errors.inc({ code });
       throw new GraphQLError(e instanceof LedgerError ? e.message : "invalid token", { extensions: { code, http: { status: 401 } } });
     }
   };
@@ -128,10 +126,11 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     }
     // Validation's cost is bounded before Apollo parses and validates: with or without a token.
     const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : url.searchParams.get("query");
-    const overBudget = typeof query === "string" ? pipeline.overValidationBudget(query) : null;
-    if (overBudget) {
-      metrics.errors.inc({ code: "GRAPHQL_VALIDATION_FAILED" });
-      return clientError(res, 400, "GRAPHQL_VALIDATION_FAILED", overBudget.message);
+    const refused = typeof query === "string" ? pipeline.screen(query) : null;
+    if (refused) {
+      const code = String(refused.extensions["code"] ?? "GRAPHQL_VALIDATION_FAILED");
+      pipeline.answered({ transport: "http", operationName: null, type: "unknown", errors: [{ message: refused.message, extensions: { code } }] });
+      return clientError(res, 400, code, refused.message);
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
@@ -197,7 +196,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     route().catch((e: unknown) => {
       if (e instanceof BodyTooLargeError) {
         res.setHeader("connection", "close");
-        return clientError(res, 413, "BAD_USER_INPUT", e.message);
+        return clientError(res, 413, e.code, e.message);
       }
       const errorId = randomUUID();
       logger.error({ err: e, errorId }, "request failed");

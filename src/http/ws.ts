@@ -1,4 +1,8 @@
-// graphql-ws on /graphql, through the same request pipeline as HTTP: parsing, validation, limits, auth, execution, masking.
+// graphql-ws on /graphql, through the same request pipeline as HTTP (graphql/stages.ts).
+// graphql-ws's hooks are translated into the pipeline's calls (onConnect: authenticate; onSubscribe:
+// screen, parse and validate, admit; execute; onNext and onError: mask, then answered). What only a
+// connection has stays here: its close codes, its token's expiry, its share of the caller's
+// connections and subscriptions.
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
@@ -8,10 +12,8 @@ import { WebSocketServer } from "ws";
 import type { Caller } from "../auth/scopes.js";
 import { LedgerError } from "../domain/errors.js";
 import type { Services } from "../graphql/context.js";
-import { errorCodes } from "../graphql/errors.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
 import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
-import type { Metrics } from "./metrics.js";
 import { type BufferedSocket, withinByteBudget } from "./subscriber-budget.js";
 import type { WebSocketAttachment } from "./server.js";
 
@@ -34,8 +36,13 @@ const CLOSE_GRACE_MS = 2_000;
 /** setTimeout's ceiling; a longer token life is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** An operation of a connection, from its subscribe message until it ends: what its answers are counted under. */
+type OperationState = { started: bigint; name: string | null | undefined; type: string };
+
 type ConnectionState = {
   caller?: Caller;
+  /** The connection's operations, by the client's id. */
+  operations?: Map<string, OperationState>;
   expiry?: NodeJS.Timeout;
   /** This connection as the per-caller limits count it. */
   open?: { readonly openOperations: number };
@@ -43,8 +50,6 @@ type ConnectionState = {
 
 export interface WebSocketOptions {
   services: Services;
-  /** Counts subscriptions started and errors sent, as the HTTP path counts operations. */
-  metrics?: Metrics;
   /** The clock token expiry is measured against; defaults to Date.now. */
   now?: () => number;
 }
@@ -61,9 +66,20 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
   const now = opts.now ?? Date.now;
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.bodyBytes });
 
-  /** Masks one error as the HTTP path does; an error ending a stream carries the LedgerError that ended it. */
-  const mask = (e: GraphQLError): GraphQLFormattedError =>
-    pipeline.formatError(e.toJSON(), e.path === undefined && e.originalError instanceof LedgerError ? e.originalError : e);
+  const mask = (e: GraphQLError): GraphQLFormattedError => pipeline.formatError(e.toJSON(), e);
+
+  /**
+   * Reports what an operation was sent. A refusal or a query's or mutation's answer ends the operation
+   * and is timed, as an HTTP answer is; a subscription's messages are not (a stream has no duration).
+   */
+  const answered = (state: ConnectionState, id: string, errors: readonly GraphQLFormattedError[] | undefined, refusal: boolean) => {
+    const op = state.operations?.get(id);
+    const ends = refusal || op?.type !== "subscription";
+    if (!ends && !errors) return; // a stream's plain message: nothing to count
+    if (ends) state.operations?.delete(id);
+    const seconds = ends && op !== undefined && op.type !== "subscription" ? Number(process.hrtime.bigint() - op.started) / 1e9 : undefined;
+    pipeline.answered({ transport: "ws", operationName: op?.name, type: op?.type ?? "unknown", errors, ...(seconds !== undefined ? { seconds } : {}) });
+  };
 
   const refusal = (code: "UNAUTHENTICATED" | "OPERATION_RESOLUTION_FAILURE", message: string) => [new GraphQLError(message, { extensions: { code } })];
   const tooMany = (message: string) => [new GraphQLError(message, { originalError: new LedgerError("TOO_MANY_SUBSCRIPTIONS", message) })];
@@ -95,7 +111,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         const socket = ctx.extra.socket;
         let caller: Caller;
         try {
-          caller = await pipeline.authenticate(params["authorization"] ?? params["Authorization"]);
+          caller = await pipeline.authenticate(params["authorization"] ?? params["Authorization"], "ws");
         } catch (e) {
           if (e instanceof LedgerError) socket.close(WS_CLOSE.unauthenticated, "Unauthorized: send connection_init with { authorization: \"Bearer <token>\" }");
           else {
@@ -112,6 +128,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         }
         ctx.extra.caller = caller;
         ctx.extra.open = open;
+        ctx.extra.operations = new Map();
         if (caller.expiresAt !== null)
           armExpiry(ctx.extra, caller.expiresAt, () => socket.close(WS_CLOSE.tokenExpired, "token expired: reconnect with a fresh token"));
         return true;
@@ -120,9 +137,12 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
         if (ctx.extra.caller && ctx.extra.open) callerLimits.closeConnection(ctx.extra.caller.subject, ctx.extra.open);
       },
-      async onSubscribe(ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+      async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         const caller = ctx.extra.caller;
         if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
+        // Unnamed until resolved, as Apollo counts an operation that fails before it is resolved.
+        const op: OperationState = { started: process.hrtime.bigint(), name: null, type: "unknown" };
+        ctx.extra.operations?.set(id, op);
         const max = config.limits.maxSubscriptionsPerConnection;
         // graphql-ws has already registered this operation, so the counts include it.
         if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
@@ -130,30 +150,38 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
           return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
         // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
         await new Promise((resolve) => setImmediate(resolve));
+        const screened = pipeline.screen(payload.query);
+        if (screened) return [screened];
         const document = pipeline.checkedDocument(payload.query);
         if (Array.isArray(document)) return document;
-        if (!getOperationAST(document, payload.operationName ?? undefined))
-          return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
+        const resolved = getOperationAST(document, payload.operationName ?? undefined);
+        if (!resolved) return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
+        // Named as Apollo names it: by the operation the document resolves to.
+        op.type = resolved.operation;
+        op.name = resolved.name?.value ?? null;
         const contextValue = pipeline.context(caller, randomUUID());
         try {
-          pipeline.admit({ document, operationName: payload.operationName, variables: payload.variables, context: contextValue });
+          pipeline.admit({ transport: "ws", document, operationName: payload.operationName, variables: payload.variables, context: contextValue });
         } catch (e) {
           if (e instanceof GraphQLError) return [e];
           throw e;
         }
-        opts.metrics?.subscriptions.inc();
         operationKeys.set(contextValue, operationKeyOf(document, payload));
         sockets.set(contextValue, ctx.extra.socket);
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
       },
-      onNext(_ctx, _id, _payload, _args, result) {
-        if (!result.errors) return undefined;
-        return { ...result, errors: result.errors.map(mask) };
+      onNext(ctx, id, _payload, _args, result) {
+        const errors = result.errors?.map(mask);
+        answered(ctx.extra, id, errors, false);
+        return errors ? { ...result, errors } : undefined;
       },
-      onError(_ctx, _id, _payload, errors) {
+      onError(ctx, id, _payload, errors) {
         const masked = errors.map(mask);
-        for (const code of errorCodes(masked)) opts.metrics?.errors.inc({ code });
+        answered(ctx.extra, id, masked, true);
         return masked;
+      },
+      onComplete(ctx, id) {
+        ctx.extra.operations?.delete(id);
       },
     },
     wss,

@@ -4,6 +4,7 @@
 // (DNS rebinding) cannot steer the request inside.
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import type { ErrorCode } from "../domain/errors.js";
 
 export interface AddressPolicy {
   /** WEBHOOK_ALLOW_HTTP: plain http URLs are accepted. */
@@ -14,6 +15,9 @@ export interface AddressPolicy {
 
 /** A URL or an address a webhook may not use; the message says why. */
 export class WebhookAddressError extends Error {
+  /** What the client is answered (with `field: "url"`). */
+  static readonly code: ErrorCode = "BAD_USER_INPUT";
+  readonly code = WebhookAddressError.code;
   override readonly name = "WebhookAddressError";
 }
 

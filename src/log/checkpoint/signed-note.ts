@@ -6,6 +6,8 @@ export const ED25519_TYPE = 0x01;
 
 /** Why a note or a verifier key is refused. */
 export class NoteError extends Error {
+  static readonly code = "NOTE_INVALID";
+  readonly code = NoteError.code;
   override readonly name = "NoteError";
 }
 

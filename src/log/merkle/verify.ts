@@ -4,6 +4,8 @@ import { isPowerOfTwo } from "./node-id.js";
 
 /** Why a proof does not verify. */
 export class ProofError extends Error {
+  static readonly code = "PROOF_INVALID";
+  readonly code = ProofError.code;
   override readonly name = "ProofError";
 }
 
