@@ -214,17 +214,21 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
   await receiver.start();
   try {
     const load = () => loadavg()[0]!.toFixed(1);
-    const lat = await latency(o, receiver);
+    // BENCH_WEBHOOK_PARTS=latency,throughput,write runs some parts only (while iterating; RESULTS.md takes all three).
+    const parts = new Set((process.env["BENCH_WEBHOOK_PARTS"] ?? "latency,throughput,write").split(","));
+    const lat = parts.has("latency") ? await latency(o, receiver) : null;
     const latLoad = load();
-    const thr = await throughput(o, receiver);
-    const raw = await rawClient(receiver, thr.messages);
+    const thr = parts.has("throughput") ? await throughput(o, receiver) : null;
+    const raw = thr ? await rawClient(receiver, thr.messages) : 0;
     const thrLoad = load();
-    const wp = await writePath(o, receiver);
+    const wp = parts.has("write") ? await writePath(o, receiver) : null;
     const wpLoad = load();
     const shared =
       "Every delivery is an HTTP request of its own (Standard Webhooks sends one message per request), made by the service's one event loop, which also serves the writes; a webhook has one request in flight at a time (position order), and a receiver at most WEBHOOK_CONCURRENCY_PER_RECEIVER (16).";
     const where = "service in a child process (SQLite, writer thread), receiver (node:http answering 204 at once) in the bench process, both on 127.0.0.1";
-    return [
+    const rows: BenchRow[] = [];
+    if (lat)
+      rows.push(
       {
         bench: "webhooks",
         what: "commit-to-delivery at 100 webhooks and 500 changes/s (5,000 messages/s)",
@@ -237,6 +241,9 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         note: `1-minute load average after the run: ${latLoad} on this machine. ${shared} Latency here is queueing: when the service cannot send 5,000 requests a second, messages wait behind earlier ones of their webhook.`,
         values: { p50: lat.p50, p99: lat.p99, messages: lat.messages },
       },
+      );
+    if (thr)
+      rows.push(
       {
         bench: "webhooks",
         what: "delivery throughput to a receiver answering at once",
@@ -249,6 +256,9 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         note: `1-minute load average after the run: ${thrLoad}. ${shared}`,
         values: { rate: thr.rate, messages: thr.messages, raw },
       },
+      );
+    if (wp)
+      rows.push(
       {
         bench: "webhooks",
         what: "recordConsent with 10 webhooks receiving every change, against none",
@@ -261,6 +271,9 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         note: `1-minute load average after the run: ${wpLoad}. The write path itself is unchanged (next row); what costs is delivering: 100 HTTP requests per recordConsent made on the same event loop and cores as the writes. Running delivery in a process or thread of its own would take that off the request path.`,
         values: { none: wp.none, all: wp.all },
       },
+      );
+    if (wp)
+      rows.push(
       {
         bench: "webhooks",
         what: "recordConsent with 10 webhooks following the feed but matching nothing, against none",
@@ -272,7 +285,8 @@ export async function benchWebhooks(o: BenchOptions): Promise<BenchRow[]> {
         how: `As the row above, with each webhook's policyId naming no policy: the commit path's own cost (no row is written with a commit; each commit's consent changes are computed once for all followers), without the HTTP work of delivering.`,
         values: { none: wp.none, idle: wp.idle },
       },
-    ];
+      );
+    return rows;
   } finally {
     await receiver.stop();
   }

@@ -39,6 +39,12 @@ export class Metrics {
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
+  readonly webhookFeedReads = new Counter({
+    name: "webhook_feed_reads_total",
+    help: "Reads of the log for webhooks: a commit's consent changes read once for every webhook on the shared stream (commit), or a page of one webhook's backlog (page)",
+    labelNames: ["read"] as const,
+    registers: [this.registry],
+  });
   /** Per webhook this replica delivers, the age (ms) of the change it is on; set by the composition root. */
   webhookAges: () => Map<string, number> = () => new Map();
   readonly webhookQueueAge = new Gauge({
