@@ -19,7 +19,7 @@ import { type ConsentChangeFact, consentChangesOf, isConsentAffecting } from "..
 import { type FeedCursor, isAfter } from "../feed/feed-cursor.js";
 import type { Ledger } from "../ledger.js";
 import type { DeliveryRecord, WebhookCursor, WebhookRow, WebhookStore } from "../storage/webhook-store.js";
-import { type AddressPolicy, resolveChecked } from "./address-guard.js";
+import { type AddressPolicy, LookupCache, resolveChecked } from "./address-guard.js";
 import { messageBody, messageId, signature } from "./message.js";
 import { Sender } from "./sender.js";
 
@@ -53,6 +53,7 @@ export interface DispatcherOptions {
   queueSize?: number;
   /** Events read per backlog page. */
   pageSize?: number;
+  lookups?: LookupCache;
 }
 
 /** Delivered records kept per webhook for webhookDeliveries; older ones are pruned. */
@@ -63,6 +64,8 @@ const LEASE_MARGIN_MS = 1_000;
 /** Pause before following the feed again after it failed (the feed ended a slow reader, or the store went away). */
 const RESUBSCRIBE_MS = 200;
 const QUEUE_SIZE = 1_000;
+/** How long a resolver's answer for a receiver's name is used before it is looked up again. */
+const LOOKUP_TTL_MS = 5_000;
 const PAGE_SIZE = 200;
 
 const toFeed = (c: WebhookCursor): FeedCursor => ({ position: c.position, index: c.index ?? Number.POSITIVE_INFINITY });
@@ -264,7 +267,7 @@ class Lane {
       let error: string | null = null;
       let outcome: DeliveryOutcome;
       try {
-        const [to] = await resolveChecked(url, settings);
+        const [to] = await resolveChecked(url, settings, d.lookups);
         const ts = Math.floor(at / 1000);
         const headers = { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature(this.secret, id, ts, body) };
         ({ status, error } = await d.sender.post(url, to!, headers, body, this.stop.signal));
@@ -314,6 +317,8 @@ export class Dispatcher {
   readonly ledger: Ledger;
   readonly settings: WebhookSettings;
   readonly sender: Sender;
+  /** Receivers' names, resolved at most every few seconds; their addresses checked at every delivery. */
+  readonly lookups: LookupCache;
   readonly log: Logger | undefined;
   readonly onOutcome: ((o: DeliveryOutcome) => void) | undefined;
   readonly queueSize: number;
@@ -343,6 +348,7 @@ export class Dispatcher {
     this.queueSize = opts.queueSize ?? QUEUE_SIZE;
     this.pageSize = opts.pageSize ?? PAGE_SIZE;
     this.sender = new Sender(opts.settings);
+    this.lookups = opts.lookups ?? new LookupCache(LOOKUP_TTL_MS);
   }
 
   start(): Promise<void> {
