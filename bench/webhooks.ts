@@ -17,7 +17,9 @@ const DELETE = `mutation($id: ID!) { deleteWebhook(id: $id) }`;
 const PURPOSES = ["service-provision", "traffic-analysis", "support", "terms-enforcement", "policy-notices", "access-analytics", "external-analytics", "location", "linked-accounts", "third-party-provision"];
 /** The purposes a subject may grant and withdraw (OPT_IN and OPT_OUT). */
 const TOGGLED = ["traffic-analysis", "access-analytics", "external-analytics", "location", "linked-accounts", "third-party-provision"];
-const SETTINGS = { WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true", ...(process.env["BENCH_WEBHOOK_CONCURRENCY"] ? { WEBHOOK_CONCURRENCY_PER_RECEIVER: process.env["BENCH_WEBHOOK_CONCURRENCY"] } : {}) };
+const SETTINGS = { WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true", ...(process.env["BENCH_WEBHOOK_CONCURRENCY"] ? { WEBHOOK_CONCURRENCY_PER_RECEIVER: process.env["BENCH_WEBHOOK_CONCURRENCY"] } : {}),
+  ...(process.env["BENCH_WEBHOOK_THREAD"] ? { WEBHOOK_DELIVERY_THREAD: process.env["BENCH_WEBHOOK_THREAD"] } : {}),
+};
 
 /** A receiver answering at once (or 503 while `refuse`), counting messages and their age on arrival. */
 class Receiver {

@@ -98,6 +98,7 @@ export interface Config {
     concurrencyPerReceiver: number;
     leaseMs: number;
     flushMs: number;
+    deliveryThread: boolean;
   };
 }
 
@@ -252,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrencyPerReceiver: intSetting(get, "WEBHOOK_CONCURRENCY_PER_RECEIVER", 16, 1, 1_000),
       leaseMs: intSetting(get, "WEBHOOK_LEASE_MS", 30_000, 100, 600_000),
       flushMs: intSetting(get, "WEBHOOK_FLUSH_MS", 50, 1, 10_000),
+      deliveryThread: boolSetting(get, "WEBHOOK_DELIVERY_THREAD", false),
     }),
   };
 }

@@ -21,6 +21,7 @@ import type { Ledger } from "../ledger.js";
 import type { DeliveryRecord, WebhookCursor, WebhookRow, WebhookStore } from "../storage/webhook-store.js";
 import { type AddressPolicy, LookupCache, resolveChecked } from "./address-guard.js";
 import { messageBody, messageId, signature } from "./message.js";
+import { type MessagePoster, ThreadSender } from "./delivery-thread.js";
 import { Sender } from "./sender.js";
 
 export interface WebhookSettings extends AddressPolicy {
@@ -32,6 +33,8 @@ export interface WebhookSettings extends AddressPolicy {
   leaseMs: number;
   /** How often acknowledged cursors and delivery records are stored (at most). */
   flushMs: number;
+  /** WEBHOOK_DELIVERY_THREAD: the HTTP exchanges run on a thread of their own rather than the API's event loop. */
+  deliveryThread?: boolean;
 }
 
 export type DeliveryOutcome = "delivered" | "failed" | "timeout" | "unreachable" | "refused" | "gone";
@@ -316,7 +319,7 @@ export class Dispatcher {
   readonly store: WebhookStore;
   readonly ledger: Ledger;
   readonly settings: WebhookSettings;
-  readonly sender: Sender;
+  readonly sender: MessagePoster;
   /** Receivers' names, resolved at most every few seconds; their addresses checked at every delivery. */
   readonly lookups: LookupCache;
   readonly log: Logger | undefined;
@@ -347,7 +350,7 @@ export class Dispatcher {
     this.onOutcome = opts.onOutcome;
     this.queueSize = opts.queueSize ?? QUEUE_SIZE;
     this.pageSize = opts.pageSize ?? PAGE_SIZE;
-    this.sender = new Sender(opts.settings);
+    this.sender = opts.settings.deliveryThread ? new ThreadSender(opts.settings) : new Sender(opts.settings);
     this.lookups = opts.lookups ?? new LookupCache(LOOKUP_TTL_MS);
   }
 
@@ -571,6 +574,6 @@ export class Dispatcher {
     this.loops.clear();
     await this.flush().catch((e: unknown) => this.log?.warn({ err: e }, "storing webhook progress at shutdown failed; those messages will be sent again"));
     await this.store.releaseLeases(this.holder, ids).catch(() => undefined);
-    this.sender.close();
+    await this.sender.close();
   }
 }
