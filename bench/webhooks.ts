@@ -145,7 +145,7 @@ async function latency(o: BenchOptions, receiver: Receiver): Promise<{ p50: numb
 /** 10 webhooks on every change; a backlog held while the receiver answers 503, then delivered to a receiver answering at once. */
 async function throughput(o: BenchOptions, receiver: Receiver): Promise<{ rate: number; messages: number }> {
   const changes = o.quick ? 200 : 800;
-  const ledger = await startLedgerChild("ledger", { ...SETTINGS, WEBHOOK_RETRY_DELAYS_MS: Array.from({ length: 100 }, () => "100").join(",") });
+  const ledger = await startLedgerChild("ledger", { ...SETTINGS, WEBHOOK_RETRY_DELAYS_MS: Array.from({ length: 100 }, () => "500").join(",") });
   try {
     const token = await adminToken(ledger.child);
     const toggler = new Toggler(ledger.child, token, Array.from({ length: 200 }, (_, i) => `thr-${i}`));
