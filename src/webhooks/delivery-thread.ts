@@ -23,44 +23,52 @@ function startThread(data: DeliveryWorkerData): Worker {
 }
 
 export class ThreadSender implements MessagePoster {
-  private readonly worker: Worker;
+  private worker: Worker | null = null;
   private readonly pending = new Map<number, (r: SendResult) => void>();
   private next = 0;
-  private gone: string | null = null;
+  private closed = false;
 
-  constructor(opts: DeliveryWorkerData) {
-    this.worker = startThread({ timeoutMs: opts.timeoutMs, concurrencyPerReceiver: opts.concurrencyPerReceiver });
+  constructor(private readonly opts: DeliveryWorkerData) {}
+
+  /** The thread, started on first use and again after it stopped (its requests in flight answer as failed, and are retried). */
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = startThread({ timeoutMs: this.opts.timeoutMs, concurrencyPerReceiver: this.opts.concurrencyPerReceiver });
+    this.worker = worker;
     // Only while requests are in flight does the thread keep the process alive.
-    this.worker.unref();
-    this.worker.on("message", (m: FromDeliveryThread) => {
+    worker.unref();
+    worker.on("message", (m: FromDeliveryThread) => {
       const done = this.pending.get(m.n);
       this.pending.delete(m.n);
       done?.({ status: m.status, error: m.error });
     });
-    const end = (why: string) => {
-      this.gone ??= why;
+    let why = "the delivery thread stopped";
+    worker.on("error", (e) => (why = `the delivery thread failed: ${e.message}`));
+    worker.on("exit", () => {
+      if (this.worker === worker) this.worker = null;
       for (const done of this.pending.values()) done({ status: null, error: why });
       this.pending.clear();
-    };
-    this.worker.on("error", (e) => end(`the delivery thread failed: ${e.message}`));
-    this.worker.on("exit", () => end("the delivery thread stopped"));
+    });
+    return worker;
   }
 
   post(url: URL, to: CheckedAddress, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<SendResult> {
-    if (this.gone !== null) return Promise.resolve({ status: null, error: this.gone });
+    if (this.closed) return Promise.resolve({ status: null, error: "stopped" });
+    const worker = this.thread();
     const n = this.next++;
     return new Promise<SendResult>((resolve) => {
-      const onAbort = () => this.worker.postMessage({ abort: n } satisfies ToDeliveryThread);
+      const onAbort = () => worker.postMessage({ abort: n } satisfies ToDeliveryThread);
       signal.addEventListener("abort", onAbort, { once: true });
       this.pending.set(n, (r) => {
         signal.removeEventListener("abort", onAbort);
         resolve(r);
       });
-      this.worker.postMessage({ n, url: url.href, to, headers, body } satisfies ToDeliveryThread);
+      worker.postMessage({ n, url: url.href, to, headers, body } satisfies ToDeliveryThread);
     });
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    this.closed = true;
+    await this.worker?.terminate();
   }
 }
