@@ -128,15 +128,16 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
     else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
     const dueChanges = new DueChangesScheduler(ledger, { logger });
     dueChanges.start();
-    // Webhooks follow the change feed from their stored cursors; their secrets are wrapped under the evidence KEK.
+    // Webhooks follow the log's commits (one reader for all of them) from their stored cursors; their secrets are wrapped under the evidence KEK.
     let webhooks: Webhooks | null = null;
     const dispatcher = new Dispatcher({
       store: ledger.storage.webhooks,
-      changes,
+      ledger,
       settings: config.webhooks,
       secretOf: (row) => webhooks!.secretOf(row),
       logger,
       onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+      onRead: (read) => metrics.webhookFeedReads.inc({ read }),
     });
     webhooks = new Webhooks(ledger.storage.webhooks, dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
     metrics.webhookAges = () => dispatcher.queueAges();

@@ -94,5 +94,6 @@ export interface Config {
     concurrencyPerReceiver: number;
     leaseMs: number;
     flushMs: number;
+    deliveryThread: boolean;
   };
 }

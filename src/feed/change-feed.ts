@@ -30,7 +30,7 @@ export interface ConsentChangesFilter {
 }
 
 // Publications and versions coming into effect change the decisions of every subject of the policy.
-const CONSENT_TYPES: readonly string[] = [...CONSENT_AFFECTING, "PolicyVersionPublished", "PolicyVersionEffective"];
+export const CONSENT_TYPES: readonly string[] = [...CONSENT_AFFECTING, "PolicyVersionPublished", "PolicyVersionEffective"];
 
 export class ChangeFeed {
   private readonly eventSubs = new Set<FeedSubscription<LedgerEvent>>();

@@ -24,6 +24,11 @@ export class Metrics {
     "Webhook delivery attempts by outcome (delivered, failed, timeout, unreachable, refused, gone)",
     ["outcome"],
   );
+  readonly webhookFeedReads = this.counter(
+    "webhook_feed_reads_total",
+    "Reads of the log for webhooks: a commit's consent changes read once for every webhook on the shared stream (commit), or a page of one webhook's backlog (page)",
+    ["read"],
+  );
   /** Per webhook this replica delivers, the age (ms) of the change it is on; set by the composition root. */
   webhookAges: () => Map<string, number> = () => new Map();
   readonly webhookQueueAge = new Gauge({

@@ -85,15 +85,52 @@ export function checkWebhookUrl(raw: string, policy: AddressPolicy): URL {
 
 const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, "$1");
 
+type Resolved = { address: string; family: number }[];
+export type Resolve = (host: string) => Promise<Resolved>;
+
+const systemResolve: Resolve = (host) => lookup(host, { all: true, verbatim: true });
+
+/**
+ * Answers of the resolver kept for a short while, so a delivery does not wait for a lookup each
+ * time. Only the answer is kept: every address in it is checked again at every delivery, and a
+ * name re-pointed elsewhere is seen once its answer expires. Failed lookups are not kept.
+ */
+export class LookupCache {
+  private readonly answers = new Map<string, { at: number; found: Promise<Resolved> }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = () => performance.now(),
+    private readonly resolve: Resolve = systemResolve,
+    /** Names kept at most; the oldest is dropped first. */
+    private readonly max = 1_000,
+  ) {}
+
+  lookup(host: string): Promise<Resolved> {
+    const now = this.now();
+    const kept = this.answers.get(host);
+    if (kept && now - kept.at < this.ttlMs) return kept.found;
+    const found = this.resolve(host);
+    this.answers.delete(host);
+    this.answers.set(host, { at: now, found });
+    if (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value!);
+    found.catch(() => {
+      if (this.answers.get(host)?.found === found) this.answers.delete(host);
+    });
+    return found;
+  }
+}
+
 /**
  * The addresses the URL's host resolves to, all of them checked: one internal address refuses the
  * whole name (a resolver may answer with any of them), unless internal addresses are allowed.
+ * `cache`: a resolver's recent answers (deliveries); without it the name is looked up now.
  */
-export async function resolveChecked(url: URL, policy: AddressPolicy): Promise<CheckedAddress[]> {
+export async function resolveChecked(url: URL, policy: AddressPolicy, cache?: LookupCache): Promise<CheckedAddress[]> {
   const host = hostOf(url);
-  let found: { address: string; family: number }[];
+  let found: Resolved;
   try {
-    found = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true });
+    found = isIP(host) ? [{ address: host, family: isIP(host) }] : await (cache ? cache.lookup(host) : systemResolve(host));
   } catch (e) {
     throw new WebhookAddressError(`url's host ${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }

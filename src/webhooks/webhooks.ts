@@ -19,7 +19,7 @@ export interface CreateWebhook {
   purposeIds: string[] | null;
 }
 
-/** Webhooks one ledger may hold: each is a reader of the whole change feed. */
+/** Webhooks one ledger may hold: each has a queue, a cursor and a lease of its own. */
 export const MAX_WEBHOOKS = 1_000;
 const MAX_PURPOSE_IDS = 50;
 const MAX_DESCRIPTION = 500;

@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isInternalAddress, resolveChecked } from "../../src/webhooks/address-guard.js";
+import { LookupCache, isInternalAddress, resolveChecked } from "../../src/webhooks/address-guard.js";
 import { Sender } from "../../src/webhooks/sender.js";
 
 describe("internal addresses", () => {
@@ -78,5 +78,42 @@ describe("the sender", () => {
     const r = await sender.post(new URL(`http://127.0.0.1:${port}/slow`), to, {}, "{}", new AbortController().signal);
     sender.close();
     expect(r).toEqual({ status: null, error: "no answer within 50 ms" });
+  });
+});
+
+describe("the lookup cache", () => {
+  const policy = { allowHttp: true, allowPrivate: false };
+  const url = new URL("https://receiver.example/hook");
+
+  it("keeps a name's answer for its TTL only, and checks every address it holds at each use", async () => {
+    let now = 0;
+    let answer = [{ address: "203.0.113.7", family: 4 }];
+    let lookups = 0;
+    const cache = new LookupCache(5_000, () => now, async () => (lookups++, answer));
+    expect(await resolveChecked(url, policy, cache)).toEqual([{ address: "203.0.113.7", family: 4 }]);
+    // The name is re-pointed at a private address: within the TTL the checked answer is used again.
+    answer = [{ address: "10.1.2.3", family: 4 }];
+    now = 4_999;
+    expect(await resolveChecked(url, policy, cache)).toEqual([{ address: "203.0.113.7", family: 4 }]);
+    expect(lookups).toBe(1);
+    // After the TTL the name is looked up again, and the new address refused.
+    now = 5_000;
+    await expect(resolveChecked(url, policy, cache)).rejects.toThrow(/10\.1\.2\.3.*internal/);
+    expect(lookups).toBe(2);
+    // A kept answer is checked again at each use: with private addresses refused, it stays refused.
+    await expect(resolveChecked(url, policy, cache)).rejects.toThrow(/internal/);
+    expect(lookups).toBe(2);
+    expect(await resolveChecked(url, { ...policy, allowPrivate: true }, cache)).toEqual([{ address: "10.1.2.3", family: 4 }]);
+  });
+
+  it("does not keep a failed lookup", async () => {
+    let fail = true;
+    const cache = new LookupCache(60_000, () => 0, async () => {
+      if (fail) throw Object.assign(new Error("no such name"), { code: "ENOTFOUND" });
+      return [{ address: "198.51.100.4", family: 4 }];
+    });
+    await expect(resolveChecked(url, policy, cache)).rejects.toThrow(/does not resolve \(ENOTFOUND\)/);
+    fail = false;
+    expect(await resolveChecked(url, policy, cache)).toEqual([{ address: "198.51.100.4", family: 4 }]);
   });
 });
