@@ -1,0 +1,46 @@
+// The mutation-testing targets: which source files StrykerJS mutates and which test files run against
+// each mutant. `npm run test:mutation -- <target>` picks one (default: domain); stryker.config.mjs and
+// vitest.mutation.config.ts both read the target named by MUTATION_TARGET from here.
+
+/**
+ * Each target lists the files it mutates, the tests that run against them (fast, no PostgreSQL), and
+ * where its summary goes. The tests are the ones that exercise those files; a narrower set keeps a
+ * run affordable on a shared two-core machine.
+ */
+export const TARGETS = {
+  domain: {
+    mutate: ["src/domain/**/*.ts", "src/auth/authorize.ts"],
+    tests: ["test/domain/**/*.test.ts", "test/auth/authorize*.test.ts"],
+    summary: "MUTATION.md",
+  },
+  log: {
+    mutate: ["src/log/**/*.ts"],
+    tests: ["test/log/**/*.test.ts"],
+    summary: "docs/mutation/log.md",
+  },
+  auth: {
+    mutate: ["src/auth/token-verifier.ts"],
+    tests: ["test/auth/token-verifier*.test.ts", "test/auth/remote-jwks.test.ts"],
+    summary: "docs/mutation/auth.md",
+  },
+  graphql: {
+    mutate: ["src/graphql/operation-cost.ts"],
+    tests: ["test/graphql/operation-cost*.test.ts", "test/graphql/limits.test.ts"],
+    summary: "docs/mutation/graphql.md",
+  },
+  storage: {
+    mutate: ["src/storage/event-row.ts", "src/storage/store-unavailable.ts", "src/feed/feed-cursor.ts"],
+    tests: ["test/storage/pure/**/*.test.ts", "test/feed/feed-cursor*.test.ts"],
+    summary: "docs/mutation/storage.md",
+  },
+};
+
+export const DEFAULT_TARGET = "domain";
+
+/** The target named by MUTATION_TARGET (default: domain); an unknown name throws. */
+export function currentTarget(env = process.env) {
+  const name = env.MUTATION_TARGET || DEFAULT_TARGET;
+  const target = TARGETS[name];
+  if (!target) throw new Error(`unknown mutation target "${name}"; known: ${Object.keys(TARGETS).join(", ")}`);
+  return { name, ...target };
+}
