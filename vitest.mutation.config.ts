@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: { alias: { graphql: "graphql/index.js" } },
   test: {
     include: currentTarget().tests,
+    exclude: ["**/node_modules/**", ...(currentTarget().exclude ?? [])],
     setupFiles: ["test/setup.ts"],
     testTimeout: 30_000,
     // Each file gets a fresh module graph: a mutant in a module-level value (a constant list, a regex,

@@ -70,12 +70,12 @@ describe("post-order keys", () => {
   it("number the nodes 0, 1, 2, … in the order an append-only tree completes them", () => {
     const b = new TreeBuilder();
     let next = 0;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 130; i++) {
       expect(postOrderIndex({ level: 0, index: i })).toBe(next++);
       for (const n of b.append(leafHash(Buffer.of(i & 0xff)))) expect(postOrderIndex(n)).toBe(next++);
     }
     // A tree of m leaves has 2m - popcount(m) nodes.
-    expect(next).toBe(2 * 300 - popCount(300));
+    expect(next).toBe(2 * 130 - popCount(130));
     expect(postOrderIndex({ level: 3, index: 0 })).toBe(14);
     expect(postOrderIndex({ level: 40, index: 1 })).toBe(2 * 2 ** 41 - 1 - 1 - 1);
   });
@@ -141,8 +141,8 @@ describe("proof plans", () => {
       : [...proofRanges(m - k, begin + k, end, false), { begin, end: begin + k }];
   }
 
-  it("are RFC 9162's PATH and PROOF for every leaf and every pair of sizes up to 64", () => {
-    for (let n = 1; n <= 64; n++) {
+  it("are RFC 9162's PATH and PROOF for every leaf and every pair of sizes up to 33", () => {
+    for (let n = 1; n <= 33; n++) {
       for (let m = 0; m < n; m++) expect(inclusionPlan(m, n)).toEqual(pathRanges(m, 0, n));
       for (let m = 1; m <= n; m++) expect(consistencyPlan(m, n)).toEqual(proofRanges(m, 0, n, true));
     }
