@@ -18,7 +18,10 @@ export default {
   testRunner: "vitest",
   // vitest.mutation.config.ts reads MUTATION_TARGET too, and runs only the target's tests.
   vitest: { configFile: "vitest.mutation.config.ts" },
-  checkers: ["typescript"],
+  // The checker drops mutants that do not type-check before any test runs; a target may go without it
+  // (`checker: false`) when the program it would check (everything its tests import) costs more than
+  // running those mutants' tests: vitest strips types, so such a mutant runs as the JavaScript it is.
+  checkers: target.checker === false ? [] : ["typescript"],
   tsconfigFile: "tsconfig.mutation.json",
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: MUTATE,
