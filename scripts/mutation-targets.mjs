@@ -24,7 +24,7 @@ export const TARGETS = {
   },
   auth: {
     mutate: ["src/auth/token-verifier.ts"],
-    tests: ["test/auth/token-verifier*.test.ts", "test/auth/remote-jwks.test.ts"],
+    tests: ["test/auth/token-verifier*.test.ts"],
     summary: "docs/mutation/auth.md",
     checker: false,
   },
@@ -36,7 +36,7 @@ export const TARGETS = {
   },
   storage: {
     mutate: ["src/storage/event-row.ts", "src/storage/store-unavailable.ts", "src/feed/feed-cursor.ts"],
-    tests: ["test/storage/pure/**/*.test.ts", "test/feed/feed-cursor*.test.ts"],
+    tests: ["test/storage/pure/**/*.test.ts", "test/feed/feed-cursor*.test.ts", "test/log/canonical.test.ts"],
     summary: "docs/mutation/storage.md",
     checker: false,
   },
