@@ -17,7 +17,8 @@ import { rootOf, testSigner } from "../storage/conformance/transparency-features
 
 const ORIGIN = "ledger.test/transparency-log";
 const signer = testSigner(ORIGIN);
-const key = parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
+/** Computed inside the tests, never at load (a mutant that makes it throw must fail a test, not the import). */
+const key = () => parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
 const b64 = (s: string) => Buffer.from(s, "base64");
 
 const cleanups: (() => unknown)[] = [];
@@ -116,7 +117,7 @@ describe("publishing", () => {
     const c = await log.publish();
     expect(c).toMatchObject({ treeSize: 0, root: EMPTY_ROOT, publishedAt: clock.t });
     expect(log.latest()).toEqual({ origin: ORIGIN, treeSize: 0, rootHash: EMPTY_ROOT.toString("base64"), note: c.note });
-    expect(parseCheckpoint(openNote(c.note, key))).toEqual({ origin: ORIGIN, treeSize: 0, root: EMPTY_ROOT });
+    expect(parseCheckpoint(openNote(c.note, key()))).toEqual({ origin: ORIGIN, treeSize: 0, root: EMPTY_ROOT });
     expect(await ledgerIdentity(store, 0)).toBeNull();
     expect(await treeRootAt(store, 0)).toEqual(EMPTY_ROOT);
   });
@@ -139,7 +140,7 @@ describe("publishing", () => {
     expect(second.treeSize).toBe(events.length + 3);
     expect(second.root).toEqual(rootOf(await allEvents(ledger)));
     expect(second.publishedAt).toBe(clock.t);
-    expect(parseCheckpoint(openNote(second.note, key))).toEqual({ origin: ORIGIN, treeSize: second.treeSize, root: second.root });
+    expect(parseCheckpoint(openNote(second.note, key()))).toEqual({ origin: ORIGIN, treeSize: second.treeSize, root: second.root });
     expect(log.latest()).toEqual({ origin: ORIGIN, treeSize: second.treeSize, rootHash: second.root.toString("base64"), note: second.note });
     expect(await store.latestCheckpoint()).toEqual(second);
     expect(await ledgerIdentity(store, second.treeSize)).toBe(leafHash(Buffer.from(events[0]!.hash, "hex")).toString("hex"));
@@ -271,7 +272,7 @@ describe("proofs", () => {
         expect(b64(p.leafHash)).toEqual(leafHash(Buffer.from(events[i]!.hash, "hex")));
         verifyInclusion(i, size, b64(p.leafHash), p.hashes.map(b64), root);
         expect(p.checkpoint).toEqual({ origin: ORIGIN, treeSize: size, rootHash: root.toString("base64"), note: p.checkpoint.note });
-        expect(parseCheckpoint(openNote(p.checkpoint.note, key))).toEqual({ origin: ORIGIN, treeSize: size, root });
+        expect(parseCheckpoint(openNote(p.checkpoint.note, key()))).toEqual({ origin: ORIGIN, treeSize: size, root });
       }
     }
     // An earlier size's checkpoint is the same note each time (signing is deterministic).

@@ -1,6 +1,6 @@
 // C2SP signed notes and tlog checkpoints on their own: a note round-trips, and any altered key name,
 // key id, signature or body line is refused with its reason.
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatCheckpoint, parseCheckpoint } from "../../../src/log/checkpoint/checkpoint.js";
@@ -16,7 +16,6 @@ import {
   parseVerifierKey,
   signNote,
 } from "../../../src/log/checkpoint/signed-note.js";
-import { leafHash } from "../../../src/log/merkle/hash.js";
 
 function signerNamed(name: string): NoteSigner {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -26,8 +25,9 @@ function signerNamed(name: string): NoteSigner {
 const ORIGIN = "ledger.example/log";
 const signer = signerNamed(ORIGIN);
 const other = signerNamed("other.example/witness");
-const key = parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
-const root = leafHash(Buffer.from("root"));
+// Computed inside the tests, never at load: a mutant that makes these throw must fail a test, not the file's import.
+const key = () => parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
+const root = createHash("sha256").update("root").digest();
 
 /** The NoteError's message; "ok" with the result when none is thrown; any other throw fails the test. */
 function reason(f: () => unknown): string {
@@ -50,14 +50,14 @@ describe("key names", () => {
 });
 
 describe("verifier keys", () => {
-  it("read back what formatVerifierKey writes, the key id the first 4 bytes of SHA-256(name, 0x0A, 0x01, key)", () => {
+  it("read back what formatVerifierKey writes, the key id the first 4 bytes of SHA-256(name, 0x0A, 0x01, key())", () => {
     const text = formatVerifierKey(signer.name, signer.publicKey);
     const [name, id, b64] = text.split("+", 3);
     expect(name).toBe(ORIGIN);
     expect(id).toMatch(/^[0-9a-f]{8}$/);
     expect(text).toBe(`${ORIGIN}+${keyIdOf(ORIGIN, signer.publicKey).toString("hex")}+${Buffer.concat([Buffer.of(1), signer.publicKey]).toString("base64")}`);
     expect(b64!.length).toBeGreaterThan(0);
-    expect(key).toEqual({ name: ORIGIN, keyId: keyIdOf(ORIGIN, signer.publicKey), publicKey: Buffer.from(signer.publicKey) });
+    expect(key()).toEqual({ name: ORIGIN, keyId: keyIdOf(ORIGIN, signer.publicKey), publicKey: Buffer.from(signer.publicKey) });
     expect(ED25519_TYPE).toBe(1);
     expect(keyIdOf(ORIGIN, signer.publicKey)).toHaveLength(4);
     // C2SP's example key: name, id and key as published.
@@ -132,15 +132,15 @@ describe("signed notes", () => {
     expect(m[1]).toBe(ORIGIN);
     const blob = Buffer.from(m[2]!, "base64");
     expect(blob).toHaveLength(68);
-    expect(blob.subarray(0, 4)).toEqual(key.keyId);
-    expect(openNote(note, key)).toBe(text);
+    expect(blob.subarray(0, 4)).toEqual(key().keyId);
+    expect(openNote(note, key())).toBe(text);
   });
 
   it("fast-check: any text of printable lines round-trips", () => {
     fc.assert(
       fc.property(fc.array(fc.stringMatching(/^[^\u0000-\u001f\u007f]*$/), { minLength: 1, maxLength: 4 }), (lines) => {
         const t = `${lines.join("\n")}\n`;
-        expect(openNote(signNote(t, signer), key)).toBe(t);
+        expect(openNote(signNote(t, signer), key())).toBe(t);
       }),
       { numRuns: 50 },
     );
@@ -155,7 +155,7 @@ describe("signed notes", () => {
         // The base64 character before the padding also carries two unused bits: changing only those keeps the signature.
         if (changed === note[at] || at === note.lastIndexOf("=") - 1) return;
         const bad = note.slice(0, at) + changed + note.slice(at + 1);
-        expect(reason(() => openNote(bad, key))).not.toBe("ok");
+        expect(reason(() => openNote(bad, key()))).not.toBe("ok");
       }),
       { numRuns: 300 },
     );
@@ -166,7 +166,7 @@ describe("signed notes", () => {
     const lines = text.split("\n");
     for (let i = 0; i < lines.length - 1; i++) {
       const altered = lines.map((l, j) => (j === i ? `${l}x` : l)).join("\n");
-      expect(reason(() => openNote(altered + note.slice(text.length), key))).toBe(`the signature by ${ORIGIN} does not verify`);
+      expect(reason(() => openNote(altered + note.slice(text.length), key()))).toBe(`the signature by ${ORIGIN} does not verify`);
     }
   });
 
@@ -175,24 +175,24 @@ describe("signed notes", () => {
     const line = note.slice(text.length + 1, -1);
     const blob = Buffer.from(line.split(" ")[2]!, "base64");
     const withLine = (l: string) => `${text}\n${l}\n`;
-    const noSignature = `the note carries no signature by ${ORIGIN}+${key.keyId.toString("hex")}`;
-    expect(reason(() => openNote(withLine(`— other.example ${blob.toString("base64")}`), key))).toBe(noSignature);
+    const noSignature = `the note carries no signature by ${ORIGIN}+${key().keyId.toString("hex")}`;
+    expect(reason(() => openNote(withLine(`— other.example ${blob.toString("base64")}`), key()))).toBe(noSignature);
     const otherId = Buffer.from(blob);
     otherId[0]! ^= 1;
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${otherId.toString("base64")}`), key))).toBe(noSignature);
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${otherId.toString("base64")}`), key()))).toBe(noSignature);
     const badSig = Buffer.from(blob);
     badSig[40]! ^= 1;
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${badSig.toString("base64")}`), key))).toBe(`the signature by ${ORIGIN} does not verify`);
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${blob.subarray(0, 67).toString("base64")}`), key))).toBe(`the signature by ${ORIGIN} does not verify`);
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${Buffer.concat([blob, Buffer.of(0)]).toString("base64")}`), key))).toBe(
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${badSig.toString("base64")}`), key()))).toBe(`the signature by ${ORIGIN} does not verify`);
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${blob.subarray(0, 67).toString("base64")}`), key()))).toBe(`the signature by ${ORIGIN} does not verify`);
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${Buffer.concat([blob, Buffer.of(0)]).toString("base64")}`), key()))).toBe(
       `the signature by ${ORIGIN} does not verify`,
     );
     // Shorter than a key id: not this key's line.
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${blob.subarray(0, 3).toString("base64")}`), key))).toBe(noSignature);
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${blob.subarray(0, 4).toString("base64")}`), key))).toBe(`the signature by ${ORIGIN} does not verify`);
-    expect(reason(() => openNote(withLine(`— ${ORIGIN} not*base64`), key))).toBe("a signature is not base64");
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${blob.subarray(0, 3).toString("base64")}`), key()))).toBe(noSignature);
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} ${blob.subarray(0, 4).toString("base64")}`), key()))).toBe(`the signature by ${ORIGIN} does not verify`);
+    expect(reason(() => openNote(withLine(`— ${ORIGIN} not*base64`), key()))).toBe("a signature is not base64");
     for (const l of [`- ${ORIGIN} ${blob.toString("base64")}`, `— ${ORIGIN}`, `—  ${ORIGIN} x`, `— ${ORIGIN} ${blob.toString("base64")} extra`, `x— ${ORIGIN} AAAA`, " "])
-      expect(reason(() => openNote(withLine(l), key))).toBe("a signature line reads — <name> <base64 signature>");
+      expect(reason(() => openNote(withLine(l), key()))).toBe("a signature line reads — <name> <base64 signature>");
   });
 
   it("take a co-signed note whichever line comes first, and a key another log names differently is no match", () => {
@@ -200,15 +200,15 @@ describe("signed notes", () => {
     const theirs = signNote(text, other);
     const mineLine = mine.slice(text.length + 1);
     const theirLine = theirs.slice(text.length + 1);
-    expect(openNote(`${text}\n${theirLine}${mineLine}`, key)).toBe(text);
-    expect(openNote(`${text}\n${mineLine}${theirLine}`, key)).toBe(text);
+    expect(openNote(`${text}\n${theirLine}${mineLine}`, key())).toBe(text);
+    expect(openNote(`${text}\n${mineLine}${theirLine}`, key())).toBe(text);
     const otherKey = parseVerifierKey(formatVerifierKey(other.name, other.publicKey));
     expect(openNote(`${text}\n${theirLine}${mineLine}`, otherKey)).toBe(text);
     expect(reason(() => openNote(mine, otherKey))).toBe(`the note carries no signature by ${other.name}+${otherKey.keyId.toString("hex")}`);
     // The same key under another name has another key id: a renamed key verifies nothing.
-    const renamed = { ...key, name: "renamed.example" };
-    expect(reason(() => openNote(mine, renamed))).toBe(`the note carries no signature by renamed.example+${key.keyId.toString("hex")}`);
-    const renamedWithId = { ...key, name: "renamed.example", keyId: keyIdOf("renamed.example", key.publicKey) };
+    const renamed = { ...key(), name: "renamed.example" };
+    expect(reason(() => openNote(mine, renamed))).toBe(`the note carries no signature by renamed.example+${key().keyId.toString("hex")}`);
+    const renamedWithId = { ...key(), name: "renamed.example", keyId: keyIdOf("renamed.example", key().publicKey) };
     expect(reason(() => openNote(mine.replace(`— ${ORIGIN} `, "— renamed.example "), renamedWithId))).toBe(
       `the note carries no signature by renamed.example+${renamedWithId.keyId.toString("hex")}`,
     );
@@ -216,11 +216,11 @@ describe("signed notes", () => {
 
   it("refuse notes without the blank line, the final newline or a signature", () => {
     const note = signNote(text, signer);
-    expect(reason(() => openNote(note.replace("\n\n", "\n"), key))).toBe("a note has a blank line between its text and its signatures");
-    expect(reason(() => openNote(note.slice(0, -1), key))).toBe("a note ends with a newline");
-    expect(reason(() => openNote(`${text}\n`, key))).toBe("the note is not signed");
-    expect(reason(() => openNote(`\n\n${note.slice(text.length + 1)}`, key))).toBe(`the signature by ${ORIGIN} does not verify`);
-    expect(reason(() => openNote(`x\u0001\n\n${note.slice(text.length + 1)}`, key))).toBe("a note's text holds a control character");
+    expect(reason(() => openNote(note.replace("\n\n", "\n"), key()))).toBe("a note has a blank line between its text and its signatures");
+    expect(reason(() => openNote(note.slice(0, -1), key()))).toBe("a note ends with a newline");
+    expect(reason(() => openNote(`${text}\n`, key()))).toBe("the note is not signed");
+    expect(reason(() => openNote(`\n\n${note.slice(text.length + 1)}`, key()))).toBe(`the signature by ${ORIGIN} does not verify`);
+    expect(reason(() => openNote(`x\u0001\n\n${note.slice(text.length + 1)}`, key()))).toBe("a note's text holds a control character");
   });
 
   it("sign only text that ends with a newline and holds no control character, under a valid key name", () => {
@@ -251,7 +251,7 @@ describe("checkpoints", () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[^\u0000-\u001f\u007f]+$/), fc.nat({ max: 2 ** 53 - 1 }), (origin, treeSize) => {
         const c = { origin, treeSize, root };
-        expect(parseCheckpoint(openNote(signNote(formatCheckpoint(c), signer), key))).toEqual(c);
+        expect(parseCheckpoint(openNote(signNote(formatCheckpoint(c), signer), key()))).toEqual(c);
       }),
       { numRuns: 50 },
     );
