@@ -109,7 +109,7 @@ describe("publishing", () => {
   });
 
   it("has no checkpoint before the first publication; an empty tree gets one of size 0", async () => {
-    const { store, clock } = await openLedger(new TestClock(), false);
+    const { ledger, store, clock } = await openLedger(new TestClock(), false);
     const log = logOn(store);
     const e = await refusal(Promise.resolve().then(() => log.latest()));
     expect(e.code).toBe("NOT_YET_LOGGED");
@@ -120,11 +120,15 @@ describe("publishing", () => {
     expect(parseCheckpoint(openNote(c.note, key()))).toEqual({ origin: ORIGIN, treeSize: 0, root: EMPTY_ROOT });
     expect(await ledgerIdentity(store, 0)).toBeNull();
     expect(await treeRootAt(store, 0)).toEqual(EMPTY_ROOT);
+    // A tree that grows from the empty one needs no consistency proof: it is signed.
+    await publishCatalogDir(ledger, "data/policies");
+    expect((await log.publish()).treeSize).toBe(await store.treeSize());
   });
 
   it("signs the tree as it is, only when it has grown; concurrent calls share one publication", async () => {
     const { ledger, store, clock } = await openLedger();
-    const log = logOn(store);
+    let saves = 0;
+    const log = logOn({ ...store, treeSize: () => store.treeSize(), readNodes: (ids) => store.readNodes(ids), findLeaf: (id) => store.findLeaf(id), latestCheckpoint: () => store.latestCheckpoint(), saveCheckpoint: (c) => (saves++, store.saveCheckpoint(c)) });
     const [a, b] = [log.publish(), log.publish()];
     expect(a).toBe(b);
     const first = await a;
@@ -133,6 +137,7 @@ describe("publishing", () => {
     expect(first.root).toEqual(rootOf(events));
     expect(first.publishedAt).toBe(clock.t);
     expect(await log.publish()).toBe(first);
+    expect(saves).toBe(1);
     expect(await store.latestCheckpoint()).toEqual(first);
     clock.advance(1000);
     await grow(ledger, 3);
@@ -397,14 +402,19 @@ describe("the guard", () => {
     const size = await store.treeSize();
     let fake: StoredCheckpoint | null = { treeSize: size + 2, root: leafHash(Buffer.from("r")), note: "n", publishedAt: 0 };
     const resumed: (() => void)[] = [];
-    const log = logOn(withLatest(store, () => fake), { intervalMs: 5, onResume: () => resumed.shift()?.() });
+    const saved: ((c: StoredCheckpoint) => void)[] = [];
+    const watched: TransparencyStore = { ...withLatest(store, () => fake), saveCheckpoint: (c) => (saved.shift()?.(c), store.saveCheckpoint(c)) };
+    const log = logOn(watched, { intervalMs: 5, onResume: () => resumed.shift()?.() });
     const message = `the ledger holds ${size} logged events but checkpoint ${size + 2} was published: was an older backup restored? ${ACCEPT_ROLLBACK_HINT}`;
     await expect(log.start()).rejects.toThrow(message);
     expect(log.haltReason()).toBe(message);
     const back = next<void>((f) => resumed.push(f));
+    // Once resumed, the log publishes by itself.
+    const published = next<StoredCheckpoint>((f) => saved.push(f));
     fake = null;
     await back;
     expect(log.haltReason()).toBeNull();
+    expect((await published).treeSize).toBe(size);
     expect((await log.publish()).treeSize).toBe(size);
   });
 
