@@ -14,12 +14,18 @@ export const TARGETS = {
     summary: "MUTATION.md",
   },
   log: {
-    mutate: ["src/log/**/*.ts"],
+    mutate: ["src/log/**/*.ts", "!src/log/transparency-log.ts"],
     tests: ["test/log/**/*.test.ts"],
-    // The same rules as proof-generation's sweep (every size up to 200) at a fraction of its time, and
-    // the guard's sessions on files: both run in `npm test`, too slow to run against every mutant.
-    exclude: ["test/log/merkle/proof-generation.test.ts", "test/log/rollback-guard.test.ts"],
+    // The same rules as proof-generation's sweep (every size up to 200) at a fraction of its time, the
+    // guard's sessions on files (both run in `npm test`), and the log's own suite (the next target).
+    exclude: ["test/log/merkle/proof-generation.test.ts", "test/log/rollback-guard.test.ts", "test/log/transparency-log.test.ts"],
     summary: "docs/mutation/log.md",
+    checker: false,
+  },
+  transparency: {
+    mutate: ["src/log/transparency-log.ts"],
+    tests: ["test/log/transparency-log.test.ts", "test/log/log-parts.test.ts"],
+    summary: "docs/mutation/transparency.md",
     checker: false,
   },
   auth: {

@@ -1,7 +1,7 @@
 // npm run test:mutation [-- <target>... <stryker run options>]: runs StrykerJS (stryker.config.mjs) once
 // per target named (scripts/mutation-targets.mjs; default: domain), then writes the summary of its JSON
 // report: the target's summary file for a run over every file of the target, or
-// reports/mutation/MUTATION.md for a narrower one (`-- domain --mutate src/domain/time.ts`). A run
+// reports/mutation/<target>/MUTATION.md for a narrower one (`-- domain --mutate src/domain/time.ts`). A run
 // fails when any mutated file scores below GATE.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -10,7 +10,8 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { DEFAULT_TARGET, TARGETS } from "./mutation-targets.mjs";
 
-const REPORT = "reports/mutation/mutation.json";
+/** Where StrykerJS writes a target's JSON report (stryker.config.mjs). */
+const reportOf = (target) => `reports/mutation/${target}/mutation.json`;
 
 /** The least mutation score, in percent, each mutated file must reach (stryker's `thresholds.break` holds the whole run to it too). */
 export const GATE = 90;
@@ -88,12 +89,13 @@ export function tally(report) {
   return { files, total: { name: "all files", ...all }, undetected, ignored };
 }
 
+const checkerOf = (report) => ((report.config?.checkers ?? []).includes("typescript") ? "TypeScript checker" : "no type checker");
 const pct = (x) => (x === null ? "n/a" : `${x.toFixed(1)}%`);
 const cell = (s) => String(s).replace(/\|/g, "\\|").replace(/\s+/g, " ");
 const where = (m) => `${m.file}:${m.location.start.line}:${m.location.start.column}`;
 
 /** MUTATION.md: the score per file with and without message mutants, the date, the commit, the survivors. */
-export function summarize(report, { date, commit, mutate, tests }) {
+export function summarize(report, { date, commit, mutate, tests, target }) {
   const { files, total, undetected, ignored } = tally(report);
   const row = (r) => {
     const c = r.all;
@@ -102,7 +104,7 @@ export function summarize(report, { date, commit, mutate, tests }) {
   const lines = [
     "# Mutation testing",
     "",
-    `Written by \`npm run test:mutation\` (StrykerJS ${report.framework?.version ?? ""}, vitest runner, TypeScript checker, \`perTest\` coverage) from ${REPORT}; do not edit by hand.`,
+    `Written by \`npm run test:mutation -- ${target}\` (StrykerJS ${report.framework?.version ?? ""}, vitest runner, ${checkerOf(report)}, \`perTest\` coverage) from ${reportOf(target)}; do not edit by hand.`,
     "",
     `- date: ${date}`,
     `- commit: ${commit}`,
@@ -177,15 +179,17 @@ function runTarget(name, options) {
     env: { ...process.env, MUTATION_TARGET: name },
   });
   // Stryker exits non-zero below its break threshold after writing its report; anything else is a failed run.
+  const REPORT = reportOf(name);
   if (!existsSync(REPORT) || statSync(REPORT).mtimeMs < started) process.exit(stryker.status || 1);
   const report = JSON.parse(readFileSync(REPORT, "utf8"));
   const mutate = narrowed ? Object.keys(report.files) : target.mutate;
-  const out = narrowed ? "reports/mutation/MUTATION.md" : target.summary;
+  const out = narrowed ? `reports/mutation/${name}/MUTATION.md` : target.summary;
   const md = summarize(report, {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     commit: dirty ? `${head} with uncommitted changes to src/ or test/` : head,
     mutate,
     tests: target.tests,
+    target: name,
   });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
