@@ -13,12 +13,21 @@ export const TARGETS = {
     tests: ["test/domain/**/*.test.ts", "test/auth/authorize*.test.ts"],
     summary: "MUTATION.md",
   },
+  merkle: {
+    mutate: ["src/log/merkle/**/*.ts"],
+    tests: ["test/log/merkle/**/*.test.ts"],
+    // The same rules as verify's and tree-arithmetic's at many times their cost (every size up to 200):
+    // it runs in `npm test`, too slow to run against every mutant.
+    exclude: ["test/log/merkle/proof-generation.test.ts"],
+    summary: "docs/mutation/merkle.md",
+    checker: false,
+  },
   log: {
-    mutate: ["src/log/**/*.ts", "!src/log/transparency-log.ts"],
+    mutate: ["src/log/**/*.ts", "!src/log/merkle/**", "!src/log/transparency-log.ts"],
     tests: ["test/log/**/*.test.ts"],
-    // The same rules as proof-generation's sweep (every size up to 200) at a fraction of its time, the
-    // guard's sessions on files (both run in `npm test`), and the log's own suite (the next target).
-    exclude: ["test/log/merkle/proof-generation.test.ts", "test/log/rollback-guard.test.ts", "test/log/transparency-log.test.ts"],
+    // The Merkle tree's own suites (the merkle target), the guard's sessions on files (run in
+    // `npm test`), and the log's own suite (the transparency target).
+    exclude: ["test/log/merkle/**", "test/log/rollback-guard.test.ts", "test/log/transparency-log.test.ts"],
     summary: "docs/mutation/log.md",
     checker: false,
   },
