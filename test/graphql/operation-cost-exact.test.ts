@@ -163,6 +163,8 @@ describe("proofs, receipts, exports and whole-log reads", () => {
     page(`types: []`, 0);
     page(`types: null`, 0);
     page(`subjectId: "a"`, 0);
+    // A subject's history filtered by type reads that subject's events only.
+    expect(costOf(`{ me { history(types: ["ConsentGranted"]) { id } } }`).wholeLog).toBe(0);
   });
 });
 
