@@ -1,13 +1,20 @@
-// npm run test:mutation [-- <stryker run options>]: runs StrykerJS (stryker.config.mjs), then writes
-// the summary of its JSON report: MUTATION.md for a run over every configured file, or
-// reports/mutation/MUTATION.md for a narrower one (`-- --mutate src/domain/time.ts`).
+// npm run test:mutation [-- <target>... <stryker run options>]: runs StrykerJS (stryker.config.mjs) once
+// per target named (scripts/mutation-targets.mjs; default: domain), then writes the summary of its JSON
+// report: the target's summary file for a run over every file of the target, or
+// reports/mutation/<target>/MUTATION.md for a narrower one (`-- domain --mutate src/domain/time.ts`). A run
+// fails when any mutated file scores below GATE.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
+import { DEFAULT_TARGET, TARGETS } from "./mutation-targets.mjs";
 
-const REPORT = "reports/mutation/mutation.json";
+/** Where StrykerJS writes a target's JSON report (stryker.config.mjs). */
+const reportOf = (target) => `reports/mutation/${target}/mutation.json`;
+
+/** The least mutation score, in percent, each mutated file must reach (stryker's `thresholds.break` holds the whole run to it too). */
+export const GATE = 90;
 
 /** Mutant states that count towards the score (compile errors and ignored mutants do not). */
 const DETECTED = new Set(["Killed", "Timeout"]);
@@ -82,12 +89,13 @@ export function tally(report) {
   return { files, total: { name: "all files", ...all }, undetected, ignored };
 }
 
+const checkerOf = (report) => ((report.config?.checkers ?? []).includes("typescript") ? "TypeScript checker" : "no type checker");
 const pct = (x) => (x === null ? "n/a" : `${x.toFixed(1)}%`);
 const cell = (s) => String(s).replace(/\|/g, "\\|").replace(/\s+/g, " ");
 const where = (m) => `${m.file}:${m.location.start.line}:${m.location.start.column}`;
 
 /** MUTATION.md: the score per file with and without message mutants, the date, the commit, the survivors. */
-export function summarize(report, { date, commit, mutate }) {
+export function summarize(report, { date, commit, mutate, tests, target }) {
   const { files, total, undetected, ignored } = tally(report);
   const row = (r) => {
     const c = r.all;
@@ -96,12 +104,13 @@ export function summarize(report, { date, commit, mutate }) {
   const lines = [
     "# Mutation testing",
     "",
-    `Written by \`npm run test:mutation\` (StrykerJS ${report.framework?.version ?? ""}, vitest runner, TypeScript checker, \`perTest\` coverage) from ${REPORT}; do not edit by hand.`,
+    `Written by \`npm run test:mutation -- ${target}\` (StrykerJS ${report.framework?.version ?? ""}, vitest runner, ${checkerOf(report)}, \`perTest\` coverage) from ${reportOf(target)}; do not edit by hand.`,
     "",
     `- date: ${date}`,
     `- commit: ${commit}`,
     `- mutated: ${mutate.map((m) => `\`${m}\``).join(", ")}`,
-    `- tests: the pure tests of vitest.mutation.config.ts (no database)`,
+    `- tests: ${tests.map((t) => `\`${t}\``).join(", ")} (vitest.mutation.config.ts, no PostgreSQL)`,
+    `- gate: every file at least ${GATE}%`,
     "",
     "The score counts killed and timed-out mutants over those plus survived and uncovered ones;",
     "mutants that do not compile and those marked `Stryker disable` (each with its reason) do not count.",
@@ -138,25 +147,63 @@ function git(...args) {
   }
 }
 
-function main() {
-  const args = process.argv.slice(2);
-  const narrowed = args.some((a) => a === "--mutate" || a === "-m" || a.startsWith("--mutate="));
+/** The files below the gate (their score over all counted mutants), as `name score` lines. */
+export function belowGate(report, gate = GATE) {
+  return tally(report)
+    .files.filter((r) => score(r.all) !== null && score(r.all) < gate)
+    .map((r) => `${r.name} ${pct(score(r.all))}`);
+}
+
+/** Splits the arguments into the targets named first and the options passed on to stryker. */
+export function parseArgs(args) {
+  const targets = [];
+  let i = 0;
+  for (; i < args.length && !args[i].startsWith("-"); i++) {
+    if (!(args[i] in TARGETS)) throw new Error(`unknown mutation target "${args[i]}"; known: ${Object.keys(TARGETS).join(", ")}`);
+    targets.push(args[i]);
+  }
+  return { targets: targets.length > 0 ? targets : [DEFAULT_TARGET], options: args.slice(i) };
+}
+
+/** Runs one target; returns whether it met the gate. */
+function runTarget(name, options) {
+  const target = TARGETS[name];
+  const narrowed = options.some((a) => a === "--mutate" || a === "-m" || a.startsWith("--mutate="));
   // The commit is read before the run: Stryker tests a copy of the tree taken when it starts.
   const head = git("rev-parse", "HEAD") || "unknown";
   const dirty = git("status", "--porcelain", "--", "src", "test") !== "";
-  const stryker = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", ...args], { stdio: "inherit" });
-  if (stryker.status !== 0) process.exit(stryker.status ?? 1);
+  const started = Date.now();
+  process.stdout.write(`\n== mutation target ${name}: ${target.mutate.join(", ")}\n`);
+  const stryker = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", ...options], {
+    stdio: "inherit",
+    env: { ...process.env, MUTATION_TARGET: name },
+  });
+  // Stryker exits non-zero below its break threshold after writing its report; anything else is a failed run.
+  const REPORT = reportOf(name);
+  if (!existsSync(REPORT) || statSync(REPORT).mtimeMs < started) process.exit(stryker.status || 1);
   const report = JSON.parse(readFileSync(REPORT, "utf8"));
-  const mutate = narrowed ? Object.keys(report.files) : report.config?.mutate ?? Object.keys(report.files);
-  const out = narrowed ? "reports/mutation/MUTATION.md" : "MUTATION.md";
+  const mutate = narrowed ? Object.keys(report.files) : target.mutate;
+  const out = narrowed ? `reports/mutation/${name}/MUTATION.md` : target.summary;
   const md = summarize(report, {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     commit: dirty ? `${head} with uncommitted changes to src/ or test/` : head,
     mutate,
+    tests: target.tests,
+    target: name,
   });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
   process.stdout.write(`Mutation summary written to ${out}\n`);
+  const below = belowGate(report);
+  if (below.length > 0) process.stderr.write(`Below the ${GATE}% gate:\n${below.map((b) => `  ${b}\n`).join("")}`);
+  return below.length === 0 && stryker.status === 0;
+}
+
+function main() {
+  const { targets, options } = parseArgs(process.argv.slice(2));
+  let ok = true;
+  for (const name of targets) ok = runTarget(name, options) && ok;
+  if (!ok) process.exit(1);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) main();
