@@ -1,4 +1,5 @@
 // graphql-ws on /graphql, through the same request pipeline as HTTP: parsing, validation, limits, auth, execution, masking.
+import { nextTurn, weightOf } from "../turns.js";
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
@@ -129,7 +130,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (!callerLimits.subscriptionsWithinLimit(caller.subject))
           return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
         // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn(weightOf(payload.query.length));
         const document = pipeline.checkedDocument(payload.query);
         if (Array.isArray(document)) return document;
         if (!getOperationAST(document, payload.operationName ?? undefined))
