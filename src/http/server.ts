@@ -214,6 +214,11 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         res.setHeader("connection", "close");
         return clientError(res, 413, "BAD_USER_INPUT", e.message);
       }
+      // The client went away mid-answer (its socket is closed): nothing is wrong with the service.
+      if (res.destroyed || (e as { code?: unknown }).code === "ERR_STREAM_DESTROYED") {
+        logger.debug({ err: e }, "client closed the connection before its answer was sent");
+        return;
+      }
       const errorId = randomUUID();
       logger.error({ err: e, errorId }, "request failed");
       if (!res.headersSent) clientError(res, 500, "INTERNAL_SERVER_ERROR", `Internal server error (error id ${errorId})`);
