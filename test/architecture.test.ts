@@ -19,17 +19,19 @@ const RULES: Record<string, Rule> = {
   // ledger's commands and reads. Of the log it uses only the canonical encoding and digests.
   application: { parts: ["domain", "log", "evidence", "storage"], packages: null },
   ledger: { parts: ["domain", "log", "evidence", "storage", "application"], packages: null },
-  feed: { parts: ["domain", "log", "ledger"], packages: /^pino$/ },
+  feed: { parts: ["domain", "log", "ledger", "turns"], packages: /^pino$/ },
   // The timer that records expiries and versions coming into effect as they fall due.
   schedule: { parts: ["domain", "ledger"], packages: /^pino$/ },
   keys: { parts: [], packages: /^jose$/ },
   auth: { parts: ["domain", "config", "keys"], packages: /^jose$/ },
   receipts: { parts: ["domain", "log", "keys", "ledger", "storage"], packages: /^jose$/ },
-  rights: { parts: ["domain", "log", "ledger", "receipts", "storage"], packages: /^jose$/ },
+  rights: { parts: ["domain", "log", "ledger", "receipts", "storage", "turns"], packages: /^jose$/ },
   "catalog-dir": { parts: ["domain", "log", "ledger"], packages: null },
   config: { parts: ["domain"], packages: null },
   // The shutdown watchdog the service arms: node builtins only.
   "exit-guard": { parts: [], packages: null },
+  // The main thread's fair turns: node builtins only.
+  turns: { parts: [], packages: null },
   // Webhook delivery: a reader of the change feed that POSTs each change; no transport of the service's own.
   webhooks: { parts: ["domain", "log", "evidence", "feed", "ledger", "storage"], packages: /^pino$/ },
   graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage", "webhooks"], packages: GRAPHQL_PACKAGES },
@@ -41,7 +43,7 @@ const RULES: Record<string, Rule> = {
   // The browser pages are a client of the public API only: nothing of the server, just the GraphQL client and the build tool.
   // The dev-mode explorer adds GraphiQL and the React it renders with.
   web: { parts: [], packages: /^(vite|graphql|graphql-ws|graphql-request|@graphql-typed-document-node\/core|graphiql(\/.*)?|@graphiql\/toolkit|react|react-dom\/client)$/ },
-  http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
+  http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage", "turns"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
 };
 
 const COMPOSITION = new Set(["app", "main", "serve", "cli", "open-storage"]);

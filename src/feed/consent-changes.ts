@@ -1,4 +1,5 @@
 // Which purposes' status or permission each consent-affecting event changed, from the domain rules.
+import { nextTurn } from "../turns.js";
 import { type AsOf, Catalog } from "../domain/catalog.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "../domain/permission.js";
@@ -94,7 +95,6 @@ const SUBJECTS_PER_STEP = 16;
 const REMEMBERED_EFFECTS = 8;
 const remembered = new WeakMap<Ledger, Map<number, Promise<SubjectChanges[]>>>();
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * The changes a version coming into effect made, for every subject with a standing in its policy:
@@ -143,7 +143,7 @@ async function computeVersionEffect(ledger: Ledger, e: LedgerEvent, effect: { po
   for (let afterId = ""; ; ) {
     const page = await ledger.subjectsOfPolicy(effect.policyId, afterId, SUBJECT_PAGE, e.position);
     for (let from = 0; from < page.length; from += SUBJECTS_PER_STEP) {
-      await yieldToEventLoop();
+      await nextTurn();
       const ids = page.slice(from, from + SUBJECTS_PER_STEP);
       const views = await Promise.all(ids.map((id) => ledger.viewThrough(id, e.position)));
       for (const [i, subjectId] of ids.entries()) {

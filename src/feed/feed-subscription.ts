@@ -1,8 +1,8 @@
 // One subscriber of the change feed: replays the log from its cursor, then takes live items into a bounded queue.
 import { LedgerError } from "../domain/errors.js";
+import { nextTurn } from "../turns.js";
 import { type FeedCursor, isAfter } from "./feed-cursor.js";
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Replayed messages sent between two turns of the event loop. */
 const REPLAY_MESSAGES_PER_YIELD = 16;
 
@@ -121,7 +121,7 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
         // let the event loop reach I/O: yield every few messages, and other requests are served meanwhile.
         if (!this.live && ++this.sinceYield >= REPLAY_MESSAGES_PER_YIELD) {
           this.sinceYield = 0;
-          await yieldToEventLoop();
+          await nextTurn();
         }
         return { value: item.value, done: false };
       }
@@ -132,7 +132,7 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
       }
       if (this.ended) return { value: undefined, done: true };
       if (!this.live) {
-        await yieldToEventLoop();
+        await nextTurn();
         if (this.ended) continue;
         await this.replayPage();
         continue;

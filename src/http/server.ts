@@ -16,6 +16,8 @@ import { isPublicOperation } from "../graphql/public-operations.js";
 import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
 import { refuseBatch } from "./batch-refusal.js";
+import { nextTurn, weightOf } from "../turns.js";
+import { MAX_VARIABLE_DEPTH, jsonNestsDeeperThan } from "../graphql/input-values.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { SECURITY_HEADERS, isWebPath, serveExplorer, serveWeb, wantsExplorer } from "./static-web.js";
 import { isSdkPath, serveSdk } from "./sdk.js";
@@ -54,6 +56,9 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 const clientError = (res: ServerResponse, status: number, code: string, message: string) =>
   json(res, status, { errors: [{ message, extensions: { code } }] });
 
+/** A document this long (characters) is validated in one turn and priced and run in the next. */
+const LONG_DOCUMENT = 4_096;
+
 export async function startHttpServer(deps: ServerDeps, listen: { port: number; host: string }): Promise<RunningServer> {
   const { services, schema, verifier, metrics } = deps;
   const { config, logger, ledger, receipts, transparency } = services;
@@ -84,6 +89,9 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
           const started = process.hrtime.bigint();
           return {
             async didResolveOperation({ document, request, operationName, contextValue }) {
+              // A long document was parsed and validated in this turn: it is priced and run in another.
+              const length = request.query?.length ?? 0;
+              if (length > LONG_DOCUMENT) await nextTurn(weightOf(length));
               pipeline.admit({ transport: "http", document, operationName, variables: request.variables, context: contextValue });
             },
             async willSendResponse({ response, operationName, operation }) {
@@ -113,8 +121,16 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     let body: unknown;
     if (req.method === "POST") {
       const raw = await readBody(req, config.limits.bodyBytes);
+      // Each request starts in a turn of its own: many arriving at once do not hold the thread together.
+      await nextTurn(weightOf(raw.length));
       const type = String(req.headers["content-type"] ?? "");
       if (type.includes("json")) {
+        // The body is the request object, its variables one level in: deeper is refused before parsing.
+        if (jsonNestsDeeperThan(raw, MAX_VARIABLE_DEPTH + 2)) {
+          const message = `variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`;
+          pipeline.answered({ transport: "http", operationName: null, type: "unknown", errors: [{ message, extensions: { code: "BAD_USER_INPUT" } }] });
+          return clientError(res, 400, "BAD_USER_INPUT", message);
+        }
         try {
           body = raw.length > 0 ? JSON.parse(raw) : undefined;
         } catch {
@@ -123,7 +139,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         }
       } else body = raw;
       if (Array.isArray(body)) return refuseBatch(req, res, body);
-    }
+    } else await nextTurn(weightOf(req.url?.length ?? 0));
     // Validation's cost is bounded before Apollo parses and validates: with or without a token.
     const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : url.searchParams.get("query");
     const refused = typeof query === "string" ? pipeline.screen(query) : null;
@@ -197,6 +213,11 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
       if (e instanceof BodyTooLargeError) {
         res.setHeader("connection", "close");
         return clientError(res, 413, e.code, e.message);
+      }
+      // The client went away mid-answer (its socket is closed): nothing is wrong with the service.
+      if (res.destroyed || (e as { code?: unknown }).code === "ERR_STREAM_DESTROYED") {
+        logger.debug({ err: e }, "client closed the connection before its answer was sent");
+        return;
       }
       const errorId = randomUUID();
       logger.error({ err: e, errorId }, "request failed");

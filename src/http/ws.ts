@@ -3,6 +3,7 @@
 // screen, parse and validate, admit; execute; onNext and onError: mask, then answered). What only a
 // connection has stays here: its close codes, its token's expiry, its share of the caller's
 // connections and subscriptions.
+import { nextTurn, weightOf } from "../turns.js";
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
@@ -149,7 +150,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (!callerLimits.subscriptionsWithinLimit(caller.subject))
           return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
         // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn(weightOf(payload.query.length));
         const screened = pipeline.screen(payload.query);
         if (screened) return [screened];
         const document = pipeline.checkedDocument(payload.query);

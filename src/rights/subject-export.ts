@@ -1,4 +1,5 @@
 // A subject's whole record as one JSON document, shaped as an ISO/IEC TS 27560 consent record: the answer to a disclosure request.
+import { nextTurn } from "../turns.js";
 import { type PolicyVersion, type Purpose, type RecipientKind, controllerOf } from "../domain/catalog.js";
 import { LedgerError } from "../domain/errors.js";
 import type { LedgerEvent } from "../domain/events.js";
@@ -173,7 +174,7 @@ export async function buildSubjectExport(ledger: Ledger, subjectId: string, opts
     if (page.length < EXPORT_PAGE) break;
     after = page.at(-1)!.position;
     // Other requests are served between pages.
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
 
   // Policy versions the subject saw: those its events name, and the ones applicable or pending now.
