@@ -16,6 +16,7 @@ import { ledgerIdentity } from "../../src/log/transparency-log.js";
 import type { StoredCheckpoint, TransparencyStore } from "../../src/log/transparency-store.js";
 import { auditReport } from "../../src/log/tree-audit.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
+import { commandProgram } from "../../src/application/handle-command.js";
 import { rootOf, testSigner } from "../storage/conformance/transparency-features.js";
 import { tempDir } from "../support/common.js";
 
@@ -139,7 +140,7 @@ describe("accepting a ledger that went back", () => {
   });
 
   async function ledgerWithEvents(catalog = true): Promise<{ store: TransparencyStore; size: number; root: Buffer; id: string | null }> {
-    const storage = await SqliteStorage.open({ path: ":memory:" });
+    const storage = await SqliteStorage.open({ commands: commandProgram, path: ":memory:" });
     const ledger = await Ledger.open(storage);
     cleanups.push(() => ledger.close());
     if (catalog) await publishCatalogDir(ledger, "data/policies");

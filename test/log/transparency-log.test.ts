@@ -10,6 +10,7 @@ import { EMPTY_ROOT, leafHash, verifyConsistency, verifyInclusion } from "../../
 import { ACCEPT_ROLLBACK_HINT, TransparencyLog, type TransparencyLogOptions, ledgerIdentity, treeRootAt } from "../../src/log/transparency-log.js";
 import type { StoredCheckpoint, TransparencyStore } from "../../src/log/transparency-store.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
+import { commandProgram } from "../../src/application/handle-command.js";
 import { Ledger } from "../../src/ledger.js";
 import { publishCatalogDir } from "../../src/catalog-dir.js";
 import { TestClock, subjectActor } from "../support/ledger-commands.js";
@@ -29,7 +30,7 @@ afterEach(async () => {
 /** A ledger on an in-memory SQLite database, empty (no catalogue) unless asked. */
 async function openLedger(clock = new TestClock(), catalog = true): Promise<{ ledger: Ledger; store: TransparencyStore; clock: TestClock }> {
   now = clock.now;
-  const storage = await SqliteStorage.open({ path: ":memory:" });
+  const storage = await SqliteStorage.open({ commands: commandProgram, path: ":memory:" });
   const ledger = await Ledger.open(storage, { clock: clock.now });
   cleanups.push(() => ledger.close());
   if (catalog) await publishCatalogDir(ledger, "data/policies");

@@ -12,7 +12,8 @@ export const DEADLOCK_BACKOFF_MS = 20;
  * command rolls back to its savepoint and runs first in the next batch instead.
  */
 export class StreamBusy extends Error {
-  readonly code = "STREAM_BUSY";
+  static readonly code = "STREAM_BUSY";
+  readonly code = StreamBusy.code;
   constructor(readonly streamId: string, cause: unknown) {
     super(`stream ${streamId} is locked by another transaction`, { cause });
   }
