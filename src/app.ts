@@ -56,7 +56,11 @@ export function createLogger(level: string, destination: DestinationStream = pin
   );
 }
 
-export async function startApp(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<App> {
+export async function startApp(
+  config: Config,
+  // `clock` replaces the real time (tests); `clockMoved` tells the due-changes scheduler when such a clock moves.
+  opts: { logger?: Logger; clock?: () => number; clockMoved?: (listener: () => void) => () => void } = {},
+): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   secureDataDir(config.dataDir, logger);
   if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true, mode: 0o700 });
@@ -126,7 +130,7 @@ export async function startApp(config: Config, opts: { logger?: Logger; clock?: 
       .catch((e: unknown) => logger.error({ err: e }, `transparency log halted: ${e instanceof Error ? e.message : String(e)}`));
     if (backlog <= SMALL_TREE_BACKLOG) await logging;
     else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
-    const dueChanges = new DueChangesScheduler(ledger, { logger });
+    const dueChanges = new DueChangesScheduler(ledger, { logger, ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });
     dueChanges.start();
     // Webhooks follow the log's commits (one reader for all of them) from their stored cursors; their secrets are wrapped under the evidence KEK.
     let webhooks: Webhooks | null = null;

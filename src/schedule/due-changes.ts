@@ -9,6 +9,11 @@ export interface DueChangesOptions {
   logger?: Logger;
   /** The longest sleep between looks at the read models (a safety net; commits re-arm the timer anyway). */
   maxSleepMs?: number;
+  /**
+   * Subscribes to moves of the ledger's clock when it is not the real one (a test's clock): each
+   * move makes the scheduler look again at the next due instant. Returns the unsubscribe.
+   */
+  clockMoved?: (listener: () => void) => () => void;
 }
 
 /**
@@ -25,6 +30,7 @@ export class DueChangesScheduler {
   private looking = false;
   private stopped = false;
   private unlisten: (() => void) | null = null;
+  private unlistenClock: (() => void) | null = null;
   private readonly maxSleepMs: number;
 
   constructor(
@@ -40,6 +46,7 @@ export class DueChangesScheduler {
     this.unlisten = this.ledger.onCommit((events) => {
       if (events.some(mayBeDueSooner)) this.arm();
     });
+    this.unlistenClock = this.opts.clockMoved?.(() => this.arm()) ?? null;
     this.arm();
   }
 
@@ -47,6 +54,7 @@ export class DueChangesScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unlisten?.();
+    this.unlistenClock?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;

@@ -10,9 +10,6 @@ import type { GqlResult, TestServer } from "../support/harness.js";
 export const freshId = (prefix = "s"): string => `${prefix}-${randomUUID().slice(0, 12)}`;
 
 
-// test/auth imports sleep from here; the one definition is in test/support/common.ts.
-export { sleep } from "../support/common.js";
-
 export const BASE_POLICY = "clavis-privacy";
 
 export const RECORD_CONSENT = recordConsentMutation("subject { id status version } events { id position type hash prevHash subjectId occurredAt recordedAt data } receipt");

@@ -4,8 +4,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent } from "./helpers.js";
 import { KANTARA_CR_FIELDS } from "../support/kantara.js";
-import { sqlite } from "../support/ledger-commands.js";
-import { sleep } from "../support/common.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -57,7 +55,7 @@ describe("/healthz and /readyz", () => {
     const s = await startTestServer();
     try {
       expect((await get(s, "/readyz")).status).toBe(200);
-      await sqlite(s.app.services.ledger).writer.close();
+      await s.app.services.ledger.storage.close();
       const r = await get(s, "/readyz");
       expect(r.status).toBe(503);
       expect((await get(s, "/healthz")).status).toBe(200);
@@ -82,8 +80,8 @@ describe("/healthz and /readyz", () => {
     });
     const inflight = recordConsent(s, await s.token(freshId(), "consent:self"), { policyVersion: 1, acceptPolicy: true });
     await vi.waitFor(() => expect(ledger.recordConsent).toHaveBeenCalled());
+    // close() marks the server draining before it waits for anything.
     const closing = s.close();
-    await sleep(20);
     // The port may already refuse new connections; if it answers at all, it answers 503.
     const ready = await get(s, "/readyz").then((r) => r.status, () => "refused");
     expect([503, "refused"]).toContain(ready);
@@ -99,9 +97,11 @@ describe("graceful shutdown (in-process)", () => {
     const ledger = s.app.services.ledger;
     const original = ledger.recordConsent.bind(ledger);
     let started = false;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     vi.spyOn(ledger, "recordConsent").mockImplementation(async (...args) => {
       started = true;
-      await sleep(300);
+      await gate;
       return original(...args);
     });
     const me = freshId();
@@ -109,13 +109,16 @@ describe("graceful shutdown (in-process)", () => {
     await vi.waitFor(() => expect(started).toBe(true));
     let closed = false;
     const closing = s.app.close().then(() => (closed = true));
-    await sleep(50);
+    // Once the port refuses new connections, close() has gone as far as it can without the request.
+    await vi.waitFor(() => expect(fetch(new URL("/healthz", s.url))).rejects.toThrow(), { timeout: 10_000 });
     expect(closed).toBe(false);
+    expect(ledger.isWritable()).toBe(true);
+    release();
     const r = await inflight;
     expect(r.errors).toBeUndefined();
     expect(r.data?.recordConsent.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted"]);
     await closing;
-    expect(sqlite(ledger).store.isWritable()).toBe(false);
+    expect(ledger.isWritable()).toBe(false);
     await expect(fetch(new URL("/healthz", s.url))).rejects.toThrow();
     await s.close();
   });

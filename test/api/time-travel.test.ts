@@ -1,18 +1,20 @@
-// Valid time (`at`) and transaction time (`knownAt`) through HTTP.
+// Valid time (`at`) and transaction time (`knownAt`) through HTTP. The service runs on a test clock:
+// "a moment later" is the clock moved by a few milliseconds.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent } from "./helpers.js";
-import { sleep } from "../support/common.js";
+import { TestClock } from "../support/clock.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+const clock = new TestClock();
 let srv: TestServer;
 let reader: string;
 let importer: string;
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  srv = await startTestServer({ clock });
   reader = await srv.token("officer", "consent:read ledger:read");
   importer = await srv.token("importer", "consent:write");
 });
@@ -50,7 +52,7 @@ async function permissionAt(subjectId: string, purposeId: string, when?: string)
 describe("consents(at:)", () => {
   it("shows a grant before its withdrawal and the withdrawal after it (back-dated facts)", async () => {
     const s = freshId();
-    const t0 = Date.now();
+    const t0 = clock.now();
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, acceptPolicy: true, grant: ["location"], occurredAt: at(t0 - 3 * HOUR) }));
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, withdraw: ["location"], occurredAt: at(t0 - 1 * HOUR) }));
     expect(await consentOf(s, "location", { at: at(t0 - 4 * HOUR) })).toMatchObject({ permitted: false, reason: "POLICY_NOT_ACCEPTED", status: "NOT_ASKED" });
@@ -62,9 +64,9 @@ describe("consents(at:)", () => {
   it("shows a live withdrawal by the subject only from the instant it happened", async () => {
     const s = freshId();
     await onboard(srv, s, ["location"]);
-    await sleep(5);
-    const between = at(Date.now());
-    await sleep(5);
+    clock.advance(5);
+    const between = at(clock.now());
+    clock.advance(5);
     ok(await recordConsent(srv, await srv.token(s, "consent:self"), { policyVersion: 1, withdraw: ["location"] }));
     expect(await consentOf(s, "location", { at: between })).toMatchObject({ permitted: true, reason: "GRANTED" });
     expect(await consentOf(s, "location")).toMatchObject({ permitted: false, reason: "WITHDRAWN" });
@@ -72,7 +74,7 @@ describe("consents(at:)", () => {
 
   it("policyStandings(at:) sees no accepted version before the acceptance", async () => {
     const s = freshId();
-    const t0 = Date.now();
+    const t0 = clock.now();
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, acceptPolicy: true, occurredAt: at(t0 - DAY) }));
     const q = `query($s: ID!, $at: DateTime) { subject(id: $s) { policyStandings(at: $at) { acceptedVersion { number } applicableVersion { number } } } }`;
     const before = ok(await srv.gql<{ subject: { policyStandings: { acceptedVersion: unknown; applicableVersion: unknown }[] } }>(q, { s, at: at(t0 - 2 * DAY) }, reader));
@@ -85,25 +87,25 @@ describe("consents(at:)", () => {
 describe("knownAt (transaction time)", () => {
   it("as known before a back-dated import, the import is not seen; `at` alone sees it", async () => {
     const s = freshId();
-    const t0 = Date.now();
-    await sleep(5);
-    const knownBefore = at(Date.now());
-    await sleep(5);
+    const t0 = clock.now();
+    clock.advance(5);
+    const knownBefore = at(clock.now());
+    clock.advance(5);
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, acceptPolicy: true, grant: ["location"], occurredAt: at(t0 - 10 * DAY) }));
     const when = at(t0 - 5 * DAY);
     expect(await consentOf(s, "location", { at: when })).toMatchObject({ permitted: true, reason: "GRANTED" });
     expect(await consentOf(s, "location", { at: when, knownAt: knownBefore })).toMatchObject({ permitted: false, reason: "POLICY_NOT_ACCEPTED", status: "NOT_ASKED" });
     // Known now (or any time after it was recorded), the import counts.
-    expect(await consentOf(s, "location", { at: when, knownAt: at(Date.now()) })).toMatchObject({ permitted: true, reason: "GRANTED" });
+    expect(await consentOf(s, "location", { at: when, knownAt: at(clock.now()) })).toMatchObject({ permitted: true, reason: "GRANTED" });
   });
 
   it("a later back-dated correction is invisible as known before it, visible after", async () => {
     const s = freshId();
-    const t0 = Date.now();
+    const t0 = clock.now();
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, acceptPolicy: true, grant: ["location"], occurredAt: at(t0 - 10 * DAY) }));
-    await sleep(5);
-    const knownBefore = at(Date.now());
-    await sleep(5);
+    clock.advance(5);
+    const knownBefore = at(clock.now());
+    clock.advance(5);
     // Learnt today: the person had withdrawn 8 days ago.
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, withdraw: ["location"], occurredAt: at(t0 - 8 * DAY) }));
     const when = at(t0 - 5 * DAY);
@@ -130,7 +132,7 @@ describe("knownAt (transaction time)", () => {
 describe("permission(at:)", () => {
   it("answers as of an instant: before a grant, while granted, after the consent expires", async () => {
     const s = freshId();
-    const t0 = Date.now();
+    const t0 = clock.now();
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, acceptPolicy: true, grant: ["location"], occurredAt: at(t0 - 2 * DAY) }));
     expect(await permissionAt(s, "location", at(t0 - 3 * DAY))).toMatchObject({ permitted: false, reason: "POLICY_NOT_ACCEPTED" });
     const now = await permissionAt(s, "location");
@@ -142,7 +144,7 @@ describe("permission(at:)", () => {
 
   it("a grant dated a little ahead (within the 5-minute skew) is not yet in force now", async () => {
     const s = freshId();
-    const t0 = Date.now();
+    const t0 = clock.now();
     ok(await recordConsent(srv, importer, { subjectId: s, policyVersion: 1, acceptPolicy: true, grant: ["location"], occurredAt: at(t0 + 3 * 60_000) }));
     expect(await permissionAt(s, "location")).toMatchObject({ permitted: false, reason: "POLICY_NOT_ACCEPTED" });
     expect(await permissionAt(s, "location", at(t0 + 4 * 60_000))).toMatchObject({ permitted: true, reason: "GRANTED" });
@@ -151,9 +153,9 @@ describe("permission(at:)", () => {
   it("a subject's leaving ends every purpose from that instant, and not before", async () => {
     const s = freshId();
     await onboard(srv, s, ["location"]);
-    await sleep(5);
-    const before = at(Date.now());
-    await sleep(5);
+    clock.advance(5);
+    const before = at(clock.now());
+    clock.advance(5);
     ok(await srv.gql(`mutation { leaveService { status } }`, {}, await srv.token(s, "consent:self")));
     expect(await permissionAt(s, "service-provision", before)).toMatchObject({ permitted: true, reason: "REQUIRED_FOR_SERVICE" });
     expect(await permissionAt(s, "service-provision")).toMatchObject({ permitted: false, reason: "SUBJECT_LEFT" });

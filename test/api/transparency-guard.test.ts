@@ -8,6 +8,7 @@ import { acceptRollback } from "../../src/log/accept-rollback.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshDatabase } from "../support/postgres.js";
 import { freshId, onboard } from "./helpers.js";
+import { eventually } from "../support/common.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "ledger-guard-"));
 const servers: TestServer[] = [];
@@ -30,12 +31,14 @@ async function stop(srv: TestServer): Promise<void> {
 /** The latest checkpoint's size once it covers `atLeast` events (it is published within the interval). */
 async function checkpointCovering(srv: TestServer, atLeast: number): Promise<number> {
   const auditor = await srv.token("auditor", "ledger:read");
-  for (;;) {
+  let size = 0;
+  await eventually(`a checkpoint covering ${atLeast} events`, async () => {
     const r = await srv.gql<{ ledgerCheckpoint: { treeSize: number } }>(`{ ledgerCheckpoint { treeSize } }`, {}, auditor);
-    if (!r.errors && r.data!.ledgerCheckpoint.treeSize >= atLeast) return r.data!.ledgerCheckpoint.treeSize;
     if (r.errors) expect(r.errors[0]!.extensions?.code).toBe("NOT_YET_LOGGED");
-    await new Promise((res) => setTimeout(res, 10));
-  }
+    else size = r.data!.ledgerCheckpoint.treeSize;
+    return size >= atLeast;
+  }, { intervalMs: 10 });
+  return size;
 }
 
 const readyz = async (srv: TestServer) => {
@@ -81,7 +84,7 @@ describe("ledgers beside one data folder", () => {
     // The operator accepts the loss (what `npm run cli -- accept-rollback --yes` does); the log resumes.
     const report = await acceptRollback(restored.app.services.ledger.storage.transparency, dataDir, restored.config.ledgerOrigin, { apply: true });
     expect(report.setAside).not.toBeNull();
-    while ((await readyz(restored)).status !== 200) await new Promise((res) => setTimeout(res, 10));
+    await eventually("/readyz 200 once the log resumes", async () => (await readyz(restored)).status === 200, { intervalMs: 10 });
     expect(await checkpointCovering(restored, await eventCount(restored))).toBeGreaterThan(0);
   });
 });

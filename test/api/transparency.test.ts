@@ -3,7 +3,7 @@ import { createHash, createPublicKey, verify } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent } from "./helpers.js";
-import { sleep } from "../support/common.js";
+import { eventually } from "../support/common.js";
 
 let srv: TestServer;
 let auditor: string;
@@ -105,24 +105,21 @@ async function allEvents(): Promise<Event[]> {
 
 /** The latest checkpoint once it covers `size` events (checkpoints follow commits within a second). */
 async function checkpointCovering(size: number): Promise<Checkpoint> {
-  const started = Date.now();
-  for (;;) {
+  let c: Checkpoint | null = null;
+  await eventually(`a checkpoint covering ${size} events`, async () => {
     const r = await srv.gql<{ ledgerCheckpoint: Checkpoint }>(CHECKPOINT, {}, auditor);
     // Right after a start the first checkpoint may not be published yet: NOT_YET_LOGGED, retry.
-    const c = r.code === "NOT_YET_LOGGED" ? null : ok(r).ledgerCheckpoint;
-    if (c && c.treeSize >= size) return c;
-    if (Date.now() - started > 10_000) throw new Error(`no checkpoint covered ${size} events within 10 s`);
-    await sleep(50);
-  }
+    c = r.code === "NOT_YET_LOGGED" ? null : ok(r).ledgerCheckpoint;
+    return c !== null && c.treeSize >= size;
+  });
+  return c!;
 }
 
 /** An inclusion proof, retried while the event is NOT_YET_LOGGED. */
 async function proveInclusion(eventId: string, token: string): Promise<Inclusion> {
-  for (let i = 0; ; i++) {
-    const r = await srv.gql<{ inclusionProof: Inclusion }>(INCLUSION, { id: eventId }, token);
-    if (r.code !== "NOT_YET_LOGGED" || i > 100) return ok(r).inclusionProof;
-    await sleep(50);
-  }
+  let r = await srv.gql<{ inclusionProof: Inclusion }>(INCLUSION, { id: eventId }, token);
+  await eventually("the event's inclusion proof", async () => (r = await srv.gql<{ inclusionProof: Inclusion }>(INCLUSION, { id: eventId }, token)).code !== "NOT_YET_LOGGED");
+  return ok(r).inclusionProof;
 }
 
 let vkey: string;

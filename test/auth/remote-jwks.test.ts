@@ -4,7 +4,8 @@ import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoryLogger, sleep } from "../api/helpers.js";
+import { memoryLogger } from "../api/helpers.js";
+import { eventually } from "../support/common.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 
 const ISSUER = "https://idp.test";
@@ -54,14 +55,16 @@ class FakeIdentityProvider {
 
 const me = async (srv: TestServer, token: string) => (await srv.gql<{ me: { id: string } }>(`{ me { id } }`, {}, token));
 
-/** Polls until `accepted(result)` or the deadline; returns how long it took, or null. */
+/**
+ * How long until `check` holds, or null past `ms`. The JWKS cache ages on the real clock (jose's
+ * remote key set reads Date.now), so the service is asked again until it has refreshed.
+ */
 async function within(ms: number, check: () => Promise<boolean>): Promise<number | null> {
   const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await sleep(200);
-  }
-  return null;
+  return eventually("the key set refreshed", check, { timeoutMs: ms, intervalMs: 200 }).then(
+    () => Date.now() - start,
+    () => null,
+  );
 }
 
 describe("a service verifying tokens against a remote JWKS", () => {

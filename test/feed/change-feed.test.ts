@@ -8,6 +8,7 @@ import { encodeChangeCursor } from "../../src/feed/feed-cursor.js";
 import { presentEventData, presentOnce } from "../../src/graphql/present.js";
 import type { LedgerEvent } from "../../src/domain/events.js";
 import { OFFICER, TestClock, ledgerWithCatalog, subjectActor } from "../support/ledger-commands.js";
+import { eventually } from "../support/common.js";
 
 const ZERO = { position: 0, index: Number.POSITIVE_INFINITY };
 const cursorOf = (c: ConsentChangeFact) => encodeChangeCursor(c.event.position, c.index);
@@ -113,7 +114,7 @@ describe("ChangeFeed", () => {
       for await (const e of fast) fastSeen.push(e);
     })();
     for (let i = 0; i < 8; i++) await consent(ledger, `s${i}`, { accept: true });
-    await new Promise((r) => setTimeout(r, 10));
+    await eventually("the fast reader's eight events", () => fastSeen.length >= 8);
     expect(fastSeen).toHaveLength(8);
     const got: unknown[] = [];
     await expect(

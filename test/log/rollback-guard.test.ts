@@ -10,7 +10,7 @@ import { checkpointFile, checkpointMirrors, mirrorFolder } from "../../src/log/c
 import type { NoteSigner } from "../../src/log/checkpoint/signed-note.js";
 import { TransparencyLog } from "../../src/log/transparency-log.js";
 import type { NewEvent } from "../../src/storage/event-store.js";
-import { tempDir } from "../support/common.js";
+import { eventually, tempDir } from "../support/common.js";
 import { openSqliteLedgerAt, sqlite } from "../support/ledger-commands.js";
 
 const ORIGIN = "ledger.test/guard";
@@ -29,10 +29,8 @@ async function append(l: Ledger, subject: string, n: number): Promise<void> {
   await sqlite(l).store.append(`subject:${subject}`, null, Array.from({ length: n }, () => accepted(subject)));
 }
 
-/** Resolves once `ok()` holds, polling on the event loop (bounded by the test's timeout). */
-async function until(ok: () => boolean): Promise<void> {
-  while (!ok()) await new Promise((r) => setTimeout(r, 5));
-}
+/** Resolves once `ok()` holds (the log's guard announces nothing but its notices). */
+const until = (ok: () => boolean): Promise<void> => eventually("the log's guard", ok, { intervalMs: 5 });
 
 /** Opens the ledger at `path` with a log whose copies live under `dataDir`, runs `work`, closes both. */
 async function session(path: string, dataDir: string, work: (l: Ledger, t: TransparencyLog, notices: string[]) => Promise<void>): Promise<void> {

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../src/auth/dev-keys.js";
 import { type ServiceEnv, type ServiceProcess, buildService, runCli, startService } from "./server-process.js";
 import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, consentAnswers, integrity, post, readyz } from "./support.js";
-import { sleep, makeTempDir } from "../support/common.js";
+import { makeTempDir } from "../support/common.js";
 
 const CLIENTS = 16;
 const SUBJECTS_PER_CLIENT = 3;
-/** Moments of load after which the server is killed; each is one crash-and-restart round. */
-const KILL_AFTER_MS = [50, 300, 1_000];
+/** How many writes are acknowledged before the server is killed (with more in flight); each is one crash-and-restart round. */
+const KILL_AFTER_ACKS = [1, 25, 150];
 
 interface Ack {
   idempotencyKey: string;
@@ -68,11 +68,12 @@ class Client {
     return true;
   }
 
-  /** Writes until the server dies (or `stop` says so). */
-  async load(url: string, stop: () => boolean): Promise<void> {
+  /** Writes until the server dies (or `stop` says so), telling `acked` of each acknowledged call. */
+  async load(url: string, stop: () => boolean, acked: () => void = () => {}): Promise<void> {
     while (!stop()) {
       const subjectId = this.subjects[this.next++ % this.subjects.length]!;
       if (!(await this.send(url, this.callFor(subjectId)))) return;
+      acked();
     }
   }
 }
@@ -103,7 +104,7 @@ async function stopGracefully(s: ServiceProcess): Promise<void> {
 }
 
 describe("the real server killed with SIGKILL under concurrent recordConsent load", () => {
-  it(`keeps every acknowledged event, writes nothing by halves and rebuilds to the same answers (kills after ${KILL_AFTER_MS.join(", ")} ms)`, async () => {
+  it(`keeps every acknowledged event, writes nothing by halves and rebuilds to the same answers (kills after ${KILL_AFTER_ACKS.join(", ")} acknowledged writes)`, async () => {
     server = await startService(buildDir, env);
     const officer = await issueDevToken({ dataDir, sub: "crash-officer", scope: ALL_SCOPES });
     const clients = await Promise.all(
@@ -113,12 +114,15 @@ describe("the real server killed with SIGKILL under concurrent recordConsent loa
     let totalAcked = 0;
     const outcomes = { committed: 0, lost: 0 };
 
-    for (const killAfter of KILL_AFTER_MS) {
-      // ---- load, then the kill ----
+    for (const killAfter of KILL_AFTER_ACKS) {
+      // ---- load, then the kill once `killAfter` writes were acknowledged ----
       const running = server;
       let killed = false;
-      const loads = clients.map((c) => c.load(running.url, () => killed));
-      await sleep(killAfter);
+      let acks = 0;
+      let enough!: () => void;
+      const reached = new Promise<void>((r) => (enough = r));
+      const loads = clients.map((c) => c.load(running.url, () => killed, () => void (++acks === killAfter && enough())));
+      await reached;
       killed = true;
       running.child.kill("SIGKILL");
       expect(await running.exited).toBe("SIGKILL");

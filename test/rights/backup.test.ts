@@ -27,15 +27,17 @@ describe("backupDatabase", () => {
     let stop = false;
     try {
       // Writers keep committing (each its own group commit) while the backup runs from a second connection.
+      let tenWritten!: () => void;
+      const tenDone = new Promise<void>((r) => (tenWritten = r));
       const writer = (async () => {
         for (let i = 0; !stop || i < 20; i++) {
           const s = `w${i % 50}`;
           const r = await srv.gql(RECORD, { input: { policyVersion: 1, acceptPolicy: true, grant: i % 2 ? ["location"] : [], withdraw: i % 2 ? [] : ["location"], evidence: { ipAddress: "192.0.2.3" } } }, await token(s, "consent:self"));
           expect(r.errors).toBeUndefined();
-          writes++;
+          if (++writes === 10) tenWritten();
         }
       })();
-      while (writes < 10) await new Promise((r) => setTimeout(r, 5));
+      await Promise.race([tenDone, writer]); // the backup starts while writes keep coming (a failed write ends the wait)
       const report = await backupDatabase(dbPath, file);
       stop = true;
       await writer;

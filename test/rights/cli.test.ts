@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD } from "./support.js";
 import { sqlite } from "../support/ledger-commands.js";
-import { makeTempDir } from "../support/common.js";
+import { eventually, makeTempDir } from "../support/common.js";
 
 const run = promisify(execFile);
 const root = resolve(".");
@@ -98,11 +98,7 @@ describe("consent-ledger CLI", () => {
     const INCLUSION = `query($id: ID!) { inclusionProof(eventId: $id) { leafIndex treeSize leafHash hashes checkpoint { origin treeSize rootHash note } } }`;
     for (const [i, e] of payload.ledger.events.entries()) {
       let body = "";
-      for (let tries = 0; tries < 100; tries++) {
-        body = await post(INCLUSION, { id: e.id }, holder);
-        if (!body.includes("NOT_YET_LOGGED")) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually("the event's inclusion proof", async () => !(body = await post(INCLUSION, { id: e.id }, holder)).includes("NOT_YET_LOGGED"));
       const file = join(srv.dataDir, `proof-${i}.json`);
       writeFileSync(file, body);
       const checked = await cli(["verify-proof", file, "--key", vkeyFile, "--event-hash", e.hash]);

@@ -6,8 +6,7 @@ import type { Client } from "graphql-ws";
 import type { TestServer } from "../support/harness.js";
 import { startTestServer } from "../support/harness.js";
 import { freshDatabase } from "../support/postgres.js";
-import { sleep } from "../support/common.js";
-import { Collected, wsClient } from "./ws-client.js";
+import { Collected, untilSubscriptions, wsClient } from "./ws-client.js";
 
 const BACKENDS: [string, () => Promise<Record<string, string>>][] = [
   ["SQLite", async () => ({})],
@@ -44,11 +43,7 @@ describe.each(BACKENDS)("live feeds record who read personal evidence on %s", (_
   const history = async (s: string) =>
     (await srv.gql<{ events: { edges: { node: { type: string; actor: { kind: string; id: string } } }[] } }>(HISTORY, { s }, await srv.token("auditor", "ledger:read"))).data!.events.edges.map((e) => e.node);
   /** Waits until the server holds `count` more subscriptions than `before` (live-only subscriptions are live only then). */
-  const subscribed = async (before: number, count: number) => {
-    const deadline = Date.now() + 5_000;
-    while (srv.app.services.changes.size < before + count && Date.now() < deadline) await sleep(10);
-    expect(srv.app.services.changes.size).toBeGreaterThanOrEqual(before + count);
-  };
+  const subscribed = (before: number, count: number) => untilSubscriptions(srv.app.services.changes, before + count);
 
   beforeAll(async () => {
     srv = await startTestServer({ env: await env() });
@@ -56,8 +51,7 @@ describe.each(BACKENDS)("live feeds record who read personal evidence on %s", (_
   // Each test ends its subscriptions: an officer's feed left open would read the next test's evidence.
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
-    const deadline = Date.now() + 5_000;
-    while (srv.app.services.changes.size > 0 && Date.now() < deadline) await sleep(10);
+    await untilSubscriptions(srv.app.services.changes, 0, { atMost: true });
   });
   afterAll(() => srv.close());
 

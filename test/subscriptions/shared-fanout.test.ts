@@ -4,8 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "graphql-ws";
 import type { TestServer } from "../support/harness.js";
 import { startTestServer } from "../support/harness.js";
-import { sleep } from "../support/common.js";
-import { Collected, wsClient } from "./ws-client.js";
+import { Collected, untilSubscriptions, wsClient } from "./ws-client.js";
 
 const WITH_DATA = `subscription Changes($s: ID, $after: String) {
   consentChanged(subjectId: $s, after: $after) { cursor subjectId purposeId current { status } event { position type subjectId data } }
@@ -42,20 +41,13 @@ async function record(subjectId: string, input: Record<string, unknown>): Promis
 }
 
 /** Waits until the server holds `count` more subscriptions than `before` (live-only subscriptions are live only then). */
-async function subscribed(before: number, count: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (srv.app.services.changes.size < before + count && Date.now() < deadline) await sleep(10);
-  expect(srv.app.services.changes.size).toBeGreaterThanOrEqual(before + count);
-}
+const subscribed = (before: number, count: number): Promise<void> => untilSubscriptions(srv.app.services.changes, before + count);
 
 beforeAll(async () => {
   srv = await startTestServer();
 });
 // Each test starts with no subscription open, so counting the server's subscriptions tells when its own are live.
-afterEach(async () => {
-  const deadline = Date.now() + 5_000;
-  while (srv.app.services.changes.size > 0 && Date.now() < deadline) await sleep(10);
-});
+afterEach(() => untilSubscriptions(srv.app.services.changes, 0, { atMost: true }));
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   await srv.close();
@@ -80,8 +72,13 @@ describe("one live change, many callers on the same operation", () => {
     await subscribed(before, kinds.length);
     await record(subject, { grant: ["location"], evidence: { ipAddress: ip, userAgent: agent } });
     await record(subject, { withdraw: ["location"], evidence: { ipAddress: ip, userAgent: agent } });
-    for (const { sub } of subs) await sub.count(2);
-    await sleep(100);
+    // A third change after them: once it arrives, nothing else came between.
+    await record(subject, { grant: ["location"] });
+    for (const { sub } of subs) await sub.count(3);
+    for (const { sub } of subs) {
+      expect(sub.items).toHaveLength(3);
+      expect(sub.items.pop()!.current.status).toBe("GRANTED");
+    }
 
     const redacted = subs.filter((s) => s.kind === "redacted").map((s) => s.sub.items);
     const open = subs.filter((s) => s.kind === "open").map((s) => s.sub.items);
@@ -124,7 +121,12 @@ describe("one live change, many callers on the same operation", () => {
     await reader.until((c) => new Set(c.items.map((x) => x.subjectId)).size === 2 && c.items.some((x) => x.purposeId === "location" && x.subjectId === bob) && c.items.some((x) => x.purposeId === "location" && x.subjectId === alice), "both grants");
     await mine.until((c) => c.items.some((x) => x.purposeId === "location"), "alice's grant");
     await auditor.until((c) => c.items.filter((e) => e.type === "ConsentGranted").length >= 2, "both grant events");
-    await sleep(100);
+    // A later change of alice's: once every subscriber has it, every grant has been delivered.
+    await record(alice, { withdraw: ["location"] });
+    const withdrawn = (x: { subjectId: string | null; event?: { type: string }; type?: string }) => x.subjectId === alice && (x.event?.type ?? x.type) === "ConsentWithdrawn";
+    await mine.until((c) => c.items.some(withdrawn), "alice's withdrawal");
+    await reader.until((c) => c.items.some(withdrawn), "alice's withdrawal");
+    await auditor.until((c) => c.items.some(withdrawn), "alice's withdrawal");
 
     expect(new Set(mine.items.map((x) => x.subjectId))).toEqual(new Set([alice]));
     expect(mine.items.find((x) => x.event.type === "ConsentGranted")!.event.data["evidence"]).toMatchObject({ ipAddress: ip });
@@ -149,10 +151,13 @@ describe("one live change, many callers on the same operation", () => {
     const subs = Array.from({ length: 9 }, (_, i) => new Collected<Change>(connections[i % 3]!, WITH_DATA, vars, "consentChanged"));
     await subscribed(before, subs.length);
     const toggles = 30;
+    // The writer pauses after eight toggles until the leaving subscriber is back, so changes come before, during and after.
+    let back!: () => void;
+    const rejoined = new Promise<void>((r) => (back = r));
     const writer = (async () => {
       for (let i = 0; i < toggles; i++) {
+        if (i === 8) await rejoined;
         await record(subject, i % 2 === 0 ? { grant: ["location"] } : { withdraw: ["location"] });
-        await sleep(3);
       }
     })();
     // One subscriber leaves after a few changes and comes back with the last cursor it received.
@@ -160,18 +165,20 @@ describe("one live change, many callers on the same operation", () => {
     await leaving.count(4);
     leaving.unsubscribe();
     const last = leaving.items.at(-1)!.cursor;
-    await sleep(20);
     const resumed = new Collected<Change>(connections[1]!, WITH_DATA, { ...vars, after: last }, "consentChanged");
+    back();
     await writer;
-    const expected = Array.from({ length: toggles }, (_, i) => (i % 2 === 0 ? "GRANTED" : "WITHDRAWN"));
+    // One more change after the writer's: when it has arrived everywhere, a duplicate would have come before it.
+    await record(subject, { grant: ["location"] });
+    const total = toggles + 1;
+    const expected = Array.from({ length: total }, (_, i) => (i % 2 === 0 ? "GRANTED" : "WITHDRAWN"));
     const streams = [...subs.filter((s) => s !== leaving).map((s) => s.items), null];
-    for (const s of subs) if (s !== leaving) await s.count(toggles);
-    await resumed.until(() => leaving.items.length + resumed.items.length >= toggles, `${toggles} changes across the resume`);
-    await sleep(200); // nothing more should come
+    for (const s of subs) if (s !== leaving) await s.count(total);
+    await resumed.until(() => leaving.items.length + resumed.items.length >= total, `${total} changes across the resume`);
     streams[streams.length - 1] = [...leaving.items, ...resumed.items];
     for (const items of streams) {
       expect(items!.map((c) => c.current.status)).toEqual(expected);
-      expect(new Set(items!.map((c) => c.cursor)).size).toBe(toggles);
+      expect(new Set(items!.map((c) => c.cursor)).size).toBe(total);
       expect(items!.map((c) => c.cursor)).toEqual([...items!.map((c) => c.cursor)].sort());
       expect(items).toEqual(streams[0]);
     }

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { Collected, wsClient } from "./ws-client.js";
-import { sleep, makeTempDir } from "../support/common.js";
+import { makeTempDir } from "../support/common.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
   consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) { cursor purposeId current { status } event { type } }
@@ -31,15 +31,16 @@ describe("graceful shutdown", () => {
     const token = await srv.token("svc", "consent:read");
     await record(srv, "alice", { acceptPolicy: true, grant: ["location"] });
 
+    let back!: () => void;
+    const restarted = new Promise<void>((r) => (back = r));
     const closes: number[] = [];
     const client = wsClient(srv.url, token, {
       url: () => srv.url.replace(/^http/, "ws"),
-      // Enough tries to outlast a restart on a loaded machine (several seconds), 200 ms apart; a
-      // refused connection while the old port is closed and the new one not yet open is retried too
-      // (graphql-ws retries only close events by default).
+      // The client waits to reconnect until the service is back (a refused connection while the old
+      // port is closed and the new one not yet open is retried too: graphql-ws retries only close events by default).
       retryAttempts: 100,
       shouldRetry: () => true,
-      retryWait: () => sleep(200),
+      retryWait: () => restarted,
       on: { closed: (e) => void closes.push((e as { code: number }).code) },
     });
     const variables: Record<string, unknown> = { subjectId: "alice", purposeIds: ["location"], after: "0000000000000000" };
@@ -54,10 +55,12 @@ describe("graceful shutdown", () => {
     expect(sub.ended).toBe(false); // not completed: the client is reconnecting
 
     srv = await startTestServer({ dataDir });
+    back();
     await record(srv, "alice", { grant: ["location"] });
     await record(srv, "alice", { withdraw: ["location"] });
-    await sub.count(4);
-    await sleep(200);
+    // A fifth change after them: once it arrives, a duplicate or a gap would already show.
+    await record(srv, "alice", { grant: ["location"] });
+    await sub.count(5);
 
     const cursors = sub.items.map((c) => c.cursor);
     expect(new Set(cursors).size).toBe(cursors.length);
@@ -67,6 +70,7 @@ describe("graceful shutdown", () => {
       ["location", "WITHDRAWN"],
       ["location", "GRANTED"],
       ["location", "WITHDRAWN"],
+      ["location", "GRANTED"],
     ]);
     await client.dispose();
     await srv.close();

@@ -1,11 +1,10 @@
 // consentChanged and ledgerEvents through a real graphql-ws client: auth, isolation, delivery, resume, limits.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { TestServer } from "../support/harness.js";
 import { startTestServer } from "../support/harness.js";
-import { Collected, type WsError, wsClient } from "./ws-client.js";
+import { Collected, type WsError, untilSubscriptions, wsClient } from "./ws-client.js";
 import { sqlite } from "../support/ledger-commands.js";
-import { sleep } from "../support/common.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {
   consentChanged(subjectId: $subjectId, after: $after, purposeIds: $purposeIds) {
@@ -49,10 +48,7 @@ async function record(subjectId: string, input: Record<string, unknown>): Promis
 }
 
 /** Waits until the server holds `n` more subscriptions than `before` (a "from now on" subscription is live only then). */
-async function subscribed(before: number, n = 1): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (srv.app.services.changes.size < before + n && Date.now() < deadline) await sleep(10);
-}
+const subscribed = (before: number, n = 1): Promise<void> => untilSubscriptions(srv.app.services.changes, before + n);
 
 /** Opens a raw socket, sends connection_init, and reports the close code and whether anything was received first. */
 async function rawConnect(payload: unknown): Promise<{ code: number; received: string[] }> {
@@ -68,6 +64,9 @@ async function rawConnect(payload: unknown): Promise<{ code: number; received: s
 beforeAll(async () => {
   srv = await startTestServer({ env: { MAX_SUBSCRIPTIONS_PER_CONNECTION: "3", MAX_QUERY_DEPTH: "3" } });
 });
+// Each test ends its subscriptions; the server lets go of them a moment after the client does, and
+// tests that count the server's subscriptions start only once it has.
+afterEach(() => untilSubscriptions(srv.app.services.changes, 0, { atMost: true }));
 afterAll(async () => {
   await srv.close();
 });
@@ -168,7 +167,9 @@ describe("live delivery", () => {
     ).then((r) => [r.data?.suspendProcessing.status]);
     expect(suspended).toBe("SUSPENDED");
     await sub.until((c) => c.items.some((x) => x.event.type === "ProcessingSuspended"), "the suspension");
-    await sleep(200);
+    // Resuming is the next event: once its changes arrive, every change of the suspension has.
+    await srv.gql(`mutation { resumeProcessing(subjectId: "${alice}") { status } }`, {}, await srv.token("officer", "subject:admin"));
+    await sub.until((c) => c.items.some((x) => x.event.type === "ProcessingResumed"), "the resumption");
     const fromSuspension = sub.items.filter((x) => x.event.type === "ProcessingSuspended");
     expect(fromSuspension.map((x) => x.current.reason)).toEqual(fromSuspension.map(() => "SUBJECT_SUSPENDED"));
     expect(fromSuspension.map((x) => x.purposeId)).not.toContain("policy-notices");
@@ -185,9 +186,12 @@ describe("live delivery", () => {
     await subscribed(before);
     await record(alice, { acceptPolicy: true, grant: ["location"] });
     await record(alice, { grant: ["linked-accounts"] });
-    await sub.count(1);
-    await sleep(100);
-    expect(sub.items.map((x) => [x.purposeId, x.previous, x.current.status])).toEqual([["linked-accounts", "NOT_ASKED", "GRANTED"]]);
+    await record(alice, { withdraw: ["linked-accounts"] });
+    await sub.count(2);
+    expect(sub.items.map((x) => [x.purposeId, x.previous, x.current.status])).toEqual([
+      ["linked-accounts", "NOT_ASKED", "GRANTED"],
+      ["linked-accounts", "GRANTED", "WITHDRAWN"],
+    ]);
     await client.dispose();
   });
 });
@@ -199,11 +203,14 @@ describe("resuming", () => {
     const token = await srv.token("svc", "consent:read");
     const toggles = 40;
     let written = 0;
+    // The writer writes before, during and after the disconnect: it pauses after ten toggles until the connection has dropped.
+    let dropped!: () => void;
+    const disconnected = new Promise<void>((r) => (dropped = r));
     const writer = (async () => {
       for (let i = 0; i < toggles; i++) {
+        if (i === 10) await disconnected;
         await record(alice, i % 2 === 0 ? { grant: ["location"] } : { withdraw: ["location"] });
         written++;
-        await sleep(5);
       }
     })();
     const vars = { subjectId: alice, purposeIds: ["location"], after: "0000000000000000" };
@@ -211,20 +218,22 @@ describe("resuming", () => {
     const a = new Collected<Change>(first, CONSENT_CHANGED, vars, "consentChanged");
     await a.count(5);
     await first.dispose(); // the connection drops mid-stream
-    await sleep(50);
+    dropped();
     const last = a.items.at(-1)!.cursor;
     const second = wsClient(srv.url, token);
     const b = new Collected<Change>(second, CONSENT_CHANGED, { ...vars, after: last }, "consentChanged");
     await writer;
     await b.until((c) => a.items.length + c.items.length >= toggles, `${toggles} changes in all`);
-    await sleep(200); // nothing more should come
+    // One more change after the writer's: when it arrives, anything duplicated would have come before it.
+    await record(alice, { grant: ["location"] });
+    await b.until((c) => a.items.length + c.items.length >= toggles + 1, "the change after the writer's");
     await second.dispose();
     const seen = [...a.items, ...b.items];
     expect(written).toBe(toggles);
-    expect(seen).toHaveLength(toggles);
-    expect(new Set(seen.map((x) => x.cursor)).size).toBe(toggles);
+    expect(seen).toHaveLength(toggles + 1);
+    expect(new Set(seen.map((x) => x.cursor)).size).toBe(toggles + 1);
     expect(seen.map((x) => x.cursor)).toEqual([...seen.map((x) => x.cursor)].sort());
-    expect(seen.map((x) => x.current.status)).toEqual(Array.from({ length: toggles }, (_, i) => (i % 2 === 0 ? "GRANTED" : "WITHDRAWN")));
+    expect(seen.map((x) => x.current.status)).toEqual(Array.from({ length: toggles + 1 }, (_, i) => (i % 2 === 0 ? "GRANTED" : "WITHDRAWN")));
   });
 
   it("resumes from a cursor inside an event that caused several changes", async () => {
@@ -232,13 +241,15 @@ describe("resuming", () => {
     const [accepted] = await record(alice, { acceptPolicy: true });
     const client = wsClient(srv.url, await srv.token("svc", "consent:read"));
     const all = new Collected<Change>(client, CONSENT_CHANGED, { subjectId: alice, after: "0000000000000000" }, "consentChanged");
-    await all.until((c) => c.items.length > 0 && c.items.every((x) => x.event.position === accepted), "the acceptance's changes");
-    await sleep(100);
-    const fromAcceptance = all.items.length;
+    await all.until((c) => c.items.length > 0, "the acceptance's changes");
+    // A later event: once its change arrives, all of the acceptance's have.
+    const [granted] = await record(alice, { grant: ["location"] });
+    await all.until((c) => c.items.some((x) => x.event.position === granted), "the later grant");
+    const fromAcceptance = all.items.filter((x) => x.event.position === accepted).length;
     expect(fromAcceptance).toBeGreaterThan(2);
+    expect(all.items.map((x) => x.event.position)).toEqual([...Array.from({ length: fromAcceptance }, () => accepted), granted]);
     const rest = new Collected<Change>(client, CONSENT_CHANGED, { subjectId: alice, after: all.items[1]!.cursor }, "consentChanged");
-    await rest.count(fromAcceptance - 2);
-    await sleep(100);
+    await rest.until((c) => c.items.some((x) => x.event.position === granted), "the later grant, resumed");
     expect(rest.items.map((x) => x.cursor)).toEqual(all.items.slice(2).map((x) => x.cursor));
     await client.dispose();
   });
@@ -310,16 +321,17 @@ describe("the same limits as HTTP", () => {
 
   it("caps the subscriptions one connection may hold", async () => {
     const client = wsClient(srv.url, await srv.token("svc", "consent:read"));
+    const before = srv.app.services.changes.size;
     const open = [1, 2, 3].map(() => new Collected<Change>(client, CONSENT_CHANGED, {}, "consentChanged"));
-    await sleep(200);
+    await subscribed(before, 3);
     const fourth = new Collected<Change>(client, CONSENT_CHANGED, {}, "consentChanged");
     await fourth.until((c) => c.ended, "the refusal");
     expect(fourth.errors?.[0]?.extensions?.code).toBe("TOO_MANY_SUBSCRIPTIONS");
     expect(open.some((c) => c.ended)).toBe(false);
     open[0]!.unsubscribe();
-    await sleep(100);
+    await untilSubscriptions(srv.app.services.changes, before + 2, { atMost: true });
     const again = new Collected<Change>(client, CONSENT_CHANGED, {}, "consentChanged");
-    await sleep(200);
+    await subscribed(before + 2); // admitted: the server holds it
     expect(again.ended).toBe(false);
     await client.dispose();
   });

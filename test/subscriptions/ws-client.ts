@@ -84,3 +84,17 @@ export class Collected<T> {
   }
 }
 
+
+/**
+ * Resolves once the live feed holds `count` subscriptions (at least, or at most with "atMost");
+ * rejects after `ms`. The server announces nothing when it registers a subscription, so this looks
+ * again every few milliseconds: a "from now on" subscription only sees writes made after this.
+ */
+export async function untilSubscriptions(feed: { readonly size: number }, count: number, opts: { atMost?: boolean; ms?: number } = {}): Promise<void> {
+  const reached = () => (opts.atMost ? feed.size <= count : feed.size >= count);
+  const deadline = Date.now() + (opts.ms ?? 10_000);
+  while (!reached()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.atMost ? "at most" : "at least"} ${count} live subscriptions (have ${feed.size})`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -1,11 +1,26 @@
-// The pieces every kind of test shares: waiting, temporary folders, and a GraphQL client over HTTP.
+// The pieces every kind of test shares: waiting for a condition, temporary folders, and a GraphQL client over HTTP.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { LedgerError } from "../../src/domain/errors.js";
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves once `cond` holds, looking again every `intervalMs`; rejects naming `what` after
+ * `timeoutMs`. For states nothing announces (a checkpoint published on the log's interval, another
+ * process's view); where an event exists (a message, a log line, an exit), wait on that instead.
+ * The deadline is generous: it only bounds a test that would otherwise hang.
+ */
+export async function eventually(what: string, cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(opts.intervalMs ?? 20);
+  }
+}
 
 /** A new empty folder under the system's temp folder, its name starting with `prefix`. */
 export const makeTempDir = (prefix = "ledger-test-"): string => mkdtempSync(join(tmpdir(), prefix));

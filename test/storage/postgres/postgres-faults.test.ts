@@ -6,6 +6,7 @@ import { PostgresStore } from "../../../src/storage/postgres/postgres-store.js";
 import { freePort } from "../../support/postgres-server.js";
 import { freshDatabase } from "../../support/postgres.js";
 import { type TcpProxy, startTcpProxy } from "../../support/tcp-proxy.js";
+import { eventually } from "../../support/common.js";
 
 const grant = (subjectId: string): NewEvent => ({
   type: "ConsentGranted",
@@ -15,13 +16,7 @@ const grant = (subjectId: string): NewEvent => ({
   subjectId,
 });
 
-const until = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const until = (cond: () => boolean | Promise<boolean>, ms = 10_000) => eventually("the store's state", cond, { timeoutMs: ms, intervalMs: 50 });
 
 describe("PostgreSQL faults", () => {
   let url: URL;

@@ -69,12 +69,14 @@ describe("PostgresStore", () => {
   it("delivers every replica's commits to each replica's listeners once, in position order", async () => {
     const seenByA: LedgerEvent[] = [];
     const seenByB: LedgerEvent[] = [];
-    const offA = a.onCommit((es) => seenByA.push(...es));
-    const offB = b.onCommit((es) => seenByB.push(...es));
+    let bothSaw!: () => void;
+    const bothSawAll = new Promise<void>((r) => (bothSaw = r));
+    const check = () => seenByA.length >= 10 && seenByB.length >= 10 && bothSaw();
+    const offA = a.onCommit((es) => void (seenByA.push(...es), check()));
+    const offB = b.onCommit((es) => void (seenByB.push(...es), check()));
     const start = (await a.head())!.position;
     for (let i = 0; i < 10; i++) await (i % 2 ? a : b).append(`subject:f${i}`, 0, [grant(`f${i}`)]);
-    const deadline = Date.now() + 5_000;
-    while ((seenByA.length < 10 || seenByB.length < 10) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await bothSawAll;
     offA();
     offB();
     const expected = Array.from({ length: 10 }, (_, i) => start + i + 1);

@@ -12,7 +12,7 @@ import { Collected, wsClient } from "../../subscriptions/ws-client.js";
 import { openSqliteLedgerAt } from "../../support/ledger-commands.js";
 import { freePort } from "../../support/postgres-server.js";
 import { freshDatabase } from "../../support/postgres.js";
-import { sleep, makeTempDir } from "../../support/common.js";
+import { eventually, makeTempDir } from "../../support/common.js";
 
 const LEDGER_EVENTS = `subscription Events($after: String) { ledgerEvents(after: $after) { position type subjectId } }`;
 const PUBLISH = `mutation($input: PublishPolicyVersionInput!) { publishPolicyVersion(input: $input) { policyId number } }`;
@@ -167,12 +167,10 @@ describe("replicas on one PostgreSQL database", () => {
     const env = { dataDir, dbPath: "", databaseUrl };
     /** A query retried while its answer is NOT_YET_LOGGED (checkpoints follow commits within a second). */
     const logged = async (url: string, query: string, variables: Record<string, unknown>) => {
-      for (let tries = 0; ; tries++) {
-        const ask = () => post<Record<string, unknown>>(url, query, variables, token);
-        const r = await ask().catch(() => ask());
-        if (r.code !== "NOT_YET_LOGGED" || tries > 100) return r;
-        await sleep(50);
-      }
+      const ask = () => post<Record<string, unknown>>(url, query, variables, token);
+      let r = await ask().catch(() => ask());
+      await eventually("a checkpoint covering the write", async () => (r = await ask().catch(() => ask())).code !== "NOT_YET_LOGGED");
+      return r;
     };
     const before = (await logged(a!.url, CHECKPOINT, {})).data!.ledgerCheckpoint as { treeSize: number; rootHash: string };
 
@@ -215,14 +213,8 @@ describe("replicas on one PostgreSQL database", () => {
     }, token);
     const r = await publish().catch(() => publish());
     expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-    const published = Date.now();
-    let seen = false;
-    while (!seen && Date.now() - published < 2_000) {
-      const q = await post<{ policy: { id: string } | null }>(b!.url, POLICY, { id: policyId }, token);
-      seen = q.data?.policy?.id === policyId;
-      if (!seen) await sleep(50);
-    }
-    expect(seen).toBe(true);
+    // The other replica learns of it from the log (its change pump), which announces nothing to the test: ask it.
+    await eventually("the publication seen by the other replica", async () => (await post<{ policy: { id: string } | null }>(b!.url, POLICY, { id: policyId }, token)).data?.policy?.id === policyId);
   });
 
   it("loses no acknowledged event when a replica is killed with SIGKILL mid-writes; positions stay dense and the chain verifies", { timeout: 90_000 }, async () => {
@@ -245,13 +237,7 @@ describe("replicas on one PostgreSQL database", () => {
       }
     };
     const writers = [0, 1, 2, 3].map((n) => writer(n % 2 ? survivor.url : victim.url, n));
-    const until = async (cond: () => boolean, what: string) => {
-      const end = Date.now() + 30_000;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await sleep(20);
-      }
-    };
+    const until = (cond: () => boolean, what: string) => eventually(what, cond, { timeoutMs: 30_000 });
     // Killed in the middle of writing: after some of its writes were acknowledged, with more in flight.
     await until(() => ackedByVictim >= 3, "writes acknowledged by the victim");
     victim.child.kill("SIGKILL");

@@ -6,20 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDevToken } from "../../../src/auth/dev-keys.js";
 import { type ServiceProcess, buildService, startService } from "../../reliability/server-process.js";
 import { ALL_SCOPES, RECORD, type RecordAnswer, allEvents, integrity, post, readyz } from "../../reliability/support.js";
-import { makeTempDir, sleep } from "../../support/common.js";
+import { eventually, makeTempDir } from "../../support/common.js";
 import { freshDatabase } from "../../support/postgres.js";
 import { type TcpProxy, startTcpProxy } from "../../support/tcp-proxy.js";
 
 const input = (subjectId: string) => ({ subjectId, policyId: "clavis-privacy", policyVersion: 1, acceptPolicy: true, grant: ["location"] });
 
-/** Polls until `cond` holds; fails the test after `ms`. */
-async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(100);
-  }
-}
+/** Waits until `cond` holds (the replica's view of its connection is seen only by asking it). */
+const until = (what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> => eventually(what, cond, { timeoutMs: ms, intervalMs: 100 });
 
 describe("a replica that loses its PostgreSQL connection", () => {
   let dataDir: string;

@@ -12,7 +12,7 @@ import { TransparencyLog } from "../../../src/log/transparency-log.js";
 import type { NewEvent } from "../../../src/storage/event-store.js";
 import type { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { TestClock, newLedger, openSqliteLedgerAt, sqlite } from "../../support/ledger-commands.js";
-import { sleep, tempDir } from "../../support/common.js";
+import { eventually, tempDir } from "../../support/common.js";
 
 const ledgers: Ledger[] = [];
 const logs: TransparencyLog[] = [];
@@ -131,11 +131,11 @@ describe("checkpoints", () => {
     const leaf = (await t.findLeaf(e!.id))!;
     await expect(t.inclusionProof(leaf.leafIndex)).rejects.toMatchObject({ code: "NOT_YET_LOGGED" });
     // The refusal asked for a checkpoint: it follows at once, not at the next tick a minute later.
-    await sleep(50);
+    await eventually("the checkpoint the refusal asked for", () => t.latest().treeSize === 3, { timeoutMs: 10_000 });
     expect((await t.inclusionProof(leaf.leafIndex)).treeSize).toBe(3);
     await st(l).append("subject:s3", null, [accepted("s3")]);
     await expect(t.consistencyProof(1, 4)).rejects.toMatchObject({ code: "NOT_YET_LOGGED" });
-    await sleep(50);
+    await eventually("the checkpoint the refusal asked for", () => t.latest().treeSize === 4, { timeoutMs: 10_000 });
     expect((await t.consistencyProof(1, 4)).checkpoint.treeSize).toBe(4);
   });
 

@@ -17,7 +17,7 @@ import { ThreadWriter } from "../../../src/storage/sqlite/writer-thread.js";
 import { startTestServer } from "../../support/harness.js";
 import { TestClock, subjectActor } from "../../support/ledger-commands.js";
 import { HISTORY, RECORD, contains, databaseBytes } from "../../rights/support.js";
-import { tempDir } from "../../support/common.js";
+import { eventually, tempDir } from "../../support/common.js";
 import { commandProgram } from "../../../src/application/handle-command.js";
 
 const consent = (over: { grant?: string[]; accept?: boolean; expectedVersion?: number | null } = {}) => ({
@@ -63,10 +63,7 @@ async function reopenCount(path: string): Promise<{ ids: Set<string>; ok: boolea
   }
 }
 
-const waitFor = async (cond: () => boolean, what: string) => {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-};
+const waitFor = (cond: () => boolean, what: string) => eventually(what, cond, { intervalMs: 25 });
 
 describe("writes on the writer thread", () => {
   it("a file database writes on its own thread; :memory: and a read-only file write in-process", async () => {
