@@ -6,21 +6,31 @@
 // turn's budget (at least one goes); the budget adapts to how long the previous turn took, so that a
 // turn lasts about `TURN_TARGET_MS` however heavy the waiters. A request weighs by its text (a
 // document ten times longer costs about ten times more to parse, validate and price), so one huge
-// document takes a turn of its own while hundreds of small ones share one.
+// document takes a turn of its own while many small ones share one.
 // Between two turns the event loop reads sockets and answers what does not queue (`/healthz`,
 // `/readyz`, `/metrics`), so those answer within a turn or two even when the thread is saturated;
 // and a caller sending many heavy requests gets its place in the queue, not the whole thread.
 
 /** How long a turn of granted work should last. */
 export const TURN_TARGET_MS = 8;
+/** A document this long (characters) is screened, validated, and priced and run, in three turns. */
+export const LONG_DOCUMENT = 4_096;
+/** Weight units per millisecond of main-thread work. */
+export const WEIGHT_PER_MS = 10;
+/** The weight of work that reads a page of the log or a step of subjects (a few ms of it). */
+export const PAGE_WEIGHT = 50;
 
-/** A request's weight: one, plus one per KiB of its text. */
-export const weightOf = (bytes: number): number => 1 + (bytes >> 10);
+/**
+ * A request's weight, in units of about a tenth of a millisecond of main-thread work: one, plus one
+ * per 100 characters of its text (parsing, validating and pricing a document costs a few ms per KiB,
+ * a small request's whole pipeline about a tenth of a ms per 100 characters of it).
+ */
+export const weightOf = (chars: number): number => 1 + Math.floor(chars / 100);
 
 export interface TurnsOptions {
   /** How long a turn should last, in ms; default TURN_TARGET_MS. */
   targetMs?: number;
-  /** The weight let go in a turn at first, and at most (enough for full group commits of small requests). */
+  /** The weight let go in a turn at first (default one target's worth), and at most (default two targets' worth). */
   initialBudget?: number;
   maxBudget?: number;
   /** The clock turns are timed by; default performance.now. */
@@ -49,8 +59,8 @@ export class Turns {
 
   constructor(opts: TurnsOptions = {}) {
     this.targetMs = opts.targetMs ?? TURN_TARGET_MS;
-    this.maxBudget = opts.maxBudget ?? 512;
-    this.budget = Math.min(this.maxBudget, opts.initialBudget ?? 32);
+    this.maxBudget = opts.maxBudget ?? 2 * WEIGHT_PER_MS * this.targetMs;
+    this.budget = Math.min(this.maxBudget, opts.initialBudget ?? WEIGHT_PER_MS * this.targetMs);
     this.now = opts.now ?? (() => performance.now());
     this.schedule = opts.schedule ?? ((grant) => void setImmediate(grant));
   }
@@ -83,7 +93,8 @@ export class Turns {
     // The turn just ended: the previous waiters' work, the I/O phase and the timers.
     const took = now - this.turnStartedAt;
     this.turnStartedAt = now;
-    if (took > this.targetMs) this.budget = Math.max(1, this.budget >> 1);
+    // A turn that overran shrinks the budget in proportion at once; a short one doubles it.
+    if (took > this.targetMs) this.budget = Math.max(1, Math.floor((this.budget * this.targetMs) / took));
     else if (took < this.targetMs / 2) this.budget = Math.min(this.maxBudget, this.budget * 2);
     const released: (() => void)[] = [];
     const { waiting } = this;

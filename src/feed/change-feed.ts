@@ -5,7 +5,7 @@ import { LedgerError } from "../domain/errors.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import type { Ledger } from "../ledger.js";
 import { type ConsentChangeFact, consentChangesOf, isConsentAffecting } from "./consent-changes.js";
-import { nextTurn } from "../turns.js";
+import { PAGE_WEIGHT, nextTurn } from "../turns.js";
 import type { FeedCursor } from "./feed-cursor.js";
 import { type FeedItem, FeedSubscription, type FeedSubscriptionOptions } from "./feed-subscription.js";
 
@@ -234,7 +234,7 @@ class ReplaySlots {
     if (!slot) return;
     const next = slot.waiting.shift();
     // Handed over in a later turn of the event loop: a caller's queued replays never run back to back in one.
-    if (next) return void nextTurn().then(next);
+    if (next) return void nextTurn(PAGE_WEIGHT).then(next);
     if (--slot.busy === 0) this.running.delete(caller);
   }
 }

@@ -1,5 +1,5 @@
 // Which purposes' status or permission each consent-affecting event changed, from the domain rules.
-import { nextTurn } from "../turns.js";
+import { PAGE_WEIGHT, nextTurn } from "../turns.js";
 import { type AsOf, Catalog } from "../domain/catalog.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import { type Decision, type SubjectView, decideAll, decidePermission, viewOf } from "../domain/permission.js";
@@ -143,7 +143,7 @@ async function computeVersionEffect(ledger: Ledger, e: LedgerEvent, effect: { po
   for (let afterId = ""; ; ) {
     const page = await ledger.subjectsOfPolicy(effect.policyId, afterId, SUBJECT_PAGE, e.position);
     for (let from = 0; from < page.length; from += SUBJECTS_PER_STEP) {
-      await nextTurn();
+      await nextTurn(PAGE_WEIGHT);
       const ids = page.slice(from, from + SUBJECTS_PER_STEP);
       const views = await Promise.all(ids.map((id) => ledger.viewThrough(id, e.position)));
       for (const [i, subjectId] of ids.entries()) {

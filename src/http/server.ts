@@ -16,7 +16,7 @@ import { isPublicOperation } from "../graphql/public-operations.js";
 import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
 import { refuseBatch } from "./batch-refusal.js";
-import { nextTurn, weightOf } from "../turns.js";
+import { LONG_DOCUMENT, nextTurn, weightOf } from "../turns.js";
 import { MAX_VARIABLE_DEPTH, jsonNestsDeeperThan } from "../graphql/input-values.js";
 import { BodyTooLargeError, readBody } from "./read-body.js";
 import { SECURITY_HEADERS, isWebPath, serveExplorer, serveWeb, wantsExplorer } from "./static-web.js";
@@ -55,9 +55,6 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 
 const clientError = (res: ServerResponse, status: number, code: string, message: string) =>
   json(res, status, { errors: [{ message, extensions: { code } }] });
-
-/** A document this long (characters) is validated in one turn and priced and run in the next. */
-const LONG_DOCUMENT = 4_096;
 
 export async function startHttpServer(deps: ServerDeps, listen: { port: number; host: string }): Promise<RunningServer> {
   const { services, schema, verifier, metrics } = deps;
@@ -148,6 +145,8 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
       pipeline.answered({ transport: "http", operationName: null, type: "unknown", errors: [{ message: refused.message, extensions: { code } }] });
       return clientError(res, 400, code, refused.message);
     }
+    // A long document was screened in this turn: Apollo parses and validates it in the next.
+    if (typeof query === "string" && query.length > LONG_DOCUMENT) await nextTurn(weightOf(query.length));
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
     // A GET carrying Authorization cannot be a "simple" cross-site request: the browser must preflight

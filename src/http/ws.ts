@@ -3,7 +3,7 @@
 // screen, parse and validate, admit; execute; onNext and onError: mask, then answered). What only a
 // connection has stays here: its close codes, its token's expiry, its share of the caller's
 // connections and subscriptions.
-import { nextTurn, weightOf } from "../turns.js";
+import { LONG_DOCUMENT, nextTurn, weightOf } from "../turns.js";
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
@@ -153,6 +153,8 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         await nextTurn(weightOf(payload.query.length));
         const screened = pipeline.screen(payload.query);
         if (screened) return [screened];
+        // A long document was screened in this turn: it is parsed and validated in the next.
+        if (payload.query.length > LONG_DOCUMENT) await nextTurn(weightOf(payload.query.length));
         const document = pipeline.checkedDocument(payload.query);
         if (Array.isArray(document)) return document;
         const resolved = getOperationAST(document, payload.operationName ?? undefined);

@@ -1,5 +1,5 @@
 // A subject's whole record as one JSON document, shaped as an ISO/IEC TS 27560 consent record: the answer to a disclosure request.
-import { nextTurn } from "../turns.js";
+import { PAGE_WEIGHT, nextTurn } from "../turns.js";
 import { type PolicyVersion, type Purpose, type RecipientKind, controllerOf } from "../domain/catalog.js";
 import { LedgerError } from "../domain/errors.js";
 import type { LedgerEvent } from "../domain/events.js";
@@ -11,7 +11,7 @@ import { EVENT_LABEL_JA } from "./event-labels.js";
 import type { Ledger } from "../ledger.js";
 
 /** Events read, opened and priced per step of an export. */
-const EXPORT_PAGE = 500;
+const EXPORT_PAGE = 100;
 
 /** Names this document's layout; bump it when a member changes meaning. */
 export const SUBJECT_EXPORT_SCHEMA = "consent-ledger/subject-export/1 (ISO/IEC TS 27560)";
@@ -174,7 +174,7 @@ export async function buildSubjectExport(ledger: Ledger, subjectId: string, opts
     if (page.length < EXPORT_PAGE) break;
     after = page.at(-1)!.position;
     // Other requests are served between pages.
-    await nextTurn();
+    await nextTurn(PAGE_WEIGHT);
   }
 
   // Policy versions the subject saw: those its events name, and the ones applicable or pending now.

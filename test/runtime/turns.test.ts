@@ -56,20 +56,24 @@ describe("fair turns of the main thread", () => {
     expect(await t.step()).toEqual([]);
   });
 
-  it("halves the budget after a turn longer than its target, and doubles it after a short one", async () => {
+  it("shrinks the budget in proportion after a turn longer than its target, and doubles it after a short one", async () => {
     const t = manual({ initialBudget: 16, maxBudget: 64, targetMs: 8 });
-    for (let i = 0; i < 40; i++) void t.wait(`w${i}`);
+    for (let i = 0; i < 60; i++) void t.wait(`w${i}`);
+    // 20 ms for an 8 ms target: 16 * 8 / 20 = 6.4, so six.
     t.advance(20);
-    expect(await t.step()).toHaveLength(8);
-    expect(t.turns.currentBudget).toBe(8);
-    t.advance(9);
-    expect(await t.step()).toHaveLength(4);
+    expect(await t.step()).toHaveLength(6);
+    expect(t.turns.currentBudget).toBe(6);
+    // Forty times over: down to one at once, not by halves.
+    t.advance(320);
+    expect(await t.step()).toHaveLength(1);
     t.advance(1);
-    expect(await t.step()).toHaveLength(8);
-    t.advance(6);
+    expect(await t.step()).toHaveLength(2);
+    t.advance(1);
+    expect(await t.step()).toHaveLength(4);
     // Between half the target and the target: kept.
-    expect(await t.step()).toHaveLength(8);
-    expect(t.turns.currentBudget).toBe(8);
+    t.advance(6);
+    expect(await t.step()).toHaveLength(4);
+    expect(t.turns.currentBudget).toBe(4);
   });
 
   it("never lets the budget fall below one waiter a turn, however long the turns", async () => {
@@ -102,10 +106,10 @@ describe("fair turns of the main thread", () => {
     );
   });
 
-  it("weighs a request by its text: one, plus one per KiB", () => {
+  it("weighs a request by its text: one, plus one per 100 characters", () => {
     expect(weightOf(0)).toBe(1);
-    expect(weightOf(1_023)).toBe(1);
-    expect(weightOf(1_024)).toBe(2);
-    expect(weightOf(50_000)).toBe(49);
+    expect(weightOf(99)).toBe(1);
+    expect(weightOf(100)).toBe(2);
+    expect(weightOf(50_000)).toBe(501);
   });
 });
