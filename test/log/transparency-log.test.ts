@@ -597,6 +597,46 @@ describe("the guard", () => {
     expect(looks).toBe(after + 1);
   });
 
+  it("runs one check at a time while halted, and stays halted when stopped during one", async () => {
+    // Only the log's interval timer is simulated; the ledger's own work runs as usual.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    cleanups.push(() => vi.useRealTimers());
+    const { store } = await openLedger();
+    const size = await store.treeSize();
+    const behind: StoredCheckpoint = { treeSize: size + 2, root: leafHash(Buffer.from("r")), note: "n", publishedAt: 0 };
+    let looks = 0;
+    let held: ((c: StoredCheckpoint | null) => void) | null = null;
+    const watched: TransparencyStore = {
+      ...withLatest(store, () => behind),
+      latestCheckpoint: () => {
+        looks++;
+        return held === null && looks > 1 ? new Promise((resolve) => (held = resolve)) : Promise.resolve(behind);
+      },
+    };
+    // The old single copy is the check's last read: once it is read, the rest of the check takes no I/O.
+    const legacyReads: (() => void)[] = [];
+    const legacy: CheckpointMirror = { read: async () => (legacyReads.shift()?.(), null), write: async () => undefined };
+    let resumes = 0;
+    const log = logOn(watched, { intervalMs: 100, onResume: () => resumes++, mirror: mirrors(undefined, legacy) });
+    const message = `the ledger holds ${size} logged events but checkpoint ${size + 2} was published: was an older backup restored? ${ACCEPT_ROLLBACK_HINT}`;
+    await expect(log.start()).rejects.toThrow(message);
+    vi.advanceTimersByTime(100);
+    expect(looks).toBe(2);
+    // The check under way is not joined by others, however long it takes.
+    vi.advanceTimersByTime(1000);
+    expect(looks).toBe(2);
+    log.stop();
+    const checked = next<void>((f) => legacyReads.push(f));
+    held!(null);
+    await checked;
+    await new Promise((resolve) => setImmediate(resolve));
+    // The check passed, but the log was stopped: it neither resumes nor publishes.
+    expect(resumes).toBe(0);
+    expect(log.haltReason()).toBe(message);
+    vi.advanceTimersByTime(1000);
+    expect(looks).toBe(2);
+  });
+
   it("an empty ledger has no identity: neither copy is read", async () => {
     const { store } = await openLedger(new TestClock(), false);
     let reads = 0;
