@@ -1,7 +1,7 @@
 // The transparency log over a real in-memory SQLite ledger, through its public methods: what it signs,
 // the proofs it answers and how it refuses bad sizes, the guard against a tree that went back or
 // changed, replicas sharing one store, and the copy kept outside the database.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { LedgerError } from "../../src/domain/errors.js";
 import { formatCheckpoint, parseCheckpoint } from "../../src/log/checkpoint/checkpoint.js";
 import type { CheckpointMirror, CheckpointMirrors } from "../../src/log/checkpoint/latest-file.js";
@@ -366,6 +366,39 @@ describe("proofs", () => {
     await log.publish();
   });
 
+  it("keep the checkpoints of the last 256 earlier sizes signed, so asking at one again reads no root", async () => {
+    const { ledger, store } = await openLedger();
+    await grow(ledger, 258);
+    let reads = 0;
+    const counting: TransparencyStore = {
+      treeSize: () => store.treeSize(),
+      readNodes: (ids) => (reads++, store.readNodes(ids)),
+      findLeaf: (id) => store.findLeaf(id),
+      latestCheckpoint: () => store.latestCheckpoint(),
+      saveCheckpoint: (c) => store.saveCheckpoint(c),
+    };
+    const log = logOn(counting);
+    const latest = await log.publish();
+    /** How many node reads a consistency proof from size 1 to `size` takes: one for its hashes, one more for a root not kept. */
+    const readsFor = async (size: number) => {
+      const before = reads;
+      const p = await log.consistencyProof(1, size);
+      expect(p.checkpoint.treeSize).toBe(size);
+      expect(parseCheckpoint(openNote(p.checkpoint.note, key())).treeSize).toBe(size);
+      return reads - before;
+    };
+    // The latest checkpoint is the one published: no root to read.
+    expect(await readsFor(latest.treeSize)).toBe(1);
+    expect(await readsFor(1)).toBe(2);
+    expect(await readsFor(1)).toBe(1);
+    for (let s = 2; s <= 256; s++) expect(await readsFor(s)).toBe(2);
+    // A 257th size sets aside the one signed first (size 1); the rest stay.
+    expect(await readsFor(257)).toBe(2);
+    expect(await readsFor(2)).toBe(1);
+    expect(await readsFor(256)).toBe(1);
+    expect(await readsFor(1)).toBe(2);
+  });
+
   it("find an event's leaf by id", async () => {
     const { ledger, store } = await openLedger();
     await grow(ledger, 2);
@@ -480,10 +513,129 @@ describe("the guard", () => {
     expect(await start(noteFor(size, root))).toEqual([]);
     expect(await start(noteFor(size - 1, rootOf(await allEvents(ledger), size - 1)))).toEqual([]);
     expect(await start(noteFor(0, EMPTY_ROOT))).toEqual([]);
+    // A copy of size 0 says nothing, whatever root it names.
+    expect(await start(noteFor(0, leafHash(Buffer.from("x"))))).toEqual([]);
     expect(await start(null)).toEqual([]);
     expect(await start(noteFor(size + 1, root, testSigner("other.origin"), "other.origin"))).toEqual([]);
     // The ledger's own copy guards from now on: the old single file is not read at all.
     expect(await start(noteFor(size + 1, root), true)).toEqual([]);
+  });
+
+  it("sets the old copy aside without a notice handler too", async () => {
+    const { ledger, store } = await openLedger();
+    const size = await store.treeSize();
+    const log = logOn(store, { mirror: mirrors(undefined, memoryMirror(noteFor(size + 1, rootOf(await allEvents(ledger))))) });
+    await log.start();
+    expect(log.haltReason()).toBeNull();
+    expect((await log.publish()).treeSize).toBe(size);
+  });
+
+  it("while halted, takes each new reason the check gives, and resumes only once it holds", async () => {
+    const { store } = await openLedger();
+    const size = await store.treeSize();
+    const behind: StoredCheckpoint = { treeSize: size + 2, root: leafHash(Buffer.from("r")), note: "n", publishedAt: 0 };
+    const changed: StoredCheckpoint = { treeSize: size - 1, root: leafHash(Buffer.from("r")), note: "n", publishedAt: 0 };
+    let fake: StoredCheckpoint | null = behind;
+    const looked: ((c: StoredCheckpoint | null) => void)[] = [];
+    const look = () => next<StoredCheckpoint | null>((f) => looked.push(f));
+    const resumed: (() => void)[] = [];
+    let resumes = 0;
+    const watched = withLatest(store, () => {
+      const c = fake;
+      looked.shift()?.(c);
+      return c;
+    });
+    const log = logOn(watched, { intervalMs: 5, onResume: () => (resumes++, resumed.shift()?.()) });
+    await expect(log.start()).rejects.toThrow(`checkpoint ${size + 2} was published`);
+    fake = changed;
+    // A check that saw the changed tree has failed by the time the next one starts.
+    while ((await look()) !== changed);
+    await look();
+    expect(log.haltReason()).toBe(`the tree's root at size ${size - 1} is not the one its published checkpoint signed; ${ACCEPT_ROLLBACK_HINT}`);
+    expect(resumes).toBe(0);
+    const back = next<void>((f) => resumed.push(f));
+    fake = null;
+    await back;
+    expect(resumes).toBe(1);
+    expect(log.haltReason()).toBeNull();
+    expect((await log.publish()).treeSize).toBe(size);
+  });
+
+  it("looks again every 500 ms by default while halted, publishes every 500 ms once resumed, and stops", async () => {
+    // Only the log's interval timer is simulated; the ledger's own work runs as usual.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    cleanups.push(() => vi.useRealTimers());
+    const { store } = await openLedger();
+    const size = await store.treeSize();
+    let fake: StoredCheckpoint | null = { treeSize: size + 2, root: leafHash(Buffer.from("r")), note: "n", publishedAt: 0 };
+    let looks = 0;
+    const saved: ((c: StoredCheckpoint) => void)[] = [];
+    const watched: TransparencyStore = {
+      ...withLatest(store, () => (looks++, fake)),
+      saveCheckpoint: (c) => (saved.shift()?.(c), store.saveCheckpoint(c)),
+    };
+    // No onResume: resuming needs no handler.
+    const log = logOn(watched, { intervalMs: undefined });
+    await expect(log.start()).rejects.toThrow(`checkpoint ${size + 2} was published`);
+    expect(looks).toBe(1);
+    vi.advanceTimersByTime(499);
+    expect(looks).toBe(1);
+    fake = null;
+    const published = next<StoredCheckpoint>((f) => saved.push(f));
+    vi.advanceTimersByTime(1);
+    expect(looks).toBe(2);
+    expect((await published).treeSize).toBe(size);
+    await log.publish();
+    expect(log.haltReason()).toBeNull();
+    const after = looks;
+    vi.advanceTimersByTime(499);
+    expect(looks).toBe(after);
+    vi.advanceTimersByTime(1);
+    expect(looks).toBe(after + 1);
+    await log.publish();
+    log.stop();
+    vi.advanceTimersByTime(60_000);
+    expect(looks).toBe(after + 1);
+  });
+
+  it("runs one check at a time while halted, and stays halted when stopped during one", async () => {
+    // Only the log's interval timer is simulated; the ledger's own work runs as usual.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    cleanups.push(() => vi.useRealTimers());
+    const { store } = await openLedger();
+    const size = await store.treeSize();
+    const behind: StoredCheckpoint = { treeSize: size + 2, root: leafHash(Buffer.from("r")), note: "n", publishedAt: 0 };
+    let looks = 0;
+    let held: ((c: StoredCheckpoint | null) => void) | null = null;
+    const watched: TransparencyStore = {
+      ...withLatest(store, () => behind),
+      latestCheckpoint: () => {
+        looks++;
+        return held === null && looks > 1 ? new Promise((resolve) => (held = resolve)) : Promise.resolve(behind);
+      },
+    };
+    // The old single copy is the check's last read: once it is read, the rest of the check takes no I/O.
+    const legacyReads: (() => void)[] = [];
+    const legacy: CheckpointMirror = { read: async () => (legacyReads.shift()?.(), null), write: async () => undefined };
+    let resumes = 0;
+    const log = logOn(watched, { intervalMs: 100, onResume: () => resumes++, mirror: mirrors(undefined, legacy) });
+    const message = `the ledger holds ${size} logged events but checkpoint ${size + 2} was published: was an older backup restored? ${ACCEPT_ROLLBACK_HINT}`;
+    await expect(log.start()).rejects.toThrow(message);
+    vi.advanceTimersByTime(100);
+    expect(looks).toBe(2);
+    // The check under way is not joined by others, however long it takes.
+    vi.advanceTimersByTime(1000);
+    expect(looks).toBe(2);
+    log.stop();
+    const checked = next<void>((f) => legacyReads.push(f));
+    held!(null);
+    await checked;
+    await new Promise((resolve) => setImmediate(resolve));
+    // The check passed, but the log was stopped: it neither resumes nor publishes.
+    expect(resumes).toBe(0);
+    expect(log.haltReason()).toBe(message);
+    vi.advanceTimersByTime(1000);
+    expect(looks).toBe(2);
   });
 
   it("an empty ledger has no identity: neither copy is read", async () => {
