@@ -25,16 +25,23 @@ const consent = (l: Ledger, subjectId: string, c: { accept?: boolean; grant?: st
     subjectActor(subjectId),
   );
 
-/** Pulls whatever an iterator has ready without waiting for more. */
-async function drain<T>(it: AsyncIterator<T>, max = 10_000): Promise<T[]> {
+/**
+ * Pulls items until one at or past `position` arrives (a sentinel event written after the scenario):
+ * the feed is ordered, so everything before the sentinel has arrived by then, and nothing is waited
+ * for by time. Returns the items before the sentinel's position.
+ */
+async function drainTo<T>(it: AsyncIterator<T>, position: number, positionOf: (item: T) => number): Promise<T[]> {
   const out: T[] = [];
-  while (out.length < max) {
-    const next = await Promise.race([it.next(), new Promise<"idle">((r) => setTimeout(() => r("idle"), 20))]);
-    if (next === "idle" || next.done) break;
+  for (;;) {
+    const next = await it.next();
+    if (next.done) throw new Error(`the feed ended before position ${position}`);
+    if (positionOf(next.value) >= position) return out;
     out.push(next.value);
   }
-  return out;
 }
+const changeAt = (c: ConsentChangeFact) => c.event.position;
+/** A later event that changes a subject's consent: the end of what a test drains. */
+const sentinel = async (l: Ledger, subjectId = "sentinel") => (await consent(l, subjectId, { accept: true, grant: ["location"] })).events[0]!.position;
 
 describe("ChangeFeed", () => {
   it("replays exactly what it delivered live, cursors included", async () => {
@@ -42,8 +49,8 @@ describe("ChangeFeed", () => {
     ({ ledger } = await ledgerWithCatalog(clock));
     const feed = new ChangeFeed(ledger);
     const live = feed.consentChanges({ subjectId: null, policyId: null, purposeIds: null }, ZERO);
-    const liveItems = drain(live, 0); // start it: it replays the (empty) history and goes live
-    await liveItems;
+    // Asked for its first item now: it replays the (empty) log, then takes what is committed.
+    const first = live.next();
     const writes: Promise<unknown>[] = [];
     for (const s of ["alice", "bob", "carol"]) writes.push(consent(ledger, s, { accept: true, grant: ["location"] }));
     await Promise.all(writes);
@@ -51,8 +58,10 @@ describe("ChangeFeed", () => {
     await Promise.all([consent(ledger, "alice", { withdraw: ["location", "access-analytics"] }), ledger.suspendProcessing("bob", null, OFFICER)]);
     await ledger.leaveService("carol", OFFICER);
     await ledger.resumeProcessing("bob", OFFICER);
-    const delivered = await drain(live);
-    const replayed = await drain(feed.consentChanges({ subjectId: null, policyId: null, purposeIds: null }, ZERO));
+    const end = await sentinel(ledger);
+    const head = await first;
+    const delivered = head.done || changeAt(head.value) >= end ? [] : [head.value, ...(await drainTo(live, end, changeAt))];
+    const replayed = await drainTo(feed.consentChanges({ subjectId: null, policyId: null, purposeIds: null }, ZERO), end, changeAt);
     expect(delivered.length).toBeGreaterThan(10);
     expect(replayed).toEqual(delivered);
     expect(delivered.map(cursorOf)).toEqual([...delivered.map(cursorOf)].sort());
@@ -69,12 +78,13 @@ describe("ChangeFeed", () => {
     const feed = new ChangeFeed(ledger);
     await consent(ledger, "alice", { accept: true });
     await ledger.suspendProcessing("alice", null, OFFICER);
-    const all = await drain(feed.consentChanges({ subjectId: "alice", policyId: null, purposeIds: null }, ZERO));
+    const end = await sentinel(ledger, "alice");
+    const all = await drainTo(feed.consentChanges({ subjectId: "alice", policyId: null, purposeIds: null }, ZERO), end, changeAt);
     const suspension = all.filter((c) => c.event.type === "ProcessingSuspended");
     expect(suspension.length).toBeGreaterThan(2);
     const cut = all.indexOf(suspension[1]!);
     const [position, index] = cursorOf(suspension[1]!).split("-").map(Number) as [number, number];
-    const rest = await drain(feed.consentChanges({ subjectId: "alice", policyId: null, purposeIds: null }, { position, index }));
+    const rest = await drainTo(feed.consentChanges({ subjectId: "alice", policyId: null, purposeIds: null }, { position, index }), end, changeAt);
     expect(rest).toEqual(all.slice(cut + 1));
     feed.close();
   });
@@ -88,9 +98,11 @@ describe("ChangeFeed", () => {
     const viewThrough = vi.spyOn(ledger, "viewThrough");
     const reveal = vi.spyOn(ledger, "reveal");
     const events = (await consent(ledger, "alice", { accept: true, grant: ["location"] })).events;
+    const end = await sentinel(ledger);
+    const sentinelEvents = ledger.headPosition - end + 1;
     const auditor = { subject: "auditor", scopes: new Set(["ledger:read"]), expiresAt: null };
     for (const [i, s] of subs.entries()) {
-      const items = await drain<LedgerEvent | ConsentChangeFact>(s);
+      const items = await drainTo<LedgerEvent | ConsentChangeFact>(s, end, (item) => (i % 2 === 0 ? (item as LedgerEvent).position : (item as ConsentChangeFact).event.position));
       expect(items.length).toBeGreaterThan(0);
       for (const item of items) {
         const event = i % 2 === 0 ? (item as LedgerEvent) : (item as ConsentChangeFact).event;
@@ -98,7 +110,7 @@ describe("ChangeFeed", () => {
       }
     }
     // The state just before and just after each event, read once for all 25 consent subscribers.
-    expect(viewThrough).toHaveBeenCalledTimes(2 * events.length);
+    expect(viewThrough).toHaveBeenCalledTimes(2 * (events.length + sentinelEvents));
     // Each event's evidence opened once for all 50 subscribers.
     expect(reveal).toHaveBeenCalledTimes(events.length);
     feed.close();
