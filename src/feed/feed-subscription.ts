@@ -58,7 +58,9 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
     if (!this.live) {
       const kept = this.offeredDuringRead;
       if (kept) {
-        kept.push(...items);
+        // Only what this subscriber follows counts against its queue: a flood of other events
+        // committed while a page is read (another type, another subject) is not its backlog.
+        for (const item of items) if (this.opts.matches(item)) kept.push(item);
         if (kept.length > this.opts.maxQueue) this.fail(this.tooSlow());
       }
       return;
