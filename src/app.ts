@@ -22,6 +22,7 @@ import { TransparencyLog } from "./log/transparency-log.js";
 import { openStorage } from "./open-storage.js";
 import { loadCheckpointKey } from "./receipts/checkpoint-key.js";
 import { ReceiptSigner } from "./receipts/signer.js";
+import { AppliedPosition } from "./feed/applied-position.js";
 import { ChangeFeed } from "./feed/change-feed.js";
 import { DueChangesScheduler } from "./schedule/due-changes.js";
 import { Dispatcher } from "./webhooks/dispatcher.js";
@@ -146,7 +147,10 @@ export async function startApp(
     webhooks = new Webhooks(ledger.storage.webhooks, dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
     metrics.webhookAges = () => dispatcher.queueAges();
     await dispatcher.start();
-    const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks };
+    // Listening last: by the time the applied position moves, the other listeners have taken the commit in.
+    const applied = new AppliedPosition(ledger.headPosition, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });
+    ledger.onCommit((events) => applied.advance(events.at(-1)?.position ?? 0));
+    const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks, applied };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ services });
     const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket, visitorSessions }, { port: config.port, host: config.host });

@@ -157,6 +157,14 @@ export class Ledger {
 
   // ---- commands (application/commands.ts) ----
 
+  /**
+   * This ledger, with the events each command appends (or replays) also handed to `note`: a
+   * request's own view, so its answer can name the position its last event took.
+   */
+  recording(note: (events: readonly LedgerEvent[]) => void): Ledger {
+    return Object.create(this, { commands: { value: this.commands.recording(note) } }) as Ledger;
+  }
+
   recordConsent(subjectId: string, cmd: Omit<RecordConsentCommand, "occurredAt"> & { occurredAt: Instant | null }, actor: Actor, idempotencyKey?: string | null): Promise<RecordConsentResult> {
     return this.commands.recordConsent(subjectId, cmd, actor, idempotencyKey);
   }

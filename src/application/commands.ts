@@ -12,7 +12,7 @@ import type { Instant } from "../domain/time.js";
 import { type TransferCommand, checkTransfer } from "../domain/transfer.js";
 import type { WriteQuota } from "../domain/write-quota.js";
 import { requestHash, sha256Hex } from "../log/canonical.js";
-import type { CommandOutcome, IdempotencyKey, StoragePort } from "../storage/storage-port.js";
+import type { CommandOutcome, CommandRequest, IdempotencyKey, StoragePort } from "../storage/storage-port.js";
 
 export interface RecordConsentResult {
   subject: SubjectState;
@@ -42,6 +42,20 @@ export interface CommandSettings {
 
 export class Commands {
   constructor(private readonly s: CommandSettings) {}
+
+  /** These commands, with the events each appends (or replays) also handed to `note`. */
+  recording(note: (events: readonly LedgerEvent[]) => void): Commands {
+    const storage: StoragePort = Object.create(this.s.storage, {
+      execute: {
+        value: async (request: CommandRequest) => {
+          const outcome = await this.s.storage.execute(request);
+          note(outcome.events);
+          return outcome;
+        },
+      },
+    });
+    return new Commands({ ...this.s, storage });
+  }
 
   /** Runs a subject command: the subject id is checked here, once, before the quota and the transaction. */
   private run(command: SubjectCommand, actor: Actor): Promise<CommandOutcome & { subject: SubjectState }> {

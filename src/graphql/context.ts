@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import type { Ledger } from "../ledger.js";
 import type { TransparencyLog } from "../log/transparency-log.js";
 import type { ReceiptSigner } from "../receipts/signer.js";
+import type { AppliedPosition } from "../feed/applied-position.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
 import type { OperationCost } from "./operation-cost.js";
@@ -20,6 +21,8 @@ export interface Services {
   transparency: TransparencyLog;
   /** Webhook registrations and their deliveries. */
   webhooks: Webhooks;
+  /** The log position this replica has applied (reads that must include a position wait on it). */
+  applied: AppliedPosition;
 }
 
 export interface GraphQLContext {
@@ -28,4 +31,6 @@ export interface GraphQLContext {
   requestId: string;
   /** The admitted operation's price (set by the request pipeline before execution). */
   cost?: OperationCost;
+  /** A mutation's writes: the position its last event took (null until it appends one). */
+  written?: { position: number | null };
 }

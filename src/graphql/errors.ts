@@ -20,6 +20,7 @@ const CLIENT_CODES = new Set([
   "QUERY_TOO_DEEP",
   "TOO_MANY_REQUESTS",
   "RESPONSE_TOO_LARGE",
+  "STALE_READ",
 ]);
 
 function codeOf(e: unknown): string | undefined {

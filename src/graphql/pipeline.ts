@@ -40,6 +40,7 @@ import {
   visitorScopeStage,
 } from "./stages.js";
 import { validationBudgetBroken } from "./validation-budget.js";
+import { isMutation, recordWrites } from "./write-position.js";
 
 export interface PipelineDeps {
   schema: GraphQLSchema;
@@ -181,6 +182,7 @@ export class GraphQLPipeline {
   /** Executes an admitted query or mutation inside the stages' execution wrappers (slots, answer budget). */
   execute(args: ExecutionArgs): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
+    if (isMutation(args.document, args.operationName)) recordWrites(context);
     const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
     const run = async (): Promise<ExecutionResult> =>
       compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args);

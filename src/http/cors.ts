@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 /**
  * Request headers a front end may send: the bearer token, JSON, Apollo's CSRF markers, Apollo
- * Client's name and version, and W3C trace context (OpenTelemetry's browser instrumentation).
+ * Client's name and version, W3C trace context (OpenTelemetry's browser instrumentation), and the
+ * position a read must include (read your writes on any replica).
  */
 export const ALLOWED_HEADERS = [
   "Authorization",
@@ -15,7 +16,10 @@ export const ALLOWED_HEADERS = [
   "Apollographql-Client-Version",
   "Traceparent",
   "Tracestate",
+  "Ledger-Min-Position",
 ].join(", ");
+/** Response headers a front end may read beyond the CORS-safelisted ones: the position a mutation's last event took. */
+export const EXPOSED_HEADERS = "Ledger-Position";
 const ALLOWED_METHODS = "GET, POST, OPTIONS";
 /** How long a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
@@ -37,6 +41,7 @@ export function applyCors(allowed: "*" | readonly string[], req: IncomingMessage
   // The answer depends on Origin whenever a list is configured: caches must keep them apart.
   if (allowed !== "*") res.setHeader("vary", "Origin");
   if (ok) res.setHeader("access-control-allow-origin", allowed === "*" ? "*" : origin!);
+  if (ok) res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
   const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
   if (!preflight) return false;
   if (!ok) {

@@ -12,6 +12,9 @@ import { LedgerError } from "../domain/errors.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
 import { GraphQLPipeline } from "../graphql/pipeline.js";
 import { applyCors } from "./cors.js";
+import { MIN_POSITION_HEADER, POSITION_HEADER } from "../feed/applied-position.js";
+import { writtenPosition } from "../graphql/write-position.js";
+import { readsFrom } from "./min-position.js";
 import { isPublicOperation } from "../graphql/public-operations.js";
 import { externalTransmissionNotice } from "./external-transmission-notice.js";
 import type { Metrics } from "./metrics.js";
@@ -90,8 +93,11 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
               const length = request.query?.length ?? 0;
               if (length > LONG_DOCUMENT) await nextTurn(weightOf(length));
               pipeline.admit({ transport: "http", document, operationName, variables: request.variables, context: contextValue });
+              await readsFrom(request.http?.headers.get(MIN_POSITION_HEADER), services.applied);
             },
-            async willSendResponse({ response, operationName, operation }) {
+            async willSendResponse({ response, operationName, operation, contextValue }) {
+              const position = writtenPosition(contextValue);
+              if (position !== null) response.http.headers.set(POSITION_HEADER, position);
               const seconds = Number(process.hrtime.bigint() - started) / 1e9;
               const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
               pipeline.answered({ transport: "http", operationName, type: operation?.operation ?? "unknown", errors, seconds });

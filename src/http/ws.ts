@@ -12,7 +12,8 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { Caller } from "../auth/scopes.js";
 import { LedgerError } from "../domain/errors.js";
-import type { Services } from "../graphql/context.js";
+import type { GraphQLContext, Services } from "../graphql/context.js";
+import { withLedgerPosition } from "../graphql/write-position.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
 import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
 import { type BufferedSocket, withinByteBudget } from "./subscriber-budget.js";
@@ -99,7 +100,8 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
   const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: true,
-      execute: (args: ExecutionArgs) => pipeline.execute(args),
+      // No headers over WebSocket: a mutation's position travels in its result's extensions.
+      execute: async (args: ExecutionArgs) => withLedgerPosition(await pipeline.execute(args), args.contextValue as GraphQLContext),
       // Subscribers of the same operation who may see the same personal data share each change's execution.
       subscribe: async (args: ExecutionArgs) => {
         const result = await subscribeShared(args, operationKeys.get(args.contextValue as object) ?? randomUUID());
