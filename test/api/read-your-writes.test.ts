@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "../support/backend.js";
 import { TestClock } from "../support/clock.js";
 import { eventually } from "../support/common.js";
+import { wsClient } from "../subscriptions/ws-client.js";
 import { sendWithHeaders as send } from "../support/send-with-headers.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { RECORD_CONSENT, type RecordPayload, countEvents, freshId, iso, onboard } from "./helpers.js";
@@ -96,6 +97,18 @@ describe(`Ledger-Position and Ledger-Min-Position on one service (${backend})`, 
     const read = await held;
     expect([read.status, read.code, read.data ?? null]).toEqual([503, "STALE_READ", null]);
     expect(read.headers.get("retry-after")).toBe("1");
+  });
+
+  it("names a mutation's position over WebSocket in its result's extensions (no headers there)", async () => {
+    const subjectId = freshId();
+    const client = wsClient(srv.url, await srv.token(subjectId, "consent:self"));
+    try {
+      const result = await client.iterate<RecordPayload>({ query: RECORD_CONSENT, variables: { input: { policyVersion: 1, acceptPolicy: true } } }).next();
+      const value = result.value as { data: RecordPayload; extensions?: { ledgerPosition?: string } };
+      expect(value.extensions?.ledgerPosition).toBe(value.data.recordConsent.events.at(-1)!.position);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("lets a front end on a listed origin send Ledger-Min-Position and read Ledger-Position", async () => {
