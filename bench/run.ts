@@ -11,6 +11,7 @@ import { benchPostgres } from "./postgres.js";
 import { benchPostgresHttp } from "./postgres-http.js";
 import { benchC15t } from "./peers/c15t.js";
 import { benchEmmett } from "./peers/emmett.js";
+import { benchEmmettPostgres } from "./peers/emmett-postgres.js";
 import { benchRebuild } from "./rebuild.js";
 import { benchScale } from "./scale.js";
 import { benchStoreAppend } from "./store-append.js";
@@ -77,6 +78,7 @@ export const BENCHES: Bench[] = [
   { name: "scale", run: benchScale },
   { name: "postgres", run: benchPostgres },
   { name: "postgres-http", run: benchPostgresHttp },
+  { name: "emmett-postgres", run: benchEmmettPostgres },
   { name: "transparency", run: benchTransparency },
   { name: "writer", run: benchWriter },
   { name: "visitor-session", run: benchVisitorSession },
