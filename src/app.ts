@@ -150,6 +150,7 @@ export async function startApp(
     // Listening last: by the time the applied position moves, the other listeners have taken the commit in.
     const applied = new AppliedPosition(ledger.headPosition, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });
     ledger.onCommit((events) => applied.advance(events.at(-1)?.position ?? 0));
+    metrics.applied = () => ({ position: applied.current, waiting: applied.waiting });
     const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks, applied };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ services });

@@ -42,6 +42,25 @@ export class Metrics {
     },
   });
 
+  /** The position this replica has applied and the reads waiting for a later one; set by the composition root. */
+  applied: () => { position: number; waiting: number } = () => ({ position: 0, waiting: 0 });
+  readonly appliedPosition: Gauge = new Gauge({
+    name: "ledger_applied_position",
+    help: "The log position this replica has applied (its catalogue, subscriptions and views include every commit up to it)",
+    registers: [this.registry],
+    collect: () => {
+      this.appliedPosition.set(this.applied().position);
+    },
+  });
+  readonly positionWaits: Gauge = new Gauge({
+    name: "ledger_min_position_waits",
+    help: "Requests waiting for this replica to apply the position their Ledger-Min-Position names",
+    registers: [this.registry],
+    collect: () => {
+      this.positionWaits.set(this.applied().waiting);
+    },
+  });
+
   /** Operation names with a label of their own: the first ones seen, up to the configured number. */
   private readonly operationNames = new Set<string>();
 

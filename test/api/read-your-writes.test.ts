@@ -93,10 +93,15 @@ describe(`Ledger-Position and Ledger-Min-Position on one service (${backend})`, 
     await eventually("the read waits", () => srv.app.services.applied.waiting > 0);
     clock.advance(1_999);
     expect(srv.app.services.applied.waiting).toBe(1);
+    const metrics = await (await fetch(new URL("/metrics", srv.url))).text();
+    expect(metrics).toMatch(/^ledger_min_position_waits 1$/m);
     clock.advance(1);
     const read = await held;
     expect([read.status, read.code, read.data ?? null]).toEqual([503, "STALE_READ", null]);
     expect(read.headers.get("retry-after")).toBe("1");
+    const after = await (await fetch(new URL("/metrics", srv.url))).text();
+    expect(after).toMatch(/^ledger_min_position_waits 0$/m);
+    expect(after).toContain(`ledger_applied_position ${srv.app.services.applied.current}\n`);
   });
 
   it("names a mutation's position over WebSocket in its result's extensions (no headers there)", async () => {
