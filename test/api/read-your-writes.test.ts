@@ -39,6 +39,17 @@ describe(`Ledger-Position and Ledger-Min-Position on one service (${backend})`, 
     expect(read.headers.get("ledger-position")).toBeNull();
   });
 
+  it("names, on an idempotent replay, the position the first call's last event took", async () => {
+    const subjectId = freshId();
+    const self = await srv.token(subjectId, "consent:self");
+    const input = { policyVersion: 1, acceptPolicy: true, grant: ["location"], idempotencyKey: freshId("key") };
+    const first = await send<RecordPayload>(srv, RECORD_CONSENT, { input }, self);
+    await onboard(srv, freshId());
+    const replay = await send<RecordPayload>(srv, RECORD_CONSENT, { input }, self);
+    expect(first.headers.get("ledger-position")).toBe(first.data!.recordConsent.events.at(-1)!.position);
+    expect(replay.headers.get("ledger-position")).toBe(first.headers.get("ledger-position"));
+  });
+
   it("names a position on a refused mutation too, one that includes everything it was decided on", async () => {
     const subjectId = freshId();
     const self = await srv.token(subjectId, "consent:self");
