@@ -1,11 +1,11 @@
 // The chain on SQLite: its last link, and appends that continue it inside the group commit's
 // transaction (each event linked, stored and projected in turn).
-import { randomUUID } from "node:crypto";
 import { LedgerError } from "../../../domain/errors.js";
 import type { LedgerEvent } from "../../../domain/events.js";
 import { GENESIS_HASH, canonicalJson, chainHash } from "../../../log/canonical.js";
 import { type EventRow, canonicalRowContent, rowToEvent } from "../../event-row.js";
 import type { NewEvent } from "../../event-store.js";
+import { timeOrderedUuid } from "../../event-id.js";
 import type { EventStatements } from "./statements.js";
 
 export const SCHEMA_VERSION = 1;
@@ -62,7 +62,7 @@ export function appendToChain(s: EventStatements, chain: ChainState, now: number
   for (const ne of events) {
     const row: EventRow = {
       position: chain.tip.position + 1,
-      id: randomUUID(),
+      id: timeOrderedUuid(recordedAt),
       stream_id: streamId,
       stream_version: ++version,
       type: ne.type,
