@@ -53,19 +53,23 @@ export class SqliteMerkleTree implements TransparencyStore {
   appendEvents(events: readonly LoggedEvent[]): void {
     const from = this.size();
     let leaves = from;
+    /** The leaf hash of the event before, when this call computed it. */
+    let previousLeaf: Buffer | null = null;
     for (const e of events) {
       if (leaves !== e.position - 1) break;
-      let hash = leafHash(Buffer.from(e.hash, "hex"));
+      const leaf = leafHash(Buffer.from(e.hash, "hex"));
+      let hash = leaf;
       let level = 0;
       let index = leaves;
       // A right child completes its parent: the left sibling is the previous event's leaf, or a stored node.
       while (index % 2 === 1) {
-        const left = level === 0 ? leafHash(Buffer.from(e.prevHash, "hex")) : this.storedNode({ level, index: index - 1 });
+        const left = level === 0 ? (previousLeaf ?? leafHash(Buffer.from(e.prevHash, "hex"))) : this.storedNode({ level, index: index - 1 });
         hash = nodeHash(left, hash);
         level++;
         index = (index - 1) / 2;
         this.stmts.putNode.run(postOrderIndex({ level, index }), hash);
       }
+      previousLeaf = leaf;
       leaves++;
     }
     if (leaves !== from) this.stmts.setLeaves.run(leaves);
