@@ -3,8 +3,8 @@
 import { LedgerError } from "./errors.js";
 
 const MINUTE_MS = 60_000;
-/** Windows kept before the expired ones are dropped. */
-const PRUNE_AT = 10_000;
+/** Windows kept before the expired ones are first dropped. */
+export const PRUNE_AT = 10_000;
 
 /**
  * A fixed one-minute window per subject, started by its first command: at most `max` commands in
@@ -12,6 +12,13 @@ const PRUNE_AT = 10_000;
  */
 export class WriteQuota {
   private readonly windows = new Map<string, { start: number; count: number }>();
+  /**
+   * The size at which expired windows are next dropped: twice what the last prune kept (at least
+   * PRUNE_AT). When more than PRUNE_AT subjects write within one minute, a prune keeps them all; a
+   * fixed threshold would then walk every window on every new subject's command. Doubling makes the
+   * walk amortised constant per command, and memory stays within twice the last minute's subjects.
+   */
+  private pruneAt = PRUNE_AT;
 
   constructor(
     private readonly max: number,
@@ -27,7 +34,7 @@ export class WriteQuota {
     const now = this.clock();
     let w = this.windows.get(subjectId);
     if (!w || now - w.start >= MINUTE_MS || now < w.start) {
-      if (this.windows.size >= PRUNE_AT) this.prune(now);
+      if (this.windows.size >= this.pruneAt) this.prune(now);
       this.windows.set(subjectId, (w = { start: now, count: 0 }));
     }
     if (w.count >= this.max && !always) {
@@ -43,5 +50,11 @@ export class WriteQuota {
 
   private prune(now: number): void {
     for (const [id, w] of this.windows) if (now - w.start >= MINUTE_MS || now < w.start) this.windows.delete(id);
+    this.pruneAt = Math.max(PRUNE_AT, 2 * this.windows.size);
+  }
+
+  /** Windows held (the subjects written in the last minute, and expired ones not dropped yet). */
+  get size(): number {
+    return this.windows.size;
   }
 }

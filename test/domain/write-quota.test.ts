@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { WriteQuota } from "../../src/domain/write-quota.js";
+import { PRUNE_AT, WriteQuota } from "../../src/domain/write-quota.js";
 import { LedgerError } from "../../src/domain/errors.js";
 
 const codeOf = (f: () => void): string | null => {
@@ -36,5 +36,28 @@ describe("WriteQuota", () => {
   it("is off when max is 0", () => {
     const q = new WriteQuota(0, () => 0);
     for (let i = 0; i < 100; i++) expect(codeOf(() => q.take("a"))).toBeNull();
+  });
+
+  it("drops expired windows, never a live one, holding at most twice the last minute's subjects (or PRUNE_AT)", () => {
+    let now = 0;
+    const q = new WriteQuota(5, () => now);
+    // More subjects in one minute than PRUNE_AT: every window is live, none may be dropped.
+    const live = PRUNE_AT + PRUNE_AT / 2;
+    for (let i = 0; i < live; i++) q.take(`a${i}`);
+    expect(q.size).toBe(live);
+    for (let i = 0; i < live; i++) q.take(`a${i}`);
+    for (let i = 0; i < 3; i++) q.take("a0");
+    expect(codeOf(() => q.take("a0"))).toBe("TOO_MANY_REQUESTS");
+    // A minute later those windows have ended: they are dropped as new subjects come, and the map
+    // never holds more than twice the windows the last drop kept.
+    now += 60_000;
+    let most = 0;
+    for (let i = 0; i < PRUNE_AT; i++) {
+      q.take(`b${i}`);
+      most = Math.max(most, q.size);
+    }
+    expect(most).toBeLessThanOrEqual(2 * live);
+    expect(q.size).toBe(PRUNE_AT);
+    expect(codeOf(() => q.take("a0"))).toBeNull();
   });
 });

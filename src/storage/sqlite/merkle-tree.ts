@@ -46,22 +46,33 @@ export class SqliteMerkleTree implements TransparencyStore {
     return this.stmts.leaves.get() as number;
   }
 
-  /** Adds an event just appended, inside the append's transaction; does nothing while the tree is still catching up. */
-  appendEvent(e: LoggedEvent): void {
-    const leaves = this.size();
-    if (leaves !== e.position - 1) return;
-    let hash = leafHash(Buffer.from(e.hash, "hex"));
-    let level = 0;
-    let index = leaves;
-    // A right child completes its parent: the left sibling is the previous event's leaf, or a stored node.
-    while (index % 2 === 1) {
-      const left = level === 0 ? leafHash(Buffer.from(e.prevHash, "hex")) : this.storedNode({ level, index: index - 1 });
-      hash = nodeHash(left, hash);
-      level++;
-      index = (index - 1) / 2;
-      this.stmts.putNode.run(postOrderIndex({ level, index }), hash);
+  /**
+   * Adds one append's events, in log order, inside its transaction: the tree's size is read and
+   * written once for all of them. Does nothing while the tree is still catching up.
+   */
+  appendEvents(events: readonly LoggedEvent[]): void {
+    const from = this.size();
+    let leaves = from;
+    /** The leaf hash of the event before, when this call computed it. */
+    let previousLeaf: Buffer | null = null;
+    for (const e of events) {
+      if (leaves !== e.position - 1) break;
+      const leaf = leafHash(Buffer.from(e.hash, "hex"));
+      let hash = leaf;
+      let level = 0;
+      let index = leaves;
+      // A right child completes its parent: the left sibling is the previous event's leaf, or a stored node.
+      while (index % 2 === 1) {
+        const left = level === 0 ? (previousLeaf ?? leafHash(Buffer.from(e.prevHash, "hex"))) : this.storedNode({ level, index: index - 1 });
+        hash = nodeHash(left, hash);
+        level++;
+        index = (index - 1) / 2;
+        this.stmts.putNode.run(postOrderIndex({ level, index }), hash);
+      }
+      previousLeaf = leaf;
+      leaves++;
     }
-    this.stmts.setLeaves.run(leaves + 1);
+    if (leaves !== from) this.stmts.setLeaves.run(leaves);
   }
 
   /** Adds up to `max` logged events not in the tree yet, in one go (run it inside a write transaction); returns how many. */

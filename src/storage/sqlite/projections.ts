@@ -36,7 +36,12 @@ export class SqliteProjections {
     this.transfers = new SqliteTransfers(db);
   }
 
-  /** Keeps the read models in step; the store calls it inside the append's transaction. */
+  /** Keeps the read models in step with one append's events, inside its transaction (see SqliteProjectionWrites.applyAll). */
+  applyAll(events: readonly LedgerEvent[]): void {
+    this.writes.applyAll(events);
+  }
+
+  /** One event; with `subjects`, as a rebuild applies it (see SqliteProjectionWrites.apply). */
   apply(e: LedgerEvent, subjects?: SubjectRows): void {
     this.writes.apply(e, subjects);
   }

@@ -9,7 +9,7 @@ import { scrubWal } from "./scrub-wal.js";
 import { verifyStoredChain } from "./verify-chain.js";
 import type { ChainHead, EventStore, IntegrityReport, NewEvent, ReadFilter, WriteTx } from "../event-store.js";
 import { migrate } from "./schema.js";
-import { type ChainState, EMPTY_TIP, appendToChain, readTip } from "./event-store/chain-append.js";
+import { type ChainState, EMPTY_TIP, appendToChain, readTip, streamVersion } from "./event-store/chain-append.js";
 import { restrictFileModes } from "./event-store/file-modes.js";
 import { forget, remember, replayed } from "./event-store/idempotency.js";
 import { type ScanStep, readAll, scan } from "./event-store/read-events.js";
@@ -50,12 +50,12 @@ export class SqliteEventStore implements EventStore {
   /** A WAL scrub that a reader's snapshot cut short, to be retried. */
   private scrubTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
-  /** Hooks run inside the transaction for every appended event (projections). */
-  private readonly appliers: ((e: LedgerEvent) => void)[] = [];
+  /** Hooks run inside the transaction on each append's events, in log order (projections, tree). */
+  private readonly appliers: ((events: readonly LedgerEvent[]) => void)[] = [];
 
   private readonly stmts: EventStatements;
   /** The chain's last link (recordedAt never goes back), the hooks, and the events the running command appended. */
-  private readonly chain: ChainState = { tip: EMPTY_TIP, appliers: this.appliers, batchEvents: [] };
+  private readonly chain: ChainState = { tip: EMPTY_TIP, appliers: this.appliers, batchEvents: [], versions: new Map() };
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -74,8 +74,8 @@ export class SqliteEventStore implements EventStore {
     this.chain.tip = readTip(this.stmts);
   }
 
-  /** Registers a hook run inside the write transaction for each appended event. */
-  addApplier(apply: (e: LedgerEvent) => void): void {
+  /** Registers a hook run inside the write transaction on each append's events. */
+  addApplier(apply: (events: readonly LedgerEvent[]) => void): void {
     this.appliers.push(apply);
   }
 
@@ -135,6 +135,7 @@ export class SqliteEventStore implements EventStore {
       for (const p of batch) {
         const tipBefore = this.chain.tip;
         this.chain.batchEvents = [];
+        this.chain.versions = new Map();
         try {
           const value = this.db.transaction(() => p.work(tx))();
           outcomes.push({ ok: true, value });
@@ -171,7 +172,7 @@ export class SqliteEventStore implements EventStore {
 
   private writeTx(): WriteTx {
     return {
-      streamVersion: (streamId) => (this.stmts.streamVersion.get(streamId) as number | null) ?? 0,
+      streamVersion: (streamId) => streamVersion(this.stmts, this.chain, streamId),
       append: (streamId, expectedVersion, events) => appendToChain(this.stmts, this.chain, this.clock(), streamId, expectedVersion, events),
       replay: (streamId, idem) => replayed(this.stmts, streamId, idem),
       remember: (streamId, idem, events) => remember(this.stmts, streamId, idem, events),

@@ -74,15 +74,21 @@ export class SqliteWriter implements SqliteWrites {
       this.store.db.close();
       throw e;
     }
-    this.store.addApplier((e) => this.projections.apply(e));
+    this.store.addApplier((events) => this.projections.applyAll(events));
     const hasTree = this.store.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'merkle_tree'").pluck().get() === 1;
     if (hasTree) {
       const tree = new SqliteMerkleTree(this.store.db);
       this.tree = tree;
-      this.store.addApplier((e) => tree.appendEvent(e));
+      this.store.addApplier((events) => tree.appendEvents(events));
     }
     this.catalog = this.loadCatalog();
     const commands = opts.commands ?? null;
+    // Each command of a group commit runs in a savepoint; SQLite keeps the savepoint's undo copies
+    // of the pages it touches (a recordConsent: about 20) in a statement journal, which past 64 KiB
+    // it spills to a temporary file: a create, an unlink and a write per page, for every group
+    // commit. Held in memory instead (a few MiB at most for the largest group commit), as is any
+    // temporary table a command's statement might make. A rebuild goes back to files (see rebuild).
+    if (commands && !this.readonly) this.store.db.pragma("temp_store = MEMORY");
     this.context = commands && {
       store: this.store,
       projections: this.projections,
@@ -137,15 +143,22 @@ export class SqliteWriter implements SqliteWrites {
 
   /** Recomputes the read models, then the tree (emptied and built again in one exclusive transaction). */
   async rebuild(): Promise<number> {
-    const n = rebuildProjections(this.store, this.projections);
-    const tree = this.tree;
-    if (tree) {
-      this.store.exclusive(() => {
-        tree.reset();
-        while (tree.catchUp(TREE_CHUNK) > 0);
-      });
+    // The rebuild's sorts span the whole log: they spill to temporary files, not to memory.
+    const temp = this.store.db.pragma("temp_store", { simple: true }) as number;
+    this.store.db.pragma("temp_store = DEFAULT");
+    try {
+      const n = rebuildProjections(this.store, this.projections);
+      const tree = this.tree;
+      if (tree) {
+        this.store.exclusive(() => {
+          tree.reset();
+          while (tree.catchUp(TREE_CHUNK) > 0);
+        });
+      }
+      return n;
+    } finally {
+      this.store.db.pragma(`temp_store = ${temp}`);
     }
-    return n;
   }
 
   async commits(): Promise<number> {

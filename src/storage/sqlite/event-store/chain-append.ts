@@ -1,11 +1,11 @@
 // The chain on SQLite: its last link, and appends that continue it inside the group commit's
 // transaction (each event linked, stored and projected in turn).
-import { randomUUID } from "node:crypto";
 import { LedgerError } from "../../../domain/errors.js";
 import type { LedgerEvent } from "../../../domain/events.js";
 import { GENESIS_HASH, canonicalJson, chainHash } from "../../../log/canonical.js";
 import { type EventRow, canonicalRowContent, rowToEvent } from "../../event-row.js";
 import type { NewEvent } from "../../event-store.js";
+import { timeOrderedUuid } from "../../event-id.js";
 import type { EventStatements } from "./statements.js";
 
 export const SCHEMA_VERSION = 1;
@@ -25,20 +25,32 @@ export function readTip(s: EventStatements): Tip {
   return r ? { position: r.position, hash: r.hash.toString("hex"), recordedAt: r.recorded_at } : { ...EMPTY_TIP };
 }
 
-/** What an append continues and tells: the tip (moved by each event), the hooks per event, and the commit's collected events. */
+/**
+ * What an append continues and tells: the tip (moved by each event), the hooks run on each append's
+ * events, the commit's collected events, and the versions of the streams the running command has
+ * read or written (so its lock and its append read a stream's version once; reset per command).
+ */
 export interface ChainState {
   tip: Tip;
-  readonly appliers: readonly ((e: LedgerEvent) => void)[];
+  readonly appliers: readonly ((events: readonly LedgerEvent[]) => void)[];
   batchEvents: LedgerEvent[];
+  versions: Map<string, number>;
+}
+
+/** A stream's version as the running command sees it: read once, then kept in step by its appends. */
+export function streamVersion(s: EventStatements, chain: ChainState, streamId: string): number {
+  let v = chain.versions.get(streamId);
+  if (v === undefined) chain.versions.set(streamId, (v = (s.streamVersion.get(streamId) as number | null) ?? 0));
+  return v;
 }
 
 /**
- * Checks the stream's version (null skips the check), then links each event after the tip, stores
- * it, runs the hooks (projections) on it and collects it for the commit's listeners.
+ * Checks the stream's version (null skips the check), then links each event after the tip and
+ * stores it, runs the hooks (projections, tree) on the events and collects them for the commit's listeners.
  * recordedAt never goes back, so transaction time follows log order even if the clock steps back.
  */
 export function appendToChain(s: EventStatements, chain: ChainState, now: number, streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): LedgerEvent[] {
-  const current = (s.streamVersion.get(streamId) as number | null) ?? 0;
+  const current = streamVersion(s, chain, streamId);
   if (expectedVersion !== null && expectedVersion !== current)
     throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, {
       expectedVersion,
@@ -50,7 +62,7 @@ export function appendToChain(s: EventStatements, chain: ChainState, now: number
   for (const ne of events) {
     const row: EventRow = {
       position: chain.tip.position + 1,
-      id: randomUUID(),
+      id: timeOrderedUuid(recordedAt),
       stream_id: streamId,
       stream_version: ++version,
       type: ne.type,
@@ -69,9 +81,10 @@ export function appendToChain(s: EventStatements, chain: ChainState, now: number
     s.insert.run(row);
     const event = rowToEvent(row);
     chain.tip = { position: row.position, hash, recordedAt };
-    for (const apply of chain.appliers) apply(event);
     out.push(event);
     chain.batchEvents.push(event);
   }
+  chain.versions.set(streamId, version);
+  for (const apply of chain.appliers) apply(out);
   return out;
 }

@@ -11,7 +11,7 @@ interface SubjectRow {
   version: number;
   position: number;
 }
-/** The subjects table as a rebuild keeps it in memory. */
+/** Subjects' rows in memory: the whole table during a rebuild, the subjects of one append otherwise. */
 export type SubjectRows = Map<string, SubjectRow>;
 
 /** The lifecycle columns after status, in the order the statements take them. */
@@ -81,38 +81,58 @@ export class SqliteProjectionWrites {
     };
   }
 
-  /** Keeps the read models in step; the store calls it inside the append's transaction. */
+  /**
+   * Keeps the read models in step with one append's events; the store calls it inside the append's
+   * transaction, once the events are stored. Each subject's row is read once and written once per
+   * append (its lifecycle folded over the events in memory), not read and written again per event.
+   */
+  applyAll(events: readonly LedgerEvent[]): void {
+    const rows: SubjectRows = new Map();
+    for (const e of events) this.applyEvent(e, rows, false);
+    for (const [subjectId, r] of rows) this.s.subjectPut.run(subjectId, r.lifecycle.status, r.version, r.position, ...lifecycleValues(r.lifecycle));
+  }
+
+  /**
+   * One event. With `subjects` (a rebuild) the subjects table is kept in that map and the current
+   * consents and standings are derived from the history tables once at the end.
+   */
   apply(e: LedgerEvent, subjects?: SubjectRows): void {
+    if (subjects) this.applyEvent(e, subjects, true);
+    else this.applyAll([e]);
+  }
+
+  /**
+   * Applies `e`, its subject's row taken from and left in `rows` (read from the table on first use
+   * unless `rebuild`, where the map is the whole table). A rebuild skips the current consents and
+   * standings, derived at its end (see rebuildProjections) instead of an upsert per event.
+   */
+  private applyEvent(e: LedgerEvent, rows: SubjectRows, rebuild: boolean): void {
     const subjectId = e.subjectId;
     if (subjectId === null) {
       this.applyPolicyEvent(e);
       return;
     }
-    // A rebuild keeps the subjects table in memory and derives the current consents and standings
-    // from the history tables once at the end (see rebuildProjections), instead of an upsert per event.
-    let cur: { lifecycle: Lifecycle; version: number } | undefined;
-    if (subjects) cur = subjects.get(subjectId);
-    else {
+    let cur: { lifecycle: Lifecycle; version: number } | undefined = rows.get(subjectId);
+    if (!cur && !rebuild) {
       const row = this.s.subjectGet.get(subjectId) as (LifecycleRow & { version: number }) | undefined;
       cur = row && { lifecycle: toLifecycle(row), version: row.version };
     }
     const lifecycle = nextLifecycle(cur?.lifecycle ?? INITIAL_LIFECYCLE, e);
     const own = e.streamId === subjectStream(subjectId);
     const version = own ? Math.max(cur?.version ?? 0, e.streamVersion) : (cur?.version ?? 0);
-    if (subjects) subjects.set(subjectId, { lifecycle, version, position: e.position });
-    else this.s.subjectPut.run(subjectId, lifecycle.status, version, e.position, ...lifecycleValues(lifecycle));
+    rows.set(subjectId, { lifecycle, version, position: e.position });
     if (LIFECYCLE_EVENTS.has(e.type)) {
       this.s.statusHistoryPut.run(subjectId, e.position, e.occurredAt, e.recordedAt, lifecycle.status, ...lifecycleValues(lifecycle));
       return;
     }
     switch (e.type) {
       case "PolicyAccepted":
-        if (!subjects) this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
+        if (!rebuild) this.s.standingPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position);
         this.s.acceptanceHistoryPut.run(subjectId, e.data.policyId, e.data.version, e.occurredAt, e.position, e.recordedAt);
         return;
       case "ConsentExpired":
         this.s.expiryNote.run(e.data.grantEventId, subjectId, e.position);
-        if (!subjects) this.s.expiryMark.run(subjectId, e.data.policyId, e.data.purposeId, e.data.grantEventId);
+        if (!rebuild) this.s.expiryMark.run(subjectId, e.data.policyId, e.data.purposeId, e.data.grantEventId);
         return;
       case "ThirdPartyTransferRecorded":
         this.s.transferPut.run(...transferValues(e));
@@ -137,7 +157,7 @@ export class SqliteProjectionWrites {
         this.s.consentHistoryPut.run(row);
         // A grant recorded after it expired (a late import) is reported as expired by its own event.
         const expiryNoted = row.expires_at !== null && row.expires_at <= e.recordedAt ? 1 : 0;
-        if (!subjects) this.s.consentPut.run({ ...row, expiry_noted: expiryNoted });
+        if (!rebuild) this.s.consentPut.run({ ...row, expiry_noted: expiryNoted });
         return;
       }
       case "DataRequestOpened":
