@@ -39,7 +39,11 @@ const cmd = (over: Partial<RecordConsentCommand>): RecordConsentCommand => ({
   ...over,
 });
 
-const outcome = (p: Promise<CommandOutcome>) => p.then(() => "ok", (e: { code?: string }) => e.code ?? String(e));
+const outcome = (p: Promise<CommandOutcome>) =>
+  p.then(
+    () => "ok",
+    (e: { code?: string }) => e.code ?? String(e),
+  );
 
 describe("PostgreSQL set-based batches", () => {
   let a: PostgresStorage;

@@ -153,7 +153,7 @@ export class GroupCommit {
             else refused.push({ q, error: res.error });
           }
         } catch (e) {
-          if (isConnectionLoss(e) || isUnavailable(e)) throw e;
+          if (isConnectionLoss(e)) throw e;
           // Not set-based after all (a statement failed, a deadlock, a step it does not batch): the
           // transaction is rolled back and the whole batch runs again, each command in its savepoint.
           await client.query("ROLLBACK");
