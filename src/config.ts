@@ -5,7 +5,7 @@ import { DEFAULT_MAX_EXTENSION_DAYS } from "./domain/decide.js";
 import { DATA_REQUEST_KINDS } from "./domain/events.js";
 import { DEFAULT_ADEQUATE_COUNTRIES } from "./domain/transfer.js";
 import { authMode, authSettings, isProduction } from "./config/auth-settings.js";
-import { parseDatabaseUrl, withSqliteWriter } from "./config/database-settings.js";
+import { parseDatabaseUrl, withPostgresBatches, withSqliteWriter } from "./config/database-settings.js";
 import { limitsSettings } from "./config/limits-settings.js";
 import { ConfigError, boolSetting, countryListSetting, instantSetting, intSetting, policyIdSetting, reader } from "./config/settings.js";
 import type { Config } from "./config/types.js";
@@ -34,7 +34,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: intSetting(get, "PORT", 4000, 0, 65_535),
     host,
-    database: withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER")),
+    database: withPostgresBatches(withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER")), get("POSTGRES_BATCHES")),
     dataDir: get("DATA_DIR") ?? "data",
     catalogDir: get("CATALOG_DIR") ?? "data/policies",
     auth: authSettings(get, auth),

@@ -25,6 +25,11 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
       });
     // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
     case "postgres":
-      return PostgresStorage.open({ url: database.url, evidenceKek: opts.evidenceKek ?? null, commands: commandProgram });
+      return PostgresStorage.open({
+        url: database.url,
+        evidenceKek: opts.evidenceKek ?? null,
+        commands: commandProgram,
+        ...(database.batches ? { setBasedBatches: database.batches === "set-based" } : {}),
+      });
   }
 }

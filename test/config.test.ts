@@ -222,6 +222,12 @@ describe("loadConfig", () => {
       expect(configError({ SQLITE_WRITER: "worker" }).message).toMatch(/^SQLITE_WRITER must be "thread" or "in-process"/);
       expect(configError({ DATABASE_URL: "postgres://u:p@h:5432/db", SQLITE_WRITER: "thread" }).message).toMatch(/^SQLITE_WRITER applies to a sqlite:/);
     });
+    it("POSTGRES_BATCHES picks how a PostgreSQL group commit runs its commands, and is refused with another value or database", () => {
+      expect(loadConfig({ DATABASE_URL: "postgres://u:p@h:5432/db", POSTGRES_BATCHES: "savepoints" }).database).toEqual({ kind: "postgres", url: "postgres://u:p@h:5432/db", batches: "savepoints" });
+      expect(loadConfig({ DATABASE_URL: "postgres://u:p@h:5432/db", POSTGRES_BATCHES: "set-based" }).database).toEqual({ kind: "postgres", url: "postgres://u:p@h:5432/db", batches: "set-based" });
+      expect(configError({ DATABASE_URL: "postgres://u:p@h:5432/db", POSTGRES_BATCHES: "lockstep" }).message).toMatch(/^POSTGRES_BATCHES must be "set-based" or "savepoints"/);
+      expect(configError({ DATABASE_URL: "sqlite:x.db", POSTGRES_BATCHES: "set-based" }).message).toMatch(/^POSTGRES_BATCHES applies to a postgres:/);
+    });
     it("accepts sqlite:///absolute paths", () => {
       expect(loadConfig({ DATABASE_URL: "sqlite:///app/data/x.db" }).database).toEqual({ kind: "sqlite", path: "/app/data/x.db" });
     });

@@ -51,3 +51,11 @@ export function migrationEndpoints(from: string | undefined, to: string | undefi
   if (target.kind !== "postgres") throw new Error("--to must be a postgres:// URL");
   return { sqlitePath: source.path, postgresUrl: target.url };
 }
+
+/** POSTGRES_BATCHES: "set-based" (a group commit's commands in lockstep, the default) or "savepoints" (one after another, each in its savepoint). */
+export function withPostgresBatches(database: Config["database"], raw: string | undefined): Config["database"] {
+  if (raw === undefined) return database;
+  if (raw !== "set-based" && raw !== "savepoints") throw new ConfigError(`POSTGRES_BATCHES must be "set-based" or "savepoints", got "${raw}"`);
+  if (database.kind !== "postgres") throw new ConfigError("POSTGRES_BATCHES applies to a postgres: DATABASE_URL only");
+  return { ...database, batches: raw };
+}

@@ -5,7 +5,7 @@ export interface Config {
   port: number;
   host: string;
   /** For SQLite, `writer` says where writes run (SQLITE_WRITER; the adapter's default when absent). */
-  database: { kind: "sqlite"; path: string; writer?: "thread" | "in-process" } | { kind: "postgres"; url: string };
+  database: { kind: "sqlite"; path: string; writer?: "thread" | "in-process" } | { kind: "postgres"; url: string; batches?: "set-based" | "savepoints" };
   /** Where dev keys and generated receipt keys live (`<dataDir>/keys/...`). */
   dataDir: string;
   catalogDir: string;

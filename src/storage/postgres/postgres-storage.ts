@@ -12,7 +12,7 @@ import { type PgRebuildCache, checkPostgresReadModels } from "./read-model-check
 import { type EventRow, rowToEvent } from "../event-row.js";
 import { EVENT_COLUMNS } from "./event-rows.js";
 import { PgTransparency, catchUpChunk } from "./merkle-tree.js";
-import { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
+import { PostgresStore, type PostgresStoreOptions, type PgWriteTx } from "./postgres-store.js";
 import { CatalogCache, type PgCommandContext, runCommand } from "./run-command.js";
 import { WRAPPED_KEY_BYTES, checkKek, storedToKey, wrapKey } from "../../evidence/key-wrap.js";
 import { KEY_BYTES } from "../../evidence/seal.js";
@@ -35,6 +35,9 @@ import { PROJECTION_TABLES } from "./schema.js";
 import { PgWebhookStore } from "./webhook-store.js";
 
 export type CommandResult = CommandOutcome;
+
+/** The commands that run each in its savepoint even in a set-based batch: all but those on one subject's stream. */
+const ONE_BY_ONE_KINDS: ReadonlySet<string> = new Set(["publishPolicyVersion", "recordPolicyAnnouncement", "recordThirdPartyTransfer", "mergeSubjects", "recordDueChanges"]);
 
 /** Why a store opened without a command flow refuses commands. */
 export const NO_COMMANDS = "this storage was opened without a command handler (the commands option)";
@@ -90,7 +93,11 @@ export class PostgresStorage implements StoragePort {
     const ctx = this.commands;
     if (!ctx) return Promise.reject(new Error(NO_COMMANDS));
     // A work may run again (after a deadlock or a busy stream): each run is a fresh flow.
-    return this.store.transact((tx) => runCommand(ctx, tx, request), request.now);
+    const work = (tx: PgWriteTx) => runCommand(ctx, tx, request);
+    // Commands on one subject's stream run set-based with the rest of their batch; the rarer ones
+    // (publications, transfers, merges, due changes) each in their savepoint.
+    if (ONE_BY_ONE_KINDS.has(request.command.kind)) return this.store.transact(work, request.now);
+    return this.store.transactFlow({ start: () => ctx.commands.handle(request), ctx }, work, request.now) as Promise<CommandOutcome>;
   }
 
   // ---- the log ----

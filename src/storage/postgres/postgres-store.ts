@@ -16,6 +16,23 @@ import { readAll, readAllWith, readStream } from "./store/read-events.js";
 import { holdingTip, inSnapshot, inTransaction } from "./store/transactions.js";
 import { verifyChain } from "./store/verify-chain.js";
 import type { PgWriteTx } from "./store/write-tx.js";
+import type { LockstepWork } from "./store/lockstep.js";
+import type { Step, StepResult } from "../command-steps.js";
+import { LedgerError } from "../../domain/errors.js";
+
+/** A plain append as a flow: lock the stream, check its version, append. */
+function* appendFlow(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Generator<Step, LedgerEvent[], StepResult> {
+  const [current] = (yield { kind: "lock", streams: [streamId] }) as number[];
+  if (expectedVersion !== null && expectedVersion !== current)
+    throw new LedgerError("VERSION_CONFLICT", `expected version ${expectedVersion}, the stream is at ${current}`, { expectedVersion, actualVersion: current });
+  return (yield {
+    kind: "append",
+    stream: streamId,
+    expectedVersion,
+    events,
+    before: null,
+  }) as LedgerEvent[];
+}
 
 export { EVENT_SCHEMA_VERSION } from "./store/append.js";
 export { MAX_BATCH, MAX_TIP_HOLD_MS } from "./store/group-commit.js";
@@ -33,6 +50,11 @@ export interface PostgresStoreOptions {
   onError?: (e: unknown) => void;
   /** How long a group commit may hold the chain tip before the works left wait for the next one (default MAX_TIP_HOLD_MS). */
   maxTipHoldMs?: number;
+  /**
+   * Whether a batch's commands run set-based, in lockstep (store/lockstep.ts: a constant number of
+   * round trips per batch), rather than one after another, each in its savepoint (default true).
+   */
+  setBasedBatches?: boolean;
 }
 
 export class PostgresStore {
@@ -68,6 +90,7 @@ export class PostgresStore {
       caughtUpTo: (position) => this.pump.caughtUpTo(position),
       committed: (position) => this.notifier.notify(position),
       maxTipHoldMs: opts.maxTipHoldMs ?? MAX_TIP_HOLD_MS,
+      setBased: opts.setBasedBatches ?? true,
     });
   }
 
@@ -100,6 +123,11 @@ export class PostgresStore {
     return this.commits.commitCount;
   }
 
+  /** Statements sent on group commits' connections so far, and the works they answered: round trips per command. */
+  get writeRoundTrips(): { roundTrips: number; committed: number; fallbacks: number } {
+    return { roundTrips: this.commits.roundTrips, committed: this.commits.worksCommitted, fallbacks: this.commits.setBasedFallbacks };
+  }
+
   /**
    * Called with every committed event, from any replica, in position order and exactly once each,
    * after the commit that made it visible.
@@ -126,8 +154,19 @@ export class PostgresStore {
     return this.commits.transact(work, now ?? this.clock());
   }
 
+  /**
+   * As transact, for a command written as a flow of steps (storage/command-steps.ts): in a set-based
+   * batch it runs in lockstep with the batch's other flows; `work` runs the same command on its own
+   * (in its savepoint) when the batch cannot go set-based.
+   */
+  transactFlow<T>(flow: Omit<LockstepWork, "now">, work: (tx: PgWriteTx) => Promise<T>, now?: number): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(new Error("store closed")));
+    const at = now ?? this.clock();
+    return this.commits.transact(work, at, { ...flow, now: at });
+  }
+
   append(streamId: string, expectedVersion: number | null, events: readonly NewEvent[]): Promise<LedgerEvent[]> {
-    return this.transact((tx) => tx.append(streamId, expectedVersion, events));
+    return this.transactFlow({ start: () => appendFlow(streamId, expectedVersion, events), ctx: {} }, (tx) => tx.append(streamId, expectedVersion, events));
   }
 
   readStream(streamId: string): Promise<LedgerEvent[]> {

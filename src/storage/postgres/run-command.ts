@@ -28,6 +28,12 @@ export class CatalogCache {
     }
     return Catalog.of(this.cached.publications.map(toPolicyVersion));
   }
+
+  /** The catalogue when the latest publication's id was read already (undefined: not known, read it). */
+  async readKnowing(client: Queryable, lastPublication: string | null | undefined): Promise<Catalog> {
+    if (lastPublication === undefined || lastPublication !== this.cached.lastId) return this.read(client);
+    return Catalog.of(this.cached.publications.map(toPolicyVersion));
+  }
 }
 
 export interface PgCommandContext {

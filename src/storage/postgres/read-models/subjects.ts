@@ -3,38 +3,60 @@ import { type SubjectState, type SubjectStatus, consentKey, initialSubject } fro
 import { type ConsentRow, type DataRequestRow, type LifecycleRow, type StandingRow, toConsentRecord, toDataRequest, toLifecycle, toStanding } from "../../read-model-rows.js";
 import type { Queryable } from "./queryable.js";
 
-/** A subject's current state from the read models (a fresh one for a subject never seen). */
-export async function readSubject(client: Queryable, subjectId: string): Promise<SubjectState> {
-  const { rows } = await client.query<{
-    status: SubjectStatus | null;
-    lifecycle: LifecycleRow | null;
-    version: number | null;
-    consents: ConsentRow[];
-    standings: StandingRow[];
-    requests: DataRequestRow[];
-  }>(
-    // Named statements (here and in the views): each connection parses and plans them once.
-    {
-      name: "ledger_read_subject",
-      text: `SELECT s.status, s.version,
-       (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = $1) l) AS lifecycle,
-       (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE c.subject_id = $1) AS consents,
-       (SELECT COALESCE(json_agg(st), '[]') FROM standings st WHERE st.subject_id = $1) AS standings,
-       (SELECT COALESCE(json_agg(d ORDER BY d.opened_at, d.id), '[]') FROM data_requests d WHERE d.subject_id = $1) AS requests
-     FROM (SELECT $1::text AS id) x LEFT JOIN subjects s ON s.subject_id = x.id`,
-      values: [subjectId],
-    },
-  );
-  const r = rows[0]!;
-  if (r.status === null || r.version === null) return initialSubject(subjectId);
+/** One subject's state as the read tables hold it (the columns of subjectStateColumns). */
+export interface SubjectStateRow {
+  status: SubjectStatus | null;
+  lifecycle: LifecycleRow | null;
+  subject_version: number | null;
+  consents: ConsentRow[];
+  standings: StandingRow[];
+  requests: DataRequestRow[];
+}
+
+/**
+ * The select list of a subject's state, for the subject id given by the SQL expression `id`, with
+ * `subjects` joined as `s` (LEFT JOIN: a subject never seen has no row).
+ */
+export const subjectStateColumns = (id: string) => `s.status, s.version AS subject_version,
+       (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM subjects WHERE subject_id = ${id}) l) AS lifecycle,
+       (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE c.subject_id = ${id}) AS consents,
+       (SELECT COALESCE(json_agg(st), '[]') FROM standings st WHERE st.subject_id = ${id}) AS standings,
+       (SELECT COALESCE(json_agg(d ORDER BY d.opened_at, d.id), '[]') FROM data_requests d WHERE d.subject_id = ${id}) AS requests`;
+
+/** The state a subjectStateColumns row describes (a fresh one for a subject never seen). */
+export function toSubjectState(subjectId: string, r: SubjectStateRow): SubjectState {
+  if (r.status === null || r.subject_version === null) return initialSubject(subjectId);
   return {
     id: subjectId,
-    version: r.version,
+    version: r.subject_version,
     ...toLifecycle(r.lifecycle),
     consents: new Map(r.consents.map((c) => [consentKey(c.policy_id, c.purpose_id), toConsentRecord(c)])),
     acceptances: new Map(r.standings.map((s) => [s.policy_id, toStanding(s)])),
     dataRequests: new Map(r.requests.map((d) => [d.id, toDataRequest(d)])),
   };
+}
+
+/** A subject's current state from the read models (a fresh one for a subject never seen). */
+export async function readSubject(client: Queryable, subjectId: string): Promise<SubjectState> {
+  const { rows } = await client.query<SubjectStateRow>(
+    // Named statements (here and in the views): each connection parses and plans them once.
+    {
+      name: "ledger_read_subject",
+      text: `SELECT ${subjectStateColumns("$1")}
+     FROM (SELECT $1::text AS id) x LEFT JOIN subjects s ON s.subject_id = x.id`,
+      values: [subjectId],
+    },
+  );
+  return toSubjectState(subjectId, rows[0]!);
+}
+
+/** Several subjects' current states in one statement, by id. */
+export async function readSubjects(client: Queryable, subjectIds: readonly string[]): Promise<Map<string, SubjectState>> {
+  const { rows } = await client.query<SubjectStateRow & { id: string }>(
+    `SELECT x.id, ${subjectStateColumns("x.id")} FROM unnest($1::text[]) AS x(id) LEFT JOIN subjects s ON s.subject_id = x.id`,
+    [subjectIds],
+  );
+  return new Map(rows.map((r) => [r.id, toSubjectState(r.id, r)]));
 }
 
 /** Active or suspended subjects whose accepted version is below `threshold`, in id order after `after`. */

@@ -10,27 +10,12 @@ import { EVENT_COLUMNS } from "../event-rows.js";
 import { extendTree } from "../merkle/extend-tree.js";
 import { PROJECTION_COUNTS, projectionWrites } from "../read-models/projection-writes.js";
 import { writeRequests } from "../read-models/rare-writes.js";
-import { type BatchTip, holdTip } from "./chain-tip.js";
+import { type BatchTip, type TipRow, holdTip } from "./chain-tip.js";
 
 export const EVENT_SCHEMA_VERSION = 1;
 
-/**
- * Takes the chain tip (the one lock every append shares, held from the batch's first append to its
- * commit) unless the batch holds it already, links the events after it, and writes them, the new
- * tip, the stream head and the read models in one statement.
- */
-export async function appendLocked(
-  client: pg.PoolClient,
-  held: BatchTip,
-  streamId: string,
-  version: number,
-  events: readonly NewEvent[],
-  now: number,
-  statuses: ReadonlyMap<string, Lifecycle>,
-): Promise<LedgerEvent[]> {
-  const tip = await holdTip(client, held);
-  // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
-  const recordedAt = Math.max(now, tip.recorded_at);
+/** The events linked after `tip` (hashes chained, positions and stream versions counted on), in memory. */
+export function linkEvents(tip: Pick<TipRow, "position" | "hash">, streamId: string, version: number, events: readonly NewEvent[], recordedAt: number): LedgerEvent[] {
   let prev = tip.position === 0 ? GENESIS_HASH : tip.hash.toString("hex");
   let position = tip.position;
   let streamVersion = version;
@@ -54,7 +39,12 @@ export async function appendLocked(
     out.push({ ...base, prevHash: prev, hash } as LedgerEvent);
     prev = hash;
   }
-  const rows = out.map((e) => ({
+  return out;
+}
+
+/** The events table's rows for linked events (json_to_recordset input of EVENT_INSERT). */
+export const eventRows = (out: readonly LedgerEvent[]) =>
+  out.map((e) => ({
     position: e.position,
     id: e.id,
     stream_id: e.streamId,
@@ -70,6 +60,34 @@ export async function appendLocked(
     prev_hash: e.prevHash,
     hash: e.hash,
   }));
+
+/** The events insert from a JSON array of eventRows, as a statement or a common table expression. */
+export const eventInsert = (param: string) => `INSERT INTO events (${EVENT_COLUMNS})
+       SELECT position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at,
+              actor_kind, actor_id, data, decode(prev_hash, 'hex'), decode(hash, 'hex')
+       FROM json_to_recordset(${param}::json) AS r(position bigint, id text, stream_id text, stream_version bigint, type text,
+         schema_version integer, subject_id text, occurred_at bigint, recorded_at bigint, actor_kind text, actor_id text,
+         data text, prev_hash text, hash text)`;
+
+/**
+ * Takes the chain tip (the one lock every append shares, held from the batch's first append to its
+ * commit) unless the batch holds it already, links the events after it, and writes them, the new
+ * tip, the stream head and the read models in one statement.
+ */
+export async function appendLocked(
+  client: pg.PoolClient,
+  held: BatchTip,
+  streamId: string,
+  version: number,
+  events: readonly NewEvent[],
+  now: number,
+  statuses: ReadonlyMap<string, Lifecycle>,
+): Promise<LedgerEvent[]> {
+  const tip = await holdTip(client, held);
+  // recordedAt never goes back, so transaction time follows log order even when clocks differ between replicas.
+  const recordedAt = Math.max(now, tip.recorded_at);
+  const out = linkEvents(tip, streamId, version, events, recordedAt);
+  const rows = eventRows(out);
   const last = out.at(-1)!;
   // The transparency log's tree grows in the same transaction, in the chain's order.
   const tree = extendTree(tip.position, tip, out.map((e) => e.hash));
@@ -78,12 +96,7 @@ export async function appendLocked(
   await client.query({
     name: "ledger_append",
     text: `WITH inserted AS (
-       INSERT INTO events (${EVENT_COLUMNS})
-       SELECT position, id, stream_id, stream_version, type, schema_version, subject_id, occurred_at, recorded_at,
-              actor_kind, actor_id, data, decode(prev_hash, 'hex'), decode(hash, 'hex')
-       FROM json_to_recordset($1::json) AS r(position bigint, id text, stream_id text, stream_version bigint, type text,
-         schema_version integer, subject_id text, occurred_at bigint, recorded_at bigint, actor_kind text, actor_id text,
-         data text, prev_hash text, hash text)
+       ${eventInsert("$1")}
        RETURNING 1),
      tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4, tree_leaves = $7, tree_border = $8 RETURNING 1),
      head AS (UPDATE streams SET version = $5 WHERE stream_id = $6 RETURNING 1),

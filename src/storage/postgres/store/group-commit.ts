@@ -4,6 +4,7 @@ import type pg from "pg";
 import { isConnectionLoss, isUnavailable } from "../connection.js";
 import type { BatchTip } from "./chain-tip.js";
 import { DEADLOCK_RETRIES, StreamBusy, deadlockPause, isDeadlock } from "./deadlock-retry.js";
+import { type LockstepWork, runLockstep } from "./lockstep.js";
 import { type PgWriteTx, writeTx } from "./write-tx.js";
 
 /**
@@ -18,6 +19,8 @@ export const MAX_TIP_HOLD_MS = 100;
 /** A command waiting for its group commit. */
 interface Queued {
   work: (tx: PgWriteTx) => Promise<unknown>;
+  /** The same command as a flow of steps, which a set-based batch runs in lockstep with the others. */
+  flow: LockstepWork | null;
   now: number;
   resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
@@ -37,6 +40,10 @@ export interface GroupCommitDeps {
   committed(lastPosition: number): void;
   /** How long a batch may hold the chain tip before the works left wait for the next one. */
   maxTipHoldMs: number;
+  /** Whether the commands given as flows run set-based (see lockstep.ts); otherwise each runs in its savepoint. */
+  setBased: boolean;
+  /** Told why a set-based batch ran again one work per savepoint. */
+  onFallback?: (reason: unknown) => void;
 }
 
 export class GroupCommit {
@@ -46,13 +53,19 @@ export class GroupCommit {
   private runner: Promise<void> | null = null;
   /** Group commits that reached COMMIT so far (each one transaction, one WAL flush). */
   commitCount = 0;
+  /** Statements sent on batches' connections so far (each one round trip to the server). */
+  roundTrips = 0;
+  /** Works answered from a committed batch so far. */
+  worksCommitted = 0;
+  /** Batches that began set-based and ran again one work per savepoint. */
+  setBasedFallbacks = 0;
 
   constructor(private readonly deps: GroupCommitDeps) {}
 
   /** Queues a work for the next batch; see PostgresStore.transact. */
-  transact<T>(work: (tx: PgWriteTx) => Promise<T>, now: number): Promise<T> {
+  transact<T>(work: (tx: PgWriteTx) => Promise<T>, now: number, flow: LockstepWork | null = null): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, now, resolve: resolve as (v: unknown) => void, reject, deadlocks: 0 });
+      this.queue.push({ work, flow, now, resolve: resolve as (v: unknown) => void, reject, deadlocks: 0 });
       this.runner ??= this.runBatches();
     });
   }
@@ -97,19 +110,71 @@ export class GroupCommit {
       for (const q of batch) q.reject(this.deps.failure(e));
       return false;
     }
+    // Every statement on the batch's connection is one round trip: counted, for the benchmarks.
+    const query = client.query;
+    client.query = ((...args: Parameters<typeof query>) => {
+      this.roundTrips++;
+      return (query as (...a: unknown[]) => unknown).apply(client, args);
+    }) as typeof query;
+    return this.runBatchOn(client, batch, () => (client.query = query));
+  }
+
+  private async runBatchOn(client: pg.PoolClient, batch: Queued[], uncount: () => void): Promise<boolean> {
     let deadlocked = false;
-    const held: BatchTip = { tip: null, since: 0 };
-    const committed: { q: Queued; value: unknown; lastPosition: number }[] = [];
-    const refused: { q: Queued; error: unknown }[] = [];
-    const later: Queued[] = [];
+    let held: BatchTip = { tip: null, since: 0 };
+    let committed: { q: Queued; value: unknown; lastPosition: number }[] = [];
+    let refused: { q: Queued; error: unknown }[] = [];
+    let later: Queued[] = [];
     let broken = false;
+    let begun = false;
+    let done = false;
+    const flows = this.deps.setBased ? batch.filter((q) => q.flow !== null) : [];
+    let works = flows.length > 0 ? batch.filter((q) => q.flow === null) : batch;
     try {
-      for (const [i, q] of batch.entries()) {
+      if (flows.length > 0) {
+        try {
+          const r = await runLockstep(
+            client,
+            held,
+            flows.map((q) => ({ ...q.flow!, now: q.now })),
+            works.length === 0,
+          );
+          begun = true;
+          done = r.committed;
+          for (const [i, res] of r.results.entries()) {
+            const q = flows[i]!;
+            if (res.kind === "done")
+              committed.push({
+                q,
+                value: res.value,
+                lastPosition: res.lastPosition,
+              });
+            else if (res.kind === "later") later.push(q);
+            else refused.push({ q, error: res.error });
+          }
+        } catch (e) {
+          if (isConnectionLoss(e)) throw e;
+          // Not set-based after all (a statement failed, a deadlock, a step it does not batch): the
+          // transaction is rolled back and the whole batch runs again, each command in its savepoint.
+          await client.query("ROLLBACK");
+          this.setBasedFallbacks++;
+          this.deps.onFallback?.(e);
+          held = { tip: null, since: 0 };
+          committed = [];
+          refused = [];
+          later = [];
+          works = batch;
+          begun = false;
+          done = false;
+        }
+      }
+      for (const [i, q] of works.entries()) {
         if (held.tip && performance.now() - held.since > this.deps.maxTipHoldMs) {
-          later.push(...batch.slice(i));
+          later.push(...works.slice(i));
           break;
         }
-        await client.query(i === 0 ? "BEGIN; SAVEPOINT w" : "RELEASE SAVEPOINT w; SAVEPOINT w");
+        await client.query(!begun ? "BEGIN; SAVEPOINT w" : i === 0 ? "SAVEPOINT w" : "RELEASE SAVEPOINT w; SAVEPOINT w");
+        begun = true;
         const tipBefore = held.tip;
         let lastPosition = 0;
         try {
@@ -123,21 +188,23 @@ export class GroupCommit {
           else if (isDeadlock(e) && q.deadlocks++ < DEADLOCK_RETRIES) {
             later.push(q);
             deadlocked = true;
-          }
-          else refused.push({ q, error: e });
+          } else refused.push({ q, error: e });
         }
       }
-      await client.query("COMMIT");
+      if (!done) await client.query("COMMIT");
       this.commitCount++;
+      this.worksCommitted += committed.length;
     } catch (e) {
       if (isUnavailable(e)) broken = true;
       else await client.query("ROLLBACK").catch(() => (broken = true));
+      uncount();
       client.release(broken ? true : undefined);
       const error = this.deps.failure(e);
       for (const q of batch) q.reject(error);
       return false;
     }
     // The connection goes back to the pool first: the pump may need one to read these events.
+    uncount();
     client.release();
     this.queue.unshift(...later);
     for (const { q, error } of refused) q.reject(this.deps.failure(error));
