@@ -1,10 +1,12 @@
 // One subscriber of the change feed: replays the log from its cursor, then takes live items into a bounded queue.
 import { LedgerError } from "../domain/errors.js";
+import { PAGE_WEIGHT, nextTurn } from "../turns.js";
 import { type FeedCursor, isAfter } from "./feed-cursor.js";
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** Replayed messages sent between two turns of the event loop. */
+/** Replayed messages sent between two turns of the event loop, at most. */
 const REPLAY_MESSAGES_PER_YIELD = 16;
+/** Main-thread time (ms) replayed messages may take between two turns: heavy selections yield sooner. */
+const REPLAY_SLICE_MS = 2;
 
 /** A message of a feed with its place in the log. */
 export interface FeedItem<T> {
@@ -46,6 +48,9 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
   /** Items offered while a replay page is being read; null when no read is in flight. */
   private offeredDuringRead: FeedItem<T>[] | null = null;
   private sinceYield = 0;
+  /** Main-thread time the replayed messages since the last turn took, and when the last was handed out. */
+  private sliceMs = 0;
+  private handedOutAt = 0;
 
   constructor(private readonly opts: FeedSubscriptionOptions<T>) {
     this.live = opts.after === null;
@@ -121,9 +126,18 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
       if (item) {
         // A socket write completes in a nextTick, so a replay sent as fast as it is read would never
         // let the event loop reach I/O: yield every few messages, and other requests are served meanwhile.
-        if (!this.live && ++this.sinceYield >= REPLAY_MESSAGES_PER_YIELD) {
-          this.sinceYield = 0;
-          await yieldToEventLoop();
+        if (!this.live) {
+          // The time since the previous message was handed out is what sending it cost (its
+          // execution and serialisation run between two calls of next()).
+          const now = performance.now();
+          if (this.handedOutAt > 0) this.sliceMs += now - this.handedOutAt;
+          if (++this.sinceYield >= REPLAY_MESSAGES_PER_YIELD || this.sliceMs >= REPLAY_SLICE_MS) {
+            const weight = Math.max(this.sinceYield, Math.ceil(this.sliceMs * 10));
+            this.sinceYield = 0;
+            this.sliceMs = 0;
+            await nextTurn(weight);
+          }
+          this.handedOutAt = performance.now();
         }
         return { value: item.value, done: false };
       }
@@ -134,7 +148,8 @@ export class FeedSubscription<T> implements AsyncIterableIterator<T> {
       }
       if (this.ended) return { value: undefined, done: true };
       if (!this.live) {
-        await yieldToEventLoop();
+        this.handedOutAt = 0;
+        await nextTurn(PAGE_WEIGHT);
         if (this.ended) continue;
         await this.replayPage();
         continue;

@@ -49,6 +49,7 @@ export function presentEventData(
 
 /** An event for the API; its `data` is presented per caller, by LedgerEventResolver, from `source`. */
 export function presentEvent(e: LedgerEvent): LedgerEventType {
+  let canonical: string | undefined;
   return {
     id: e.id,
     position: encodePosition(e.position),
@@ -63,9 +64,9 @@ export function presentEvent(e: LedgerEvent): LedgerEventType {
     source: e,
     prevHash: e.prevHash,
     hash: e.hash,
-    // Computed only when a client asks for it.
+    // Computed only when a client asks for it, and once however many aliases or subscribers ask.
     get canonical() {
-      return canonicalJson(hashedContent(e));
+      return (canonical ??= canonicalJson(hashedContent(e)));
     },
   };
 }

@@ -181,6 +181,13 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         return errors ? { ...result, errors } : undefined;
       },
       onError(ctx, id, _payload, errors) {
+        // The client went away while a message was on its way (its socket is closed, the send failed):
+        // nothing is wrong with the service, and nobody is left to tell.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+          logger.debug({ err: errors[0]?.message }, "websocket closed before its messages were sent");
+          ctx.extra.operations?.delete(id);
+          return errors.map((e) => ({ message: e.message }));
+        }
         const masked = errors.map(mask);
         answered(ctx.extra, id, masked, true);
         return masked;
