@@ -13,15 +13,22 @@ export const CONNECTIONS = 32;
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface Child extends ChildReady {
+  /** The child's process id (for its CPU time in /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
-/** Forks a compiled server script beside this file; resolves once it has sent where it listens. */
+/**
+ * Forks a compiled server script beside this file; resolves once it has sent where it listens.
+ * BENCH_CHILD_EXEC_ARGV (space separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is given to
+ * the children's node, for profiling a service under a bench's load.
+ */
 export function startChild(script: string, args: string[]): Promise<Child> {
   const file = join(here, script);
   if (!existsSync(file)) return Promise.reject(new Error(`${file} is missing: run npm run build`));
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = fork(file, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const execArgv = (process.env["BENCH_CHILD_EXEC_ARGV"] ?? "").split(" ").filter((a) => a !== "");
+    const child: ChildProcess = fork(file, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], ...(execArgv.length > 0 ? { execArgv } : {}) });
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`${script} ${args.join(" ")} exited with ${code} before listening`)));
@@ -29,6 +36,7 @@ export function startChild(script: string, args: string[]): Promise<Child> {
       const ready = m as ChildReady;
       resolve({
         ...ready,
+        pid: child.pid!,
         stop: async () => {
           child.send("stop");
           const t = setTimeout(() => child.kill("SIGKILL"), 10_000);

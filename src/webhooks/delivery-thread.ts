@@ -1,11 +1,13 @@
 // Deliveries' HTTP exchanges on a thread of their own, so that connecting, writing requests and
 // parsing answers for many receivers is not done by the event loop that serves the API. The main
 // thread keeps the order, the signatures, the address checks and the progress; the thread only
-// POSTs, and answers each request's status.
+// POSTs, and answers each request's status. Requests and answers cross in batches, one per turn of
+// the sending thread's event loop (thread-batch.ts).
 import { Worker } from "node:worker_threads";
 import type { CheckedAddress } from "./address-guard.js";
 import type { DeliveryWorkerData, FromDeliveryThread, ToDeliveryThread } from "./delivery-worker.js";
 import type { SendResult } from "./sender.js";
+import { Batch } from "./thread-batch.js";
 
 /** What posts a message: the Sender on this thread, or the delivery thread. */
 export interface MessagePoster {
@@ -27,6 +29,10 @@ export class ThreadSender implements MessagePoster {
   private readonly pending = new Map<number, (r: SendResult) => void>();
   private next = 0;
   private closed = false;
+  /** Requests and aborts for the thread, sent once this turn of the event loop ends. */
+  private readonly outbox = new Batch<ToDeliveryThread>((b) => {
+    if (!this.closed) this.thread().postMessage(b);
+  });
 
   constructor(private readonly opts: DeliveryWorkerData) {}
 
@@ -37,10 +43,12 @@ export class ThreadSender implements MessagePoster {
     this.worker = worker;
     // Only while requests are in flight does the thread keep the process alive.
     worker.unref();
-    worker.on("message", (m: FromDeliveryThread) => {
-      const done = this.pending.get(m.n);
-      this.pending.delete(m.n);
-      done?.({ status: m.status, error: m.error });
+    worker.on("message", (answers: FromDeliveryThread[]) => {
+      for (const m of answers) {
+        const done = this.pending.get(m.n);
+        this.pending.delete(m.n);
+        done?.({ status: m.status, error: m.error });
+      }
     });
     let why = "the delivery thread stopped";
     worker.on("error", (e) => (why = `the delivery thread failed: ${e.message}`));
@@ -48,22 +56,24 @@ export class ThreadSender implements MessagePoster {
       if (this.worker === worker) this.worker = null;
       for (const done of this.pending.values()) done({ status: null, error: why });
       this.pending.clear();
+      // Requests not yet handed over were just answered as failed: they are not sent.
+      this.outbox.clear();
     });
     return worker;
   }
 
   post(url: URL, to: CheckedAddress, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<SendResult> {
     if (this.closed) return Promise.resolve({ status: null, error: "stopped" });
-    const worker = this.thread();
+    this.thread();
     const n = this.next++;
     return new Promise<SendResult>((resolve) => {
-      const onAbort = () => worker.postMessage({ abort: n } satisfies ToDeliveryThread);
+      const onAbort = () => this.outbox.add({ abort: n });
       signal.addEventListener("abort", onAbort, { once: true });
       this.pending.set(n, (r) => {
         signal.removeEventListener("abort", onAbort);
         resolve(r);
       });
-      worker.postMessage({ n, url: url.href, to, headers, body } satisfies ToDeliveryThread);
+      this.outbox.add({ n, url: url.href, to, headers, body });
     });
   }
 

@@ -1,7 +1,10 @@
 // The delivery thread: POSTs the messages the dispatcher hands it (each already signed, and to an
-// address already checked), with the same sender, limits and time-out as on the main thread.
+// address already checked), with the same sender, limits and time-out as on the main thread. Both
+// ways, what is ready in one turn of a thread's event loop crosses as one batch (one postMessage and
+// one wake-up of the other thread, rather than one per message).
 import { parentPort, workerData } from "node:worker_threads";
 import type { CheckedAddress } from "./address-guard.js";
+import { Batch } from "./thread-batch.js";
 import { Sender } from "./sender.js";
 
 export interface DeliveryWorkerData {
@@ -19,13 +22,16 @@ export interface FromDeliveryThread {
 const port = parentPort!;
 const sender = new Sender(workerData as DeliveryWorkerData);
 const inFlight = new Map<number, AbortController>();
+const answers = new Batch<FromDeliveryThread>((b) => port.postMessage(b));
 
-port.on("message", (m: ToDeliveryThread) => {
+function handle(m: ToDeliveryThread): void {
   if ("abort" in m) return void inFlight.get(m.abort)?.abort();
   const stop = new AbortController();
   inFlight.set(m.n, stop);
   void sender.post(new URL(m.url), m.to, m.headers, m.body, stop.signal).then((r) => {
     inFlight.delete(m.n);
-    port.postMessage({ n: m.n, status: r.status, error: r.error } satisfies FromDeliveryThread);
+    answers.add({ n: m.n, status: r.status, error: r.error });
   });
-});
+}
+
+port.on("message", (batch: ToDeliveryThread[]) => batch.forEach(handle));

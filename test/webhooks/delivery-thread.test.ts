@@ -39,6 +39,16 @@ describe("the delivery thread", () => {
     ]);
   });
 
+  it("answers each of many requests handed over at once with its own status", async () => {
+    const signal = new AbortController().signal;
+    const ids = Array.from({ length: 40 }, (_, i) => `msg_many_${i}`);
+    const answers = await Promise.all(ids.map((id, i) => sender.post(i % 5 === 0 ? new URL("/gone", url) : url, to, { "webhook-id": id }, `{"i":${i}}`, signal)));
+    expect(answers).toEqual(ids.map((_, i) => ({ status: i % 5 === 0 ? 410 : 204, error: null })));
+    const got = seen.filter((s) => s.id?.startsWith("msg_many_"));
+    expect(got.map((s) => s.id).sort()).toEqual([...ids].sort());
+    for (const s of got) expect(s.body).toBe(`{"i":${s.id!.slice("msg_many_".length)}}`);
+  });
+
   it("starts again after the thread stopped", async () => {
     const signal = new AbortController().signal;
     await sender.post(url, to, { "webhook-id": "msg_3" }, "{}", signal);
