@@ -13,6 +13,8 @@ export const CONNECTIONS = 32;
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface Child extends ChildReady {
+  /** The child's process id (its CPU time is read from /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export function startChild(script: string, args: string[]): Promise<Child> {
       const ready = m as ChildReady;
       resolve({
         ...ready,
+        pid: child.pid ?? 0,
         stop: async () => {
           child.send("stop");
           const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
