@@ -25,7 +25,10 @@ export interface TrustedOperation {
   /** The operation's name as Apollo reports it (null when unnamed). */
   readonly name: string | null;
   readonly type: "query" | "mutation" | "subscription";
-  /** graphql-jit's compiled form; null when compiled reads are off (GRAPHQL_JIT=false) or it cannot compile it. */
+  /**
+   * graphql-jit's compiled form, with `stringify` for an answer of data alone; null when compiled reads
+   * are off (GRAPHQL_JIT=false) or it cannot compile it.
+   */
   readonly compiled: CompiledQuery | null;
 }
 
@@ -135,7 +138,8 @@ function checkDocument(hash: string, text: string, pipeline: GraphQLPipeline, co
     const name = definition.name?.value ?? null;
     let compiled: CompiledQuery | null = null;
     if (compile) {
-      const c = compileQuery(pipeline.schema, document, name ?? undefined, { disablingCapturingStackErrors: true });
+      // With a serializer built from the selection (fast-json-stringify): about a third of JSON.stringify's time for an answer.
+      const c = compileQuery(pipeline.schema, document, name ?? undefined, { disablingCapturingStackErrors: true, customJSONSerializer: true });
       compiled = isCompiledQuery(c) ? c : null;
     }
     const op: TrustedOperation = { definition, name, type: definition.operation, compiled };

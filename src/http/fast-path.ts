@@ -122,7 +122,11 @@ export class FastPath {
       formatted = result.errors ? this.format(result.errors, head) : undefined;
       // Apollo answers 400 when nothing was executed (the variables could not be coerced), unless an error says otherwise.
       if (formatted && result.data === undefined && head.status === undefined) head.status = 400;
-      text = JSON.stringify({ errors: formatted, data: result.data, extensions: result.extensions }) + "\n";
+      // An answer of data alone is written by the document's own serializer, when it has one (the same bytes).
+      text =
+        formatted === undefined && result.extensions === undefined && precompiled
+          ? precompiled.stringify(result) + "\n"
+          : JSON.stringify({ errors: formatted, data: result.data, extensions: result.extensions }) + "\n";
     } catch (e) {
       formatted = this.format([e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : null })], head);
       head.status ??= 500;
