@@ -7,11 +7,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DocumentNode, type ExecutionResult, GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode, getOperationAST } from "graphql";
-import type { CompiledQuery } from "graphql-jit";
 import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config/types.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
-import { type TrustedDocuments, persistedQueryNotFound, sha256Hex } from "../graphql/trusted-documents.js";
+import { type TrustedDocuments, type TrustedOperation, persistedQueryNotFound, sha256Hex } from "../graphql/trusted-documents.js";
 import { LONG_DOCUMENT } from "../turns.js";
 
 /** What the fast path leaves to Apollo: the body to run (a trusted document's text in place of its hash) and the caller if already asked. */
@@ -62,7 +61,7 @@ export class FastPath {
     const b = body as Body;
     const named = this.trusted.named(b);
     let document: DocumentNode;
-    let compiled: ((definition: OperationDefinitionNode) => CompiledQuery | null | undefined) | null = null;
+    let compiled: ((definition: OperationDefinitionNode) => TrustedOperation["compiled"]) | null = null;
     let apolloBody: Record<string, unknown> = body;
     if (named.kind === "unknown") {
       if (typeof b.query !== "string" || this.trusted.only) return this.notFound(req, res);
