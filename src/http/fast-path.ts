@@ -151,7 +151,7 @@ export class FastPath {
     try {
       extensions = params.has("extensions") ? JSON.parse(params.get("extensions")!) : undefined;
     } catch {
-      return url.search; // Apollo reports the malformed parameter
+      extensions = undefined; // Apollo reports the malformed parameter, if nothing here refuses the request first
     }
     const named = this.trusted.named({ documentId: params.get("documentId"), extensions });
     const query = params.get("query");

@@ -251,8 +251,10 @@ describe("TRUSTED_DOCUMENTS_ONLY=true", () => {
     const token = await only.token("svc", "consent:read consent:write");
     const refused = await fetch(only.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: "{ me { id } }" }) });
     expect(await refused.json()).toEqual({ errors: [{ message: "PersistedQueryNotFound", extensions: { code: "PERSISTED_QUERY_NOT_FOUND" } }] });
-    const get = await fetch(`${only.url}?query=${encodeURIComponent("{ policies { id } }")}`, { headers: { authorization: `Bearer ${token}` } });
-    expect(((await get.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+    for (const search of [`?query=${encodeURIComponent("{ policies { id } }")}`, `?query=${encodeURIComponent("{ policies { id } }")}&extensions=not-json`]) {
+      const get = await fetch(`${only.url}${search}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(((await get.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+    }
     // The client library's documents are shipped: by hash, or as their exact text.
     const [hash, text] = Object.entries(SHIPPED_DOCUMENTS).find(([, t]) => t.includes("query ClientPolicy") || t.includes("query PolicyNames"))!;
     for (const body of [{ documentId: hash }, { query: text }]) {
