@@ -40,9 +40,12 @@ export async function benchHttpTrusted(o: BenchOptions): Promise<BenchRow[]> {
   const ledger = await startLedgerChild("ledger", { TRUSTED_DOCUMENTS: file });
   const apollo = await startChild("http-server.js", ["apollo"]);
   const raw = await startChild("http-server.js", ["raw"]);
+  // The same service with every request through Apollo (HTTP_FAST_PATH=false): the path the fast path replaces.
+  const viaApollo = await startLedgerChild("ledger", { TRUSTED_DOCUMENTS: file, HTTP_FAST_PATH: "false" });
   try {
     const json = { "content-type": "application/json" };
     const reader = { ...json, authorization: `Bearer ${ledger.reader}` };
+    const apolloReader = { ...json, authorization: `Bearer ${viaApollo.reader}` };
     const writer = { ...json, authorization: `Bearer ${ledger.writer}` };
     const permissionVariables = { s: "bench-subject", p: "location" };
     const bodies = {
@@ -63,11 +66,13 @@ export async function benchHttpTrusted(o: BenchOptions): Promise<BenchRow[]> {
     await load(apollo.url, { seconds: 1, headers: json, body: bodies.hello });
     await load(ledger.child.url, { seconds: 1, headers: reader, body: bodies.permissionText });
     await load(ledger.child.url, { seconds: 1, headers: reader, body: bodies.permissionTrusted });
-    const runs: Record<"raw" | "apollo" | "permText" | "permTrusted" | "recText" | "recTrusted", Measured>[] = [];
+    await load(viaApollo.child.url, { seconds: 1, headers: apolloReader, body: bodies.permissionText });
+    const runs: Record<"raw" | "apollo" | "permViaApollo" | "permText" | "permTrusted" | "recText" | "recTrusted", Measured>[] = [];
     for (let r = 0; r < o.runs; r++) {
       runs.push({
         raw: await measured(raw, { seconds, headers: json, body: bodies.hello }),
         apollo: await measured(apollo, { seconds, headers: json, body: bodies.hello }),
+        permViaApollo: await measured(viaApollo.child, { seconds, headers: apolloReader, body: bodies.permissionText }),
         permText: await measured(ledger.child, { seconds, headers: reader, body: bodies.permissionText }),
         permTrusted: await measured(ledger.child, { seconds, headers: reader, body: bodies.permissionTrusted }),
         recText: await measured(ledger.child, { seconds, headers: writer, body: record(false) }),
@@ -101,6 +106,7 @@ export async function benchHttpTrusted(o: BenchOptions): Promise<BenchRow[]> {
     const cpuRatio = mainCpu("permTrusted") / mainCpu("apollo");
     return [
       row("raw `node:http` answering a fixed JSON (the floor)", "raw", "—", true, "node:http alone: the body read, a fixed JSON written."),
+      row(`\`permission\`, text path through Apollo (HTTP_FAST_PATH=false), ${CONNECTIONS} connections`, "permViaApollo", "—", true, `${permission} The path every request took before the fast path.`),
       row(`\`permission\`, text path, ${CONNECTIONS} connections`, "permText", ">= 1.0x", vsApollo("permText") >= 1.0, permission),
       row(`\`permission\`, trusted document, ${CONNECTIONS} connections`, "permTrusted", ">= 4.0x (>= 0.5x raw)", vsApollo("permTrusted") >= 4.0 && vsRaw("permTrusted") >= 0.5, permission),
       row(`\`recordConsent\`, text path, ${CONNECTIONS} connections`, "recText", ">= 0.5x, p99 < 50 ms", vsApollo("recText") >= 0.5 && recP99("recText") < 50, recordConsent),
@@ -118,7 +124,7 @@ export async function benchHttpTrusted(o: BenchOptions): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    await Promise.allSettled([ledger.child.stop(), apollo.stop(), raw.stop()]);
+    await Promise.allSettled([ledger.child.stop(), viaApollo.child.stop(), apollo.stop(), raw.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

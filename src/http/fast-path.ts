@@ -62,7 +62,8 @@ export class FastPath {
     const named = this.trusted.named(b);
     let document: DocumentNode;
     let compiled: ((definition: OperationDefinitionNode) => TrustedOperation["compiled"]) | null = null;
-    let apolloBody: Record<string, unknown> = body;
+    // What Apollo is given if this path hands the request over, built only then.
+    let text: string | null = null;
     if (named.kind === "unknown") {
       if (typeof b.query !== "string" || this.trusted.only) return this.notFound(req, res);
       return { body }; // an Apollo persisted-query registration, or a text with a stray hash: the text runs
@@ -71,7 +72,7 @@ export class FastPath {
       const doc = named.document;
       document = doc.document;
       compiled = (definition) => doc.operation(definition.name?.value)?.compiled ?? null;
-      apolloBody = withText(body, doc.text);
+      text = doc.text;
     } else {
       if (typeof b.query !== "string") return { body };
       if (this.trusted.only && !this.trusted.get(sha256Hex(b.query))) return this.notFound(req, res);
@@ -79,19 +80,19 @@ export class FastPath {
       if (checked === null) return { body };
       document = checked;
     }
-    const fallback: Fallback = { body: apolloBody };
-    if (!this.settings.fastPath) return fallback;
+    const handOver = (caller?: Promise<Caller>): Fallback => ({ body: text === null ? body : withText(body, text), ...(caller ? { caller } : {}) });
+    if (!this.settings.fastPath) return handOver();
     // What Apollo would refuse or answer differently goes to Apollo.
     const answerType = ANSWER_TYPES.get(String(req.headers.accept ?? "").trim());
     const contentType = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    if (answerType === undefined || contentType !== "application/json") return fallback;
-    if (!optionalRecord(b.variables) || !optionalRecord(b.extensions)) return fallback;
-    if (b.operationName !== undefined && b.operationName !== null && typeof b.operationName !== "string") return fallback;
-    if (b.query !== undefined && typeof b.query !== "string") return fallback;
+    if (answerType === undefined || contentType !== "application/json") return handOver();
+    if (!optionalRecord(b.variables) || !optionalRecord(b.extensions)) return handOver();
+    if (b.operationName !== undefined && b.operationName !== null && typeof b.operationName !== "string") return handOver();
+    if (b.query !== undefined && typeof b.query !== "string") return handOver();
     const authorization = req.headers.authorization;
-    if (authorization === undefined) return fallback; // the public notice, or UNAUTHENTICATED: Apollo's context decides
+    if (authorization === undefined) return handOver(); // the public notice, or UNAUTHENTICATED: Apollo's context decides
     const definition = getOperationAST(document, (b.operationName as string | null | undefined) ?? undefined);
-    if (!definition || definition.operation === "subscription") return fallback;
+    if (!definition || definition.operation === "subscription") return handOver();
 
     const asked = this.pipeline.authenticate(authorization, "http");
     let caller: Caller;
@@ -99,7 +100,7 @@ export class FastPath {
       caller = await asked;
     } catch {
       asked.catch(() => {});
-      return { body: apolloBody, caller: asked };
+      return handOver(asked);
     }
     // Apollo names the operation by the one the document resolves to, for the stages and the metrics.
     const operationName = definition.name?.value ?? null;
@@ -108,13 +109,13 @@ export class FastPath {
     try {
       this.pipeline.admit({ transport: "http", document, operationName, variables, context });
     } catch {
-      return { body: apolloBody, caller: asked };
+      return handOver(asked);
     }
     const { schema } = this.pipeline;
     const args = { schema, document, operationName, variableValues: variables ?? null, contextValue: context };
     const precompiled = compiled?.(definition);
     const head: Head = { status: undefined, headers: new Map() };
-    let text: string;
+    let answer: string;
     let formatted: GraphQLFormattedError[] | undefined;
     try {
       const result: ExecutionResult = precompiled === undefined ? await this.pipeline.execute(args) : await this.pipeline.execute(args, precompiled);
@@ -122,14 +123,14 @@ export class FastPath {
       // Apollo answers 400 when nothing was executed (the variables could not be coerced), unless an error says otherwise.
       if (formatted && result.data === undefined && head.status === undefined) head.status = 400;
       // An answer of data alone is written by the document's own serializer, when it has one (the same bytes).
-      text =
+      answer =
         formatted === undefined && result.extensions === undefined && precompiled
           ? precompiled.stringify(result) + "\n"
           : JSON.stringify({ errors: formatted, data: result.data, extensions: result.extensions }) + "\n";
     } catch (e) {
       formatted = this.format([e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : null })], head);
       head.status ??= 500;
-      text = JSON.stringify({ errors: formatted }) + "\n";
+      answer = JSON.stringify({ errors: formatted }) + "\n";
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.pipeline.answered({ transport: "http", operationName, type: definition.operation, errors: formatted, seconds });
@@ -137,7 +138,7 @@ export class FastPath {
     res.setHeader("cache-control", "no-store");
     for (const [k, v] of head.headers) res.setHeader(k, v);
     res.setHeader("content-type", answerType);
-    res.end(text);
+    res.end(answer);
     return ANSWERED;
   }
 
