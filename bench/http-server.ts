@@ -1,4 +1,4 @@
-// Child process of the HTTP benches: the whole service (`ledger`) or a bare Apollo Server (`apollo`) on node:http.
+// Child process of the HTTP benches: the whole service (`ledger`), a bare Apollo Server (`apollo`) on node:http, or node:http alone (`raw`).
 // `ledger` takes settings as KEY=VALUE arguments over its defaults (DATABASE_URL=postgres://…, a shared DATA_DIR).
 import "reflect-metadata";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -62,6 +62,21 @@ async function bareApollo(): Promise<{ ready: ChildReady; stop: () => Promise<vo
   };
 }
 
+/** The floor of any Node HTTP service: node:http reading the body and answering a fixed JSON. */
+async function rawNodeHttp(): Promise<{ ready: ChildReady; stop: () => Promise<void> }> {
+  const answer = JSON.stringify({ data: { hello: "world" } });
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.on("data", () => {});
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+      res.end(answer);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return { ready: { url: `http://127.0.0.1:${port}/graphql`, dataDir: null, database: null }, stop: async () => void server.close() };
+}
+
 /**
  * The whole service, on SQLite in a temp folder unless `settings` (environment variables) say
  * otherwise; `compiledReads` false runs every operation on graphql-js (GRAPHQL_JIT=false). A DATA_DIR
@@ -105,6 +120,8 @@ function serve(mode: string | undefined, args: readonly string[]): void {
   const started =
     mode === "apollo"
       ? bareApollo()
+      : mode === "raw"
+        ? rawNodeHttp()
       : mode === "ledger"
         ? ledgerService(settingsOf(args))
         : mode === "ledger-interpreted"

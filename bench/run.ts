@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { benchCompiledReads } from "./compiled-reads.js";
 import { benchHttp } from "./http.js";
+import { benchHttpTrusted } from "./http-trusted.js";
 import { benchIntegrity } from "./integrity.js";
 import { benchPostgres } from "./postgres.js";
 import { benchPostgresHttp } from "./postgres-http.js";
@@ -69,6 +70,7 @@ export const BENCHES: Bench[] = [
   { name: "store-append", run: benchStoreAppend },
   { name: "emmett", run: benchEmmett },
   { name: "http", run: benchHttp },
+  { name: "http-trusted", run: benchHttpTrusted },
   { name: "compiled-reads", run: benchCompiledReads },
   { name: "c15t", run: benchC15t },
   { name: "rebuild", run: benchRebuild },

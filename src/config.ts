@@ -10,6 +10,7 @@ import { limitsSettings } from "./config/limits-settings.js";
 import { ConfigError, boolSetting, countryListSetting, instantSetting, intSetting, policyIdSetting, reader } from "./config/settings.js";
 import type { Config } from "./config/types.js";
 import { parseCorsOrigins, webhookSettings } from "./config/web-settings.js";
+import { trustedDocumentsSettings } from "./config/trusted-documents-settings.js";
 
 export type { Config } from "./config/types.js";
 export { ConfigError } from "./config/settings.js";
@@ -61,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: limitsSettings(get),
     metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
     compiledReads: boolSetting(get, "GRAPHQL_JIT", true),
+    trustedDocuments: trustedDocumentsSettings(get),
     visitorSessions: {
       enabled: boolSetting(get, "VISITOR_SESSIONS", true),
       ttlSeconds: intSetting(get, "VISITOR_SESSION_TTL_SECONDS", 30 * 86_400, 60, 400 * 86_400),

@@ -24,6 +24,15 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ DEFAULT_POLICY_ID: "no spaces" })).toThrow(/^DEFAULT_POLICY_ID must be a policy id/);
   });
 
+  it("TRUSTED_DOCUMENTS names a file; TRUSTED_DOCUMENTS_ONLY and HTTP_FAST_PATH are true or false", () => {
+    expect(loadConfig({ TRUSTED_DOCUMENTS: "/etc/ledger/persisted-documents.json", TRUSTED_DOCUMENTS_ONLY: "true", HTTP_FAST_PATH: "false" }).trustedDocuments).toEqual({
+      file: "/etc/ledger/persisted-documents.json",
+      only: true,
+      fastPath: false,
+    });
+    expect(() => loadConfig({ TRUSTED_DOCUMENTS_ONLY: "yes" })).toThrow(/^TRUSTED_DOCUMENTS_ONLY must be true or false/);
+  });
+
   it("has the contract's defaults with an empty environment", () => {
     const c = loadConfig({});
     expect(c).toEqual({
@@ -78,6 +87,7 @@ describe("loadConfig", () => {
         maxWritesPerSubjectPerMinute: 600,
       },
       metricsOperationNames: 100,
+      trustedDocuments: { file: null, only: false, fastPath: true },
       compiledReads: true,
       visitorSessions: { enabled: true, ttlSeconds: 30 * 86_400, perAddressPerMinute: 30 },
       webhooks: {

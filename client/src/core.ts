@@ -100,6 +100,12 @@ export async function openVisitorSession(endpoint: string, opts: { renew?: strin
 // Not in every schema the client may meet yet: sent as text, typed by hand (NoticeShownInput).
 const RECORD_NOTICE = `mutation ClientRecordNotice($input: NoticeShownInput!) { recordNoticeShown(input: $input) { id position type } }`;
 
+/** The sha256 graphql-codegen gives a generated document (`persistedDocuments`), as `sha256:<hex>`. */
+const documentIdOf = (document: { __meta__?: Record<string, unknown> | undefined } | string): string | undefined => {
+  const hash: unknown = typeof document === "string" ? undefined : document.__meta__?.["hash"];
+  return typeof hash === "string" ? hash : undefined;
+};
+
 export class ConsentClient {
   readonly endpoint: string;
   private readonly fetch: typeof fetch;
@@ -120,7 +126,9 @@ export class ConsentClient {
     const res = await this.fetch(`${this.endpoint}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query: document.toString(), variables }),
+      // A shipped operation is named by its hash too: the server runs its trusted copy (and refuses
+      // other texts when it trusts nothing else); a server that does not know the hash runs the text.
+      body: JSON.stringify({ documentId: documentIdOf(document), query: document.toString(), variables }),
     });
     let body: { data?: R; errors?: { message: string; extensions?: { code?: string } }[] };
     try {

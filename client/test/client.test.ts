@@ -1,4 +1,5 @@
 // The client library against a running service, as a browser or a Node service would use it.
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,6 +106,19 @@ describe("the client library", () => {
       await proxy.close();
     }
     expect(seen).toEqual(["GRANTED", "WITHDRAWN", "GRANTED"]);
+  });
+
+  it("names a generated operation by its sha256 (documentId) beside its text", async () => {
+    let sent: { query: string; documentId?: string } | undefined;
+    const fake = (async (_url: string, init: RequestInit) => {
+      sent = JSON.parse(String(init.body)) as typeof sent;
+      return new Response(JSON.stringify({ data: { permission: { permitted: true, reason: "GRANTED", status: "GRANTED" } } }));
+    }) as unknown as typeof fetch;
+    const client = createConsentClient({ endpoint: "https://consent.example.jp/", token: "t", fetch: fake });
+    expect(await client.permitted("alice", "location")).toBe(true);
+    expect(sent!.documentId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const persisted = JSON.parse(readFileSync("client/src/gql/persisted-documents.json", "utf8")) as Record<string, string>;
+    expect(persisted[sent!.documentId!]).toContain("query ClientPermission");
   });
 
   it("sends recordNoticeShown with the NoticeShownInput it was given", async () => {

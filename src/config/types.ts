@@ -83,6 +83,12 @@ export interface Config {
   metricsOperationNames: number;
   /** Whether the hot reads (permission, permissions, me) run compiled by graphql-jit. */
   compiledReads: boolean;
+  /**
+   * Trusted documents (TRUSTED_DOCUMENTS, TRUSTED_DOCUMENTS_ONLY): an operator's map of sha256 hash to
+   * document, added to the pages' and the client library's own; whether every other document is refused;
+   * and whether POST /graphql answers trusted documents and known texts without Apollo (HTTP_FAST_PATH).
+   */
+  trustedDocuments: { file: string | null; only: boolean; fastPath: boolean };
   /** POST /visitor-session (VISITOR_SESSIONS): tokens for visitors without an account, signed by the service's own key. */
   visitorSessions: { enabled: boolean; ttlSeconds: number; perAddressPerMinute: number };
   /** Webhook delivery (WEBHOOK_*). */

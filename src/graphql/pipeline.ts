@@ -179,11 +179,14 @@ export class GraphQLPipeline {
     );
   }
 
-  /** Executes an admitted query or mutation inside the stages' execution wrappers (slots, answer budget). */
-  execute(args: ExecutionArgs): Promise<ExecutionResult> {
+  /**
+   * Executes an admitted query or mutation inside the stages' execution wrappers (slots, answer budget);
+   * `precompiled` is a form compiled ahead (a trusted document's), null for graphql-js.
+   */
+  execute(args: ExecutionArgs, precompiled?: CompiledQuery | null): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
     if (isMutation(args.document, args.operationName)) recordWrites(context);
-    const compiled = this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
+    const compiled = precompiled !== undefined ? precompiled : this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
     const run = async (): Promise<ExecutionResult> =>
       compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args);
     const wrapped = this.stages.reduceRight<() => Promise<ExecutionResult>>(

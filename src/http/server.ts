@@ -26,6 +26,9 @@ import { SECURITY_HEADERS, isWebPath, serveExplorer, serveWeb, wantsExplorer } f
 import { isSdkPath, serveSdk } from "./sdk.js";
 import { visitorSessionRoute } from "./visitor-session.js";
 import type { VisitorSessions } from "../auth/visitor-sessions.js";
+import type { Caller } from "../auth/scopes.js";
+import { trustedDocumentsFor } from "../graphql/trusted-documents.js";
+import { ANSWERED, FastPath } from "./fast-path.js";
 
 export interface WebSocketAttachment {
   /** Closes every subscription (clients may resume with their cursors) and the WebSocket server. */
@@ -109,11 +112,14 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   });
   await apollo.start();
 
-  const contextFor = (req: IncomingMessage, body: unknown) => async (): Promise<GraphQLContext> => {
+  // Trusted documents and texts already validated are answered without Apollo (fast-path.ts).
+  const fastPath = new FastPath(pipeline, trustedDocumentsFor(pipeline, config), config.trustedDocuments);
+
+  const contextFor = (req: IncomingMessage, body: unknown, known?: Promise<Caller>) => async (): Promise<GraphQLContext> => {
     // The external-transmission notice is public: without a token, only it may be asked.
     if (req.headers.authorization === undefined && isPublicOperation(body)) return pipeline.context(null, randomUUID());
     try {
-      return pipeline.context(await pipeline.authenticate(req.headers.authorization, "http"), randomUUID());
+      return pipeline.context(await (known ?? pipeline.authenticate(req.headers.authorization, "http")), randomUUID());
     } catch (e) {
       const code = e instanceof LedgerError ? e.code : "UNAUTHENTICATED";
       throw new GraphQLError(e instanceof LedgerError ? e.message : "invalid token", { extensions: { code, http: { status: 401 } } });
@@ -122,6 +128,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     let body: unknown;
+    let knownCaller: Promise<Caller> | undefined;
     if (req.method === "POST") {
       const raw = await readBody(req, config.limits.bodyBytes);
       // Each request starts in a turn of its own: many arriving at once do not hold the thread together.
@@ -142,7 +149,19 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         }
       } else body = raw;
       if (Array.isArray(body)) return refuseBatch(req, res, body);
-    } else await nextTurn(weightOf(req.url?.length ?? 0));
+      if (type.includes("json")) {
+        const fallback = await fastPath.post(req, res, body);
+        if (fallback === ANSWERED) return;
+        ({ body, caller: knownCaller } = fallback);
+      }
+    } else {
+      await nextTurn(weightOf(req.url?.length ?? 0));
+      if (req.method === "GET") {
+        const search = fastPath.get(req, res, url);
+        if (search === ANSWERED) return;
+        if (search !== url.search) url = new URL(`${url.pathname}${search}`, url);
+      }
+    }
     // Validation's cost is bounded before Apollo parses and validates: with or without a token.
     const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : url.searchParams.get("query");
     const refused = typeof query === "string" ? pipeline.screen(query) : null;
@@ -161,7 +180,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
     if (req.method === "GET" && req.headers.authorization) headers.set("apollo-require-preflight", "get-with-authorization");
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body },
-      context: contextFor(req, body),
+      context: contextFor(req, body, knownCaller),
     });
     for (const [k, v] of response.headers) res.setHeader(k, v);
     res.statusCode = response.status ?? 200;

@@ -15,6 +15,7 @@ import { LedgerError } from "../domain/errors.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
 import { withLedgerPosition } from "../graphql/write-position.js";
 import type { GraphQLPipeline } from "../graphql/pipeline.js";
+import { persistedQueryNotFound, trustedDocumentsFor } from "../graphql/trusted-documents.js";
 import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
 import { type BufferedSocket, withinByteBudget } from "./subscriber-budget.js";
 import type { WebSocketAttachment } from "./server.js";
@@ -65,6 +66,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
   const { services } = opts;
   const { config, logger } = services;
   const { schema, callerLimits } = pipeline;
+  const trusted = trustedDocumentsFor(pipeline, config);
   const now = opts.now ?? Date.now;
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.bodyBytes });
 
@@ -151,13 +153,16 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
         if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
         if (!callerLimits.subscriptionsWithinLimit(caller.subject))
           return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
+        // A trusted document named by hash runs as its text; an unknown hash, or any other text under TRUSTED_DOCUMENTS_ONLY, is refused.
+        const query = trusted.queryOf(payload);
+        if (query === null) return [persistedQueryNotFound()];
         // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
-        await nextTurn(weightOf(payload.query.length));
-        const screened = pipeline.screen(payload.query);
+        await nextTurn(weightOf(query.length));
+        const screened = pipeline.screen(query);
         if (screened) return [screened];
         // A long document was screened in this turn: it is parsed and validated in the next.
-        if (payload.query.length > LONG_DOCUMENT) await nextTurn(weightOf(payload.query.length));
-        const document = pipeline.checkedDocument(payload.query);
+        if (query.length > LONG_DOCUMENT) await nextTurn(weightOf(query.length));
+        const document = pipeline.checkedDocument(query);
         if (Array.isArray(document)) return document;
         const resolved = getOperationAST(document, payload.operationName ?? undefined);
         if (!resolved) return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");

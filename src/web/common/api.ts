@@ -1,6 +1,6 @@
 // The pages' GraphQL client: typed documents over HTTP (graphql-request) and live updates (graphql-ws).
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { ClientError, GraphQLClient } from "graphql-request";
+import { ClientError, GraphQLClient, type RequestMiddleware } from "graphql-request";
 import { type Client, createClient } from "graphql-ws";
 import { print } from "graphql";
 
@@ -23,12 +23,13 @@ export class Api {
   private ws: Client | null = null;
 
   constructor(private readonly token: () => string | null) {
-    this.http = new GraphQLClient(new URL("/graphql", location.href).href, { method: "POST" });
+    this.http = new GraphQLClient(new URL("/graphql", location.href).href, { method: "POST", requestMiddleware: withDocumentId });
   }
 
   /** Runs a query or mutation; throws ApiError with the first error's code. */
   async request<TData, TVariables extends object>(document: TypedDocumentNode<TData, TVariables>, variables: TVariables): Promise<TData> {
     const token = this.token();
+    printed(document);
     try {
       return await this.http.request<TData>({
         document: document as TypedDocumentNode<TData, Record<string, unknown>>,
@@ -58,8 +59,9 @@ export class Api {
       shouldRetry: (e) => !isTokenRefusal(e),
       on: { connected: () => handlers.connected?.(), closed: () => handlers.closed?.() },
     });
+    const documentId = documentIdOf(document);
     return this.ws.subscribe<TData>(
-      { query: print(document), variables: variables() as Record<string, unknown> },
+      { query: printed(document), ...(documentId ? { documentId } : {}), variables: variables() as Record<string, unknown> },
       {
         next: (result) => {
           if (result.errors?.length) {
@@ -79,6 +81,37 @@ export class Api {
     this.ws = null;
   }
 }
+
+/** The sha256 graphql-codegen gives each generated document (`persistedDocuments`), as `sha256:<hex>`. */
+const documentIdOf = (document: object): string | undefined => {
+  const hash: unknown = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+  return typeof hash === "string" ? hash : undefined;
+};
+
+/** Each document's printed text (what graphql-request sends), and the hash a text was printed from. */
+const texts = new WeakMap<object, string>();
+const hashesByText = new Map<string, string>();
+function printed(document: TypedDocumentNode<unknown, never> | object): string {
+  let text = texts.get(document);
+  if (text === undefined) {
+    text = print(document as TypedDocumentNode<unknown, never>);
+    texts.set(document, text);
+    const id = documentIdOf(document);
+    if (id) hashesByText.set(text, id);
+  }
+  return text;
+}
+
+/**
+ * Names a generated document by its hash beside its text: the server runs its trusted copy (and
+ * refuses other texts when it trusts nothing else); a server that does not know the hash runs the text.
+ */
+const withDocumentId: RequestMiddleware = (request) => {
+  if (typeof request.body !== "string") return request;
+  const body = JSON.parse(request.body) as { query?: unknown };
+  const id = typeof body.query === "string" ? hashesByText.get(body.query) : undefined;
+  return id ? { ...request, body: JSON.stringify({ documentId: id, ...body }) } : request;
+};
 
 function toApiError(e: unknown): ApiError {
   if (e instanceof ClientError) {
