@@ -68,7 +68,7 @@ export async function startApp(
   const kek = await loadOrCreateKek(kekPath);
   let storage: StoragePort;
   try {
-    storage = await openStorage(config.database, { evidenceKek: kek.key });
+    storage = await openStorage(config.database, { evidenceKek: kek.key, viewCacheBytes: config.viewCacheMb * 1_048_576 });
   } catch (e) {
     // A key generated just now for a database sealed under another one is of no use to anyone.
     if (kek.created) await unlink(kekPath).catch(() => undefined);
@@ -145,6 +145,7 @@ export async function startApp(
     });
     webhooks = new Webhooks(ledger.storage.webhooks, dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
     metrics.webhookAges = () => dispatcher.queueAges();
+    metrics.viewCache = () => storage.viewCache?.() ?? null;
     await dispatcher.start();
     const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks };
     const schema = await buildLedgerSchema();

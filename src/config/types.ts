@@ -83,6 +83,8 @@ export interface Config {
   metricsOperationNames: number;
   /** Whether the hot reads (permission, permissions, me) run compiled by graphql-jit. */
   compiledReads: boolean;
+  /** VIEW_CACHE_MB: the megabytes the in-memory view of subjects (permission reads, SQLite) may hold; 0: none. */
+  viewCacheMb: number;
   /** POST /visitor-session (VISITOR_SESSIONS): tokens for visitors without an account, signed by the service's own key. */
   visitorSessions: { enabled: boolean; ttlSeconds: number; perAddressPerMinute: number };
   /** Webhook delivery (WEBHOOK_*). */
