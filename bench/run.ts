@@ -19,6 +19,7 @@ import { benchTransparency } from "./transparency.js";
 import { benchWebhooks } from "./webhooks.js";
 import { benchWriter } from "./writer.js";
 import { benchVisitorSession } from "./visitor-session.js";
+import { benchViewCache } from "./view-cache.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -69,6 +70,7 @@ export const BENCHES: Bench[] = [
   { name: "emmett", run: benchEmmett },
   { name: "http", run: benchHttp },
   { name: "compiled-reads", run: benchCompiledReads },
+  { name: "view-cache", run: benchViewCache },
   { name: "c15t", run: benchC15t },
   { name: "rebuild", run: benchRebuild },
   { name: "time-travel", run: benchTimeTravel },

@@ -47,7 +47,7 @@ export class Metrics {
   viewCache: () => ViewCacheStats | null = () => null;
   readonly viewCacheBytes: Gauge = new Gauge({
     name: "view_cache_bytes",
-    help: "Estimated bytes held by the in-memory view of subjects (permission, permissions, me); bounded by VIEW_CACHE_MB",
+    help: "Estimated bytes the permission reads (permission, permissions, me) hold in memory; bounded by VIEW_CACHE_MB",
     registers: [this.registry],
     collect: () => {
       this.viewCacheBytes.set(this.viewCache()?.bytes ?? 0);
@@ -55,7 +55,7 @@ export class Metrics {
   });
   readonly viewCacheEntries: Gauge = new Gauge({
     name: "view_cache_entries",
-    help: "Subjects held by the in-memory view",
+    help: "Entries the permission reads hold in memory (one per identity read)",
     registers: [this.registry],
     collect: () => {
       this.viewCacheEntries.set(this.viewCache()?.entries ?? 0);
@@ -63,7 +63,7 @@ export class Metrics {
   });
   readonly viewCacheReads = new Counter({
     name: "view_cache_reads_total",
-    help: "Reads of the in-memory view of subjects: answered from memory (hit) or from the database (miss)",
+    help: "Permission reads answered from memory (hit) or from the database (miss)",
     labelNames: ["result"] as const,
     registers: [this.registry],
     collect: () => {
