@@ -1,12 +1,71 @@
 // The permission reads from memory (VIEW_CACHE_MB=64) against the same service reading the database
 // every time (VIEW_CACHE_MB=0), over HTTP, in the same run.
+import { join } from "node:path";
+import { commandProgram } from "../src/application/handle-command.js";
+import { publishCatalogDir } from "../src/catalog-dir.js";
+import { Ledger } from "../src/ledger.js";
+import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import { type LoadResult, CONNECTIONS, PERMISSION, gqlOnce, load, startLedgerChild } from "./http.js";
-import { type BenchOptions, type BenchRow, fmt, median } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, tempDir } from "./util.js";
 
 const PERMISSIONS = `query($checks: [PermissionCheckInput!]!) { permissions(checks: $checks) { subjectId purposeId permitted reason } }`;
 const json = { "content-type": "application/json" };
 
+/** A ledger on a SQLite file of its own with the view at `viewCacheBytes`, one subject recorded. */
+async function ledgerOn(dir: string, name: string, viewCacheBytes: number): Promise<Ledger> {
+  const ledger = await Ledger.open(await SqliteStorage.open({ commands: commandProgram, path: join(dir, name), viewCacheBytes }));
+  await publishCatalogDir(ledger, "data/policies");
+  const choice = { policyId: null, policyVersion: 1, acceptPolicy: true, grant: ["location"], withdraw: [], occurredAt: null, evidence: null, expectedVersion: null };
+  await ledger.recordConsent("bench-subject", choice, { kind: "SUBJECT", id: "bench-subject" });
+  return ledger;
+}
+
+/**
+ * CPU per `Ledger.permission` call in this process, with the view and without: on a machine whose
+ * cores the load generator shares, CPU per call says what throughput cannot.
+ */
+async function cpuPerCall(o: BenchOptions): Promise<BenchRow> {
+  const calls = o.quick ? 5_000 : 40_000;
+  const { dir, cleanup } = tempDir("ledger-bench-view-");
+  const sides = { cached: await ledgerOn(dir, "cached.db", 64 * 1_048_576), uncached: await ledgerOn(dir, "uncached.db", 0) };
+  try {
+    const measure = async (ledger: Ledger): Promise<number> => {
+      const start = process.cpuUsage();
+      for (let i = 0; i < calls; i++) if (!(await ledger.permission("bench-subject", "location", null)).permitted) throw new Error("the seeded subject is not permitted");
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / calls;
+    };
+    for (const l of Object.values(sides)) await measure(l);
+    const runs: { cached: number; uncached: number }[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const first = i % 2 === 0;
+      const a = first ? await measure(sides.cached) : 0;
+      const b = await measure(sides.uncached);
+      runs.push({ cached: first ? a : await measure(sides.cached), uncached: b });
+    }
+    const ratio = median(runs.map((r) => r.uncached / r.cached));
+    return {
+      bench: "view-cache",
+      what: "CPU per `Ledger.permission` call in process (no HTTP), with the view in memory",
+      figure: `${fmt(median(runs.map((r) => r.cached)))} µs CPU per call`,
+      baseline: `${fmt(median(runs.map((r) => r.uncached)))} µs with VIEW_CACHE_MB=0`,
+      ratio,
+      aim: "> 1x (baseline CPU / figure CPU)",
+      met: ratio > 1,
+      how: `Two ledgers in the bench process, each on a SQLite file of its own (writer thread), one with the view off; ${calls} sequential permission calls for one seeded subject on each in turn (sides alternating first), process CPU (user + system, all threads) from process.cpuUsage; median of ${o.runs} runs of the per-run ratio.`,
+      values: { ratio, cachedMicros: median(runs.map((r) => r.cached)), uncachedMicros: median(runs.map((r) => r.uncached)) },
+    };
+  } finally {
+    await Promise.allSettled([sides.cached.close(), sides.uncached.close()]);
+    cleanup();
+  }
+}
+
 export async function benchViewCache(o: BenchOptions): Promise<BenchRow[]> {
+  return [await cpuPerCall(o), ...(await overHttp(o))];
+}
+
+async function overHttp(o: BenchOptions): Promise<BenchRow[]> {
   const seconds = o.quick ? 2 : 6;
   const cached = await startLedgerChild("ledger", { VIEW_CACHE_MB: "64" });
   const uncached = await startLedgerChild("ledger", { VIEW_CACHE_MB: "0" });
