@@ -1,7 +1,8 @@
 // The in-memory view of subjects on SQLite (VIEW_CACHE_MB) is never stale: a read that starts after
 // a write's acknowledgement sees it, whether the write went through this storage's writer or through
 // another storage (its own writer, as another process would) on the same file; the clock's instant
-// is applied to what is held (expiry, a choice dated ahead); a rebuild drops everything; and the
+// is applied to what is held (expiry, a choice dated ahead); merges and erasures drop their subjects;
+// a rebuild drops everything; and the
 // bytes it holds stay within its bound.
 import { join } from "node:path";
 import fc from "fast-check";
@@ -13,7 +14,7 @@ import { DAY_MS } from "../../../src/domain/time.js";
 import { Ledger } from "../../../src/ledger.js";
 import { SqliteStorage, type SqliteWriterMode } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { tempDir } from "../../support/common.js";
-import { TestClock, subjectActor } from "../../support/ledger-commands.js";
+import { OFFICER, TestClock, subjectActor } from "../../support/ledger-commands.js";
 
 const POLICY = "clavis-privacy";
 const PURPOSE = "location";
@@ -148,6 +149,24 @@ describe("the view of subjects on SQLite", () => {
     expect((await a.ledger.permission(later, PURPOSE, null)).permitted).toBe(true);
     clock.advance(120_000);
     expect((await a.ledger.permission(later, PURPOSE, null)).permitted).toBe(false);
+  });
+
+  it("a merge drops both subjects, an erasure its subject", async () => {
+    const { a } = await twoStorages(1 << 20);
+    const [device, account] = ["device-1", "account-1"];
+    await a.ledger.recordConsent(device, choice(true), subjectActor(device));
+    await a.ledger.recordConsent(account, { ...choice(false), withdraw: [] }, subjectActor(account));
+    expect((await a.ledger.permission(device, PURPOSE, null)).permitted).toBe(true);
+    expect((await a.ledger.permission(account, PURPOSE, null)).permitted).toBe(false);
+    expect((await a.ledger.subject(device)).status).toBe("ACTIVE");
+    await a.ledger.mergeSubjects(device, account, OFFICER);
+    // The device now answers for the account, which received the device's grant.
+    expect((await a.ledger.subject(device)).status).toBe("MERGED");
+    expect((await a.ledger.permission(account, PURPOSE, null)).permitted).toBe(true);
+    expect((await a.ledger.permission(device, PURPOSE, null)).permitted).toBe(true);
+    await a.ledger.eraseSubject(account, null, OFFICER);
+    expect((await a.ledger.permission(account, PURPOSE, null)).permitted).toBe(false);
+    expect((await a.ledger.subject(account)).status).toBe("ERASED");
   });
 
   it("drops everything on a rebuild, and is off with a bound of 0", async () => {
