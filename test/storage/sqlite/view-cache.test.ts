@@ -2,8 +2,7 @@
 // a write's acknowledgement sees it, whether the write went through this storage's writer or through
 // another storage (its own writer, as another process would) on the same file; the clock's instant
 // is applied to what is held (expiry, a choice dated ahead); merges and erasures drop their subjects;
-// a rebuild drops everything; and the
-// bytes it holds stay within its bound.
+// a rebuild drops everything; and the bytes it holds stay within its bound.
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
