@@ -21,6 +21,7 @@ import { benchTransparency } from "./transparency.js";
 import { benchWebhooks } from "./webhooks.js";
 import { benchWriter } from "./writer.js";
 import { benchVisitorSession } from "./visitor-session.js";
+import { benchViewCache } from "./view-cache.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -72,6 +73,7 @@ export const BENCHES: Bench[] = [
   { name: "http", run: benchHttp },
   { name: "http-trusted", run: benchHttpTrusted },
   { name: "compiled-reads", run: benchCompiledReads },
+  { name: "view-cache", run: benchViewCache },
   { name: "c15t", run: benchC15t },
   { name: "rebuild", run: benchRebuild },
   { name: "time-travel", run: benchTimeTravel },

@@ -69,7 +69,7 @@ export async function startApp(
   const kek = await loadOrCreateKek(kekPath);
   let storage: StoragePort;
   try {
-    storage = await openStorage(config.database, { evidenceKek: kek.key });
+    storage = await openStorage(config.database, { evidenceKek: kek.key, viewCacheBytes: config.viewCacheMb * 1_048_576 });
   } catch (e) {
     // A key generated just now for a database sealed under another one is of no use to anyone.
     if (kek.created) await unlink(kekPath).catch(() => undefined);
@@ -146,6 +146,7 @@ export async function startApp(
     });
     webhooks = new Webhooks(ledger.storage.webhooks, dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
     metrics.webhookAges = () => dispatcher.queueAges();
+    metrics.viewCache = () => storage.viewCache?.() ?? null;
     await dispatcher.start();
     // Listening last: by the time the applied position moves, the other listeners have taken the commit in.
     const applied = new AppliedPosition(ledger.headPosition, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });

@@ -63,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsOperationNames: intSetting(get, "METRICS_OPERATION_NAMES", 100, 0, 10_000),
     compiledReads: boolSetting(get, "GRAPHQL_JIT", true),
     trustedDocuments: trustedDocumentsSettings(get),
+    viewCacheMb: intSetting(get, "VIEW_CACHE_MB", 64, 0, 65_536),
     visitorSessions: {
       enabled: boolSetting(get, "VISITOR_SESSIONS", true),
       ttlSeconds: intSetting(get, "VISITOR_SESSION_TTL_SECONDS", 30 * 86_400, 60, 400 * 86_400),

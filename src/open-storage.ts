@@ -10,6 +10,8 @@ export interface OpenStorageOptions {
   readonly?: boolean;
   /** The key-encryption key subject keys are wrapped under (EVIDENCE_KEK_FILE); tools that open no evidence leave it out. */
   evidenceKek?: Uint8Array | null;
+  /** VIEW_CACHE_MB in bytes (SQLite; the service's storage only): 0 or absent keeps no view in memory. */
+  viewCacheBytes?: number;
 }
 
 /** The adapter `database` names, opened (and migrated, unless read-only). */
@@ -22,6 +24,7 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
         commands: commandProgram,
         ...(database.writer ? { writer: database.writer } : {}),
         ...(opts.readonly ? { readonly: true } : {}),
+        ...(opts.viewCacheBytes ? { viewCacheBytes: opts.viewCacheBytes } : {}),
       });
     // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
     case "postgres":

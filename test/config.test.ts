@@ -89,6 +89,7 @@ describe("loadConfig", () => {
       metricsOperationNames: 100,
       trustedDocuments: { file: null, only: false, fastPath: true },
       compiledReads: true,
+      viewCacheMb: 64,
       visitorSessions: { enabled: true, ttlSeconds: 30 * 86_400, perAddressPerMinute: 30 },
       webhooks: {
         allowHttp: false,
@@ -384,6 +385,15 @@ describe("loadConfig", () => {
 
   it("keeps ConfigError messages on one line", () => {
     expect(new ConfigError("a\nb").message).toBe("a b");
+  });
+});
+
+describe("VIEW_CACHE_MB", () => {
+  it("defaults to 64 megabytes, takes 0 (no view in memory), and refuses anything but a whole number in range", () => {
+    expect(loadConfig({}).viewCacheMb).toBe(64);
+    expect(loadConfig({ VIEW_CACHE_MB: "0" }).viewCacheMb).toBe(0);
+    expect(loadConfig({ VIEW_CACHE_MB: "512" }).viewCacheMb).toBe(512);
+    for (const bad of ["-1", "1.5", "64MB", "65537"]) expect(() => loadConfig({ VIEW_CACHE_MB: bad })).toThrow(`VIEW_CACHE_MB must be an integer from 0 to 65536, got "${bad}"`);
   });
 });
 

@@ -89,6 +89,8 @@ export interface Config {
    * and whether POST /graphql answers trusted documents and known texts without Apollo (HTTP_FAST_PATH).
    */
   trustedDocuments: { file: string | null; only: boolean; fastPath: boolean };
+  /** VIEW_CACHE_MB: the megabytes the in-memory view of subjects (permission reads, SQLite) may hold; 0: none. */
+  viewCacheMb: number;
   /** POST /visitor-session (VISITOR_SESSIONS): tokens for visitors without an account, signed by the service's own key. */
   visitorSessions: { enabled: boolean; ttlSeconds: number; perAddressPerMinute: number };
   /** Webhook delivery (WEBHOOK_*). */

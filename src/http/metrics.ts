@@ -1,5 +1,6 @@
 // Prometheus metrics: default process metrics, operation durations, events appended, errors by code.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ViewCacheStats } from "../storage/view-cache.js";
 
 /** The label of operations past the set of names /metrics keeps, and of names that are not plain GraphQL names. */
 export const OTHER_OPERATION = "other";
@@ -58,6 +59,36 @@ export class Metrics {
     registers: [this.registry],
     collect: () => {
       this.positionWaits.set(this.applied().waiting);
+    },
+  });
+  /** The in-memory view of subjects' figures (VIEW_CACHE_MB); set by the composition root, null when there is none. */
+  viewCache: () => ViewCacheStats | null = () => null;
+  readonly viewCacheBytes: Gauge = new Gauge({
+    name: "view_cache_bytes",
+    help: "Estimated bytes the permission reads (permission, permissions, me) hold in memory; bounded by VIEW_CACHE_MB",
+    registers: [this.registry],
+    collect: () => {
+      this.viewCacheBytes.set(this.viewCache()?.bytes ?? 0);
+    },
+  });
+  readonly viewCacheEntries: Gauge = new Gauge({
+    name: "view_cache_entries",
+    help: "Entries the permission reads hold in memory (one per identity read)",
+    registers: [this.registry],
+    collect: () => {
+      this.viewCacheEntries.set(this.viewCache()?.entries ?? 0);
+    },
+  });
+  readonly viewCacheReads = new Counter({
+    name: "view_cache_reads_total",
+    help: "Permission reads answered from memory (hit) or from the database (miss)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+    collect: () => {
+      const s = this.viewCache();
+      this.viewCacheReads.reset();
+      this.viewCacheReads.inc({ result: "hit" }, s?.hits ?? 0);
+      this.viewCacheReads.inc({ result: "miss" }, s?.misses ?? 0);
     },
   });
 

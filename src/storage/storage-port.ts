@@ -10,6 +10,8 @@ import type { TransparencyPort } from "../log/transparency-store.js";
 import type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
 import type { WebhookStore } from "./webhook-store.js";
 
+import type { ViewCacheStats } from "./view-cache.js";
+
 export type { ChainHead, IntegrityReport, ReadFilter } from "./event-store.js";
 
 export interface IdempotencyKey {
@@ -81,6 +83,8 @@ export interface StoragePort {
   subject(subjectId: string): Promise<SubjectState>;
   /** The subject now, from the current read models; a fact dated after `at` yields to the one in force at `at`. */
   currentView(subjectId: string, at: Instant): Promise<SubjectSnapshot>;
+  /** The in-memory view of subjects' figures (VIEW_CACHE_MB), for /metrics; absent or null where there is none. */
+  viewCache?(): ViewCacheStats | null;
   /** The subject as of (at, knownAt), from the bitemporal read models. */
   viewAt(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot>;
   /** The subject as its events up to and including log position `position` leave it (the change feed's before/after). */

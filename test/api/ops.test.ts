@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId, ok, onboard, recordConsent } from "./helpers.js";
 import { KANTARA_CR_FIELDS } from "../support/kantara.js";
+import { backend } from "../support/backend.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -36,6 +37,29 @@ describe("/metrics", () => {
     expect(text).toMatch(/graphql_errors_total\{code="UNAUTHENTICATED"\} [1-9]/);
     // Metrics never carry a subject id or a token.
     expect(text).not.toMatch(/subject|Bearer/i);
+  });
+
+  it("shows the bytes the permission reads hold in memory and how often they were answered from it (SQLite; none on PostgreSQL)", async () => {
+    const reader = await srv.token("svc", "consent:read");
+    const id = freshId();
+    const writer = await srv.token(id, "consent:self");
+    ok(await recordConsent(srv, writer, { policyVersion: 1, acceptPolicy: true, grant: ["location"] }));
+    const ask = async () => ok(await srv.gql<{ permission: { permitted: boolean } }>(`query($s: ID!) { permission(subjectId: $s, purposeId: "location") { permitted } }`, { s: id }, reader)).permission.permitted;
+    expect(await ask()).toBe(true);
+    expect(await ask()).toBe(true);
+    // A withdrawal acknowledged is seen by the next read, from memory or not.
+    ok(await recordConsent(srv, writer, { policyVersion: 1, acceptPolicy: false, grant: [], withdraw: ["location"] }));
+    expect(await ask()).toBe(false);
+    const text = await (await get(srv, "/metrics")).text();
+    const figure = (re: RegExp) => Number(re.exec(text)?.[1]);
+    if (backend === "sqlite") {
+      expect(figure(/^view_cache_bytes (\d+)$/m)).toBeGreaterThan(0);
+      expect(figure(/^view_cache_bytes (\d+)$/m)).toBeLessThanOrEqual(64 * 1_048_576);
+      expect(figure(/^view_cache_reads_total\{result="hit"\} (\d+)$/m)).toBeGreaterThan(0);
+      expect(figure(/^view_cache_reads_total\{result="miss"\} (\d+)$/m)).toBeGreaterThan(0);
+    } else {
+      expect(figure(/^view_cache_bytes (\d+)$/m)).toBe(0);
+    }
   });
 
   it("needs no token", async () => {

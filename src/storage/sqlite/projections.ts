@@ -76,6 +76,11 @@ export class SqliteProjections {
     return this.views.currentView(subjectId, at);
   }
 
+  /** currentView and the instant it holds until (see SqliteViews.currentViewUntil). */
+  currentViewUntil(subjectId: string, at: Instant): { view: SubjectSnapshot; until: Instant } {
+    return this.views.currentViewUntil(subjectId, at);
+  }
+
   viewThrough(subjectId: string, position: number): SubjectSnapshot {
     return this.views.viewThrough(subjectId, position);
   }

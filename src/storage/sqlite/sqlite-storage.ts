@@ -20,6 +20,8 @@ import { SqliteWriter, type SqliteWrites, TREE_CHUNK } from "./sqlite-writer.js"
 import { verifyStoredChainAsync } from "./verify-chain.js";
 import { ThreadWriter } from "./writer-thread.js";
 import { type SqliteWebhookStore, openSqliteWebhookStore } from "./webhook-store.js";
+import { SqliteSubjectViews } from "./subject-view-cache.js";
+import type { ViewCacheStats } from "../view-cache.js";
 
 /**
  * Where writes run. "thread" (the default for a file): group commit and its fsync on a worker thread,
@@ -39,6 +41,8 @@ export interface SqliteStorageOptions {
   writer?: SqliteWriterMode;
   /** The command flow `execute` runs (application/handle-command.ts); absent: commands are refused (read-only tools). */
   commands?: CommandProgram;
+  /** Bytes the in-memory view of subjects (the permission reads) may hold; 0 or absent: none, every read goes to the database. */
+  viewCacheBytes?: number;
 }
 
 /** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
@@ -131,6 +135,8 @@ export class SqliteStorage implements StoragePort {
   /** The rebuilt side of the read-model check, by log head. */
   private readonly rebuildCache: { current: RebuildCache | null } = { current: null };
   private readModelCheck: Promise<ReadModelReport> | null = null;
+  /** The subjects' views held in memory on this thread; null when VIEW_CACHE_MB is 0. */
+  private readonly views: SqliteSubjectViews | null;
 
   /**
    * `local` is this thread's connection (reads; and writes too when `writes` is `local` itself);
@@ -141,6 +147,7 @@ export class SqliteStorage implements StoragePort {
     local: SqliteWriter,
     private readonly writes: SqliteWrites,
     readonly writerMode: SqliteWriterMode,
+    viewCacheBytes = 0,
   ) {
     this.store = local.store;
     this.projections = local.projections;
@@ -148,6 +155,12 @@ export class SqliteStorage implements StoragePort {
     this.transparency = local.tree ? new SqliteTransparency(local.store, local.tree, writes) : new NoTree(local.store);
     // A file gets a connection of its own for webhook progress; an in-memory or read-only database has only this one.
     this.webhooks = openSqliteWebhookStore(path, writerMode === "in-process" ? local.store.db : null);
+    // Listening from the start: a commit's subjects are dropped before its commands are answered.
+    this.views = viewCacheBytes > 0 ? new SqliteSubjectViews(local.store.db, viewCacheBytes) : null;
+    if (this.views) {
+      const views = this.views;
+      writes.onCommit((events) => views.committed(events));
+    }
   }
 
   /** The adapter's parts, for tests and benchmarks that inspect this adapter itself (reads: this thread's connection). */
@@ -167,9 +180,10 @@ export class SqliteStorage implements StoragePort {
     // migrated database with the same KEK (handed over in memory, never through a file).
     const commands = opts.commands ?? null;
     const local = new SqliteWriter(opts.path, { readonly, evidenceKek, commands: mode === "in-process" ? commands : null });
-    if (mode === "in-process") return new SqliteStorage(opts.path, local, local, mode);
+    const viewBytes = readonly ? 0 : (opts.viewCacheBytes ?? 0);
+    if (mode === "in-process") return new SqliteStorage(opts.path, local, local, mode, viewBytes);
     try {
-      return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek, commands && commands.module), mode);
+      return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek, commands && commands.module), mode, viewBytes);
     } catch (e) {
       await local.close();
       throw e;
@@ -240,11 +254,20 @@ export class SqliteStorage implements StoragePort {
   }
 
   async subject(subjectId: string): Promise<SubjectState> {
+    if (this.views) return this.views.subject(subjectId, () => this.projections.subject(subjectId));
     return this.projections.subject(subjectId);
   }
 
   async currentView(subjectId: string, at: Instant): Promise<SubjectSnapshot> {
+    if (this.views) return this.views.currentView(subjectId, at, () => this.projections.currentViewUntil(subjectId, at));
     return this.projections.currentView(subjectId, at);
+  }
+
+  /** The in-memory view's figures (its bytes, hits, misses and the log position it includes); null when it is off. */
+  viewCache(): ViewCacheStats | null {
+    if (!this.views) return null;
+    this.views.includedPosition();
+    return this.views.stats();
   }
 
   async viewAt(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
@@ -296,8 +319,14 @@ export class SqliteStorage implements StoragePort {
   }
 
   /** Recomputes the read models and the transparency log's tree from the log. */
-  rebuild(): Promise<number> {
-    return this.writes.rebuild();
+  async rebuild(): Promise<number> {
+    // The read models are rewritten under the view: it is dropped before and after.
+    this.views?.clear();
+    try {
+      return await this.writes.rebuild();
+    } finally {
+      this.views?.clear();
+    }
   }
 
   backup(destination: string, opts: { overwrite?: boolean } = {}): Promise<BackupReport> {

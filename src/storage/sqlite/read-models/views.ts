@@ -45,6 +45,8 @@ export class SqliteViews {
       // Every (policy, purpose) a subject ever chose about, and every policy it ever accepted: the current tables hold one row each.
       pairsOf: db.prepare("SELECT policy_id, purpose_id FROM consents WHERE subject_id = ?"),
       policiesOf: db.prepare("SELECT policy_id FROM standings WHERE subject_id = ?").pluck(),
+      // The first lifecycle fact dated after an instant: until then a view read at that instant holds.
+      statusNext: db.prepare("SELECT MIN(occurred_at) FROM status_history WHERE subject_id = ? AND occurred_at > ?").pluck(),
     };
   }
 
@@ -65,19 +67,33 @@ export class SqliteViews {
    * is looked up in the history instead, so the answer is the same as viewAt's.
    */
   currentView(subjectId: string, at: Instant): SubjectSnapshot {
+    return this.currentViewUntil(subjectId, at).view;
+  }
+
+  /**
+   * currentView, and the first instant after `at` it may change at without a commit: the next
+   * lifecycle fact dated ahead; `at` itself (nothing to keep) when a consent or an acceptance is
+   * dated ahead, since its history decides the answer instant by instant.
+   */
+  currentViewUntil(subjectId: string, at: Instant): { view: SubjectSnapshot; until: Instant } {
+    let ahead = false;
     // Lifecycle facts may be dated a little ahead too (a return with a future occurredAt): read them as of `at`.
     const lifecycle = toLifecycle(this.s.statusAt.get(subjectId, at, Number.MAX_SAFE_INTEGER) as LifecycleRow | undefined);
     const acceptances = new Map<string, Acceptance>();
     for (const r of this.s.standingsOf.all(subjectId) as StandingRow[]) {
+      if (r.accepted_at > at) ahead = true;
       const a = r.accepted_at > at ? this.acceptanceAt(subjectId, r.policy_id, at, Number.MAX_SAFE_INTEGER) : toStanding(r);
       if (a) acceptances.set(r.policy_id, a);
     }
     const consents = new Map<string, ConsentRecord>();
     for (const r of this.s.consentsOf.all(subjectId) as ConsentRow[]) {
+      if (r.occurred_at > at) ahead = true;
       const c = r.occurred_at > at ? this.consentAt(subjectId, r.policy_id, r.purpose_id, at, Number.MAX_SAFE_INTEGER) : toConsentRecord(r);
       if (c) consents.set(consentKey(r.policy_id, r.purpose_id), c);
     }
-    return { status: lifecycle.status, suspendedPurposes: lifecycle.suspendedPurposes, returnedAt: lifecycle.returnedAt, mergedInto: lifecycle.mergedInto, acceptances, consents };
+    const next = this.s.statusNext.get(subjectId, at) as number | null;
+    const view = { status: lifecycle.status, suspendedPurposes: lifecycle.suspendedPurposes, returnedAt: lifecycle.returnedAt, mergedInto: lifecycle.mergedInto, acceptances, consents };
+    return { view, until: ahead ? at : (next ?? Number.POSITIVE_INFINITY) };
   }
 
   /**
