@@ -208,7 +208,7 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
       {
         ...row("Two replicas (two pools, 16 writers each) on one database, aggregate", pair, single, "reported beside one replica's", null),
         baseline: `${fmt(median(single))} events/s (one replica, same run)`,
-        note: "Both replicas and the server run on the same 2 cores, and each replica's batch holds the one chain tip in turn (at most about 100 ms), so the two replicas' batches alternate: a second replica adds a second batch in flight, not a second sequencer.",
+        note: "Both replicas and the server run on the same 2 cores, and each replica's batch holds the one chain tip from its tip lock through its write and its COMMIT (the WAL flush), so the two replicas' batches take turns: with set-based batches that hold is most of a batch's time, and two replicas of 16 writers each pay two flushes where one replica of 32 pays one. A second replica adds a second batch in flight, not a second sequencer; sequencing apart from the writers (one integrator assigning positions) is what would let replicas add up.",
       },
     ];
   } finally {
