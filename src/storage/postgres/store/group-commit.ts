@@ -133,22 +133,12 @@ export class GroupCommit {
     try {
       if (flows.length > 0) {
         try {
-          const r = await runLockstep(
-            client,
-            held,
-            flows.map((q) => ({ ...q.flow!, now: q.now })),
-            works.length === 0,
-          );
+          const r = await runLockstep(client, held, flows.map((q) => ({ ...q.flow!, now: q.now })), works.length === 0);
           begun = true;
           done = r.committed;
           for (const [i, res] of r.results.entries()) {
             const q = flows[i]!;
-            if (res.kind === "done")
-              committed.push({
-                q,
-                value: res.value,
-                lastPosition: res.lastPosition,
-              });
+            if (res.kind === "done") committed.push({ q, value: res.value, lastPosition: res.lastPosition });
             else if (res.kind === "later") later.push(q);
             else refused.push({ q, error: res.error });
           }

@@ -123,15 +123,7 @@ export async function runLockstep(
   works: readonly LockstepWork[],
   commit: boolean,
 ): Promise<{ results: LockstepResult[]; committed: boolean }> {
-  const flows: Running[] = works.map((work) => ({
-    work,
-    gen: work.start(),
-    step: null,
-    result: null,
-    wrote: false,
-    keys: [],
-    lastPosition: 0,
-  }));
+  const flows: Running[] = works.map((work) => ({ work, gen: work.start(), step: null, result: null, wrote: false, keys: [], lastPosition: 0 }));
   for (const f of flows) advance(f, () => f.gen.next());
   let begun = false;
   let committed = false;
@@ -152,15 +144,7 @@ export async function runLockstep(
   let pending = flows.filter((f) => f.step !== null);
   while (pending.length > 0) {
     const parked: Running[] = [];
-    const written: Written = {
-      events: [],
-      heads: new Map(),
-      keys: new Map(),
-      erasedSubjects: [],
-      forgotStreams: [],
-      remembered: [],
-      statusBefore: new Map(),
-    };
+    const written: Written = { events: [], heads: new Map(), keys: new Map(), erasedSubjects: [], forgotStreams: [], remembered: [], statusBefore: new Map() };
     // As the server answered them in this sub-batch; `states` then follows each command's own appends.
     const versions = new Map<string, number>();
     const owner = new Map<string, Running>();
@@ -176,15 +160,8 @@ export async function runLockstep(
       let want = streams;
       while (want.length > 0) {
         const text = lockAndReadSql(skipLocked);
-        const rows = await send<
-          SubjectStateRow & {
-            stream_id: string;
-            version: number;
-            subject_id: string | null;
-            key: Buffer | null;
-            last_publication: string | null;
-          }
-        >(text, [want, want.map(subjectOf)]);
+        type Row = SubjectStateRow & { stream_id: string; version: number; subject_id: string | null; key: Buffer | null; last_publication: string | null };
+        const rows = await send<Row>(text, [want, want.map(subjectOf)]);
         for (const r of rows) {
           const version = Number(r.version);
           versions.set(r.stream_id, version);
