@@ -10,6 +10,7 @@ import { limitsSettings } from "./config/limits-settings.js";
 import { ConfigError, boolSetting, countryListSetting, instantSetting, intSetting, policyIdSetting, reader } from "./config/settings.js";
 import type { Config } from "./config/types.js";
 import { parseCorsOrigins, webhookSettings } from "./config/web-settings.js";
+import { workersSetting } from "./config/workers-setting.js";
 
 export type { Config } from "./config/types.js";
 export { ConfigError } from "./config/settings.js";
@@ -30,11 +31,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = get("HOST") ?? "127.0.0.1";
   // Decided first: a dev server must refuse to start before anything else is read.
   const auth = authMode(get, production, nodeEnv, host);
+  const database = withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER"));
 
   return {
     port: intSetting(get, "PORT", 4000, 0, 65_535),
     host,
-    database: withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER")),
+    database,
+    workers: workersSetting(get("WORKERS"), database),
     dataDir: get("DATA_DIR") ?? "data",
     catalogDir: get("CATALOG_DIR") ?? "data/policies",
     auth: authSettings(get, auth),

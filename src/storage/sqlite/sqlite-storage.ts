@@ -39,6 +39,8 @@ export interface SqliteStorageOptions {
   writer?: SqliteWriterMode;
   /** The command flow `execute` runs (application/handle-command.ts); absent: commands are refused (read-only tools). */
   commands?: CommandProgram;
+  /** Writes made by a writer another process owns (a worker process's relay to its primary); reads stay on this connection. */
+  writes?: SqliteWrites;
 }
 
 /** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
@@ -166,8 +168,9 @@ export class SqliteStorage implements StoragePort {
     // This connection migrates the file and checks the KEK first; the writer thread then opens a
     // migrated database with the same KEK (handed over in memory, never through a file).
     const commands = opts.commands ?? null;
-    const local = new SqliteWriter(opts.path, { readonly, evidenceKek, commands: mode === "in-process" ? commands : null });
+    const local = new SqliteWriter(opts.path, { readonly, evidenceKek, commands: mode === "in-process" && !opts.writes ? commands : null });
     if (mode === "in-process") return new SqliteStorage(opts.path, local, local, mode);
+    if (opts.writes) return new SqliteStorage(opts.path, local, opts.writes, mode);
     try {
       return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek, commands && commands.module), mode);
     } catch (e) {
