@@ -19,6 +19,7 @@ import { benchTransparency } from "./transparency.js";
 import { benchWebhooks } from "./webhooks.js";
 import { benchWriter } from "./writer.js";
 import { benchVisitorSession } from "./visitor-session.js";
+import { benchWorkers } from "./workers.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -68,6 +69,7 @@ export const BENCHES: Bench[] = [
   { name: "store-append", run: benchStoreAppend },
   { name: "emmett", run: benchEmmett },
   { name: "http", run: benchHttp },
+  { name: "workers", run: benchWorkers },
   { name: "compiled-reads", run: benchCompiledReads },
   { name: "c15t", run: benchC15t },
   { name: "rebuild", run: benchRebuild },

@@ -186,7 +186,8 @@ export async function startApp(
           ? await startWorkers({ config, logger, writer: sqliteWriterOf(ledger.storage), onCommit: (l) => ledger.storage.onCommit(l), dispatcher, metrics })
           : await startHttpServer(serverDeps, { port: config.port, host: config.host });
     if (worker) return { url: server.url, port: server.port, services, server, metrics, close: () => closeAll(server) };
-    logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason }, `listening on ${server.url}`);
+    const workers = config.workers > 1 ? { workers: config.workers } : {};
+    logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason, ...workers }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")
       logger.warn(
         { mode: "dev", reason: config.auth.modeReason },

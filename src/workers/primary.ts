@@ -214,7 +214,6 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
   }
   const port = (listener.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  logger.info({ workers: count, pids: slots.map((w) => w?.child.pid) }, `${count} worker processes serve the port`);
   let stopping: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}/graphql`,

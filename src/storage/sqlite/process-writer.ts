@@ -8,7 +8,7 @@ import { StoreUnavailableError } from "../store-unavailable.js";
 import type { SqliteWrites } from "./sqlite-writer.js";
 import { type WriterReply, type WriterRequest, fromWire } from "./writer-protocol.js";
 
-/** How often a writer whose last commit failed is asked whether the cause has passed (as the writer thread's client asks). */
+/** How often the primary's writer is asked, when readiness is asked, whether it can write. */
 const PROBE_INTERVAL_MS = 100;
 
 type Op = WriterRequest extends infer R ? (R extends { op: infer O } ? O : never) : never;
@@ -84,7 +84,8 @@ export class ProcessWriter implements SqliteWrites {
 
   isWritable(): boolean {
     if (this.closed) return false;
-    if (!this.writable && Date.now() - this.lastProbe >= PROBE_INTERVAL_MS) {
+    // The writer is in another process, which may have closed or lost it meanwhile: asked now and then whatever it said last.
+    if (Date.now() - this.lastProbe >= PROBE_INTERVAL_MS) {
       this.lastProbe = Date.now();
       this.call("probe").catch(() => undefined);
     }
