@@ -1,7 +1,8 @@
-// WORKERS=2 on SQLite: connections shared out among worker processes, one writer in the primary,
+// WORKERS=2: connections shared out among worker processes, on SQLite one writer in the primary,
 // every commit delivered to every worker's subscribers once and in order, a dead worker replaced.
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKENDS } from "../support/backend.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId } from "../api/helpers.js";
 import { Collected, wsClient } from "../subscriptions/ws-client.js";
@@ -41,10 +42,10 @@ function postAlone(url: string, query: string, variables: Record<string, unknown
 
 const positionsOf = (a: Answer): string[] => ((a.body.data?.["recordConsent"] as { events: { position: string }[] } | undefined)?.events ?? []).map((e) => e.position);
 
-describe("WORKERS=2 on SQLite", () => {
+describe.each(BACKENDS)("WORKERS=2 on %s", (backend) => {
   let srv: TestServer;
   beforeAll(async () => {
-    srv = await startTestServer({ backend: "sqlite", env: { WORKERS: "2" } });
+    srv = await startTestServer({ backend, env: { WORKERS: "2" } });
   }, 120_000);
   afterAll(() => srv?.close());
 
