@@ -13,6 +13,31 @@ const SQLITE_ONLY_API_SUITES = [
   "test/api/transparency-guard.test.ts",
 ];
 
+/**
+ * The API suites left out of the WORKERS=2 run (requests served by worker processes beside the
+ * test's own), each for its reason; every other suite under test/api runs a third time that way.
+ */
+const SINGLE_PROCESS_API_SUITES = [
+  // Moves the service's clock (a TestClock in the test's process), which worker processes do not share.
+  "test/api/time-travel.test.ts",
+  // Moves the service's clock too, and holds the visitor-session rate per address, which each worker counts for itself (docs/workers.md).
+  "test/api/visitor-sessions.test.ts",
+  // Per-caller limits and the metrics' label cap, which each worker counts for itself (docs/workers.md);
+  // and failures planted with spies on objects of the serving process.
+  "test/api/limits.test.ts",
+  // Counts the serving process's subscriptions, plants failures with spies, and per-caller limits (as above).
+  "test/api/security.test.ts",
+  // Closes the store and drains the server under the serving process, and checks readiness as it does.
+  "test/api/ops.test.ts",
+  // Plants failures with spies on the serving process's catalogue and pipeline.
+  "test/api/one-pipeline.test.ts",
+  "test/api/compiled-reads.test.ts",
+  // Starts the compiled service as a child process and watches one process's log lines, signals and
+  // shutdown watchdog, with waits sized for a single process's start (WORKERS=2 reaches the child
+  // through the environment; 10 of its 13 tests pass so, the watchdog's and two start-up waits do not).
+  "test/api/process.test.ts",
+];
+
 export default defineConfig({
   // type-graphql is CommonJS and loads graphql's CJS build; make vitest use the same copy.
   resolve: { alias: { graphql: "graphql/index.js" } },
@@ -28,6 +53,12 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "postgres", include: ["test/api/**/*.test.ts"], exclude: SQLITE_ONLY_API_SUITES, env: { LEDGER_BACKEND: "postgres" } },
+      },
+      // Every API suite again with two request-serving worker processes on one port (docs/workers.md).
+      // Starting a service starts its worker processes too (from the TypeScript sources): more time to start.
+      {
+        extends: true,
+        test: { name: "workers", include: ["test/api/**/*.test.ts"], exclude: SINGLE_PROCESS_API_SUITES, env: { WORKERS: "2" }, testTimeout: 120_000, hookTimeout: 120_000 },
       },
     ],
   },

@@ -17,6 +17,8 @@ export interface ChildReady {
   dataDir: string | null;
   /** The backend the service opened (from its config); null for the bare Apollo Server. */
   database: "sqlite" | "postgres" | null;
+  /** Every process serving: this one, and with WORKERS > 1 its worker processes (for CPU time from /proc). */
+  pids?: number[];
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -97,7 +99,7 @@ export async function ledgerService(settings: Record<string, string> = {}, compi
   });
   const app = await startApp(config, { logger: pino({ level: "silent" }) });
   return {
-    ready: { url: app.url, dataDir, database: config.database.kind },
+    ready: { url: app.url, dataDir, database: config.database.kind, pids: [process.pid, ...(app.workerPids?.() ?? [])] },
     stop: async () => {
       await app.close();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });

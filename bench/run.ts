@@ -22,6 +22,7 @@ import { benchWebhooks } from "./webhooks.js";
 import { benchWriter } from "./writer.js";
 import { benchVisitorSession } from "./visitor-session.js";
 import { benchViewCache } from "./view-cache.js";
+import { benchWorkers } from "./workers.js";
 import { type BenchOptions, type BenchRow, fmt, fmtRatio, notMeasured } from "./util.js";
 
 interface Bench {
@@ -72,6 +73,7 @@ export const BENCHES: Bench[] = [
   { name: "emmett", run: benchEmmett },
   { name: "http", run: benchHttp },
   { name: "http-trusted", run: benchHttpTrusted },
+  { name: "workers", run: benchWorkers },
   { name: "compiled-reads", run: benchCompiledReads },
   { name: "view-cache", run: benchViewCache },
   { name: "c15t", run: benchC15t },

@@ -19,7 +19,7 @@ import type { StoragePort } from "./storage/storage-port.js";
 import { Ledger } from "./ledger.js";
 import { checkpointMirrors } from "./log/checkpoint/latest-file.js";
 import { TransparencyLog } from "./log/transparency-log.js";
-import { openStorage } from "./open-storage.js";
+import { type SqliteWrites, openStorage, sqliteWriterOf } from "./open-storage.js";
 import { loadCheckpointKey } from "./receipts/checkpoint-key.js";
 import { ReceiptSigner } from "./receipts/signer.js";
 import { AppliedPosition } from "./feed/applied-position.js";
@@ -27,6 +27,7 @@ import { ChangeFeed } from "./feed/change-feed.js";
 import { DueChangesScheduler } from "./schedule/due-changes.js";
 import { Dispatcher } from "./webhooks/dispatcher.js";
 import { Webhooks } from "./webhooks/webhooks.js";
+import { startWorkers } from "./workers/primary.js";
 
 /** Events the tree may lag the log by at start and still be built before the service listens. */
 const SMALL_TREE_BACKLOG = 20_000;
@@ -36,8 +37,21 @@ export interface App {
   port: number;
   services: Services;
   server: RunningServer;
+  metrics: Metrics;
+  /** With WORKERS > 1: the process ids of the worker processes serving now. */
+  workerPids?: () => number[];
   /** Graceful stop: drain requests and subscriptions, then close the store cleanly. */
   close(): Promise<void>;
+}
+
+/** What a worker process (WORKERS > 1, src/workers/) starts the service with: the primary keeps the writer and the jobs that run once. */
+export interface WorkerRole {
+  /** SQLite: the primary's writer, over the IPC channel; null on PostgreSQL (each worker writes itself). */
+  sqliteWrites: SqliteWrites | null;
+  /** The primary's webhook dispatcher, told of webhooks added and deleted here. */
+  dispatcher: Pick<Dispatcher, "refresh" | "forget">;
+  /** /metrics: every process's registry, aggregated by the primary. */
+  metricsText: () => Promise<string>;
 }
 
 /**
@@ -60,16 +74,17 @@ export function createLogger(level: string, destination: DestinationStream = pin
 export async function startApp(
   config: Config,
   // `clock` replaces the real time (tests); `clockMoved` tells the due-changes scheduler when such a clock moves.
-  opts: { logger?: Logger; clock?: () => number; clockMoved?: (listener: () => void) => () => void } = {},
+  opts: { logger?: Logger; clock?: () => number; clockMoved?: (listener: () => void) => () => void; worker?: WorkerRole } = {},
 ): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const worker = opts.worker ?? null;
   secureDataDir(config.dataDir, logger);
   if (config.database.kind === "sqlite" && config.database.path !== ":memory:") mkdirSync(dirname(config.database.path), { recursive: true, mode: 0o700 });
   const kekPath = config.evidenceKekFile ?? devKekPath(config.dataDir);
   const kek = await loadOrCreateKek(kekPath);
   let storage: StoragePort;
   try {
-    storage = await openStorage(config.database, { evidenceKek: kek.key, viewCacheBytes: config.viewCacheMb * 1_048_576 });
+    storage = await openStorage(config.database, { evidenceKek: kek.key, viewCacheBytes: config.viewCacheMb * 1_048_576, ...(worker?.sqliteWrites ? { sqliteWrites: worker.sqliteWrites } : {}) });
   } catch (e) {
     // A key generated just now for a database sealed under another one is of no use to anyone.
     if (kek.created) await unlink(kekPath).catch(() => undefined);
@@ -80,7 +95,7 @@ export async function startApp(
   let ledger: Ledger;
   let wrappedAtStart: number;
   try {
-    wrappedAtStart = await storage.wrapEvidenceKeys();
+    wrappedAtStart = worker ? 0 : await storage.wrapEvidenceKeys();
     ledger = await Ledger.open(storage, {
       dataRequestDueDays: config.dataRequestDueDays,
       dataRequestDueDaysByKind: config.dataRequestDueDaysByKind,
@@ -98,7 +113,7 @@ export async function startApp(
     throw e;
   }
   try {
-    const published = await publishCatalogDir(ledger, config.catalogDir);
+    const published = worker ? 0 : await publishCatalogDir(ledger, config.catalogDir);
     ledger.addDocumentTexts(catalogTexts(config.catalogDir));
     if (config.production) checkProductionController(ledger.catalog);
     const receipts = await ReceiptSigner.load({ keyFile: config.receiptKeyFile, dataDir: config.dataDir });
@@ -107,9 +122,11 @@ export async function startApp(
       : null;
     const verifier = withVisitorSessions(await createTokenVerifier(config.auth, config.dataDir), visitorSessions);
     const metrics = new Metrics(config.metricsOperationNames);
-    ledger.onCommit((events) => {
-      for (const e of events) metrics.eventsAppended.inc({ type: e.type });
-    });
+    // Counted once, where the writer is: a worker's commits are the primary's too.
+    if (!worker)
+      ledger.onCommit((events) => {
+        for (const e of events) metrics.eventsAppended.inc({ type: e.type });
+      });
     const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue, maxReplaysPerCaller: config.limits.maxReplaysPerCaller });
     // The transparency log: the tree is the storage's; checkpoints are signed here, on any replica.
     const tree = ledger.storage.transparency;
@@ -132,7 +149,7 @@ export async function startApp(
     if (backlog <= SMALL_TREE_BACKLOG) await logging;
     else logger.info({ backlog }, "building the transparency log's tree; proofs answer NOT_YET_LOGGED until it is done");
     const dueChanges = new DueChangesScheduler(ledger, { logger, ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });
-    dueChanges.start();
+    if (!worker) dueChanges.start();
     // Webhooks follow the log's commits (one reader for all of them) from their stored cursors; their secrets are wrapped under the evidence KEK.
     let webhooks: Webhooks | null = null;
     const dispatcher = new Dispatcher({
@@ -144,10 +161,10 @@ export async function startApp(
       onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
       onRead: (read) => metrics.webhookFeedReads.inc({ read }),
     });
-    webhooks = new Webhooks(ledger.storage.webhooks, dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
+    webhooks = new Webhooks(ledger.storage.webhooks, worker?.dispatcher ?? dispatcher, { kek: kek.key, policy: config.webhooks, head: () => ledger.headPosition, now: () => ledger.now() });
     metrics.webhookAges = () => dispatcher.queueAges();
     metrics.viewCache = () => storage.viewCache?.() ?? null;
-    await dispatcher.start();
+    if (!worker) await dispatcher.start();
     // Listening last: by the time the applied position moves, the other listeners have taken the commit in.
     const applied = new AppliedPosition(ledger.headPosition, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });
     ledger.onCommit((events) => applied.advance(events.at(-1)?.position ?? 0));
@@ -155,8 +172,28 @@ export async function startApp(
     const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks, applied };
     const schema = await buildLedgerSchema();
     const attachWebSocket = webSocketTransport({ services });
-    const server = await startHttpServer({ services, schema, verifier, metrics, attachWebSocket, visitorSessions }, { port: config.port, host: config.host });
-    logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason }, `listening on ${server.url}`);
+    let closing: Promise<void> | null = null;
+    const closeAll = (server: RunningServer) =>
+      (closing ??= (async () => {
+        await server.close();
+        await dispatcher.close();
+        await dueChanges.stop();
+        services.changes.close();
+        transparency.stop();
+        await ledger.close();
+        await logging;
+      })());
+    const serverDeps = { services, schema, verifier, metrics, attachWebSocket, visitorSessions, ...(worker ? { metricsText: worker.metricsText } : {}) };
+    // A worker serves connections its primary hands over; its own listener is on a loopback port no one is told of.
+    const server =
+      worker !== null
+        ? await startHttpServer(serverDeps, { port: 0, host: "127.0.0.1" })
+        : config.workers > 1
+          ? await startWorkers({ config, logger, writer: sqliteWriterOf(ledger.storage), onCommit: (l) => ledger.storage.onCommit(l), dispatcher, metrics })
+          : await startHttpServer(serverDeps, { port: config.port, host: config.host });
+    if (worker) return { url: server.url, port: server.port, services, server, metrics, close: () => closeAll(server) };
+    const workers = config.workers > 1 ? { workers: config.workers } : {};
+    logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason, ...workers }, `listening on ${server.url}`);
     if (config.auth.mode === "dev")
       logger.warn(
         { mode: "dev", reason: config.auth.modeReason },
@@ -173,25 +210,11 @@ export async function startApp(
         { defaultPolicyId: config.defaultPolicyId },
         `DEFAULT_POLICY_ID ${config.defaultPolicyId} is not published as a base policy: calls without policyId use the one base policy, and are refused once a second is published`,
       );
-    let closing: Promise<void> | null = null;
-    return {
-      url: server.url,
-      port: server.port,
-      services,
-      server,
-      close: () =>
-        (closing ??= (async () => {
-          await server.close();
-          await dispatcher.close();
-          await dueChanges.stop();
-          services.changes.close();
-          transparency.stop();
-          await ledger.close();
-          await logging;
-        })()),
-    };
+    const workerPids = "workerPids" in server ? { workerPids: server.workerPids as () => number[] } : {};
+    return { url: server.url, port: server.port, services, server, metrics, ...workerPids, close: () => closeAll(server) };
   } catch (e) {
     await ledger.close();
     throw e;
   }
 }
+

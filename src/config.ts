@@ -11,6 +11,7 @@ import { ConfigError, boolSetting, countryListSetting, instantSetting, intSettin
 import type { Config } from "./config/types.js";
 import { parseCorsOrigins, webhookSettings } from "./config/web-settings.js";
 import { trustedDocumentsSettings } from "./config/trusted-documents-settings.js";
+import { workersSetting } from "./config/workers-setting.js";
 
 export type { Config } from "./config/types.js";
 export { ConfigError } from "./config/settings.js";
@@ -31,11 +32,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = get("HOST") ?? "127.0.0.1";
   // Decided first: a dev server must refuse to start before anything else is read.
   const auth = authMode(get, production, nodeEnv, host);
+  const database = withPostgresBatches(withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER")), get("POSTGRES_BATCHES"));
 
   return {
     port: intSetting(get, "PORT", 4000, 0, 65_535),
     host,
-    database: withPostgresBatches(withSqliteWriter(parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:data/ledger.db"), get("SQLITE_WRITER")), get("POSTGRES_BATCHES")),
+    database,
+    workers: workersSetting(get("WORKERS"), database),
     dataDir: get("DATA_DIR") ?? "data",
     catalogDir: get("CATALOG_DIR") ?? "data/policies",
     auth: authSettings(get, auth),

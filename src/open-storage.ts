@@ -3,6 +3,13 @@ import { commandProgram } from "./application/handle-command.js";
 import type { Config } from "./config.js";
 import { PostgresStorage } from "./storage/postgres/postgres-storage.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
+import type { SqliteWrites } from "./storage/sqlite/sqlite-writer.js";
+
+// What the worker processes (src/workers/) need of the SQLite adapter: its writes, relayed between processes.
+export type { SqliteWrites } from "./storage/sqlite/sqlite-writer.js";
+export type { WriterReply, WriterRequest } from "./storage/sqlite/writer-protocol.js";
+export { ProcessWriter } from "./storage/sqlite/process-writer.js";
+export { runWriterRequest } from "./storage/sqlite/writer-relay.js";
 import type { StoragePort } from "./storage/storage-port.js";
 
 export interface OpenStorageOptions {
@@ -12,6 +19,8 @@ export interface OpenStorageOptions {
   evidenceKek?: Uint8Array | null;
   /** VIEW_CACHE_MB in bytes (SQLite; the service's storage only): 0 or absent keeps no view in memory. */
   viewCacheBytes?: number;
+  /** SQLite: writes go to this writer (another process's) instead of a writer thread of this process's own. */
+  sqliteWrites?: SqliteWrites;
 }
 
 /** The adapter `database` names, opened (and migrated, unless read-only). */
@@ -25,6 +34,7 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
         ...(database.writer ? { writer: database.writer } : {}),
         ...(opts.readonly ? { readonly: true } : {}),
         ...(opts.viewCacheBytes ? { viewCacheBytes: opts.viewCacheBytes } : {}),
+        ...(opts.sqliteWrites ? { writes: opts.sqliteWrites } : {}),
       });
     // A PostgreSQL ledger is shared by replicas that are running: offline tools read it like any other client.
     case "postgres":
@@ -35,4 +45,9 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
         ...(database.batches ? { setBasedBatches: database.batches === "set-based" } : {}),
       });
   }
+}
+
+/** The SQLite writer of `storage`, which worker processes relay their writes to; none on PostgreSQL. */
+export function sqliteWriterOf(storage: StoragePort): SqliteWrites | null {
+  return storage instanceof SqliteStorage ? storage.internals.writer : null;
 }

@@ -6,7 +6,10 @@ import { type ImportEdge, type Rule, edgesUnder, importsOf, offences, partOf, so
 
 const GRAPHQL_PACKAGES = /^(graphql|type-graphql|graphql-scalars|graphql-jit|graphql-ws(\/.*)?|@apollo\/server(\/.*)?|pino|reflect-metadata)$/;
 
-/** What each part of src/ may import besides itself and node: builtins. app, main, serve, cli and open-storage compose everything. */
+/**
+ * What each part of src/ may import besides itself and node: builtins. app, main, serve, cli,
+ * open-storage and workers (the processes WORKERS starts, each composing the service) compose everything.
+ */
 const RULES: Record<string, Rule> = {
   domain: { parts: [], packages: null },
   log: { parts: ["domain"], packages: null },
@@ -46,7 +49,7 @@ const RULES: Record<string, Rule> = {
   http: { parts: ["domain", "log", "auth", "config", "graphql", "ledger", "feed", "receipts", "storage", "turns"], packages: /^(ws|prom-client|jose|pino|graphql|graphql-ws(\/.*)?|@apollo\/server(\/.*)?)$/ },
 };
 
-const COMPOSITION = new Set(["app", "main", "serve", "cli", "open-storage"]);
+const COMPOSITION = new Set(["app", "main", "serve", "cli", "open-storage", "workers"]);
 
 /** Rules that hold whatever the part. */
 const FORBIDDEN: ((e: ImportEdge) => string | null)[] = [

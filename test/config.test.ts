@@ -39,6 +39,7 @@ describe("loadConfig", () => {
       port: 4000,
       host: "127.0.0.1",
       database: { kind: "sqlite", path: "data/ledger.db" },
+      workers: 1,
       dataDir: "data",
       catalogDir: "data/policies",
       auth: {

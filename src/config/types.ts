@@ -6,6 +6,8 @@ export interface Config {
   host: string;
   /** For SQLite, `writer` says where writes run (SQLITE_WRITER; the adapter's default when absent). */
   database: { kind: "sqlite"; path: string; writer?: "thread" | "in-process" } | { kind: "postgres"; url: string; batches?: "set-based" | "savepoints" };
+  /** WORKERS: request-serving processes on the one port (1: this process serves; docs/workers.md). */
+  workers: number;
   /** Where dev keys and generated receipt keys live (`<dataDir>/keys/...`). */
   dataDir: string;
   catalogDir: string;

@@ -44,6 +44,8 @@ export interface ServerDeps {
   attachWebSocket?: (httpServer: Server, pipeline: GraphQLPipeline) => WebSocketAttachment;
   /** Signs visitor tokens at POST /visitor-session; null when VISITOR_SESSIONS=false. */
   visitorSessions?: VisitorSessions | null;
+  /** /metrics's text when it is not this process's registry alone (a worker process: every process's, aggregated). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface RunningServer {
@@ -211,7 +213,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
         }
         case "/metrics":
           res.writeHead(200, { "content-type": metrics.registry.contentType });
-          return res.end(await metrics.registry.metrics());
+          return res.end(await (deps.metricsText ? deps.metricsText() : metrics.registry.metrics()));
         case "/.well-known/jwks.json":
           res.writeHead(200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" });
           return res.end(JSON.stringify(receipts.jwks()));

@@ -29,7 +29,8 @@ const secretAad = (id: string): string => `webhook:${id}`;
 export class Webhooks {
   constructor(
     private readonly store: WebhookStore,
-    private readonly dispatcher: Dispatcher,
+    /** The delivering dispatcher, or (in a worker process) a relay to the one its primary runs. */
+    private readonly dispatcher: Pick<Dispatcher, "refresh" | "forget">,
     private readonly opts: { kek: Uint8Array; policy: AddressPolicy; head: () => number; now: () => number },
   ) {}
 

@@ -68,6 +68,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     LOG_LEVEL: "silent",
     // The API suites run on the writer thread (a file's default); SQLITE_WRITER=in-process runs them on the main thread.
     ...(process.env["SQLITE_WRITER"] ? { SQLITE_WRITER: process.env["SQLITE_WRITER"] } : {}),
+    // The workers project runs the API suites with WORKERS=2: request-serving processes beside this one.
+    ...(process.env["WORKERS"] ? { WORKERS: process.env["WORKERS"] } : {}),
     ...opts.env,
   });
   const app = await startApp(config, { logger: opts.logger ?? pino({ level: "silent" }), ...clockOptions(opts.clock) });

@@ -43,6 +43,8 @@ export interface SqliteStorageOptions {
   commands?: CommandProgram;
   /** Bytes the in-memory view of subjects (the permission reads) may hold; 0 or absent: none, every read goes to the database. */
   viewCacheBytes?: number;
+  /** Writes made by a writer another process owns (a worker process's relay to its primary); reads stay on this connection. */
+  writes?: SqliteWrites;
 }
 
 /** Rows per read when a read may cover the whole log: small enough to keep the event loop responsive. */
@@ -179,9 +181,10 @@ export class SqliteStorage implements StoragePort {
     // This connection migrates the file and checks the KEK first; the writer thread then opens a
     // migrated database with the same KEK (handed over in memory, never through a file).
     const commands = opts.commands ?? null;
-    const local = new SqliteWriter(opts.path, { readonly, evidenceKek, commands: mode === "in-process" ? commands : null });
+    const local = new SqliteWriter(opts.path, { readonly, evidenceKek, commands: mode === "in-process" && !opts.writes ? commands : null });
     const viewBytes = readonly ? 0 : (opts.viewCacheBytes ?? 0);
     if (mode === "in-process") return new SqliteStorage(opts.path, local, local, mode, viewBytes);
+    if (opts.writes) return new SqliteStorage(opts.path, local, opts.writes, mode, viewBytes);
     try {
       return new SqliteStorage(opts.path, local, await ThreadWriter.start(opts.path, evidenceKek, commands && commands.module), mode, viewBytes);
     } catch (e) {
