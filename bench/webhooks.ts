@@ -19,7 +19,6 @@ const PURPOSES = ["service-provision", "traffic-analysis", "support", "terms-enf
 /** The purposes a subject may grant and withdraw (OPT_IN and OPT_OUT). */
 const TOGGLED = ["traffic-analysis", "access-analytics", "external-analytics", "location", "linked-accounts", "third-party-provision"];
 const SETTINGS = { WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true", ...(process.env["BENCH_WEBHOOK_CONCURRENCY"] ? { WEBHOOK_CONCURRENCY_PER_RECEIVER: process.env["BENCH_WEBHOOK_CONCURRENCY"] } : {}),
-  ...(process.env["BENCH_WEBHOOK_THREAD"] ? { WEBHOOK_DELIVERY_THREAD: process.env["BENCH_WEBHOOK_THREAD"] } : {}),
 };
 
 /**
