@@ -100,7 +100,7 @@ describe("loadConfig", () => {
         concurrencyPerReceiver: 16,
         leaseMs: 30_000,
         flushMs: 50,
-        deliveryThread: false,
+        deliveryThread: true,
       },
     });
   });

@@ -14,7 +14,7 @@ export function webhookSettings(get: Get, production: boolean): Config["webhooks
     concurrencyPerReceiver: intSetting(get, "WEBHOOK_CONCURRENCY_PER_RECEIVER", 16, 1, 1_000),
     leaseMs: intSetting(get, "WEBHOOK_LEASE_MS", 30_000, 100, 600_000),
     flushMs: intSetting(get, "WEBHOOK_FLUSH_MS", 50, 1, 10_000),
-    deliveryThread: boolSetting(get, "WEBHOOK_DELIVERY_THREAD", false),
+    deliveryThread: boolSetting(get, "WEBHOOK_DELIVERY_THREAD", true),
   };
   // A replica starts a request only while its lease outlasts the request's time-out, so the lease must be the longer by far.
   if (w.leaseMs <= 2 * w.timeoutMs)

@@ -33,4 +33,10 @@ describe("webhook settings", () => {
     expect(loadConfig({ WEBHOOK_LEASE_MS: "2000", WEBHOOK_TIMEOUT_MS: "500" }).webhooks).toMatchObject({ leaseMs: 2_000, timeoutMs: 500 });
     expect(refusal({ WEBHOOK_ALLOW_PRIVATE: "yes" })).toMatch(/WEBHOOK_ALLOW_PRIVATE must be true or false/);
   });
+
+  it("deliver from a thread of their own unless WEBHOOK_DELIVERY_THREAD=false", () => {
+    expect(loadConfig({}).webhooks.deliveryThread).toBe(true);
+    expect(loadConfig({ WEBHOOK_DELIVERY_THREAD: "false" }).webhooks.deliveryThread).toBe(false);
+    expect(refusal({ WEBHOOK_DELIVERY_THREAD: "on" })).toMatch(/WEBHOOK_DELIVERY_THREAD must be true or false/);
+  });
 });

@@ -33,6 +33,8 @@ const increasing = (cursors: string[]): boolean => cursors.every((c, i) => i ===
 const BACKENDS = [
   { name: "SQLite", env: async () => ({}) },
   { name: "PostgreSQL", env: async () => ({ DATABASE_URL: await freshDatabase("webhooks") }) },
+  // The requests made on the event loop that serves the API rather than on the delivery thread (the default).
+  { name: "SQLite, delivering from the API's event loop", env: async () => ({ WEBHOOK_DELIVERY_THREAD: "false" }) },
 ];
 
 describe.each(BACKENDS)("webhooks on $name", ({ env }) => {
