@@ -32,6 +32,10 @@ const SINGLE_PROCESS_API_SUITES = [
   // Plants failures with spies on the serving process's catalogue and pipeline.
   "test/api/one-pipeline.test.ts",
   "test/api/compiled-reads.test.ts",
+  // Ends a Ledger-Min-Position wait by moving the service's clock (a TestClock), which worker processes do not share.
+  "test/api/read-your-writes.test.ts",
+  // Checks with a spy on the serving process's fast path that requests take it.
+  "test/api/trusted-documents.test.ts",
   // Starts the compiled service as a child process and watches one process's log lines, signals and
   // shutdown watchdog, with waits sized for a single process's start (WORKERS=2 reaches the child
   // through the environment; 10 of its 13 tests pass so, the watchdog's and two start-up waits do not).
