@@ -53,7 +53,11 @@ export type LockstepResult =
   | { kind: "later" };
 
 /** The batch cannot go on set-based; the caller rolls the transaction back and runs it one command at a time. */
-export class LockstepAbort extends Error {}
+export class LockstepAbort extends Error {
+  /** Internal: never reaches a client, the batch runs again one savepoint per command. */
+  static readonly code = "LOCKSTEP_ABORT";
+  readonly code = LockstepAbort.code;
+}
 
 interface Running {
   readonly work: LockstepWork;
