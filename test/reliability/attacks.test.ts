@@ -21,6 +21,8 @@ const SUBJECTS = 3_000;
  * The bounds this test asserts (docs/security.md names them). /healthz answers in a few ms when idle;
  * the bound leaves room for a loaded 2-core CI machine, where the attacks' burst of requests queues
  * the probe behind them, and is still far below the many seconds the unbounded attacks blocked it.
+ * The aim, p99 under 100 ms, is reported in the printed figures and not asserted: on a shared 2-core
+ * machine the probe also waits for a core, and ten runs in a row ranged from about 110 ms to 1 s.
  */
 const HEALTHZ_P99_MS = 3_000;
 const RSS_BOUND_MIB = 768;
