@@ -313,6 +313,8 @@ export class TransparencyLog {
    * beyond the log, below 1 or not an integer, BAD_USER_INPUT.
    */
   private async sizeAsked(name: string, given: number | null | undefined): Promise<number> {
+    // A size past this process's latest may be covered by a checkpoint another process (a replica, a worker) stored.
+    if (!this.latestPublished || (given != null && given > this.latestPublished.treeSize)) await this.catchUp();
     const latest = this.latestPublished;
     if (given === null || given === undefined) {
       if (!latest) throw new LedgerError("NOT_YET_LOGGED", "no checkpoint has been published yet; retry in a moment");
@@ -326,6 +328,11 @@ export class TransparencyLog {
     throw new LedgerError("NOT_YET_LOGGED", `no checkpoint covers ${name} ${given} yet; retry in a moment`, { latestTreeSize: latest?.treeSize ?? 0 });
   }
 
+  /** Takes the latest checkpoint stored by any process as this one's latest, once it is shown to extend it. */
+  private async catchUp(): Promise<void> {
+    await this.adopt(await this.store.latestCheckpoint());
+  }
+
   private publishSoon(): void {
     this.publish().catch((e: unknown) => this.opts.onError?.(e));
   }
@@ -337,7 +344,11 @@ export class TransparencyLog {
 
   /** The inclusion proof of the leaf at `leafIndex` in the tree of `treeSize` leaves (default: the latest checkpoint's). */
   async inclusionProof(leafIndex: number, treeSize?: number | null): Promise<InclusionProof> {
-    const size = await this.sizeAsked("treeSize", treeSize);
+    let size = await this.sizeAsked("treeSize", treeSize);
+    if (leafIndex >= size && treeSize == null) {
+      await this.catchUp();
+      size = this.latestPublished?.treeSize ?? size;
+    }
     if (leafIndex >= size) {
       if (treeSize != null) throw new LedgerError("BAD_USER_INPUT", `the event is not in the first ${size} events of the ledger`);
       this.publishSoon();

@@ -214,6 +214,23 @@ describe("replicas on one store", () => {
     expect(proof.checkpoint.rootHash).toBe(second.root.toString("base64"));
   });
 
+  it("answer a proof covered by a checkpoint another process stored, without publishing one themselves", async () => {
+    const { ledger, store } = await openLedger();
+    const a = logOn(store);
+    const b = logOn(store);
+    await a.publish();
+    await b.publish();
+    await grow(ledger, 3);
+    const stored = await a.publish();
+    const last = stored.treeSize - 1;
+    // b never saw a's newer checkpoint: its proofs of the newest leaf, and at that size, come from the store's.
+    const proof = await b.inclusionProof(last);
+    expect(proof.treeSize).toBe(stored.treeSize);
+    expect(proof.checkpoint.rootHash).toBe(stored.root.toString("base64"));
+    expect((await b.inclusionProof(0, stored.treeSize)).treeSize).toBe(stored.treeSize);
+    expect(b.latest().treeSize).toBe(stored.treeSize);
+  });
+
   it("adopt a checkpoint stored while they were signing theirs", async () => {
     const { ledger, store } = await openLedger();
     const log = logOn(store);
