@@ -45,40 +45,12 @@ export class Metrics {
 
   /** The position this replica has applied and the reads waiting for a later one; set by the composition root. */
   applied: () => { position: number; waiting: number } = () => ({ position: 0, waiting: 0 });
-  readonly appliedPosition: Gauge = new Gauge({
-    name: "ledger_applied_position",
-    help: "The log position this replica has applied (its catalogue, subscriptions and views include every commit up to it)",
-    registers: [this.registry],
-    collect: () => {
-      this.appliedPosition.set(this.applied().position);
-    },
-  });
-  readonly positionWaits: Gauge = new Gauge({
-    name: "ledger_min_position_waits",
-    help: "Requests waiting for this replica to apply the position their Ledger-Min-Position names",
-    registers: [this.registry],
-    collect: () => {
-      this.positionWaits.set(this.applied().waiting);
-    },
-  });
+  readonly appliedPosition = this.readGauge("ledger_applied_position", "The log position this replica has applied (its catalogue, subscriptions and views include every commit up to it)", () => this.applied().position);
+  readonly positionWaits = this.readGauge("ledger_min_position_waits", "Requests waiting for this replica to apply the position their Ledger-Min-Position names", () => this.applied().waiting);
   /** The in-memory view of subjects' figures (VIEW_CACHE_MB); set by the composition root, null when there is none. */
   viewCache: () => ViewCacheStats | null = () => null;
-  readonly viewCacheBytes: Gauge = new Gauge({
-    name: "view_cache_bytes",
-    help: "Estimated bytes the permission reads (permission, permissions, me) hold in memory; bounded by VIEW_CACHE_MB",
-    registers: [this.registry],
-    collect: () => {
-      this.viewCacheBytes.set(this.viewCache()?.bytes ?? 0);
-    },
-  });
-  readonly viewCacheEntries: Gauge = new Gauge({
-    name: "view_cache_entries",
-    help: "Entries the permission reads hold in memory (one per identity read)",
-    registers: [this.registry],
-    collect: () => {
-      this.viewCacheEntries.set(this.viewCache()?.entries ?? 0);
-    },
-  });
+  readonly viewCacheBytes = this.readGauge("view_cache_bytes", "Estimated bytes the permission reads (permission, permissions, me) hold in memory; bounded by VIEW_CACHE_MB", () => this.viewCache()?.bytes ?? 0);
+  readonly viewCacheEntries = this.readGauge("view_cache_entries", "Entries the permission reads hold in memory (one per identity read)", () => this.viewCache()?.entries ?? 0);
   readonly viewCacheReads = new Counter({
     name: "view_cache_reads_total",
     help: "Permission reads answered from memory (hit) or from the database (miss)",
@@ -98,6 +70,12 @@ export class Metrics {
   /** `maxOperationNames`: distinct names labelled before the rest are counted as "other", so clients cannot grow /metrics. */
   constructor(private readonly maxOperationNames = 100) {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A gauge set from `read` whenever /metrics is scraped. */
+  private readGauge(name: string, help: string, read: () => number): Gauge {
+    const gauge: Gauge = new Gauge({ name, help, registers: [this.registry], collect: () => gauge.set(read()) });
+    return gauge;
   }
 
   /** The label an operation is counted under: its name while the set of names has room, else "other". */
