@@ -84,7 +84,7 @@ export async function startApp(
   const kek = await loadOrCreateKek(kekPath);
   let storage: StoragePort;
   try {
-    storage = await openStorage(config.database, { evidenceKek: kek.key, viewCacheBytes: config.viewCacheMb * 1_048_576, ...(worker?.sqliteWrites ? { sqliteWrites: worker.sqliteWrites } : {}) });
+    storage = await openStorage(config.database, { evidenceKek: kek.key, viewCacheBytes: config.viewCacheMb * 1_048_576, viewMaxLagMs: config.viewCacheMaxLagMs, ...(worker?.sqliteWrites ? { sqliteWrites: worker.sqliteWrites } : {}) });
   } catch (e) {
     // A key generated just now for a database sealed under another one is of no use to anyone.
     if (kek.created) await unlink(kekPath).catch(() => undefined);

@@ -67,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     compiledReads: boolSetting(get, "GRAPHQL_JIT", true),
     trustedDocuments: trustedDocumentsSettings(get),
     viewCacheMb: intSetting(get, "VIEW_CACHE_MB", 64, 0, 65_536),
+    viewCacheMaxLagMs: intSetting(get, "VIEW_CACHE_MAX_LAG_MS", 0, 0, 60_000),
     visitorSessions: {
       enabled: boolSetting(get, "VISITOR_SESSIONS", true),
       ttlSeconds: intSetting(get, "VISITOR_SESSION_TTL_SECONDS", 30 * 86_400, 60, 400 * 86_400),

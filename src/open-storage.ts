@@ -17,8 +17,10 @@ export interface OpenStorageOptions {
   readonly?: boolean;
   /** The key-encryption key subject keys are wrapped under (EVIDENCE_KEK_FILE); tools that open no evidence leave it out. */
   evidenceKek?: Uint8Array | null;
-  /** VIEW_CACHE_MB in bytes (SQLite; the service's storage only): 0 or absent keeps no view in memory. */
+  /** VIEW_CACHE_MB in bytes (the service's storage only): 0 or absent keeps no view in memory. */
   viewCacheBytes?: number;
+  /** VIEW_CACHE_MAX_LAG_MS (PostgreSQL): the view's bound on the change feed's lag; 0 or absent keeps no view there. */
+  viewMaxLagMs?: number;
   /** SQLite: writes go to this writer (another process's) instead of a writer thread of this process's own. */
   sqliteWrites?: SqliteWrites;
 }
@@ -43,6 +45,7 @@ export function openStorage(database: Config["database"], opts: OpenStorageOptio
         evidenceKek: opts.evidenceKek ?? null,
         commands: commandProgram,
         ...(database.batches ? { setBasedBatches: database.batches === "set-based" } : {}),
+        ...(opts.viewCacheBytes && opts.viewMaxLagMs ? { viewCacheBytes: opts.viewCacheBytes, viewMaxLagMs: opts.viewMaxLagMs } : {}),
       });
   }
 }

@@ -91,6 +91,7 @@ describe("loadConfig", () => {
       trustedDocuments: { file: null, only: false, fastPath: true },
       compiledReads: true,
       viewCacheMb: 64,
+      viewCacheMaxLagMs: 0,
       visitorSessions: { enabled: true, ttlSeconds: 30 * 86_400, perAddressPerMinute: 30 },
       webhooks: {
         allowHttp: false,
@@ -395,6 +396,15 @@ describe("VIEW_CACHE_MB", () => {
     expect(loadConfig({ VIEW_CACHE_MB: "0" }).viewCacheMb).toBe(0);
     expect(loadConfig({ VIEW_CACHE_MB: "512" }).viewCacheMb).toBe(512);
     for (const bad of ["-1", "1.5", "64MB", "65537"]) expect(() => loadConfig({ VIEW_CACHE_MB: bad })).toThrow(`VIEW_CACHE_MB must be an integer from 0 to 65536, got "${bad}"`);
+  });
+});
+
+describe("VIEW_CACHE_MAX_LAG_MS", () => {
+  it("defaults to 0 (no view on PostgreSQL), takes a bound in ms, and refuses anything but a whole number in range", () => {
+    expect(loadConfig({}).viewCacheMaxLagMs).toBe(0);
+    expect(loadConfig({ VIEW_CACHE_MAX_LAG_MS: "2000" }).viewCacheMaxLagMs).toBe(2000);
+    for (const bad of ["-1", "2s", "1.5", "60001"])
+      expect(() => loadConfig({ VIEW_CACHE_MAX_LAG_MS: bad })).toThrow(`VIEW_CACHE_MAX_LAG_MS must be an integer from 0 to 60000, got "${bad}"`);
   });
 });
 

@@ -93,6 +93,11 @@ export interface Config {
   trustedDocuments: { file: string | null; only: boolean; fastPath: boolean };
   /** VIEW_CACHE_MB: the megabytes the in-memory view of subjects (permission reads, SQLite) may hold; 0: none. */
   viewCacheMb: number;
+  /**
+   * VIEW_CACHE_MAX_LAG_MS (PostgreSQL): the view is kept on a replica, and answers reads, only while
+   * its change feed has read the log to its end within this many ms; 0 (the default): no view there.
+   */
+  viewCacheMaxLagMs: number;
   /** POST /visitor-session (VISITOR_SESSIONS): tokens for visitors without an account, signed by the service's own key. */
   visitorSessions: { enabled: boolean; ttlSeconds: number; perAddressPerMinute: number };
   /** Webhook delivery (WEBHOOK_*). */

@@ -32,8 +32,12 @@ export interface ViewCacheStats {
   invalidations: number;
   /** Entries dropped to stay within the bound. */
   evictions: number;
+  /** Reads that went to the database without looking at memory, because memory could not answer then (PostgreSQL: the change feed behind or disconnected). */
+  bypasses: number;
   /** The log position every commit up to which the view has taken into account. */
   position: number;
+  /** Whether memory may answer reads now (always on SQLite; on PostgreSQL while the change feed is live and current). */
+  serving: boolean;
 }
 
 /** Bytes an entry is counted for beyond its values: the map slot, the entry object, the key. */
@@ -43,7 +47,7 @@ export class ViewCache {
   /** In use order: the first is the least recently used. */
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
-  private counts = { hits: 0, misses: 0, invalidations: 0, evictions: 0 };
+  private counts = { hits: 0, misses: 0, invalidations: 0, evictions: 0, bypasses: 0 };
   private dropCount = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -102,8 +106,14 @@ export class ViewCache {
     this.bytes = 0;
   }
 
-  stats(position: number): ViewCacheStats {
-    return { maxBytes: this.maxBytes, bytes: this.bytes, entries: this.entries.size, ...this.counts, position };
+  /** Counts a read that did not look at memory (memory could not answer then); nothing is held for it. */
+  bypass(): undefined {
+    this.counts.bypasses++;
+    return undefined;
+  }
+
+  stats(position: number, serving = true): ViewCacheStats {
+    return { maxBytes: this.maxBytes, bytes: this.bytes, entries: this.entries.size, ...this.counts, position, serving };
   }
 
   private touch(subjectId: string): Entry | undefined {

@@ -13,6 +13,8 @@ export interface ChangePumpOptions {
   onError: (e: unknown) => void;
   /** A read even without a wake-up, in case a notification was lost with a connection (ms). */
   pollMs?: number;
+  /** A monotonic clock in ms for how long ago the log was last read to its end (performance.now by default). */
+  now?: () => number;
 }
 
 const PAGE = 500;
@@ -29,8 +31,19 @@ export class ChangePump {
   private poll: NodeJS.Timeout | null = null;
   private reconnect: NodeJS.Timeout | null = null;
   private readonly waiters: { position: number; done: () => void }[] = [];
+  /**
+   * When (opts.now) the last read that found the log's end began, while listening: every commit
+   * visible then has been delivered. -Infinity until one, and again from the moment the listening
+   * connection is lost until a read begun after it is listening again finds the end.
+   */
+  private syncedAt = Number.NEGATIVE_INFINITY;
+  /** Counts losses of the listening connection: a read begun before one does not count as caught up. */
+  private losses = 0;
+  private readonly now: () => number;
 
-  constructor(private readonly opts: ChangePumpOptions) {}
+  constructor(private readonly opts: ChangePumpOptions) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   /** Starts after `position` (events at or before it are not delivered) and listens. */
   async start(position: number): Promise<void> {
@@ -48,6 +61,16 @@ export class ChangePump {
   /** The last position delivered to listeners. */
   delivered(): number {
     return this.position;
+  }
+
+  /**
+   * How long ago (ms) a read that began while listening found the log's end, so that every commit
+   * visible in the database that long ago has been delivered; Infinity while the listening
+   * connection is down and until a read begun after it came back has found the end.
+   */
+  lagMs(): number {
+    if (this.listener === null || this.stopped) return Number.POSITIVE_INFINITY;
+    return this.now() - this.syncedAt;
   }
 
   /** Resolves once events up to `position` have been delivered (or after a bounded wait). */
@@ -79,6 +102,8 @@ export class ChangePump {
   private lost(client: pg.Client, e: unknown): void {
     if (this.listener !== client || this.stopped) return;
     this.listener = null;
+    this.losses++;
+    this.syncedAt = Number.NEGATIVE_INFINITY;
     client.end().catch(() => undefined);
     this.opts.onError(e);
     this.scheduleReconnect(250);
@@ -118,8 +143,17 @@ export class ChangePump {
   private async drain(): Promise<void> {
     try {
       for (;;) {
+        const began = this.now();
+        const listening = this.listener !== null;
+        const losses = this.losses;
         const events = await this.read(this.position, PAGE);
-        if (events.length === 0 || this.stopped) break;
+        if (this.stopped) break;
+        // The end of the log as of `began`, read with the listening connection up all along.
+        const synced = events.length < PAGE && listening && losses === this.losses;
+        if (events.length === 0) {
+          if (synced) this.syncedAt = began;
+          break;
+        }
         // Positions are dense and become visible in order: a page always continues the last one.
         this.position = events.at(-1)!.position;
         for (const l of this.listeners) {
@@ -129,6 +163,7 @@ export class ChangePump {
             this.opts.onError(e);
           }
         }
+        if (synced) this.syncedAt = began;
         this.release();
         if (events.length < PAGE) break;
       }

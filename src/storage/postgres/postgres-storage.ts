@@ -20,6 +20,7 @@ import {
   type SubjectSnapshot,
   projectEvents,
   readCurrentView,
+  readCurrentViewUntil,
   readDataRequest,
   readEffectPositions,
   readNextDue,
@@ -33,6 +34,8 @@ import {
 } from "./projections.js";
 import { PROJECTION_TABLES } from "./schema.js";
 import { PgWebhookStore } from "./webhook-store.js";
+import { PgSubjectViews, feedPollFor } from "./subject-view-feed.js";
+import type { ViewCacheStats } from "../view-cache.js";
 
 export type CommandResult = CommandOutcome;
 
@@ -51,6 +54,13 @@ export interface PostgresStorageOptions extends PostgresStoreOptions {
   evidenceKek?: Uint8Array | null;
   /** The command flow `execute` runs (application/handle-command.ts); absent: commands are refused (read-only tools). */
   commands?: CommandProgram;
+  /**
+   * VIEW_CACHE_MB in bytes: the permission reads' view kept in this replica's memory (the service's
+   * storage only); 0 or absent keeps none. It is kept only with `viewMaxLagMs` given.
+   */
+  viewCacheBytes?: number;
+  /** VIEW_CACHE_MAX_LAG_MS: memory answers only while the change feed has read the log to its end within this many ms; 0 or absent: no view. */
+  viewMaxLagMs?: number;
 }
 
 export class PostgresStorage implements StoragePort {
@@ -59,15 +69,20 @@ export class PostgresStorage implements StoragePort {
   readonly webhooks: PgWebhookStore;
 
   private readonly commands: PgCommandContext | null;
+  /** The subjects' views held in this replica's memory; null when there is none. */
+  private readonly views: PgSubjectViews | null;
 
   private constructor(
     readonly store: PostgresStore,
     private readonly kek: Uint8Array | null,
     commands: CommandProgram | null,
+    view: { bytes: number; maxLagMs: number } | null,
   ) {
     this.transparency = new PgTransparency(store);
     this.webhooks = new PgWebhookStore(store);
     this.commands = commands && { commands, catalog: new CatalogCache(), kek };
+    // Listening from the start: the feed's first delivery already drops its subjects.
+    this.views = view && new PgSubjectViews(store, view.bytes, view.maxLagMs);
   }
 
   /** The rebuilt side of the read-model check, by log head. */
@@ -76,7 +91,9 @@ export class PostgresStorage implements StoragePort {
 
   /** Opens (and migrates) the database; a KEK that does not open its stored keys fails the open (KekMismatchError). */
   static async open(opts: PostgresStorageOptions): Promise<PostgresStorage> {
-    const store = await PostgresStore.open(opts);
+    const view = opts.viewCacheBytes && opts.viewMaxLagMs ? { bytes: opts.viewCacheBytes, maxLagMs: opts.viewMaxLagMs } : null;
+    // With a view, the feed reads the log often enough to stay within its bound while idle.
+    const store = await PostgresStore.open(view && !opts.feedPollMs ? { ...opts, feedPollMs: feedPollFor(view.maxLagMs) } : opts);
     const kek = opts.evidenceKek ?? null;
     try {
       const { rows } = await store.read<{ subject_id: string; key: Buffer }>("SELECT subject_id, key FROM subject_keys WHERE length(key) = $1 LIMIT 1", [WRAPPED_KEY_BYTES]);
@@ -85,7 +102,7 @@ export class PostgresStorage implements StoragePort {
       await store.close();
       throw e;
     }
-    return new PostgresStorage(store, kek, opts.commands ?? null);
+    return new PostgresStorage(store, kek, opts.commands ?? null, view);
   }
 
   /** Runs a command in its own savepoint of this replica's next group commit; exact across replicas (streams locked). */
@@ -96,8 +113,16 @@ export class PostgresStorage implements StoragePort {
     const work = (tx: PgWriteTx) => runCommand(ctx, tx, request);
     // Commands on one subject's stream run set-based with the rest of their batch; the rarer ones
     // (publications, transfers, merges, due changes) each in their savepoint.
-    if (ONE_BY_ONE_KINDS.has(request.command.kind)) return this.store.transact(work, request.now);
-    return this.store.transactFlow({ start: () => ctx.commands.handle(request), ctx }, work, request.now) as Promise<CommandOutcome>;
+    const outcome = ONE_BY_ONE_KINDS.has(request.command.kind)
+      ? this.store.transact(work, request.now)
+      : (this.store.transactFlow({ start: () => ctx.commands.handle(request), ctx }, work, request.now) as Promise<CommandOutcome>);
+    const views = this.views;
+    if (!views) return outcome;
+    // The subjects this command wrote leave the view before its caller hears of it.
+    return outcome.then((o) => {
+      views.wrote(o.events);
+      return o;
+    });
   }
 
   // ---- the log ----
@@ -128,10 +153,16 @@ export class PostgresStorage implements StoragePort {
 
   // ---- read models ----
   subject(subjectId: string): Promise<SubjectState> {
+    if (this.views) return this.views.subject(subjectId, () => readSubject(this.store.pool, subjectId));
     return readSubject(this.store.pool, subjectId);
   }
   currentView(subjectId: string, at: Instant): Promise<SubjectSnapshot> {
+    if (this.views) return this.views.currentView(subjectId, at, () => readCurrentViewUntil(this.store.pool, subjectId, at));
     return readCurrentView(this.store.pool, subjectId, at);
+  }
+  /** The in-memory view's figures (its bytes, hits, misses, the log position it includes, whether it answers now); null when there is none. */
+  viewCache(): ViewCacheStats | null {
+    return this.views?.stats() ?? null;
   }
   viewAt(subjectId: string, asOf: AsOf): Promise<SubjectSnapshot> {
     return readViewAt(this.store.pool, subjectId, asOf);
@@ -197,6 +228,7 @@ export class PostgresStorage implements StoragePort {
   // ---- maintenance ----
   /** Recomputes every read model and the transparency log's tree from the log, in one transaction that holds the chain tip. */
   rebuild(): Promise<number> {
+    this.views?.clear();
     return this.store.exclusive(async (client) => {
       await client.query(`TRUNCATE ${PROJECTION_TABLES.join(", ")}`);
       let after = 0;
@@ -212,7 +244,7 @@ export class PostgresStorage implements StoragePort {
       await PgTransparency.reset(client);
       while ((await catchUpChunk(client, 10_000)) > 0);
       return n;
-    });
+    }).finally(() => this.views?.clear());
   }
 
   /** Refused: PostgreSQL is backed up with its own tools (the message names them). */
@@ -225,6 +257,7 @@ export class PostgresStorage implements StoragePort {
   }
 
   close(): Promise<void> {
+    this.views?.close();
     return this.store.close();
   }
 }

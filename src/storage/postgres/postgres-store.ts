@@ -55,6 +55,10 @@ export interface PostgresStoreOptions {
    * round trips per batch), rather than one after another, each in its savepoint (default true).
    */
   setBasedBatches?: boolean;
+  /** How often the change feed reads the log without a wake-up (ms; default 1000). */
+  feedPollMs?: number;
+  /** The monotonic clock (ms) the change feed's lag is measured on (performance.now by default; a test's otherwise). */
+  feedClock?: () => number;
 }
 
 export class PostgresStore {
@@ -81,6 +85,8 @@ export class PostgresStore {
       channel: NOTIFY_CHANNEL,
       read: (after, limit) => this.readAll(after, limit),
       readWith: readAllWith,
+      ...(opts.feedPollMs ? { pollMs: opts.feedPollMs } : {}),
+      ...(opts.feedClock ? { now: opts.feedClock } : {}),
       onError: (e) => (isUnavailable(e) ? this.reach.markUnreachable(e) : opts.onError?.(e)),
     });
     this.notifier = new CommitNotifier(this.pool, () => this.closed);
@@ -134,6 +140,16 @@ export class PostgresStore {
    */
   onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
     return this.pump.subscribe(listener);
+  }
+
+  /** The last position the change feed delivered to onCommit's listeners. */
+  feedPosition(): number {
+    return this.pump.delivered();
+  }
+
+  /** How far (ms) the change feed may be behind the log: see ChangePump.lagMs (Infinity while its listening connection is down). */
+  feedLagMs(): number {
+    return this.pump.lagMs();
   }
 
   isWritable(): boolean {

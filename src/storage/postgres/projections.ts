@@ -6,7 +6,7 @@ export type { Queryable } from "./read-models/queryable.js";
 export { PROJECTION_COUNTS, type ProjectionWrites, projectEvents, projectionWrites, statusesBefore } from "./read-models/projection-writes.js";
 export { writeRequests } from "./read-models/rare-writes.js";
 export { readPendingReconsent, readSubject } from "./read-models/subjects.js";
-export { readCurrentView, readViewAt, readViewThrough } from "./read-models/views.js";
+export { readCurrentView, readCurrentViewUntil, readViewAt, readViewThrough } from "./read-models/views.js";
 export { readDataRequest, readDataRequests } from "./read-models/data-requests.js";
 export { readDueEffects, readDueExpiries, readEffectPositions, readNextDue, readSubjectsOfPolicy } from "./read-models/due-changes.js";
 export { readTransferPositions } from "./read-models/transfers.js";

@@ -11,74 +11,60 @@ import type Database from "better-sqlite3";
 import type { LedgerEvent } from "../../domain/events.js";
 import type { SubjectSnapshot, SubjectState } from "../../domain/subject.js";
 import type { Instant } from "../../domain/time.js";
-import { ViewCache, type ViewCacheStats } from "../view-cache.js";
+import { SubjectViews } from "../subject-views.js";
+import type { ViewCacheStats } from "../view-cache.js";
 
 /** New log entries looked at one by one to drop their subjects; past this the whole view is dropped. */
 const CATCH_UP_LIMIT = 256;
 
 export class SqliteSubjectViews {
-  private readonly cache: ViewCache;
+  private readonly views: SubjectViews;
   private readonly s;
   private dataVersion: number;
-  /** Every commit up to this log position has been taken into account. */
-  private position: number;
 
   constructor(db: Database.Database, maxBytes: number) {
-    this.cache = new ViewCache(maxBytes);
     this.s = {
       dataVersion: db.prepare("PRAGMA data_version").pluck(),
       head: db.prepare("SELECT COALESCE(MAX(position), 0) FROM events").pluck(),
       subjectsAfter: db.prepare("SELECT subject_id FROM events WHERE position > ? AND position <= ? AND subject_id IS NOT NULL").pluck(),
     };
     this.dataVersion = this.s.dataVersion.get() as number;
-    this.position = this.s.head.get() as number;
+    // Memory always answers on SQLite, once caught up with the other connections' commits.
+    this.views = new SubjectViews(maxBytes, this.s.head.get() as number, () => {
+      this.catchUp();
+      return true;
+    });
   }
 
   /** The subject's view at `at` from memory, else from `load` (kept when it holds beyond `at`). */
   currentView(subjectId: string, at: Instant, load: () => { view: SubjectSnapshot; until: Instant }): SubjectSnapshot {
-    this.catchUp();
-    const held = this.cache.view(subjectId, at);
-    if (held) return held;
-    const epoch = this.cache.epoch;
-    const { view, until } = load();
-    if (until > at) this.cache.putView(subjectId, { view, from: at, until }, epoch);
-    return view;
+    return this.views.currentView(subjectId, at, load);
   }
 
   /** The subject's whole current state from memory, else from `load`. */
   subject(subjectId: string, load: () => SubjectState): SubjectState {
-    this.catchUp();
-    const held = this.cache.state(subjectId);
-    if (held) return held;
-    const epoch = this.cache.epoch;
-    const state = load();
-    this.cache.putState(subjectId, state, epoch);
-    return state;
+    return this.views.subject(subjectId, load);
   }
 
   /** A commit of this process's writer: its subjects are dropped; the position moves on when the commit follows the last one known. */
   committed(events: readonly LedgerEvent[]): void {
-    for (const e of events) if (e.subjectId !== null) this.cache.drop(e.subjectId);
-    const first = events[0];
-    const last = events.at(-1);
     // A gap means another connection committed between: `catchUp` reads those from the log.
-    if (first && last && first.position === this.position + 1) this.position = last.position;
+    this.views.committed(events);
   }
 
   /** The read models were rewritten (a rebuild): nothing held stays. */
   clear(): void {
-    this.cache.clear();
-    this.position = this.s.head.get() as number;
+    this.views.reset(this.s.head.get() as number);
   }
 
   stats(): ViewCacheStats {
-    return this.cache.stats(this.position);
+    return this.views.stats();
   }
 
   /** The log position every commit up to which this view has taken into account. */
   includedPosition(): number {
     this.catchUp();
-    return this.position;
+    return this.views.position;
   }
 
   /** When another connection committed since the last look, drops the subjects of the log's new events. */
@@ -87,9 +73,9 @@ export class SqliteSubjectViews {
     if (dv === this.dataVersion) return;
     this.dataVersion = dv;
     const head = this.s.head.get() as number;
-    if (head === this.position) return;
-    if (head < this.position || head - this.position > CATCH_UP_LIMIT) this.cache.clear();
-    else for (const id of this.s.subjectsAfter.all(this.position, head) as string[]) this.cache.drop(id);
-    this.position = head;
+    const position = this.views.position;
+    if (head === position) return;
+    if (head < position || head - position > CATCH_UP_LIMIT) this.views.reset(head);
+    else this.views.caughtUp(this.s.subjectsAfter.all(position, head) as string[], head);
   }
 }

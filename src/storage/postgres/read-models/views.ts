@@ -56,20 +56,30 @@ export const readViewThrough = (client: Queryable, subjectId: string, position: 
  * few minutes ahead), the choices come from the history as of `at` instead, as viewAt would give.
  */
 export async function readCurrentView(client: Queryable, subjectId: string, at: Instant): Promise<SubjectSnapshot> {
-  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentRow[] }>({
-    name: "ledger_read_current_view",
+  return (await readCurrentViewUntil(client, subjectId, at)).view;
+}
+
+/**
+ * readCurrentView, and the first instant after `at` it may change at without a commit: the next
+ * lifecycle fact dated ahead; `at` itself (nothing to keep) when a consent or an acceptance is
+ * dated ahead, since its history decides the answer instant by instant.
+ */
+export async function readCurrentViewUntil(client: Queryable, subjectId: string, at: Instant): Promise<{ view: SubjectSnapshot; until: Instant }> {
+  const { rows } = await client.query<{ lifecycle: LifecycleRow | null; acceptances: AcceptanceJson[]; consents: ConsentRow[]; next: string | null }>({
+    name: "ledger_read_current_view_until",
     // Lifecycle facts may be dated a little ahead too (a return with a future occurredAt): they are read as of `at`.
     text: `SELECT
        (SELECT row_to_json(l) FROM (SELECT status, suspended_purposes, returned_at, merged_into FROM status_history
           WHERE subject_id = $1 AND occurred_at <= $2 ORDER BY position DESC LIMIT 1) l) AS lifecycle,
        (SELECT COALESCE(json_agg(json_build_object('policy_id', policy_id, 'version', accepted_version, 'occurred_at', accepted_at, 'position', position)), '[]')
           FROM standings WHERE subject_id = $1) AS acceptances,
-       (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE subject_id = $1) AS consents`,
+       (SELECT COALESCE(json_agg(c), '[]') FROM consents c WHERE subject_id = $1) AS consents,
+       (SELECT MIN(occurred_at) FROM status_history WHERE subject_id = $1 AND occurred_at > $2) AS next`,
     values: [subjectId, at],
   });
   const r = rows[0]!;
   const future = r.acceptances.some((a) => a.occurred_at > at) || r.consents.some((c) => c.occurred_at > at);
-  if (!future) return snapshot(r.lifecycle, r.acceptances, r.consents);
+  if (!future) return { view: snapshot(r.lifecycle, r.acceptances, r.consents), until: r.next === null ? Number.POSITIVE_INFINITY : Number(r.next) };
   const past = await readViewAt(client, subjectId, { at, knownAt: Number.MAX_SAFE_INTEGER });
-  return { ...snapshot(r.lifecycle, [], []), acceptances: past.acceptances, consents: past.consents };
+  return { view: { ...snapshot(r.lifecycle, [], []), acceptances: past.acceptances, consents: past.consents }, until: at };
 }
