@@ -51,6 +51,8 @@ export class ChangePump {
     await this.listen();
     this.poll = setInterval(() => this.wake(), this.opts.pollMs ?? 1_000);
     this.poll.unref();
+    // A first read at once: until one finds the log's end the feed does not count as current.
+    this.wake();
   }
 
   subscribe(listener: (events: readonly LedgerEvent[]) => void): () => void {
