@@ -53,7 +53,7 @@ export class Metrics {
   readonly viewCacheEntries = this.readGauge("view_cache_entries", "Entries the permission reads hold in memory (one per identity read)", () => this.viewCache()?.entries ?? 0);
   readonly viewCacheReads = new Counter({
     name: "view_cache_reads_total",
-    help: "Permission reads answered from memory (hit) or from the database (miss)",
+    help: "Permission reads answered from memory (hit), from the database (miss), or from the database without looking at memory because it could not answer then (bypass: PostgreSQL's change feed behind or disconnected)",
     labelNames: ["result"] as const,
     registers: [this.registry],
     collect: () => {
@@ -61,6 +61,7 @@ export class Metrics {
       this.viewCacheReads.reset();
       this.viewCacheReads.inc({ result: "hit" }, s?.hits ?? 0);
       this.viewCacheReads.inc({ result: "miss" }, s?.misses ?? 0);
+      this.viewCacheReads.inc({ result: "bypass" }, s?.bypasses ?? 0);
     },
   });
 

@@ -147,6 +147,8 @@ describe("the permission reads' view on PostgreSQL replicas", () => {
       expect(await permitted(b, subjectId)).toBe(false);
       expect(statsOf(b).bypasses).toBe(bypasses + 1);
       expect(statsOf(b).serving).toBe(false);
+      const metrics = await (await fetch(new URL("/metrics", b.url))).text();
+      expect(Number(/^view_cache_reads_total\{result="bypass"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
       await lock.query("ROLLBACK");
       await lock.end();
