@@ -91,7 +91,7 @@ export interface Config {
    * and whether POST /graphql answers trusted documents and known texts without Apollo (HTTP_FAST_PATH).
    */
   trustedDocuments: { file: string | null; only: boolean; fastPath: boolean };
-  /** VIEW_CACHE_MB: the megabytes the in-memory view of subjects (permission reads, SQLite) may hold; 0: none. */
+  /** VIEW_CACHE_MB: the megabytes the in-memory view of subjects (permission reads; on PostgreSQL with viewCacheMaxLagMs) may hold; 0: none. */
   viewCacheMb: number;
   /**
    * VIEW_CACHE_MAX_LAG_MS (PostgreSQL): the view is kept on a replica, and answers reads, only while
