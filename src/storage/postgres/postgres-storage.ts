@@ -137,7 +137,12 @@ export class PostgresStorage implements StoragePort {
     return rows.map(rowToEvent);
   }
   head(): Promise<ChainHead | null> {
-    return this.store.head();
+    const views = this.views;
+    if (!views) return this.store.head();
+    return this.store.head().then((h) => {
+      views.headRead(h?.position ?? 0);
+      return h;
+    });
   }
   verify(): Promise<IntegrityReport> {
     return this.store.verify();

@@ -34,9 +34,24 @@ export class PgSubjectViews {
     this.unsubscribe = store.onCommit((events) => this.views.committed(events));
   }
 
-  /** Whether memory may answer now: the feed listening, current within the bound, and every event it delivered taken into account. */
+  /** The highest log head this replica has read from the database (see `headRead`). */
+  private floor = 0;
+
+  /**
+   * Whether memory may answer now: the feed listening and current within the bound, and every event
+   * it delivered, and every position up to a head this replica reported, taken into account.
+   */
   private live(): boolean {
-    return this.store.feedLagMs() <= this.maxLagMs && this.views.position >= this.store.feedPosition();
+    return this.store.feedLagMs() <= this.maxLagMs && this.views.position >= Math.max(this.store.feedPosition(), this.floor);
+  }
+
+  /**
+   * This replica read the log's head from the database (at start, its applied position begins there;
+   * `ledgerHead` answers it): memory does not answer until the feed has delivered up to it, so the view
+   * never lags a position this replica counts as applied or has handed out.
+   */
+  headRead(position: number): void {
+    if (position > this.floor) this.floor = position;
   }
 
   currentView(subjectId: string, at: Instant, load: () => Promise<LoadedView>): Promise<SubjectSnapshot> {
