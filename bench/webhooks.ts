@@ -1,8 +1,7 @@
 // Webhook delivery: commit-to-delivery latency at 100 webhooks and 500 changes/s, delivery throughput to
 // a receiver answering at once, and what following webhooks costs recordConsent. The service runs in a
 // child process (bench/http-server.js, SQLite on its writer thread); the receiver runs in this process.
-import { execSync, fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { fork } from "node:child_process";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
@@ -10,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { issueDevToken } from "../src/auth/dev-keys.js";
 import { type Child, CONNECTIONS, RECORD, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
+import { processCpuMicros as cpuMicros } from "./proc-cpu.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, pool } from "./util.js";
 
 const CREATE = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }`;
@@ -104,16 +104,6 @@ class Receiver {
     this.server?.closeAllConnections();
     return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
   }
-}
-
-const TICK_MICROS = 1e6 / Number(execSync("getconf CLK_TCK", { encoding: "utf8" }).trim() || "100");
-
-/** CPU time (µs) a process has used so far, all its threads (user + system, from /proc/<pid>/stat). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * TICK_MICROS;
 }
 
 async function adminToken(child: Child): Promise<string> {
