@@ -1,10 +1,11 @@
 // What both backends' transparency benches share: a throwaway checkpoint signer, the raw SHA-256
-// baseline over the leaves, and the checkpoint-lag measurement under 32 writers.
+// baseline over the leaves, the proof latencies against a point read, and the checkpoint-lag
+// measurement under 32 writers.
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import type { NoteSigner } from "../src/log/checkpoint/signed-note.js";
 import type { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY } from "./store-append.js";
-import { percentile, since } from "./util.js";
+import { median, percentile, since } from "./util.js";
 
 /** An Ed25519 note signer with a key made for the run. */
 export function benchSigner(name: string): NoteSigner {
@@ -19,6 +20,36 @@ export function rawLeafHashing(hashes: readonly Buffer[]): number {
   for (const h of hashes) last = createHash("sha256").update(Buffer.of(0)).update(h).digest();
   if (last?.length !== 32) throw new Error("no hash");
   return (hashes.length / since(start)) * 1000;
+}
+
+export type ProofLatencies = { inclusionP99: number; consistencyP99: number; inclusionP50: number; readP99: number };
+
+/**
+ * Per run, `samples` inclusion proofs and consistency proofs for random leaves and sizes of a tree of
+ * `size` leaves, interleaved with as many `readEvent` calls (one indexed event read, the baseline) at
+ * random positions; each figure's per-run percentile, median over `runs` runs (ms).
+ */
+export async function proofLatencies(log: TransparencyLog, readEvent: (position: number) => unknown, size: number, samples: number, runs: number): Promise<ProofLatencies> {
+  const rand = (n: number) => 1 + Math.floor(Math.random() * n);
+  const time = async (f: () => unknown) => {
+    const s = performance.now();
+    await f();
+    return since(s);
+  };
+  const perRun: ProofLatencies[] = [];
+  for (let r = 0; r < runs; r++) {
+    const inclusion: number[] = [];
+    const consistency: number[] = [];
+    const reads: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      inclusion.push(await time(() => log.inclusionProof(rand(size) - 1)));
+      consistency.push(await time(() => log.consistencyProof(rand(size - 1), size)));
+      reads.push(await time(() => readEvent(rand(size))));
+    }
+    perRun.push({ inclusionP99: percentile(inclusion, 99), consistencyP99: percentile(consistency, 99), inclusionP50: percentile(inclusion, 50), readP99: percentile(reads, 99) });
+  }
+  const m = (f: (l: ProofLatencies) => number) => median(perRun.map(f));
+  return { inclusionP99: m((l) => l.inclusionP99), consistencyP99: m((l) => l.consistencyP99), inclusionP50: m((l) => l.inclusionP50), readP99: m((l) => l.readP99) };
 }
 
 export type CheckpointLag = { lagP99: number; lagP50: number; commitP99: number; events: number };

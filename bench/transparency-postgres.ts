@@ -6,8 +6,8 @@ import { type TipTree, extendTree } from "../src/storage/postgres/merkle-tree.js
 import { PostgresStorage } from "../src/storage/postgres/postgres-storage.js";
 import { startPostgresServer } from "../test/support/postgres-server.js";
 import { CONCURRENCY, benchEvent } from "./store-append.js";
-import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
-import { type BenchOptions, type BenchRow, fmt, median, percentile, since } from "./util.js";
+import { type CheckpointLag, benchSigner, measureCheckpointLag, proofLatencies, rawLeafHashing } from "./transparency-common.js";
+import { type BenchOptions, type BenchRow, fmt, median, since } from "./util.js";
 import { commandProgram } from "../src/application/handle-command.js";
 
 /**
@@ -37,29 +37,6 @@ function sequencerIntegration(hashes: readonly Buffer[]): number {
     tree = { tree_leaves: w.leaves, tree_border: w.border };
   }
   return (hashes.length / since(start)) * 1000;
-}
-
-async function proofLatencies(t: TransparencyLog, s: PostgresStorage, size: number, samples: number) {
-  const rand = (n: number) => 1 + Math.floor(Math.random() * n);
-  const time = async (f: () => Promise<unknown>) => {
-    const st = performance.now();
-    await f();
-    return since(st);
-  };
-  const inclusion: number[] = [];
-  const consistency: number[] = [];
-  const reads: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    inclusion.push(await time(() => t.inclusionProof(rand(size) - 1)));
-    consistency.push(await time(() => t.consistencyProof(rand(size - 1), size)));
-    reads.push(await time(() => s.store.read("SELECT hash FROM events WHERE position = $1", [rand(size)])));
-  }
-  return {
-    inclusion: percentile(inclusion, 99),
-    consistency: percentile(consistency, 99),
-    inclusionP50: percentile(inclusion, 50),
-    read: percentile(reads, 99),
-  };
 }
 
 /** 32 writers appending through one replica; each event's commit against the first checkpoint covering it seen on another replica. */
@@ -100,13 +77,8 @@ export async function benchTransparencyPostgres(o: BenchOptions): Promise<BenchR
     const log = new TransparencyLog(b.transparency, benchSigner("bench.local/pg"), { origin: "bench.local/pg", intervalMs: 60_000 });
     await log.start();
     await log.publish();
-    const latencies = [];
-    for (let r = 0; r < o.runs; r++) latencies.push(await proofLatencies(log, b, size, o.quick ? 200 : 2_000));
+    const { inclusionP99, consistencyP99, inclusionP50, readP99 } = await proofLatencies(log, (position) => b.store.read("SELECT hash FROM events WHERE position = $1", [position]), size, o.quick ? 200 : 2_000, o.runs);
     log.stop();
-    const inclusionP99 = median(latencies.map((l) => l.inclusion));
-    const consistencyP99 = median(latencies.map((l) => l.consistency));
-    const inclusionP50 = median(latencies.map((l) => l.inclusionP50));
-    const readP99 = median(latencies.map((l) => l.read));
     const lag = await checkpointLag(a, b, o.quick ? 3 : 15);
     await a.close();
     await b.close();

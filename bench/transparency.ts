@@ -9,9 +9,9 @@ import type { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY } from "./store-append.js";
-import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
+import { type CheckpointLag, benchSigner, measureCheckpointLag, proofLatencies, rawLeafHashing } from "./transparency-common.js";
 import { benchTransparencyPostgres } from "./transparency-postgres.js";
-import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, percentile, pool, since, sqlite, tempDir } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, pool, since, sqlite, tempDir } from "./util.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped catalogue (the bench runs from bench/ or from dist/bench/). */
@@ -42,7 +42,6 @@ function fillEvents(db: Database.Database, n: number): void {
 const tableBytes = (db: Database.Database, ...names: string[]): number =>
   names.reduce((sum, name) => sum + ((db.prepare("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = ?").pluck().get(name) as number) ?? 0), 0);
 
-/** The baseline of integration: SHA-256 over each leaf, nothing else; leaves/s. */
 /** The tree's integration as appends run it (appendEvents with one event at a time, 512 per transaction, as a group commit); leaves/s. */
 function appendIntegration(ledger: Ledger, hashes: readonly Buffer[]): number {
   const db = sqlite(ledger).store.db;
@@ -55,25 +54,6 @@ function appendIntegration(ledger: Ledger, hashes: readonly Buffer[]): number {
     })();
   }
   return (hashes.length / since(start)) * 1000;
-}
-
-async function proofLatencies(t: TransparencyLog, ledger: Ledger, size: number, samples: number) {
-  const pointRead = sqlite(ledger).store.db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
-  const rand = (n: number) => 1 + Math.floor(Math.random() * n);
-  const time = async (f: () => unknown) => {
-    const s = performance.now();
-    await f();
-    return since(s);
-  };
-  const inclusion: number[] = [];
-  const consistency: number[] = [];
-  const reads: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    inclusion.push(await time(() => t.inclusionProof(rand(size) - 1)));
-    consistency.push(await time(() => t.consistencyProof(rand(size - 1), size)));
-    reads.push(await time(() => pointRead.get(rand(size))));
-  }
-  return { inclusion: percentile(inclusion, 99), consistency: percentile(consistency, 99), inclusionP50: percentile(inclusion, 50), read: percentile(reads, 99) };
 }
 
 /** 32 writers appending through the store for `seconds`; each event's commit time against the first checkpoint seen covering it. */
@@ -127,12 +107,8 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
     await log.start();
     // The start publishes in the background; proofs need its checkpoint.
     await log.publish();
-    const latencies = [];
-    for (let r = 0; r < o.runs; r++) latencies.push(await proofLatencies(log, ledger, size, o.quick ? 200 : 2_000));
-    const inclusionP99 = median(latencies.map((l) => l.inclusion));
-    const consistencyP99 = median(latencies.map((l) => l.consistency));
-    const readP99 = median(latencies.map((l) => l.read));
-    const inclusionP50 = median(latencies.map((l) => l.inclusionP50));
+    const pointRead = db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
+    const { inclusionP99, consistencyP99, inclusionP50, readP99 } = await proofLatencies(log, (position) => pointRead.get(position), size, o.quick ? 200 : 2_000, o.runs);
     log.stop();
     const lag = await checkpointLag(o.quick ? 3 : 15);
     const onPostgres = await benchTransparencyPostgres(o);
