@@ -99,6 +99,11 @@ class Receiver {
     return this.until(() => this.marked.size >= webhooks, ms, () => `${this.marked.size} of ${webhooks} webhooks delivered the sentinel change within ${ms} ms`).finally(() => (this.sentinel = null));
   }
 
+  /** The receiver's URL for `path`. */
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}/${path}`;
+  }
+
   stop(): Promise<void> {
     this.release();
     this.server?.closeAllConnections();
@@ -110,10 +115,21 @@ async function adminToken(child: Child): Promise<string> {
   return issueDevToken({ dataDir: child.dataDir!, sub: "bench-admin", scope: "webhook:admin consent:write", ttlSeconds: 86_400 });
 }
 
-async function createWebhooks(child: Child, token: string, url: (i: number) => string, n: number, filter: (i: number) => Record<string, unknown> = () => ({})): Promise<string[]> {
+/** Creates `n` webhooks, webhook i sending to `${base}/${i}` with `filter(i)`'s fields; their ids. */
+async function createWebhooks(child: Child, token: string, base: string, n: number, filter: (i: number) => Record<string, unknown> = () => ({})): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push(((await gqlOnce(child.url, CREATE, { input: { url: url(i), ...filter(i) } }, token))["createWebhook"] as { webhook: { id: string } }).webhook.id);
+  for (let i = 0; i < n; i++) ids.push(((await gqlOnce(child.url, CREATE, { input: { url: `${base}/${i}`, ...filter(i) } }, token))["createWebhook"] as { webhook: { id: string } }).webhook.id);
   return ids;
+}
+
+/** Runs `during` while WEBHOOKS webhooks (created as createWebhooks does) exist; deletes them after. */
+async function withWebhooks<T>(child: Child, token: string, base: string, filter: (i: number) => Record<string, unknown>, during: () => Promise<T>): Promise<T> {
+  const ids = await createWebhooks(child, token, base, WEBHOOKS, filter);
+  try {
+    return await during();
+  } finally {
+    for (const id of ids) await gqlOnce(child.url, DELETE, { id }, token);
+  }
 }
 
 /** Subjects that accepted the policy (no grants), each then toggled one purpose at a time: one consent change per recordConsent. */
@@ -177,7 +193,7 @@ async function latency(o: BenchOptions, receiver: Receiver, env: Record<string, 
     const toggler = new Toggler(ledger.child, token, Array.from({ length: 1_000 }, (_, i) => `lat-${i}`));
     await toggler.onboard();
     const without = await pace(toggler, seconds);
-    await createWebhooks(ledger.child, token, (i) => `http://127.0.0.1:${receiver.port}/lat/${i}`, 100, (i) => ({ purposeIds: [PURPOSES[i % PURPOSES.length]] }));
+    await createWebhooks(ledger.child, token, receiver.url("lat"), 100, (i) => ({ purposeIds: [PURPOSES[i % PURPOSES.length]] }));
     receiver.count = 0;
     receiver.latencies = [];
     const paced = await pace(toggler, seconds);
@@ -231,19 +247,19 @@ async function throughput(o: BenchOptions, receiver: Receiver): Promise<Throughp
     for (let r = 0; r < o.runs; r++) {
       for (const s of services) {
         receiver.hold = true;
-        const ids = await createWebhooks(s.ledger.child, s.token, (i) => `http://127.0.0.1:${receiver.port}/thr/${i}`, WEBHOOKS);
-        try {
-          await pool(changes, 8, () => s.toggler.next());
-          const m0 = receiver.count;
-          const c0 = cpuMicros(s.ledger.child.pid);
-          const t0 = performance.now();
-          receiver.release();
-          await receiver.reach(m0 + messages, 120_000);
-          s.runs.push({ rate: messages / ((receiver.lastAcceptedAt - t0) / 1000), cpuPerMessage: (cpuMicros(s.ledger.child.pid) - c0) / messages });
-        } finally {
-          receiver.release();
-          for (const id of ids) await gqlOnce(s.ledger.child.url, DELETE, { id }, s.token);
-        }
+        await withWebhooks(s.ledger.child, s.token, receiver.url("thr"), () => ({}), async () => {
+          try {
+            await pool(changes, 8, () => s.toggler.next());
+            const m0 = receiver.count;
+            const c0 = cpuMicros(s.ledger.child.pid);
+            const t0 = performance.now();
+            receiver.release();
+            await receiver.reach(m0 + messages, 120_000);
+            s.runs.push({ rate: messages / ((receiver.lastAcceptedAt - t0) / 1000), cpuPerMessage: (cpuMicros(s.ledger.child.pid) - c0) / messages });
+          } finally {
+            receiver.release();
+          }
+        });
       }
       raw.push(await rawClient(receiver, messages));
     }
@@ -257,7 +273,7 @@ async function throughput(o: BenchOptions, receiver: Receiver): Promise<Throughp
 
 /** The same number of messages POSTed by a bare node:http client in a child process, one in flight per loop, 10 loops. */
 async function rawClient(receiver: Receiver, messages: number): Promise<number> {
-  const child = fork(join(dirname(fileURLToPath(import.meta.url)), "webhook-raw-client.js"), [`http://127.0.0.1:${receiver.port}/raw`, String(messages), "10"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), "webhook-raw-client.js"), [receiver.url("raw"), String(messages), "10"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const { seconds } = await new Promise<{ seconds: number }>((resolve, reject) => {
     child.once("message", (m) => resolve(m as { seconds: number }));
     child.once("exit", (code) => reject(new Error(`webhook-raw-client exited with ${code}`)));
@@ -335,21 +351,14 @@ async function writeLoads(o: BenchOptions, receiver: Receiver, env: Record<strin
     await gqlOnce(ledger.child.url, RECORD, { input: recordInput(subject) }, ledger.writer);
     await delivered;
   };
-  const withWebhooks = async <T>(path: string, filter: () => Record<string, unknown>, during: () => Promise<T>): Promise<T> => {
-    const ids = await createWebhooks(ledger.child, token, (i) => `http://127.0.0.1:${receiver.port}/${path}/${i}`, WEBHOOKS, filter);
-    try {
-      return await during();
-    } finally {
-      for (const id of ids) await gqlOnce(ledger.child.url, DELETE, { id }, token);
-    }
-  };
+  const phase = <T>(path: string, filter: () => Record<string, unknown>, during: () => Promise<T>): Promise<T> => withWebhooks(ledger.child, token, receiver.url(path), filter, during);
   const zero: Loaded = { rps: 0, cpuPerRequest: 0 };
   return {
     async run(withIdle: boolean) {
       const before = await measured();
       // Held first, right after the baseline: no delivery of an earlier phase (its progress and
       // delivery records written to the same database) is still settling while it is loaded.
-      const { held, cpuPerMessageDrain } = await withWebhooks("wh", () => ({}), async () => {
+      const { held, cpuPerMessageDrain } = await phase("wh", () => ({}), async () => {
         receiver.hold = true;
         try {
           const loaded = await measured();
@@ -363,8 +372,8 @@ async function writeLoads(o: BenchOptions, receiver: Receiver, env: Record<strin
           receiver.release();
         }
       });
-      const idle = withIdle ? await withWebhooks("wi", () => ({ policyId: "no-such-policy" }), measured) : zero;
-      const { running, cpuPerMessageRunning } = await withWebhooks("wp", () => ({}), async () => {
+      const idle = withIdle ? await phase("wi", () => ({ policyId: "no-such-policy" }), measured) : zero;
+      const { running, cpuPerMessageRunning } = await phase("wp", () => ({}), async () => {
         const c0 = cpuMicros(pid);
         const m0 = receiver.count;
         const loaded = await measured();
