@@ -9,7 +9,7 @@ import type { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY } from "./store-append.js";
-import { type CheckpointLag, benchSigner, measureCheckpointLag, proofLatencies, rawLeafHashing } from "./transparency-common.js";
+import { type CheckpointLag, benchSigner, lagRow, measureCheckpointLag, proofLatencies, proofRow, rawLeafHashing, storageRow } from "./transparency-common.js";
 import { benchTransparencyPostgres } from "./transparency-postgres.js";
 import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, pool, since, sqlite, tempDir } from "./util.js";
 
@@ -108,7 +108,7 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
     // The start publishes in the background; proofs need its checkpoint.
     await log.publish();
     const pointRead = db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
-    const { inclusionP99, consistencyP99, inclusionP50, readP99 } = await proofLatencies(log, (position) => pointRead.get(position), size, o.quick ? 200 : 2_000, o.runs);
+    const latencies = await proofLatencies(log, (position) => pointRead.get(position), size, o.quick ? 200 : 2_000, o.runs);
     log.stop();
     const lag = await checkpointLag(o.quick ? 3 : 15);
     const onPostgres = await benchTransparencyPostgres(o);
@@ -126,39 +126,21 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
         how: `${how}: appendEvents (the hook each append runs in its transaction on its events), one event per call, over ${fmt(integrationLeaves)} events, 512 per transaction, against a loop computing SHA-256(0x00 || hash) of the same leaves; median of ${o.runs} runs. Catching up a log without a tree (the start-up migration, 2,000 leaves per group commit) ran at ${fmt(catchUpPerSecond)} leaves/s over ${sized}.`,
         values: { integration: median(integration), raw: median(raw), catchUp: catchUpPerSecond },
       },
-      {
-        bench: "transparency",
-        what: `inclusion and consistency proof p99 at ${sized}`,
-        figure: `inclusion ${fmt(inclusionP99, 3)} ms (p50 ${fmt(inclusionP50, 3)} ms), consistency ${fmt(consistencyP99, 3)} ms`,
-        baseline: `one indexed event read: ${fmt(readP99, 3)} ms`,
-        ratio: readP99 / Math.max(inclusionP99, consistencyP99),
-        aim: "p99 < 2 ms",
-        met: inclusionP99 < 2 && consistencyP99 < 2,
-        how: `${how}: TransparencyLog.inclusionProof / consistencyProof (store reads, hashing, base64; no HTTP) for random leaves and sizes of a ${sized} tree, ${o.quick ? 200 : 2_000} of each per run interleaved with the baseline read; p99 per run, median of ${o.runs} runs.`,
-        values: { inclusionP99, consistencyP99, inclusionP50, readP99 },
-      },
-      {
-        bench: "transparency",
-        what: "tree storage per event, bytes",
-        figure: `${fmt(treeBytes, 1)} B`,
-        baseline: `the events table and its indexes: ${fmt(eventBytes, 1)} B (rows of the bench's minimal events)`,
-        ratio: eventBytes / treeBytes,
-        aim: "<= 100 B",
-        met: treeBytes <= 100,
-        how: `${how}: dbstat page bytes of merkle_nodes and merkle_tree after VACUUM, divided by ${sized}.`,
-        values: { treeBytes, eventBytes },
-      },
-      {
-        bench: "transparency",
-        what: "checkpoint lag p99 under 32 writers",
-        figure: `p50 ${fmt(lag.lagP50)} ms, p99 ${fmt(lag.lagP99)} ms`,
-        baseline: `the writes' own commit p99: ${fmt(lag.commitP99, 1)} ms`,
-        ratio: null,
-        aim: "p99 < 1,000 ms",
-        met: lag.lagP99 < 1_000,
-        how: `${how}: ${CONCURRENCY} writers each recording consents for new subjects through the ledger's commands (the writer thread's group commit, as the service writes) for ${o.quick ? 3 : 15} s (${fmt(lag.events)} events) with the checkpoint timer at its default 500 ms; per event, the time from its commit to the first published checkpoint covering it (polled every 5 ms).`,
-        values: lag,
-      },
+      proofRow(
+        `inclusion and consistency proof p99 at ${sized}`,
+        latencies,
+        `${how}: TransparencyLog.inclusionProof / consistencyProof (store reads, hashing, base64; no HTTP) for random leaves and sizes of a ${sized} tree, ${o.quick ? 200 : 2_000} of each per run interleaved with the baseline read; p99 per run, median of ${o.runs} runs.`,
+      ),
+      storageRow(
+        "tree storage per event, bytes",
+        { treeBytes, eventBytes },
+        `${how}: dbstat page bytes of merkle_nodes and merkle_tree after VACUUM, divided by ${sized}.`,
+      ),
+      lagRow(
+        "checkpoint lag p99 under 32 writers",
+        lag,
+        `${how}: ${CONCURRENCY} writers each recording consents for new subjects through the ledger's commands (the writer thread's group commit, as the service writes) for ${o.quick ? 3 : 15} s (${fmt(lag.events)} events) with the checkpoint timer at its default 500 ms; per event, the time from its commit to the first published checkpoint covering it (polled every 5 ms).`,
+      ),
       ...onPostgres,
     ];
   } finally {
