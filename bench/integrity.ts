@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
 import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import { canonicalRowContent } from "../src/storage/event-row.js";
-import { openLedger, populate } from "./populate.js";
+import { populatedLedger } from "./populate.js";
 import { mainThreadCpuMicros } from "./proc-cpu.js";
 import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
 
@@ -34,11 +34,9 @@ export async function timedIntegrity(ledger: Ledger): Promise<{ perSecond: numbe
 }
 
 export async function benchIntegrity(o: BenchOptions): Promise<BenchRow[]> {
-  const target = o.quick ? 4_000 : 100_000;
   const t = tempDir();
   try {
-    const ledger = await openLedger(join(t.dir, "ledger.db"));
-    await populate(ledger, target);
+    const ledger = await populatedLedger(join(t.dir, "ledger.db"), o);
     const inputs = chainInputs(ledger);
     await timedIntegrity(ledger);
     rawHash(inputs);
