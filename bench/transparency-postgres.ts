@@ -1,6 +1,5 @@
 // The transparency log on PostgreSQL: the tree's catch-up and its cost in the sequencer, proof latency at
 // 1M events, tree storage, and checkpoint lag seen on another replica under 32 writers.
-import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { type TipTree, extendTree } from "../src/storage/postgres/merkle-tree.js";
 import { PostgresStorage } from "../src/storage/postgres/postgres-storage.js";

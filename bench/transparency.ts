@@ -6,12 +6,11 @@ import type Database from "better-sqlite3";
 import { publishCatalogDir } from "../src/catalog-dir.js";
 import type { Ledger } from "../src/ledger.js";
 import type { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
-import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY } from "./store-append.js";
 import { type CheckpointLag, benchSigner, lagRow, measureCheckpointLag, proofLatencies, proofRow, rawLeafHashing, storageRow } from "./transparency-common.js";
 import { benchTransparencyPostgres } from "./transparency-postgres.js";
-import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, pool, since, sqlite, tempDir } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, since, sqlite, tempDir } from "./util.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped catalogue (the bench runs from bench/ or from dist/bench/). */
