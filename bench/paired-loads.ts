@@ -1,6 +1,6 @@
 // Two services that must answer alike, loaded in turn with the same requests: what the benches comparing a
 // setting against the same service without it share (the answers checked equal, a warm-up, sides alternating).
-import { type LoadResult, gqlOnce, load } from "./http.js";
+import { JSON_HEADERS, type LoadResult, allAnswered, gqlOnce, load } from "./http.js";
 import { median } from "./util.js";
 
 export const PERMISSIONS = `query($checks: [PermissionCheckInput!]!) { permissions(checks: $checks) { subjectId purposeId permitted reason } }`;
@@ -29,8 +29,6 @@ export interface PairedRun {
   second: LoadResult;
 }
 
-const json = { "content-type": "application/json" };
-
 /**
  * Checks both sides answer each read alike (`differ` says how, otherwise), loads each read on each side
  * for a second to warm up, then for `runs` runs loads each read for `seconds` on each side in turn, the
@@ -47,7 +45,7 @@ export async function pairedLoads<R extends PairedRead>(
     if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(differ(r, a, b));
   }
   const body = (r: R) => JSON.stringify(r.variables === undefined ? { query: r.query } : { query: r.query, variables: r.variables });
-  const loadOn = (s: PairedSide<R>, r: R, seconds: number) => load(s.url, { seconds, headers: { ...json, authorization: `Bearer ${s.token(r)}` }, body: body(r) });
+  const loadOn = (s: PairedSide<R>, r: R, seconds: number) => load(s.url, { seconds, headers: { ...JSON_HEADERS, authorization: `Bearer ${s.token(r)}` }, body: body(r) });
   for (const s of sides) for (const r of reads) await loadOn(s, r, 1);
   const runs: Record<string, PairedRun[]> = {};
   for (let i = 0; i < o.runs; i++)
@@ -58,7 +56,7 @@ export async function pairedLoads<R extends PairedRead>(
       for (const k of order) {
         const s = sides[k]!;
         const x = await loadOn(s, r, o.seconds);
-        if (x.bad > 0) throw new Error(`${r.name} (${s.side}): ${x.bad} of ${x.requests} requests failed`);
+        allAnswered({ [`${r.name} (${s.side})`]: x });
         got[k] = x;
       }
       (runs[r.name] ??= []).push({ first: got[0]!, second: got[1]! });

@@ -8,7 +8,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { issueDevToken } from "../src/auth/dev-keys.js";
-import { type Child, CONNECTIONS, RECORD, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
+import { type Child, CONNECTIONS, RECORD, allAnswered, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
 import { processCpuMicros as cpuMicros } from "./proc-cpu.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, pool } from "./util.js";
 
@@ -341,7 +341,7 @@ async function writeLoads(o: BenchOptions, receiver: Receiver, env: Record<strin
     const before = cpuMicros(pid);
     const r = await load(ledger.child.url, { seconds, headers, body });
     const cpu = cpuMicros(pid) - before;
-    if (r.bad > 0) throw new Error(`recordConsent: ${r.bad} of ${r.requests} requests failed`);
+    allAnswered({ recordConsent: r });
     return { rps: r.rps, cpuPerRequest: cpu / r.requests, requests: r.requests, cpu };
   };
   /** One more recordConsent; resolves once every webhook delivered its changes (and so all before it). */
