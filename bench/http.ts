@@ -72,11 +72,19 @@ export async function load(url: string, opts: { seconds: number; headers?: Recor
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, ok: r["2xx"], bad: r.errors + r.timeouts + r.non2xx };
 }
 
+/** Throws unless every request of each named load was answered with a 2xx (no errors or time-outs either). */
+export function allAnswered(loads: Record<string, LoadResult>): void {
+  for (const [name, x] of Object.entries(loads)) if (x.bad > 0) throw new Error(`${name}: ${x.bad} of ${x.requests} requests failed (errors, timeouts or non-2xx)`);
+}
+
+/** The content type of a GraphQL POST. */
+export const JSON_HEADERS = { "content-type": "application/json" };
+
 /** POSTs one GraphQL request and fails on any error: the load must measure successful answers. */
 export async function gqlOnce(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<Record<string, unknown>> {
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { ...JSON_HEADERS, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   const json = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
@@ -113,8 +121,6 @@ export async function startLedgerChild(mode: "ledger" | "ledger-interpreted" = "
   return { child, reader, writer };
 }
 
-const json = { "content-type": "application/json" };
-
 export async function benchHttp(o: BenchOptions): Promise<BenchRow[]> {
   const seconds = o.quick ? 2 : 8;
   const ledger = await startLedgerChild();
@@ -128,15 +134,14 @@ export async function benchHttp(o: BenchOptions): Promise<BenchRow[]> {
     const recordBody = () => JSON.stringify({ query: RECORD, variables: { input: recordInput(`load-${process.pid}-${n++}`) } });
     const helloBody = JSON.stringify({ query: HELLO });
     // Warm-up: JIT on both sides, the ledger's statement caches.
-    await load(apollo.url, { seconds: 1, headers: json, body: helloBody });
-    await load(ledger.child.url, { seconds: 1, headers: { ...json, authorization: `Bearer ${ledger.reader}` }, body: permissionBody });
+    await load(apollo.url, { seconds: 1, headers: JSON_HEADERS, body: helloBody });
+    await load(ledger.child.url, { seconds: 1, headers: { ...JSON_HEADERS, authorization: `Bearer ${ledger.reader}` }, body: permissionBody });
     const runs: { apollo: LoadResult; permission: LoadResult; record: LoadResult }[] = [];
     for (let r = 0; r < o.runs; r++) {
-      const a = await load(apollo.url, { seconds, headers: json, body: helloBody });
-      const p = await load(ledger.child.url, { seconds, headers: { ...json, authorization: `Bearer ${ledger.reader}` }, body: permissionBody });
-      const w = await load(ledger.child.url, { seconds, headers: { ...json, authorization: `Bearer ${ledger.writer}` }, body: recordBody });
-      for (const [name, x] of [["apollo", a], ["permission", p], ["recordConsent", w]] as const)
-        if (x.bad > 0) throw new Error(`${name}: ${x.bad} of ${x.requests} requests failed (errors, timeouts or non-2xx)`);
+      const a = await load(apollo.url, { seconds, headers: JSON_HEADERS, body: helloBody });
+      const p = await load(ledger.child.url, { seconds, headers: { ...JSON_HEADERS, authorization: `Bearer ${ledger.reader}` }, body: permissionBody });
+      const w = await load(ledger.child.url, { seconds, headers: { ...JSON_HEADERS, authorization: `Bearer ${ledger.writer}` }, body: recordBody });
+      allAnswered({ apollo: a, permission: p, recordConsent: w });
       runs.push({ apollo: a, permission: p, record: w });
     }
     const m = (f: (x: (typeof runs)[number]) => number) => median(runs.map(f));

@@ -1,12 +1,12 @@
 // ledgerIntegrity (walking the whole chain) against raw SHA-256 over the same bytes; the read-model
 // check (a rebuild from the log compared with the read tables) against the chain walk.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
 import { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
 import { canonicalRowContent } from "../src/storage/event-row.js";
-import { openLedger, populate } from "./populate.js";
+import { populatedLedger } from "./populate.js";
+import { mainThreadCpuMicros } from "./proc-cpu.js";
 import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
 
 type Row = Parameters<typeof canonicalRowContent>[0];
@@ -34,11 +34,9 @@ export async function timedIntegrity(ledger: Ledger): Promise<{ perSecond: numbe
 }
 
 export async function benchIntegrity(o: BenchOptions): Promise<BenchRow[]> {
-  const target = o.quick ? 4_000 : 100_000;
   const t = tempDir();
   try {
-    const ledger = await openLedger(join(t.dir, "ledger.db"));
-    await populate(ledger, target);
+    const ledger = await populatedLedger(join(t.dir, "ledger.db"), o);
     const inputs = chainInputs(ledger);
     await timedIntegrity(ledger);
     rawHash(inputs);
@@ -96,10 +94,7 @@ interface ReadModelRun {
  */
 function mainThreadCpuMs(): number | null {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, fields 14 and 15 of the line, in USER_HZ (100 per second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return mainThreadCpuMicros(process.pid) / 1000;
   } catch {
     return null;
   }

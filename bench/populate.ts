@@ -2,7 +2,7 @@
 import { publishCatalogDir } from "../src/catalog-dir.js";
 import type { Evidence } from "../src/domain/events.js";
 import type { Ledger } from "../src/ledger.js";
-import { openSqliteLedger, pool } from "./util.js";
+import { type BenchOptions, openSqliteLedger, pool } from "./util.js";
 
 export const EVIDENCE: Evidence = {
   channel: "web",
@@ -54,4 +54,11 @@ export async function populate(ledger: Ledger, events: number, concurrency = 512
     onProgress?.(appended);
   }
   return appended;
+}
+
+/** A ledger at `path` populated for the benches that read a whole log (rebuild, integrity): 100,000 events, 4,000 quick. */
+export async function populatedLedger(path: string, o: BenchOptions): Promise<Ledger> {
+  const ledger = await openLedger(path);
+  await populate(ledger, o.quick ? 4_000 : 100_000);
+  return ledger;
 }

@@ -1,7 +1,7 @@
 // Rebuild of every projection from the log, against a raw read of the events table and a raw insert loop.
 import { join } from "node:path";
 import type { Ledger } from "../src/ledger.js";
-import { openLedger, populate } from "./populate.js";
+import { populatedLedger } from "./populate.js";
 import { rawInsertLoop } from "./store-append.js";
 import { type BenchOptions, type BenchRow, fmt, median, since, tempDir, sqlite } from "./util.js";
 
@@ -22,11 +22,9 @@ export async function timedRebuild(ledger: Ledger): Promise<{ perSecond: number;
 }
 
 export async function benchRebuild(o: BenchOptions): Promise<BenchRow[]> {
-  const target = o.quick ? 4_000 : 100_000;
   const t = tempDir();
   try {
-    const ledger = await openLedger(join(t.dir, "ledger.db"));
-    await populate(ledger, target);
+    const ledger = await populatedLedger(join(t.dir, "ledger.db"), o);
     const runs: { rebuild: number; raw: number; insert: number; events: number }[] = [];
     await timedRebuild(ledger); // warm-up
     for (let r = 0; r < o.runs; r++) {

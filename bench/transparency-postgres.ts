@@ -1,13 +1,12 @@
 // The transparency log on PostgreSQL: the tree's catch-up and its cost in the sequencer, proof latency at
 // 1M events, tree storage, and checkpoint lag seen on another replica under 32 writers.
-import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { type TipTree, extendTree } from "../src/storage/postgres/merkle-tree.js";
 import { PostgresStorage } from "../src/storage/postgres/postgres-storage.js";
 import { startPostgresServer } from "../test/support/postgres-server.js";
 import { CONCURRENCY, benchEvent } from "./store-append.js";
-import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
-import { type BenchOptions, type BenchRow, fmt, median, percentile, since } from "./util.js";
+import { type CheckpointLag, benchSigner, lagRow, measureCheckpointLag, proofLatencies, proofRow, rawLeafHashing, storageRow } from "./transparency-common.js";
+import { type BenchOptions, type BenchRow, fmt, median, since } from "./util.js";
 import { commandProgram } from "../src/application/handle-command.js";
 
 /**
@@ -37,29 +36,6 @@ function sequencerIntegration(hashes: readonly Buffer[]): number {
     tree = { tree_leaves: w.leaves, tree_border: w.border };
   }
   return (hashes.length / since(start)) * 1000;
-}
-
-async function proofLatencies(t: TransparencyLog, s: PostgresStorage, size: number, samples: number) {
-  const rand = (n: number) => 1 + Math.floor(Math.random() * n);
-  const time = async (f: () => Promise<unknown>) => {
-    const st = performance.now();
-    await f();
-    return since(st);
-  };
-  const inclusion: number[] = [];
-  const consistency: number[] = [];
-  const reads: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    inclusion.push(await time(() => t.inclusionProof(rand(size) - 1)));
-    consistency.push(await time(() => t.consistencyProof(rand(size - 1), size)));
-    reads.push(await time(() => s.store.read("SELECT hash FROM events WHERE position = $1", [rand(size)])));
-  }
-  return {
-    inclusion: percentile(inclusion, 99),
-    consistency: percentile(consistency, 99),
-    inclusionP50: percentile(inclusion, 50),
-    read: percentile(reads, 99),
-  };
 }
 
 /** 32 writers appending through one replica; each event's commit against the first checkpoint covering it seen on another replica. */
@@ -100,13 +76,8 @@ export async function benchTransparencyPostgres(o: BenchOptions): Promise<BenchR
     const log = new TransparencyLog(b.transparency, benchSigner("bench.local/pg"), { origin: "bench.local/pg", intervalMs: 60_000 });
     await log.start();
     await log.publish();
-    const latencies = [];
-    for (let r = 0; r < o.runs; r++) latencies.push(await proofLatencies(log, b, size, o.quick ? 200 : 2_000));
+    const latencies = await proofLatencies(log, (position) => b.store.read("SELECT hash FROM events WHERE position = $1", [position]), size, o.quick ? 200 : 2_000, o.runs);
     log.stop();
-    const inclusionP99 = median(latencies.map((l) => l.inclusion));
-    const consistencyP99 = median(latencies.map((l) => l.consistency));
-    const inclusionP50 = median(latencies.map((l) => l.inclusionP50));
-    const readP99 = median(latencies.map((l) => l.read));
     const lag = await checkpointLag(a, b, o.quick ? 3 : 15);
     await a.close();
     await b.close();
@@ -124,39 +95,21 @@ export async function benchTransparencyPostgres(o: BenchOptions): Promise<BenchR
         how: `${how}: the catch-up of a ${sized} log without a tree (2,000 leaves per transaction holding the chain tip, as at start); and extendTree, the work each append does under the tip lock, one event per call over ${fmt(integrationLeaves)} events (CPU only: its rows go in the append's one statement). Ratio: catch-up against the raw loop; median of ${o.runs} runs for the in-memory figures.`,
         values: { catchUp: catchUpPerSecond, sequencer: median(inAppend), raw: median(raw) },
       },
-      {
-        bench: "transparency",
-        what: `PostgreSQL: inclusion and consistency proof p99 at ${sized}`,
-        figure: `inclusion ${fmt(inclusionP99, 3)} ms (p50 ${fmt(inclusionP50, 3)} ms), consistency ${fmt(consistencyP99, 3)} ms`,
-        baseline: `one indexed event read: ${fmt(readP99, 3)} ms`,
-        ratio: readP99 / Math.max(inclusionP99, consistencyP99),
-        aim: "p99 < 2 ms",
-        met: inclusionP99 < 2 && consistencyP99 < 2,
-        how: `${how}: TransparencyLog.inclusionProof / consistencyProof on a second replica (one query for the stored nodes and the event hashes under the lower levels, hashing, base64; no HTTP), random leaves and sizes, ${o.quick ? 200 : 2_000} of each per run interleaved with the baseline read; p99 per run, median of ${o.runs} runs.`,
-        values: { inclusionP99, consistencyP99, inclusionP50, readP99 },
-      },
-      {
-        bench: "transparency",
-        what: "PostgreSQL: tree storage per event, bytes",
-        figure: `${fmt(treeBytes, 1)} B`,
-        baseline: `the events table and its indexes: ${fmt(eventBytes, 1)} B (rows of the bench's minimal events)`,
-        ratio: eventBytes / treeBytes,
-        aim: "<= 100 B",
-        met: treeBytes <= 100,
-        how: `${how}: pg_total_relation_size of merkle_nodes (heap and primary key) after the catch-up and VACUUM, divided by ${sized}; the compact range in the tip row is at most 64 x 32 bytes in all.`,
-        values: { treeBytes, eventBytes },
-      },
-      {
-        bench: "transparency",
-        what: "PostgreSQL: checkpoint lag p99 under 32 writers, seen on another replica",
-        figure: `p50 ${fmt(lag.lagP50)} ms, p99 ${fmt(lag.lagP99)} ms`,
-        baseline: `the writes' own commit p99: ${fmt(lag.commitP99, 1)} ms`,
-        ratio: null,
-        aim: "p99 < 1,000 ms",
-        met: lag.lagP99 < 1_000,
-        how: `${how}: ${CONCURRENCY} writers appending through replica A for ${o.quick ? 3 : 15} s (${fmt(lag.events)} events) on top of the ${sized}; replica B's checkpoint timer at its default 500 ms; per event, the time from its commit on A to the first checkpoint covering it published by B (polled every 5 ms).`,
-        values: lag,
-      },
+      proofRow(
+        `PostgreSQL: inclusion and consistency proof p99 at ${sized}`,
+        latencies,
+        `${how}: TransparencyLog.inclusionProof / consistencyProof on a second replica (one query for the stored nodes and the event hashes under the lower levels, hashing, base64; no HTTP), random leaves and sizes, ${o.quick ? 200 : 2_000} of each per run interleaved with the baseline read; p99 per run, median of ${o.runs} runs.`,
+      ),
+      storageRow(
+        "PostgreSQL: tree storage per event, bytes",
+        { treeBytes, eventBytes },
+        `${how}: pg_total_relation_size of merkle_nodes (heap and primary key) after the catch-up and VACUUM, divided by ${sized}; the compact range in the tip row is at most 64 x 32 bytes in all.`,
+      ),
+      lagRow(
+        "PostgreSQL: checkpoint lag p99 under 32 writers, seen on another replica",
+        lag,
+        `${how}: ${CONCURRENCY} writers appending through replica A for ${o.quick ? 3 : 15} s (${fmt(lag.events)} events) on top of the ${sized}; replica B's checkpoint timer at its default 500 ms; per event, the time from its commit on A to the first checkpoint covering it published by B (polled every 5 ms).`,
+      ),
     ];
   } finally {
     await server.stop();

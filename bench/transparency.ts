@@ -6,12 +6,11 @@ import type Database from "better-sqlite3";
 import { publishCatalogDir } from "../src/catalog-dir.js";
 import type { Ledger } from "../src/ledger.js";
 import type { SqliteStorage } from "../src/storage/sqlite/sqlite-storage.js";
-import { leafHash } from "../src/log/merkle/hash.js";
 import { TransparencyLog } from "../src/log/transparency-log.js";
 import { CONCURRENCY } from "./store-append.js";
-import { type CheckpointLag, benchSigner, measureCheckpointLag, rawLeafHashing } from "./transparency-common.js";
+import { type CheckpointLag, benchSigner, lagRow, measureCheckpointLag, proofLatencies, proofRow, rawLeafHashing, storageRow } from "./transparency-common.js";
 import { benchTransparencyPostgres } from "./transparency-postgres.js";
-import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, percentile, pool, since, sqlite, tempDir } from "./util.js";
+import { type BenchOptions, type BenchRow, fmt, median, openSqliteLedger, since, sqlite, tempDir } from "./util.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped catalogue (the bench runs from bench/ or from dist/bench/). */
@@ -42,7 +41,6 @@ function fillEvents(db: Database.Database, n: number): void {
 const tableBytes = (db: Database.Database, ...names: string[]): number =>
   names.reduce((sum, name) => sum + ((db.prepare("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = ?").pluck().get(name) as number) ?? 0), 0);
 
-/** The baseline of integration: SHA-256 over each leaf, nothing else; leaves/s. */
 /** The tree's integration as appends run it (appendEvents with one event at a time, 512 per transaction, as a group commit); leaves/s. */
 function appendIntegration(ledger: Ledger, hashes: readonly Buffer[]): number {
   const db = sqlite(ledger).store.db;
@@ -55,25 +53,6 @@ function appendIntegration(ledger: Ledger, hashes: readonly Buffer[]): number {
     })();
   }
   return (hashes.length / since(start)) * 1000;
-}
-
-async function proofLatencies(t: TransparencyLog, ledger: Ledger, size: number, samples: number) {
-  const pointRead = sqlite(ledger).store.db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
-  const rand = (n: number) => 1 + Math.floor(Math.random() * n);
-  const time = async (f: () => unknown) => {
-    const s = performance.now();
-    await f();
-    return since(s);
-  };
-  const inclusion: number[] = [];
-  const consistency: number[] = [];
-  const reads: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    inclusion.push(await time(() => t.inclusionProof(rand(size) - 1)));
-    consistency.push(await time(() => t.consistencyProof(rand(size - 1), size)));
-    reads.push(await time(() => pointRead.get(rand(size))));
-  }
-  return { inclusion: percentile(inclusion, 99), consistency: percentile(consistency, 99), inclusionP50: percentile(inclusion, 50), read: percentile(reads, 99) };
 }
 
 /** 32 writers appending through the store for `seconds`; each event's commit time against the first checkpoint seen covering it. */
@@ -127,12 +106,8 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
     await log.start();
     // The start publishes in the background; proofs need its checkpoint.
     await log.publish();
-    const latencies = [];
-    for (let r = 0; r < o.runs; r++) latencies.push(await proofLatencies(log, ledger, size, o.quick ? 200 : 2_000));
-    const inclusionP99 = median(latencies.map((l) => l.inclusion));
-    const consistencyP99 = median(latencies.map((l) => l.consistency));
-    const readP99 = median(latencies.map((l) => l.read));
-    const inclusionP50 = median(latencies.map((l) => l.inclusionP50));
+    const pointRead = db.prepare("SELECT hash FROM events WHERE position = ?").pluck();
+    const latencies = await proofLatencies(log, (position) => pointRead.get(position), size, o.quick ? 200 : 2_000, o.runs);
     log.stop();
     const lag = await checkpointLag(o.quick ? 3 : 15);
     const onPostgres = await benchTransparencyPostgres(o);
@@ -150,39 +125,21 @@ export async function benchTransparency(o: BenchOptions): Promise<BenchRow[]> {
         how: `${how}: appendEvents (the hook each append runs in its transaction on its events), one event per call, over ${fmt(integrationLeaves)} events, 512 per transaction, against a loop computing SHA-256(0x00 || hash) of the same leaves; median of ${o.runs} runs. Catching up a log without a tree (the start-up migration, 2,000 leaves per group commit) ran at ${fmt(catchUpPerSecond)} leaves/s over ${sized}.`,
         values: { integration: median(integration), raw: median(raw), catchUp: catchUpPerSecond },
       },
-      {
-        bench: "transparency",
-        what: `inclusion and consistency proof p99 at ${sized}`,
-        figure: `inclusion ${fmt(inclusionP99, 3)} ms (p50 ${fmt(inclusionP50, 3)} ms), consistency ${fmt(consistencyP99, 3)} ms`,
-        baseline: `one indexed event read: ${fmt(readP99, 3)} ms`,
-        ratio: readP99 / Math.max(inclusionP99, consistencyP99),
-        aim: "p99 < 2 ms",
-        met: inclusionP99 < 2 && consistencyP99 < 2,
-        how: `${how}: TransparencyLog.inclusionProof / consistencyProof (store reads, hashing, base64; no HTTP) for random leaves and sizes of a ${sized} tree, ${o.quick ? 200 : 2_000} of each per run interleaved with the baseline read; p99 per run, median of ${o.runs} runs.`,
-        values: { inclusionP99, consistencyP99, inclusionP50, readP99 },
-      },
-      {
-        bench: "transparency",
-        what: "tree storage per event, bytes",
-        figure: `${fmt(treeBytes, 1)} B`,
-        baseline: `the events table and its indexes: ${fmt(eventBytes, 1)} B (rows of the bench's minimal events)`,
-        ratio: eventBytes / treeBytes,
-        aim: "<= 100 B",
-        met: treeBytes <= 100,
-        how: `${how}: dbstat page bytes of merkle_nodes and merkle_tree after VACUUM, divided by ${sized}.`,
-        values: { treeBytes, eventBytes },
-      },
-      {
-        bench: "transparency",
-        what: "checkpoint lag p99 under 32 writers",
-        figure: `p50 ${fmt(lag.lagP50)} ms, p99 ${fmt(lag.lagP99)} ms`,
-        baseline: `the writes' own commit p99: ${fmt(lag.commitP99, 1)} ms`,
-        ratio: null,
-        aim: "p99 < 1,000 ms",
-        met: lag.lagP99 < 1_000,
-        how: `${how}: ${CONCURRENCY} writers each recording consents for new subjects through the ledger's commands (the writer thread's group commit, as the service writes) for ${o.quick ? 3 : 15} s (${fmt(lag.events)} events) with the checkpoint timer at its default 500 ms; per event, the time from its commit to the first published checkpoint covering it (polled every 5 ms).`,
-        values: lag,
-      },
+      proofRow(
+        `inclusion and consistency proof p99 at ${sized}`,
+        latencies,
+        `${how}: TransparencyLog.inclusionProof / consistencyProof (store reads, hashing, base64; no HTTP) for random leaves and sizes of a ${sized} tree, ${o.quick ? 200 : 2_000} of each per run interleaved with the baseline read; p99 per run, median of ${o.runs} runs.`,
+      ),
+      storageRow(
+        "tree storage per event, bytes",
+        { treeBytes, eventBytes },
+        `${how}: dbstat page bytes of merkle_nodes and merkle_tree after VACUUM, divided by ${sized}.`,
+      ),
+      lagRow(
+        "checkpoint lag p99 under 32 writers",
+        lag,
+        `${how}: ${CONCURRENCY} writers each recording consents for new subjects through the ledger's commands (the writer thread's group commit, as the service writes) for ${o.quick ? 3 : 15} s (${fmt(lag.events)} events) with the checkpoint timer at its default 500 ms; per event, the time from its commit to the first published checkpoint covering it (polled every 5 ms).`,
+      ),
       ...onPostgres,
     ];
   } finally {

@@ -2,10 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { CONNECTIONS, type LoadResult, PERMISSION, gqlOnce, load, startLedgerChild } from "./http.js";
+import { CONNECTIONS, JSON_HEADERS, type LoadResult, PERMISSION, allAnswered, gqlOnce, load, startLedgerChild } from "./http.js";
 import { type BenchOptions, type BenchRow, fmt, median, notMeasured } from "./util.js";
 
-const json = { "content-type": "application/json" };
 const SDK_AIM_BYTES = 15 * 1024;
 
 export async function benchVisitorSession(o: BenchOptions): Promise<BenchRow[]> {
@@ -19,15 +18,14 @@ export async function benchVisitorSession(o: BenchOptions): Promise<BenchRow[]> 
     if (opened.status !== 200) throw new Error(`POST /visitor-session answered ${opened.status}`);
     const permissionBody = JSON.stringify({ query: PERMISSION, variables: { s: "bench-subject", p: "location" } });
     await gqlOnce(ledger.child.url, PERMISSION, { s: "bench-subject", p: "location" }, ledger.reader);
-    const reader = { ...json, authorization: `Bearer ${ledger.reader}` };
+    const reader = { ...JSON_HEADERS, authorization: `Bearer ${ledger.reader}` };
     await load(`${base}/visitor-session`, { seconds: 1 });
     await load(ledger.child.url, { seconds: 1, headers: reader, body: permissionBody });
     const runs: { visitor: LoadResult; permission: LoadResult }[] = [];
     for (let r = 0; r < o.runs; r++) {
       const p = await load(ledger.child.url, { seconds, headers: reader, body: permissionBody });
       const v = await load(`${base}/visitor-session`, { seconds });
-      for (const [name, x] of [["permission", p], ["visitor-session", v]] as const)
-        if (x.bad > 0) throw new Error(`${name}: ${x.bad} of ${x.requests} requests failed (errors, timeouts or non-2xx)`);
+      allAnswered({ permission: p, "visitor-session": v });
       runs.push({ visitor: v, permission: p });
     }
     const m = (f: (x: (typeof runs)[number]) => number) => median(runs.map(f));

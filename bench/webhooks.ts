@@ -1,15 +1,15 @@
 // Webhook delivery: commit-to-delivery latency at 100 webhooks and 500 changes/s, delivery throughput to
 // a receiver answering at once, and what following webhooks costs recordConsent. The service runs in a
 // child process (bench/http-server.js, SQLite on its writer thread); the receiver runs in this process.
-import { execSync, fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { fork } from "node:child_process";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { issueDevToken } from "../src/auth/dev-keys.js";
-import { type Child, CONNECTIONS, RECORD, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
+import { type Child, CONNECTIONS, RECORD, allAnswered, gqlOnce, load, recordInput, startLedgerChild } from "./http.js";
+import { processCpuMicros as cpuMicros } from "./proc-cpu.js";
 import { type BenchOptions, type BenchRow, fmt, median, percentile, pool } from "./util.js";
 
 const CREATE = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }`;
@@ -99,6 +99,11 @@ class Receiver {
     return this.until(() => this.marked.size >= webhooks, ms, () => `${this.marked.size} of ${webhooks} webhooks delivered the sentinel change within ${ms} ms`).finally(() => (this.sentinel = null));
   }
 
+  /** The receiver's URL for `path`. */
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}/${path}`;
+  }
+
   stop(): Promise<void> {
     this.release();
     this.server?.closeAllConnections();
@@ -106,24 +111,25 @@ class Receiver {
   }
 }
 
-const TICK_MICROS = 1e6 / Number(execSync("getconf CLK_TCK", { encoding: "utf8" }).trim() || "100");
-
-/** CPU time (µs) a process has used so far, all its threads (user + system, from /proc/<pid>/stat). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * TICK_MICROS;
-}
-
 async function adminToken(child: Child): Promise<string> {
   return issueDevToken({ dataDir: child.dataDir!, sub: "bench-admin", scope: "webhook:admin consent:write", ttlSeconds: 86_400 });
 }
 
-async function createWebhooks(child: Child, token: string, url: (i: number) => string, n: number, filter: (i: number) => Record<string, unknown> = () => ({})): Promise<string[]> {
+/** Creates `n` webhooks, webhook i sending to `${base}/${i}` with `filter(i)`'s fields; their ids. */
+async function createWebhooks(child: Child, token: string, base: string, n: number, filter: (i: number) => Record<string, unknown> = () => ({})): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push(((await gqlOnce(child.url, CREATE, { input: { url: url(i), ...filter(i) } }, token))["createWebhook"] as { webhook: { id: string } }).webhook.id);
+  for (let i = 0; i < n; i++) ids.push(((await gqlOnce(child.url, CREATE, { input: { url: `${base}/${i}`, ...filter(i) } }, token))["createWebhook"] as { webhook: { id: string } }).webhook.id);
   return ids;
+}
+
+/** Runs `during` while WEBHOOKS webhooks (created as createWebhooks does) exist; deletes them after. */
+async function withWebhooks<T>(child: Child, token: string, base: string, filter: (i: number) => Record<string, unknown>, during: () => Promise<T>): Promise<T> {
+  const ids = await createWebhooks(child, token, base, WEBHOOKS, filter);
+  try {
+    return await during();
+  } finally {
+    for (const id of ids) await gqlOnce(child.url, DELETE, { id }, token);
+  }
 }
 
 /** Subjects that accepted the policy (no grants), each then toggled one purpose at a time: one consent change per recordConsent. */
@@ -187,7 +193,7 @@ async function latency(o: BenchOptions, receiver: Receiver, env: Record<string, 
     const toggler = new Toggler(ledger.child, token, Array.from({ length: 1_000 }, (_, i) => `lat-${i}`));
     await toggler.onboard();
     const without = await pace(toggler, seconds);
-    await createWebhooks(ledger.child, token, (i) => `http://127.0.0.1:${receiver.port}/lat/${i}`, 100, (i) => ({ purposeIds: [PURPOSES[i % PURPOSES.length]] }));
+    await createWebhooks(ledger.child, token, receiver.url("lat"), 100, (i) => ({ purposeIds: [PURPOSES[i % PURPOSES.length]] }));
     receiver.count = 0;
     receiver.latencies = [];
     const paced = await pace(toggler, seconds);
@@ -241,19 +247,19 @@ async function throughput(o: BenchOptions, receiver: Receiver): Promise<Throughp
     for (let r = 0; r < o.runs; r++) {
       for (const s of services) {
         receiver.hold = true;
-        const ids = await createWebhooks(s.ledger.child, s.token, (i) => `http://127.0.0.1:${receiver.port}/thr/${i}`, WEBHOOKS);
-        try {
-          await pool(changes, 8, () => s.toggler.next());
-          const m0 = receiver.count;
-          const c0 = cpuMicros(s.ledger.child.pid);
-          const t0 = performance.now();
-          receiver.release();
-          await receiver.reach(m0 + messages, 120_000);
-          s.runs.push({ rate: messages / ((receiver.lastAcceptedAt - t0) / 1000), cpuPerMessage: (cpuMicros(s.ledger.child.pid) - c0) / messages });
-        } finally {
-          receiver.release();
-          for (const id of ids) await gqlOnce(s.ledger.child.url, DELETE, { id }, s.token);
-        }
+        await withWebhooks(s.ledger.child, s.token, receiver.url("thr"), () => ({}), async () => {
+          try {
+            await pool(changes, 8, () => s.toggler.next());
+            const m0 = receiver.count;
+            const c0 = cpuMicros(s.ledger.child.pid);
+            const t0 = performance.now();
+            receiver.release();
+            await receiver.reach(m0 + messages, 120_000);
+            s.runs.push({ rate: messages / ((receiver.lastAcceptedAt - t0) / 1000), cpuPerMessage: (cpuMicros(s.ledger.child.pid) - c0) / messages });
+          } finally {
+            receiver.release();
+          }
+        });
       }
       raw.push(await rawClient(receiver, messages));
     }
@@ -267,7 +273,7 @@ async function throughput(o: BenchOptions, receiver: Receiver): Promise<Throughp
 
 /** The same number of messages POSTed by a bare node:http client in a child process, one in flight per loop, 10 loops. */
 async function rawClient(receiver: Receiver, messages: number): Promise<number> {
-  const child = fork(join(dirname(fileURLToPath(import.meta.url)), "webhook-raw-client.js"), [`http://127.0.0.1:${receiver.port}/raw`, String(messages), "10"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), "webhook-raw-client.js"), [receiver.url("raw"), String(messages), "10"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const { seconds } = await new Promise<{ seconds: number }>((resolve, reject) => {
     child.once("message", (m) => resolve(m as { seconds: number }));
     child.once("exit", (code) => reject(new Error(`webhook-raw-client exited with ${code}`)));
@@ -335,7 +341,7 @@ async function writeLoads(o: BenchOptions, receiver: Receiver, env: Record<strin
     const before = cpuMicros(pid);
     const r = await load(ledger.child.url, { seconds, headers, body });
     const cpu = cpuMicros(pid) - before;
-    if (r.bad > 0) throw new Error(`recordConsent: ${r.bad} of ${r.requests} requests failed`);
+    allAnswered({ recordConsent: r });
     return { rps: r.rps, cpuPerRequest: cpu / r.requests, requests: r.requests, cpu };
   };
   /** One more recordConsent; resolves once every webhook delivered its changes (and so all before it). */
@@ -345,21 +351,14 @@ async function writeLoads(o: BenchOptions, receiver: Receiver, env: Record<strin
     await gqlOnce(ledger.child.url, RECORD, { input: recordInput(subject) }, ledger.writer);
     await delivered;
   };
-  const withWebhooks = async <T>(path: string, filter: () => Record<string, unknown>, during: () => Promise<T>): Promise<T> => {
-    const ids = await createWebhooks(ledger.child, token, (i) => `http://127.0.0.1:${receiver.port}/${path}/${i}`, WEBHOOKS, filter);
-    try {
-      return await during();
-    } finally {
-      for (const id of ids) await gqlOnce(ledger.child.url, DELETE, { id }, token);
-    }
-  };
+  const phase = <T>(path: string, filter: () => Record<string, unknown>, during: () => Promise<T>): Promise<T> => withWebhooks(ledger.child, token, receiver.url(path), filter, during);
   const zero: Loaded = { rps: 0, cpuPerRequest: 0 };
   return {
     async run(withIdle: boolean) {
       const before = await measured();
       // Held first, right after the baseline: no delivery of an earlier phase (its progress and
       // delivery records written to the same database) is still settling while it is loaded.
-      const { held, cpuPerMessageDrain } = await withWebhooks("wh", () => ({}), async () => {
+      const { held, cpuPerMessageDrain } = await phase("wh", () => ({}), async () => {
         receiver.hold = true;
         try {
           const loaded = await measured();
@@ -373,8 +372,8 @@ async function writeLoads(o: BenchOptions, receiver: Receiver, env: Record<strin
           receiver.release();
         }
       });
-      const idle = withIdle ? await withWebhooks("wi", () => ({ policyId: "no-such-policy" }), measured) : zero;
-      const { running, cpuPerMessageRunning } = await withWebhooks("wp", () => ({}), async () => {
+      const idle = withIdle ? await phase("wi", () => ({ policyId: "no-such-policy" }), measured) : zero;
+      const { running, cpuPerMessageRunning } = await phase("wp", () => ({}), async () => {
         const c0 = cpuMicros(pid);
         const m0 = receiver.count;
         const loaded = await measured();

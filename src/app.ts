@@ -1,7 +1,7 @@
 // Composition root: config -> storage adapter -> ledger -> server. main.ts runs it; tests start it in-process.
 import { mkdirSync } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { destination as pinoDestination, pino, type Logger, type DestinationStream } from "pino";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { VisitorSessions, withVisitorSessions } from "./auth/visitor-sessions.js";

@@ -7,6 +7,16 @@ export const DAY_MS = 86_400_000;
 /** RFC 3339 in UTC with milliseconds, e.g. 2023-06-15T15:00:00.000Z. */
 export const toIso = (t: Instant): string => new Date(t).toISOString();
 
+/** Members of event data that hold instants (epoch ms inside). */
+const EVENT_DATA_INSTANTS = new Set(["expiresAt", "effectiveAt", "dueAt"]);
+
+/** Event data with its instants as RFC 3339, as every edge shows them (the API, a subject's export). */
+export function withIsoInstants(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = EVENT_DATA_INSTANTS.has(k) && typeof v === "number" ? toIso(v) : v;
+  return out;
+}
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 const isLeapYear = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);

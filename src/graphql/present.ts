@@ -4,7 +4,7 @@ import type { Caller } from "../auth/scopes.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, type SubjectState, isOverdue } from "../domain/subject.js";
-import { toIso } from "../domain/time.js";
+import { withIsoInstants } from "../domain/time.js";
 import type { Ledger } from "../ledger.js";
 import { canonicalJson, hashedContent } from "../log/canonical.js";
 import { encodePosition } from "../log/position.js";
@@ -14,15 +14,6 @@ import type { DataRequestType, SubjectType } from "./types/subject-types.js";
 import type { ThirdPartyTransferType } from "./types/transfer-types.js";
 
 export const presentSubject = (s: SubjectState): SubjectType => ({ id: s.id, status: s.status, version: s.version });
-
-/** Members of event data that hold instants (epoch ms inside), shown as RFC 3339 like every DateTime. */
-const INSTANT_KEYS = new Set(["expiresAt", "effectiveAt", "dueAt"]);
-
-function withIsoInstants(data: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(data)) out[k] = INSTANT_KEYS.has(k) && typeof v === "number" ? toIso(v) : v;
-  return out;
-}
 
 /** What a personal member of event data reads for a caller who may not read it. */
 export const REDACTED = Object.freeze({ redacted: true });

@@ -1,7 +1,7 @@
 // GET /sdk/consent.js and /sdk/banner.js: the client library's browser build and the banner, for pages on any origin.
-import { readFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
+import { notBuilt, readBuilt, refusedMethod } from "./static-web.js";
 
 /** The served files, built by `npm run build` into `<webDir>/sdk/`. */
 const FILES: Record<string, string> = { "/sdk/consent.js": "consent.js", "/sdk/banner.js": "banner.js" };
@@ -15,19 +15,10 @@ export const isSdkPath = (pathname: string): boolean => pathname in FILES;
  */
 export async function serveSdk(webDir: string, method: string | undefined, pathname: string, res: ServerResponse): Promise<void> {
   const cors = { "access-control-allow-origin": "*", "cross-origin-resource-policy": "cross-origin" };
-  if (method !== "GET" && method !== "HEAD") {
-    res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8", ...cors });
-    return void res.end("method not allowed\n");
-  }
+  if (refusedMethod(method, res, cors)) return;
   const file = join(webDir, "sdk", FILES[pathname]!);
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...cors });
-    return void res.end(`the SDK is not built (${file} is missing): run npm run build\n`);
-  }
+  const body = await readBuilt(file);
+  if (body === null) return notBuilt(res, "the SDK is", file, cors);
   res.writeHead(200, {
     "content-type": "text/javascript; charset=utf-8",
     "content-length": String(body.length),

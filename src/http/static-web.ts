@@ -49,6 +49,30 @@ export function isWebPath(pathname: string): boolean {
   return pagePath(pathname) !== null || pathname.startsWith(ASSET_PREFIX);
 }
 
+/** Answers 405 unless `method` reads (GET or HEAD); whether it did. */
+export function refusedMethod(method: string | undefined, res: ServerResponse, headers: Record<string, string> = {}): boolean {
+  if (method === "GET" || method === "HEAD") return false;
+  res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8", ...headers });
+  res.end("method not allowed\n");
+  return true;
+}
+
+/** A file `npm run build` writes, or null when it is missing. */
+export async function readBuilt(file: string): Promise<Buffer | null> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    return null;
+  }
+}
+
+/** 503 with the fix, for a face whose build is missing (`what`: e.g. "the SDK is"). */
+export function notBuilt(res: ServerResponse, what: string, file: string, headers: Record<string, string> = {}): void {
+  res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
+  res.end(`${what} not built (${file} is missing): run npm run build\n`);
+}
+
 function pagePath(pathname: string): string | null {
   const p = pathname.endsWith("/") && pathname.length > 1 ? pathname.slice(0, -1) : pathname;
   return PAGES[p] ?? null;
@@ -62,14 +86,8 @@ function pagePath(pathname: string): string | null {
  */
 export async function serveExplorer(webDir: string, method: string | undefined, res: ServerResponse): Promise<void> {
   const file = join(webDir, "explorer", "index.html");
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
-    return void res.end(`the GraphQL explorer is not built (${file} is missing): run npm run build\n`);
-  }
+  const body = await readBuilt(file);
+  if (body === null) return notBuilt(res, "the GraphQL explorer is", file);
   res.writeHead(200, {
     "content-type": "text/html; charset=utf-8",
     "content-length": String(body.length),
@@ -88,10 +106,7 @@ export function wantsExplorer(method: string | undefined, accept: string | undef
 
 /** Answers a web route from `webDir`: 503 with the fix when the web build is missing, 404 for an unknown asset. */
 export async function serveWeb(webDir: string, method: string | undefined, pathname: string, res: ServerResponse): Promise<void> {
-  if (method !== "GET" && method !== "HEAD") {
-    res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" });
-    return void res.end("method not allowed\n");
-  }
+  if (refusedMethod(method, res)) return;
   const page = pagePath(pathname);
   let file: string;
   let cache: string;
@@ -107,17 +122,8 @@ export async function serveWeb(webDir: string, method: string | undefined, pathn
     // Vite puts a content hash in every asset name, so an asset never changes under its name.
     cache = "public, max-age=31536000, immutable";
   }
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    if (page !== null) {
-      res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
-      return void res.end(`the web pages are not built (${file} is missing): run npm run build\n`);
-    }
-    return notFound(res);
-  }
+  const body = await readBuilt(file);
+  if (body === null) return page !== null ? notBuilt(res, "the web pages are", file) : notFound(res);
   res.writeHead(200, {
     "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
     "content-length": String(body.length),

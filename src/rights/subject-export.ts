@@ -5,7 +5,7 @@ import { LedgerError } from "../domain/errors.js";
 import type { LedgerEvent } from "../domain/events.js";
 import type { Decision } from "../domain/permission.js";
 import { type DataRequestState, isOverdue } from "../domain/subject.js";
-import { toIso } from "../domain/time.js";
+import { toIso, withIsoInstants } from "../domain/time.js";
 import { encodePosition } from "../log/position.js";
 import { EVENT_LABEL_JA } from "./event-labels.js";
 import type { Ledger } from "../ledger.js";
@@ -16,16 +16,7 @@ const EXPORT_PAGE = 100;
 /** Names this document's layout; bump it when a member changes meaning. */
 export const SUBJECT_EXPORT_SCHEMA = "consent-ledger/subject-export/1 (ISO/IEC TS 27560)";
 
-/** Event data members that hold instants (epoch ms inside), shown as RFC 3339 like every other time here. */
-const INSTANT_KEYS = new Set(["expiresAt", "effectiveAt", "dueAt"]);
-
 const iso = (t: number | null): string | null => (t === null ? null : toIso(t));
-
-function isoInstants(data: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(data)) out[k] = INSTANT_KEYS.has(k) && typeof v === "number" ? toIso(v) : v;
-  return out;
-}
 
 /** The version of a policy an event names, as the catalogue knows it. */
 function versionOf(ledger: Ledger, policyId: string, number: number): PolicyVersion | undefined {
@@ -101,7 +92,7 @@ function event(e: LedgerEvent, revealed: Record<string, unknown>) {
     recordedAt: toIso(e.recordedAt),
     actor: e.actor,
     // Sealed members are opened while the subject's key exists; `{ erased: true }` after erasure.
-    data: isoInstants(revealed),
+    data: withIsoInstants(revealed),
     prevHash: e.prevHash,
     hash: e.hash,
   };

@@ -8,7 +8,7 @@ import { eventually } from "../support/common.js";
 import { wsClient } from "../subscriptions/ws-client.js";
 import { sendWithHeaders as send } from "../support/send-with-headers.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { RECORD_CONSENT, type RecordPayload, countEvents, freshId, iso, onboard } from "./helpers.js";
+import { RECORD_CONSENT, type RecordPayload, countEvents, freshId, onboard } from "./helpers.js";
 
 const PERMISSION = `query($s: ID!) { permission(subjectId: $s, purposeId: "location") { permitted } }`;
 const HEAD = `{ ledgerHead { position } }`;

@@ -13,7 +13,6 @@ import {
   decideRecordConsent,
   toPublishCommand,
 } from "../../src/domain/decide.js";
-import { LedgerError } from "../../src/domain/errors.js";
 import type { Evidence } from "../../src/domain/events.js";
 import { P, accepted, baseCatalog, day, lifecycle, publishCommand, recordCommand, subjectOf } from "./fixtures.js";
 import { refusal } from "../support/common.js";

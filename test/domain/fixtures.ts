@@ -2,7 +2,7 @@
 import { Catalog, type ConsentMode, type LegalBasis, type PolicyVersion, type Purpose } from "../../src/domain/catalog.js";
 import type { PublishCommand, RecordConsentCommand } from "../../src/domain/decide.js";
 import type { Actor, DomainEvent, LedgerEvent } from "../../src/domain/events.js";
-import { type SubjectState, consentKey, foldSubject } from "../../src/domain/subject.js";
+import { type SubjectState, foldSubject } from "../../src/domain/subject.js";
 import { DAY_MS, type Instant } from "../../src/domain/time.js";
 
 export const T0: Instant = Date.parse("2024-01-01T00:00:00.000Z");

@@ -1,7 +1,7 @@
 // RFC 3339 at the edges: what parseRfc3339 accepts, what it refuses, and the instant it reads.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { daysInMonth, parseRfc3339, toIso } from "../../src/domain/time.js";
+import { daysInMonth, parseRfc3339, toIso, withIsoInstants } from "../../src/domain/time.js";
 
 const NOON = Date.UTC(2023, 5, 15, 12, 0, 0);
 
@@ -104,5 +104,24 @@ describe("daysInMonth", () => {
 describe("toIso", () => {
   it("writes UTC with milliseconds", () => {
     expect(toIso(NOON + 7)).toBe("2023-06-15T12:00:00.007Z");
+  });
+});
+
+describe("withIsoInstants", () => {
+  it("writes the instant members of event data as RFC 3339 and leaves every other member as it is", () => {
+    const data = { expiresAt: NOON, effectiveAt: NOON + 1, dueAt: NOON + 2, occurredAt: NOON, version: 3, note: null, evidence: { sealed: "x" } };
+    expect(withIsoInstants(data)).toEqual({
+      expiresAt: "2023-06-15T12:00:00.000Z",
+      effectiveAt: "2023-06-15T12:00:00.001Z",
+      dueAt: "2023-06-15T12:00:00.002Z",
+      occurredAt: NOON,
+      version: 3,
+      note: null,
+      evidence: { sealed: "x" },
+    });
+  });
+
+  it("leaves an instant member that holds no number (null, already a string) as it is", () => {
+    expect(withIsoInstants({ expiresAt: null, dueAt: "2023-06-15T12:00:00Z" })).toEqual({ expiresAt: null, dueAt: "2023-06-15T12:00:00Z" });
   });
 });

@@ -35,7 +35,7 @@ function byFold(ledger: Ledger, events: readonly LedgerEvent[]) {
     if (effect) {
       const full = ledger.catalogAt(e.recordedAt);
       const without = Catalog.of(full.policies().flatMap((p) => p.versions).filter((v) => !(v.policyId === effect.policyId && v.number === effect.version)));
-      for (const [id, s] of [...states].sort(([a], [b]) => (a < b ? -1 : 1)))
+      for (const [, s] of [...states].sort(([a], [b]) => (a < b ? -1 : 1)))
         if ((s.acceptances.get(effect.policyId)?.version ?? 0) > 0) {
           const asOf = { at: e.recordedAt, knownAt: e.recordedAt };
           const before = decisions(s, e, without);

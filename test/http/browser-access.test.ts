@@ -151,10 +151,12 @@ describe("the web pages", () => {
   it("says how to build when a page is missing, instead of a blank page", async () => {
     const res = await at("/console");
     expect(res.status).toBe(503);
-    expect(await res.text()).toMatch(/npm run build/);
+    expect(await res.text()).toMatch(/^the web pages are not built \(.*index\.html is missing\): run npm run build\n$/);
   });
 
   it("does not accept writes", async () => {
-    expect((await at("/preferences", { method: "POST", body: "x" })).status).toBe(405);
+    const res = await at("/preferences", { method: "POST", body: "x" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
   });
 });

@@ -36,8 +36,13 @@ describe("the SDK files", () => {
   it("answers 503 with the fix when the file is not built, 405 for other methods, and 404 for other names", async () => {
     const missing = await fetch(`${base}/sdk/consent.js`);
     expect(missing.status).toBe(503);
-    expect(await missing.text()).toContain("npm run build");
-    expect((await fetch(`${base}/sdk/banner.js`, { method: "POST" })).status).toBe(405);
+    expect(await missing.text()).toMatch(/^the SDK is not built \(.*consent\.js is missing\): run npm run build\n$/);
+    expect(missing.headers.get("access-control-allow-origin")).toBe("*");
+    expect(missing.headers.get("cache-control")).toBe("no-store");
+    const post = await fetch(`${base}/sdk/banner.js`, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect(post.headers.get("access-control-allow-origin")).toBe("*");
     expect((await fetch(`${base}/sdk/../keys/visitor-session.jwk.json`)).status).toBe(404);
     expect((await fetch(`${base}/sdk/other.js`)).status).toBe(404);
   });

@@ -17,7 +17,8 @@ import type { StoredCheckpoint, TransparencyStore } from "../../src/log/transpar
 import { auditReport } from "../../src/log/tree-audit.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { commandProgram } from "../../src/application/handle-command.js";
-import { rootOf, testSigner } from "../storage/conformance/transparency-features.js";
+import { rootOf } from "../storage/conformance/transparency-features.js";
+import { testSigner } from "../support/log-fixtures.js";
 import { tempDir } from "../support/common.js";
 
 const removals: (() => void)[] = [];

@@ -1,29 +1,18 @@
 // The transparency log's rollback guard, kept per ledger: ledgers beside one data folder never halt each
 // other; a ledger restored from an older backup halts its log until an operator sets the void copy aside.
-import { generateKeyPairSync, sign } from "node:crypto";
 import { copyFileSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Ledger } from "../../src/ledger.js";
 import { acceptRollback } from "../../src/log/accept-rollback.js";
 import { checkpointFile, checkpointMirrors, mirrorFolder } from "../../src/log/checkpoint/latest-file.js";
-import type { NoteSigner } from "../../src/log/checkpoint/signed-note.js";
 import { TransparencyLog } from "../../src/log/transparency-log.js";
-import type { NewEvent } from "../../src/storage/event-store.js";
 import { eventually, tempDir } from "../support/common.js";
+import { accepted, testSigner } from "../support/log-fixtures.js";
 import { openSqliteLedgerAt, sqlite } from "../support/ledger-commands.js";
 
 const ORIGIN = "ledger.test/guard";
-const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-const signer: NoteSigner = { name: ORIGIN, publicKey: Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"), sign: (m) => sign(null, m, privateKey) };
-
-const accepted = (subjectId: string): NewEvent => ({
-  type: "PolicyAccepted",
-  occurredAt: 1_000,
-  data: { policyId: "p", version: 1 },
-  actor: { kind: "SUBJECT", id: subjectId },
-  subjectId,
-});
+const signer = testSigner(ORIGIN);
 
 async function append(l: Ledger, subject: string, n: number): Promise<void> {
   await sqlite(l).store.append(`subject:${subject}`, null, Array.from({ length: n }, () => accepted(subject)));

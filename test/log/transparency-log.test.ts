@@ -14,7 +14,8 @@ import { commandProgram } from "../../src/application/handle-command.js";
 import { Ledger } from "../../src/ledger.js";
 import { publishCatalogDir } from "../../src/catalog-dir.js";
 import { TestClock, subjectActor } from "../support/ledger-commands.js";
-import { rootOf, testSigner } from "../storage/conformance/transparency-features.js";
+import { rootOf } from "../storage/conformance/transparency-features.js";
+import { testSigner } from "../support/log-fixtures.js";
 
 const ORIGIN = "ledger.test/transparency-log";
 const signer = testSigner(ORIGIN);

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { TestServer } from "../support/harness.js";
 import { startTestServer } from "../support/harness.js";
-import { Collected, type WsError, untilSubscriptions, wsClient } from "./ws-client.js";
+import { Collected, untilSubscriptions, wsClient } from "./ws-client.js";
 import { sqlite } from "../support/ledger-commands.js";
 
 const CONSENT_CHANGED = `subscription Changes($subjectId: ID, $after: String, $purposeIds: [ID!]) {

@@ -2,12 +2,13 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
 import { signHead } from "../../receipts/signed-head.js";
 import { buildSubjectExport } from "../../rights/subject-export.js";
+import { chainReport } from "../../rights/verify-offline.js";
 import type { DataRequestStatus } from "../../domain/subject.js";
 import { checkId } from "../../domain/decide.js";
 import { isEventType } from "../../domain/events.js";
 import { requireScope, subjectFor } from "../../auth/authorize.js";
 import type { GraphQLContext } from "../context.js";
-import { decodeCursor, encodePosition } from "../../log/position.js";
+import { decodeCursor } from "../../log/position.js";
 import { DataRequestStatusEnum } from "../enums.js";
 import { pageSize, typeFilter } from "../paging.js";
 import { noteAccess, presentDataRequestFor, setAccessReason } from "../access-log.js";
@@ -42,15 +43,7 @@ export class LedgerResolver {
   async ledgerIntegrity(@Ctx() ctx: GraphQLContext): Promise<LedgerIntegrityType> {
     requireScope(ctx.caller, "ledger:read");
     const [r, readModels] = await Promise.all([ctx.services.ledger.integrity(), ctx.services.ledger.readModelCheck()]);
-    return {
-      ok: r.ok && readModels.ok,
-      readModelsOk: readModels.ok,
-      differingReadModels: readModels.differingTables,
-      eventCount: r.eventCount,
-      headPosition: r.head ? encodePosition(r.head.position) : null,
-      headHash: r.head?.hash ?? null,
-      firstInvalidPosition: r.firstInvalidPosition === null ? null : encodePosition(r.firstInvalidPosition),
-    };
+    return { ...chainReport(r), ok: r.ok && readModels.ok, readModelsOk: readModels.ok, differingReadModels: readModels.differingTables };
   }
 
   @Query(() => SignedHeadType, { description: "The chain's current head, signed (ledger:read)." })

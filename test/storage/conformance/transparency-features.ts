@@ -1,21 +1,18 @@
 // What every storage adapter's transparency part must do: the tree follows the chain
 // commit by commit, proofs from it verify against checkpoints, and the stored checkpoint only grows.
-import { generateKeyPairSync, sign } from "node:crypto";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { publishCatalogDir } from "../../../src/catalog-dir.js";
 import type { LedgerEvent } from "../../../src/domain/events.js";
 import { Ledger } from "../../../src/ledger.js";
-import type { NoteSigner } from "../../../src/log/checkpoint/signed-note.js";
 import { TreeBuilder, leafHash, verifyConsistency, verifyInclusion } from "../../../src/log/merkle/index.js";
 import { TransparencyLog } from "../../../src/log/transparency-log.js";
 import type { StoragePort } from "../../../src/storage/storage-port.js";
 import { TestClock, commandBatches, run } from "../../support/ledger-commands.js";
+import { testSigner } from "../../support/log-fixtures.js";
 
-export function testSigner(name: string): NoteSigner {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  return { name, publicKey: Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"), sign: (m) => sign(null, m, privateKey) };
-}
+/** Kept for the tests that import the signer from here. */
+export { testSigner };
 
 /** The RFC 9162 root of the first `size` events, computed from their hashes alone. */
 export function rootOf(events: readonly LedgerEvent[], size = events.length): Buffer {

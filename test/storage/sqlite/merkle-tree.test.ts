@@ -1,18 +1,16 @@
 // The tree in SQLite: kept in the append's transaction, equal to a tree built from the log, caught up in chunks.
-import { generateKeyPairSync, sign } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerError } from "../../../src/domain/errors.js";
 import type { Ledger } from "../../../src/ledger.js";
-import type { NoteSigner } from "../../../src/log/checkpoint/signed-note.js";
 import { TreeBuilder, leafHash } from "../../../src/log/merkle/index.js";
 import { TransparencyLog } from "../../../src/log/transparency-log.js";
-import type { NewEvent } from "../../../src/storage/event-store.js";
 import type { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { TestClock, newLedger, openSqliteLedgerAt, sqlite } from "../../support/ledger-commands.js";
 import { eventually, tempDir } from "../../support/common.js";
+import { accepted, testSigner } from "../../support/log-fixtures.js";
 
 const ledgers: Ledger[] = [];
 const logs: TransparencyLog[] = [];
@@ -32,14 +30,6 @@ async function ledger(): Promise<Ledger> {
   return l;
 }
 
-const accepted = (subjectId: string): NewEvent => ({
-  type: "PolicyAccepted",
-  occurredAt: 1_000,
-  data: { policyId: "p", version: 1 },
-  actor: { kind: "SUBJECT", id: subjectId },
-  subjectId,
-});
-
 /** Every stored row of the tree, and how far it reaches. */
 const treeRows = (l: Ledger) => ({
   leaves: tree(l).size(),
@@ -51,12 +41,6 @@ function rootOfLog(l: Ledger): string {
   const b = new TreeBuilder();
   for (const e of st(l).readAll(0, Number.MAX_SAFE_INTEGER)) b.append(leafHash(Buffer.from(e.hash, "hex")));
   return b.root().toString("base64");
-}
-
-function testSigner(name: string): NoteSigner {
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url");
-  return { name, publicKey: raw, sign: (m) => sign(null, m, privateKey) };
 }
 
 function transparency(l: Ledger): TransparencyLog {
