@@ -126,14 +126,18 @@ async function pool(n: number, width: number, task: (i: number) => Promise<unkno
 const PUBLISH = `mutation($input: PublishPolicyVersionInput!) { publishPolicyVersion(input: $input) { policyId number } }`;
 const RECORD = `mutation($i: RecordConsentInput!) { recordConsent(input: $i) { subject { version } } }`;
 
-/** One attack: `round` does it once; `holds` marks one whose round keeps what it opened until `close`. */
+/**
+ * One attack: `round` does it once. `once` marks one that a fixed-time run does not repeat: the unread
+ * connections (their round holds what it opened until `close`) and the publications (an officer's
+ * act: a version coming into effect for everyone is the attack, not an officer publishing on a loop).
+ */
 export interface Attack {
   /** A short name (the bench's rows and `ATTACKS=` select by it). */
   name: string;
   /** The review's finding it attacks. */
   finding: number;
   round(): Promise<unknown>;
-  holds?: boolean;
+  once?: boolean;
 }
 
 /** The attacks, and what they opened that must be closed once they are over. */
@@ -164,14 +168,14 @@ export function attackSet(url: string, tokens: AttackTokens, catalogDir: string)
       },
     },
     // 1. A version coming into effect at once for every subject.
-    { name: "in-effect", finding: 1, round: () => publish("clavis-privacy", { title: "v2", requiresConsent: false, changeSummary: "in effect at once" }) },
+    { name: "in-effect", finding: 1, once: true, round: () => publish("clavis-privacy", { title: "v2", requiresConsent: false, changeSummary: "in effect at once" }) },
     // 2. Answers priced by count: eight canonical-heavy histories at once.
     { name: "canonical", finding: 2, round: () => pool(8, 8, () => post(`{ me { history(first: 3) { edges { node { ${aliases(3_000, "canonical")} } } } } }`, {}, bytes)) },
     {
       // 2. Two connections with 40 subscriptions each that stop reading (held until the attacks end).
       name: "unread",
       finding: 2,
-      holds: true,
+      once: true,
       round: async () => {
         for (let k = 0; k < 2; k++) {
           const r = await RawWsClient.open(url);
@@ -197,8 +201,8 @@ export function attackSet(url: string, tokens: AttackTokens, catalogDir: string)
     { name: "validation-token", finding: 4, round: () => pool(20, 4, () => post(`# ${Math.random()}\n{ me { ${"history(first: 3) { edges { node { id } } } ".repeat(200)} } }`, {}, bytes)) },
     { name: "validation-tokenless", finding: 4, round: () => pool(20, 4, () => post(`# ${Math.random()}\n{ ${"externalTransmissions { purposeId } ".repeat(270)} }`, {}, null)) },
     // 6, 8, 9, 10 as plain requests (their fixes are elsewhere): only health, memory and the log are judged.
-    { name: "second-base", finding: 6, round: () => publish("second-base", { title: "another base", requiresConsent: true, documentDigest: "c".repeat(64), changeSummary: "second base policy" }) },
-    { name: "javascript-url", finding: 8, round: () => publish("js-url", { title: "js", requiresConsent: true, documentDigest: "d".repeat(64), documentUrl: "javascript:alert(1)", changeSummary: "x" }) },
+    { name: "second-base", finding: 6, once: true, round: () => publish("second-base", { title: "another base", requiresConsent: true, documentDigest: "c".repeat(64), changeSummary: "second base policy" }) },
+    { name: "javascript-url", finding: 8, once: true, round: () => publish("js-url", { title: "js", requiresConsent: true, documentDigest: "d".repeat(64), documentUrl: "javascript:alert(1)", changeSummary: "x" }) },
     { name: "invisible-id", finding: 9, round: () => post(`{ me { id } }`, {}, invisible) },
     {
       name: "deep-variable",
@@ -221,14 +225,14 @@ export function attackSet(url: string, tokens: AttackTokens, catalogDir: string)
 
 /**
  * Runs the attacks together: each once, or (with `untilMs`, an epoch time) round after round until
- * then (an attack that holds what it opened runs one round). Resolves when all are over or at `capMs`.
+ * then (an attack marked `once` runs one round). Resolves when all are over or at `capMs`.
  */
 export async function runAttacks(attacks: readonly Attack[], opts: { untilMs?: number; capMs: number }): Promise<void> {
   const cap = new Promise<void>((resolve) => setTimeout(resolve, opts.capMs).unref());
   const { untilMs } = opts;
   const run = async (a: Attack) => {
     do await a.round().catch(() => undefined);
-    while (untilMs !== undefined && !a.holds && Date.now() < untilMs);
+    while (untilMs !== undefined && !a.once && Date.now() < untilMs);
   };
   await Promise.race([Promise.allSettled(attacks.map(run)), cap]);
 }
