@@ -10,6 +10,7 @@ import { benchHttpTrusted } from "./http-trusted.js";
 import { benchIntegrity } from "./integrity.js";
 import { benchPostgres } from "./postgres.js";
 import { benchPostgresHttp } from "./postgres-http.js";
+import { benchAttack } from "./attack.js";
 import { benchC15t } from "./peers/c15t.js";
 import { benchEmmett } from "./peers/emmett.js";
 import { benchEmmettPostgres } from "./peers/emmett-postgres.js";
@@ -89,6 +90,7 @@ export const BENCHES: Bench[] = [
   { name: "writer", run: benchWriter },
   { name: "visitor-session", run: benchVisitorSession },
   { name: "webhooks", run: benchWebhooks },
+  { name: "attack", run: benchAttack },
 ];
 
 interface Args {

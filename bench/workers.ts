@@ -8,7 +8,7 @@ import { type BenchOptions, type BenchRow, fmt, fmtRatio, median } from "./util.
 const TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user + system, all threads) `pid` has used so far. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (in parentheses, which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

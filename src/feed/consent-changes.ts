@@ -91,17 +91,40 @@ type SubjectChanges = { subjectId: string; changes: [string, Decision | null, De
 
 /** Subjects whose views are read and diffed between two turns of the event loop. */
 const SUBJECTS_PER_STEP = 16;
-/** Version-effect events whose changes are kept, per ledger: replays of the same event share one computation. */
-const REMEMBERED_EFFECTS = 8;
-const remembered = new WeakMap<Ledger, Map<number, Promise<SubjectChanges[]>>>();
+/**
+ * Version-effect results kept per ledger, so that replays of the same event share one computation:
+ * as many as hold at most REMEMBERED_CHANGES changes in all (at most MAX_REMEMBERED_EFFECTS events,
+ * the most recent always). Kept by what they hold rather than by count: a policy's life brings many
+ * versions into effect, most of which change few decisions, and a replay from the start walks them
+ * all in order; a count smaller than the versions made each replay evict what the next one needed,
+ * so every replay computed every version's effect again.
+ */
+export const REMEMBERED_CHANGES = 50_000;
+export const MAX_REMEMBERED_EFFECTS = 256;
+interface RememberedEffect {
+  computing: Promise<SubjectChanges[]>;
+  /** The changes it holds once computed (0 while computing). */
+  changes: number;
+}
+const remembered = new WeakMap<Ledger, Map<number, RememberedEffect>>();
 
+/** Drops the least recently used effects until the rest fit (the most recent always stays). */
+function forgetBeyondBudget(byPosition: Map<number, RememberedEffect>): void {
+  let total = 0;
+  for (const r of byPosition.values()) total += r.changes;
+  for (const [position, r] of byPosition) {
+    if (byPosition.size <= 1 || (byPosition.size <= MAX_REMEMBERED_EFFECTS && total <= REMEMBERED_CHANGES)) return;
+    byPosition.delete(position);
+    total -= r.changes;
+  }
+}
 
 /**
  * The changes a version coming into effect made, for every subject with a standing in its policy:
  * the catalogue without that version against the catalogue with it, at the event's instant.
  * Computed for all such subjects whatever the filter, so that indexes (and cursors) are the same
  * for every subscriber. The result depends on the log up to the event alone, so it is computed
- * once per event and shared by the live feed and every replay (the last few events are kept).
+ * once per event and shared by the live feed and every replay (see REMEMBERED_CHANGES).
  */
 function versionEffectChanges(ledger: Ledger, e: LedgerEvent, effect: { policyId: string; version: number }): Promise<SubjectChanges[]> {
   let byPosition = remembered.get(ledger);
@@ -111,15 +134,22 @@ function versionEffectChanges(ledger: Ledger, e: LedgerEvent, effect: { policyId
     // Most recently used last.
     byPosition.delete(e.position);
     byPosition.set(e.position, known);
-    return known;
+    return known.computing;
   }
-  const computing = computeVersionEffect(ledger, e, effect);
-  byPosition.set(e.position, computing);
-  if (byPosition.size > REMEMBERED_EFFECTS) byPosition.delete(byPosition.keys().next().value!);
-  computing.catch(() => {
-    if (byPosition.get(e.position) === computing) byPosition.delete(e.position);
-  });
-  return computing;
+  const entry: RememberedEffect = { computing: computeVersionEffect(ledger, e, effect), changes: 0 };
+  byPosition.set(e.position, entry);
+  const positions = byPosition;
+  entry.computing.then(
+    (subjects) => {
+      entry.changes = subjects.reduce((n, s) => n + s.changes.length, 0);
+      if (positions.get(e.position) === entry) forgetBeyondBudget(positions);
+    },
+    () => {
+      if (positions.get(e.position) === entry) positions.delete(e.position);
+    },
+  );
+  forgetBeyondBudget(byPosition);
+  return entry.computing;
 }
 
 /**

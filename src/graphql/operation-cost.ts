@@ -130,7 +130,20 @@ export function operationCost(
     return { depth, cost, wholeLog, exports, bytes };
   };
 
+  /**
+   * A field with no arguments, directives or selections costs what its definition says, however many
+   * aliases repeat it: priced once per type and name (thousands of aliases of one leaf cost a lookup each).
+   */
+  const plain = new Map<string, OperationCost>();
   const ofField = (node: FieldNode, parent: GraphQLCompositeType): OperationCost => {
+    if (node.selectionSet || node.arguments?.length || node.directives?.length) return priceField(node, parent);
+    const key = `${parent.name}.${node.name.value}`;
+    let known = plain.get(key);
+    if (!known) plain.set(key, (known = priceField(node, parent)));
+    return known;
+  };
+
+  const priceField = (node: FieldNode, parent: GraphQLCompositeType): OperationCost => {
     const name = node.name.value;
     // Introspection's size is the schema's, not the data's; graphql's MaxIntrospectionDepthRule bounds its circular queries.
     if (name.startsWith("__")) return { depth: 0, cost: 1, wholeLog: 0, exports: 0, bytes: LEAF_BYTES };

@@ -5,6 +5,7 @@ import type { ConsentChangeFact } from "../../src/feed/consent-changes.js";
 import { ChangeFeed } from "../../src/feed/change-feed.js";
 import { decodeFeedCursor, encodeChangeCursor } from "../../src/feed/feed-cursor.js";
 import type { Ledger } from "../../src/ledger.js";
+import { MAX_REMEMBERED_EFFECTS } from "../../src/feed/consent-changes.js";
 import { OFFICER, TestClock, ledgerWithCatalog, secondVersion, subjectActor } from "../support/ledger-commands.js";
 
 const SUBJECTS = 120;
@@ -90,6 +91,31 @@ describe("finding 1: consentChanged replays from position 0", () => {
       expect(cursorsOf(got).length).toBeGreaterThan(0);
       expect(cursorsOf(got)).toEqual(cursorsOf(everything.filter((c) => c.subjectId === id)));
     }
+  });
+
+  it("replays one after another, past more versions in effect than a count-bounded memory would keep, compute each version's effect once", async () => {
+    // A policy's life brings many versions into effect; each replay from the start walks them all in order.
+    for (let i = 0; i < 11; i++) {
+      clock.advance(1_000);
+      await ledger.publishPolicyVersion(secondVersion(ledger, false, clock.now()), OFFICER);
+    }
+    const effects = new Set(await ledger.effectPositions(0, ledger.headPosition));
+    // The seed catalogue's publication (nobody had accepted it then) and twelve versions after it.
+    expect(effects.size).toBe(13);
+    expect(effects.size).toBeLessThan(MAX_REMEMBERED_EFFECTS);
+    const spy = vi.spyOn(ledger, "viewThrough");
+    for (const id of ids.slice(0, 3)) {
+      const sub = feed.consentChanges({ subjectId: id, policyId: null, purposeIds: null }, FROM_ZERO, id);
+      const got = await readThroughMarker(sub, marker(id));
+      await sub.return!();
+      expect(got.every((c) => c.subjectId === id)).toBe(true);
+    }
+    // Each later effect read every subject of the policy for the first replay; the next two did not read them all again
+    // (each replaying subject's own reads are a handful more).
+    const everyone = (effects.size - 1) * SUBJECTS;
+    const reads = spy.mock.calls.filter(([, position]) => effects.has(position)).length;
+    expect(reads).toBeGreaterThanOrEqual(everyone);
+    expect(reads).toBeLessThan(everyone + SUBJECTS);
   });
 
   it("a version coming into effect is computed in steps: other callbacks run between its subjects' reads", async () => {
