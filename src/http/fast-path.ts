@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DocumentNode, type ExecutionResult, GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode, getOperationAST } from "graphql";
 import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config/types.js";
-import type { GraphQLPipeline } from "../graphql/pipeline.js";
+import { type GraphQLPipeline, VariablesRefused } from "../graphql/pipeline.js";
 import { type TrustedDocuments, type TrustedOperation, persistedQueryNotFound, sha256Hex } from "../graphql/trusted-documents.js";
 import { LONG_DOCUMENT } from "../turns.js";
 
@@ -110,14 +110,15 @@ export class FastPath {
     const operationName = definition.name?.value ?? null;
     const variables = (b.variables ?? undefined) as Record<string, unknown> | null | undefined;
     const context = this.pipeline.context(caller, randomUUID());
+    const precompiled = compiled?.(definition);
     try {
-      this.pipeline.admit({ transport: "http", document, operationName, variables, context });
+      // A compiled form coerces the variables as it runs (and hands back those it cannot): pricing need not coerce them too.
+      this.pipeline.admit({ transport: "http", document, operationName, variables, context, coercedLater: precompiled != null });
     } catch {
       return handOver(asked);
     }
     const { schema } = this.pipeline;
     const args = { schema, document, operationName, variableValues: variables ?? null, contextValue: context };
-    const precompiled = compiled?.(definition);
     const head: Head = { status: undefined, headers: new Map() };
     let answer: string;
     let formatted: GraphQLFormattedError[] | undefined;
@@ -132,6 +133,8 @@ export class FastPath {
           ? precompiled.stringify(result) + "\n"
           : JSON.stringify({ errors: formatted, data: result.data, extensions: result.extensions }) + "\n";
     } catch (e) {
+      // Variables that do not coerce: nothing ran; Apollo refuses them as on the text path.
+      if (e instanceof VariablesRefused) return handOver(asked);
       formatted = this.format([e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : null })], head);
       head.status ??= 500;
       answer = JSON.stringify({ errors: formatted }) + "\n";
