@@ -1,5 +1,4 @@
 // Access-token verification: a JWT checked against a JWKS, read into a Caller, cached.
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
   createLocalJWKSet,
@@ -15,6 +14,7 @@ import { LedgerError } from "../domain/errors.js";
 import { isValidActorId } from "../domain/identifiers.js";
 import { ensureDevAuthKey } from "./dev-keys.js";
 import { scopesFromClaims, type Caller } from "./scopes.js";
+import { TokenDecisions } from "./token-decisions.js";
 
 /** Longer tokens are refused before any parsing: no honest access token comes near this. */
 export const MAX_TOKEN_LENGTH = 8192;
@@ -34,6 +34,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<Caller>;
   /** Null when tokens can be checked now; else why not (a remote JWKS that cannot be fetched), for /readyz. */
   readiness(): Promise<string | null>;
+  /** The caller a token was already verified as, while that decision holds (no signature check, no await); undefined otherwise. */
+  remembered?(token: string): Caller | undefined;
 }
 
 /** An unknown `kid` makes the service fetch a remote JWKS again at most this often (contract: within 5 s). */
@@ -42,6 +44,8 @@ export const JWKS_REFETCH_COOLDOWN_MS = 5_000;
 export interface TokenVerifierOptions {
   /** How many verified tokens to remember; 0 turns the cache off. */
   cacheSize?: number;
+  /** How many characters of token text the remembered tokens may hold together (see token-decisions.ts). */
+  cacheChars?: number;
   /** The clock, epoch ms; tests move it. */
   now?: () => number;
 }
@@ -54,7 +58,7 @@ export async function createTokenVerifier(
 ): Promise<TokenVerifier> {
   const { keys, readiness } = await keySource(auth, dataDir);
   const now = opts.now ?? Date.now;
-  const cache = new CallerCache(opts.cacheSize ?? DEFAULT_CACHE_SIZE);
+  const cache = new TokenDecisions(opts.cacheSize ?? DEFAULT_CACHE_SIZE, opts.cacheChars);
   const trustMs = auth.jwksMaxAgeSeconds * 1000;
   // Config already refuses these; refusing again here keeps a hand-built config from opening the door.
   const algorithms = auth.algorithms.filter((a) => a.toLowerCase() !== "none" && !/^HS/i.test(a));
@@ -64,15 +68,15 @@ export async function createTokenVerifier(
 
   return {
     readiness,
+    remembered: (token) => cache.get(token, now()),
     async verify(token: string): Promise<Caller> {
       if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid("too long");
-      const cacheKey = createHash("sha256").update(token).digest("base64url");
       const t = now();
-      const hit = cache.get(cacheKey);
-      // A cached caller past its exp (or past the key set's max age) is dropped and the token
-      // re-verified, so expiry and key removal are decided in one place only.
-      if (hit && hit.until > t) return hit.caller;
-      if (hit) cache.delete(cacheKey);
+      // Keyed by the token itself (bounded by entries and characters): a cached caller past its exp (or
+      // past the key set's max age) is dropped and the token re-verified, so expiry and key removal are
+      // decided in one place only.
+      const hit = cache.get(token, t);
+      if (hit) return hit;
 
       let payload;
       let protectedHeader;
@@ -109,7 +113,7 @@ export async function createTokenVerifier(
       });
       // Not cached when only the clock tolerance lets it through: the next call re-checks it anyway.
       // A token whose key the issuer removes must stop working within the JWKS max age, cache or not.
-      if (caller.expiresAt! > t) cache.set(cacheKey, { caller, until: Math.min(caller.expiresAt!, t + trustMs) });
+      if (caller.expiresAt! > t) cache.set(token, caller, Math.min(caller.expiresAt!, t + trustMs));
       return caller;
     },
   };
@@ -225,36 +229,4 @@ function unauthenticated(message: string, reason: string): LedgerError {
   // Never a claim value: only the kind of failure, for operators reading logs.
   Object.defineProperty(err, "cause", { value: reason, enumerable: false });
   return err;
-}
-
-/** A bounded least-recently-used map of verified callers; Map keeps insertion order, so the first key is the oldest. */
-interface CachedCaller {
-  caller: Caller;
-  /** Epoch ms after which the token is verified again. */
-  until: number;
-}
-
-class CallerCache {
-  private readonly map = new Map<string, CachedCaller>();
-  constructor(private readonly max: number) {}
-
-  get(key: string): CachedCaller | undefined {
-    const v = this.map.get(key);
-    if (v) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: string, v: CachedCaller): void {
-    if (this.max <= 0) return;
-    this.map.delete(key);
-    this.map.set(key, v);
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
-
-  delete(key: string): void {
-    this.map.delete(key);
-  }
 }

@@ -5,6 +5,7 @@ import { SignJWT, calculateJwkThumbprint, decodeJwt, errors, exportJWK, generate
 import { LedgerError } from "../domain/errors.js";
 import { loadOrCreateJwkFile } from "../keys/jwk-file.js";
 import type { Caller } from "./scopes.js";
+import { TokenDecisions } from "./token-decisions.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 export const VISITOR_SCOPE = "consent:visitor";
@@ -27,7 +28,12 @@ export function isVisitorId(id: string): boolean {
   return /^visitor:[A-Za-z0-9_-]{16,64}$/.test(id);
 }
 
+/** Visitor tokens remembered once verified (see token-decisions.ts), each until its exp. */
+const REMEMBERED_VISITOR_TOKENS = 10_000;
+
 export class VisitorSessions {
+  private readonly decisions = new TokenDecisions(REMEMBERED_VISITOR_TOKENS);
+
   private constructor(
     private readonly privateKey: CryptoKey,
     private readonly publicKey: CryptoKey,
@@ -68,6 +74,9 @@ export class VisitorSessions {
 
   /** The visitor a token speaks for: consent:visitor, acting on itself only (see checkVisitorOperation). */
   async verify(token: string): Promise<Caller> {
+    const t = this.now();
+    const hit = this.decisions.get(token, t);
+    if (hit) return hit;
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.publicKey, {
@@ -75,14 +84,22 @@ export class VisitorSessions {
         audience: VISITOR_ISSUER,
         algorithms: [ALG],
         requiredClaims: ["sub", "exp"],
-        currentDate: new Date(this.now()),
+        currentDate: new Date(t),
       }));
     } catch (e) {
       throw refused(e instanceof errors.JWTExpired ? "token expired" : "invalid or expired token", e instanceof errors.JOSEError ? e.code : "unexpected");
     }
     if (typeof payload.sub !== "string" || !isVisitorId(payload.sub) || payload.scope !== VISITOR_SCOPE) throw refused("invalid or expired token", "claims");
     // consent:self inside the resolvers (the visitor is its own subject); the pipeline keeps it to a few root fields (src/graphql/visitor-operations.ts).
-    return Object.freeze({ subject: payload.sub, scopes: new Set([VISITOR_SCOPE, "consent:self"]), expiresAt: payload.exp! * 1000 });
+    const caller: Caller = Object.freeze({ subject: payload.sub, scopes: new Set([VISITOR_SCOPE, "consent:self"]), expiresAt: payload.exp! * 1000 });
+    // The visitor key does not change while the service runs, so a visitor token's decision holds until its exp (checked without clock tolerance, as jose does here).
+    this.decisions.set(token, caller, caller.expiresAt!);
+    return caller;
+  }
+
+  /** The visitor a token was already verified as, while its exp has not passed; undefined otherwise. */
+  remembered(token: string): Caller | undefined {
+    return this.decisions.get(token, this.now());
   }
 }
 
@@ -100,7 +117,11 @@ function refused(message: string, reason: string): LedgerError {
 export function withVisitorSessions(base: TokenVerifier, visitors: VisitorSessions | null): TokenVerifier {
   return {
     readiness: () => base.readiness(),
+    remembered: (token) => base.remembered?.(token) ?? visitors?.remembered(token),
     async verify(token: string): Promise<Caller> {
+      // A token verified before is answered from memory, before its issuer is read (each side keeps its own, see token-decisions.ts).
+      const known = base.remembered?.(token) ?? visitors?.remembered(token);
+      if (known) return known;
       let iss: unknown;
       try {
         iss = token.length <= 8192 ? decodeJwt(token).iss : undefined;

@@ -74,6 +74,14 @@ export const RECEIPT_BYTES = 4 * EVENT_BYTES;
 
 const ZERO: OperationCost = { depth: 0, cost: 0, wholeLog: 0, exports: 0, bytes: 0 };
 
+/**
+ * Whether the price reads a field's argument (a page's or a list's `first`, the list of `checks`, the
+ * log scan's `types` and `subjectId` on `events`); every other argument leaves the price as it is,
+ * whatever its value. Keep in step with `ofField` and `scansAcrossSubjects` below.
+ */
+export const isPricedArgument = (field: string, argument: string): boolean =>
+  argument === "first" || argument === "checks" || (field === "events" && (argument === "types" || argument === "subjectId"));
+
 /** Root fields that read the whole log whatever their arguments. */
 const WHOLE_LOG_FIELDS = new Set(["Query.ledgerIntegrity"]);
 

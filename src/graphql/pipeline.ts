@@ -181,14 +181,21 @@ export class GraphQLPipeline {
 
   /**
    * Executes an admitted query or mutation inside the stages' execution wrappers (slots, answer budget);
-   * `precompiled` is a form compiled ahead (a trusted document's), null for graphql-js.
+   * `precompiled` is a form compiled ahead (a trusted document's), null for graphql-js. Variables the
+   * precompiled form cannot coerce throw VariablesRefused, nothing run: the caller hands the request to
+   * the path that refuses them as graphql words it (see fast-path.ts).
    */
   execute(args: ExecutionArgs, precompiled?: CompiledQuery | null): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
     if (isMutation(args.document, args.operationName)) recordWrites(context);
     const compiled = precompiled !== undefined ? precompiled : this.services.config.compiledReads ? this.compiled(args.document, args.operationName) : null;
-    const run = async (): Promise<ExecutionResult> =>
-      compiled ? asGraphQLErrors(await compiled.query(args.rootValue, context, args.variableValues), args.document) : await execute(args);
+    const run = async (): Promise<ExecutionResult> => {
+      if (!compiled) return await execute(args);
+      const result = await compiled.query(args.rootValue, context, args.variableValues);
+      // graphql-jit answers variables it cannot coerce with errors and no data, before anything runs.
+      if (precompiled && !("data" in result)) throw new VariablesRefused();
+      return asGraphQLErrors(result, args.document);
+    };
     const wrapped = this.stages.reduceRight<() => Promise<ExecutionResult>>(
       (next, s) => (s.execute ? () => s.execute!(args as Execution, next) : next),
       run,
@@ -216,6 +223,13 @@ export class GraphQLPipeline {
     if (byName.size >= MAX_COMPILED_PER_DOCUMENT) byName.clear();
     byName.set(key, result);
     return result;
+  }
+}
+
+/** A precompiled operation's variables did not coerce; nothing ran (see `GraphQLPipeline.execute`). */
+export class VariablesRefused extends Error {
+  constructor() {
+    super("the variables do not coerce to the operation's definitions");
   }
 }
 

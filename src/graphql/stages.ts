@@ -35,6 +35,12 @@ export interface Operation {
   readonly operationName: string | null | undefined;
   readonly variables: Record<string, unknown> | null | undefined;
   readonly context: GraphQLContext;
+  /**
+   * The variables are coerced by the operation's compiled form when it runs, which hands them back
+   * unrun when they do not coerce (VariablesRefused): pricing need not coerce them first when the
+   * price does not depend on them.
+   */
+  readonly coercedLater?: boolean;
 }
 
 /** What a client was sent: an answer, a message of a stream, or a refusal. */
@@ -118,7 +124,7 @@ export function pricingStage(schema: ExecutionArgs["schema"], limits: OperationL
   return {
     name: "pricing",
     admit(op) {
-      const cost = checkOperationLimits({ schema, document: op.document, operationName: op.operationName, variables: op.variables, limits });
+      const cost = checkOperationLimits({ schema, document: op.document, operationName: op.operationName, variables: op.variables, limits, coercedLater: op.coercedLater === true });
       if (cost) op.context.cost = cost;
     },
   };

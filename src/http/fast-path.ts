@@ -1,6 +1,7 @@
 // POST /graphql without Apollo, for the requests services send thousands of times a second: a trusted
 // document named by hash, or a text already parsed and validated. The pipeline's stages run as on the
-// Apollo path (authenticate, admission with pricing, caller slots, answer budget, masking, metrics)
+// Apollo path (authenticate, admission with pricing, the wait for Ledger-Min-Position, caller slots,
+// answer budget, masking, metrics)
 // and the answer is written with the status, headers and body Apollo would write. Anything else (a GET,
 // a refused token or operation, an accept header it does not know, a field of the wrong type) is
 // handed to Apollo, which answers it as before.
@@ -11,9 +12,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DocumentNode, type ExecutionResult, GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode, getOperationAST } from "graphql";
 import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config/types.js";
-import type { GraphQLPipeline } from "../graphql/pipeline.js";
+import { type GraphQLPipeline, VariablesRefused } from "../graphql/pipeline.js";
 import { type TrustedDocuments, type TrustedOperation, persistedQueryNotFound, sha256Hex } from "../graphql/trusted-documents.js";
 import { LONG_DOCUMENT } from "../turns.js";
+import { readsFrom } from "./min-position.js";
 
 /** What the fast path leaves to Apollo: the body to run (a trusted document's text in place of its hash) and the caller if already asked. */
 export interface Fallback {
@@ -93,8 +95,6 @@ export class FastPath {
     if (b.query !== undefined && typeof b.query !== "string") return handOver();
     const authorization = req.headers.authorization;
     if (authorization === undefined) return handOver();
-    // A read that must include a position waits for it on the Apollo path (min-position.ts).
-    if (req.headers[MIN_POSITION_HEADER.toLowerCase()] !== undefined) return handOver(); // the public notice, or UNAUTHENTICATED: Apollo's context decides
     const definition = getOperationAST(document, (b.operationName as string | null | undefined) ?? undefined);
     if (!definition || definition.operation === "subscription") return handOver();
 
@@ -110,18 +110,24 @@ export class FastPath {
     const operationName = definition.name?.value ?? null;
     const variables = (b.variables ?? undefined) as Record<string, unknown> | null | undefined;
     const context = this.pipeline.context(caller, randomUUID());
+    const precompiled = compiled?.(definition);
+    const header = req.headers[MIN_POSITION_HEADER];
+    const minPosition = header === undefined ? undefined : String(header);
     try {
-      this.pipeline.admit({ transport: "http", document, operationName, variables, context });
+      // A compiled form coerces the variables as it runs (and hands back those it cannot): pricing need not
+      // coerce them too, unless a wait comes between (variables are refused before it, as on the Apollo path).
+      this.pipeline.admit({ transport: "http", document, operationName, variables, context, coercedLater: precompiled != null && minPosition === undefined });
     } catch {
       return handOver(asked);
     }
     const { schema } = this.pipeline;
     const args = { schema, document, operationName, variableValues: variables ?? null, contextValue: context };
-    const precompiled = compiled?.(definition);
     const head: Head = { status: undefined, headers: new Map() };
     let answer: string;
     let formatted: GraphQLFormattedError[] | undefined;
     try {
+      // A request naming a position waits for it after admission, as on the Apollo path (min-position.ts).
+      if (minPosition !== undefined) await readsFrom(minPosition, context.services.applied);
       const result: ExecutionResult = precompiled === undefined ? await this.pipeline.execute(args) : await this.pipeline.execute(args, precompiled);
       formatted = result.errors ? this.format(result.errors, head) : undefined;
       // Apollo answers 400 when nothing was executed (the variables could not be coerced), unless an error says otherwise.
@@ -132,6 +138,8 @@ export class FastPath {
           ? precompiled.stringify(result) + "\n"
           : JSON.stringify({ errors: formatted, data: result.data, extensions: result.extensions }) + "\n";
     } catch (e) {
+      // Variables that do not coerce: nothing ran; Apollo refuses them as on the text path.
+      if (e instanceof VariablesRefused) return handOver(asked);
       formatted = this.format([e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : null })], head);
       head.status ??= 500;
       answer = JSON.stringify({ errors: formatted }) + "\n";

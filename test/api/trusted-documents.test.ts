@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureDevAuthKey } from "../../src/auth/dev-keys.js";
 import { SCOPES } from "../../src/auth/scopes.js";
 import { SHIPPED_DOCUMENTS } from "../../src/graphql/shipped-documents.js";
+import { GraphQLPipeline, VariablesRefused } from "../../src/graphql/pipeline.js";
 import { sha256Hex } from "../../src/graphql/trusted-documents.js";
 import { ANSWERED, FastPath } from "../../src/http/fast-path.js";
 import { RawWsClient } from "../support/raw-ws-client.js";
@@ -190,6 +191,41 @@ describe("a trusted document answers exactly as its text does through Apollo", (
       expect(await send({ documentId: sha256Hex(text), variables, operationName: "NoSuchOperation" })).toEqual(apolloBad);
       expect(apollo.body).toContain('"permitted":true');
     }
+  });
+
+  it("variables of the wrong type, sent once the document was priced, are refused as Apollo refuses them, and nothing is recorded", async () => {
+    const text = OPERATOR_DOCUMENTS[4]!;
+    const [, token] = tokens.find(([s]) => s === "consent:write")!;
+    const subject = `typed-${Date.now()}`;
+    const good = { documentId: sha256Hex(text), variables: { input: { subjectId: `${subject}-ok`, policyVersion: 1, acceptPolicy: true } } };
+    expect((await post(good, token, [`${subject}-ok`])).status).toBe(200);
+    const bad = [
+      { input: { subjectId: subject, policyVersion: "one", acceptPolicy: true } },
+      { input: { subjectId: subject, policyVersion: 1, grant: [7, null] } },
+      { input: { subjectId: subject, policyVersion: 1, unknownField: true } },
+      { input: { subjectId: subject } },
+      { input: null },
+      {},
+    ];
+    const execute = vi.spyOn(GraphQLPipeline.prototype, "execute");
+    try {
+      for (const variables of bad) {
+        fastPath(false);
+        const apollo = await post({ query: text, variables }, token, [subject]);
+        fastPath(true);
+        execute.mockClear();
+        expect({ variables, ...(await post({ documentId: sha256Hex(text), variables }, token, [subject])) }).toEqual({ variables, ...apollo });
+        expect(apollo.status).toBe(400);
+        // Priced without coercing, the compiled form refused them unrun, and Apollo answered.
+        await expect(execute.mock.results[0]!.value).rejects.toBeInstanceOf(VariablesRefused);
+      }
+    } finally {
+      execute.mockRestore();
+    }
+    const [, reader] = tokens.find(([s]) => s === "consent:read")!;
+    const read = (s: string) => post({ query: "query($s: ID!) { subject(id: $s) { version } }", variables: { s } }, reader);
+    // As a subject nobody ever wrote for.
+    expect(await read(subject)).toEqual(await read(`${subject}-never`));
   });
 
   it("trusted documents and known texts are answered without Apollo; a refused token is handed to Apollo", async () => {
