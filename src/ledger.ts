@@ -12,6 +12,7 @@ import type { Decision } from "./domain/permission.js";
 import type { DataRequestState, DataRequestStatus, SubjectState } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
 import { WriteQuota } from "./domain/write-quota.js";
+import type { WriteQuotaPort } from "./limits/shared-limits.js";
 import type { ChainHead, IntegrityReport, ReadFilter, ReadModelReport, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 import { Commands, type RecordConsentResult, type SubjectCommandResult } from "./application/commands.js";
 import { DataRequests } from "./application/data-requests.js";
@@ -41,6 +42,8 @@ export interface LedgerOptions {
   adequateCountries?: readonly string[];
   /** Commands one subject's record may take per minute (erasure excepted); 0 or absent: no quota. */
   maxWritesPerSubjectPerMinute?: number;
+  /** Where the write quota is counted (the service's, with WORKERS > 1); this ledger's own, of maxWritesPerSubjectPerMinute, when left out. */
+  writeQuota?: WriteQuotaPort;
 }
 
 export class Ledger {
@@ -81,7 +84,7 @@ export class Ledger {
       bounds: this.bounds,
       dueDays: opts.dataRequestDueDays ?? 14,
       dueDaysByKind: opts.dataRequestDueDaysByKind ?? {},
-      writeQuota: new WriteQuota(opts.maxWritesPerSubjectPerMinute ?? 0, clock),
+      writeQuota: opts.writeQuota ?? new WriteQuota(opts.maxWritesPerSubjectPerMinute ?? 0, clock),
       catalog: current,
       dataRequest: (id) => this.requests.get(id),
     });

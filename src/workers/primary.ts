@@ -13,6 +13,8 @@ import type { RunningServer } from "../http/server.js";
 import type { Metrics } from "../http/metrics.js";
 import { type SqliteWrites, type WriterRequest, runWriterRequest } from "../open-storage.js";
 import type { Dispatcher } from "../webhooks/dispatcher.js";
+import type { SharedLimits, SlotKind, SlotTable } from "../limits/shared-limits.js";
+import { LimitsHost } from "./limits-host.js";
 import { type FromWorker, type MetricsJson, Outbox, type ToWorker, isBatch } from "./protocol.js";
 
 /** Delays before starting a worker again after it died: doubling from the first to the last. */
@@ -28,6 +30,8 @@ export interface PrimaryDeps {
   onCommit: (listener: (events: readonly LedgerEvent[]) => void) => () => void;
   dispatcher: Pick<Dispatcher, "refresh" | "forget">;
   metrics: Metrics;
+  /** The service's per-caller and per-subject counts, which every worker asks about. */
+  limits: SharedLimits & { slots: SlotTable };
 }
 
 /** How a worker process is started: from compiled JavaScript as is, from the TypeScript sources with the type-stripping hooks. */
@@ -56,7 +60,7 @@ class WorkerProcess {
   }
 }
 
-export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[] }> {
+export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[]; heldSlots(kind: SlotKind, key: string): number }> {
   const { config, logger, writer } = deps;
   const count = config.workers;
   const slots: (WorkerProcess | null)[] = Array.from({ length: count }, () => null);
@@ -69,6 +73,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
   let nextConnection = 1;
   const metricsWaits = new Map<number, { want: Set<number>; got: MetricsJson[]; done: () => void }>();
 
+  const limits = new LimitsHost(deps.limits);
   const entry = workerEntry();
   const broadcast = (m: ToWorker) => {
     for (const w of slots) w?.outbox.push(m);
@@ -142,6 +147,17 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
         w.handed.get(m.id)?.destroy();
         w.handed.delete(m.id);
         return;
+      case "limit":
+        limits.answer(w, m.ask).then(
+          (answer) => w.outbox.push({ t: "limited", id: m.id, answer }),
+          (e: unknown) => {
+            logger.error({ err: e }, "a worker's limit question could not be answered");
+            w.outbox.push({ t: "limited", id: m.id, answer: { ok: false, error: { code: "INTERNAL_SERVER_ERROR", message: "the limit could not be checked" } } });
+          },
+        );
+        return;
+      case "give":
+        return limits.give(w, m.kind, m.key);
       case "ready":
       case "failed":
         return;
@@ -170,6 +186,8 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
       child.on("error", (e) => logger.error({ err: e, worker: index }, "worker process error"));
       child.on("exit", (code, signal) => {
         if (slots[index] === w) slots[index] = null;
+        // Whatever its connections and operations held is free again.
+        limits.forget(w);
         for (const socket of w.handed.values()) socket.destroy();
         w.handed.clear();
         for (const [id] of metricsWaits) metricsArrived(index, id, null);
@@ -220,6 +238,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
     port,
     httpServer: listener,
     workerPids: () => slots.flatMap((w) => (w?.child.pid !== undefined ? [w.child.pid] : [])),
+    heldSlots: (kind: SlotKind, key: string) => deps.limits.slots.heldBy(kind, key),
     close: () =>
       (stopping ??= (async () => {
         closing = true;

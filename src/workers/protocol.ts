@@ -4,6 +4,8 @@
 import type { LedgerEvent } from "../domain/events.js";
 import type { Config } from "../config.js";
 import type { WriterReply, WriterRequest } from "../open-storage.js";
+import type { LimitAnswer, LimitAsk } from "./limits-host.js";
+import type { SlotKind } from "../limits/shared-limits.js";
 
 export type MetricsJson = unknown[];
 
@@ -18,6 +20,8 @@ export type ToWorker =
   | { t: "relayed"; id: number; ok: boolean; message?: string }
   | { t: "metricsOf"; id: number }
   | { t: "metricsText"; id: number; text: string }
+  /** The answer to the worker's `limit` message of the same id. */
+  | { t: "limited"; id: number; answer: LimitAnswer }
   | { t: "close" };
 
 export type FromWorker =
@@ -29,7 +33,11 @@ export type FromWorker =
   | { t: "webhooks"; id: number; op: "refresh" }
   | { t: "webhooks"; id: number; op: "forget"; webhookId: string }
   | { t: "metricsOf"; id: number; json: MetricsJson }
-  | { t: "metrics"; id: number };
+  | { t: "metrics"; id: number }
+  /** A question to the service's per-caller and per-subject counts, which the primary holds. */
+  | { t: "limit"; id: number; ask: LimitAsk }
+  /** A slot the worker took is given back (no answer). */
+  | { t: "give"; kind: SlotKind; key: string };
 
 export interface Batch<T> {
   t: "batch";

@@ -4,6 +4,8 @@ import "reflect-metadata";
 import type { Socket } from "node:net";
 import { type App, createLogger, startApp } from "../app.js";
 import { ProcessWriter } from "../open-storage.js";
+import { type LimitAnswer } from "./limits-host.js";
+import { limitsOverChannel } from "./limits-client.js";
 import { type FromWorker, Outbox, type ToWorker, isBatch } from "./protocol.js";
 
 const outbox = new Outbox<FromWorker>((batch) => {
@@ -14,6 +16,16 @@ let writer: ProcessWriter | null = null;
 let nextId = 1;
 const relayed = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 const metricsTexts = new Map<number, (text: string) => void>();
+const limitAnswers = new Map<number, (answer: LimitAnswer) => void>();
+const limits = limitsOverChannel(
+  (ask) =>
+    new Promise<LimitAnswer>((resolve) => {
+      const id = nextId++;
+      limitAnswers.set(id, resolve);
+      outbox.push({ t: "limit", id, ask });
+    }),
+  (kind, key) => outbox.push({ t: "give", kind, key }),
+);
 
 function ask(m: { t: "webhooks"; op: "refresh" } | { t: "webhooks"; op: "forget"; webhookId: string }): Promise<void> {
   const id = nextId++;
@@ -32,6 +44,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<void> {
       logger,
       worker: {
         sqliteWrites: writer,
+        limits,
         dispatcher: { refresh: () => ask({ t: "webhooks", op: "refresh" }), forget: (webhookId) => ask({ t: "webhooks", op: "forget", webhookId }) },
         metricsText: () =>
           new Promise<string>((resolve) => {
@@ -96,6 +109,10 @@ function receive(m: ToWorker, handle: unknown): void {
     case "metricsText":
       metricsTexts.get(m.id)?.(m.text);
       metricsTexts.delete(m.id);
+      return;
+    case "limited":
+      limitAnswers.get(m.id)?.(m.answer);
+      limitAnswers.delete(m.id);
       return;
     case "close":
       close();
