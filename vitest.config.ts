@@ -22,9 +22,8 @@ const SINGLE_PROCESS_API_SUITES = [
   "test/api/time-travel.test.ts",
   // Moves the service's clock too, and holds the visitor-session rate per address, which each worker counts for itself (docs/workers.md).
   "test/api/visitor-sessions.test.ts",
-  // Per-caller limits and the metrics' label cap, which each worker counts for itself (docs/workers.md);
-  // and failures planted with spies on objects of the serving process.
-  "test/api/limits.test.ts",
+  // Plants failures with spies on the serving process's ledger and receipt signer, and reads its log.
+  "test/api/masked-errors.test.ts",
   // Counts the serving process's subscriptions, plants failures with spies, and per-caller limits (as above).
   "test/api/security.test.ts",
   // Closes the store and drains the server under the serving process, and checks readiness as it does.
