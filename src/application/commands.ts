@@ -67,7 +67,9 @@ export class Commands {
   private async runChecked(command: SubjectCommand, actor: Actor, now: Instant, idempotency: IdempotencyKey | null): Promise<CommandOutcome & { subject: SubjectState }> {
     // Erasure is a right that must always be exercisable, however busy the record, and the record of
     // who read a subject's data must not fail the read it records: both count, neither is refused.
-    await this.s.writeQuota.take(command.subjectId, command.kind === "eraseSubject" || command.kind === "recordPersonalDataAccessed");
+    // Counted in this process, the command goes on in this same turn; counted by the primary (WORKERS > 1), once it answers.
+    const counted = this.s.writeQuota.take(command.subjectId, command.kind === "eraseSubject" || command.kind === "recordPersonalDataAccessed");
+    if (counted) await counted;
     const outcome = await this.s.storage.execute({ command, actor, now, idempotency, bounds: this.s.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };
   }

@@ -55,7 +55,9 @@ export class CallerLimits {
   }
 
   private async withSlot<T>(kind: SlotKind, caller: string, max: number, limit: string, work: () => T | Promise<T>): Promise<T> {
-    if (!(await this.slots.take(kind, caller, max))) throw new LedgerError("TOO_MANY_REQUESTS", `${limit}; retry when the running one has answered`);
+    // Counted in this process, the work starts in this same turn; counted by the primary (WORKERS > 1), once it answers.
+    const taken = this.slots.take(kind, caller, max);
+    if (!(typeof taken === "boolean" ? taken : await taken)) throw new LedgerError("TOO_MANY_REQUESTS", `${limit}; retry when the running one has answered`);
     try {
       return await work();
     } finally {
