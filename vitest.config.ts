@@ -24,8 +24,8 @@ const SINGLE_PROCESS_API_SUITES = [
   "test/api/visitor-sessions.test.ts",
   // Plants failures with spies on the serving process's ledger and receipt signer, and reads its log.
   "test/api/masked-errors.test.ts",
-  // Counts the serving process's subscriptions, plants failures with spies, and per-caller limits (as above).
-  "test/api/security.test.ts",
+  // Holds a whole-log read open with a spy on the serving process's ledger, and counts its change feed's subscriptions.
+  "test/api/security-in-process.test.ts",
   // Closes the store and drains the server under the serving process, and checks readiness as it does.
   "test/api/ops.test.ts",
   // Plants failures with spies on the serving process's catalogue and pipeline.
