@@ -93,7 +93,7 @@ function receive(m: ToWorker, handle: unknown): void {
       writer?.committed(m.events);
       return;
     case "reply":
-      writer?.answered(m.reply);
+      writer?.receive(m.reply);
       return;
     case "relayed": {
       const r = relayed.get(m.id);
