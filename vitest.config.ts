@@ -20,8 +20,6 @@ const SQLITE_ONLY_API_SUITES = [
 const SINGLE_PROCESS_API_SUITES = [
   // Moves the service's clock (a TestClock in the test's process), which worker processes do not share.
   "test/api/time-travel.test.ts",
-  // Moves the service's clock too, and holds the visitor-session rate per address, which each worker counts for itself (docs/workers.md).
-  "test/api/visitor-sessions.test.ts",
   // Plants failures with spies on the serving process's ledger and receipt signer, and reads its log.
   "test/api/masked-errors.test.ts",
   // Holds a whole-log read open with a spy on the serving process's ledger, and counts its change feed's subscriptions.
