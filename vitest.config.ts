@@ -18,8 +18,6 @@ const SQLITE_ONLY_API_SUITES = [
  * test's own), each for its reason; every other suite under test/api runs a third time that way.
  */
 const SINGLE_PROCESS_API_SUITES = [
-  // Moves the service's clock (a TestClock in the test's process), which worker processes do not share.
-  "test/api/time-travel.test.ts",
   // Plants failures with spies on the serving process's ledger and receipt signer, and reads its log.
   "test/api/masked-errors.test.ts",
   // Holds a whole-log read open with a spy on the serving process's ledger, and counts its change feed's subscriptions.
@@ -29,8 +27,6 @@ const SINGLE_PROCESS_API_SUITES = [
   // Plants failures with spies on the serving process's catalogue and pipeline.
   "test/api/one-pipeline.test.ts",
   "test/api/compiled-reads.test.ts",
-  // Ends a Ledger-Min-Position wait by moving the service's clock (a TestClock), which worker processes do not share.
-  "test/api/read-your-writes.test.ts",
   // Checks with a spy on the serving process's fast path that requests take it.
   "test/api/trusted-documents.test.ts",
   // Starts the compiled service as a child process and watches one process's log lines, signals and

@@ -41,6 +41,8 @@ export interface App {
   metrics: Metrics;
   /** With WORKERS > 1: the process ids of the worker processes serving now. */
   workerPids?: () => number[];
+  /** With WORKERS > 1 and a test's clock: resolves once every worker follows the clock's last move. */
+  clockSynced?: () => Promise<void>;
   /** Graceful stop: drain requests and subscriptions, then close the store cleanly. */
   close(): Promise<void>;
 }
@@ -198,7 +200,7 @@ export async function startApp(
       worker !== null
         ? await startHttpServer(await serverDeps(), { port: 0, host: "127.0.0.1" })
         : config.workers > 1
-          ? await startWorkers({ config, logger, writer: sqliteWriterOf(ledger.storage), onCommit: (l) => ledger.storage.onCommit(l), dispatcher, metrics, limits: ownLimits! })
+          ? await startWorkers({ config, logger, writer: sqliteWriterOf(ledger.storage), onCommit: (l) => ledger.storage.onCommit(l), dispatcher, metrics, limits: ownLimits!, ...(opts.clock ? { clock: { now: opts.clock, ...(opts.clockMoved ? { moved: opts.clockMoved } : {}) } } : {}) })
           : await startHttpServer(await serverDeps(), { port: config.port, host: config.host });
     if (worker) return { url: server.url, port: server.port, services, server, metrics, close: () => closeAll(server) };
     const workers = config.workers > 1 ? { workers: config.workers } : {};
@@ -219,7 +221,7 @@ export async function startApp(
         { defaultPolicyId: config.defaultPolicyId },
         `DEFAULT_POLICY_ID ${config.defaultPolicyId} is not published as a base policy: calls without policyId use the one base policy, and are refused once a second is published`,
       );
-    const workerPids = "workerPids" in server ? { workerPids: server.workerPids as () => number[] } : {};
+    const workerPids = "workerPids" in server ? { workerPids: server.workerPids as () => number[], clockSynced: (server as unknown as { clockSynced: () => Promise<void> }).clockSynced } : {};
     return { url: server.url, port: server.port, services, server, metrics, ...workerPids, close: () => closeAll(server) };
   } catch (e) {
     await ledger.close();

@@ -32,6 +32,8 @@ export interface PrimaryDeps {
   metrics: Metrics;
   /** The service's per-caller and per-subject counts, which every worker asks about. */
   limits: SharedLimits & { slots: SlotTable };
+  /** A test's clock instead of the real time, and how it tells of its moves: the workers follow it (IPC), tests only. */
+  clock?: { now: () => number; moved?: (listener: () => void) => () => void };
 }
 
 /** How a worker process is started: from compiled JavaScript as is, from the TypeScript sources with the type-stripping hooks. */
@@ -43,6 +45,8 @@ function workerEntry(): { path: string; execArgv: string[] } {
 
 class WorkerProcess {
   ready = false;
+  /** The test clock's last move this worker said it follows. */
+  clockSeq = 0;
   /**
    * Connections sent to this worker that it has not yet said it took: the primary keeps its copy of
    * each until then, and closes it then, or when the worker dies first (its client sees the
@@ -60,7 +64,7 @@ class WorkerProcess {
   }
 }
 
-export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[]; heldSlots(kind: SlotKind, key: string): number }> {
+export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[]; heldSlots(kind: SlotKind, key: string): number; clockSynced(): Promise<void> }> {
   const { config, logger, writer } = deps;
   const count = config.workers;
   const slots: (WorkerProcess | null)[] = Array.from({ length: count }, () => null);
@@ -79,6 +83,22 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
     for (const w of slots) w?.outbox.push(m);
   };
   const offCommit = writer ? deps.onCommit((events) => broadcast({ t: "commit", events })) : () => undefined;
+  // A test's clock: each move goes to every worker at once (before anything the test sends next on
+  // this side), and clockSynced() resolves once every worker follows it.
+  let clockSeq = 0;
+  const clockWaits: (() => void)[] = [];
+  const clockFollowed = () => slots.every((w) => !w?.ready || w.clockSeq >= clockSeq);
+  const clockMoved = () => {
+    if (clockFollowed()) for (const done of clockWaits.splice(0)) done();
+  };
+  const offClock =
+    deps.clock?.moved?.(() => {
+      clockSeq++;
+      for (const w of slots) {
+        w?.outbox.push({ t: "clock", at: deps.clock!.now(), seq: clockSeq });
+        w?.outbox.flush();
+      }
+    }) ?? (() => undefined);
 
   const handOff = (socket: Socket): void => {
     for (let i = 0; i < count; i++) {
@@ -143,6 +163,9 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
         return;
       case "metricsOf":
         return metricsArrived(w.index, m.id, m.json);
+      case "clockAt":
+        w.clockSeq = m.seq;
+        return clockMoved();
       case "accepted":
         w.handed.get(m.id)?.destroy();
         w.handed.delete(m.id);
@@ -188,6 +211,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
         if (slots[index] === w) slots[index] = null;
         // Whatever its connections and operations held is free again.
         limits.forget(w);
+        clockMoved();
         for (const socket of w.handed.values()) socket.destroy();
         w.handed.clear();
         for (const [id] of metricsWaits) metricsArrived(index, id, null);
@@ -197,7 +221,8 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
         restart(index);
       });
       // The configuration goes by message, not environment: tests start the service with settings of their own.
-      w.outbox.push({ t: "init", config, index, writable: writer ? writer.isWritable() : true });
+      w.clockSeq = clockSeq;
+      w.outbox.push({ t: "init", config, index, writable: writer ? writer.isWritable() : true, ...(deps.clock ? { clockAt: deps.clock.now() } : {}) });
     });
 
   const restart = (index: number): void => {
@@ -227,6 +252,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
   } catch (e) {
     closing = true;
     offCommit();
+    offClock();
     for (const w of slots) w?.child.kill("SIGKILL");
     throw e;
   }
@@ -239,6 +265,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
     httpServer: listener,
     workerPids: () => slots.flatMap((w) => (w?.child.pid !== undefined ? [w.child.pid] : [])),
     heldSlots: (kind: SlotKind, key: string) => deps.limits.slots.heldBy(kind, key),
+    clockSynced: () => (clockFollowed() ? Promise.resolve() : new Promise<void>((resolve) => clockWaits.push(resolve))),
     close: () =>
       (stopping ??= (async () => {
         closing = true;
@@ -255,6 +282,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
           }),
         );
         offCommit();
+        offClock();
       })()),
   };
 }

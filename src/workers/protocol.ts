@@ -11,7 +11,10 @@ export type MetricsJson = unknown[];
 
 /** Primary to worker; several made in one turn of the primary's loop travel as one batch, in order. */
 export type ToWorker =
-  | { t: "init"; config: Config; index: number; writable: boolean }
+  /** `clockAt`: a test's clock (startApp's `clock`), which the worker follows instead of the real time. */
+  | { t: "init"; config: Config; index: number; writable: boolean; clockAt?: number }
+  /** A test's clock moved (its `seq`-th move): the worker reads `at` as now from then on, and says so. */
+  | { t: "clock"; at: number; seq: number }
   /** A connection the primary accepted; the socket comes as the message's handle. */
   | { t: "connection"; id: number }
   /** A commit's events, sent to every worker before any answer that depends on it. */
@@ -26,6 +29,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: "ready" }
+  /** The worker follows the clock's `seq`-th move. */
+  | { t: "clockAt"; seq: number }
   /** The worker holds connection `id` now: the primary closes its copy. */
   | { t: "accepted"; id: number }
   | { t: "failed"; message: string }

@@ -39,9 +39,13 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<void> {
   const { config } = init;
   const logger = createLogger(config.logLevel).child({ worker: init.index });
   if (config.database.kind === "sqlite") writer = new ProcessWriter((request) => outbox.push({ t: "write", requests: [request] }), init.writable);
+  // A test's clock, moved by the primary's messages; the real time otherwise.
+  const clock = init.clockAt === undefined ? {} : { clock: () => testClock.at, clockMoved: (l: () => void) => (testClock.listeners.add(l), () => void testClock.listeners.delete(l)) };
+  if (init.clockAt !== undefined) testClock.at = init.clockAt;
   try {
     app = await startApp(config, {
       logger,
+      ...clock,
       worker: {
         sqliteWrites: writer,
         limits,
@@ -63,6 +67,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<void> {
   }
   outbox.push({ t: "ready" });
 }
+
+const testClock = { at: 0, listeners: new Set<() => void>() };
 
 let closing = false;
 function close(): void {
@@ -109,6 +115,11 @@ function receive(m: ToWorker, handle: unknown): void {
     case "metricsText":
       metricsTexts.get(m.id)?.(m.text);
       metricsTexts.delete(m.id);
+      return;
+    case "clock":
+      testClock.at = m.at;
+      for (const l of [...testClock.listeners]) l();
+      outbox.push({ t: "clockAt", seq: m.seq });
       return;
     case "limited":
       limitAnswers.get(m.id)?.(m.answer);
