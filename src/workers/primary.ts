@@ -13,7 +13,7 @@ import type { RunningServer } from "../http/server.js";
 import type { Metrics } from "../http/metrics.js";
 import { type SqliteWrites, type WriterRequest, runWriterRequest } from "../open-storage.js";
 import type { Dispatcher } from "../webhooks/dispatcher.js";
-import type { SharedLimits, SlotKind, SlotTable } from "../limits/shared-limits.js";
+import type { SharedLimits, SlotTable } from "../limits/shared-limits.js";
 import { LimitsHost } from "./limits-host.js";
 import { type FromWorker, type MetricsJson, Outbox, type ToWorker, isBatch } from "./protocol.js";
 
@@ -64,7 +64,7 @@ class WorkerProcess {
   }
 }
 
-export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[]; heldSlots(kind: SlotKind, key: string): number; clockSynced(): Promise<void> }> {
+export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[]; clockSynced(): Promise<void> }> {
   const { config, logger, writer } = deps;
   const count = config.workers;
   const slots: (WorkerProcess | null)[] = Array.from({ length: count }, () => null);
@@ -264,7 +264,6 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
     port,
     httpServer: listener,
     workerPids: () => slots.flatMap((w) => (w?.child.pid !== undefined ? [w.child.pid] : [])),
-    heldSlots: (kind: SlotKind, key: string) => deps.limits.slots.heldBy(kind, key),
     clockSynced: () => (clockFollowed() ? Promise.resolve() : new Promise<void>((resolve) => clockWaits.push(resolve))),
     close: () =>
       (stopping ??= (async () => {
