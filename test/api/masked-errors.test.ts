@@ -3,6 +3,7 @@
 // workers are other processes); its log is the test's own.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
+import { Collected, type WsError, wsClient } from "../subscriptions/ws-client.js";
 import { freshId, memoryLogger } from "./helpers.js";
 
 let srv: TestServer;
@@ -15,6 +16,24 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 afterEach(() => vi.restoreAllMocks());
+
+/** One operation over graphql-ws: its errors once it has ended. */
+async function overWs(token: string, query: string, field: string): Promise<WsError[] | null> {
+  const client = wsClient(srv.url, token);
+  try {
+    const c = new Collected<unknown>(client, query, {}, field);
+    await c.until((x) => x.completed || x.errors !== null || x.closeError !== null, "the answer");
+    return c.errors;
+  } finally {
+    await client.dispose();
+  }
+}
+
+async function metric(line: string): Promise<number> {
+  const text = await (await fetch(srv.url.replace("/graphql", "/metrics"))).text();
+  const at = text.split("\n").find((l) => l.startsWith(`${line} `));
+  return Number(at?.slice(line.length + 1) ?? 0);
+}
 
 async function post(body: string): Promise<{ status: number; text: string; json: () => { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
   const res = await fetch(srv.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
@@ -56,5 +75,26 @@ describe("masked internal errors", () => {
     expect(text).not.toContain("consents_secret_table");
     const errorId = (JSON.parse(text) as { errors: { extensions: { errorId: string } }[] }).errors[0]!.extensions.errorId;
     expect(log.lines().some((l) => l["errorId"] === errorId)).toBe(true);
+  });
+
+  it("masks an internal error the same way on both: an error id, never the cause", async () => {
+    const token = await srv.token("svc", "consent:read");
+    const spy = vi.spyOn(srv.app.services.ledger.catalog, "policies").mockImplementation(() => {
+      throw new Error("connection string postgres://secret");
+    });
+    try {
+      const counted = 'graphql_errors_total{code="INTERNAL_SERVER_ERROR"}';
+      const before = await metric(counted);
+      const http = await srv.gql(`query Broken { policies { id } }`, {}, token);
+      const ws = await overWs(token, `query Broken { policies { id } }`, "policies");
+      for (const e of [http.errors?.[0], ws?.[0]]) {
+        expect(e?.extensions?.["code"]).toBe("INTERNAL_SERVER_ERROR");
+        expect(e?.message).toMatch(/^Internal server error \(error id [0-9a-f-]{36}\)$/);
+        expect(JSON.stringify(e)).not.toMatch(/secret/);
+      }
+      expect(await metric(counted)).toBe(before + 2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
