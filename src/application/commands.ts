@@ -10,7 +10,7 @@ import type { Actor, DataRequestKind, LedgerEvent } from "../domain/events.js";
 import type { DataRequestState, SubjectState } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
 import { type TransferCommand, checkTransfer } from "../domain/transfer.js";
-import type { WriteQuotaPort } from "../limits/shared-limits.js";
+import type { WriteQuotaPort } from "../domain/write-quota.js";
 import { requestHash, sha256Hex } from "../log/canonical.js";
 import type { CommandOutcome, CommandRequest, IdempotencyKey, StoragePort } from "../storage/storage-port.js";
 

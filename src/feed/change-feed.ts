@@ -5,7 +5,7 @@ import { LedgerError } from "../domain/errors.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import type { Ledger } from "../ledger.js";
 import { type ConsentChangeFact, consentChangesOf, isConsentAffecting } from "./consent-changes.js";
-import { type Slots, localSlots } from "../limits/shared-limits.js";
+import { type Slots, localSlots } from "../limits/slots.js";
 import type { FeedCursor } from "./feed-cursor.js";
 import { type FeedItem, FeedSubscription, type FeedSubscriptionOptions } from "./feed-subscription.js";
 

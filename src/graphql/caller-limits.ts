@@ -2,7 +2,7 @@
 // The counts are the service's (src/limits/shared-limits.ts): with WORKERS > 1 every worker counts
 // against the same ones.
 import { LedgerError } from "../domain/errors.js";
-import { type SlotKind, type Slots, SlotTable } from "../limits/shared-limits.js";
+import { type SlotKind, type Slots, SlotTable } from "../limits/slots.js";
 
 export interface CallerLimitSettings {
   maxWholeLogPerCaller: number;

@@ -1,9 +1,8 @@
 // POST /visitor-session: a token for a visitor without an account (scope consent:visitor), from allowed origins only.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken } from "../auth/token-verifier.js";
-import { AddressRateLimit, type VisitorSessions } from "../auth/visitor-sessions.js";
+import { type AddressRatePort, AddressRateLimit, type VisitorSessions } from "../auth/visitor-sessions.js";
 import type { Config } from "../config.js";
-import type { AddressRatePort } from "../limits/shared-limits.js";
 import { applyCors, originAllowed } from "./cors.js";
 
 const send = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {

@@ -1,7 +1,8 @@
 // A worker's side of the service's per-caller and per-subject counts (WORKERS > 1): every question
 // goes to the primary, which holds the counts for all workers (limits-host.ts).
 import { LedgerError } from "../domain/errors.js";
-import type { SharedLimits, SlotKind } from "../limits/shared-limits.js";
+import type { SharedLimits } from "../limits/shared-limits.js";
+import type { SlotKind } from "../limits/slots.js";
 import type { LimitAnswer, LimitAsk } from "./limits-host.js";
 
 export function limitsOverChannel(ask: (question: LimitAsk) => Promise<LimitAnswer>, give: (kind: SlotKind, key: string) => void): SharedLimits {

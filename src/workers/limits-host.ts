@@ -2,7 +2,8 @@
 // and answers its workers' questions about them. It notes which worker holds which slots, so the
 // slots of a worker that dies go back at once: none is left held by a process that is gone.
 import { LedgerError } from "../domain/errors.js";
-import type { SharedLimits, SlotKind, SlotTable } from "../limits/shared-limits.js";
+import type { SharedLimits } from "../limits/shared-limits.js";
+import type { SlotKind, SlotTable } from "../limits/slots.js";
 
 /** What a worker asks of the counts. */
 export type LimitAsk =

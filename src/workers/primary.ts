@@ -13,7 +13,8 @@ import type { RunningServer } from "../http/server.js";
 import type { Metrics } from "../http/metrics.js";
 import { type SqliteWrites, type WriterRequest, runWriterRequest } from "../open-storage.js";
 import type { Dispatcher } from "../webhooks/dispatcher.js";
-import type { SharedLimits, SlotTable } from "../limits/shared-limits.js";
+import type { SharedLimits } from "../limits/shared-limits.js";
+import type { SlotTable } from "../limits/slots.js";
 import { LimitsHost } from "./limits-host.js";
 import { type FromWorker, type MetricsJson, Outbox, type ToWorker, isBatch } from "./protocol.js";
 

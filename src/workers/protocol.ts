@@ -5,7 +5,7 @@ import type { LedgerEvent } from "../domain/events.js";
 import type { Config } from "../config.js";
 import type { WriterReply, WriterRequest } from "../open-storage.js";
 import type { LimitAnswer, LimitAsk } from "./limits-host.js";
-import type { SlotKind } from "../limits/shared-limits.js";
+import type { SlotKind } from "../limits/slots.js";
 
 export type MetricsJson = unknown[];
 
