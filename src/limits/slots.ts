@@ -16,7 +16,7 @@ export interface Slots {
   give(kind: SlotKind, key: string): void;
 }
 
-/** A waiter's grant, and whether it has been cancelled (its process went away). */
+/** One waiting for a slot: `grant` is called once the slot is its own. */
 interface Waiter {
   grant: () => void;
 }
@@ -25,7 +25,7 @@ interface Waiter {
  * The counts of every kind and caller. A slot given back while someone waits is handed over to the
  * first waiter (the count stays the same) through `handOver`.
  */
-export class SlotTable {
+export class SlotTable implements Slots {
   private readonly held = new Map<string, { busy: number; waiting: Waiter[] }>();
 
   constructor(private readonly handOver: (grant: () => void) => void = (grant) => grant()) {}
@@ -39,7 +39,7 @@ export class SlotTable {
     return true;
   }
 
-  /** Takes a slot now (true) or queues `waiter`, granted later (false); cancel with `cancel`. */
+  /** Takes a slot now (true) or queues `waiter`, granted later (false); a queued waiter leaves the queue with `cancel`. */
   takeOrQueue(kind: SlotKind, key: string, max: number, waiter: Waiter): boolean {
     if (this.take(kind, key, max)) return true;
     this.held.get(`${kind}\u0000${key}`)!.waiting.push(waiter);
