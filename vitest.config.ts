@@ -18,28 +18,16 @@ const SQLITE_ONLY_API_SUITES = [
  * test's own), each for its reason; every other suite under test/api runs a third time that way.
  */
 const SINGLE_PROCESS_API_SUITES = [
-  // Moves the service's clock (a TestClock in the test's process), which worker processes do not share.
-  "test/api/time-travel.test.ts",
-  // Moves the service's clock too, and holds the visitor-session rate per address, which each worker counts for itself (docs/workers.md).
-  "test/api/visitor-sessions.test.ts",
-  // Per-caller limits and the metrics' label cap, which each worker counts for itself (docs/workers.md);
-  // and failures planted with spies on objects of the serving process.
-  "test/api/limits.test.ts",
-  // Counts the serving process's subscriptions, plants failures with spies, and per-caller limits (as above).
-  "test/api/security.test.ts",
-  // Closes the store and drains the server under the serving process, and checks readiness as it does.
-  "test/api/ops.test.ts",
-  // Plants failures with spies on the serving process's catalogue and pipeline.
-  "test/api/one-pipeline.test.ts",
+  // Plants failures with spies on the serving process's ledger, catalogue and receipt signer, and reads its log.
+  "test/api/masked-errors.test.ts",
+  // Holds a whole-log read open with a spy on the serving process's ledger, and counts its change feed's subscriptions.
+  "test/api/security-in-process.test.ts",
+  // Closes the store and holds a request (a spy on its ledger) under the serving process, and checks readiness and shutdown as it does.
+  "test/api/ops-in-process.test.ts",
+  // Turns compiled reads on and off in the serving process's configuration between two requests, and plants a failure with a spy.
   "test/api/compiled-reads.test.ts",
-  // Ends a Ledger-Min-Position wait by moving the service's clock (a TestClock), which worker processes do not share.
-  "test/api/read-your-writes.test.ts",
   // Checks with a spy on the serving process's fast path that requests take it.
   "test/api/trusted-documents.test.ts",
-  // Starts the compiled service as a child process and watches one process's log lines, signals and
-  // shutdown watchdog, with waits sized for a single process's start (WORKERS=2 reaches the child
-  // through the environment; 10 of its 13 tests pass so, the watchdog's and two start-up waits do not).
-  "test/api/process.test.ts",
 ];
 
 export default defineConfig({

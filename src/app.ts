@@ -28,6 +28,7 @@ import { DueChangesScheduler } from "./schedule/due-changes.js";
 import { Dispatcher } from "./webhooks/dispatcher.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { startWorkers } from "./workers/primary.js";
+import { type SharedLimits, localLimits } from "./limits/shared-limits.js";
 
 /** Events the tree may lag the log by at start and still be built before the service listens. */
 const SMALL_TREE_BACKLOG = 20_000;
@@ -40,6 +41,8 @@ export interface App {
   metrics: Metrics;
   /** With WORKERS > 1: the process ids of the worker processes serving now. */
   workerPids?: () => number[];
+  /** With WORKERS > 1 and a test's clock: resolves once every worker follows the clock's last move. */
+  clockSynced?: () => Promise<void>;
   /** Graceful stop: drain requests and subscriptions, then close the store cleanly. */
   close(): Promise<void>;
 }
@@ -52,6 +55,8 @@ export interface WorkerRole {
   dispatcher: Pick<Dispatcher, "refresh" | "forget">;
   /** /metrics: every process's registry, aggregated by the primary. */
   metricsText: () => Promise<string>;
+  /** The per-caller and per-subject limits, counted by the primary for the whole service. */
+  limits: SharedLimits;
 }
 
 /**
@@ -92,6 +97,12 @@ export async function startApp(
       throw new Error(`EVIDENCE_KEK_FILE ${kekPath} does not exist, and this database's subject keys are wrapped under a key-encryption key: restore that key file`);
     throw e;
   }
+  // Counted here, or with WORKERS > 1 by the primary for every worker (src/workers/limits-host.ts).
+  const clock = opts.clock ?? Date.now;
+  const ownLimits = worker
+    ? null
+    : localLimits({ maxWritesPerSubjectPerMinute: config.limits.maxWritesPerSubjectPerMinute, visitorSessionsPerAddressPerMinute: config.visitorSessions.perAddressPerMinute }, clock);
+  const limits: SharedLimits = worker?.limits ?? ownLimits!;
   let ledger: Ledger;
   let wrappedAtStart: number;
   try {
@@ -105,7 +116,7 @@ export async function startApp(
       defaultPolicyId: config.defaultPolicyId,
       maxExtensionDays: config.dataRequestMaxExtensionDays,
       adequateCountries: config.adequateCountries,
-      maxWritesPerSubjectPerMinute: config.limits.maxWritesPerSubjectPerMinute,
+      writeQuota: limits.writeQuota,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
   } catch (e) {
@@ -127,7 +138,7 @@ export async function startApp(
       ledger.onCommit((events) => {
         for (const e of events) metrics.eventsAppended.inc({ type: e.type });
       });
-    const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue, maxReplaysPerCaller: config.limits.maxReplaysPerCaller });
+    const changes = new ChangeFeed(ledger, { logger, maxQueue: config.limits.subscriberQueue, maxReplaysPerCaller: config.limits.maxReplaysPerCaller, slots: limits.slots });
     // The transparency log: the tree is the storage's; checkpoints are signed here, on any replica.
     const tree = ledger.storage.transparency;
     const checkpointKey = await loadCheckpointKey({ keyFile: config.checkpointKeyFile, dataDir: config.dataDir, name: config.ledgerOrigin });
@@ -169,8 +180,7 @@ export async function startApp(
     const applied = new AppliedPosition(ledger.headPosition, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.clockMoved ? { clockMoved: opts.clockMoved } : {}) });
     ledger.onCommit((events) => applied.advance(events.at(-1)?.position ?? 0));
     metrics.applied = () => ({ position: applied.current, waiting: applied.waiting });
-    const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks, applied };
-    const schema = await buildLedgerSchema();
+    const services: Services = { config, ledger, receipts, logger, changes, transparency, webhooks, applied, limits };
     const attachWebSocket = webSocketTransport({ services });
     let closing: Promise<void> | null = null;
     const closeAll = (server: RunningServer) =>
@@ -183,14 +193,15 @@ export async function startApp(
         await ledger.close();
         await logging;
       })());
-    const serverDeps = { services, schema, verifier, metrics, attachWebSocket, visitorSessions, ...(worker ? { metricsText: worker.metricsText } : {}) };
+    // With WORKERS > 1 the primary serves no request itself (its workers do), so it builds no schema.
+    const serverDeps = async () => ({ services, schema: await buildLedgerSchema(), verifier, metrics, attachWebSocket, visitorSessions, ...(worker ? { metricsText: worker.metricsText } : {}) });
     // A worker serves connections its primary hands over; its own listener is on a loopback port no one is told of.
     const server =
       worker !== null
-        ? await startHttpServer(serverDeps, { port: 0, host: "127.0.0.1" })
+        ? await startHttpServer(await serverDeps(), { port: 0, host: "127.0.0.1" })
         : config.workers > 1
-          ? await startWorkers({ config, logger, writer: sqliteWriterOf(ledger.storage), onCommit: (l) => ledger.storage.onCommit(l), dispatcher, metrics })
-          : await startHttpServer(serverDeps, { port: config.port, host: config.host });
+          ? await startWorkers({ config, logger, writer: sqliteWriterOf(ledger.storage), onCommit: (l) => ledger.storage.onCommit(l), dispatcher, metrics, limits: ownLimits!, ...(opts.clock ? { clock: { now: opts.clock, ...(opts.clockMoved ? { moved: opts.clockMoved } : {}) } } : {}) })
+          : await startHttpServer(await serverDeps(), { port: config.port, host: config.host });
     if (worker) return { url: server.url, port: server.port, services, server, metrics, close: () => closeAll(server) };
     const workers = config.workers > 1 ? { workers: config.workers } : {};
     logger.info({ url: server.url, port: server.port, authMode: config.auth.mode, authModeReason: config.auth.modeReason, ...workers }, `listening on ${server.url}`);
@@ -210,7 +221,7 @@ export async function startApp(
         { defaultPolicyId: config.defaultPolicyId },
         `DEFAULT_POLICY_ID ${config.defaultPolicyId} is not published as a base policy: calls without policyId use the one base policy, and are refused once a second is published`,
       );
-    const workerPids = "workerPids" in server ? { workerPids: server.workerPids as () => number[] } : {};
+    const workerPids = "workerPids" in server ? { workerPids: server.workerPids as () => number[], clockSynced: (server as unknown as { clockSynced: () => Promise<void> }).clockSynced } : {};
     return { url: server.url, port: server.port, services, server, metrics, ...workerPids, close: () => closeAll(server) };
   } catch (e) {
     await ledger.close();

@@ -11,7 +11,7 @@ import type { TransferCommand } from "./domain/transfer.js";
 import type { Decision } from "./domain/permission.js";
 import type { DataRequestState, DataRequestStatus, SubjectState } from "./domain/subject.js";
 import type { Instant } from "./domain/time.js";
-import { WriteQuota } from "./domain/write-quota.js";
+import { WriteQuota, type WriteQuotaPort } from "./domain/write-quota.js";
 import type { ChainHead, IntegrityReport, ReadFilter, ReadModelReport, StoragePort, SubjectSnapshot } from "./storage/storage-port.js";
 import { Commands, type RecordConsentResult, type SubjectCommandResult } from "./application/commands.js";
 import { DataRequests } from "./application/data-requests.js";
@@ -41,6 +41,8 @@ export interface LedgerOptions {
   adequateCountries?: readonly string[];
   /** Commands one subject's record may take per minute (erasure excepted); 0 or absent: no quota. */
   maxWritesPerSubjectPerMinute?: number;
+  /** Where the write quota is counted (the service's, with WORKERS > 1); this ledger's own, of maxWritesPerSubjectPerMinute, when left out. */
+  writeQuota?: WriteQuotaPort;
 }
 
 export class Ledger {
@@ -81,7 +83,7 @@ export class Ledger {
       bounds: this.bounds,
       dueDays: opts.dataRequestDueDays ?? 14,
       dueDaysByKind: opts.dataRequestDueDaysByKind ?? {},
-      writeQuota: new WriteQuota(opts.maxWritesPerSubjectPerMinute ?? 0, clock),
+      writeQuota: opts.writeQuota ?? new WriteQuota(opts.maxWritesPerSubjectPerMinute ?? 0, clock),
       catalog: current,
       dataRequest: (id) => this.requests.get(id),
     });

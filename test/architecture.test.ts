@@ -22,7 +22,7 @@ const RULES: Record<string, Rule> = {
   // ledger's commands and reads. Of the log it uses only the canonical encoding and digests.
   application: { parts: ["domain", "log", "evidence", "storage"], packages: null },
   ledger: { parts: ["domain", "log", "evidence", "storage", "application"], packages: null },
-  feed: { parts: ["domain", "log", "ledger", "turns"], packages: /^pino$/ },
+  feed: { parts: ["domain", "log", "ledger", "limits", "turns"], packages: /^pino$/ },
   // The timer that records expiries and versions coming into effect as they fall due.
   schedule: { parts: ["domain", "ledger"], packages: /^pino$/ },
   keys: { parts: [], packages: /^jose$/ },
@@ -35,9 +35,11 @@ const RULES: Record<string, Rule> = {
   "exit-guard": { parts: [], packages: null },
   // The main thread's fair turns: node builtins only.
   turns: { parts: [], packages: null },
+  // The per-caller and per-subject limits as one interface: slots per caller, and the quota and rate of domain and auth.
+  limits: { parts: ["domain", "auth", "turns"], packages: null },
   // Webhook delivery: a reader of the change feed that POSTs each change; no transport of the service's own.
   webhooks: { parts: ["domain", "log", "evidence", "feed", "ledger", "storage"], packages: /^pino$/ },
-  graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "receipts", "rights", "storage", "webhooks"], packages: GRAPHQL_PACKAGES },
+  graphql: { parts: ["domain", "log", "auth", "config", "feed", "ledger", "limits", "receipts", "rights", "storage", "webhooks"], packages: GRAPHQL_PACKAGES },
   // The supervisor process main.ts runs, and the shutdown deadlines it shares with the service: node builtins only.
   supervisor: { parts: [], packages: null },
   shutdown: { parts: [], packages: null },

@@ -10,7 +10,7 @@ import type { Actor, DataRequestKind, LedgerEvent } from "../domain/events.js";
 import type { DataRequestState, SubjectState } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
 import { type TransferCommand, checkTransfer } from "../domain/transfer.js";
-import type { WriteQuota } from "../domain/write-quota.js";
+import type { WriteQuotaPort } from "../domain/write-quota.js";
 import { requestHash, sha256Hex } from "../log/canonical.js";
 import type { CommandOutcome, CommandRequest, IdempotencyKey, StoragePort } from "../storage/storage-port.js";
 
@@ -33,7 +33,7 @@ export interface CommandSettings {
   bounds: CommandBounds;
   dueDays: number;
   dueDaysByKind: Partial<Record<DataRequestKind, number>>;
-  writeQuota: WriteQuota;
+  writeQuota: WriteQuotaPort;
   /** The catalogue as this ledger knows it (for checks made before the transaction). */
   catalog: () => Catalog;
   /** A data request by id (NOT_FOUND otherwise): the subject a request command is about. */
@@ -67,7 +67,9 @@ export class Commands {
   private async runChecked(command: SubjectCommand, actor: Actor, now: Instant, idempotency: IdempotencyKey | null): Promise<CommandOutcome & { subject: SubjectState }> {
     // Erasure is a right that must always be exercisable, however busy the record, and the record of
     // who read a subject's data must not fail the read it records: both count, neither is refused.
-    this.s.writeQuota.take(command.subjectId, command.kind === "eraseSubject" || command.kind === "recordPersonalDataAccessed");
+    // Counted in this process, the command goes on in this same turn; counted by the primary (WORKERS > 1), once it answers.
+    const counted = this.s.writeQuota.take(command.subjectId, command.kind === "eraseSubject" || command.kind === "recordPersonalDataAccessed");
+    if (counted) await counted;
     const outcome = await this.s.storage.execute({ command, actor, now, idempotency, bounds: this.s.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };
   }

@@ -135,8 +135,13 @@ export function withVisitorSessions(base: TokenVerifier, visitors: VisitorSessio
   };
 }
 
+/** Visitor sessions one address may open per minute: whether one more may be opened now (counting it). */
+export interface AddressRatePort {
+  take(address: string): boolean | Promise<boolean>;
+}
+
 /** Sessions one address may open per window; a small fixed-window counter, pruned as windows pass. */
-export class AddressRateLimit {
+export class AddressRateLimit implements AddressRatePort {
   private window = 0;
   private counts = new Map<string, number>();
   constructor(

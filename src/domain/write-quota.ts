@@ -6,11 +6,16 @@ const MINUTE_MS = 60_000;
 /** Windows kept before the expired ones are first dropped. */
 export const PRUNE_AT = 10_000;
 
+/** The write quota of one subject's record: throws TOO_MANY_REQUESTS (nothing counted) when it is used up. */
+export interface WriteQuotaPort {
+  take(subjectId: string, always: boolean): void | Promise<void>;
+}
+
 /**
  * A fixed one-minute window per subject, started by its first command: at most `max` commands in
  * it, then TOO_MANY_REQUESTS until the window ends. Memory holds the subjects written in the last minute.
  */
-export class WriteQuota {
+export class WriteQuota implements WriteQuotaPort {
   private readonly windows = new Map<string, { start: number; count: number }>();
   /**
    * The size at which expired windows are next dropped: twice what the last prune kept (at least

@@ -5,7 +5,7 @@ import { LedgerError } from "../domain/errors.js";
 import { CONSENT_AFFECTING, type LedgerEvent } from "../domain/events.js";
 import type { Ledger } from "../ledger.js";
 import { type ConsentChangeFact, consentChangesOf, isConsentAffecting } from "./consent-changes.js";
-import { PAGE_WEIGHT, nextTurn } from "../turns.js";
+import { type Slots, localSlots } from "../limits/slots.js";
 import type { FeedCursor } from "./feed-cursor.js";
 import { type FeedItem, FeedSubscription, type FeedSubscriptionOptions } from "./feed-subscription.js";
 
@@ -16,6 +16,8 @@ export interface ChangeFeedOptions {
   pageSize?: number;
   /** Replay pages one caller may have being read at once; the caller's other replays wait their turn. */
   maxReplaysPerCaller?: number;
+  /** Where replay slots are counted; this feed's own when left out. */
+  slots?: Slots;
   logger?: Logger;
 }
 
@@ -55,7 +57,7 @@ export class ChangeFeed {
   ) {
     this.maxQueue = opts.maxQueue ?? 1_000;
     this.pageSize = opts.pageSize ?? 200;
-    this.replaySlots = new ReplaySlots(opts.maxReplaysPerCaller ?? 2);
+    this.replaySlots = new ReplaySlots(opts.maxReplaysPerCaller ?? 2, opts.slots ?? localSlots());
     this.offeredTo = ledger.headPosition;
     this.unlisten = ledger.onCommit((events) => {
       this.publishing = this.publishing.then(() => this.publish(events));
@@ -201,41 +203,26 @@ export class ChangeFeed {
  * Per-caller slots for replay pages: one caller's many subscriptions from an old cursor are read a
  * few pages at a time, while other callers' replays and the live feed go on.
  */
+/**
+ * Replay pages one caller may have read at once: the rest wait for a slot. The slots are the
+ * service's (src/limits/shared-limits.ts), so with WORKERS > 1 a caller's replays on every worker share them.
+ */
 class ReplaySlots {
-  private readonly running = new Map<string, { busy: number; waiting: (() => void)[] }>();
-
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly slots: Slots,
+  ) {}
 
   limit<A, R>(caller: string | undefined, read: (arg: A) => Promise<R>): (arg: A) => Promise<R> {
     if (caller === undefined) return read;
     return async (arg: A) => {
-      await this.acquire(caller);
+      await this.slots.wait("replay", caller, this.max);
       try {
         return await read(arg);
       } finally {
-        this.release(caller);
+        this.slots.give("replay", caller);
       }
     };
-  }
-
-  private async acquire(caller: string): Promise<void> {
-    let slot = this.running.get(caller);
-    if (!slot) this.running.set(caller, (slot = { busy: 0, waiting: [] }));
-    if (slot.busy < this.max) {
-      slot.busy++;
-      return;
-    }
-    // The releasing read hands its slot over: busy stays the same.
-    await new Promise<void>((resolve) => slot.waiting.push(resolve));
-  }
-
-  private release(caller: string): void {
-    const slot = this.running.get(caller);
-    if (!slot) return;
-    const next = slot.waiting.shift();
-    // Handed over in a later turn of the event loop: a caller's queued replays never run back to back in one.
-    if (next) return void nextTurn(PAGE_WEIGHT).then(next);
-    if (--slot.busy === 0) this.running.delete(caller);
   }
 }
 

@@ -1,4 +1,5 @@
 // What every resolver receives: the caller and the application's services.
+import type { SharedLimits } from "../limits/shared-limits.js";
 import type { Logger } from "pino";
 import type { Caller } from "../auth/scopes.js";
 import type { Config } from "../config.js";
@@ -23,6 +24,8 @@ export interface Services {
   webhooks: Webhooks;
   /** The log position this replica has applied (reads that must include a position wait on it). */
   applied: AppliedPosition;
+  /** The per-caller and per-subject counts, the service's (shared by every worker); each process's own when left out. */
+  limits?: SharedLimits;
 }
 
 export interface GraphQLContext {

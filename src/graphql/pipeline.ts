@@ -69,7 +69,7 @@ export class GraphQLPipeline {
     const { limits } = deps.services.config;
     const { logger } = deps.services;
     this.parseOptions = { maxTokens: limits.maxTokens };
-    this.callerLimits = new CallerLimits(limits);
+    this.callerLimits = new CallerLimits(limits, deps.services.limits?.slots);
     this.stages = [
       authenticateStage(deps.verifier, logger),
       parseCostStage((query) => this.overValidationBudget(query)),

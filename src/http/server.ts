@@ -71,7 +71,7 @@ export async function startHttpServer(deps: ServerDeps, listen: { port: number; 
   const pipeline = new GraphQLPipeline({ schema, services, verifier, metrics });
 
   const httpServer = createServer();
-  const visitorSession = visitorSessionRoute(config, deps.visitorSessions ?? null, () => ledger.now());
+  const visitorSession = visitorSessionRoute(config, deps.visitorSessions ?? null, () => ledger.now(), services.limits?.visitorSessions);
   const apollo = new ApolloServer<GraphQLContext>({
     // Apollo's gateway interface is its hook for a custom executor: the pipeline's, which both transports share.
     gateway: pipelineGateway(schema, pipeline),

@@ -1,7 +1,7 @@
 // POST /visitor-session: a token for a visitor without an account (scope consent:visitor), from allowed origins only.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken } from "../auth/token-verifier.js";
-import { AddressRateLimit, type VisitorSessions } from "../auth/visitor-sessions.js";
+import { type AddressRatePort, AddressRateLimit, type VisitorSessions } from "../auth/visitor-sessions.js";
 import type { Config } from "../config.js";
 import { applyCors, originAllowed } from "./cors.js";
 
@@ -26,8 +26,12 @@ function sameOrigin(req: IncomingMessage, origin: string): boolean {
  * token gets a fresh token for the same visitor (renewal); any other gets a new visitor. The answer
  * says whether the browser sent `Sec-GPC: 1`, which a page's script cannot read by itself.
  */
-export function visitorSessionRoute(config: Config, sessions: VisitorSessions | null, now: () => number = Date.now) {
-  const limit = new AddressRateLimit(config.visitorSessions.perAddressPerMinute, 60_000, now);
+export function visitorSessionRoute(
+  config: Config,
+  sessions: VisitorSessions | null,
+  now: () => number = Date.now,
+  limit: AddressRatePort = new AddressRateLimit(config.visitorSessions.perAddressPerMinute, 60_000, now),
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!sessions) return refuse(res, 404, "NOT_FOUND", "visitor sessions are turned off (VISITOR_SESSIONS=false)");
     const origin = req.headers.origin;
@@ -37,7 +41,7 @@ export function visitorSessionRoute(config: Config, sessions: VisitorSessions | 
       return refuse(res, 403, "FORBIDDEN", "origin not allowed: add it to CORS_ORIGINS to open visitor sessions from it");
     if (req.method !== "POST") return refuse(res, 405, "BAD_REQUEST", "use POST", { allow: "POST, OPTIONS" });
     req.resume();
-    if (!limit.take(req.socket.remoteAddress ?? "unknown"))
+    if (!(await limit.take(req.socket.remoteAddress ?? "unknown")))
       return refuse(res, 429, "TOO_MANY_REQUESTS", "too many visitor sessions from this address; try again in a minute", { "retry-after": "60" });
     let renew: string | undefined;
     try {

@@ -7,8 +7,8 @@ import { LONG_DOCUMENT, nextTurn, weightOf } from "../turns.js";
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError, getOperationAST } from "graphql";
-import { CloseCode } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
+import { CloseCode, type Context, type SubscribePayload } from "graphql-ws";
+import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { Caller } from "../auth/scopes.js";
 import { LedgerError } from "../domain/errors.js";
@@ -47,8 +47,11 @@ type ConnectionState = {
   /** The connection's operations, by the client's id. */
   operations?: Map<string, OperationState>;
   expiry?: NodeJS.Timeout;
-  /** This connection as the per-caller limits count it. */
-  open?: { readonly openOperations: number };
+  /** The connection holds one of its caller's connection slots. */
+  holdsSlot?: boolean;
+  /** Its operations holding one of the caller's operation slots, by the client's id. */
+  held?: Set<string>;
+  closed?: boolean;
 };
 
 export interface WebSocketOptions {
@@ -99,6 +102,54 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
   /** Each started subscription's socket, whose unsent bytes its byte budget reads. */
   const sockets = new WeakMap<object, BufferedSocket>();
 
+  /** Screens, parses, validates and admits a subscribe message; an operation admitted holds one of its caller's operation slots. */
+  const admitOperation = async (ctx: Context<Record<string, unknown> | undefined, Extra & Partial<ConnectionState>>, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    const caller = ctx.extra.caller;
+    if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
+    // Unnamed until resolved, as Apollo counts an operation that fails before it is resolved.
+    const op: OperationState = { started: process.hrtime.bigint(), name: null, type: "unknown" };
+    ctx.extra.operations?.set(id, op);
+    const max = config.limits.maxSubscriptionsPerConnection;
+    // graphql-ws has already registered this operation, so the counts include it.
+    if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
+    if (!(await callerLimits.startOperation(caller.subject)))
+      return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
+    // Held until the operation ends (onComplete), is refused below, or the connection closes.
+    if (ctx.extra.closed || !ctx.extra.holdsSlot) callerLimits.endOperation(caller.subject);
+    else ctx.extra.held?.add(id);
+    // A trusted document named by hash runs as its text; an unknown hash, or any other text under TRUSTED_DOCUMENTS_ONLY, is refused.
+    const query = trusted.queryOf(payload);
+    if (query === null) return [persistedQueryNotFound()];
+    // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
+    await nextTurn(weightOf(query.length));
+    const screened = pipeline.screen(query);
+    if (screened) return [screened];
+    // A long document was screened in this turn: it is parsed and validated in the next.
+    if (query.length > LONG_DOCUMENT) await nextTurn(weightOf(query.length));
+    const document = pipeline.checkedDocument(query);
+    if (Array.isArray(document)) return document;
+    const resolved = getOperationAST(document, payload.operationName ?? undefined);
+    if (!resolved) return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
+    // Named as Apollo names it: by the operation the document resolves to.
+    op.type = resolved.operation;
+    op.name = resolved.name?.value ?? null;
+    const contextValue = pipeline.context(caller, randomUUID());
+    try {
+      pipeline.admit({ transport: "ws", document, operationName: payload.operationName, variables: payload.variables, context: contextValue });
+    } catch (e) {
+      if (e instanceof GraphQLError) return [e];
+      throw e;
+    }
+    operationKeys.set(contextValue, operationKeyOf(document, payload));
+    sockets.set(contextValue, ctx.extra.socket);
+    return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
+  };
+
+  /** The operation's slot goes back to its caller, once. */
+  const endOperation = (state: ConnectionState, id: string): void => {
+    if (state.caller && state.held?.delete(id)) callerLimits.endOperation(state.caller.subject);
+  };
+
   const server = useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: true,
@@ -125,60 +176,38 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
           }
           return false;
         }
-        const open = { get openOperations() { return Object.keys(ctx.subscriptions).length; } };
-        if (!callerLimits.openConnection(caller.subject, open)) {
+        if (!(await callerLimits.openConnection(caller.subject))) {
           const max = config.limits.maxConnectionsPerCaller;
           socket.close(WS_CLOSE.tooManyConnections, `too many connections: at most ${max} per caller`);
           return false;
         }
+        // Closed while the slot was being taken: onClose has run already, so the slot goes back here.
+        if (ctx.extra.closed) {
+          callerLimits.closeConnection(caller.subject);
+          return false;
+        }
         ctx.extra.caller = caller;
-        ctx.extra.open = open;
+        ctx.extra.holdsSlot = true;
+        ctx.extra.held = new Set();
         ctx.extra.operations = new Map();
         if (caller.expiresAt !== null)
           armExpiry(ctx.extra, caller.expiresAt, () => socket.close(WS_CLOSE.tokenExpired, "token expired: reconnect with a fresh token"));
         return true;
       },
       onClose(ctx) {
+        ctx.extra.closed = true;
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
-        if (ctx.extra.caller && ctx.extra.open) callerLimits.closeConnection(ctx.extra.caller.subject, ctx.extra.open);
+        const caller = ctx.extra.caller;
+        if (!caller || !ctx.extra.holdsSlot) return;
+        ctx.extra.holdsSlot = false;
+        for (const id of [...(ctx.extra.held ?? [])]) endOperation(ctx.extra, id);
+        callerLimits.closeConnection(caller.subject);
       },
       async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
-        const caller = ctx.extra.caller;
-        if (!caller) return refusal("UNAUTHENTICATED", "authentication required");
-        // Unnamed until resolved, as Apollo counts an operation that fails before it is resolved.
-        const op: OperationState = { started: process.hrtime.bigint(), name: null, type: "unknown" };
-        ctx.extra.operations?.set(id, op);
-        const max = config.limits.maxSubscriptionsPerConnection;
-        // graphql-ws has already registered this operation, so the counts include it.
-        if (Object.keys(ctx.subscriptions).length > max) return tooMany(`at most ${max} operations may run on one connection`);
-        if (!callerLimits.subscriptionsWithinLimit(caller.subject))
-          return tooMany(`at most ${config.limits.maxSubscriptionsPerCaller} operations may run at once per caller, across connections`);
-        // A trusted document named by hash runs as its text; an unknown hash, or any other text under TRUSTED_DOCUMENTS_ONLY, is refused.
-        const query = trusted.queryOf(payload);
-        if (query === null) return [persistedQueryNotFound()];
-        // Many subscribe messages arrive in one read of the socket: each is taken in a turn of its own.
-        await nextTurn(weightOf(query.length));
-        const screened = pipeline.screen(query);
-        if (screened) return [screened];
-        // A long document was screened in this turn: it is parsed and validated in the next.
-        if (query.length > LONG_DOCUMENT) await nextTurn(weightOf(query.length));
-        const document = pipeline.checkedDocument(query);
-        if (Array.isArray(document)) return document;
-        const resolved = getOperationAST(document, payload.operationName ?? undefined);
-        if (!resolved) return refusal("OPERATION_RESOLUTION_FAILURE", "name one operation of the document with operationName");
-        // Named as Apollo names it: by the operation the document resolves to.
-        op.type = resolved.operation;
-        op.name = resolved.name?.value ?? null;
-        const contextValue = pipeline.context(caller, randomUUID());
-        try {
-          pipeline.admit({ transport: "ws", document, operationName: payload.operationName, variables: payload.variables, context: contextValue });
-        } catch (e) {
-          if (e instanceof GraphQLError) return [e];
-          throw e;
-        }
-        operationKeys.set(contextValue, operationKeyOf(document, payload));
-        sockets.set(contextValue, ctx.extra.socket);
-        return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null, contextValue };
+        const answer = await admitOperation(ctx, id, payload);
+        // An operation refused here ends here (graphql-ws calls no other hook when its client completed it meanwhile).
+        if (Array.isArray(answer)) endOperation(ctx.extra, id);
+        return answer;
       },
       onNext(ctx, id, _payload, _args, result) {
         const errors = result.errors?.map(mask);
@@ -199,6 +228,7 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
       },
       onComplete(ctx, id) {
         ctx.extra.operations?.delete(id);
+        endOperation(ctx.extra, id);
       },
     },
     wss,

@@ -13,6 +13,9 @@ import type { RunningServer } from "../http/server.js";
 import type { Metrics } from "../http/metrics.js";
 import { type SqliteWrites, type WriterRequest, runWriterRequest } from "../open-storage.js";
 import type { Dispatcher } from "../webhooks/dispatcher.js";
+import type { SharedLimits } from "../limits/shared-limits.js";
+import type { SlotTable } from "../limits/slots.js";
+import { LimitsHost } from "./limits-host.js";
 import { type FromWorker, type MetricsJson, Outbox, type ToWorker, isBatch } from "./protocol.js";
 
 /** Delays before starting a worker again after it died: doubling from the first to the last. */
@@ -28,6 +31,10 @@ export interface PrimaryDeps {
   onCommit: (listener: (events: readonly LedgerEvent[]) => void) => () => void;
   dispatcher: Pick<Dispatcher, "refresh" | "forget">;
   metrics: Metrics;
+  /** The service's per-caller and per-subject counts, which every worker asks about. */
+  limits: SharedLimits & { slots: SlotTable };
+  /** A test's clock instead of the real time, and how it tells of its moves: the workers follow it (IPC), tests only. */
+  clock?: { now: () => number; moved?: (listener: () => void) => () => void };
 }
 
 /** How a worker process is started: from compiled JavaScript as is, from the TypeScript sources with the type-stripping hooks. */
@@ -39,6 +46,8 @@ function workerEntry(): { path: string; execArgv: string[] } {
 
 class WorkerProcess {
   ready = false;
+  /** The test clock's last move this worker said it follows. */
+  clockSeq = 0;
   /**
    * Connections sent to this worker that it has not yet said it took: the primary keeps its copy of
    * each until then, and closes it then, or when the worker dies first (its client sees the
@@ -56,7 +65,7 @@ class WorkerProcess {
   }
 }
 
-export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[] }> {
+export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & { workerPids(): number[]; clockSynced(): Promise<void> }> {
   const { config, logger, writer } = deps;
   const count = config.workers;
   const slots: (WorkerProcess | null)[] = Array.from({ length: count }, () => null);
@@ -69,11 +78,28 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
   let nextConnection = 1;
   const metricsWaits = new Map<number, { want: Set<number>; got: MetricsJson[]; done: () => void }>();
 
+  const limits = new LimitsHost(deps.limits);
   const entry = workerEntry();
   const broadcast = (m: ToWorker) => {
     for (const w of slots) w?.outbox.push(m);
   };
   const offCommit = writer ? deps.onCommit((events) => broadcast({ t: "commit", events })) : () => undefined;
+  // A test's clock: each move goes to every worker at once (before anything the test sends next on
+  // this side), and clockSynced() resolves once every worker follows it.
+  let clockSeq = 0;
+  const clockWaits: (() => void)[] = [];
+  const clockFollowed = () => slots.every((w) => !w?.ready || w.clockSeq >= clockSeq);
+  const clockMoved = () => {
+    if (clockFollowed()) for (const done of clockWaits.splice(0)) done();
+  };
+  const offClock =
+    deps.clock?.moved?.(() => {
+      clockSeq++;
+      for (const w of slots) {
+        w?.outbox.push({ t: "clock", at: deps.clock!.now(), seq: clockSeq });
+        w?.outbox.flush();
+      }
+    }) ?? (() => undefined);
 
   const handOff = (socket: Socket): void => {
     for (let i = 0; i < count; i++) {
@@ -138,10 +164,24 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
         return;
       case "metricsOf":
         return metricsArrived(w.index, m.id, m.json);
+      case "clockAt":
+        w.clockSeq = m.seq;
+        return clockMoved();
       case "accepted":
         w.handed.get(m.id)?.destroy();
         w.handed.delete(m.id);
         return;
+      case "limit":
+        limits.answer(w, m.ask).then(
+          (answer) => w.outbox.push({ t: "limited", id: m.id, answer }),
+          (e: unknown) => {
+            logger.error({ err: e }, "a worker's limit question could not be answered");
+            w.outbox.push({ t: "limited", id: m.id, answer: { ok: false, error: { code: "INTERNAL_SERVER_ERROR", message: "the limit could not be checked" } } });
+          },
+        );
+        return;
+      case "give":
+        return limits.give(w, m.kind, m.key);
       case "ready":
       case "failed":
         return;
@@ -170,6 +210,9 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
       child.on("error", (e) => logger.error({ err: e, worker: index }, "worker process error"));
       child.on("exit", (code, signal) => {
         if (slots[index] === w) slots[index] = null;
+        // Whatever its connections and operations held is free again.
+        limits.forget(w);
+        clockMoved();
         for (const socket of w.handed.values()) socket.destroy();
         w.handed.clear();
         for (const [id] of metricsWaits) metricsArrived(index, id, null);
@@ -179,7 +222,8 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
         restart(index);
       });
       // The configuration goes by message, not environment: tests start the service with settings of their own.
-      w.outbox.push({ t: "init", config, index, writable: writer ? writer.isWritable() : true });
+      w.clockSeq = clockSeq;
+      w.outbox.push({ t: "init", config, index, writable: writer ? writer.isWritable() : true, ...(deps.clock ? { clockAt: deps.clock.now() } : {}) });
     });
 
   const restart = (index: number): void => {
@@ -209,6 +253,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
   } catch (e) {
     closing = true;
     offCommit();
+    offClock();
     for (const w of slots) w?.child.kill("SIGKILL");
     throw e;
   }
@@ -220,6 +265,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
     port,
     httpServer: listener,
     workerPids: () => slots.flatMap((w) => (w?.child.pid !== undefined ? [w.child.pid] : [])),
+    clockSynced: () => (clockFollowed() ? Promise.resolve() : new Promise<void>((resolve) => clockWaits.push(resolve))),
     close: () =>
       (stopping ??= (async () => {
         closing = true;
@@ -236,6 +282,7 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
           }),
         );
         offCommit();
+        offClock();
       })()),
   };
 }

@@ -4,12 +4,17 @@
 import type { LedgerEvent } from "../domain/events.js";
 import type { Config } from "../config.js";
 import type { WriterReply, WriterRequest } from "../open-storage.js";
+import type { LimitAnswer, LimitAsk } from "./limits-host.js";
+import type { SlotKind } from "../limits/slots.js";
 
 export type MetricsJson = unknown[];
 
 /** Primary to worker; several made in one turn of the primary's loop travel as one batch, in order. */
 export type ToWorker =
-  | { t: "init"; config: Config; index: number; writable: boolean }
+  /** `clockAt`: a test's clock (startApp's `clock`), which the worker follows instead of the real time. */
+  | { t: "init"; config: Config; index: number; writable: boolean; clockAt?: number }
+  /** A test's clock moved (its `seq`-th move): the worker reads `at` as now from then on, and says so. */
+  | { t: "clock"; at: number; seq: number }
   /** A connection the primary accepted; the socket comes as the message's handle. */
   | { t: "connection"; id: number }
   /** A commit's events, sent to every worker before any answer that depends on it. */
@@ -18,10 +23,14 @@ export type ToWorker =
   | { t: "relayed"; id: number; ok: boolean; message?: string }
   | { t: "metricsOf"; id: number }
   | { t: "metricsText"; id: number; text: string }
+  /** The answer to the worker's `limit` message of the same id. */
+  | { t: "limited"; id: number; answer: LimitAnswer }
   | { t: "close" };
 
 export type FromWorker =
   | { t: "ready" }
+  /** The worker follows the clock's `seq`-th move. */
+  | { t: "clockAt"; seq: number }
   /** The worker holds connection `id` now: the primary closes its copy. */
   | { t: "accepted"; id: number }
   | { t: "failed"; message: string }
@@ -29,7 +38,11 @@ export type FromWorker =
   | { t: "webhooks"; id: number; op: "refresh" }
   | { t: "webhooks"; id: number; op: "forget"; webhookId: string }
   | { t: "metricsOf"; id: number; json: MetricsJson }
-  | { t: "metrics"; id: number };
+  | { t: "metrics"; id: number }
+  /** A question to the service's per-caller and per-subject counts, which the primary holds. */
+  | { t: "limit"; id: number; ask: LimitAsk }
+  /** A slot the worker took is given back (no answer). */
+  | { t: "give"; kind: SlotKind; key: string };
 
 export interface Batch<T> {
   t: "batch";

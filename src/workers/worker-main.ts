@@ -4,6 +4,8 @@ import "reflect-metadata";
 import type { Socket } from "node:net";
 import { type App, createLogger, startApp } from "../app.js";
 import { ProcessWriter } from "../open-storage.js";
+import { type LimitAnswer } from "./limits-host.js";
+import { limitsOverChannel } from "./limits-client.js";
 import { type FromWorker, Outbox, type ToWorker, isBatch } from "./protocol.js";
 
 const outbox = new Outbox<FromWorker>((batch) => {
@@ -14,6 +16,16 @@ let writer: ProcessWriter | null = null;
 let nextId = 1;
 const relayed = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 const metricsTexts = new Map<number, (text: string) => void>();
+const limitAnswers = new Map<number, (answer: LimitAnswer) => void>();
+const limits = limitsOverChannel(
+  (ask) =>
+    new Promise<LimitAnswer>((resolve) => {
+      const id = nextId++;
+      limitAnswers.set(id, resolve);
+      outbox.push({ t: "limit", id, ask });
+    }),
+  (kind, key) => outbox.push({ t: "give", kind, key }),
+);
 
 function ask(m: { t: "webhooks"; op: "refresh" } | { t: "webhooks"; op: "forget"; webhookId: string }): Promise<void> {
   const id = nextId++;
@@ -27,11 +39,16 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<void> {
   const { config } = init;
   const logger = createLogger(config.logLevel).child({ worker: init.index });
   if (config.database.kind === "sqlite") writer = new ProcessWriter((request) => outbox.push({ t: "write", requests: [request] }), init.writable);
+  // A test's clock, moved by the primary's messages; the real time otherwise.
+  const clock = init.clockAt === undefined ? {} : { clock: () => testClock.at, clockMoved: (l: () => void) => (testClock.listeners.add(l), () => void testClock.listeners.delete(l)) };
+  if (init.clockAt !== undefined) testClock.at = init.clockAt;
   try {
     app = await startApp(config, {
       logger,
+      ...clock,
       worker: {
         sqliteWrites: writer,
+        limits,
         dispatcher: { refresh: () => ask({ t: "webhooks", op: "refresh" }), forget: (webhookId) => ask({ t: "webhooks", op: "forget", webhookId }) },
         metricsText: () =>
           new Promise<string>((resolve) => {
@@ -50,6 +67,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<void> {
   }
   outbox.push({ t: "ready" });
 }
+
+const testClock = { at: 0, listeners: new Set<() => void>() };
 
 let closing = false;
 function close(): void {
@@ -80,7 +99,7 @@ function receive(m: ToWorker, handle: unknown): void {
       writer?.committed(m.events);
       return;
     case "reply":
-      writer?.answered(m.reply);
+      writer?.receive(m.reply);
       return;
     case "relayed": {
       const r = relayed.get(m.id);
@@ -96,6 +115,15 @@ function receive(m: ToWorker, handle: unknown): void {
     case "metricsText":
       metricsTexts.get(m.id)?.(m.text);
       metricsTexts.delete(m.id);
+      return;
+    case "clock":
+      testClock.at = m.at;
+      for (const l of [...testClock.listeners]) l();
+      outbox.push({ t: "clockAt", seq: m.seq });
+      return;
+    case "limited":
+      limitAnswers.get(m.id)?.(m.answer);
+      limitAnswers.delete(m.id);
       return;
     case "close":
       close();

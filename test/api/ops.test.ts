@@ -1,4 +1,5 @@
-// Operations through HTTP: metrics, health and readiness, the receipt JWKS and receipts, graceful shutdown in-process.
+// Operations through HTTP: metrics, health and readiness, the receipt JWKS and receipts (readiness and
+// shutdown with the store closed or a request held under the serving process: ops-in-process.test.ts).
 import { compactVerify, createRemoteJWKSet, decodeProtectedHeader } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
@@ -45,8 +46,8 @@ describe("/metrics", () => {
     const writer = await srv.token(id, "consent:self");
     ok(await recordConsent(srv, writer, { policyVersion: 1, acceptPolicy: true, grant: ["location"] }));
     const ask = async () => ok(await srv.gql<{ permission: { permitted: boolean } }>(`query($s: ID!) { permission(subjectId: $s, purposeId: "location") { permitted } }`, { s: id }, reader)).permission.permitted;
-    expect(await ask()).toBe(true);
-    expect(await ask()).toBe(true);
+    // Three reads: with WORKERS=2 at least two of them are served by the same worker, from its memory.
+    for (let i = 0; i < 3; i++) expect(await ask()).toBe(true);
     // A withdrawal acknowledged is seen by the next read, from memory or not.
     ok(await recordConsent(srv, writer, { policyVersion: 1, acceptPolicy: false, grant: [], withdraw: ["location"] }));
     expect(await ask()).toBe(false);
@@ -73,78 +74,6 @@ describe("/healthz and /readyz", () => {
     expect(h.status).toBe(200);
     const r = await get(srv, "/readyz");
     expect(r.status).toBe(200);
-  });
-
-  it("/readyz turns 503 once the store is closed under the app, while /healthz stays 200", async () => {
-    const s = await startTestServer();
-    try {
-      expect((await get(s, "/readyz")).status).toBe(200);
-      await s.app.services.ledger.storage.close();
-      const r = await get(s, "/readyz");
-      expect(r.status).toBe(503);
-      expect((await get(s, "/healthz")).status).toBe(200);
-      // A write now fails as the store being unavailable, not as a crash with internals.
-      const w = await recordConsent(s, await s.token(freshId(), "consent:self"), { policyVersion: 1, acceptPolicy: true });
-      expect(w.code).toBe("STORE_UNAVAILABLE");
-      expect(JSON.stringify(w.errors)).not.toMatch(/sqlite|\.ts:|stack/i);
-    } finally {
-      await s.close();
-    }
-  });
-
-  it("/readyz turns 503 as soon as the server starts draining", async () => {
-    const s = await startTestServer();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const ledger = s.app.services.ledger;
-    const original = ledger.recordConsent.bind(ledger);
-    vi.spyOn(ledger, "recordConsent").mockImplementation(async (...args) => {
-      await gate;
-      return original(...args);
-    });
-    const inflight = recordConsent(s, await s.token(freshId(), "consent:self"), { policyVersion: 1, acceptPolicy: true });
-    await vi.waitFor(() => expect(ledger.recordConsent).toHaveBeenCalled());
-    // close() marks the server draining before it waits for anything.
-    const closing = s.close();
-    // The port may already refuse new connections; if it answers at all, it answers 503.
-    const ready = await get(s, "/readyz").then((r) => r.status, () => "refused");
-    expect([503, "refused"]).toContain(ready);
-    release();
-    expect((await inflight).errors).toBeUndefined();
-    await closing;
-  });
-});
-
-describe("graceful shutdown (in-process)", () => {
-  it("an in-flight request finishes when close() is called; new connections are refused after; the store closes last", async () => {
-    const s = await startTestServer();
-    const ledger = s.app.services.ledger;
-    const original = ledger.recordConsent.bind(ledger);
-    let started = false;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    vi.spyOn(ledger, "recordConsent").mockImplementation(async (...args) => {
-      started = true;
-      await gate;
-      return original(...args);
-    });
-    const me = freshId();
-    const inflight = recordConsent(s, await s.token(me, "consent:self"), { policyVersion: 1, acceptPolicy: true, grant: ["location"] });
-    await vi.waitFor(() => expect(started).toBe(true));
-    let closed = false;
-    const closing = s.app.close().then(() => (closed = true));
-    // Once the port refuses new connections, close() has gone as far as it can without the request.
-    await vi.waitFor(() => expect(fetch(new URL("/healthz", s.url))).rejects.toThrow(), { timeout: 10_000 });
-    expect(closed).toBe(false);
-    expect(ledger.isWritable()).toBe(true);
-    release();
-    const r = await inflight;
-    expect(r.errors).toBeUndefined();
-    expect(r.data?.recordConsent.events.map((e) => e.type)).toEqual(["PolicyAccepted", "ConsentGranted"]);
-    await closing;
-    expect(ledger.isWritable()).toBe(false);
-    await expect(fetch(new URL("/healthz", s.url))).rejects.toThrow();
-    await s.close();
   });
 });
 

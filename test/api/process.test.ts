@@ -49,6 +49,8 @@ interface Run {
   stdout: () => string;
   stderr: () => string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with `probe`'s value once it has one, looked at as each piece of stdout arrives; rejects if the process exits first. */
+  whenOut<T>(probe: (stdout: string) => T | undefined, what: string): Promise<T>;
 }
 
 function run(env: NodeJS.ProcessEnv): Run {
@@ -58,7 +60,20 @@ function run(env: NodeJS.ProcessEnv): Run {
   child.stdout!.on("data", (c: Buffer) => (out += c.toString("utf8")));
   child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  const whenOut = <T>(probe: (stdout: string) => T | undefined, what: string) =>
+    new Promise<T>((resolve, reject) => {
+      const look = () => {
+        const v = probe(out);
+        if (v === undefined) return false;
+        child.stdout!.off("data", look);
+        resolve(v);
+        return true;
+      };
+      if (look()) return;
+      child.stdout!.on("data", look);
+      void exit.then(({ code, signal }) => reject(new Error(`the process exited (${signal ?? code}) before ${what}: ${err}`)));
+    });
+  return { child, stdout: () => out, stderr: () => err, exit, whenOut };
 }
 
 async function waitFor<T>(probe: () => T | undefined, what: string, ms = 20_000): Promise<T> {
@@ -80,6 +95,22 @@ async function waitForAsync<T>(probe: () => Promise<T | undefined>, what: string
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A file of a process's main thread under /proc ("" once the process is gone). */
+const readProc = (pid: number, file: string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/${file}`, "utf8").trim();
+  } catch {
+    return "";
+  }
+};
+
+/** The process ids of a process's children. */
+const childrenOf = (pid: number): number[] =>
+  readProc(pid, "children")
+    .split(" ")
+    .filter((c) => c !== "")
+    .map(Number);
 
 /** A port nothing listens on right now. */
 function freePort(): Promise<number> {
@@ -105,7 +136,7 @@ describe("the server process", () => {
     const db = join(dir, "ledger.db");
     const p = run(serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${db}`, CATALOG_DIR: "data/policies", LOG_LEVEL: "info" }));
     try {
-      const first = await waitFor(() => (p.stdout().includes("\n") ? logLines(p.stdout())[0] : undefined), "the first log line");
+      const first = await p.whenOut((out) => (out.includes("\n") ? logLines(out)[0] : undefined), "the first log line");
       expect(first["url"]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
       expect(String(first["msg"])).toContain(String(first["url"]));
       const url = String(first["url"]);
@@ -180,7 +211,7 @@ describe("finding 9: the server says which auth mode it runs in and why; dev mod
     const dir = tempDir();
     const p = run(serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies", LOG_LEVEL: "info" }));
     try {
-      const first = await waitFor(() => (p.stdout().includes("\n") ? logLines(p.stdout())[0] : undefined), "the first log line");
+      const first = await p.whenOut((out) => (out.includes("\n") ? logLines(out)[0] : undefined), "the first log line");
       expect(first).toMatchObject({ authMode: "dev", authModeReason: "no JWKS is configured and HOST=127.0.0.1 is loopback" });
     } finally {
       p.child.kill("SIGKILL");
@@ -269,12 +300,15 @@ describe("finding 7: SIGTERM stops the service while its main thread is stuck wr
     const base = `http://127.0.0.1:${port}`;
     const inFlight = new AbortController();
     let servicePid = 0;
+    let workerPids: number[] = [];
     try {
       await waitForAsync(async () => ((await fetch(`${base}/healthz`).catch(() => null))?.ok ? true : undefined), "the service to answer");
       // The service is the supervisor's child (or, without a supervisor, the process itself).
       const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim();
       servicePid = children === "" ? child.pid! : Number(children.split(" ")[0]);
-      const wchan = () => readFileSync(`/proc/${servicePid}/task/${servicePid}/wchan`, "utf8").trim();
+      workerPids = childrenOf(servicePid);
+      // With WORKERS > 1 the requests, and their log lines, are the worker processes' (the service's children).
+      const wchan = () => [servicePid, ...workerPids].map((pid) => readProc(pid, "wchan")).join(" ");
       // Every refused token is a log line: requests until the pipe is full and the main thread waits in its write.
       let blocked = false;
       for (let batch = 0; batch < 200 && !blocked; batch++) {
@@ -297,13 +331,14 @@ describe("finding 7: SIGTERM stops the service while its main thread is stuck wr
       child.kill("SIGTERM");
       const outcome = await Promise.race([exit, new Promise<"still running">((r) => setTimeout(() => r("still running"), 30_000))]);
       expect(outcome).toEqual({ code: 1, signal: null });
-      await waitFor(() => (err.includes("killed") ? true : undefined), "the supervisor's line on stderr", 5_000);
+      // The supervisor's last line is in once its stderr has ended.
+      if (!child.stderr!.readableEnded) await new Promise((r) => child.stderr!.once("end", r));
       expect(err).toMatch(/shutdown took longer than 12 s; killed/);
       expect(existsSync(`/proc/${servicePid}`)).toBe(false);
     } finally {
       inFlight.abort();
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      if (servicePid && existsSync(`/proc/${servicePid}`)) process.kill(servicePid, "SIGKILL");
+      for (const pid of [servicePid, ...workerPids]) if (pid && existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
     }
   }, 90_000);
 
@@ -311,7 +346,7 @@ describe("finding 7: SIGTERM stops the service while its main thread is stuck wr
     const dir = tempDir();
     const p = run(serverEnv({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "ledger.db")}`, CATALOG_DIR: "data/policies" }));
     try {
-      await waitFor(() => (p.stdout().includes("listening on") ? true : undefined), "the start line");
+      await p.whenOut((out) => (out.includes("listening on") ? true : undefined), "the start line");
       const children = readFileSync(`/proc/${p.child.pid}/task/${p.child.pid}/children`, "utf8").trim();
       expect(children, "the service runs as the supervisor's child").not.toBe("");
       const servicePid = Number(children.split(" ")[0]);

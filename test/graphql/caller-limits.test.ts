@@ -24,26 +24,22 @@ describe("finding 4: per-caller limits", () => {
 
   it("counts connections per caller and frees them on close", () => {
     const limits = new CallerLimits(settings);
-    const a = { openOperations: 0 };
-    const b = { openOperations: 0 };
-    expect(limits.openConnection("alice", a)).toBe(true);
-    expect(limits.openConnection("alice", b)).toBe(true);
-    expect(limits.openConnection("alice", { openOperations: 0 })).toBe(false);
-    expect(limits.openConnection("bob", { openOperations: 0 })).toBe(true);
-    limits.closeConnection("alice", a);
-    expect(limits.connectionsOf("alice")).toBe(1);
-    expect(limits.openConnection("alice", { openOperations: 0 })).toBe(true);
+    expect(limits.openConnection("alice")).toBe(true);
+    expect(limits.openConnection("alice")).toBe(true);
+    expect(limits.openConnection("alice")).toBe(false);
+    expect(limits.openConnection("bob")).toBe(true);
+    limits.closeConnection("alice");
+    expect(limits.openConnection("alice")).toBe(true);
+    expect(limits.openConnection("alice")).toBe(false);
   });
 
-  it("sums a caller's operations across its connections", () => {
+  it("counts a caller's operations, whatever connection each runs on, until each ends", () => {
     const limits = new CallerLimits(settings);
-    const a = { openOperations: 2 };
-    const b = { openOperations: 1 };
-    limits.openConnection("alice", a);
-    limits.openConnection("alice", b);
-    expect(limits.subscriptionsWithinLimit("alice")).toBe(true);
-    b.openOperations = 2;
-    expect(limits.subscriptionsWithinLimit("alice")).toBe(false);
-    expect(limits.subscriptionsWithinLimit("bob")).toBe(true);
+    for (let i = 0; i < 3; i++) expect(limits.startOperation("alice")).toBe(true);
+    expect(limits.startOperation("alice")).toBe(false);
+    expect(limits.startOperation("bob")).toBe(true);
+    limits.endOperation("alice");
+    expect(limits.startOperation("alice")).toBe(true);
+    expect(limits.startOperation("alice")).toBe(false);
   });
 });

@@ -73,8 +73,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...opts.env,
   });
   const app = await startApp(config, { logger: opts.logger ?? pino({ level: "silent" }), ...clockOptions(opts.clock) });
-  const gql = <T>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>> =>
-    postGraphql<T>(app.url, query, variables, token);
+  // With WORKERS > 1 the workers follow a TestClock's moves by message: a request waits until they all have.
+  const gql = async <T>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>> => {
+    await app.clockSynced?.();
+    return postGraphql<T>(app.url, query, variables, token);
+  };
   return {
     app,
     url: app.url,

@@ -1,44 +1,15 @@
 // WORKERS=2: connections shared out among worker processes, on SQLite one writer in the primary,
 // every commit delivered to every worker's subscribers once and in order, a dead worker replaced.
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS } from "../support/backend.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
 import { freshId } from "../api/helpers.js";
 import { Collected, wsClient } from "../subscriptions/ws-client.js";
+import { type Answer, postAlone } from "./alone.js";
 
 const RECORD = `mutation R($input: RecordConsentInput!) { recordConsent(input: $input) { events { position type } } }`;
 const LEDGER_EVENTS = `subscription Events($after: String, $types: [String!]) { ledgerEvents(after: $after, types: $types) { position type subjectId } }`;
 const PERMISSION = `query P($s: ID!) { permission(subjectId: $s, purposeId: "location") { permitted } }`;
-
-interface Answer {
-  status: number;
-  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
-}
-
-/**
- * POSTs on a connection of its own, closed after the answer: the primary hands each new connection
- * to the next worker in turn, so consecutive calls go through different workers.
- */
-function postAlone(url: string, query: string, variables: Record<string, unknown>, token: string): Promise<Answer> {
-  const body = JSON.stringify({ query, variables });
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", agent: false, headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Answer["body"] });
-        } catch (e) {
-          reject(e);
-        }
-      });
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 const positionsOf = (a: Answer): string[] => ((a.body.data?.["recordConsent"] as { events: { position: string }[] } | undefined)?.events ?? []).map((e) => e.position);
 

@@ -1,11 +1,9 @@
 // The SQLite adapter's writes on a worker thread: the main thread only posts commands and receives
 // answers, so no group commit or fsync stops its event loop. A crashed thread is started again.
 import { Worker } from "node:worker_threads";
-import type { LedgerEvent } from "../../domain/events.js";
 import type { StoredCheckpoint } from "../../log/transparency-store.js";
-import type { CommandOutcome, CommandRequest } from "../storage-port.js";
 import { StoreUnavailableError } from "../store-unavailable.js";
-import type { SqliteWrites } from "./sqlite-writer.js";
+import { WriterClient, type WriterOp } from "./writer-client.js";
 import { type WriterData, type WriterReply, type WriterRequest, fromWire } from "./writer-protocol.js";
 
 /** Delays before starting a crashed writer again: doubling from the first to the last, then staying there. */
@@ -13,13 +11,6 @@ const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5_000;
 /** How often a writer whose last commit failed is asked whether the cause has passed (readiness). */
 const PROBE_INTERVAL_MS = 100;
-
-interface Waiting {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
-type Op = WriterRequest extends infer R ? (R extends { op: infer O } ? O : never) : never;
 
 /**
  * Runs from compiled JavaScript as is; from TypeScript sources (the test suite) the thread first
@@ -36,17 +27,12 @@ function startThread(path: string, evidenceKek: Uint8Array | null, commands: str
 }
 
 /** The writer thread's client; every method answers once the thread's commit is durable. */
-export class ThreadWriter implements SqliteWrites {
+export class ThreadWriter extends WriterClient {
   private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly waiting = new Map<number, Waiting>();
   /** Requests made in this turn of the event loop, posted together at its end. */
   private outbox: WriterRequest[] = [];
-  private readonly listeners = new Set<(events: readonly LedgerEvent[]) => void>();
   /** The thread is up and answered "ready". */
   private alive = false;
-  /** What the thread last said of its connection (false after a failed commit until a probe says otherwise). */
-  private writable = false;
   private closing = false;
   private restartDelay = RESTART_FIRST_MS;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -58,7 +44,10 @@ export class ThreadWriter implements SqliteWrites {
     private readonly path: string,
     private readonly evidenceKek: Uint8Array | null,
     private readonly commands: string | null,
-  ) {}
+  ) {
+    // What the thread last said of its connection (false after a failed commit until a probe says otherwise).
+    super(false);
+  }
 
   /**
    * Starts the writer thread on `path` (subject keys wrapped under `evidenceKek`, commands run with the
@@ -86,16 +75,9 @@ export class ThreadWriter implements SqliteWrites {
           case "failed":
             return reject(fromWire(m.error));
           case "commit":
-            for (const l of this.listeners) l(m.events);
-            return;
-          case "result": {
-            this.writable = m.writable;
-            const w = this.waiting.get(m.id);
-            if (!w) return;
-            this.waiting.delete(m.id);
-            if (m.ok) w.resolve(m.value);
-            else w.reject(fromWire(m.error));
-          }
+            return this.committed(m.events);
+          case "result":
+            return this.answered(m);
         }
       };
       worker.on("message", (replies: readonly WriterReply[]) => {
@@ -109,9 +91,7 @@ export class ThreadWriter implements SqliteWrites {
         this.worker = null;
         this.alive = false;
         // Whatever had not been answered may or may not have committed: none of it was acknowledged.
-        const lost = [...this.waiting.values()];
-        this.waiting.clear();
-        for (const w of lost) w.reject(new StoreUnavailableError(new Error("the writer thread stopped")));
+        this.refuseAll(new StoreUnavailableError(new Error("the writer thread stopped")));
         if (!started) reject(new StoreUnavailableError(new Error("the writer thread stopped while opening the database")));
         else if (!this.closing) {
           this.crashes++;
@@ -134,15 +114,13 @@ export class ThreadWriter implements SqliteWrites {
     this.restartTimer.unref();
   }
 
-  private call<T>(op: Op, extra: object = {}): Promise<T> {
-    const worker = this.worker;
-    if (!worker || !this.alive || (this.closing && op !== "close"))
-      return Promise.reject(new StoreUnavailableError(new Error(this.closing ? "store closed" : "the writer thread is restarting")));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (this.outbox.push({ id, op, ...extra } as WriterRequest) === 1) setImmediate(() => this.sendOutbox());
-    });
+  protected refusal(op: WriterOp): Error | null {
+    if (this.worker && this.alive && !(this.closing && op !== "close")) return null;
+    return new StoreUnavailableError(new Error(this.closing ? "store closed" : "the writer thread is restarting"));
+  }
+
+  protected post(request: WriterRequest): void {
+    if (this.outbox.push(request) === 1) setImmediate(() => this.sendOutbox());
   }
 
   /**
@@ -173,41 +151,10 @@ export class ThreadWriter implements SqliteWrites {
     }
   }
 
-  private refuse(id: number, e: unknown): void {
-    const w = this.waiting.get(id);
-    this.waiting.delete(id);
-    w?.reject(e);
-  }
-
-  execute(request: CommandRequest): Promise<CommandOutcome> {
-    return this.call("execute", { request });
-  }
-
-  catchUpTree(chunk: number): Promise<number> {
-    return this.call("catchUpTree", { chunk });
-  }
-
   /** `checkpoint` itself when the thread stored it (callers compare by identity), else the larger one stored before it. */
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<StoredCheckpoint> {
     const other = await this.call<StoredCheckpoint | null>("saveCheckpoint", { checkpoint });
     return other === null ? checkpoint : { ...other, root: Buffer.from(other.root) };
-  }
-
-  wrapEvidenceKeys(): Promise<number> {
-    return this.call("wrapEvidenceKeys");
-  }
-
-  rebuild(): Promise<number> {
-    return this.call("rebuild");
-  }
-
-  commits(): Promise<number> {
-    return this.call("commits");
-  }
-
-  onCommit(listener: (events: readonly LedgerEvent[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   isWritable(): boolean {
