@@ -10,7 +10,7 @@ import type { Actor, DataRequestKind, LedgerEvent } from "../domain/events.js";
 import type { DataRequestState, SubjectState } from "../domain/subject.js";
 import type { Instant } from "../domain/time.js";
 import { type TransferCommand, checkTransfer } from "../domain/transfer.js";
-import type { WriteQuotaPort } from "../domain/write-quota.js";
+import { type WriteQuotaPort, quotaOf } from "../domain/write-quota.js";
 import { requestHash, sha256Hex } from "../log/canonical.js";
 import type { CommandOutcome, CommandRequest, IdempotencyKey, StoragePort } from "../storage/storage-port.js";
 
@@ -65,10 +65,10 @@ export class Commands {
 
   /** Runs a subject command whose subject id has been checked. */
   private async runChecked(command: SubjectCommand, actor: Actor, now: Instant, idempotency: IdempotencyKey | null): Promise<CommandOutcome & { subject: SubjectState }> {
-    // Erasure is a right that must always be exercisable, however busy the record, and the record of
-    // who read a subject's data must not fail the read it records: both count, neither is refused.
-    // Counted in this process, the command goes on in this same turn; counted by the primary (WORKERS > 1), once it answers.
-    const counted = this.s.writeQuota.take(command.subjectId, command.kind === "eraseSubject" || command.kind === "recordPersonalDataAccessed");
+    // Counted in this process, the command goes on in this same turn; counted by the primary (WORKERS > 1), once it answers
+    // (on SQLite the primary counts it as the write arrives, and this take counts nothing).
+    const quota = quotaOf(command)!;
+    const counted = this.s.writeQuota.take(quota.subjectId, quota.always);
     if (counted) await counted;
     const outcome = await this.s.storage.execute({ command, actor, now, idempotency, bounds: this.s.bounds });
     return outcome as CommandOutcome & { subject: SubjectState };

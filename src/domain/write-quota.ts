@@ -1,5 +1,6 @@
 // How many commands one subject's record may take per minute: one end user's token cannot grow its
 // record (and so its exports and replays) without bound.
+import type { LedgerCommand, SubjectCommand } from "./command.js";
 import { LedgerError } from "./errors.js";
 
 const MINUTE_MS = 60_000;
@@ -10,6 +11,36 @@ export const PRUNE_AT = 10_000;
 export interface WriteQuotaPort {
   take(subjectId: string, always: boolean): void | Promise<void>;
 }
+
+/** Every command on one subject's record counts against its quota; no other command does. */
+const COUNTED: Record<SubjectCommand["kind"], true> = {
+  recordConsent: true,
+  suspendProcessing: true,
+  resumeProcessing: true,
+  leaveService: true,
+  eraseSubject: true,
+  openDataRequest: true,
+  verifyDataRequestIdentity: true,
+  closeDataRequest: true,
+  extendDataRequest: true,
+  recordNoticeShown: true,
+  recordPersonalDataAccessed: true,
+};
+
+/**
+ * What `command` takes of the write quota: its subject, and whether it is counted without ever being
+ * refused. Erasure is a right that must always be exercisable, however busy the record, and the
+ * record of who read a subject's data must not fail the read it records: both count, neither is
+ * refused. Null: the command takes none.
+ */
+export function quotaOf(command: LedgerCommand): { subjectId: string; always: boolean } | null {
+  if (!Object.hasOwn(COUNTED, command.kind)) return null;
+  const c = command as SubjectCommand;
+  return { subjectId: c.subjectId, always: c.kind === "eraseSubject" || c.kind === "recordPersonalDataAccessed" };
+}
+
+/** The quota of a worker whose writes go to the primary's SQLite writer: the primary counts each one as it hands it to the writer. */
+export const COUNTED_BY_THE_WRITER: WriteQuotaPort = { take: () => undefined };
 
 /**
  * A fixed one-minute window per subject, started by its first command: at most `max` commands in

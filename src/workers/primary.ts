@@ -15,6 +15,8 @@ import { type SqliteWrites, type WriterRequest, runWriterRequest } from "../open
 import type { Dispatcher } from "../webhooks/dispatcher.js";
 import type { SharedLimits } from "../limits/shared-limits.js";
 import type { SlotTable } from "../limits/slots.js";
+import { quotaOf } from "../domain/write-quota.js";
+import type { CommandRequest } from "../storage/storage-port.js";
 import { LimitsHost } from "./limits-host.js";
 import { type FromWorker, type MetricsJson, Outbox, type ToWorker, isBatch } from "./protocol.js";
 
@@ -118,8 +120,14 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
     parked.push(socket);
   };
 
+  // A worker's command is counted against its subject's write quota here, as it arrives, before the
+  // writer has it: one round trip per write. A refusal is answered as the writer's own errors are.
+  const admit = (request: CommandRequest): void | Promise<void> => {
+    const quota = quotaOf(request.command);
+    return quota ? deps.limits.writeQuota.take(quota.subjectId, quota.always) : undefined;
+  };
   const relayWrite = async (w: WorkerProcess, r: WriterRequest): Promise<void> => {
-    w.outbox.push({ t: "reply", reply: await runWriterRequest(writer!, r) });
+    w.outbox.push({ t: "reply", reply: await runWriterRequest(writer!, r, admit) });
   };
 
   const metricsOfAll = async (): Promise<string> => {

@@ -3,6 +3,7 @@
 import "reflect-metadata";
 import type { Socket } from "node:net";
 import { type App, createLogger, startApp } from "../app.js";
+import { COUNTED_BY_THE_WRITER } from "../domain/write-quota.js";
 import { ProcessWriter } from "../open-storage.js";
 import { type LimitAnswer } from "./limits-host.js";
 import { limitsOverChannel } from "./limits-client.js";
@@ -48,7 +49,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<void> {
       ...clock,
       worker: {
         sqliteWrites: writer,
-        limits,
+        // SQLite: the primary counts each write's quota where it arrives, in the same round trip as the write.
+        limits: writer ? { ...limits, writeQuota: COUNTED_BY_THE_WRITER } : limits,
         dispatcher: { refresh: () => ask({ t: "webhooks", op: "refresh" }), forget: (webhookId) => ask({ t: "webhooks", op: "forget", webhookId }) },
         metricsText: () =>
           new Promise<string>((resolve) => {

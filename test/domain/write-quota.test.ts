@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PRUNE_AT, WriteQuota } from "../../src/domain/write-quota.js";
+import { PRUNE_AT, WriteQuota, quotaOf } from "../../src/domain/write-quota.js";
 import { LedgerError } from "../../src/domain/errors.js";
 
 const codeOf = (f: () => void): string | null => {
@@ -59,5 +59,16 @@ describe("WriteQuota", () => {
     expect(most).toBeLessThanOrEqual(2 * live);
     expect(q.size).toBe(PRUNE_AT);
     expect(codeOf(() => q.take("a0"))).toBeNull();
+  });
+});
+
+describe("quotaOf", () => {
+  it("counts every command on a subject's record, never refuses erasure or a read's record, and counts no other command", () => {
+    expect(quotaOf({ kind: "leaveService", subjectId: "s1" })).toEqual({ subjectId: "s1", always: false });
+    expect(quotaOf({ kind: "resumeProcessing", subjectId: "s1" })).toEqual({ subjectId: "s1", always: false });
+    expect(quotaOf({ kind: "eraseSubject", subjectId: "s1", reason: null })).toEqual({ subjectId: "s1", always: true });
+    expect(quotaOf({ kind: "recordPersonalDataAccessed", subjectId: "s1", read: "export", reason: null })).toEqual({ subjectId: "s1", always: true });
+    expect(quotaOf({ kind: "recordDueChanges", limit: 10 })).toBeNull();
+    expect(quotaOf({ kind: "mergeSubjects", from: "a", into: "b" })).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ import { Collected, wsClient } from "../subscriptions/ws-client.js";
 import { postAlone, postPathAlone } from "./alone.js";
 
 const RECORD = `mutation R($input: RecordConsentInput!) { recordConsent(input: $input) { events { position } } }`;
+const SUBJECT_EVENTS = `query E($subjectId: ID) { events(subjectId: $subjectId, first: 100) { edges { node { id } } } }`;
 const LEDGER_EVENTS = `subscription Events($after: String) { ledgerEvents(after: $after) { position } }`;
 
 /** Opens a WebSocket and sends connection_init: resolves to whether it was acknowledged, or the close code. */
@@ -108,6 +109,34 @@ describe.each(BACKENDS)("limits shared by two workers on %s", (backend) => {
     // The window is the service's clock's: a minute later the subject writes again.
     clock.advance(60_000);
     expect((await postAlone(srv.url, RECORD, { input }, writer)).body.errors).toBeUndefined();
+  }, 60_000);
+
+  it("appends nothing for a write a worker has refused, and answers with the quota's own message", async () => {
+    clock.advance(60_000);
+    const writer = await srv.token("service", "consent:write");
+    const reader = await srv.token(freshId("reader"), "ledger:read");
+    const subjectId = freshId("refused");
+    const grant = { subjectId, policyVersion: 1, acceptPolicy: true, grant: ["location"] };
+    const events = async () => {
+      const a = await postAlone(srv.url, SUBJECT_EVENTS, { subjectId }, reader);
+      expect(a.body.errors).toBeUndefined();
+      return (a.body.data?.["events"] as { edges: { node: { id: string } }[] }).edges.map((e) => e.node.id);
+    };
+    for (let i = 0; i < 3; i++) expect((await postAlone(srv.url, RECORD, { input: grant }, writer)).body.errors).toBeUndefined();
+    const before = await events();
+    expect(before.length).toBeGreaterThan(0);
+    // A withdrawal appends an event when it is taken: refused, it must append none, on whichever worker it lands.
+    const withdraw = { subjectId, policyVersion: 1, withdraw: ["location"] };
+    for (let i = 0; i < 2; i++) {
+      const refused = await postAlone(srv.url, RECORD, { input: withdraw }, writer);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe("TOO_MANY_REQUESTS");
+      expect(refused.body.errors?.[0]?.message).toMatch(/^this subject's record took 3 writes in the last minute, the most it may take; retry in \d+ s$/);
+    }
+    expect(await events()).toEqual(before);
+    // Taken once the minute is over, the same withdrawal does append.
+    clock.advance(60_000);
+    expect((await postAlone(srv.url, RECORD, { input: withdraw }, writer)).body.errors).toBeUndefined();
+    expect((await events()).length).toBeGreaterThan(before.length);
   }, 60_000);
 
   it("counts the visitor sessions of one address across both workers", async () => {
