@@ -115,22 +115,42 @@ export class ChangePump {
     });
   }
 
+  /**
+   * Events this replica has just committed, handed over by its writer: delivered at once, without
+   * reading them back, when they continue exactly what was delivered; otherwise (another replica's
+   * events come first) the pump reads the log as on a wake-up.
+   */
+  offer(events: readonly LedgerEvent[]): void {
+    if (this.stopped || events.length === 0) return;
+    if (events[0]!.position !== this.position + 1) {
+      this.wake();
+      return;
+    }
+    this.deliver(events);
+  }
+
+  private deliver(events: readonly LedgerEvent[]): void {
+    this.position = events.at(-1)!.position;
+    for (const l of this.listeners) {
+      try {
+        l(events);
+      } catch (e) {
+        this.opts.onError(e);
+      }
+    }
+    this.release();
+  }
+
   private async drain(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.read(this.position, PAGE);
-        if (events.length === 0 || this.stopped) break;
-        // Positions are dense and become visible in order: a page always continues the last one.
-        this.position = events.at(-1)!.position;
-        for (const l of this.listeners) {
-          try {
-            l(events);
-          } catch (e) {
-            this.opts.onError(e);
-          }
-        }
-        this.release();
-        if (events.length < PAGE) break;
+        const page = await this.read(this.position, PAGE);
+        if (page.length === 0 || this.stopped) break;
+        // Positions are dense and become visible in order: a page always continues the last one,
+        // less what the writer handed over (offer) while it was read.
+        const events = page.filter((e) => e.position > this.position);
+        if (events.length > 0) this.deliver(events);
+        if (page.length < PAGE) break;
       }
     } catch (e) {
       this.opts.onError(e);

@@ -1,6 +1,7 @@
 // Group commit per replica: the commands queued while a transaction runs share the next one, each
 // in its own savepoint, and one COMMIT (one WAL flush) answers them all.
 import type pg from "pg";
+import type { LedgerEvent } from "../../../domain/events.js";
 import { isConnectionLoss, isUnavailable } from "../connection.js";
 import type { BatchTip } from "./chain-tip.js";
 import { DEADLOCK_RETRIES, StreamBusy, deadlockPause, isDeadlock } from "./deadlock-retry.js";
@@ -44,6 +45,50 @@ export interface GroupCommitDeps {
   setBased: boolean;
   /** Told why a set-based batch ran again one work per savepoint. */
   onFallback?: (reason: unknown) => void;
+  /**
+   * Given the events a set-based batch committed (in position order), right after its COMMIT: this
+   * replica's listeners may take them without reading them back (see ChangePump.offer).
+   */
+  ownEvents?: (events: readonly LedgerEvent[]) => void;
+}
+
+/**
+ * Where group commits spend their time, summed over batches (for the benchmarks): the wall time of a
+ * batch from its connection to its COMMIT's answer, split into waits on statements (round trips,
+ * the server's execution, lock waits and the WAL flush) and the rest (this process: deciding,
+ * linking, hashing, building statements, and waiting for a core).
+ */
+export interface BatchStats {
+  /** Batches that reached COMMIT, and the works they answered. */
+  batches: number;
+  works: number;
+  /** The largest batch answered. */
+  largest: number;
+  /** Connection to the COMMIT's answer. */
+  wallMs: number;
+  /** Waiting on statements, all kinds. */
+  statementMs: number;
+  /** Of which: the lock-and-read statements (with the transaction's BEGIN). */
+  lockReadMs: number;
+  /** Of which: locking the chain tip (a wait for another transaction's tip included). */
+  tipLockMs: number;
+  /** Of which: the statement that carried the COMMIT (the batch's write, the WAL flush). */
+  commitMs: number;
+  /** From the chain tip's lock (or the write that took it) to the COMMIT's answer: the time other batches queue behind this one. */
+  tipHoldMs: number;
+}
+
+const noStats = (): BatchStats => ({ batches: 0, works: 0, largest: 0, wallMs: 0, statementMs: 0, lockReadMs: 0, tipLockMs: 0, commitMs: 0, tipHoldMs: 0 });
+
+/** What a statement on a batch's connection is, for BatchStats. */
+function statementKind(args: unknown[]): "lockRead" | "tipLock" | "commit" | "other" {
+  const q = args[0];
+  const text = typeof q === "string" ? q : ((q as { text?: string } | undefined)?.text ?? "");
+  const name = typeof q === "object" && q !== null ? (q as { name?: string }).name : undefined;
+  if (name === "ledger_lock_tip") return "tipLock";
+  if (text === "COMMIT" || text.endsWith("; COMMIT")) return "commit";
+  if (text.startsWith("BEGIN; WITH ids") || text.startsWith("WITH ids")) return "lockRead";
+  return "other";
 }
 
 export class GroupCommit {
@@ -59,6 +104,8 @@ export class GroupCommit {
   worksCommitted = 0;
   /** Batches that began set-based and ran again one work per savepoint. */
   setBasedFallbacks = 0;
+  /** Where the batches spent their time (see BatchStats). */
+  readonly stats: BatchStats = noStats();
 
   constructor(private readonly deps: GroupCommitDeps) {}
 
@@ -103,6 +150,7 @@ export class GroupCommit {
    * evidence keys and seals are made anew), so running one again is safe.
    */
   private async runBatch(batch: Queued[]): Promise<boolean> {
+    const started = performance.now();
     let client: pg.PoolClient;
     try {
       client = await this.deps.connect();
@@ -110,18 +158,45 @@ export class GroupCommit {
       for (const q of batch) q.reject(this.deps.failure(e));
       return false;
     }
-    // Every statement on the batch's connection is one round trip: counted, for the benchmarks.
+    // Every statement on the batch's connection is one round trip: counted and timed, for the benchmarks.
     const query = client.query;
+    const timing = noStats();
     client.query = ((...args: Parameters<typeof query>) => {
       this.roundTrips++;
-      return (query as (...a: unknown[]) => unknown).apply(client, args);
+      const kind = statementKind(args);
+      const sent = performance.now();
+      const result = (query as (...a: unknown[]) => unknown).apply(client, args);
+      const took = () => {
+        const ms = performance.now() - sent;
+        timing.statementMs += ms;
+        if (kind !== "other") timing[`${kind}Ms`] += ms;
+      };
+      if (result instanceof Promise) result.then(took, took);
+      return result;
     }) as typeof query;
-    return this.runBatchOn(client, batch, () => (client.query = query));
+    return this.runBatchOn(client, batch, timing, started, () => (client.query = query));
   }
 
-  private async runBatchOn(client: pg.PoolClient, batch: Queued[], uncount: () => void): Promise<boolean> {
+  /** Adds one committed batch's timings to the totals. */
+  private account(timing: BatchStats, started: number, held: BatchTip, works: number): void {
+    const end = performance.now();
+    const s = this.stats;
+    s.batches++;
+    s.works += works;
+    s.largest = Math.max(s.largest, works);
+    s.wallMs += end - started;
+    s.statementMs += timing.statementMs;
+    s.lockReadMs += timing.lockReadMs;
+    s.tipLockMs += timing.tipLockMs;
+    s.commitMs += timing.commitMs;
+    if (held.since > 0) s.tipHoldMs += end - held.since;
+  }
+
+  private async runBatchOn(client: pg.PoolClient, batch: Queued[], timing: BatchStats, started: number, uncount: () => void): Promise<boolean> {
     let deadlocked = false;
     let held: BatchTip = { tip: null, since: 0 };
+    /** The events the set-based part committed, in position order. */
+    let ownEvents: LedgerEvent[] = [];
     let committed: { q: Queued; value: unknown; lastPosition: number }[] = [];
     let refused: { q: Queued; error: unknown }[] = [];
     let later: Queued[] = [];
@@ -136,6 +211,7 @@ export class GroupCommit {
           const r = await runLockstep(client, held, flows.map((q) => ({ ...q.flow!, now: q.now })), works.length === 0);
           begun = true;
           done = r.committed;
+          ownEvents = r.events;
           for (const [i, res] of r.results.entries()) {
             const q = flows[i]!;
             if (res.kind === "done") committed.push({ q, value: res.value, lastPosition: res.lastPosition });
@@ -150,6 +226,7 @@ export class GroupCommit {
           this.setBasedFallbacks++;
           this.deps.onFallback?.(e);
           held = { tip: null, since: 0 };
+          ownEvents = [];
           committed = [];
           refused = [];
           later = [];
@@ -184,6 +261,7 @@ export class GroupCommit {
       if (!done) await client.query("COMMIT");
       this.commitCount++;
       this.worksCommitted += committed.length;
+      this.account(timing, started, held, committed.length);
     } catch (e) {
       if (isUnavailable(e)) broken = true;
       else await client.query("ROLLBACK").catch(() => (broken = true));
@@ -200,6 +278,7 @@ export class GroupCommit {
     for (const { q, error } of refused) q.reject(this.deps.failure(error));
     const last = Math.max(0, ...committed.map((c) => c.lastPosition));
     if (last > 0) this.deps.committed(last);
+    if (ownEvents.length > 0) this.deps.ownEvents?.(ownEvents);
     for (const { q, value, lastPosition } of committed) {
       if (lastPosition === 0) q.resolve(value);
       else void this.deps.caughtUpTo(lastPosition).then(() => q.resolve(value));

@@ -126,11 +126,13 @@ export async function runLockstep(
   held: BatchTip,
   works: readonly LockstepWork[],
   commit: boolean,
-): Promise<{ results: LockstepResult[]; committed: boolean }> {
+): Promise<{ results: LockstepResult[]; committed: boolean; events: LedgerEvent[] }> {
   const flows: Running[] = works.map((work) => ({ work, gen: work.start(), step: null, result: null, wrote: false, keys: [], lastPosition: 0 }));
   for (const f of flows) advance(f, () => f.gen.next());
   let begun = false;
   let committed = false;
+  /** Every event the sub-batches wrote, in position order. */
+  const events: LedgerEvent[] = [];
   // Sends a statement; the transaction's first one carries its BEGIN, the last write its COMMIT.
   const send = async <R extends pg.QueryResultRow>(text: string, values: unknown[], withCommit = false): Promise<R[]> => {
     if (begun && !withCommit) return (await client.query<R>(text, values)).rows;
@@ -380,6 +382,7 @@ export async function runLockstep(
     if (written.events.length > 0 || written.keys.size > 0 || written.erasedSubjects.length > 0 || written.remembered.length > 0) {
       await begin();
       const requests = await writeAll(client, written, baseTip, tip, last && commit ? send : null);
+      events.push(...written.events);
       if (tip)
         held.tip = {
           ...tip,
@@ -400,6 +403,7 @@ export async function runLockstep(
         },
     ),
     committed,
+    events,
   };
 
   /** Feeds a flow its answer; returns its next step, or null once it has ended (its result set). */
