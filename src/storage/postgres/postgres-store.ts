@@ -73,6 +73,11 @@ export interface PostgresStoreOptions {
    * round trips per batch), rather than one after another, each in its savepoint (default true).
    */
   setBasedBatches?: boolean;
+  /**
+   * Whether set-based batches link their events after the tip as read (the write takes and checks
+   * the tip) and overlap, two in flight; otherwise each locks the tip first and runs alone (default true).
+   */
+  optimisticTip?: boolean;
 }
 
 export class PostgresStore {
@@ -110,6 +115,7 @@ export class PostgresStore {
       maxTipHoldMs: opts.maxTipHoldMs ?? MAX_TIP_HOLD_MS,
       setBased: opts.setBasedBatches ?? true,
       ownEvents: (events) => this.pump.offer(events.map(asStored)),
+      optimistic: opts.optimisticTip ?? true,
     });
   }
 
@@ -145,6 +151,11 @@ export class PostgresStore {
   /** Statements sent on group commits' connections so far, and the works they answered: round trips per command. */
   get writeRoundTrips(): { roundTrips: number; committed: number; fallbacks: number } {
     return { roundTrips: this.commits.roundTrips, committed: this.commits.worksCommitted, fallbacks: this.commits.setBasedFallbacks };
+  }
+
+  /** Set-based batches whose chain tip moved between their read and their write (run again with the tip locked). */
+  get tipMoves(): number {
+    return this.commits.tipMoves;
   }
 
   /** Where the group commits spent their time so far (a copy; see BatchStats). */

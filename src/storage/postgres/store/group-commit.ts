@@ -1,11 +1,12 @@
 // Group commit per replica: the commands queued while a transaction runs share the next one, each
 // in its own savepoint, and one COMMIT (one WAL flush) answers them all.
+import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { LedgerEvent } from "../../../domain/events.js";
 import { isConnectionLoss, isUnavailable } from "../connection.js";
-import type { BatchTip } from "./chain-tip.js";
+import type { BatchTip, TipRow } from "./chain-tip.js";
 import { DEADLOCK_RETRIES, StreamBusy, deadlockPause, isDeadlock } from "./deadlock-retry.js";
-import { type LockstepWork, runLockstep } from "./lockstep.js";
+import { type LockstepWork, type Optimistic, TipMoved, runLockstep } from "./lockstep.js";
 import { type PgWriteTx, writeTx } from "./write-tx.js";
 
 /**
@@ -14,6 +15,12 @@ import { type PgWriteTx, writeTx } from "./write-tx.js";
  * snapshot checks then go through pg_subtrans.
  */
 export const MAX_BATCH = 64;
+/**
+ * Batches in flight at once on one replica: the next batch locks its streams, reads and decides
+ * while the one before it writes and commits, and links its events after the tip that write will
+ * leave (its write waits on the server for that commit, then checks the tip: TipMoved if it failed).
+ */
+export const PIPELINE = 2;
 /** Once the batch has held the chain tip this long, the commands left wait for the next batch. */
 export const MAX_TIP_HOLD_MS = 100;
 
@@ -50,7 +57,15 @@ export interface GroupCommitDeps {
    * replica's listeners may take them without reading them back (see ChangePump.offer).
    */
   ownEvents?: (events: readonly LedgerEvent[]) => void;
+  /**
+   * Whether set-based batches link their events without locking the chain tip first, and overlap
+   * (PIPELINE); otherwise each batch locks the tip before its first append and runs alone (default true).
+   */
+  optimistic?: boolean;
 }
+
+/** After a batch found the tip moved (another replica appends too), the batches that lock the tip first. */
+const CONTENDED_BATCHES = 8;
 
 /**
  * Where group commits spend their time, summed over batches (for the benchmarks): the wall time of a
@@ -87,7 +102,7 @@ function statementKind(args: unknown[]): "lockRead" | "tipLock" | "commit" | "ot
   const name = typeof q === "object" && q !== null ? (q as { name?: string }).name : undefined;
   if (name === "ledger_lock_tip") return "tipLock";
   if (text === "COMMIT" || text.endsWith("; COMMIT")) return "commit";
-  if (text.startsWith("BEGIN; WITH ids") || text.startsWith("WITH ids")) return "lockRead";
+  if (text.includes("WITH ids AS")) return "lockRead";
   return "other";
 }
 
@@ -104,8 +119,20 @@ export class GroupCommit {
   worksCommitted = 0;
   /** Batches that began set-based and ran again one work per savepoint. */
   setBasedFallbacks = 0;
+  /** Set-based batches whose chain tip moved between their read and their write, run again with the tip locked. */
+  tipMoves = 0;
   /** Where the batches spent their time (see BatchStats). */
   readonly stats: BatchStats = noStats();
+  /** The tip this replica's last set-based write leaves (sent, committed or not yet); null when unknown or that batch failed. */
+  private ownTip: TipRow | null = null;
+  /**
+   * Three advisory lock keys, one per batch in turn (see Optimistic.order): with two batches in
+   * flight, a batch's key is never the one its predecessor's write still waits for.
+   */
+  private readonly orderKeys = Array.from({ length: 3 }, () => randomBytes(8).readBigInt64BE().toString());
+  private batchNumber = 0;
+  /** Batches numbered below this lock the tip first (another replica appended lately). */
+  private lockTipUntil = 0;
 
   constructor(private readonly deps: GroupCommitDeps) {}
 
@@ -124,8 +151,25 @@ export class GroupCommit {
 
   /** Runs batches until the queue is empty; never rejects (every failure goes to the works' callers). */
   private async runBatches(): Promise<void> {
-    while (this.queue.length > 0) {
-      if (await this.runBatch(this.queue.splice(0, MAX_BATCH))) await deadlockPause();
+    const running = new Set<Promise<void>>();
+    let pause = false;
+    while (this.queue.length > 0 || running.size > 0) {
+      if (this.queue.length > 0 && running.size < (this.deps.optimistic === false ? 1 : PIPELINE) && !pause) {
+        let writing!: () => void;
+        const written = new Promise<void>((resolve) => (writing = resolve));
+        const run: Promise<void> = this.runBatch(this.queue.splice(0, MAX_BATCH), writing).then((deadlocked) => {
+          running.delete(run);
+          if (deadlocked) pause = true;
+          writing();
+        });
+        running.add(run);
+        // The next batch starts once this one has sent its last write (or ended).
+        await written;
+      } else if (running.size > 0) await Promise.race(running);
+      else {
+        await deadlockPause();
+        pause = false;
+      }
     }
     // Set in the same synchronous step that found the queue empty: a transact() after it starts a new loop.
     this.runner = null;
@@ -149,7 +193,7 @@ export class GroupCommit {
    * Works are closures over their command that keep every effect inside the transaction (event ids,
    * evidence keys and seals are made anew), so running one again is safe.
    */
-  private async runBatch(batch: Queued[]): Promise<boolean> {
+  private async runBatch(batch: Queued[], writing: () => void): Promise<boolean> {
     const started = performance.now();
     let client: pg.PoolClient;
     try {
@@ -174,7 +218,7 @@ export class GroupCommit {
       if (result instanceof Promise) result.then(took, took);
       return result;
     }) as typeof query;
-    return this.runBatchOn(client, batch, timing, started, () => (client.query = query));
+    return this.runBatchOn(client, batch, timing, started, writing, () => (client.query = query));
   }
 
   /** Adds one committed batch's timings to the totals. */
@@ -192,7 +236,24 @@ export class GroupCommit {
     if (held.since > 0) s.tipHoldMs += end - held.since;
   }
 
-  private async runBatchOn(client: pg.PoolClient, batch: Queued[], timing: BatchStats, started: number, uncount: () => void): Promise<boolean> {
+  private async runBatchOn(client: pg.PoolClient, batch: Queued[], timing: BatchStats, started: number, writing: () => void, uncount: () => void): Promise<boolean> {
+    /** The tip this batch's last write leaves, once announced: the next batch links after it. */
+    let announced: TipRow | null = null;
+    const n = this.batchNumber++;
+    const optimistic: Optimistic | null = this.deps.optimistic === false || n < this.lockTipUntil ? null : {
+      order: { mine: this.orderKeys[n % 3]!, previous: this.orderKeys[(n + 2) % 3]! },
+      predicted: () => this.ownTip,
+      announce: (tip: TipRow) => {
+        announced = tip;
+        this.ownTip = tip;
+        writing();
+      },
+    };
+    /** This batch failed: a batch linked after what it announced will find the tip moved. */
+    const forget = () => {
+      if (announced !== null && this.ownTip === announced) this.ownTip = null;
+      announced = null;
+    };
     let deadlocked = false;
     let held: BatchTip = { tip: null, since: 0 };
     /** The events the set-based part committed, in position order. */
@@ -208,7 +269,21 @@ export class GroupCommit {
     try {
       if (flows.length > 0) {
         try {
-          const r = await runLockstep(client, held, flows.map((q) => ({ ...q.flow!, now: q.now })), works.length === 0);
+          const lockstep = flows.map((q) => ({ ...q.flow!, now: q.now }));
+          let r: Awaited<ReturnType<typeof runLockstep>>;
+          try {
+            // Linked after the tip as read, the tip locked only by the write (see runLockstep).
+            r = await runLockstep(client, held, lockstep, works.length === 0, optimistic);
+          } catch (e) {
+            forget();
+            if (!(e instanceof TipMoved)) throw e;
+            this.lockTipUntil = this.batchNumber + CONTENDED_BATCHES;
+            // Another replica appended in between: again, with the tip locked before the first append.
+            await client.query("ROLLBACK");
+            this.tipMoves++;
+            held = { tip: null, since: 0 };
+            r = await runLockstep(client, held, lockstep, works.length === 0, null);
+          }
           begun = true;
           done = r.committed;
           ownEvents = r.events;
@@ -219,6 +294,7 @@ export class GroupCommit {
             else refused.push({ q, error: res.error });
           }
         } catch (e) {
+          forget();
           if (isConnectionLoss(e)) throw e;
           // Not set-based after all (a statement failed, a deadlock, a step it does not batch): the
           // transaction is rolled back and the whole batch runs again, each command in its savepoint.
@@ -263,6 +339,7 @@ export class GroupCommit {
       this.worksCommitted += committed.length;
       this.account(timing, started, held, committed.length);
     } catch (e) {
+      forget();
       if (isUnavailable(e)) broken = true;
       else await client.query("ROLLBACK").catch(() => (broken = true));
       uncount();
