@@ -78,6 +78,8 @@ export interface PostgresStoreOptions {
    * the tip) and overlap, two in flight; otherwise each locks the tip first and runs alone (default true).
    */
   optimisticTip?: boolean;
+  /** Batches in flight at once with the optimistic tip (default PIPELINE). */
+  pipeline?: number;
 }
 
 export class PostgresStore {
@@ -116,6 +118,7 @@ export class PostgresStore {
       setBased: opts.setBasedBatches ?? true,
       ownEvents: (events) => this.pump.offer(events.map(asStored)),
       optimistic: opts.optimisticTip ?? true,
+      pipeline: opts.pipeline,
     });
   }
 

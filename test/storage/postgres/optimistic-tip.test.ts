@@ -33,7 +33,8 @@ describe("PostgreSQL optimistic chain tip", () => {
 
   beforeAll(async () => {
     url = await freshDatabase();
-    a = await PostgresStore.open({ url, applicationName: "tip-a" });
+    // Two batches in flight on A, so that they overlap.
+    a = await PostgresStore.open({ url, applicationName: "tip-a", pipeline: 2 });
     b = await PostgresStore.open({ url, applicationName: "tip-b" });
   });
   afterAll(async () => {

@@ -16,11 +16,14 @@ import { type PgWriteTx, writeTx } from "./write-tx.js";
  */
 export const MAX_BATCH = 64;
 /**
- * Batches in flight at once on one replica: the next batch locks its streams, reads and decides
- * while the one before it writes and commits, and links its events after the tip that write will
- * leave (its write waits on the server for that commit, then checks the tip: TipMoved if it failed).
+ * Batches in flight at once on one replica with the optimistic tip. With two, the next batch locks
+ * its streams, reads and decides while the one before it writes and commits, and links its events
+ * after the tip that write will leave (its write waits on the server for that transaction, then
+ * checks the tip: TipMoved if it failed). One by default: measured on the 2-core bench machine, a
+ * second batch in flight split steady callers into two half-size batches competing for the same
+ * cores, and gained nothing (docs/postgres-batches.md); it pays where the server has cores to spare.
  */
-export const PIPELINE = 2;
+export const PIPELINE = 1;
 /** Once the batch has held the chain tip this long, the commands left wait for the next batch. */
 export const MAX_TIP_HOLD_MS = 100;
 
@@ -62,6 +65,8 @@ export interface GroupCommitDeps {
    * (PIPELINE); otherwise each batch locks the tip before its first append and runs alone (default true).
    */
   optimistic?: boolean;
+  /** Batches in flight at once with the optimistic tip (default PIPELINE). */
+  pipeline?: number;
 }
 
 /** After a batch found the tip moved (another replica appends too), the batches that lock the tip first. */
@@ -154,7 +159,7 @@ export class GroupCommit {
     const running = new Set<Promise<void>>();
     let pause = false;
     while (this.queue.length > 0 || running.size > 0) {
-      if (this.queue.length > 0 && running.size < (this.deps.optimistic === false ? 1 : PIPELINE) && !pause) {
+      if (this.queue.length > 0 && running.size < (this.deps.optimistic === false ? 1 : (this.deps.pipeline ?? PIPELINE)) && !pause) {
         let writing!: () => void;
         const written = new Promise<void>((resolve) => (writing = resolve));
         const run: Promise<void> = this.runBatch(this.queue.splice(0, MAX_BATCH), writing).then((deadlocked) => {
@@ -240,8 +245,9 @@ export class GroupCommit {
     /** The tip this batch's last write leaves, once announced: the next batch links after it. */
     let announced: TipRow | null = null;
     const n = this.batchNumber++;
+    const overlap = (this.deps.pipeline ?? PIPELINE) > 1;
     const optimistic: Optimistic | null = this.deps.optimistic === false || n < this.lockTipUntil ? null : {
-      order: { mine: this.orderKeys[n % 3]!, previous: this.orderKeys[(n + 2) % 3]! },
+      order: overlap ? { mine: this.orderKeys[n % 3]!, previous: this.orderKeys[(n + 2) % 3]! } : null,
       predicted: () => this.ownTip,
       announce: (tip: TipRow) => {
         announced = tip;

@@ -76,7 +76,7 @@ export interface Optimistic {
    * with its BEGIN, and a write linked after the predicted tip first takes `previous`, the lock of
    * the batch that announced it, so it reaches the tip's row only after that batch's write did.
    */
-  order: { mine: string; previous: string };
+  order: { mine: string; previous: string } | null;
 }
 
 /** The batch cannot go on set-based; the caller rolls the transaction back and runs it one command at a time. */
@@ -171,14 +171,15 @@ export async function runLockstep(
   /** Every event the sub-batches wrote, in position order. */
   const events: LedgerEvent[] = [];
   // Sends a statement; the transaction's first one carries its BEGIN, the last write its COMMIT.
-  const opening = optimistic ? `BEGIN; SELECT pg_advisory_xact_lock(${BigInt(optimistic.order.mine)}); ` : "BEGIN; ";
+  const order = optimistic?.order ?? null;
+  const opening = order ? `BEGIN; SELECT pg_advisory_xact_lock(${BigInt(order.mine)}); ` : "BEGIN; ";
   /** Whether the next write waits for the previous batch of this replica (it linked after that one's tip). */
   let afterPrevious = false;
   const send = async <R extends pg.QueryResultRow>(text: string, values: unknown[], withCommit = false): Promise<R[]> => {
     if (begun && !withCommit) return (await client.query<R>(text, values)).rows;
     const first = !begun;
     begun = true;
-    const before = afterPrevious && optimistic ? `SELECT pg_advisory_xact_lock(${BigInt(optimistic.order.previous)}); ` : "";
+    const before = afterPrevious && order ? `SELECT pg_advisory_xact_lock(${BigInt(order.previous)}); ` : "";
     afterPrevious = false;
     const results = (await client.query(`${first ? opening : ""}${before}${inlineParams(text, values)}${withCommit ? "; COMMIT" : ""}`)) as unknown as pg.QueryResult<R>[];
     if (withCommit) committed = true;
@@ -447,9 +448,9 @@ export async function runLockstep(
       await begin();
       // From here the write holds the tip (its row lock) to the COMMIT.
       if (held.since === 0) held.since = performance.now();
-      if (afterPrevious && !(last && commit) && optimistic) {
+      if (afterPrevious && !(last && commit) && order) {
         // The write goes on its own (not with the COMMIT): the wait for the previous batch before it.
-        await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [optimistic.order.previous]);
+        await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [order.previous]);
         afterPrevious = false;
       }
       const requests = await writeAll(client, written, baseTip, tip, last && commit ? send : null, optimistic?.announce);
