@@ -75,7 +75,8 @@ export interface PostgresStoreOptions {
   setBasedBatches?: boolean;
   /**
    * Whether set-based batches link their events after the tip as read (the write takes and checks
-   * the tip) and overlap, two in flight; otherwise each locks the tip first and runs alone (default true).
+   * the tip); otherwise each locks the tip before its first append (default false: measured on the
+   * 2-core bench machine, no faster there; see docs/postgres-batches.md).
    */
   optimisticTip?: boolean;
   /** Batches in flight at once with the optimistic tip (default PIPELINE). */
@@ -117,7 +118,7 @@ export class PostgresStore {
       maxTipHoldMs: opts.maxTipHoldMs ?? MAX_TIP_HOLD_MS,
       setBased: opts.setBasedBatches ?? true,
       ownEvents: (events) => this.pump.offer(events.map(asStored)),
-      optimistic: opts.optimisticTip ?? true,
+      optimistic: opts.optimisticTip ?? false,
       pipeline: opts.pipeline,
     });
   }

@@ -34,8 +34,8 @@ describe("PostgreSQL optimistic chain tip", () => {
   beforeAll(async () => {
     url = await freshDatabase();
     // Two batches in flight on A, so that they overlap.
-    a = await PostgresStore.open({ url, applicationName: "tip-a", pipeline: 2 });
-    b = await PostgresStore.open({ url, applicationName: "tip-b" });
+    a = await PostgresStore.open({ url, applicationName: "tip-a", optimisticTip: true, pipeline: 2 });
+    b = await PostgresStore.open({ url, applicationName: "tip-b", optimisticTip: true });
   });
   afterAll(async () => {
     await a?.close();

@@ -61,8 +61,8 @@ export interface GroupCommitDeps {
    */
   ownEvents?: (events: readonly LedgerEvent[]) => void;
   /**
-   * Whether set-based batches link their events without locking the chain tip first, and overlap
-   * (PIPELINE); otherwise each batch locks the tip before its first append and runs alone (default true).
+   * Whether set-based batches link their events without locking the chain tip first (and may overlap:
+   * `pipeline`); otherwise each batch locks the tip before its first append and runs alone (default false).
    */
   optimistic?: boolean;
   /** Batches in flight at once with the optimistic tip (default PIPELINE). */
@@ -159,7 +159,7 @@ export class GroupCommit {
     const running = new Set<Promise<void>>();
     let pause = false;
     while (this.queue.length > 0 || running.size > 0) {
-      if (this.queue.length > 0 && running.size < (this.deps.optimistic === false ? 1 : (this.deps.pipeline ?? PIPELINE)) && !pause) {
+      if (this.queue.length > 0 && running.size < (this.deps.optimistic !== true ? 1 : (this.deps.pipeline ?? PIPELINE)) && !pause) {
         let writing!: () => void;
         const written = new Promise<void>((resolve) => (writing = resolve));
         const run: Promise<void> = this.runBatch(this.queue.splice(0, MAX_BATCH), writing).then((deadlocked) => {
@@ -246,7 +246,7 @@ export class GroupCommit {
     let announced: TipRow | null = null;
     const n = this.batchNumber++;
     const overlap = (this.deps.pipeline ?? PIPELINE) > 1;
-    const optimistic: Optimistic | null = this.deps.optimistic === false || n < this.lockTipUntil ? null : {
+    const optimistic: Optimistic | null = this.deps.optimistic !== true || n < this.lockTipUntil ? null : {
       order: overlap ? { mine: this.orderKeys[n % 3]!, previous: this.orderKeys[(n + 2) % 3]! } : null,
       predicted: () => this.ownTip,
       announce: (tip: TipRow) => {
