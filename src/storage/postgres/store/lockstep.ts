@@ -131,14 +131,20 @@ FROM locked l JOIN ids USING (stream_id) LEFT JOIN subjects s ON s.subject_id = 
   LEFT JOIN chain_tip t ON true`;
 
 /**
- * Everything a sub-batch wrote, in one statement. The tip's update locks the row (waiting for a
- * transaction that holds it to end) and says, from the row it replaced (`old`), whether the events
- * were linked after the tip as it now stands ($20 to $24: any change to the row, a maintenance job's
- * on the tree included, shows). When they were not, the events and tree nodes are not inserted and
- * the statement fails (division by zero in WRITE_COUNTS), so the COMMIT sent with it does not run.
+ * Everything a sub-batch wrote, in one statement. With `checked` (events linked after a tip read
+ * without its lock: the optimistic tip), the tip's update locks the row (waiting for a transaction
+ * that holds it to end) and says, from the row it replaced (`old`, PostgreSQL 18), whether the
+ * events were linked after the tip as it now stands ($20 to $24: any change to the row, a
+ * maintenance job's on the tree included, shows). When they were not, the events and tree nodes are
+ * not inserted and the statement fails (division by zero in WRITE_COUNTS), so the COMMIT sent with
+ * it does not run. Without (the tip locked before the first append), they always are.
  */
-const WRITE_SQL = `WITH tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4, tree_leaves = $5, tree_border = $6
-    RETURNING old.position = $20 AND old.hash = decode($21, 'hex') AND old.tree_leaves = $22 AND old.tree_border = $23 AND old.recorded_at = $24 AS linked),
+const writeSql = (checked: boolean) => `WITH tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4, tree_leaves = $5, tree_border = $6
+    RETURNING ${
+      checked
+        ? "old.position = $20 AND old.hash = decode($21, 'hex') AND old.tree_leaves = $22 AND old.tree_border = $23 AND old.recorded_at = $24"
+        : "$20::bigint IS NOT NULL OR $21::text IS NOT NULL OR $22::bigint IS NOT NULL OR $23::bytea IS NOT NULL OR $24::bigint IS NOT NULL OR true"
+    } AS linked),
   inserted AS (${eventInsert("$1")} WHERE EXISTS (SELECT 1 FROM tip WHERE linked) RETURNING 1),
   heads AS (UPDATE streams s SET version = h.version FROM unnest($7::text[], $8::bigint[]) AS h(stream_id, version) WHERE s.stream_id = h.stream_id RETURNING 1),
   tree_nodes AS (INSERT INTO merkle_nodes (post_order, hash) SELECT p, decode(h, 'hex') FROM unnest($9::bigint[], $10::text[]) AS n(p, h) WHERE EXISTS (SELECT 1 FROM tip WHERE linked) RETURNING 1),
@@ -204,6 +210,8 @@ export async function runLockstep(
     let lastPublication: string | null | undefined;
     let tip: TipRow | null = null;
     let baseTip: TipRow | null = null;
+    /** Whether this sub-batch's events were linked after a tip read without its lock (its write checks it). */
+    let unlocked = false;
     /** The chain tip as the first lock-and-read statement saw it (committed, not locked). */
     let seenTip: TipRow | null = null;
 
@@ -379,8 +387,9 @@ export async function runLockstep(
                 const seen = seenTip as TipRow | null;
                 const predicted = optimistic?.predicted() ?? null;
                 const base = predicted !== null && (seen === null || predicted.position > seen.position) ? predicted : seen;
-                tip = held.tip === null && optimistic !== null && base !== null ? { ...base } : { ...(await holdTip(client, held)) };
-                afterPrevious = held.tip === null && optimistic !== null && base !== null && base === predicted;
+                unlocked = held.tip === null && optimistic !== null && base !== null;
+                tip = unlocked && base !== null ? { ...base } : { ...(await holdTip(client, held)) };
+                afterPrevious = unlocked && base === predicted;
                 baseTip = tip;
               }
               const recordedAt = Math.max(f.work.now, tip.recorded_at);
@@ -453,7 +462,7 @@ export async function runLockstep(
         await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [order.previous]);
         afterPrevious = false;
       }
-      const requests = await writeAll(client, written, baseTip, tip, last && commit ? send : null, optimistic?.announce);
+      const requests = await writeAll(client, written, baseTip, tip, last && commit ? send : null, unlocked, optimistic?.announce);
       events.push(...written.events);
       if (tip)
         held.tip = {
@@ -551,6 +560,7 @@ async function writeAll(
   baseTip: TipRow | null,
   tip: TipRow | null,
   withCommit: (<R extends pg.QueryResultRow>(text: string, values: unknown[], withCommit: boolean) => Promise<R[]>) | null,
+  checked: boolean,
   announce?: (tip: TipRow) => void,
 ): Promise<{
   tree: { leaves: number; border: Buffer };
@@ -596,7 +606,7 @@ async function writeAll(
     baseTip.recorded_at,
     ...p.params,
   ];
-  const text = `${WRITE_SQL}
+  const text = `${writeSql(checked)}
   ${p.ctes(25)}
   SELECT ${WRITE_COUNTS}, ${PROJECTION_COUNTS}`;
   try {
@@ -607,7 +617,7 @@ async function writeAll(
     }
     else await client.query(text, values);
   } catch (e) {
-    // The one division in the statement: the tip had moved (see WRITE_SQL).
+    // The one division in the statement: the tip had moved (see writeSql).
     if ((e as { code?: string }).code === "22012") throw new TipMoved("the chain tip moved after the batch read it", { cause: e });
     throw e;
   }
