@@ -28,6 +28,8 @@ const SINGLE_PROCESS_API_SUITES = [
   "test/api/compiled-reads.test.ts",
   // Checks with spies on the serving process's fast path and pipeline which requests take it, and turns it off between two requests.
   "test/api/trusted-documents-in-process.test.ts",
+  // Checks with a spy on the serving process's fast path that Ledger-Min-Position reads take it, and turns it off between two requests.
+  "test/api/read-your-writes-in-process.test.ts",
 ];
 
 export default defineConfig({
