@@ -26,8 +26,10 @@ const SINGLE_PROCESS_API_SUITES = [
   "test/api/ops-in-process.test.ts",
   // Turns compiled reads on and off in the serving process's configuration between two requests, and plants a failure with a spy.
   "test/api/compiled-reads.test.ts",
-  // Checks with a spy on the serving process's fast path that requests take it.
-  "test/api/trusted-documents.test.ts",
+  // Checks with spies on the serving process's fast path and pipeline which requests take it, and turns it off between two requests.
+  "test/api/trusted-documents-in-process.test.ts",
+  // Checks with a spy on the serving process's fast path that Ledger-Min-Position reads take it, and turns it off between two requests.
+  "test/api/read-your-writes-in-process.test.ts",
 ];
 
 export default defineConfig({

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { NewEvent } from "../src/storage/event-store.js";
-import { PostgresStore } from "../src/storage/postgres/postgres-store.js";
+import { type BatchStats, PostgresStore } from "../src/storage/postgres/postgres-store.js";
 import { commandProgram } from "../src/application/handle-command.js";
 import { PostgresStorage } from "../src/storage/postgres/postgres-storage.js";
 import { P } from "../test/domain/fixtures.js";
@@ -115,6 +115,8 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
     const two = [one, await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-replica-2" })];
     // The same sequencer with each append in its own savepoint, one after another: the figures before set-based batches.
     const savepoints = await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-savepoints", setBasedBatches: false });
+    // Set-based with the optimistic tip (a store option, off by default): linked after the tip as read, the write takes and checks it.
+    const optimistic = await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-tip-optimistic", optimisticTip: true });
     const appends = o.quick ? 200 : 2_000;
     const single: number[] = [];
     const batched: number[] = [];
@@ -122,6 +124,23 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
     const plainBatched: number[] = [];
     const pair: number[] = [];
     const singleBefore: number[] = [];
+    const singleOptimistic: number[] = [];
+    const singleOverlap: number[] = [];
+    const overlap = await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-overlap", optimisticTip: true, pipeline: 2 });
+    const pairOptimistic: number[] = [];
+    const twoOptimistic = [optimistic, await PostgresStore.open({ url, poolSize: 10, applicationName: "bench-tip-optimistic-2", optimisticTip: true })];
+    /** Batch timings over the 1-event rows, per store. */
+    const stats = new Map<PostgresStore, BatchStats>();
+    const timed = async (store: PostgresStore, f: () => Promise<number>, into: number[]) => {
+      const before = store.batchStats;
+      into.push(await f());
+      const after = store.batchStats;
+      const sum = stats.get(store);
+      const d = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, (sum?.[k as keyof BatchStats] ?? 0) + (k === "largest" ? 0 : v - before[k as keyof BatchStats])])) as unknown as BatchStats;
+      d.largest = after.largest;
+      stats.set(store, d);
+    };
+    let pairMoves = 0;
     const batchedBefore: number[] = [];
     let singleCommits = 0;
     /** Round trips on the batches' connections per append answered, while `f` runs on `store`. */
@@ -139,7 +158,20 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
     };
     for (let r = 0; r < o.runs; r++) {
       const commits = one.commitCount;
-      add(trips.setBased, await counted(one, () => sequenced([one], appends, 1), single));
+      add(
+        trips.setBased,
+        await counted(
+          one,
+          async () => {
+            const r: number[] = [];
+            await timed(one, () => sequenced([one], appends, 1), r);
+            return r[0]!;
+          },
+          single,
+        ),
+      );
+      await timed(optimistic, () => sequenced([optimistic], appends, 1), singleOptimistic);
+      await timed(overlap, () => sequenced([overlap], appends, 1), singleOverlap);
       singleCommits += one.commitCount - commits;
       add(trips.savepoints, await counted(savepoints, () => sequenced([savepoints], appends, 1), singleBefore));
       plain.push(await plainInserts(url, appends, 1));
@@ -147,8 +179,17 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
       batchedBefore.push(await sequenced([savepoints], appends / 4, 10));
       plainBatched.push(await plainInserts(url, appends / 4, 10));
       pair.push(await sequenced(two, appends, 1));
+      const moves = twoOptimistic[1]!.tipMoves + twoOptimistic[0]!.tipMoves;
+      pairOptimistic.push(await sequenced(twoOptimistic, appends, 1));
+      pairMoves += twoOptimistic[1]!.tipMoves + twoOptimistic[0]!.tipMoves - moves;
     }
-    for (const s of [...two, savepoints]) await s.close();
+    for (const s of [...two, savepoints, ...twoOptimistic, overlap]) await s.close();
+    /** One store's batches as a note: size, and where a batch's time went. */
+    const split = (store: PostgresStore) => {
+      const t = stats.get(store)!;
+      const per = (ms: number) => fmt(ms / Math.max(1, t.batches), 1);
+      return `${fmt(t.works / Math.max(1, t.batches), 1)} appends per batch (largest ${t.largest}); per batch ${per(t.wallMs)} ms from its connection to its COMMIT's answer: ${per(t.statementMs)} ms waiting on statements (lock-and-read ${per(t.lockReadMs)}, the tip's lock ${per(t.tipLockMs)}, the write with the COMMIT ${per(t.commitMs)}) and ${per(t.wallMs - t.statementMs)} ms in this process`;
+    };
     const commandTrips = await commandRoundTrips(url, true, appends / 4);
     const commandTripsBefore = await commandRoundTrips(url, false, appends / 4);
     const perCommit = (appends * o.runs) / Math.max(1, singleCommits);
@@ -178,11 +219,26 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
         plain,
         ">= 10,000 events/s",
         median(single) >= 10_000,
-        `Group commit: ${fmt(perCommit)} appends per COMMIT on average. A set-based batch costs about 3 round trips whatever its size (BEGIN with the lock-and-read statement, the chain tip's lock, the write statement with the COMMIT): ${fmt(perAppend(trips.setBased), 2)} per append here, against ${fmt(perAppend(trips.savepoints), 2)} with a savepoint per append. What is left per event is in the process and the server on the same 2 cores: hashing and linking (SHA-256, canonical JSON), building and parsing the batch's JSON, the server's inserts into the events table, its indexes, the read models and the tree.`,
+        `Group commit: ${fmt(perCommit)} appends per COMMIT on average. Batches (tip locked first, the default): ${split(one)}. With the optimistic tip: ${split(optimistic)}. Optimistic, two batches in flight: ${split(overlap)}. A set-based batch costs 3 round trips whatever its size (BEGIN with the lock-and-read statement, the chain tip's lock, the write statement with the COMMIT; 2 with the optimistic tip): ${fmt(perAppend(trips.setBased), 2)} per append here, against ${fmt(perAppend(trips.savepoints), 2)} with a savepoint per append. What is left per event is in the process and the server on the same 2 cores: hashing and linking (SHA-256, canonical JSON), building and parsing the batch's JSON, the server's inserts into the events table, its indexes, the read models and the tree.`,
       ),
       row("PostgreSQL sequencer: events ordered per second, 10 events per append", batched, plainBatched, ">= 10,000 events/s", median(batched) >= 10_000),
       before("PostgreSQL sequencer, set-based batches / one savepoint per append: 1 event per append", single, singleBefore),
       before("PostgreSQL sequencer, set-based batches / one savepoint per append: 10 events per append", batched, batchedBefore),
+      {
+        ...row("PostgreSQL sequencer, optimistic tip / tip locked first: 1 event per append", singleOptimistic, single, "reported: decides the default (tip locked first)", null),
+        baseline: `${fmt(median(single))} events/s (set-based, each batch locking the chain tip before its first append: the default)`,
+        how: "The sequencer's 1-event row, once through a store with the optimistic tip (optimisticTip: true: a batch links its events after the tip its first statement read, and its write takes and checks the tip) and once through the default store (the tip locked before the batch's first append), on the same database, alternating in each run.",
+      },
+      {
+        ...row("PostgreSQL sequencer, optimistic tip, two batches in flight / one: 1 event per append", singleOverlap, singleOptimistic, "reported: decides the default (one)", null),
+        baseline: `${fmt(median(singleOptimistic))} events/s (optimistic tip, one batch in flight)`,
+        how: "The sequencer's 1-event row through a store with two batches in flight (pipeline: 2: the next batch reads and decides while the one before writes, its write waiting on the server for that one's transaction), against the optimistic store with one, on the same database, alternating in each run.",
+      },
+      {
+        ...row("Two replicas, optimistic tip (the same writers), aggregate", pairOptimistic, singleOptimistic, "reported beside one replica's, same mode", null),
+        baseline: `${fmt(median(singleOptimistic))} events/s (one replica, optimistic tip, same run)`,
+        note: `Batches whose tip moved between read and write (run again with the tip locked; the replica then locks it first for its next 8 batches): ${pairMoves} in these runs.`,
+      },
       {
         bench: "postgres",
         what: "PostgreSQL sequencer: round trips per append, amortised over its batch (1 event per append)",
@@ -207,7 +263,7 @@ export async function benchPostgres(o: BenchOptions): Promise<BenchRow[]> {
       },
       {
         ...row("Two replicas (two pools, 16 writers each) on one database, aggregate", pair, single, "reported beside one replica's", null),
-        baseline: `${fmt(median(single))} events/s (one replica, same run)`,
+ baseline: `${fmt(median(single))} events/s (one replica, same run)`,
         note: "Both replicas and the server run on the same 2 cores, and each replica's batch holds the one chain tip from its tip lock through its write and its COMMIT (the WAL flush), so the two replicas' batches take turns: with set-based batches that hold is most of a batch's time, and two replicas of 16 writers each pay two flushes where one replica of 32 pays one. A second replica adds a second batch in flight, not a second sequencer; sequencing apart from the writers (one integrator assigning positions) is what would let replicas add up.",
       },
     ];

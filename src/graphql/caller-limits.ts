@@ -61,7 +61,8 @@ export class CallerLimits {
     try {
       return await work();
     } finally {
-      this.slots.give(kind, caller);
+      // Answered once the slot is back: the caller's next request (on any worker, with WORKERS > 1) is let in.
+      await this.slots.give(kind, caller);
     }
   }
 }

@@ -228,6 +228,9 @@ export class GraphQLPipeline {
 
 /** A precompiled operation's variables did not coerce; nothing ran (see `GraphQLPipeline.execute`). */
 export class VariablesRefused extends Error {
+  /** Internal: never reaches a client, the request is answered by the text path instead. */
+  static readonly code = "VARIABLES_REFUSED";
+  readonly code = VariablesRefused.code;
   constructor() {
     super("the variables do not coerce to the operation's definitions");
   }

@@ -18,6 +18,7 @@ import type { GraphQLPipeline } from "../graphql/pipeline.js";
 import { persistedQueryNotFound, trustedDocumentsFor } from "../graphql/trusted-documents.js";
 import { operationKeyOf, subscribeShared } from "../graphql/shared-subscription.js";
 import { type BufferedSocket, withinByteBudget } from "./subscriber-budget.js";
+import { settleSendsToGoneClient } from "./ws-send.js";
 import type { WebSocketAttachment } from "./server.js";
 
 /** Close codes of this transport; 44xx follow graphql-ws (4401 is final for its client, 4403 is retried). */
@@ -235,10 +236,12 @@ function attachGraphQLWebSocket(httpServer: Server, pipeline: GraphQLPipeline, o
   );
 
   // graphql-ws reports socket errors (an oversized message, a broken frame) with console.error; ws has
-  // already closed such a socket with the right code, so say it once in our own log instead.
+  // already closed such a socket with the right code, so say it once in our own log instead. A send
+  // to a client that has gone is not an error either (ws-send.ts).
   wss.on("connection", (socket) => {
     socket.removeAllListeners("error");
     socket.on("error", (err) => logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, "websocket closed on a protocol error"));
+    settleSendsToGoneClient(socket, logger);
   });
 
   return {

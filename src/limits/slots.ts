@@ -12,8 +12,12 @@ export interface Slots {
   take(kind: SlotKind, key: string, max: number): boolean | Promise<boolean>;
   /** Takes one slot when fewer than `max` are held, else waits for one behind the earlier waiters. */
   wait(kind: SlotKind, key: string, max: number): Promise<void>;
-  /** Gives back one slot taken or waited for; a waiter, if any, gets it. */
-  give(kind: SlotKind, key: string): void;
+  /**
+   * Gives back one slot taken or waited for; a waiter, if any, gets it. Counted elsewhere (WORKERS > 1),
+   * the promise resolves once the count has it back: whoever awaits it before answering frees the slot
+   * for the caller's next request, on any worker.
+   */
+  give(kind: SlotKind, key: string): void | Promise<void>;
 }
 
 /** One waiting for a slot: `grant` is called once the slot is its own. */

@@ -2,15 +2,15 @@
 // goes to the primary, which holds the counts for all workers (limits-host.ts).
 import { LedgerError } from "../domain/errors.js";
 import type { SharedLimits } from "../limits/shared-limits.js";
-import type { SlotKind } from "../limits/slots.js";
 import type { LimitAnswer, LimitAsk } from "./limits-host.js";
 
-export function limitsOverChannel(ask: (question: LimitAsk) => Promise<LimitAnswer>, give: (kind: SlotKind, key: string) => void): SharedLimits {
+export function limitsOverChannel(ask: (question: LimitAsk) => Promise<LimitAnswer>): SharedLimits {
   return {
     slots: {
       take: async (kind, key, max) => (await ask({ op: "take", kind, key, max })).ok,
       wait: async (kind, key, max) => void (await ask({ op: "wait", kind, key, max })),
-      give,
+      // Answered once the primary has the slot back (see Slots.give).
+      give: async (kind, key) => void (await ask({ op: "give", kind, key })),
     },
     writeQuota: {
       async take(subjectId, always) {

@@ -8,6 +8,7 @@ import type { SlotKind, SlotTable } from "../limits/slots.js";
 /** What a worker asks of the counts. */
 export type LimitAsk =
   | { op: "take" | "wait"; kind: SlotKind; key: string; max: number }
+  | { op: "give"; kind: SlotKind; key: string }
   | { op: "quota"; subjectId: string; always: boolean }
   | { op: "visitor"; address: string };
 
@@ -34,6 +35,9 @@ export class LimitsHost {
         return { ok: true };
       case "wait":
         await this.waitFor(worker, ask.kind, ask.key, ask.max);
+        return { ok: true };
+      case "give":
+        this.give(worker, ask.kind, ask.key);
         return { ok: true };
       case "quota":
         try {

@@ -188,8 +188,6 @@ export async function startWorkers(deps: PrimaryDeps): Promise<RunningServer & {
           },
         );
         return;
-      case "give":
-        return limits.give(w, m.kind, m.key);
       case "ready":
       case "failed":
         return;

@@ -5,7 +5,6 @@ import type { LedgerEvent } from "../domain/events.js";
 import type { Config } from "../config.js";
 import type { WriterReply, WriterRequest } from "../open-storage.js";
 import type { LimitAnswer, LimitAsk } from "./limits-host.js";
-import type { SlotKind } from "../limits/slots.js";
 
 export type MetricsJson = unknown[];
 
@@ -40,9 +39,7 @@ export type FromWorker =
   | { t: "metricsOf"; id: number; json: MetricsJson }
   | { t: "metrics"; id: number }
   /** A question to the service's per-caller and per-subject counts, which the primary holds. */
-  | { t: "limit"; id: number; ask: LimitAsk }
-  /** A slot the worker took is given back (no answer). */
-  | { t: "give"; kind: SlotKind; key: string };
+  | { t: "limit"; id: number; ask: LimitAsk };
 
 export interface Batch<T> {
   t: "batch";

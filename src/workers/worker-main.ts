@@ -25,7 +25,6 @@ const limits = limitsOverChannel(
       limitAnswers.set(id, resolve);
       outbox.push({ t: "limit", id, ask });
     }),
-  (kind, key) => outbox.push({ t: "give", kind, key }),
 );
 
 function ask(m: { t: "webhooks"; op: "refresh" } | { t: "webhooks"; op: "forget"; webhookId: string }): Promise<void> {

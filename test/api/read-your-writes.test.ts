@@ -1,8 +1,7 @@
 // Read your writes on any replica: every mutation's answer names the position its last event took
 // (Ledger-Position); a read carrying Ledger-Min-Position is answered from a state that includes it,
 // or refused with STALE_READ (503) after the wait. On both backends (two replicas: test/storage/postgres/read-your-writes.test.ts).
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ANSWERED, FastPath } from "../../src/http/fast-path.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "../support/backend.js";
 import { TestClock } from "../support/clock.js";
 import { eventually } from "../support/common.js";
@@ -120,41 +119,6 @@ describe(`Ledger-Position and Ledger-Min-Position on one service (${backend})`, 
     expect(await waits()).toBe(0);
     // Every serving process has applied the head (with WORKERS > 1, /metrics adds up each process's gauge).
     expect(Number(/^ledger_applied_position (\d+)$/m.exec(await metrics())?.[1])).toBeGreaterThanOrEqual(head);
-  });
-
-  it("answers Ledger-Min-Position on the fast path byte for byte as through Apollo: applied, malformed, and past the wait", async () => {
-    const subjectId = freshId();
-    await onboard(srv, subjectId, ["location"]);
-    const head = Number((await send<{ ledgerHead: { position: string } }>(srv, HEAD, {}, auditor)).data!.ledgerHead.position);
-    const raw = async (value: string, stale: boolean) => {
-      const res = fetch(srv.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${reader}`, "Ledger-Min-Position": value },
-        body: JSON.stringify({ query: PERMISSION, variables: { s: subjectId } }),
-      });
-      if (stale) {
-        await eventually("the read waits", () => srv.app.services.applied.waiting > 0);
-        clock.advance(2_000);
-      }
-      const r = await res;
-      return { status: r.status, type: r.headers.get("content-type"), cache: r.headers.get("cache-control"), retry: r.headers.get("retry-after"), body: await r.text() };
-    };
-    const fastPath = vi.spyOn(FastPath.prototype, "post");
-    const settings = srv.app.services.config.trustedDocuments;
-    try {
-      for (const [value, stale] of [[String(head).padStart(16, "0"), false], ["12", false], [String(head + 1_000_000).padStart(16, "0"), true]] as const) {
-        await raw(value, stale); // the text is validated once, then known to the fast path
-        settings.fastPath = false;
-        const apollo = await raw(value, stale);
-        settings.fastPath = true;
-        fastPath.mockClear();
-        expect({ value, ...(await raw(value, stale)) }).toEqual({ value, ...apollo });
-        expect(await fastPath.mock.results[0]!.value).toBe(ANSWERED);
-      }
-    } finally {
-      settings.fastPath = true;
-      fastPath.mockRestore();
-    }
   });
 
   it("names a mutation's position over WebSocket in its result's extensions (no headers there)", async () => {

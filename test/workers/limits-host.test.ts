@@ -1,6 +1,9 @@
-// The primary's side of the shared limits: each worker's holdings noted, and given back when it dies.
-import { describe, expect, it } from "vitest";
+// The primary's side of the shared limits: each worker's holdings noted, and given back when it dies;
+// a slot a worker gives back is the primary's again before the worker answers.
+import { describe, expect, it, vi } from "vitest";
+import { CallerLimits } from "../../src/graphql/caller-limits.js";
 import { localLimits } from "../../src/limits/shared-limits.js";
+import { limitsOverChannel } from "../../src/workers/limits-client.js";
 import { LimitsHost } from "../../src/workers/limits-host.js";
 
 const settings = { maxWritesPerSubjectPerMinute: 2, visitorSessionsPerAddressPerMinute: 1 };
@@ -54,5 +57,27 @@ describe("LimitsHost", () => {
     expect(await host.answer(w, { op: "quota", subjectId: "s", always: true })).toEqual({ ok: true });
     expect(await host.answer(w, { op: "visitor", address: "10.0.0.1" })).toEqual({ ok: true });
     expect(await host.answer(w, { op: "visitor", address: "10.0.0.1" })).toEqual({ ok: false });
+  });
+});
+
+describe("a slot taken through a worker's channel", () => {
+  it("a whole-log read answers only once the primary has its slot back: the caller's next read is let in on any worker", async () => {
+    const host = new LimitsHost(localLimits(settings, () => 0));
+    const [a, b] = [{}, {}];
+    // Worker a's questions reach the primary when the test delivers them; worker b's at once.
+    const inFlight: (() => void)[] = [];
+    const overA = limitsOverChannel((q) => new Promise((answered) => inFlight.push(() => void host.answer(a, q).then(answered))));
+    const overB = limitsOverChannel((q) => host.answer(b, q));
+    const callerSettings = { maxWholeLogPerCaller: 1, maxConnectionsPerCaller: 1, maxSubscriptionsPerCaller: 1, maxExportsPerCaller: 1 };
+    const [onA, onB] = [new CallerLimits(callerSettings, overA.slots), new CallerLimits(callerSettings, overB.slots)];
+    let answered = false;
+    const read = onA.withWholeLogSlot("alice", () => "the log").then((v) => ((answered = true), v));
+    await vi.waitFor(() => expect(inFlight).toHaveLength(1));
+    inFlight.shift()!(); // the take
+    await vi.waitFor(() => expect(inFlight).toHaveLength(1)); // the give, on its way
+    expect(answered).toBe(false);
+    inFlight.shift()!();
+    expect(await read).toBe("the log");
+    expect(await onB.withWholeLogSlot("alice", () => "again")).toBe("again");
   });
 });

@@ -142,32 +142,48 @@ export class ChangePump {
     });
   }
 
+  /**
+   * Events this replica has just committed, handed over by its writer: delivered at once, without
+   * reading them back, when they continue exactly what was delivered; otherwise (another replica's
+   * events come first) the pump reads the log as on a wake-up.
+   */
+  offer(events: readonly LedgerEvent[]): void {
+    if (this.stopped || events.length === 0) return;
+    if (events[0]!.position !== this.position + 1) {
+      this.wake();
+      return;
+    }
+    this.deliver(events);
+  }
+
+  private deliver(events: readonly LedgerEvent[]): void {
+    this.position = events.at(-1)!.position;
+    for (const l of this.listeners) {
+      try {
+        l(events);
+      } catch (e) {
+        this.opts.onError(e);
+      }
+    }
+    this.release();
+  }
+
   private async drain(): Promise<void> {
     try {
       for (;;) {
         const began = this.now();
         const listening = this.listener !== null;
         const losses = this.losses;
-        const events = await this.read(this.position, PAGE);
+        const page = await this.read(this.position, PAGE);
         if (this.stopped) break;
         // The end of the log as of `began`, read with the listening connection up all along.
-        const synced = events.length < PAGE && listening && losses === this.losses;
-        if (events.length === 0) {
-          if (synced) this.syncedAt = began;
-          break;
-        }
-        // Positions are dense and become visible in order: a page always continues the last one.
-        this.position = events.at(-1)!.position;
-        for (const l of this.listeners) {
-          try {
-            l(events);
-          } catch (e) {
-            this.opts.onError(e);
-          }
-        }
+        const synced = page.length < PAGE && listening && losses === this.losses;
+        // Positions are dense and become visible in order: a page always continues the last one,
+        // less what the writer handed over (offer) while it was read.
+        const events = page.filter((e) => e.position > this.position);
+        if (events.length > 0) this.deliver(events);
         if (synced) this.syncedAt = began;
-        this.release();
-        if (events.length < PAGE) break;
+        if (page.length < PAGE) break;
       }
     } catch (e) {
       this.opts.onError(e);

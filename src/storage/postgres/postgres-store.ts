@@ -9,7 +9,7 @@ import { ChangePump } from "./change-pump.js";
 import { StoreUnavailableError, connectionConfig, describeUrl, isUnavailable } from "./connection.js";
 import { migrate } from "./schema.js";
 import { readHead } from "./store/chain-tip.js";
-import { GroupCommit, MAX_TIP_HOLD_MS } from "./store/group-commit.js";
+import { type BatchStats, GroupCommit, MAX_TIP_HOLD_MS } from "./store/group-commit.js";
 import { CommitNotifier, NOTIFY_CHANNEL } from "./store/notify.js";
 import { Reachability } from "./store/reachability.js";
 import { readAll, readAllWith, readStream } from "./store/read-events.js";
@@ -34,8 +34,26 @@ function* appendFlow(streamId: string, expectedVersion: number | null, events: r
   }) as LedgerEvent[];
 }
 
+/** An event as the log stores and reads it back (what the change pump delivers), from the writer's copy. */
+const asStored = (e: LedgerEvent): LedgerEvent =>
+  ({
+    id: e.id,
+    position: e.position,
+    streamId: e.streamId,
+    streamVersion: e.streamVersion,
+    type: e.type,
+    schemaVersion: e.schemaVersion,
+    subjectId: e.subjectId ?? null,
+    occurredAt: e.occurredAt,
+    recordedAt: e.recordedAt,
+    actor: { kind: e.actor.kind, id: e.actor.id },
+    data: e.data,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  }) as LedgerEvent;
+
 export { EVENT_SCHEMA_VERSION } from "./store/append.js";
-export { MAX_BATCH, MAX_TIP_HOLD_MS } from "./store/group-commit.js";
+export { MAX_BATCH, MAX_TIP_HOLD_MS, type BatchStats } from "./store/group-commit.js";
 export { NOTIFY_CHANNEL } from "./store/notify.js";
 export type { PgWriteTx } from "./store/write-tx.js";
 
@@ -59,6 +77,14 @@ export interface PostgresStoreOptions {
   feedPollMs?: number;
   /** The monotonic clock (ms) the change feed's lag is measured on (performance.now by default; a test's otherwise). */
   feedClock?: () => number;
+  /**
+   * Whether set-based batches link their events after the tip as read (the write takes and checks
+   * the tip); otherwise each locks the tip before its first append (default false: measured on the
+   * 2-core bench machine, no faster there; see docs/postgres-batches.md).
+   */
+  optimisticTip?: boolean;
+  /** Batches in flight at once with the optimistic tip (default PIPELINE). */
+  pipeline?: number;
 }
 
 export class PostgresStore {
@@ -97,6 +123,9 @@ export class PostgresStore {
       committed: (position) => this.notifier.notify(position),
       maxTipHoldMs: opts.maxTipHoldMs ?? MAX_TIP_HOLD_MS,
       setBased: opts.setBasedBatches ?? true,
+      ownEvents: (events) => this.pump.offer(events.map(asStored)),
+      optimistic: opts.optimisticTip ?? false,
+      pipeline: opts.pipeline,
     });
   }
 
@@ -132,6 +161,16 @@ export class PostgresStore {
   /** Statements sent on group commits' connections so far, and the works they answered: round trips per command. */
   get writeRoundTrips(): { roundTrips: number; committed: number; fallbacks: number } {
     return { roundTrips: this.commits.roundTrips, committed: this.commits.worksCommitted, fallbacks: this.commits.setBasedFallbacks };
+  }
+
+  /** Set-based batches whose chain tip moved between their read and their write (run again with the tip locked). */
+  get tipMoves(): number {
+    return this.commits.tipMoves;
+  }
+
+  /** Where the group commits spent their time so far (a copy; see BatchStats). */
+  get batchStats(): BatchStats {
+    return { ...this.commits.stats };
   }
 
   /**

@@ -173,4 +173,28 @@ describe("PostgreSQL group commit", () => {
     }
     expect((await b.verify()).ok).toBe(true);
   });
+
+  it("answers once this replica's listeners have the batch's events, each event delivered once, in order, as stored, while another replica appends", { timeout: 120_000 }, async () => {
+    const head = await headOf(a);
+    const seenA: LedgerEvent[] = [];
+    const seenB: LedgerEvent[] = [];
+    const offA = a.onCommit((events) => seenA.push(...events));
+    const offB = b.onCommit((events) => seenB.push(...events));
+    const writer = async (store: PostgresStore, w: number) => {
+      for (let i = 0; i < 8; i++) {
+        const [e] = await store.append(`subject:own-${w}-${i}`, 0, [grant(`own-${w}-${i}`)]);
+        // Answered only once this replica's listeners have its event.
+        expect((store === a ? seenA : seenB).some((x) => x.position === e!.position)).toBe(true);
+      }
+    };
+    await Promise.all([...Array.from({ length: 16 }, (_, w) => writer(a, w)), ...Array.from({ length: 4 }, (_, w) => writer(b, 100 + w))]);
+    const stored = await a.readAll(head, 10_000);
+    expect(stored).toHaveLength(20 * 8);
+    // Another append through each, so that both listeners have seen everything before.
+    await a.append("subject:own-last-a", 0, [grant("own-last-a")]);
+    await b.append("subject:own-last-b", 0, [grant("own-last-b")]);
+    offA();
+    offB();
+    for (const seen of [seenA, seenB]) expect(seen.filter((e) => e.position > head && e.position <= head + stored.length)).toEqual(stored);
+  });
 });

@@ -52,6 +52,33 @@ export type LockstepResult =
   /** A stream it wants was busy while the batch held the chain tip: run it in the next batch. */
   | { kind: "later" };
 
+/**
+ * The chain tip moved between the read a batch linked its events after and its write (another
+ * transaction appended in between): nothing was written, and the caller rolls the transaction back
+ * and runs the batch again with the tip locked before its first append.
+ */
+export class TipMoved extends Error {
+  /** Internal: never reaches a client, the batch runs again. */
+  static readonly code = "TIP_MOVED";
+  readonly code = TipMoved.code;
+}
+
+/**
+ * How a batch links its first append without locking the chain tip: after the tip its lock-and-read
+ * statement saw, or after `predicted()` when that is further on (the tip an earlier batch of this
+ * replica is writing); `announce` is told the tip the batch's last write will leave, just before it is sent.
+ */
+export interface Optimistic {
+  predicted(): TipRow | null;
+  announce(tip: TipRow): void;
+  /**
+   * Orders the batches of one replica: the batch takes `mine` (a transaction-level advisory lock)
+   * with its BEGIN, and a write linked after the predicted tip first takes `previous`, the lock of
+   * the batch that announced it, so it reaches the tip's row only after that batch's write did.
+   */
+  order: { mine: string; previous: string } | null;
+}
+
 /** The batch cannot go on set-based; the caller rolls the transaction back and runs it one command at a time. */
 export class LockstepAbort extends Error {
   /** Internal: never reaches a client, the batch runs again one savepoint per command. */
@@ -98,20 +125,35 @@ const lockAndReadSql = (skipLocked: boolean) => `WITH ids AS (SELECT * FROM unne
   locked AS (SELECT stream_id, version FROM made UNION ALL SELECT stream_id, version FROM existing)
 SELECT l.stream_id, l.version, ids.subject_id, k.key,
        (SELECT id FROM events WHERE type = 'PolicyVersionPublished' ORDER BY position DESC LIMIT 1) AS last_publication,
+       t.position AS tip_position, t.hash AS tip_hash, t.recorded_at AS tip_recorded_at, t.tree_leaves AS tip_tree_leaves, t.tree_border AS tip_tree_border,
        ${subjectStateColumns("ids.subject_id")}
-FROM locked l JOIN ids USING (stream_id) LEFT JOIN subjects s ON s.subject_id = ids.subject_id LEFT JOIN subject_keys k ON k.subject_id = ids.subject_id`;
+FROM locked l JOIN ids USING (stream_id) LEFT JOIN subjects s ON s.subject_id = ids.subject_id LEFT JOIN subject_keys k ON k.subject_id = ids.subject_id
+  LEFT JOIN chain_tip t ON true`;
 
-/** Everything a sub-batch wrote, in one statement. */
-const WRITE_SQL = `WITH inserted AS (${eventInsert("$1")} RETURNING 1),
-  tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4, tree_leaves = $5, tree_border = $6 RETURNING 1),
+/**
+ * Everything a sub-batch wrote, in one statement. With `checked` (events linked after a tip read
+ * without its lock: the optimistic tip), the tip's update locks the row (waiting for a transaction
+ * that holds it to end) and says, from the row it replaced (`old`, PostgreSQL 18), whether the
+ * events were linked after the tip as it now stands ($20 to $24: any change to the row, a
+ * maintenance job's on the tree included, shows). When they were not, the events and tree nodes are
+ * not inserted and the statement fails (division by zero in WRITE_COUNTS), so the COMMIT sent with
+ * it does not run. Without (the tip locked before the first append), they always are.
+ */
+const writeSql = (checked: boolean) => `WITH tip AS (UPDATE chain_tip SET position = $2, hash = decode($3, 'hex'), recorded_at = $4, tree_leaves = $5, tree_border = $6
+    RETURNING ${
+      checked
+        ? "old.position = $20 AND old.hash = decode($21, 'hex') AND old.tree_leaves = $22 AND old.tree_border = $23 AND old.recorded_at = $24"
+        : "$20::bigint IS NOT NULL OR $21::text IS NOT NULL OR $22::bigint IS NOT NULL OR $23::bytea IS NOT NULL OR $24::bigint IS NOT NULL OR true"
+    } AS linked),
+  inserted AS (${eventInsert("$1")} WHERE EXISTS (SELECT 1 FROM tip WHERE linked) RETURNING 1),
   heads AS (UPDATE streams s SET version = h.version FROM unnest($7::text[], $8::bigint[]) AS h(stream_id, version) WHERE s.stream_id = h.stream_id RETURNING 1),
-  tree_nodes AS (INSERT INTO merkle_nodes (post_order, hash) SELECT p, decode(h, 'hex') FROM unnest($9::bigint[], $10::text[]) AS n(p, h) RETURNING 1),
+  tree_nodes AS (INSERT INTO merkle_nodes (post_order, hash) SELECT p, decode(h, 'hex') FROM unnest($9::bigint[], $10::text[]) AS n(p, h) WHERE EXISTS (SELECT 1 FROM tip WHERE linked) RETURNING 1),
   erased_keys AS (DELETE FROM subject_keys WHERE subject_id = ANY($11::text[]) RETURNING 1),
   new_keys AS (INSERT INTO subject_keys (subject_id, key) SELECT * FROM unnest($12::text[], $13::bytea[]) RETURNING 1),
   forgotten AS (DELETE FROM idempotency WHERE stream_id = ANY($14::text[]) RETURNING 1),
   remembered AS (INSERT INTO idempotency (stream_id, key, request_hash, first_position, last_position)
     SELECT * FROM unnest($15::text[], $16::text[], $17::text[], $18::bigint[], $19::bigint[]) RETURNING 1),`;
-const WRITE_COUNTS = `(SELECT count(*) FROM inserted), (SELECT count(*) FROM tip), (SELECT count(*) FROM heads), (SELECT count(*) FROM tree_nodes),
+const WRITE_COUNTS = `(SELECT count(*) FROM inserted), 1 / (SELECT count(*) FROM tip WHERE linked)::integer, (SELECT count(*) FROM heads), (SELECT count(*) FROM tree_nodes),
   (SELECT count(*) FROM erased_keys), (SELECT count(*) FROM new_keys), (SELECT count(*) FROM forgotten), (SELECT count(*) FROM remembered)`;
 
 /**
@@ -126,22 +168,31 @@ export async function runLockstep(
   held: BatchTip,
   works: readonly LockstepWork[],
   commit: boolean,
-): Promise<{ results: LockstepResult[]; committed: boolean }> {
+  optimistic: Optimistic | null = null,
+): Promise<{ results: LockstepResult[]; committed: boolean; events: LedgerEvent[] }> {
   const flows: Running[] = works.map((work) => ({ work, gen: work.start(), step: null, result: null, wrote: false, keys: [], lastPosition: 0 }));
   for (const f of flows) advance(f, () => f.gen.next());
   let begun = false;
   let committed = false;
+  /** Every event the sub-batches wrote, in position order. */
+  const events: LedgerEvent[] = [];
   // Sends a statement; the transaction's first one carries its BEGIN, the last write its COMMIT.
+  const order = optimistic?.order ?? null;
+  const opening = order ? `BEGIN; SELECT pg_advisory_xact_lock(${BigInt(order.mine)}); ` : "BEGIN; ";
+  /** Whether the next write waits for the previous batch of this replica (it linked after that one's tip). */
+  let afterPrevious = false;
   const send = async <R extends pg.QueryResultRow>(text: string, values: unknown[], withCommit = false): Promise<R[]> => {
     if (begun && !withCommit) return (await client.query<R>(text, values)).rows;
-    const opening = !begun;
+    const first = !begun;
     begun = true;
-    const results = (await client.query(`${opening ? "BEGIN; " : ""}${inlineParams(text, values)}${withCommit ? "; COMMIT" : ""}`)) as unknown as pg.QueryResult<R>[];
+    const before = afterPrevious && order ? `SELECT pg_advisory_xact_lock(${BigInt(order.previous)}); ` : "";
+    afterPrevious = false;
+    const results = (await client.query(`${first ? opening : ""}${before}${inlineParams(text, values)}${withCommit ? "; COMMIT" : ""}`)) as unknown as pg.QueryResult<R>[];
     if (withCommit) committed = true;
-    return results[opening ? 1 : 0]!.rows;
+    return results[(first ? opening.split(";").length - 1 : 0) + (before ? 1 : 0)]!.rows;
   };
   const begin = async () => {
-    if (!begun) await client.query("BEGIN");
+    if (!begun) await client.query(opening.slice(0, -2));
     begun = true;
   };
 
@@ -159,13 +210,31 @@ export async function runLockstep(
     let lastPublication: string | null | undefined;
     let tip: TipRow | null = null;
     let baseTip: TipRow | null = null;
+    /** Whether this sub-batch's events were linked after a tip read without its lock (its write checks it). */
+    let unlocked = false;
+    /** The chain tip as the first lock-and-read statement saw it (committed, not locked). */
+    let seenTip: TipRow | null = null;
 
     const lockAndRead = async (streams: string[], skipLocked: boolean) => {
       let want = streams;
       while (want.length > 0) {
         const text = lockAndReadSql(skipLocked);
-        type Row = SubjectStateRow & { stream_id: string; version: number; subject_id: string | null; key: Buffer | null; last_publication: string | null };
+        type Row = SubjectStateRow & {
+          stream_id: string;
+          version: number;
+          subject_id: string | null;
+          key: Buffer | null;
+          last_publication: string | null;
+          tip_position: number | null;
+          tip_hash: Buffer | null;
+          tip_recorded_at: number;
+          tip_tree_leaves: number;
+          tip_tree_border: Buffer;
+        };
         const rows = await send<Row>(text, [want, want.map(subjectOf)]);
+        const t = rows[0];
+        if (seenTip === null && t && t.tip_position !== null && t.tip_hash !== null)
+          seenTip = { position: Number(t.tip_position), hash: t.tip_hash, recorded_at: Number(t.tip_recorded_at), tree_leaves: Number(t.tip_tree_leaves), tree_border: t.tip_tree_border };
         for (const r of rows) {
           const version = Number(r.version);
           versions.set(r.stream_id, version);
@@ -313,7 +382,14 @@ export async function runLockstep(
                 break;
               }
               if (tip === null) {
-                tip = { ...(await holdTip(client, held)) };
+                // Optimistic: linked after the tip as read, without locking it; the write takes the
+                // lock and checks that the tip has not moved (TipMoved otherwise).
+                const seen = seenTip as TipRow | null;
+                const predicted = optimistic?.predicted() ?? null;
+                const base = predicted !== null && (seen === null || predicted.position > seen.position) ? predicted : seen;
+                unlocked = held.tip === null && optimistic !== null && base !== null;
+                tip = unlocked && base !== null ? { ...base } : { ...(await holdTip(client, held)) };
+                afterPrevious = unlocked && base === predicted;
                 baseTip = tip;
               }
               const recordedAt = Math.max(f.work.now, tip.recorded_at);
@@ -379,7 +455,15 @@ export async function runLockstep(
     for (const f of flows) if (f.result?.kind === "failed") for (const k of f.keys.splice(0)) written.keys.delete(k);
     if (written.events.length > 0 || written.keys.size > 0 || written.erasedSubjects.length > 0 || written.remembered.length > 0) {
       await begin();
-      const requests = await writeAll(client, written, baseTip, tip, last && commit ? send : null);
+      // From here the write holds the tip (its row lock) to the COMMIT.
+      if (held.since === 0) held.since = performance.now();
+      if (afterPrevious && !(last && commit) && order) {
+        // The write goes on its own (not with the COMMIT): the wait for the previous batch before it.
+        await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [order.previous]);
+        afterPrevious = false;
+      }
+      const requests = await writeAll(client, written, baseTip, tip, last && commit ? send : null, unlocked, optimistic?.announce);
+      events.push(...written.events);
       if (tip)
         held.tip = {
           ...tip,
@@ -400,6 +484,7 @@ export async function runLockstep(
         },
     ),
     committed,
+    events,
   };
 
   /** Feeds a flow its answer; returns its next step, or null once it has ended (its result set). */
@@ -475,6 +560,8 @@ async function writeAll(
   baseTip: TipRow | null,
   tip: TipRow | null,
   withCommit: (<R extends pg.QueryResultRow>(text: string, values: unknown[], withCommit: boolean) => Promise<R[]>) | null,
+  checked: boolean,
+  announce?: (tip: TipRow) => void,
 ): Promise<{
   tree: { leaves: number; border: Buffer };
   pending: LedgerEvent[];
@@ -512,13 +599,28 @@ async function writeAll(
     w.remembered.map((r) => r.hash),
     w.remembered.map((r) => r.first),
     w.remembered.map((r) => r.last),
+    baseTip.position,
+    baseTip.hash.toString("hex"),
+    baseTip.tree_leaves,
+    baseTip.tree_border,
+    baseTip.recorded_at,
     ...p.params,
   ];
-  const text = `${WRITE_SQL}
-  ${p.ctes(20)}
+  const text = `${writeSql(checked)}
+  ${p.ctes(25)}
   SELECT ${WRITE_COUNTS}, ${PROJECTION_COUNTS}`;
-  if (withCommit && p.requests.length === 0) await withCommit(text, values, true);
-  else await client.query(text, values);
+  try {
+    if (withCommit && p.requests.length === 0) {
+      const sent = withCommit(text, values, true);
+      announce?.({ ...t, tree_leaves: tree.leaves, tree_border: tree.border });
+      await sent;
+    }
+    else await client.query(text, values);
+  } catch (e) {
+    // The one division in the statement: the tip had moved (see writeSql).
+    if ((e as { code?: string }).code === "22012") throw new TipMoved("the chain tip moved after the batch read it", { cause: e });
+    throw e;
+  }
   return {
     tree: { leaves: tree.leaves, border: tree.border },
     pending: p.requests,
