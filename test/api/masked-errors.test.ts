@@ -3,7 +3,7 @@
 // workers are other processes); its log is the test's own.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { Collected, type WsError, wsClient } from "../subscriptions/ws-client.js";
+import { errorsOverWs, metricValue } from "../subscriptions/ws-client.js";
 import { freshId, memoryLogger } from "./helpers.js";
 
 let srv: TestServer;
@@ -17,23 +17,8 @@ beforeAll(async () => {
 afterAll(() => srv.close());
 afterEach(() => vi.restoreAllMocks());
 
-/** One operation over graphql-ws: its errors once it has ended. */
-async function overWs(token: string, query: string, field: string): Promise<WsError[] | null> {
-  const client = wsClient(srv.url, token);
-  try {
-    const c = new Collected<unknown>(client, query, {}, field);
-    await c.until((x) => x.completed || x.errors !== null || x.closeError !== null, "the answer");
-    return c.errors;
-  } finally {
-    await client.dispose();
-  }
-}
-
-async function metric(line: string): Promise<number> {
-  const text = await (await fetch(srv.url.replace("/graphql", "/metrics"))).text();
-  const at = text.split("\n").find((l) => l.startsWith(`${line} `));
-  return Number(at?.slice(line.length + 1) ?? 0);
-}
+const overWs = (token: string, query: string, field: string) => errorsOverWs(srv.url, token, query, field);
+const metric = (line: string) => metricValue(srv.url, line);
 
 async function post(body: string): Promise<{ status: number; text: string; json: () => { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
   const res = await fetch(srv.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });

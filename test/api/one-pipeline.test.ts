@@ -10,7 +10,7 @@ import { buildLedgerSchema } from "../../src/graphql/schema.js";
 import { GraphQLPipeline } from "../../src/graphql/pipeline.js";
 import { maskingStage } from "../../src/graphql/stages.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
-import { Collected, type WsError, wsClient } from "../subscriptions/ws-client.js";
+import { Collected, errorsOverWs, metricValue, wsClient } from "../subscriptions/ws-client.js";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -18,23 +18,8 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-/** One operation over graphql-ws (a query or a subscription): its errors once it has ended. */
-async function overWs(token: string, query: string, field: string): Promise<WsError[] | null> {
-  const client = wsClient(srv.url, token);
-  try {
-    const c = new Collected<unknown>(client, query, {}, field);
-    await c.until((x) => x.completed || x.errors !== null || x.closeError !== null, "the answer");
-    return c.errors;
-  } finally {
-    await client.dispose();
-  }
-}
-
-async function metric(line: string): Promise<number> {
-  const text = await (await fetch(srv.url.replace("/graphql", "/metrics"))).text();
-  const at = text.split("\n").find((l) => l.startsWith(`${line} `));
-  return Number(at?.slice(line.length + 1) ?? 0);
-}
+const overWs = (token: string, query: string, field: string) => errorsOverWs(srv.url, token, query, field);
+const metric = (line: string) => metricValue(srv.url, line);
 
 describe("one request pipeline for HTTP and WebSocket", () => {
   it("runs its stages in the documented order", async () => {

@@ -98,3 +98,22 @@ export async function untilSubscriptions(feed: { readonly size: number }, count:
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** One operation over graphql-ws (a query or a subscription) on a connection of its own: its errors once it has ended. */
+export async function errorsOverWs(url: string, token: string, query: string, field: string): Promise<WsError[] | null> {
+  const client = wsClient(url, token);
+  try {
+    const c = new Collected<unknown>(client, query, {}, field);
+    await c.until((x) => x.completed || x.errors !== null || x.closeError !== null, "the answer");
+    return c.errors;
+  } finally {
+    await client.dispose();
+  }
+}
+
+/** One unlabelled line of the service's /metrics (0 when it is absent). */
+export async function metricValue(url: string, line: string): Promise<number> {
+  const text = await (await fetch(url.replace("/graphql", "/metrics"))).text();
+  const at = text.split("\n").find((l) => l.startsWith(`${line} `));
+  return Number(at?.slice(line.length + 1) ?? 0);
+}
