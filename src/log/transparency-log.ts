@@ -213,7 +213,16 @@ export class TransparencyLog {
     this.timer = null;
   }
 
-  /** The latest published checkpoint. */
+  /**
+   * The latest checkpoint any process on this database has published (a replica's or a worker's
+   * included), so that one client asking different processes never sees the log shrink.
+   */
+  async latestAnywhere(): Promise<Checkpoint> {
+    await this.catchUp();
+    return this.latest();
+  }
+
+  /** The latest published checkpoint this process knows of. */
   latest(): Checkpoint {
     const c = this.latestPublished;
     if (!c) throw new LedgerError("NOT_YET_LOGGED", "no checkpoint has been published yet; retry in a moment");
@@ -313,8 +322,9 @@ export class TransparencyLog {
    * beyond the log, below 1 or not an integer, BAD_USER_INPUT.
    */
   private async sizeAsked(name: string, given: number | null | undefined): Promise<number> {
-    // A size past this process's latest may be covered by a checkpoint another process (a replica, a worker) stored.
-    if (!this.latestPublished || (given != null && given > this.latestPublished.treeSize)) await this.catchUp();
+    // The latest checkpoint, or a size past this process's latest, may be one another process (a replica,
+    // a worker) stored: a client that saw it there must not be answered against an older one here.
+    if (!this.latestPublished || given == null || given > this.latestPublished.treeSize) await this.catchUp();
     const latest = this.latestPublished;
     if (given === null || given === undefined) {
       if (!latest) throw new LedgerError("NOT_YET_LOGGED", "no checkpoint has been published yet; retry in a moment");
@@ -344,11 +354,7 @@ export class TransparencyLog {
 
   /** The inclusion proof of the leaf at `leafIndex` in the tree of `treeSize` leaves (default: the latest checkpoint's). */
   async inclusionProof(leafIndex: number, treeSize?: number | null): Promise<InclusionProof> {
-    let size = await this.sizeAsked("treeSize", treeSize);
-    if (leafIndex >= size && treeSize == null) {
-      await this.catchUp();
-      size = this.latestPublished?.treeSize ?? size;
-    }
+    const size = await this.sizeAsked("treeSize", treeSize);
     if (leafIndex >= size) {
       if (treeSize != null) throw new LedgerError("BAD_USER_INPUT", `the event is not in the first ${size} events of the ledger`);
       this.publishSoon();

@@ -12,9 +12,9 @@ const transparencyOf = (ctx: GraphQLContext): TransparencyLog => ctx.services.tr
 @Resolver()
 export class TransparencyResolver {
   @Query(() => CheckpointType, { description: "The latest signed checkpoint (ledger:read)." })
-  ledgerCheckpoint(@Ctx() ctx: GraphQLContext): CheckpointType {
+  ledgerCheckpoint(@Ctx() ctx: GraphQLContext): Promise<CheckpointType> {
     requireScope(ctx.caller, "ledger:read");
-    return transparencyOf(ctx).latest();
+    return transparencyOf(ctx).latestAnywhere();
   }
 
   @Query(() => InclusionProofType, {
