@@ -4,9 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
-import { SignJWT, importJWK } from "jose";
-import { ensureDevAuthKey } from "../src/auth/dev-keys.js";
 import { type TestServer, type TestServerOptions, startTestServer } from "../test/support/harness.js";
+export { expiredToken } from "../test/support/expired-token.js";
 
 export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = "docs/screenshots";
@@ -105,20 +104,6 @@ export async function screenshot(page: Page, name: string): Promise<string | nul
 export async function startService(opts: TestServerOptions = {}): Promise<TestServer> {
   if (!existsSync("dist/web/preferences/index.html")) throw new Error("dist/web is missing: run npm run build first (npm run test:e2e does)");
   return startTestServer({ ...opts, env: { WEB_DIR: "dist/web", ...opts.env } });
-}
-
-/** A dev-key token whose exp is already past, beyond any clock tolerance. */
-export async function expiredToken(srv: TestServer, sub: string, scope: string): Promise<string> {
-  const key = await ensureDevAuthKey(srv.dataDir);
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ scope })
-    .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "JWT" })
-    .setIssuer(srv.config.auth.issuer!)
-    .setAudience(srv.config.auth.audience!)
-    .setSubject(sub)
-    .setIssuedAt(now - 7200)
-    .setExpirationTime(now - 3600)
-    .sign(await importJWK(key.privateJwk, "ES256"));
 }
 
 /** The address of a page with the token in the fragment (never sent to the server). */

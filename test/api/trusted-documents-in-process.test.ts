@@ -9,6 +9,7 @@ import { GraphQLPipeline, VariablesRefused } from "../../src/graphql/pipeline.js
 import { sha256Hex } from "../../src/graphql/trusted-documents.js";
 import { ANSWERED, FastPath } from "../../src/http/fast-path.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
+import { type Sent, normalisedPost } from "../support/normalised-post.js";
 import { freshId, onboard } from "./helpers.js";
 
 /** Operator documents (as trusted-documents.test.ts trusts them), by their index there. */
@@ -37,23 +38,8 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-type Sent = { status: number; type: string | null; cache: string | null; body: unknown };
-
-/** One POST; the answer with ids and instants of this run replaced by placeholders. */
-async function post(body: Record<string, unknown>, token: string | null, subjects: string[] = [], accept?: string): Promise<Sent> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (accept !== undefined) headers["accept"] = accept;
-  if (token !== null) headers["authorization"] = `Bearer ${token}`;
-  const res = await fetch(srv.url, { method: "POST", headers, body: JSON.stringify(body) });
-  let text = await res.text();
-  for (const s of subjects) text = text.split(s).join("<subject>");
-  text = text
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, "<instant>")
-    .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, "<jws>")
-    .replace(/[0-9a-f]{64}/g, "<hash>");
-  return { status: res.status, type: res.headers.get("content-type"), cache: res.headers.get("cache-control"), body: JSON.parse(text) as unknown };
-}
+const post = (body: Record<string, unknown>, token: string | null, subjects: string[] = [], accept?: string): Promise<Sent> =>
+  normalisedPost(srv.url, body, token, subjects, accept);
 
 const fastPath = (on: boolean) => {
   srv.app.services.config.trustedDocuments.fastPath = on;

@@ -19,14 +19,14 @@ import {
   parse,
   typeFromAST,
 } from "graphql";
-import { SignJWT, importJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDevAuthKey } from "../../src/auth/dev-keys.js";
 import { SCOPES } from "../../src/auth/scopes.js";
 import { SHIPPED_DOCUMENTS } from "../../src/graphql/shipped-documents.js";
 import { sha256Hex } from "../../src/graphql/trusted-documents.js";
+import { expiredToken } from "../support/expired-token.js";
 import { RawWsClient } from "../support/raw-ws-client.js";
 import { type TestServer, startTestServer } from "../support/harness.js";
+import { type Sent, normalisedPost } from "../support/normalised-post.js";
 import { BASE_POLICY, freshId, onboard } from "./helpers.js";
 
 /** The README's examples and the HTTP bench's operations (bench/http.ts), trusted through an operator's file. */
@@ -51,16 +51,7 @@ beforeAll(async () => {
   srv = await startTestServer({ env: { TRUSTED_DOCUMENTS: file } });
   alice = freshId("alice");
   await onboard(srv, alice, ["location"]);
-  const key = await ensureDevAuthKey(srv.dataDir);
-  const t = Math.floor(Date.now() / 1000);
-  const expired = await new SignJWT({ scope: SCOPES.join(" ") })
-    .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "JWT" })
-    .setIssuer(srv.config.auth.issuer!)
-    .setAudience(srv.config.auth.audience!)
-    .setSubject(alice)
-    .setIssuedAt(t - 7200)
-    .setExpirationTime(t - 3600)
-    .sign(await importJWK(key.privateJwk, "ES256"));
+  const expired = await expiredToken(srv, alice, SCOPES.join(" "));
   tokens = [
     ...(await Promise.all(SCOPES.map(async (s): Promise<[string, string]> => [s, await srv.token(s === "consent:self" ? alice : `svc-${s}`, s)]))),
     ["every scope", await srv.token("svc-all", SCOPES.join(" "))],
@@ -71,25 +62,8 @@ beforeAll(async () => {
 });
 afterAll(() => srv.close());
 
-type Sent = { status: number; type: string | null; cache: string | null; body: unknown };
-
-/** One POST; the answer with ids, instants, hashes and signatures of this run replaced by placeholders. */
-async function post(body: Record<string, unknown>, token: string | null, subjects: string[] = [], accept?: string): Promise<Sent> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (accept !== undefined) headers["accept"] = accept;
-  if (token !== null) headers["authorization"] = `Bearer ${token}`;
-  const res = await fetch(srv.url, { method: "POST", headers, body: JSON.stringify(body) });
-  let text = await res.text();
-  for (const s of subjects) text = text.split(s).join("<subject>");
-  text = text
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, "<instant>")
-    .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, "<jws>")
-    .replace(/[0-9a-f]{64}/g, "<hash>")
-    .replace(/"position":\d+/g, '"position":0')
-    .replace(/\b\d{16}\b/g, "<position>");
-  return { status: res.status, type: res.headers.get("content-type"), cache: res.headers.get("cache-control"), body: JSON.parse(text) as unknown };
-}
+const post = (body: Record<string, unknown>, token: string | null, subjects: string[] = [], accept?: string): Promise<Sent> =>
+  normalisedPost(srv.url, body, token, subjects, accept);
 
 /** Variables a client could send for the operation: required inputs filled by type, ids by name. */
 function variablesFor(op: OperationDefinitionNode, subject: string): Record<string, unknown> {
